@@ -1,0 +1,59 @@
+/**
+ * Administration of tenants: organizations and their API keys (issued once, stored as SHA-256, revocable).
+ * Works over any SqlClient (SQLite file or D1); scripts/ call these for local and production use.
+ */
+import { SqlClient } from "@effect/sql"
+import { Clock, Effect } from "effect"
+import { uuidv7 } from "../app/context.js"
+import { generateApiKey, sha256Hex } from "../layers/auth/api-keys.js"
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+/** Creates the organization unless it exists. */
+export const ensureOrganization = (id: string, name: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", [
+      id,
+      name,
+      yield* now
+    ])
+  })
+
+export interface IssuedApiKey {
+  readonly id: string
+  /** The secret itself: shown to the caller once, never stored. */
+  readonly apiKey: string
+}
+
+export const issueApiKey = (organizationId: string, label: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const apiKey = generateApiKey()
+    const id = yield* uuidv7
+    const hash = yield* Effect.promise(() => sha256Hex(apiKey))
+    yield* sql.unsafe(
+      "INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
+      [id, organizationId, hash, label, yield* now]
+    )
+    const issued: IssuedApiKey = { id, apiKey }
+    return issued
+  })
+
+export const revokeApiKey = (id: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [yield* now, id])
+  })
+
+/** The SQL that issues a key, for stores reached only through a CLI (`wrangler d1 execute --remote`). */
+export const issueApiKeySql = async (organizationId: string, label: string, id: string, at: string) => {
+  const apiKey = generateApiKey()
+  const hash = await sha256Hex(apiKey)
+  const quote = (value: string) => `'${value.replace(/'/g, "''")}'`
+  return {
+    apiKey,
+    sql: `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${quote(id)}, ` +
+      `${quote(organizationId)}, ${quote(hash)}, ${quote(label)}, ${quote(at)});`
+  }
+}

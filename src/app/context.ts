@@ -1,0 +1,31 @@
+/**
+ * Per-request values the application needs but the domain must not produce itself: the request id,
+ * event ids (UUID v7) and the current time. Time comes from Effect's Clock, so tests can move it.
+ */
+import { Clock, Effect, FiberRef } from "effect"
+import type { Principal } from "../services/auth.js"
+import type { CommandMetadata } from "../domain/user.js"
+
+/** Set by the HTTP edge for each request; read when building events and problems. */
+export const CurrentRequestId: FiberRef.FiberRef<string> = FiberRef.unsafeMake("unknown")
+
+/** A UUID v7 (RFC 9562): 48-bit Unix milliseconds, then random bits, so ids sort by creation time. */
+export const uuidv7: Effect.Effect<string> = Effect.map(Clock.currentTimeMillis, (millis) => {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  let ms = millis
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ms % 256
+    ms = Math.floor(ms / 256)
+  }
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+})
+
+export const commandMetadata = (principal: Principal): Effect.Effect<CommandMetadata> =>
+  Effect.all({
+    requestId: FiberRef.get(CurrentRequestId),
+    eventId: uuidv7,
+    now: Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+  }).pipe(Effect.map((values) => ({ ...values, organizationId: principal.organizationId, actor: principal.actor })))

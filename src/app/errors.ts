@@ -1,0 +1,43 @@
+/**
+ * Application errors: why a request could not be served, in words, not status codes.
+ * src/http/problems.ts is the one place that maps them (and domain errors) to HTTP.
+ * None of them carries a phone number: details are chosen from fixed texts.
+ */
+import { Data } from "effect"
+
+/** No usable credentials: a missing, malformed, expired or untrusted token, or an unknown/revoked API key. */
+export class Unauthenticated extends Data.TaggedError("Unauthenticated")<{
+  readonly reason: "missing-api-key" | "invalid-api-key" | "missing-token" | "invalid-token"
+  readonly detail: string
+}> {}
+
+/** Authenticated, but not allowed to do this. */
+export class Forbidden extends Data.TaggedError("Forbidden")<{
+  readonly reason: "organization-mismatch" | "not-own-user" | "missing-scope"
+  readonly detail: string
+}> {}
+
+/** The user does not exist in the caller's organization (users of other organizations look the same). */
+export class UserNotFound extends Data.TaggedError("UserNotFound")<{ readonly userId: string }> {}
+
+/** The request is not well-formed: body, path parameter, query or header. */
+export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
+  readonly code: "malformed-json" | "invalid-body" | "invalid-user-id" | "invalid-query" | "invalid-if-match"
+  readonly detail: string
+}> {}
+
+export class UnsupportedMediaType extends Data.TaggedError("UnsupportedMediaType")<{ readonly contentType: string }> {}
+
+export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly limitBytes: number }> {}
+
+/** `If-Match` named a version other than the current one; nothing was written. */
+export class PreconditionFailed extends Data.TaggedError("PreconditionFailed")<{
+  readonly expected: string
+  readonly current: number
+}> {}
+
+/** Another writer stored a new version between our read and our write (the atomic write's guard fired). */
+export class VersionConflict extends Data.TaggedError("VersionConflict")<{ readonly userId: string }> {}
+
+/** The store did not answer or failed; nothing was written. Safe to retry. */
+export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{ readonly cause: unknown }> {}

@@ -1,0 +1,43 @@
+/**
+ * The audit trail of one user, masked, oldest first, in pages.
+ */
+import { Effect } from "effect"
+import type { UserEvent } from "../domain/user.js"
+import { CurrentPrincipal } from "../services/auth.js"
+import { EventLog } from "../services/event-log.js"
+import { UserRepo } from "../services/user-repo.js"
+import { authorizeRead } from "./authorize.js"
+import { UserNotFound } from "./errors.js"
+
+export interface ReadEventsInput {
+  readonly userId: string
+  readonly afterVersion: number
+  readonly limit: number
+}
+
+export interface EventPage {
+  readonly aggregateId: string
+  readonly events: ReadonlyArray<UserEvent>
+  /** Pass as `afterVersion` for the next page; null when this page is the last. */
+  readonly nextAfterVersion: number | null
+}
+
+export const readEvents = (input: ReadEventsInput) =>
+  Effect.gen(function*() {
+    const principal = yield* CurrentPrincipal
+    yield* authorizeRead(principal, input.userId)
+    const user = yield* (yield* UserRepo).find(principal.organizationId, input.userId)
+    if (user === null) return yield* new UserNotFound({ userId: input.userId })
+    // One extra row tells whether another page follows.
+    const rows = yield* (yield* EventLog).read(principal.organizationId, input.userId, {
+      afterVersion: input.afterVersion,
+      limit: input.limit + 1
+    })
+    const events = rows.slice(0, input.limit)
+    const page: EventPage = {
+      aggregateId: input.userId,
+      events,
+      nextAfterVersion: rows.length > input.limit ? events[events.length - 1]!.version : null
+    }
+    return page
+  })

@@ -1,0 +1,29 @@
+/**
+ * Configuration from the environment (process.env, Deno.env, or a Worker's env bindings).
+ */
+import type { JSONWebKeySet } from "jose"
+import type { JwtConfig } from "./layers/auth/jwt.js"
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+export class ConfigError extends Error {}
+
+/**
+ * JWT_ISSUER and JWT_AUDIENCE, and either JWKS_URL (production: the identity provider's key set)
+ * or JWKS (an inline JSON key set, for local use). JWT_ALGORITHMS optionally narrows the allow-list.
+ */
+export const jwtConfigFromEnv = (env: Env): JwtConfig => {
+  const issuer = env.JWT_ISSUER
+  const audience = env.JWT_AUDIENCE
+  if (!issuer || !audience) throw new ConfigError("JWT_ISSUER and JWT_AUDIENCE must be set")
+  let jwks: JSONWebKeySet | URL
+  if (env.JWKS_URL) {
+    jwks = new URL(env.JWKS_URL)
+  } else if (env.JWKS) {
+    jwks = JSON.parse(env.JWKS) as JSONWebKeySet
+  } else {
+    throw new ConfigError("set JWKS_URL (production) or JWKS (an inline JSON key set)")
+  }
+  const algorithms = env.JWT_ALGORITHMS?.split(",").map((a) => a.trim()).filter((a) => a !== "")
+  return { issuer, audience, jwks, ...(algorithms && algorithms.length > 0 ? { algorithms } : {}) }
+}

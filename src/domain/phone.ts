@@ -1,0 +1,47 @@
+/**
+ * Phone numbers: parsing user input into E.164 and masking it for anything that is not the users row.
+ * Pure: no I/O, no clock. libphonenumber-js with full ("max") metadata decides validity.
+ */
+import { Either } from "effect"
+import { parsePhoneNumberFromString } from "libphonenumber-js/max"
+import { InvalidPhoneNumber } from "./errors.js"
+
+/** A phone number in E.164 form (`+` and up to 15 digits), as stored in the users row. */
+export type E164 = string & { readonly E164: unique symbol }
+
+/** `****` and the last four digits: the only form a number takes outside the users row. */
+export type MaskedPhoneNumber = string & { readonly MaskedPhoneNumber: unique symbol }
+
+// International form only: `+` or `00`, then digits with the usual separators.
+const INTERNATIONAL = /^(\+|00)[0-9][0-9 .\-()]*$/
+
+export const parsePhoneNumber = (input: string): Either.Either<E164, InvalidPhoneNumber> => {
+  const trimmed = input.trim()
+  if (trimmed.toLowerCase() === "null") {
+    return Either.left(
+      new InvalidPhoneNumber({
+        reason: "not-a-number",
+        hint: "To remove the phone number, send JSON null (not the string \"null\")."
+      })
+    )
+  }
+  if (!INTERNATIONAL.test(trimmed)) {
+    return Either.left(
+      new InvalidPhoneNumber({
+        reason: "not-international",
+        hint: "Use the international form: a leading + or 00 and the country code, e.g. +14155552671."
+      })
+    )
+  }
+  const candidate = trimmed.startsWith("00") ? `+${trimmed.slice(2)}` : trimmed
+  const parsed = parsePhoneNumberFromString(candidate)
+  if (parsed === undefined || !parsed.isValid()) {
+    return Either.left(
+      new InvalidPhoneNumber({ reason: "invalid", hint: "The number is not a valid phone number for its country." })
+    )
+  }
+  return Either.right(parsed.number as E164)
+}
+
+export const maskPhoneNumber = (phoneNumber: E164 | null): MaskedPhoneNumber | null =>
+  phoneNumber === null ? null : (`****${phoneNumber.replace(/\D/g, "").slice(-4)}` as MaskedPhoneNumber)

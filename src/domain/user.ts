@@ -1,0 +1,132 @@
+/**
+ * The User aggregate as a decider: commands in, at most one event out, plus the state to store.
+ *
+ * Unlike a replayed aggregate, the events here deliberately lack the raw number (it is PII and
+ * must stay erasable), so the state cannot be rebuilt from them: `decide` returns the next state
+ * together with the event, and the store writes both in one atomic unit.
+ * Pure: time, ids and the masking function arrive with the call.
+ */
+import type { E164, MaskedPhoneNumber } from "./phone.js"
+
+export interface Actor {
+  readonly type: "user" | "service"
+  readonly id: string
+}
+
+/** Who asked, when, and under which ids: supplied by the caller, never read from a clock here. */
+export interface CommandMetadata {
+  readonly organizationId: string
+  readonly actor: Actor
+  readonly requestId: string
+  readonly eventId: string
+  readonly now: string
+}
+
+export interface User {
+  readonly organizationId: string
+  readonly id: string
+  readonly phoneNumber: E164 | null
+  readonly version: number
+}
+
+export type UserCommand =
+  | { readonly type: "CreateUser"; readonly userId: string; readonly phoneNumber: E164 | null }
+  | { readonly type: "UpdatePhoneNumber"; readonly userId: string; readonly phoneNumber: E164 | null }
+
+export interface EventMetadata {
+  readonly organizationId: string
+  readonly actor: Actor
+  readonly requestId: string
+}
+
+interface EventEnvelope<Type extends string, Data> {
+  readonly id: string
+  readonly type: Type
+  readonly aggregateType: "User"
+  readonly aggregateId: string
+  readonly version: number
+  readonly occurredAt: string
+  readonly data: Data
+  readonly metadata: EventMetadata
+}
+
+export type UserCreated = EventEnvelope<"UserCreated", { readonly maskedPhoneNumber: MaskedPhoneNumber | null }>
+
+export type UserPhoneNumberUpdated = EventEnvelope<
+  "UserPhoneNumberUpdated",
+  {
+    readonly maskedPhoneNumber: MaskedPhoneNumber | null
+    readonly previousMaskedPhoneNumber: MaskedPhoneNumber | null
+  }
+>
+
+export type UserEvent = UserCreated | UserPhoneNumberUpdated
+
+/** What a command decided: nothing to write, or the next state and its one event. */
+export type Decision =
+  | { readonly _tag: "Unchanged"; readonly state: User }
+  | { readonly _tag: "Changed"; readonly state: User; readonly event: UserEvent }
+
+/** The decision rejected the command because of the current state. */
+export type Rejection =
+  | { readonly _tag: "UserNotFound" }
+  | { readonly _tag: "UserAlreadyExists"; readonly state: User }
+
+export type Mask = (phoneNumber: E164 | null) => MaskedPhoneNumber | null
+
+export const decide = (
+  command: UserCommand,
+  state: User | null,
+  metadata: CommandMetadata,
+  mask: Mask
+): Decision | Rejection => {
+  const envelope = (version: number) => ({
+    id: metadata.eventId,
+    aggregateType: "User" as const,
+    aggregateId: command.userId,
+    version,
+    occurredAt: metadata.now,
+    metadata: { organizationId: metadata.organizationId, actor: metadata.actor, requestId: metadata.requestId }
+  })
+  switch (command.type) {
+    case "CreateUser": {
+      if (state !== null) {
+        // Creating the same user twice is a no-op; creating it with other data is a conflict.
+        return state.phoneNumber === command.phoneNumber
+          ? { _tag: "Unchanged", state }
+          : { _tag: "UserAlreadyExists", state }
+      }
+      const next: User = {
+        organizationId: metadata.organizationId,
+        id: command.userId,
+        phoneNumber: command.phoneNumber,
+        version: 1
+      }
+      return {
+        _tag: "Changed",
+        state: next,
+        event: { ...envelope(1), type: "UserCreated", data: { maskedPhoneNumber: mask(command.phoneNumber) } }
+      }
+    }
+    case "UpdatePhoneNumber": {
+      if (state === null) return { _tag: "UserNotFound" }
+      if (state.phoneNumber === command.phoneNumber) return { _tag: "Unchanged", state }
+      const next: User = { ...state, phoneNumber: command.phoneNumber, version: state.version + 1 }
+      return {
+        _tag: "Changed",
+        state: next,
+        event: {
+          ...envelope(next.version),
+          type: "UserPhoneNumberUpdated",
+          data: { maskedPhoneNumber: mask(command.phoneNumber), previousMaskedPhoneNumber: mask(state.phoneNumber) }
+        }
+      }
+    }
+    default:
+      return assertNever(command)
+  }
+}
+
+const assertNever = (value: never): never => {
+  throw new Error(`unhandled command: ${JSON.stringify(value)}`)
+}

@@ -1,0 +1,40 @@
+/**
+ * Builds the one web-standard fetch handler, `(Request) => Promise<Response>`, from the service layers.
+ * Every runtime entry (bun.ts, deno.ts, worker.ts) and every test goes through this function.
+ */
+import { HttpApiBuilder, HttpServer } from "@effect/platform"
+import { Layer } from "effect"
+import type { Auth } from "./services/auth.js"
+import type { EventLog } from "./services/event-log.js"
+import type { Masker } from "./services/masker.js"
+import type { UserRepo } from "./services/user-repo.js"
+import { UsersApi } from "./http/api.js"
+import { AuthenticationLive } from "./http/authentication.js"
+import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
+import { HealthLive, UsersLive } from "./http/handlers.js"
+
+export type Services = Auth | UserRepo | EventLog | Masker
+
+export interface FetchHandler {
+  readonly fetch: (request: Request) => Promise<Response>
+  readonly dispose: () => Promise<void>
+}
+
+export interface HandlerOptions {
+  /** Where the one-line-per-request JSON log goes (default: console.log). */
+  readonly log?: LogSink
+}
+
+export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions = {}): FetchHandler => {
+  const api = HttpApiBuilder.api(UsersApi).pipe(
+    Layer.provide([UsersLive, HealthLive]),
+    Layer.provide(AuthenticationLive)
+  )
+  const app = Layer.mergeAll(
+    HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
+    edgeMiddleware(options.log ?? consoleSink),
+    HttpServer.layerContext
+  ).pipe(Layer.provideMerge(api), Layer.provide(services))
+  const { dispose, handler } = HttpApiBuilder.toWebHandler(app)
+  return { fetch: (request) => handler(request), dispose }
+}

@@ -1,0 +1,212 @@
+/**
+ * The HTTP contract, declared once with HttpApi: routes, payloads, responses, errors and security.
+ * The handlers (handlers.ts) implement it and the OpenAPI document is generated from it.
+ */
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi
+} from "@effect/platform"
+import { Schema } from "effect"
+import * as E from "../app/errors.js"
+import { InvalidPhoneNumber, UserAlreadyExists } from "../domain/errors.js"
+import { CurrentPrincipal } from "../services/auth.js"
+import { ProblemJsonSchema, problemSchema } from "./problems.js"
+
+export const UserId = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/),
+  Schema.annotations({ description: "1 to 64 characters of A-Z, a-z, 0-9, _ and -.", examples: ["user_42"] })
+)
+
+const PhoneNumberInput = Schema.NullOr(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))).annotations({
+  description: "International form (+ or 00, then the country code); stored as E.164. JSON null removes the number.",
+  examples: ["+14155552671", null]
+})
+
+export const UpdatePhoneNumberBody = Schema.Struct({ phoneNumber: PhoneNumberInput }).annotations({
+  identifier: "UpdatePhoneNumberRequest"
+})
+
+export const CreateUserBody = Schema.Struct({
+  id: Schema.optional(UserId),
+  phoneNumber: Schema.optional(PhoneNumberInput)
+}).annotations({ identifier: "CreateUserRequest" })
+
+const Masked = Schema.NullOr(Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/))).annotations({
+  description: "Four * and the last four digits; null when there is no number.",
+  examples: ["****2671"]
+})
+
+const EventMetadata = Schema.Struct({
+  organizationId: Schema.String,
+  actor: Schema.Struct({ type: Schema.Literal("user", "service"), id: Schema.String }),
+  requestId: Schema.String
+})
+
+const envelope = {
+  id: Schema.String.annotations({ description: "UUID v7" }),
+  aggregateType: Schema.Literal("User"),
+  aggregateId: Schema.String,
+  version: Schema.Int,
+  occurredAt: Schema.String.annotations({ description: "ISO-8601" }),
+  metadata: EventMetadata
+}
+
+export const UserCreatedEvent = Schema.Struct({
+  ...envelope,
+  type: Schema.Literal("UserCreated"),
+  data: Schema.Struct({ maskedPhoneNumber: Masked })
+}).annotations({ identifier: "UserCreated" })
+
+export const UserPhoneNumberUpdatedEvent = Schema.Struct({
+  ...envelope,
+  type: Schema.Literal("UserPhoneNumberUpdated"),
+  data: Schema.Struct({ maskedPhoneNumber: Masked, previousMaskedPhoneNumber: Masked })
+}).annotations({ identifier: "UserPhoneNumberUpdated" })
+
+export const UserEvent = Schema.Union(UserCreatedEvent, UserPhoneNumberUpdatedEvent)
+
+export const CommandResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  aggregateId: Schema.String,
+  version: Schema.Int,
+  event: Schema.NullOr(UserEvent).annotations({ description: "null when nothing changed" })
+}).annotations({ identifier: "CommandResponse" })
+
+export const EventPageResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  aggregateId: Schema.String,
+  events: Schema.Array(UserEvent),
+  nextAfterVersion: Schema.NullOr(Schema.Int).annotations({ description: "afterVersion of the next page, or null" })
+}).annotations({ identifier: "EventPage" })
+
+const EventsQuery = Schema.Struct({
+  afterVersion: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))),
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)))
+})
+
+const Problems = {
+  badRequest: problemSchema(E.InvalidRequest, "InvalidRequest"),
+  unauthenticated: problemSchema(E.Unauthenticated, "Unauthenticated"),
+  forbidden: problemSchema(E.Forbidden, "Forbidden"),
+  notFound: problemSchema(E.UserNotFound, "UserNotFound"),
+  exists: problemSchema(UserAlreadyExists, "UserAlreadyExists"),
+  conflict: problemSchema(E.VersionConflict, "VersionConflict"),
+  precondition: problemSchema(E.PreconditionFailed, "PreconditionFailed"),
+  tooLarge: problemSchema(E.PayloadTooLarge, "PayloadTooLarge"),
+  mediaType: problemSchema(E.UnsupportedMediaType, "UnsupportedMediaType"),
+  invalidPhone: problemSchema(InvalidPhoneNumber, "InvalidPhoneNumber"),
+  unavailable: problemSchema(E.StoreUnavailable, "StoreUnavailable")
+}
+
+export const ApiKeyHeader = HttpApiSecurity.apiKey({ key: "X-API-Key", in: "header" }).pipe(
+  HttpApiSecurity.annotate(OpenApi.Description, "Your organization's API key.")
+)
+
+export const BearerJwt = HttpApiSecurity.bearer.pipe(
+  HttpApiSecurity.annotate(OpenApi.Description, "A JWT for a user (sub = user id) or a service (org_id, scope)."),
+  HttpApiSecurity.annotate(OpenApi.Format, "JWT")
+)
+
+/**
+ * Both credentials are required on every call. HttpApi tries security schemes in order as alternatives,
+ * so the API-key entry never succeeds alone: the bearer entry checks the JWT and the key together.
+ */
+export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
+  provides: CurrentPrincipal,
+  failure: Schema.Union(Problems.unauthenticated, Problems.forbidden, Problems.unavailable),
+  security: { apiKey: ApiKeyHeader, bearer: BearerJwt }
+}) {}
+
+const IdPath = HttpApiSchema.param("id", UserId)
+
+export class UsersGroup extends HttpApiGroup.make("users")
+  .add(
+    HttpApiEndpoint.post("createUser", "/users")
+      .setPayload(CreateUserBody)
+      .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
+      .addSuccess(CommandResponse)
+      .addError(Problems.badRequest)
+      .addError(Problems.exists)
+      .addError(Problems.conflict)
+      .addError(Problems.tooLarge)
+      .addError(Problems.mediaType)
+      .addError(Problems.invalidPhone)
+      .annotate(OpenApi.Summary, "Create a user (service token with users:write); the same request again is a no-op")
+  )
+  .add(
+    HttpApiEndpoint.post("updatePhoneNumber")`/users/${IdPath}/UpdatePhoneNumber`
+      .setPayload(UpdatePhoneNumberBody)
+      .addSuccess(CommandResponse)
+      .addError(Problems.badRequest)
+      .addError(Problems.notFound)
+      .addError(Problems.conflict)
+      .addError(Problems.precondition)
+      .addError(Problems.tooLarge)
+      .addError(Problems.mediaType)
+      .addError(Problems.invalidPhone)
+      .annotate(OpenApi.Summary, "Set or remove a user's phone number")
+      .annotate(
+        OpenApi.Description,
+        "Stores the number in E.164 and appends a UserPhoneNumberUpdated event with its masked form, atomically. " +
+          "Optional If-Match: \"<version>\" (412 on mismatch). event is null when nothing changed."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("listEvents")`/users/${IdPath}/events`
+      .setUrlParams(EventsQuery)
+      .addSuccess(EventPageResponse)
+      .addError(Problems.badRequest)
+      .addError(Problems.notFound)
+      .annotate(OpenApi.Summary, "A user's audit trail, masked, oldest first")
+  )
+  .middleware(Authentication)
+{}
+
+export class HealthGroup extends HttpApiGroup.make("health")
+  .add(
+    HttpApiEndpoint.get("health", "/healthz")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
+      .addError(Problems.unavailable)
+  )
+{}
+
+/**
+ * Two corrections to the generated document: separate security entries mean "either" in OpenAPI, but both
+ * credentials are required together; and every error is answered as application/problem+json (edge.ts),
+ * including the framework's own path/query decoding errors.
+ */
+const finishDocument = (spec: Record<string, any>): Record<string, any> => {
+  spec.components ??= {}
+  spec.components.schemas ??= {}
+  spec.components.schemas.Problem = ProblemJsonSchema
+  delete spec.components.schemas.HttpApiDecodeError
+  delete spec.components.schemas.Issue
+  delete spec.components.schemas.PropertyKey
+  for (const path of Object.values<Record<string, any>>(spec.paths ?? {})) {
+    for (const operation of Object.values<Record<string, any>>(path)) {
+      if (Array.isArray(operation.security) && operation.security.length > 1) {
+        operation.security = [Object.assign({}, ...operation.security)]
+      }
+      for (const [status, response] of Object.entries<Record<string, any>>(operation.responses ?? {})) {
+        if (Number(status) >= 400) {
+          response.content = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } }
+        }
+      }
+    }
+  }
+  return spec
+}
+
+export class UsersApi extends HttpApi.make("users-api")
+  .add(UsersGroup)
+  .add(HealthGroup)
+  .annotate(OpenApi.Title, "users-api")
+  .annotate(OpenApi.Version, "0.1.0")
+  .annotate(OpenApi.Description, "The User service of an identity platform. Phone numbers never leave the users row unmasked.")
+  .annotate(OpenApi.Transform, finishDocument)
+{}

@@ -1,0 +1,73 @@
+/**
+ * Reading a JSON body safely: JSON media type only (415), at most 16 KiB even when chunked (413),
+ * strict UTF-8 and JSON (400), and the endpoint's schema with unknown fields refused (400).
+ * Error details name fields, never the values sent.
+ */
+import type { HttpServerRequest } from "@effect/platform"
+import { Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../app/errors.js"
+
+export const MAX_BODY_BYTES = 16 * 1024
+
+const isJsonMediaType = (header: string | undefined): boolean => {
+  const mediaType = (header ?? "").split(";")[0]!.trim().toLowerCase()
+  return mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)
+}
+
+const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    const declared = Number(request.headers["content-length"] ?? "0")
+    if (declared > MAX_BODY_BYTES) return yield* new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES })
+    const chunks = yield* request.stream.pipe(
+      Stream.catchAll(() => Stream.empty),
+      Stream.mapAccumEffect(0, (total, chunk) =>
+        total + chunk.byteLength > MAX_BODY_BYTES
+          ? Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES }))
+          : Effect.succeed([total + chunk.byteLength, chunk] as const)),
+      Stream.runCollect
+    )
+    const bytes = new Uint8Array(MAX_BODY_BYTES)
+    let offset = 0
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset)
+      offset += chunk.byteLength
+    }
+    return bytes.subarray(0, offset)
+  })
+
+const describeIssues = (error: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const parts = issues.slice(0, 5).map((issue) => {
+    const field = issue.path.length === 0 ? "the body" : issue.path.map(String).join(".")
+    switch (issue._tag) {
+      case "Missing":
+        return `${field} is required`
+      case "Unexpected":
+        return `${field} is not an accepted field`
+      default:
+        return issue.path.length === 0 ? "the body must be a JSON object" : `${field} has the wrong type or length`
+    }
+  })
+  return `Invalid body: ${parts.join("; ")}.`
+}
+
+export const readJsonBody = <A, I>(
+  request: HttpServerRequest.HttpServerRequest,
+  schema: Schema.Schema<A, I>
+): Effect.Effect<A, InvalidRequest | PayloadTooLarge | UnsupportedMediaType> =>
+  Effect.gen(function*() {
+    const contentType = request.headers["content-type"]
+    if (!isJsonMediaType(contentType)) {
+      return yield* new UnsupportedMediaType({ contentType: contentType ?? "" })
+    }
+    const bytes = yield* readLimited(request)
+    const parsed = Either.try(() => JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)))
+    if (Either.isLeft(parsed)) {
+      return yield* new InvalidRequest({ code: "malformed-json", detail: "The body is not valid UTF-8 JSON." })
+    }
+    const decoded = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })(parsed.right)
+    if (Either.isLeft(decoded)) {
+      return yield* new InvalidRequest({ code: "invalid-body", detail: describeIssues(decoded.left) })
+    }
+    return decoded.right
+  })

@@ -1,0 +1,57 @@
+/**
+ * Handlers: HTTP in, application program, HTTP out. Failures stay in the error channel for edge.ts.
+ */
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { Effect, Schema } from "effect"
+import { createUser } from "../app/create-user.js"
+import { InvalidRequest } from "../app/errors.js"
+import { readEvents } from "../app/read-events.js"
+import { type CommandResult, type IfMatch, updatePhoneNumber } from "../app/update-phone-number.js"
+import { UserRepo } from "../services/user-repo.js"
+import { CommandResponse, CreateUserBody, EventPageResponse, UpdatePhoneNumberBody, UsersApi } from "./api.js"
+import { readJsonBody } from "./body.js"
+
+const encodeCommand = Schema.encodeSync(CommandResponse)
+const encodePage = Schema.encodeSync(EventPageResponse)
+
+const commandResponse = (result: CommandResult, status: 200 | 201) =>
+  HttpServerResponse.unsafeJson(encodeCommand({ success: true, ...result }), {
+    status,
+    headers: { etag: `"${result.version}"` }
+  })
+
+/** `If-Match: "3"` (or W/"3", or 3) pins version 3; `*` accepts any; anything else is a 400. */
+export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch | undefined, InvalidRequest> => {
+  if (header === undefined) return Effect.succeed(undefined)
+  const value = header.trim()
+  if (value === "*") return Effect.succeed({ _tag: "Any" })
+  const match = /^(?:W\/)?"?([1-9][0-9]{0,14})"?$/.exec(value)
+  return match === null
+    ? Effect.fail(new InvalidRequest({ code: "invalid-if-match", detail: "If-Match must be a version in quotes, e.g. \"3\"." }))
+    : Effect.succeed({ _tag: "Version", version: Number(match[1]) })
+}
+
+export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
+  handlers
+    .handleRaw("createUser", ({ request }) =>
+      Effect.gen(function*() {
+        const body = yield* readJsonBody(request, CreateUserBody)
+        const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
+        return commandResponse(result, result.event === null ? 200 : 201)
+      }))
+    .handleRaw("updatePhoneNumber", ({ path, request }) =>
+      Effect.gen(function*() {
+        const ifMatch = yield* parseIfMatch(request.headers["if-match"])
+        const body = yield* readJsonBody(request, UpdatePhoneNumberBody)
+        const result = yield* updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
+        return commandResponse(result, 200)
+      }))
+    .handleRaw("listEvents", ({ path, urlParams }) =>
+      readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }).pipe(
+        Effect.map((page) => HttpServerResponse.unsafeJson(encodePage({ success: true, ...page })))
+      ))
+)
+
+export const HealthLive = HttpApiBuilder.group(UsersApi, "health", (handlers) =>
+  handlers.handle("health", () =>
+    Effect.flatMap(UserRepo, (repo) => repo.ping).pipe(Effect.as({ status: "ok" as const }))))

@@ -1,0 +1,197 @@
+/**
+ * The one place where errors become HTTP: RFC 9457 problem details with a stable `code`.
+ * Every text here is fixed or built from non-PII fields; nothing echoes a submitted phone number.
+ */
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import { HttpApiSchema } from "@effect/platform"
+import { RouteNotFound } from "@effect/platform/HttpServerError"
+import { HttpServerResponse } from "@effect/platform"
+import { Cause, Schema } from "effect"
+import * as AppErrors from "../app/errors.js"
+import * as DomainErrors from "../domain/errors.js"
+
+export interface Problem {
+  readonly type: string
+  readonly title: string
+  readonly status: number
+  readonly detail: string
+  readonly code: string
+  readonly requestId: string
+  readonly success: false
+  readonly hint?: string
+}
+
+type KnownError =
+  | AppErrors.Unauthenticated
+  | AppErrors.Forbidden
+  | AppErrors.UserNotFound
+  | AppErrors.InvalidRequest
+  | AppErrors.UnsupportedMediaType
+  | AppErrors.PayloadTooLarge
+  | AppErrors.PreconditionFailed
+  | AppErrors.VersionConflict
+  | AppErrors.StoreUnavailable
+  | DomainErrors.InvalidPhoneNumber
+  | DomainErrors.UserAlreadyExists
+
+/** Status and title of each error, by tag: the contract (api.ts) documents errors with these too. */
+export const STATUS = {
+  InvalidRequest: [400, "Bad request"],
+  Unauthenticated: [401, "Unauthenticated"],
+  Forbidden: [403, "Forbidden"],
+  UserNotFound: [404, "User not found"],
+  UserAlreadyExists: [409, "User already exists"],
+  VersionConflict: [409, "Concurrent update"],
+  PreconditionFailed: [412, "Precondition failed"],
+  PayloadTooLarge: [413, "Payload too large"],
+  UnsupportedMediaType: [415, "Unsupported media type"],
+  InvalidPhoneNumber: [422, "Invalid phone number"],
+  StoreUnavailable: [503, "Service unavailable"]
+} as const satisfies Record<KnownError["_tag"], readonly [number, string]>
+
+interface Described {
+  readonly status: number
+  readonly title: string
+  readonly code: string
+  readonly detail: string
+  readonly hint?: string
+  readonly headers?: Record<string, string>
+}
+
+const describe = (error: KnownError): Described => {
+  const [status, title] = STATUS[error._tag]
+  switch (error._tag) {
+    case "InvalidRequest":
+      return { status, title, code: error.code, detail: error.detail }
+    case "Unauthenticated":
+      return {
+        status,
+        title,
+        code: error.reason,
+        detail: error.detail,
+        headers: {
+          "www-authenticate": error.reason === "invalid-token"
+            ? `Bearer realm="users-api", error="invalid_token"`
+            : `Bearer realm="users-api"`
+        }
+      }
+    case "Forbidden":
+      return { status, title, code: error.reason, detail: error.detail }
+    case "UserNotFound":
+      return { status, title, code: "user-not-found", detail: "No user with this id exists in your organization." }
+    case "UserAlreadyExists":
+      return {
+        status,
+        title,
+        code: "user-already-exists",
+        detail: "A user with this id exists already with other data; nothing was changed."
+      }
+    case "VersionConflict":
+      return {
+        status,
+        title,
+        code: "concurrent-update",
+        detail: "The user kept changing while this update was retried; read it again and retry."
+      }
+    case "PreconditionFailed":
+      return {
+        status,
+        title,
+        code: "version-mismatch",
+        detail: `If-Match named version ${error.expected} but the user is at version ${error.current}; nothing was written.`
+      }
+    case "PayloadTooLarge":
+      return { status, title, code: "payload-too-large", detail: `The body exceeds ${error.limitBytes} bytes.` }
+    case "UnsupportedMediaType":
+      return { status, title, code: "unsupported-media-type", detail: "Send the body as application/json." }
+    case "InvalidPhoneNumber":
+      return { status, title, code: "invalid-phone-number", detail: "The phone number is not accepted.", hint: error.hint }
+    case "StoreUnavailable":
+      return {
+        status,
+        title,
+        code: "store-unavailable",
+        detail: "The store did not answer; nothing was written. Retry shortly.",
+        headers: { "retry-after": "1" }
+      }
+  }
+}
+
+const KNOWN_TAGS = new Set(Object.keys(STATUS))
+
+const isKnown = (error: unknown): error is KnownError =>
+  typeof error === "object" && error !== null && "_tag" in error && KNOWN_TAGS.has(String(error._tag))
+
+/** Any failure or defect as a problem; framework errors (bad path or query, unknown route) included. */
+export const describeCause = (cause: Cause.Cause<unknown>): Described & { readonly internal: boolean } => {
+  const error = Cause.squash(cause)
+  if (isKnown(error)) return { ...describe(error), internal: false }
+  if (error instanceof HttpApiDecodeError) {
+    // The framework decodes the path and query; name the parameter, never its value.
+    const parameter = String(error.issues[0]?.path[0] ?? "request")
+    const code = parameter === "id" ? "invalid-user-id" : "invalid-query"
+    const detail = parameter === "id"
+      ? "The user id must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -."
+      : `The query parameter ${parameter} is not valid.`
+    return { ...describe(new AppErrors.InvalidRequest({ code, detail })), internal: false }
+  }
+  if (error instanceof RouteNotFound) {
+    return { status: 404, title: "Not found", code: "route-not-found", detail: "No such route.", internal: false }
+  }
+  return {
+    status: 500,
+    title: "Internal error",
+    code: "internal-error",
+    detail: "The request failed unexpectedly; nothing is known to have been written.",
+    internal: true
+  }
+}
+
+export const problemResponse = (described: Described, requestId: string): HttpServerResponse.HttpServerResponse => {
+  const body: Problem = {
+    type: `urn:users-api:problem:${described.code}`,
+    title: described.title,
+    status: described.status,
+    detail: described.detail,
+    code: described.code,
+    requestId,
+    success: false,
+    ...(described.hint === undefined ? {} : { hint: described.hint })
+  }
+  return HttpServerResponse.unsafeJson(body, {
+    status: described.status,
+    contentType: "application/problem+json",
+    headers: described.headers
+  })
+}
+
+// Documentation of errors for the OpenAPI document: the response body is always a Problem.
+
+export const ProblemJsonSchema = {
+  type: "object",
+  required: ["type", "title", "status", "detail", "code", "requestId", "success"],
+  properties: {
+    type: { type: "string", description: "URN naming the problem type." },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string", description: "Human-readable; never contains the submitted phone number." },
+    code: { type: "string", description: "Stable machine-readable code, e.g. invalid-phone-number." },
+    requestId: { type: "string" },
+    success: { type: "boolean", enum: [false] },
+    hint: { type: "string", description: "How to fix the request, when there is a known way." }
+  }
+}
+
+/** The schema an endpoint declares for an error class: matches its instances, documented as a Problem. */
+export const problemSchema = <E extends KnownError>(
+  errorClass: abstract new(...args: any) => E,
+  tag: E["_tag"]
+): Schema.Schema<E> =>
+  Schema.declare((input: unknown): input is E => input instanceof errorClass, {
+    identifier: `${tag}Problem`,
+    description: STATUS[tag][1],
+    jsonSchema: ProblemJsonSchema
+  }).pipe(
+    HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" }),
+    (schema) => schema.annotations(HttpApiSchema.annotations({ status: STATUS[tag][0] }))
+  )

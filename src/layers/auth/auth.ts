@@ -1,0 +1,58 @@
+/**
+ * The Auth service: a verified JWT plus an active API key make a Principal.
+ * A token with an `org_id` claim is a service token (scopes from `scope`); otherwise its `sub` is a user id.
+ */
+import { Effect, Layer, Redacted } from "effect"
+import { Forbidden, Unauthenticated } from "../../app/errors.js"
+import { Auth, type Principal } from "../../services/auth.js"
+import { type LookupApiKey, makeSqlLookupApiKey } from "./api-keys.js"
+import { type JwtConfig, makeVerifyJwt, type VerifyJwt } from "./jwt.js"
+
+const MAX_CREDENTIAL_LENGTH = 8192
+
+export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth["Type"] => ({
+  authenticate: ({ apiKey, bearerToken }) =>
+    Effect.gen(function*() {
+      const key = apiKey === undefined ? "" : Redacted.value(apiKey)
+      if (key === "") {
+        return yield* new Unauthenticated({ reason: "missing-api-key", detail: "The X-API-Key header is required." })
+      }
+      const token = bearerToken === undefined ? "" : Redacted.value(bearerToken)
+      if (token === "") {
+        return yield* new Unauthenticated({
+          reason: "missing-token",
+          detail: "An Authorization: Bearer <JWT> header is required."
+        })
+      }
+      if (key.length > MAX_CREDENTIAL_LENGTH || token.length > MAX_CREDENTIAL_LENGTH) {
+        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The credentials are too long." })
+      }
+      const claims = yield* verifyJwt(token)
+      const organizationId = yield* lookupApiKey(key)
+      if (organizationId === null) {
+        return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
+      }
+      const subject = claims.sub ?? ""
+      if (typeof claims.org_id === "string") {
+        if (claims.org_id !== organizationId) {
+          return yield* new Forbidden({
+            reason: "organization-mismatch",
+            detail: "The service token belongs to another organization than the API key."
+          })
+        }
+        const scope = typeof claims.scope === "string" ? claims.scope : ""
+        const principal: Principal = {
+          organizationId,
+          actor: { type: "service", id: subject },
+          scopes: new Set(scope.split(" ").filter((s) => s !== ""))
+        }
+        return principal
+      }
+      const principal: Principal = { organizationId, actor: { type: "user", id: subject }, scopes: new Set() }
+      return principal
+    })
+})
+
+/** Auth with jose and API keys looked up in the SQL store. */
+export const AuthLive = (config: JwtConfig) =>
+  Layer.effect(Auth, Effect.map(makeSqlLookupApiKey, (lookup) => makeAuth(makeVerifyJwt(config), lookup)))

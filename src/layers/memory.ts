@@ -1,0 +1,85 @@
+/**
+ * In-memory test doubles of Auth, UserRepo and EventLog, for fast tests of the program's logic.
+ * They keep the stores' guarantees that the program relies on (the version guard, atomic commit),
+ * but they are not a store: storage is tested against real SQLite and real local D1.
+ */
+import { Effect, Layer, Redacted } from "effect"
+import { Forbidden, StoreUnavailable, Unauthenticated, VersionConflict } from "../app/errors.js"
+import type { User, UserEvent } from "../domain/user.js"
+import { Auth, type Principal } from "../services/auth.js"
+import { EventLog } from "../services/event-log.js"
+import { MaskerLast4 } from "../services/masker.js"
+import { UserRepo } from "../services/user-repo.js"
+
+export interface MemoryStore {
+  readonly users: Map<string, User>
+  readonly events: Array<UserEvent>
+  /** When set, the next commit fails with StoreUnavailable before writing anything. */
+  failNextCommit: boolean
+}
+
+export const makeMemoryStore = (): MemoryStore => ({ users: new Map(), events: [], failNextCommit: false })
+
+const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
+
+export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
+  find: (organizationId, userId) => Effect.sync(() => store.users.get(key(organizationId, userId)) ?? null),
+  commit: ({ event, state }) =>
+    Effect.suspend((): Effect.Effect<void, VersionConflict | StoreUnavailable> => {
+      if (store.failNextCommit) {
+        store.failNextCommit = false
+        return Effect.fail(new StoreUnavailable({ cause: "injected" }))
+      }
+      const current = store.users.get(key(state.organizationId, state.id))
+      if ((current?.version ?? 0) !== state.version - 1) return Effect.fail(new VersionConflict({ userId: state.id }))
+      store.users.set(key(state.organizationId, state.id), state)
+      store.events.push(event)
+      return Effect.void
+    }),
+  ping: Effect.void
+})
+
+export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
+  read: (organizationId, aggregateId, { afterVersion, limit }) =>
+    Effect.sync(() =>
+      store.events
+        .filter((e) =>
+          e.metadata.organizationId === organizationId && e.aggregateId === aggregateId && e.version > afterVersion
+        )
+        .sort((a, b) => a.version - b.version)
+        .slice(0, limit)
+    )
+})
+
+/** A token table instead of JWTs: token string → principal; one API key per organization. */
+export const memoryAuth = (
+  tokens: Record<string, Omit<Principal, "organizationId"> & { readonly organizationId?: string }>,
+  apiKeys: Record<string, string>
+): Auth["Type"] => ({
+  authenticate: ({ apiKey, bearerToken }) =>
+    Effect.gen(function*() {
+      const organizationId = apiKey === undefined ? undefined : apiKeys[Redacted.value(apiKey)]
+      if (organizationId === undefined) {
+        return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
+      }
+      const principal = bearerToken === undefined ? undefined : tokens[Redacted.value(bearerToken)]
+      if (principal === undefined) {
+        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token is malformed or not trusted." })
+      }
+      if (principal.organizationId !== undefined && principal.organizationId !== organizationId) {
+        return yield* new Forbidden({ reason: "organization-mismatch", detail: "The token belongs to another organization." })
+      }
+      return { ...principal, organizationId }
+    })
+})
+
+export const MemoryLive = (
+  store: MemoryStore,
+  auth: Auth["Type"]
+) =>
+  Layer.mergeAll(
+    Layer.succeed(UserRepo, memoryRepo(store)),
+    Layer.succeed(EventLog, memoryEventLog(store)),
+    Layer.succeed(Auth, auth),
+    MaskerLast4
+  )

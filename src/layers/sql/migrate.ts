@@ -1,0 +1,58 @@
+/**
+ * Applies migrations/*.sql to an SQLite file at start-up, recording them in `d1_migrations`
+ * exactly as `wrangler d1 migrations apply` does, so one set of files serves D1 and SQLite.
+ */
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+
+/** The few calls every SQLite driver here has (better-sqlite3, bun:sqlite, node:sqlite). */
+export interface RawSqlite {
+  exec(sql: string): unknown
+  prepare(sql: string): { all(...params: Array<unknown>): Array<unknown>; run(...params: Array<unknown>): unknown }
+}
+
+export const MIGRATIONS_DIR = new URL("../../../migrations/", import.meta.url)
+
+export interface Migration {
+  readonly name: string
+  readonly sql: string
+}
+
+export const readMigrations = (dir: string = MIGRATIONS_DIR.pathname): ReadonlyArray<Migration> =>
+  readdirSync(dir)
+    .filter((file) => /^\d{4}_[\w-]+\.sql$/.test(file))
+    .sort()
+    .map((name) => ({ name, sql: readFileSync(join(dir, name), "utf8") }))
+
+/** Pragmas for a server's SQLite file: WAL so readers never wait for the writer; NORMAL is durable in WAL. */
+export const tuneSqlite = (db: RawSqlite) => {
+  db.exec("PRAGMA journal_mode = WAL")
+  db.exec("PRAGMA synchronous = NORMAL")
+  db.exec("PRAGMA foreign_keys = ON")
+  db.exec("PRAGMA busy_timeout = 5000")
+}
+
+export const applyMigrations = (db: RawSqlite, migrations: ReadonlyArray<Migration> = readMigrations()): number => {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, " +
+      "applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+  )
+  const applied = new Set(
+    (db.prepare("SELECT name FROM d1_migrations").all() as Array<{ name: string }>).map((row) => row.name)
+  )
+  let count = 0
+  for (const migration of migrations) {
+    if (applied.has(migration.name)) continue
+    db.exec("BEGIN IMMEDIATE")
+    try {
+      db.exec(migration.sql)
+      db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").run(migration.name)
+      db.exec("COMMIT")
+      count++
+    } catch (error) {
+      db.exec("ROLLBACK")
+      throw error
+    }
+  }
+  return count
+}

@@ -1,0 +1,78 @@
+/**
+ * A real SQLite file with migrations applied, a tenant, keys and tokens, and the fetch handler over it.
+ */
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import Database from "better-sqlite3"
+import { Effect, Layer } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
+import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken, signUserToken, type SigningKey } from "../../src/dev/signing.js"
+import type { LogLine } from "../../src/http/edge.js"
+import { makeFetchHandler } from "../../src/handler.js"
+import { SqliteNodeLive } from "../../src/layers/sqlite-node.js"
+
+export interface Tenant {
+  readonly organizationId: string
+  readonly apiKey: string
+  readonly apiKeyId: string
+}
+
+export interface SqliteFixture {
+  readonly filename: string
+  readonly fetch: (request: Request) => Promise<Response>
+  readonly key: SigningKey
+  readonly tenant: Tenant
+  readonly other: Tenant
+  readonly logs: Array<LogLine>
+  /** Runs an admin effect against the same file. */
+  readonly run: <A, E>(effect: Effect.Effect<A, E, SqliteClient.SqliteClient | import("@effect/sql").SqlClient.SqlClient>) => Promise<A>
+  readonly userToken: (userId: string) => Promise<string>
+  readonly serviceToken: (scope?: string, organizationId?: string) => Promise<string>
+  /** A read-only look at the file with better-sqlite3. */
+  readonly query: <T = Record<string, unknown>>(sql: string, ...params: Array<unknown>) => Array<T>
+  readonly dispose: () => Promise<void>
+}
+
+export const makeSqliteFixture = async (): Promise<SqliteFixture> => {
+  const filename = join(mkdtempSync(join(tmpdir(), "users-api-")), "test.sqlite")
+  const key = await generateSigningKey("test-key")
+  const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }
+  const services = SqliteNodeLive(filename, jwt)
+  const logs: Array<LogLine> = []
+  const handler = makeFetchHandler(services, { log: (line) => logs.push(line) })
+  const client = SqliteClient.layer({ filename })
+  const run = <A, E>(effect: Effect.Effect<A, E, any>) =>
+    Effect.runPromise(Effect.provide(effect, client) as Effect.Effect<A, E, never>)
+  const makeTenant = (organizationId: string) =>
+    run(
+      Effect.gen(function*() {
+        yield* ensureOrganization(organizationId, organizationId)
+        const issued = yield* issueApiKey(organizationId, "test")
+        return { organizationId, apiKey: issued.apiKey, apiKeyId: issued.id }
+      })
+    )
+  const tenant = await makeTenant("org_a")
+  const other = await makeTenant("org_b")
+  const reader = new Database(filename, { readonly: true })
+  return {
+    filename,
+    fetch: handler.fetch,
+    key,
+    tenant,
+    other,
+    logs,
+    run,
+    userToken: (userId) => signUserToken(key, userId),
+    serviceToken: (scope = "users:read users:write", organizationId = tenant.organizationId) =>
+      signServiceToken(key, "svc_test", organizationId, scope),
+    query: (sql, ...params) => reader.prepare(sql).all(...params) as Array<any>,
+    dispose: async () => {
+      reader.close()
+      await handler.dispose()
+    }
+  }
+}
+
+void Layer

@@ -5,16 +5,11 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
 import { Layer } from "effect"
 import type { JwtConfig } from "./auth/jwt.js"
-import { AuthLive } from "./auth/auth.js"
-import { MaskerLast4 } from "../services/masker.js"
 import { AtomicWriteTransaction } from "./sql/atomic-write.js"
 import { applyMigrations, tuneSqlite } from "./sql/migrate.js"
-import { SqlStores } from "./sql/stores.js"
+import { sqlServices } from "./sql/services.js"
 
-/** Store, auth and masker over any SqlClient whose atomic write is a transaction. */
-export const sqlServices = (jwt: JwtConfig) =>
-  Layer.mergeAll(SqlStores, AuthLive(jwt), MaskerLast4).pipe(Layer.provide(AtomicWriteTransaction))
-
+/** Tunes the file and applies pending migrations (synchronously, before the server takes requests). */
 export const prepareSqliteFile = (filename: string) => {
   const db = new Database(filename)
   try {
@@ -27,5 +22,8 @@ export const prepareSqliteFile = (filename: string) => {
 
 export const SqliteNodeLive = (filename: string, jwt: JwtConfig) => {
   prepareSqliteFile(filename)
-  return sqlServices(jwt).pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
+  return sqlServices(jwt).pipe(
+    Layer.provide(AtomicWriteTransaction),
+    Layer.provideMerge(SqliteClient.layer({ filename }))
+  )
 }

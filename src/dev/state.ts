@@ -1,0 +1,72 @@
+/**
+ * The local developer's state, in data/dev-state.json (git-ignored): a signing key, and the demo
+ * organization, API key and user that every local runtime's database is seeded with.
+ * Local use only: it keeps the demo API key's secret so that credentials can be printed again.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { generateApiKey, sha256Hex } from "../layers/auth/api-keys.js"
+import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, type SigningKey } from "./signing.js"
+
+export interface DevState {
+  readonly signingKey: SigningKey
+  readonly organizationId: string
+  readonly apiKeyId: string
+  readonly apiKey: string
+  readonly apiKeyHash: string
+  readonly userId: string
+  readonly serviceId: string
+}
+
+export const DATA_DIR = process.env.USERS_API_DATA_DIR ?? join(process.cwd(), "data")
+export const DEV_STATE_FILE = join(DATA_DIR, "dev-state.json")
+
+export const loadOrCreateDevState = async (file: string = DEV_STATE_FILE): Promise<DevState> => {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as DevState
+  const apiKey = generateApiKey()
+  const state: DevState = {
+    signingKey: await generateSigningKey(),
+    organizationId: "org_demo",
+    apiKeyId: "key_demo",
+    apiKey,
+    apiKeyHash: await sha256Hex(apiKey),
+    userId: "user_demo",
+    serviceId: "svc_demo"
+  }
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 })
+  return state
+}
+
+/** The environment a local runtime needs to trust the dev signing key. */
+export const devJwtEnv = (state: DevState) => ({
+  JWT_ISSUER: DEV_ISSUER,
+  JWT_AUDIENCE: DEV_AUDIENCE,
+  JWKS: JSON.stringify(jwksOf(state.signingKey))
+})
+
+const quote = (value: string) => `'${value.replace(/'/g, "''")}'`
+
+/**
+ * Idempotent SQL that creates the demo organization, API key and user (version 1, with its UserCreated
+ * event) in any migrated store: an SQLite file or local D1 (`wrangler d1 execute --local`).
+ */
+export const devSeedSql = (state: DevState, now: string): string => {
+  const event = {
+    id: "00000000-0000-7000-8000-000000000001",
+    data: JSON.stringify({ maskedPhoneNumber: null }),
+    metadata: JSON.stringify({
+      organizationId: state.organizationId,
+      actor: { type: "service", id: state.serviceId },
+      requestId: "dev-seed"
+    })
+  }
+  return [
+    `INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES (${quote(state.organizationId)}, 'Demo organization', ${quote(now)});`,
+    `INSERT OR IGNORE INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${quote(state.apiKeyId)}, ${quote(state.organizationId)}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)});`,
+    `INSERT OR IGNORE INTO users (organization_id, id, phone_number, version, created_at, updated_at) VALUES (${quote(state.organizationId)}, ${quote(state.userId)}, NULL, 1, ${quote(now)}, ${quote(now)});`,
+    `INSERT OR IGNORE INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at) ` +
+    `SELECT ${quote(event.id)}, ${quote(state.organizationId)}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${quote(event.data)}, ${quote(event.metadata)}, ${quote(now)} ` +
+    `WHERE NOT EXISTS (SELECT 1 FROM events WHERE organization_id = ${quote(state.organizationId)} AND aggregate_id = ${quote(state.userId)});`
+  ].join("\n")
+}

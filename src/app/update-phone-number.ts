@@ -35,7 +35,8 @@ export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionCo
   Effect.retry(attempt, {
     while: (error) => error instanceof VersionConflict,
     times: MAX_CONFLICT_RETRIES,
-    schedule: Schedule.jittered(Schedule.exponential("1 millis", 1.5))
+    // 1 ms, growing to at most 50 ms between attempts, jittered so racing writers spread out.
+    schedule: Schedule.jittered(Schedule.union(Schedule.exponential("1 millis", 1.5), Schedule.spaced("50 millis")))
   })
 
 export const updatePhoneNumber = (

@@ -29,7 +29,7 @@ export const parsePhoneNumber = (input: string): Either.Either<E164, InvalidPhon
     return Either.left(
       new InvalidPhoneNumber({
         reason: "not-international",
-        hint: "Use the international form: a leading + or 00 and the country code, e.g. +14155552671."
+        hint: "Use the international form: a leading + or 00, then the country code and the number."
       })
     )
   }

@@ -18,7 +18,11 @@ export class AtomicWrite extends Context.Tag("users-api/AtomicWrite")<
 
 // The guards of migrations/0001: the (organization, aggregate, version) key, the users primary key on create,
 // and the trigger that ties an event's version to its row's.
-const GUARDS = [/UNIQUE constraint failed: (events|users)\./, /event version does not match the user row/]
+const GUARDS = [
+  /UNIQUE constraint failed: events\.organization_id, events\.aggregate_id, events\.version/,
+  /UNIQUE constraint failed: users\.organization_id, users\.id/,
+  /event version does not match the user row/
+]
 
 const messageOf = (error: unknown): string => {
   const parts: Array<string> = []

@@ -63,7 +63,9 @@ export const devSeedSql = (state: DevState, now: string): string => {
   }
   return [
     `INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES (${quote(state.organizationId)}, 'Demo organization', ${quote(now)});`,
-    `INSERT OR IGNORE INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${quote(state.apiKeyId)}, ${quote(state.organizationId)}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)});`,
+    // A regenerated dev state (new key) over a surviving database must replace the demo key, not keep the old one.
+    `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${quote(state.apiKeyId)}, ${quote(state.organizationId)}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)}) ` +
+    `ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, organization_id = excluded.organization_id, revoked_at = NULL;`,
     `INSERT OR IGNORE INTO users (organization_id, id, phone_number, version, created_at, updated_at) VALUES (${quote(state.organizationId)}, ${quote(state.userId)}, NULL, 1, ${quote(now)}, ${quote(now)});`,
     `INSERT OR IGNORE INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at) ` +
     `SELECT ${quote(event.id)}, ${quote(state.organizationId)}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${quote(event.data)}, ${quote(event.metadata)}, ${quote(now)} ` +

@@ -1,0 +1,143 @@
+/**
+ * The new user's path under Bun: `bun src/bun.ts` on a free port with a fresh data dir, the curl it prints,
+ * `bun scripts/dev-credentials.ts`, and a clean stop on SIGTERM. Runs the real binaries as child processes.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const BUN = join(process.cwd(), "node_modules", ".bin", "bun")
+const READY_WITHIN_MS = 20_000
+
+interface PrintedCurl {
+  readonly url: string
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
+/** The request behind the curl that `npm start` prints (`curl -sS -X POST <url> -H '…' … -d '…'`). */
+const parseCurl = (banner: string): PrintedCurl => {
+  const command = banner.slice(banner.indexOf("curl ")).replace(/\\\n\s*/g, " ")
+  const url = /-X POST (\S+)/.exec(command)?.[1]
+  const body = /-d '([^']*)'/.exec(command)?.[1]
+  if (url === undefined || body === undefined) throw new Error(`no curl in:\n${banner}`)
+  const headers: Record<string, string> = {}
+  for (const [, header] of command.matchAll(/-H '([^']*)'/g)) {
+    const colon = header!.indexOf(":")
+    headers[header!.slice(0, colon).trim()] = header!.slice(colon + 1).trim()
+  }
+  return { url, headers, body }
+}
+
+const send = (curl: PrintedCurl) => fetch(curl.url, { method: "POST", headers: curl.headers, body: curl.body })
+
+describe("npm start (bun src/bun.ts) in local dev mode", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "users-api-bun-"))
+  // Local dev mode on the loopback, whatever the calling shell has set.
+  const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, ...inherited } = process.env
+  const env = { ...inherited, USERS_API_DATA_DIR: dataDir, PORT: "0" }
+  let child: ChildProcess | undefined
+  let stdout = ""
+  let stderr = ""
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  let port: number
+  let curl: PrintedCurl
+
+  beforeAll(async () => {
+    const started = spawn(BUN, ["src/bun.ts"], { env, stdio: ["ignore", "pipe", "pipe"] })
+    child = started
+    exited = new Promise((resolve) => started.once("exit", (code, signal) => resolve({ code, signal })))
+    started.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    started.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    // The banner ends with the dev:credentials hint; wait for all of it, or for the process to die.
+    const deadline = Date.now() + READY_WITHIN_MS
+    while (!stdout.includes("npm run dev:credentials")) {
+      if (started.exitCode !== null) throw new Error(`bun exited with ${started.exitCode}:\n${stdout}${stderr}`)
+      if (Date.now() > deadline) throw new Error(`not listening after ${READY_WITHIN_MS} ms:\n${stdout}${stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1])
+    curl = parseCurl(stdout)
+  })
+
+  afterAll(async () => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL")
+      await exited
+    }
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it("binds the loopback on the port it was given and prints a curl for the demo user", () => {
+    expect(port).toBeGreaterThan(0)
+    expect(curl.url).toBe(`http://127.0.0.1:${port}/users/user_demo/UpdatePhoneNumber`)
+    expect(curl.headers["Authorization"]).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/)
+    expect(curl.headers["X-API-Key"]).toMatch(/^uak_/)
+    expect(JSON.parse(curl.body)).toEqual({ phoneNumber: "+14155552671" })
+  })
+
+  it("the printed curl sets the number and answers with the masked event", async () => {
+    const response = await send(curl)
+    expect(response.status).toBe(200)
+    const body = await response.json()
+    expect(body).toMatchObject({
+      success: true,
+      aggregateId: "user_demo",
+      event: { type: "UserPhoneNumberUpdated", data: { maskedPhoneNumber: "****2671" } }
+    })
+    expect(JSON.stringify(body)).not.toContain("4155552671")
+  })
+
+  it("the same curl again changes nothing: event null", async () => {
+    const response = await send(curl)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ success: true, aggregateId: "user_demo", event: null })
+  })
+
+  it("dev:credentials prints one JSON object whose tokens work against the running server", async () => {
+    const { stdout: printed } = await promisify(execFile)(BUN, ["scripts/dev-credentials.ts", "--port", String(port)], {
+      env,
+      timeout: 20_000
+    })
+    const credentials = JSON.parse(printed)
+    expect(Object.keys(credentials).sort()).toEqual(
+      ["apiKey", "baseUrl", "organizationId", "serviceToken", "userId", "userToken"]
+    )
+    expect(credentials).toMatchObject({
+      baseUrl: `http://127.0.0.1:${port}`,
+      organizationId: "org_demo",
+      userId: "user_demo",
+      apiKey: curl.headers["X-API-Key"]
+    })
+    const headers = (token: string) => ({
+      authorization: `Bearer ${token}`,
+      "x-api-key": credentials.apiKey,
+      "content-type": "application/json"
+    })
+    const created = await fetch(`${credentials.baseUrl}/users`, {
+      method: "POST",
+      headers: headers(credentials.serviceToken),
+      body: JSON.stringify({ id: "user_from_service" })
+    })
+    expect(created.status).toBe(201)
+    const events = await fetch(`${credentials.baseUrl}/users/user_demo/events`, {
+      headers: headers(credentials.userToken)
+    })
+    expect(events.status).toBe(200)
+    const trail = (await events.json()) as { events: Array<{ version: number }> }
+    expect(trail.events.map((e) => e.version)).toEqual([1, 2])
+  })
+
+  it("stops cleanly on SIGTERM", async () => {
+    child!.kill("SIGTERM")
+    const outcome = await Promise.race([
+      exited,
+      new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 10_000))
+    ])
+    expect(outcome).toEqual({ code: 0, signal: null })
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow()
+  })
+})

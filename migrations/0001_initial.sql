@@ -23,13 +23,21 @@ CREATE TABLE users (
   organization_id TEXT NOT NULL REFERENCES organizations (id),
   id              TEXT NOT NULL,
   phone_number    TEXT,
+  phone_number_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_number_verified IN (0, 1)),
+  erased_at       TEXT,
   version         INTEGER NOT NULL CHECK (version >= 1),
   created_at      TEXT NOT NULL,
   updated_at      TEXT NOT NULL,
   PRIMARY KEY (organization_id, id)
 );
 
+-- A number belongs to at most one user of an organization (see docs/DECISIONS.md, "Phone numbers").
+CREATE UNIQUE INDEX users_phone_number_unique ON users (organization_id, phone_number) WHERE phone_number IS NOT NULL;
+
 -- The audit stream. UNIQUE (organization_id, aggregate_id, version) is the optimistic-concurrency guard.
+-- Events of an organization form a hash chain: hash = SHA-256(prev_hash || canonical JSON of the event),
+-- at chain_sequence 1, 2, 3... (src/audit/chain.ts). UNIQUE (organization_id, chain_sequence) makes two
+-- writers that read the same chain head collide instead of forking the chain.
 CREATE TABLE events (
   sequence        INTEGER PRIMARY KEY AUTOINCREMENT,
   event_id        TEXT NOT NULL UNIQUE,
@@ -41,7 +49,11 @@ CREATE TABLE events (
   data            TEXT NOT NULL,
   metadata        TEXT NOT NULL,
   occurred_at     TEXT NOT NULL,
-  UNIQUE (organization_id, aggregate_id, version)
+  chain_sequence  INTEGER NOT NULL CHECK (chain_sequence >= 1),
+  prev_hash       TEXT NOT NULL,
+  hash            TEXT NOT NULL,
+  UNIQUE (organization_id, aggregate_id, version),
+  UNIQUE (organization_id, chain_sequence)
 );
 
 -- An event must describe the row as written in the same atomic unit: its version is the row's.
@@ -51,6 +63,17 @@ WHEN NEW.aggregate_type = 'User'
   AND NEW.version IS NOT (SELECT version FROM users WHERE organization_id = NEW.organization_id AND id = NEW.aggregate_id)
 BEGIN
   SELECT RAISE(ABORT, 'event version does not match the user row');
+END;
+
+-- An event must link to the current head of its organization's chain (the genesis hash for the first).
+CREATE TRIGGER events_extend_chain
+BEFORE INSERT ON events
+WHEN NEW.prev_hash IS NOT COALESCE(
+  (SELECT hash FROM events WHERE organization_id = NEW.organization_id AND chain_sequence = NEW.chain_sequence - 1),
+  CASE WHEN NEW.chain_sequence = 1 THEN '0000000000000000000000000000000000000000000000000000000000000000' END
+)
+BEGIN
+  SELECT RAISE(ABORT, 'event does not extend the audit chain');
 END;
 
 CREATE TRIGGER events_no_update

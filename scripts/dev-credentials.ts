@@ -43,7 +43,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port must be a 
 const state = await loadOrCreateDevState()
 if (database !== undefined) {
   mkdirSync(DATA_DIR, { recursive: true })
-  prepareBunSqliteFile(join(DATA_DIR, database), { seedSql: devSeedSql(state, new Date().toISOString()) })
+  prepareBunSqliteFile(join(DATA_DIR, database), { seedSql: await devSeedSql(state, new Date().toISOString()) })
 }
 
 const credentials = {

@@ -38,7 +38,7 @@ const productionJwt = (): JwtConfig => {
 mkdirSync(DATA_DIR, { recursive: true })
 const state: DevState | undefined = devMode ? await loadOrCreateDevState() : undefined
 const jwt = state !== undefined ? jwtConfigFromEnv(devJwtEnv(state)) : productionJwt()
-const seedSql = state !== undefined ? devSeedSql(state, new Date().toISOString()) : undefined
+const seedSql = state !== undefined ? await devSeedSql(state, new Date().toISOString()) : undefined
 const handler = makeFetchHandler(SqliteBunLive(filename, jwt, seedSql !== undefined ? { seedSql } : {}))
 
 const serve = () => {

@@ -11,7 +11,7 @@ import type { UserRepo } from "./services/user-repo.js"
 import { UsersApi } from "./http/api.js"
 import { AuthenticationLive } from "./http/authentication.js"
 import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
-import { HealthLive, UsersLive } from "./http/handlers.js"
+import { AuditLive, HealthLive, UsersLive } from "./http/handlers.js"
 
 export type Services = Auth | UserRepo | EventLog | Masker
 
@@ -27,7 +27,7 @@ export interface HandlerOptions {
 
 export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions = {}): FetchHandler => {
   const api = HttpApiBuilder.api(UsersApi).pipe(
-    Layer.provide([UsersLive, HealthLive]),
+    Layer.provide([UsersLive, AuditLive, HealthLive]),
     Layer.provide(AuthenticationLive)
   )
   const app = Layer.mergeAll(

@@ -8,7 +8,10 @@ import type { Principal } from "../services/auth.js"
 
 export const Scopes = {
   read: "users:read",
-  write: "users:write"
+  write: "users:write",
+  erase: "users:erase",
+  readPii: "users:pii:read",
+  auditRead: "audit:read"
 } as const
 
 const missingScope = (scope: string) =>
@@ -19,26 +22,40 @@ const notOwnUser = new Forbidden({
   detail: "A user token may act only on its own user."
 })
 
-/** A user on itself, or a service with `users:write`. */
-export const authorizeWrite = (principal: Principal, userId: string): Effect.Effect<void, Forbidden> =>
+const serviceOnly = (scope: string) =>
+  new Forbidden({ reason: "missing-scope", detail: `Only a service token with ${scope} may do this.` })
+
+const selfOrScope = (principal: Principal, userId: string, scope: string): Effect.Effect<void, Forbidden> =>
   principal.actor.type === "user"
     ? principal.actor.id === userId ? Effect.void : Effect.fail(notOwnUser)
-    : principal.scopes.has(Scopes.write) ? Effect.void : Effect.fail(missingScope(Scopes.write))
+    : principal.scopes.has(scope) ? Effect.void : Effect.fail(missingScope(scope))
+
+const serviceWith = (principal: Principal, scope: string): Effect.Effect<void, Forbidden> =>
+  principal.actor.type === "service" && principal.scopes.has(scope)
+    ? Effect.void
+    : Effect.fail(principal.actor.type === "user" ? serviceOnly(scope) : missingScope(scope))
+
+/** A user on itself, or a service with `users:write`. */
+export const authorizeWrite = (principal: Principal, userId: string) => selfOrScope(principal, userId, Scopes.write)
 
 /** A user on itself, or a service with `users:read` or `users:write`. */
 export const authorizeRead = (principal: Principal, userId: string): Effect.Effect<void, Forbidden> =>
-  principal.actor.type === "user"
-    ? principal.actor.id === userId ? Effect.void : Effect.fail(notOwnUser)
-    : principal.scopes.has(Scopes.read) || principal.scopes.has(Scopes.write)
-    ? Effect.void
-    : Effect.fail(missingScope(Scopes.read))
-
-/** Only a service with `users:write` creates users. */
-export const authorizeCreate = (principal: Principal): Effect.Effect<void, Forbidden> =>
   principal.actor.type === "service" && principal.scopes.has(Scopes.write)
     ? Effect.void
-    : Effect.fail(
-      principal.actor.type === "user"
-        ? new Forbidden({ reason: "missing-scope", detail: "Only a service token with users:write creates users." })
-        : missingScope(Scopes.write)
-    )
+    : selfOrScope(principal, userId, Scopes.read)
+
+/** Only a service with `users:write` creates users. */
+export const authorizeCreate = (principal: Principal) => serviceWith(principal, Scopes.write)
+
+/** Only a service with `users:write` marks a number verified: a user cannot vouch for itself. */
+export const authorizeVerify = (principal: Principal) => serviceWith(principal, Scopes.write)
+
+/** The user itself, or a service with `users:erase`. */
+export const authorizeErase = (principal: Principal, userId: string) => selfOrScope(principal, userId, Scopes.erase)
+
+/** A service with `audit:read`. */
+export const authorizeAuditRead = (principal: Principal) => serviceWith(principal, Scopes.auditRead)
+
+/** The raw number: the user itself, or a service with `users:pii:read`. */
+export const maySeeRawNumber = (principal: Principal, userId: string): boolean =>
+  principal.actor.type === "user" ? principal.actor.id === userId : principal.scopes.has(Scopes.readPii)

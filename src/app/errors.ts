@@ -13,16 +13,36 @@ export class Unauthenticated extends Data.TaggedError("Unauthenticated")<{
 
 /** Authenticated, but not allowed to do this. */
 export class Forbidden extends Data.TaggedError("Forbidden")<{
-  readonly reason: "organization-mismatch" | "not-own-user" | "missing-scope"
+  readonly reason: "organization-mismatch" | "not-own-user" | "missing-scope" | "not-own-organization"
   readonly detail: string
+}> {}
+
+/** Another user of the organization holds this number. Which one is never said. */
+export class PhoneNumberInUse extends Data.TaggedError("PhoneNumberInUse")<{}> {}
+
+/** The user's personal data was erased; it takes no more personal data. */
+export class UserErased extends Data.TaggedError("UserErased")<{ readonly userId: string }> {}
+
+/** MarkPhoneNumberVerified on a user without a number, or naming another number than the stored one. */
+export class VerificationRejected extends Data.TaggedError("VerificationRejected")<{
+  readonly reason: "no-phone-number" | "phone-number-mismatch"
 }> {}
 
 /** The user does not exist in the caller's organization (users of other organizations look the same). */
 export class UserNotFound extends Data.TaggedError("UserNotFound")<{ readonly userId: string }> {}
 
+/** The organization is not the caller's (other organizations look the same as unknown ones). */
+export class OrganizationNotFound extends Data.TaggedError("OrganizationNotFound")<{}> {}
+
 /** The request is not well-formed: body, path parameter, query or header. */
 export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
-  readonly code: "malformed-json" | "invalid-body" | "invalid-user-id" | "invalid-query" | "invalid-if-match"
+  readonly code:
+    | "malformed-json"
+    | "invalid-body"
+    | "invalid-user-id"
+    | "invalid-organization-id"
+    | "invalid-query"
+    | "invalid-if-match"
   readonly detail: string
 }> {}
 

@@ -5,6 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
+import { emptyHead, nextLink } from "../audit/chain.js"
+import type { UserCreated } from "../domain/user.js"
 import { generateApiKey, sha256Hex } from "../layers/auth/api-keys.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, type SigningKey } from "./signing.js"
 
@@ -49,26 +51,31 @@ const quote = (value: string) => `'${value.replace(/'/g, "''")}'`
 
 /**
  * Idempotent SQL that creates the demo organization, API key and user (version 1, with its UserCreated
- * event) in any migrated store: an SQLite file or local D1 (`wrangler d1 execute --local`).
+ * event as the first link of the organization's audit chain) in any migrated store: an SQLite file or
+ * local D1 (`wrangler d1 execute --local`).
  */
-export const devSeedSql = (state: DevState, now: string): string => {
-  const event = {
+export const devSeedSql = async (state: DevState, now: string): Promise<string> => {
+  const event: UserCreated = {
     id: "00000000-0000-7000-8000-000000000001",
-    data: JSON.stringify({ maskedPhoneNumber: null }),
-    metadata: JSON.stringify({
-      organizationId: state.organizationId,
-      actor: { type: "service", id: state.serviceId },
-      requestId: "dev-seed"
-    })
+    type: "UserCreated",
+    aggregateType: "User",
+    aggregateId: state.userId,
+    version: 1,
+    occurredAt: now,
+    data: { maskedPhoneNumber: null },
+    metadata: { organizationId: state.organizationId, actor: { type: "service", id: state.serviceId }, requestId: "dev-seed" }
   }
+  const link = await nextLink(emptyHead, event)
+  const org = quote(state.organizationId)
   return [
-    `INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES (${quote(state.organizationId)}, 'Demo organization', ${quote(now)});`,
+    `INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES (${org}, 'Demo organization', ${quote(now)});`,
     // A regenerated dev state (new key) over a surviving database must replace the demo key, not keep the old one.
-    `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${quote(state.apiKeyId)}, ${quote(state.organizationId)}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)}) ` +
+    `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${quote(state.apiKeyId)}, ${org}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)}) ` +
     `ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, organization_id = excluded.organization_id, revoked_at = NULL;`,
-    `INSERT OR IGNORE INTO users (organization_id, id, phone_number, version, created_at, updated_at) VALUES (${quote(state.organizationId)}, ${quote(state.userId)}, NULL, 1, ${quote(now)}, ${quote(now)});`,
-    `INSERT OR IGNORE INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at) ` +
-    `SELECT ${quote(event.id)}, ${quote(state.organizationId)}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${quote(event.data)}, ${quote(event.metadata)}, ${quote(now)} ` +
-    `WHERE NOT EXISTS (SELECT 1 FROM events WHERE organization_id = ${quote(state.organizationId)} AND aggregate_id = ${quote(state.userId)});`
+    `INSERT OR IGNORE INTO users (organization_id, id, phone_number, version, created_at, updated_at) VALUES (${org}, ${quote(state.userId)}, NULL, 1, ${quote(now)}, ${quote(now)});`,
+    `INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at, chain_sequence, prev_hash, hash) ` +
+    `SELECT ${quote(event.id)}, ${org}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${quote(JSON.stringify(event.data))}, ` +
+    `${quote(JSON.stringify(event.metadata))}, ${quote(now)}, ${link.chainSequence}, ${quote(link.prevHash)}, ${quote(link.hash)} ` +
+    `WHERE NOT EXISTS (SELECT 1 FROM events WHERE organization_id = ${org});`
   ].join("\n")
 }

@@ -26,12 +26,17 @@ export interface User {
   readonly organizationId: string
   readonly id: string
   readonly phoneNumber: E164 | null
+  readonly phoneNumberVerified: boolean
+  /** When the user's personal data was erased; an erased user takes no more personal data. */
+  readonly erasedAt: string | null
   readonly version: number
 }
 
 export type UserCommand =
   | { readonly type: "CreateUser"; readonly userId: string; readonly phoneNumber: E164 | null }
   | { readonly type: "UpdatePhoneNumber"; readonly userId: string; readonly phoneNumber: E164 | null }
+  | { readonly type: "MarkPhoneNumberVerified"; readonly userId: string; readonly phoneNumber: E164 }
+  | { readonly type: "ErasePersonalData"; readonly userId: string }
 
 export interface EventMetadata {
   readonly organizationId: string
@@ -57,20 +62,35 @@ export type UserPhoneNumberUpdated = EventEnvelope<
   {
     readonly maskedPhoneNumber: MaskedPhoneNumber | null
     readonly previousMaskedPhoneNumber: MaskedPhoneNumber | null
+    /** Always false: a new number is unverified until someone verifies it. */
+    readonly phoneNumberVerified: false
   }
 >
 
-export type UserEvent = UserCreated | UserPhoneNumberUpdated
+export type UserPhoneNumberVerified = EventEnvelope<
+  "UserPhoneNumberVerified",
+  { readonly maskedPhoneNumber: MaskedPhoneNumber }
+>
+
+export type UserPersonalDataErased = EventEnvelope<
+  "UserPersonalDataErased",
+  { readonly erasedFields: ReadonlyArray<"phoneNumber"> }
+>
+
+export type UserEvent = UserCreated | UserPhoneNumberUpdated | UserPhoneNumberVerified | UserPersonalDataErased
 
 /** What a command decided: nothing to write, or the next state and its one event. */
 export type Decision =
   | { readonly _tag: "Unchanged"; readonly state: User }
   | { readonly _tag: "Changed"; readonly state: User; readonly event: UserEvent }
 
-/** The decision rejected the command because of the current state. */
+/** The command cannot apply to the current state. */
 export type Rejection =
   | { readonly _tag: "UserNotFound" }
   | { readonly _tag: "UserAlreadyExists"; readonly state: User }
+  | { readonly _tag: "UserErased"; readonly state: User }
+  | { readonly _tag: "NoPhoneNumber"; readonly state: User }
+  | { readonly _tag: "PhoneNumberChanged"; readonly state: User }
 
 export type Mask = (phoneNumber: E164 | null) => MaskedPhoneNumber | null
 
@@ -88,38 +108,83 @@ export const decide = (
     occurredAt: metadata.now,
     metadata: { organizationId: metadata.organizationId, actor: metadata.actor, requestId: metadata.requestId }
   })
-  switch (command.type) {
-    case "CreateUser": {
-      if (state !== null) {
-        // Creating the same user twice is a no-op; creating it with other data is a conflict.
-        return state.phoneNumber === command.phoneNumber
-          ? { _tag: "Unchanged", state }
-          : { _tag: "UserAlreadyExists", state }
-      }
-      const next: User = {
-        organizationId: metadata.organizationId,
-        id: command.userId,
-        phoneNumber: command.phoneNumber,
-        version: 1
-      }
-      return {
-        _tag: "Changed",
-        state: next,
-        event: { ...envelope(1), type: "UserCreated", data: { maskedPhoneNumber: mask(command.phoneNumber) } }
-      }
+  if (command.type === "CreateUser") {
+    if (state !== null) {
+      // Creating the same user twice is a no-op; creating it with other data is a conflict.
+      if (state.erasedAt !== null) return { _tag: "UserErased", state }
+      return state.phoneNumber === command.phoneNumber
+        ? { _tag: "Unchanged", state }
+        : { _tag: "UserAlreadyExists", state }
     }
+    const next: User = {
+      organizationId: metadata.organizationId,
+      id: command.userId,
+      phoneNumber: command.phoneNumber,
+      phoneNumberVerified: false,
+      erasedAt: null,
+      version: 1
+    }
+    return {
+      _tag: "Changed",
+      state: next,
+      event: { ...envelope(1), type: "UserCreated", data: { maskedPhoneNumber: mask(command.phoneNumber) } }
+    }
+  }
+  if (state === null) return { _tag: "UserNotFound" }
+  switch (command.type) {
     case "UpdatePhoneNumber": {
-      if (state === null) return { _tag: "UserNotFound" }
+      if (state.erasedAt !== null) return { _tag: "UserErased", state }
       if (state.phoneNumber === command.phoneNumber) return { _tag: "Unchanged", state }
-      const next: User = { ...state, phoneNumber: command.phoneNumber, version: state.version + 1 }
+      const next: User = {
+        ...state,
+        phoneNumber: command.phoneNumber,
+        phoneNumberVerified: false,
+        version: state.version + 1
+      }
       return {
         _tag: "Changed",
         state: next,
         event: {
           ...envelope(next.version),
           type: "UserPhoneNumberUpdated",
-          data: { maskedPhoneNumber: mask(command.phoneNumber), previousMaskedPhoneNumber: mask(state.phoneNumber) }
+          data: {
+            maskedPhoneNumber: mask(command.phoneNumber),
+            previousMaskedPhoneNumber: mask(state.phoneNumber),
+            phoneNumberVerified: false
+          }
         }
+      }
+    }
+    case "MarkPhoneNumberVerified": {
+      if (state.erasedAt !== null) return { _tag: "UserErased", state }
+      if (state.phoneNumber === null) return { _tag: "NoPhoneNumber", state }
+      // The verifier names the number it verified, so a number changed meanwhile is never marked verified.
+      if (state.phoneNumber !== command.phoneNumber) return { _tag: "PhoneNumberChanged", state }
+      if (state.phoneNumberVerified) return { _tag: "Unchanged", state }
+      const next: User = { ...state, phoneNumberVerified: true, version: state.version + 1 }
+      return {
+        _tag: "Changed",
+        state: next,
+        event: {
+          ...envelope(next.version),
+          type: "UserPhoneNumberVerified",
+          data: { maskedPhoneNumber: mask(state.phoneNumber)! }
+        }
+      }
+    }
+    case "ErasePersonalData": {
+      if (state.erasedAt !== null) return { _tag: "Unchanged", state }
+      const next: User = {
+        ...state,
+        phoneNumber: null,
+        phoneNumberVerified: false,
+        erasedAt: metadata.now,
+        version: state.version + 1
+      }
+      return {
+        _tag: "Changed",
+        state: next,
+        event: { ...envelope(next.version), type: "UserPersonalDataErased", data: { erasedFields: ["phoneNumber"] } }
       }
     }
     default:

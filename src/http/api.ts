@@ -12,6 +12,7 @@ import {
   OpenApi
 } from "@effect/platform"
 import { Schema } from "effect"
+import type { HttpMethod } from "@effect/platform/HttpMethod"
 import * as E from "../app/errors.js"
 import { InvalidPhoneNumber, UserAlreadyExists } from "../domain/errors.js"
 import { CurrentPrincipal } from "../services/auth.js"
@@ -26,6 +27,12 @@ const PhoneNumberInput = Schema.NullOr(Schema.String.pipe(Schema.minLength(1), S
   description: "International form (+ or 00, then the country code); stored as E.164. JSON null removes the number.",
   examples: ["+14155552671", null]
 })
+
+export const MarkPhoneNumberVerifiedBody = Schema.Struct({
+  phoneNumber: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)).annotations({
+    description: "The number that was verified (e.g. the one the code was sent to); it must be the current number."
+  })
+}).annotations({ identifier: "MarkPhoneNumberVerifiedRequest" })
 
 export const UpdatePhoneNumberBody = Schema.Struct({ phoneNumber: PhoneNumberInput }).annotations({
   identifier: "UpdatePhoneNumberRequest"
@@ -65,10 +72,50 @@ export const UserCreatedEvent = Schema.Struct({
 export const UserPhoneNumberUpdatedEvent = Schema.Struct({
   ...envelope,
   type: Schema.Literal("UserPhoneNumberUpdated"),
-  data: Schema.Struct({ maskedPhoneNumber: Masked, previousMaskedPhoneNumber: Masked })
+  data: Schema.Struct({
+    maskedPhoneNumber: Masked,
+    previousMaskedPhoneNumber: Masked,
+    phoneNumberVerified: Schema.Literal(false).annotations({ description: "A new number is unverified." })
+  })
 }).annotations({ identifier: "UserPhoneNumberUpdated" })
 
-export const UserEvent = Schema.Union(UserCreatedEvent, UserPhoneNumberUpdatedEvent)
+export const UserPhoneNumberVerifiedEvent = Schema.Struct({
+  ...envelope,
+  type: Schema.Literal("UserPhoneNumberVerified"),
+  data: Schema.Struct({ maskedPhoneNumber: Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/)) })
+}).annotations({ identifier: "UserPhoneNumberVerified" })
+
+export const UserPersonalDataErasedEvent = Schema.Struct({
+  ...envelope,
+  type: Schema.Literal("UserPersonalDataErased"),
+  data: Schema.Struct({ erasedFields: Schema.Array(Schema.Literal("phoneNumber")) })
+}).annotations({ identifier: "UserPersonalDataErased" })
+
+export const UserEvent = Schema.Union(
+  UserCreatedEvent,
+  UserPhoneNumberUpdatedEvent,
+  UserPhoneNumberVerifiedEvent,
+  UserPersonalDataErasedEvent
+)
+
+export const UserResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  id: Schema.String,
+  version: Schema.Int,
+  phoneNumber: Schema.NullOr(Schema.String).annotations({
+    description: "E.164 for the user itself or a service with users:pii:read; otherwise masked (****1234)."
+  }),
+  phoneNumberForm: Schema.Literal("raw", "masked"),
+  phoneNumberVerified: Schema.Boolean,
+  erased: Schema.Boolean
+}).annotations({ identifier: "User" })
+
+export const AuditHeadResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  organizationId: Schema.String,
+  sequence: Schema.Int.annotations({ description: "How many events the organization's audit chain holds." }),
+  hash: Schema.String.annotations({ description: "SHA-256 (hex) of the last event's link; 64 zeros when empty." })
+}).annotations({ identifier: "AuditHead" })
 
 export const CommandResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -94,14 +141,44 @@ const Problems = {
   unauthenticated: problemSchema(E.Unauthenticated, "Unauthenticated"),
   forbidden: problemSchema(E.Forbidden, "Forbidden"),
   notFound: problemSchema(E.UserNotFound, "UserNotFound"),
+  orgNotFound: problemSchema(E.OrganizationNotFound, "OrganizationNotFound"),
   exists: problemSchema(UserAlreadyExists, "UserAlreadyExists"),
   conflict: problemSchema(E.VersionConflict, "VersionConflict"),
   precondition: problemSchema(E.PreconditionFailed, "PreconditionFailed"),
   tooLarge: problemSchema(E.PayloadTooLarge, "PayloadTooLarge"),
   mediaType: problemSchema(E.UnsupportedMediaType, "UnsupportedMediaType"),
   invalidPhone: problemSchema(InvalidPhoneNumber, "InvalidPhoneNumber"),
+  numberInUse: problemSchema(E.PhoneNumberInUse, "PhoneNumberInUse"),
+  cannotVerify: problemSchema(E.VerificationRejected, "VerificationRejected"),
+  erased: problemSchema(E.UserErased, "UserErased"),
   unavailable: problemSchema(E.StoreUnavailable, "StoreUnavailable")
 }
+
+/** Every command can meet any of these: bad input, a missing or erased user, a lost race, a taken number. */
+const withCommandErrors = <
+  Name extends string,
+  Method extends HttpMethod,
+  Path,
+  UrlParams,
+  Payload,
+  Headers,
+  Success,
+  Error,
+  R,
+  RE
+>(endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>) =>
+  endpoint
+    .addError(Problems.badRequest)
+    .addError(Problems.notFound)
+    .addError(Problems.exists)
+    .addError(Problems.conflict)
+    .addError(Problems.numberInUse)
+    .addError(Problems.cannotVerify)
+    .addError(Problems.erased)
+    .addError(Problems.precondition)
+    .addError(Problems.tooLarge)
+    .addError(Problems.mediaType)
+    .addError(Problems.invalidPhone)
 
 export const ApiKeyHeader = HttpApiSecurity.apiKey({ key: "X-API-Key", in: "header" }).pipe(
   HttpApiSecurity.annotate(OpenApi.Description, "Your organization's API key.")
@@ -130,25 +207,14 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setPayload(CreateUserBody)
       .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
       .addSuccess(CommandResponse)
-      .addError(Problems.badRequest)
-      .addError(Problems.exists)
-      .addError(Problems.conflict)
-      .addError(Problems.tooLarge)
-      .addError(Problems.mediaType)
-      .addError(Problems.invalidPhone)
+      .pipe(withCommandErrors)
       .annotate(OpenApi.Summary, "Create a user (service token with users:write); the same request again is a no-op")
   )
   .add(
     HttpApiEndpoint.post("updatePhoneNumber")`/users/${IdPath}/UpdatePhoneNumber`
       .setPayload(UpdatePhoneNumberBody)
       .addSuccess(CommandResponse)
-      .addError(Problems.badRequest)
-      .addError(Problems.notFound)
-      .addError(Problems.conflict)
-      .addError(Problems.precondition)
-      .addError(Problems.tooLarge)
-      .addError(Problems.mediaType)
-      .addError(Problems.invalidPhone)
+      .pipe(withCommandErrors)
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
       .annotate(
         OpenApi.Description,
@@ -157,12 +223,53 @@ export class UsersGroup extends HttpApiGroup.make("users")
       )
   )
   .add(
+    HttpApiEndpoint.post("markPhoneNumberVerified")`/users/${IdPath}/MarkPhoneNumberVerified`
+      .setPayload(MarkPhoneNumberVerifiedBody)
+      .addSuccess(CommandResponse)
+      .pipe(withCommandErrors)
+      .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write)")
+  )
+  .add(
+    HttpApiEndpoint.post("erasePersonalData")`/users/${IdPath}/ErasePersonalData`
+      .addSuccess(CommandResponse)
+      .pipe(withCommandErrors)
+      .annotate(OpenApi.Summary, "Erase the user's personal data (the user, or a service with users:erase)")
+      .annotate(
+        OpenApi.Description,
+        "Deletes every raw PII value of the user and appends UserPersonalDataErased. The audit trail keeps its " +
+          "masked events and still verifies. Erasing again answers event null; later personal data is refused (410)."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("getUser")`/users/${IdPath}`
+      .addSuccess(UserResponse)
+      .addError(Problems.badRequest)
+      .addError(Problems.notFound)
+      .annotate(OpenApi.Summary, "Read a user; the raw number only for the user itself or users:pii:read")
+  )
+  .add(
     HttpApiEndpoint.get("listEvents")`/users/${IdPath}/events`
       .setUrlParams(EventsQuery)
       .addSuccess(EventPageResponse)
       .addError(Problems.badRequest)
       .addError(Problems.notFound)
       .annotate(OpenApi.Summary, "A user's audit trail, masked, oldest first")
+  )
+  .middleware(Authentication)
+{}
+
+export class AuditGroup extends HttpApiGroup.make("audit")
+  .add(
+    HttpApiEndpoint.get("auditHead")`/organizations/${HttpApiSchema.param("organizationId", UserId)}/audit/head`
+      .addSuccess(AuditHeadResponse)
+      .addError(Problems.badRequest)
+      .addError(Problems.orgNotFound)
+      .annotate(OpenApi.Summary, "The head of the organization's tamper-evident audit chain (audit:read)")
+      .annotate(
+        OpenApi.Description,
+        "Keep (sequence, hash) pairs as checkpoints: a later head must still chain back to them " +
+          "(npm run audit:verify recomputes every link)."
+      )
   )
   .middleware(Authentication)
 {}
@@ -204,6 +311,7 @@ const finishDocument = (spec: Record<string, any>): Record<string, any> => {
 
 export class UsersApi extends HttpApi.make("users-api")
   .add(UsersGroup)
+  .add(AuditGroup)
   .add(HealthGroup)
   .annotate(OpenApi.Title, "users-api")
   .annotate(OpenApi.Version, "0.1.0")

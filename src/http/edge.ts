@@ -40,6 +40,10 @@ const ROUTES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^\/users\/?$/, "/users"],
   [/^\/users\/[^/]+\/UpdatePhoneNumber\/?$/, "/users/:id/UpdatePhoneNumber"],
   [/^\/users\/[^/]+\/events\/?$/, "/users/:id/events"],
+  [/^\/users\/[^/]+\/MarkPhoneNumberVerified\/?$/, "/users/:id/MarkPhoneNumberVerified"],
+  [/^\/users\/[^/]+\/ErasePersonalData\/?$/, "/users/:id/ErasePersonalData"],
+  [/^\/users\/[^/]+\/?$/, "/users/:id"],
+  [/^\/organizations\/[^/]+\/audit\/head\/?$/, "/organizations/:organizationId/audit/head"],
   [/^\/healthz$/, "/healthz"],
   [/^\/openapi\.json$/, "/openapi.json"],
   [/^\/docs\/?$/, "/docs"]

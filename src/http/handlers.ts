@@ -5,19 +5,35 @@ import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import { createUser } from "../app/create-user.js"
 import { InvalidRequest } from "../app/errors.js"
+import { erasePersonalData, markPhoneNumberVerified } from "../app/personal-data.js"
 import { readEvents } from "../app/read-events.js"
-import { type CommandResult, type IfMatch, updatePhoneNumber } from "../app/update-phone-number.js"
+import { readAuditHead, readUser } from "../app/read-user.js"
+import type { CommandResult, IfMatch } from "../app/run-command.js"
+import { updatePhoneNumber } from "../app/update-phone-number.js"
 import { UserRepo } from "../services/user-repo.js"
-import { CommandResponse, CreateUserBody, EventPageResponse, UpdatePhoneNumberBody, UsersApi } from "./api.js"
+import {
+  AuditHeadResponse,
+  CommandResponse,
+  CreateUserBody,
+  EventPageResponse,
+  MarkPhoneNumberVerifiedBody,
+  UpdatePhoneNumberBody,
+  UserResponse,
+  UsersApi
+} from "./api.js"
 import { readJsonBody } from "./body.js"
 
 const encodeCommand = Schema.encodeSync(CommandResponse)
 const encodePage = Schema.encodeSync(EventPageResponse)
+const encodeUser = Schema.encodeSync(UserResponse)
+const encodeHead = Schema.encodeSync(AuditHeadResponse)
+
+const etag = (version: number) => `"${version}"`
 
 const commandResponse = (result: CommandResult, status: 200 | 201) =>
   HttpServerResponse.unsafeJson(encodeCommand({ success: true, ...result }), {
     status,
-    headers: { etag: `"${result.version}"` }
+    headers: { etag: etag(result.version) }
   })
 
 /** `If-Match: "3"` (or W/"3", or 3) pins version 3; `*` accepts any; anything else is a 400. */
@@ -46,11 +62,36 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
         const result = yield* updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
         return commandResponse(result, 200)
       }))
+    .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
+      Effect.gen(function*() {
+        const ifMatch = yield* parseIfMatch(request.headers["if-match"])
+        const body = yield* readJsonBody(request, MarkPhoneNumberVerifiedBody)
+        const result = yield* markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
+        return commandResponse(result, 200)
+      }))
+    .handleRaw("erasePersonalData", ({ path, request }) =>
+      Effect.gen(function*() {
+        const ifMatch = yield* parseIfMatch(request.headers["if-match"])
+        const result = yield* erasePersonalData({ userId: path.id, ifMatch })
+        return commandResponse(result, 200)
+      }))
+    .handleRaw("getUser", ({ path }) =>
+      readUser(path.id).pipe(
+        Effect.map((user) =>
+          HttpServerResponse.unsafeJson(encodeUser({ success: true, ...user }), { headers: { etag: etag(user.version) } })
+        )
+      ))
     .handleRaw("listEvents", ({ path, urlParams }) =>
       readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }).pipe(
         Effect.map((page) => HttpServerResponse.unsafeJson(encodePage({ success: true, ...page })))
       ))
 )
+
+export const AuditLive = HttpApiBuilder.group(UsersApi, "audit", (handlers) =>
+  handlers.handleRaw("auditHead", ({ path }) =>
+    readAuditHead(path.organizationId).pipe(
+      Effect.map((head) => HttpServerResponse.unsafeJson(encodeHead({ success: true, ...head })))
+    )))
 
 export const HealthLive = HttpApiBuilder.group(UsersApi, "health", (handlers) =>
   handlers.handle("health", () =>

@@ -31,6 +31,10 @@ type KnownError =
   | AppErrors.PreconditionFailed
   | AppErrors.VersionConflict
   | AppErrors.StoreUnavailable
+  | AppErrors.PhoneNumberInUse
+  | AppErrors.OrganizationNotFound
+  | AppErrors.UserErased
+  | AppErrors.VerificationRejected
   | DomainErrors.InvalidPhoneNumber
   | DomainErrors.UserAlreadyExists
 
@@ -40,8 +44,12 @@ export const STATUS = {
   Unauthenticated: [401, "Unauthenticated"],
   Forbidden: [403, "Forbidden"],
   UserNotFound: [404, "User not found"],
+  OrganizationNotFound: [404, "Organization not found"],
   UserAlreadyExists: [409, "User already exists"],
   VersionConflict: [409, "Concurrent update"],
+  PhoneNumberInUse: [409, "Phone number in use"],
+  VerificationRejected: [409, "Cannot verify"],
+  UserErased: [410, "User erased"],
   PreconditionFailed: [412, "Precondition failed"],
   PayloadTooLarge: [413, "Payload too large"],
   UnsupportedMediaType: [415, "Unsupported media type"],
@@ -79,6 +87,8 @@ const describe = (error: KnownError): Described => {
       return { status, title, code: error.reason, detail: error.detail }
     case "UserNotFound":
       return { status, title, code: "user-not-found", detail: "No user with this id exists in your organization." }
+    case "OrganizationNotFound":
+      return { status, title, code: "organization-not-found", detail: "No such organization is visible to you." }
     case "UserAlreadyExists":
       return {
         status,
@@ -92,6 +102,29 @@ const describe = (error: KnownError): Described => {
         title,
         code: "concurrent-update",
         detail: "The user kept changing while this update was retried; read it again and retry."
+      }
+    case "PhoneNumberInUse":
+      return {
+        status,
+        title,
+        code: "phone-number-in-use",
+        detail: "Another user of your organization has this phone number; nothing was changed."
+      }
+    case "VerificationRejected":
+      return {
+        status,
+        title,
+        code: error.reason,
+        detail: error.reason === "no-phone-number"
+          ? "The user has no phone number to verify."
+          : "The number named is not the user's current number; it may have changed since it was checked."
+      }
+    case "UserErased":
+      return {
+        status,
+        title,
+        code: "user-erased",
+        detail: "The user's personal data was erased; it takes no new personal data."
       }
     case "PreconditionFailed":
       return {
@@ -129,10 +162,12 @@ export const describeCause = (cause: Cause.Cause<unknown>): Described & { readon
   if (error instanceof HttpApiDecodeError) {
     // The framework decodes the path and query; name the parameter, never its value.
     const parameter = String(error.issues[0]?.path[0] ?? "request")
-    const code = parameter === "id" ? "invalid-user-id" : "invalid-query"
-    const detail = parameter === "id"
-      ? "The user id must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -."
-      : `The query parameter ${parameter} is not valid.`
+    const ID_RULE = "must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -."
+    const [code, detail] = parameter === "id"
+      ? ["invalid-user-id", `The user id ${ID_RULE}`] as const
+      : parameter === "organizationId"
+      ? ["invalid-organization-id", `The organization id ${ID_RULE}`] as const
+      : ["invalid-query", `The query parameter ${parameter} is not valid.`] as const
     return { ...describe(new AppErrors.InvalidRequest({ code, detail })), internal: false }
   }
   if (error instanceof RouteNotFound) {

@@ -4,7 +4,8 @@
  * but they are not a store: storage is tested against real SQLite and real local D1.
  */
 import { Effect, Layer, Redacted } from "effect"
-import { Forbidden, StoreUnavailable, Unauthenticated, VersionConflict } from "../app/errors.js"
+import { Forbidden, PhoneNumberInUse, StoreUnavailable, Unauthenticated, VersionConflict } from "../app/errors.js"
+import { type ChainHead, emptyHead, nextLink } from "../audit/chain.js"
 import type { User, UserEvent } from "../domain/user.js"
 import { Auth, type Principal } from "../services/auth.js"
 import { EventLog } from "../services/event-log.js"
@@ -14,27 +15,42 @@ import { UserRepo } from "../services/user-repo.js"
 export interface MemoryStore {
   readonly users: Map<string, User>
   readonly events: Array<UserEvent>
+  readonly heads: Map<string, ChainHead>
   /** When set, the next commit fails with StoreUnavailable before writing anything. */
   failNextCommit: boolean
 }
 
-export const makeMemoryStore = (): MemoryStore => ({ users: new Map(), events: [], failNextCommit: false })
+export const makeMemoryStore = (): MemoryStore => ({ users: new Map(), events: [], heads: new Map(), failNextCommit: false })
 
 const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
 
 export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
   find: (organizationId, userId) => Effect.sync(() => store.users.get(key(organizationId, userId)) ?? null),
   commit: ({ event, state }) =>
-    Effect.suspend((): Effect.Effect<void, VersionConflict | StoreUnavailable> => {
+    Effect.suspend((): Effect.Effect<void, VersionConflict | PhoneNumberInUse | StoreUnavailable> => {
       if (store.failNextCommit) {
         store.failNextCommit = false
         return Effect.fail(new StoreUnavailable({ cause: "injected" }))
       }
       const current = store.users.get(key(state.organizationId, state.id))
       if ((current?.version ?? 0) !== state.version - 1) return Effect.fail(new VersionConflict({ userId: state.id }))
-      store.users.set(key(state.organizationId, state.id), state)
-      store.events.push(event)
-      return Effect.void
+      const taken = state.phoneNumber !== null && [...store.users.values()].some((u) =>
+        u.organizationId === state.organizationId && u.id !== state.id && u.phoneNumber === state.phoneNumber
+      )
+      if (taken) return Effect.fail(new PhoneNumberInUse())
+      const head = store.heads.get(state.organizationId) ?? emptyHead
+      return Effect.promise(() => nextLink(head, event)).pipe(
+        Effect.flatMap((link) => {
+          // Hashing yielded; another commit may have landed meanwhile, as a concurrent writer would in a store.
+          const moved = store.users.get(key(state.organizationId, state.id)) !== current ||
+            (store.heads.get(state.organizationId) ?? emptyHead) !== head
+          if (moved) return Effect.fail(new VersionConflict({ userId: state.id }))
+          store.users.set(key(state.organizationId, state.id), state)
+          store.events.push(event)
+          store.heads.set(state.organizationId, { sequence: link.chainSequence, hash: link.hash })
+          return Effect.void
+        })
+      )
     }),
   ping: Effect.void
 })
@@ -48,7 +64,8 @@ export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
         )
         .sort((a, b) => a.version - b.version)
         .slice(0, limit)
-    )
+    ),
+  head: (organizationId) => Effect.sync(() => store.heads.get(organizationId) ?? emptyHead)
 })
 
 /** A token table instead of JWTs: token string → principal; one API key per organization. */

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import { createUser } from "../../src/app/create-user.js"
-import { MAX_CONFLICT_RETRIES, updatePhoneNumber } from "../../src/app/update-phone-number.js"
+import { MAX_CONFLICT_RETRIES } from "../../src/app/run-command.js"
+import { updatePhoneNumber } from "../../src/app/update-phone-number.js"
 import { VersionConflict } from "../../src/app/errors.js"
 import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "../../src/layers/memory.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
@@ -25,9 +26,9 @@ const layer = (store: MemoryStore, principal: Principal, repo = memoryRepo(store
     MaskerLast4
   )
 
-const seeded = () => {
+const seeded = async () => {
   const store = makeMemoryStore()
-  Effect.runSync(createUser({ userId: "u1", phoneNumber: null }).pipe(Effect.provide(layer(store, service))))
+  await Effect.runPromise(createUser({ userId: "u1", phoneNumber: null }).pipe(Effect.provide(layer(store, service))))
   return store
 }
 
@@ -37,19 +38,19 @@ const failureTag = <A, E extends { _tag: string }>(exit: Exit.Exit<A, E>) =>
 describe("UpdatePhoneNumber (program, with doubles)", () => {
   it.effect("sets a number and appends one masked event at the next version", () =>
     Effect.gen(function*() {
-      const store = seeded()
+      const store = yield* Effect.promise(seeded)
       const result = yield* updatePhoneNumber({ userId: "u1", phoneNumber: "+1 415 555 2671", ifMatch: undefined }).pipe(
         Effect.provide(layer(store, userU1))
       )
       expect(result.version).toBe(2)
-      expect(result.event?.data).toEqual({ maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null })
+      expect(result.event?.data).toEqual({ maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null, phoneNumberVerified: false })
       expect(store.users.get("org_a\u0000u1")?.phoneNumber).toBe("+14155552671")
       expect(store.events).toHaveLength(2)
     }))
 
   it.effect("answers event null and writes nothing when the number is already stored", () =>
     Effect.gen(function*() {
-      const store = seeded()
+      const store = yield* Effect.promise(seeded)
       const run = updatePhoneNumber({ userId: "u1", phoneNumber: "+14155552671", ifMatch: undefined }).pipe(
         Effect.provide(layer(store, userU1))
       )
@@ -61,7 +62,7 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
 
   it.effect("refuses a user token acting on another user, before reading anything", () =>
     Effect.gen(function*() {
-      const store = seeded()
+      const store = yield* Effect.promise(seeded)
       const exit = yield* Effect.exit(
         updatePhoneNumber({ userId: "u2", phoneNumber: "+14155552671", ifMatch: undefined }).pipe(
           Effect.provide(layer(store, userU1))
@@ -74,7 +75,7 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
     Effect.gen(function*() {
       const exit = yield* Effect.exit(
         updatePhoneNumber({ userId: "u1", phoneNumber: null, ifMatch: undefined }).pipe(
-          Effect.provide(layer(seeded(), readOnlyService))
+          Effect.provide(layer(yield* Effect.promise(seeded), readOnlyService))
         )
       )
       expect(failureTag(exit)).toBe("Forbidden")
@@ -82,7 +83,7 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
 
   it.effect("rejects an invalid number without writing", () =>
     Effect.gen(function*() {
-      const store = seeded()
+      const store = yield* Effect.promise(seeded)
       const exit = yield* Effect.exit(
         updatePhoneNumber({ userId: "u1", phoneNumber: "+1 415 555 267", ifMatch: undefined }).pipe(
           Effect.provide(layer(store, service))
@@ -96,7 +97,7 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
     Effect.gen(function*() {
       const exit = yield* Effect.exit(
         updatePhoneNumber({ userId: "u1", phoneNumber: null, ifMatch: undefined }).pipe(
-          Effect.provide(layer(seeded(), { ...service, organizationId: "org_b" }))
+          Effect.provide(layer(yield* Effect.promise(seeded), { ...service, organizationId: "org_b" }))
         )
       )
       expect(failureTag(exit)).toBe("UserNotFound")
@@ -104,7 +105,7 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
 
   it.effect("fails the precondition when If-Match names another version, writing nothing", () =>
     Effect.gen(function*() {
-      const store = seeded()
+      const store = yield* Effect.promise(seeded)
       const exit = yield* Effect.exit(
         updatePhoneNumber({ userId: "u1", phoneNumber: "+14155552671", ifMatch: { _tag: "Version", version: 7 } }).pipe(
           Effect.provide(layer(store, service))
@@ -116,7 +117,7 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
 
   it.live("retries against the fresh row when a concurrent writer wins, and then succeeds", () =>
     Effect.gen(function*() {
-      const store = seeded()
+      const store = yield* Effect.promise(seeded)
       const real = memoryRepo(store)
       let conflicts = 3
       const flaky = {
@@ -133,7 +134,7 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
 
   it.live("gives up after a bounded number of lost races", () =>
     Effect.gen(function*() {
-      const store = seeded()
+      const store = yield* Effect.promise(seeded)
       let attempts = 0
       const alwaysLosing = {
         ...memoryRepo(store),
@@ -150,7 +151,7 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
 
   it.effect("turns a lost race into a failed precondition when the caller pinned the version", () =>
     Effect.gen(function*() {
-      const store = seeded()
+      const store = yield* Effect.promise(seeded)
       const losing = { ...memoryRepo(store), commit: () => Effect.fail(new VersionConflict({ userId: "u1" })) }
       const exit = yield* Effect.exit(
         updatePhoneNumber({ userId: "u1", phoneNumber: "+14155552671", ifMatch: { _tag: "Version", version: 1 } }).pipe(

@@ -12,7 +12,15 @@ const metadata: CommandMetadata = {
 }
 const A = "+14155552671" as E164
 const B = "+442079460958" as E164
-const user = (phoneNumber: E164 | null, version = 3): User => ({ organizationId: "org_a", id: "u1", phoneNumber, version })
+const user = (phoneNumber: E164 | null, version = 3, extra: Partial<User> = {}): User => ({
+  organizationId: "org_a",
+  id: "u1",
+  phoneNumber,
+  phoneNumberVerified: false,
+  erasedAt: null,
+  version,
+  ...extra
+})
 
 describe("the User decider", () => {
   describe("UpdatePhoneNumber", () => {
@@ -28,7 +36,7 @@ describe("the User decider", () => {
           aggregateId: "u1",
           version: 4,
           occurredAt: "2026-01-01T00:00:00.000Z",
-          data: { maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null },
+          data: { maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null, phoneNumberVerified: false },
           metadata: { organizationId: "org_a", actor: { type: "service", id: "svc" }, requestId: "req-1" }
         }
       })
@@ -38,7 +46,8 @@ describe("the User decider", () => {
       const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B }, user(A), metadata, maskPhoneNumber)
       expect(decision._tag === "Changed" && decision.event.data).toEqual({
         maskedPhoneNumber: "****0958",
-        previousMaskedPhoneNumber: "****2671"
+        previousMaskedPhoneNumber: "****2671",
+        phoneNumberVerified: false
       })
     })
 
@@ -47,7 +56,8 @@ describe("the User decider", () => {
       expect(decision._tag === "Changed" && decision.state.phoneNumber).toBeNull()
       expect(decision._tag === "Changed" && decision.event.data).toEqual({
         maskedPhoneNumber: null,
-        previousMaskedPhoneNumber: "****2671"
+        previousMaskedPhoneNumber: "****2671",
+        phoneNumberVerified: false
       })
     })
 
@@ -93,6 +103,67 @@ describe("the User decider", () => {
     it("given the user exists with another number, when it is created again, then that is a conflict", () => {
       const decision = decide({ type: "CreateUser", userId: "u1", phoneNumber: B }, user(A, 1), metadata, maskPhoneNumber)
       expect(decision._tag).toBe("UserAlreadyExists")
+    })
+  })
+
+  describe("phone verification", () => {
+    it("given a verified number, when another number is set, then it is unverified again", () => {
+      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B }, user(A, 3, { phoneNumberVerified: true }), metadata, maskPhoneNumber)
+      expect(decision._tag === "Changed" && decision.state.phoneNumberVerified).toBe(false)
+    })
+
+    it("given a verified number, when it is removed, then verification is cleared", () => {
+      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: null }, user(A, 3, { phoneNumberVerified: true }), metadata, maskPhoneNumber)
+      expect(decision._tag === "Changed" && decision.state).toMatchObject({ phoneNumber: null, phoneNumberVerified: false })
+    })
+
+    it("given an unverified number, when the verifier names it, then UserPhoneNumberVerified is emitted", () => {
+      const decision = decide({ type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A }, user(A), metadata, maskPhoneNumber)
+      expect(decision._tag === "Changed" && decision.event).toMatchObject({
+        type: "UserPhoneNumberVerified",
+        version: 4,
+        data: { maskedPhoneNumber: "****2671" }
+      })
+      expect(decision._tag === "Changed" && decision.state.phoneNumberVerified).toBe(true)
+    })
+
+    it("given a verified number, when it is verified again, then nothing happens", () => {
+      const decision = decide({ type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A }, user(A, 3, { phoneNumberVerified: true }), metadata, maskPhoneNumber)
+      expect(decision._tag).toBe("Unchanged")
+    })
+
+    it("given no number, when verification is asked, then it is rejected", () => {
+      const decision = decide({ type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A }, user(null), metadata, maskPhoneNumber)
+      expect(decision._tag).toBe("NoPhoneNumber")
+    })
+
+    it("given a number changed since it was checked, when the old one is verified, then it is rejected", () => {
+      const decision = decide({ type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A }, user(B), metadata, maskPhoneNumber)
+      expect(decision._tag).toBe("PhoneNumberChanged")
+    })
+  })
+
+  describe("ErasePersonalData", () => {
+    it("given a user with a number, when erased, then the number is gone and the event holds no PII", () => {
+      const decision = decide({ type: "ErasePersonalData", userId: "u1" }, user(A, 3, { phoneNumberVerified: true }), metadata, maskPhoneNumber)
+      expect(decision._tag === "Changed" && decision.state).toEqual(
+        user(null, 4, { phoneNumberVerified: false, erasedAt: metadata.now })
+      )
+      expect(decision._tag === "Changed" && decision.event).toMatchObject({
+        type: "UserPersonalDataErased",
+        data: { erasedFields: ["phoneNumber"] }
+      })
+      expect(JSON.stringify(decision)).not.toContain("2671")
+    })
+
+    it("given an erased user, when erased again, then nothing happens", () => {
+      const decision = decide({ type: "ErasePersonalData", userId: "u1" }, user(null, 4, { erasedAt: "x" }), metadata, maskPhoneNumber)
+      expect(decision._tag).toBe("Unchanged")
+    })
+
+    it("given an erased user, when a number is set, then it is refused", () => {
+      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A }, user(null, 4, { erasedAt: "x" }), metadata, maskPhoneNumber)
+      expect(decision._tag).toBe("UserErased")
     })
   })
 })

@@ -6,9 +6,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { signUserToken } from "../../src/dev/signing.js"
 import { generateSigningKey } from "../../src/dev/signing.js"
 import { call, expectProblem } from "../support/client.js"
-import { makeSqliteFixture, type SqliteFixture } from "../support/sqlite-fixture.js"
+import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
 
 let f: SqliteFixture
+let tenant: Tenant
+const serviceToken = (scope = "users:read users:write", organizationId = tenant.organizationId) =>
+  f.serviceToken(scope, organizationId)
 let service: string
 let userCounter = 0
 let userId: string
@@ -16,7 +19,7 @@ let userId: string
 const update = (phoneNumber: unknown, options: { token?: string; apiKey?: string; headers?: Record<string, string>; id?: string } = {}) =>
   call(f.fetch, "POST", `/users/${options.id ?? userId}/UpdatePhoneNumber`, {
     token: options.token ?? service,
-    apiKey: options.apiKey ?? f.tenant.apiKey,
+    apiKey: options.apiKey ?? tenant.apiKey,
     body: { phoneNumber },
     ...(options.headers ? { headers: options.headers } : {})
   })
@@ -28,12 +31,13 @@ const snapshot = () => ({
 
 beforeAll(async () => {
   f = await makeSqliteFixture()
-  service = await f.serviceToken()
 })
 afterAll(() => f.dispose())
 beforeEach(async () => {
+  tenant = await f.newTenant()
+  service = await serviceToken()
   userId = `user_${++userCounter}`
-  const created = await call(f.fetch, "POST", "/users", { token: service, apiKey: f.tenant.apiKey, body: { id: userId } })
+  const created = await call(f.fetch, "POST", "/users", { token: service, apiKey: tenant.apiKey, body: { id: userId } })
   expect(created.status).toBe(201)
 })
 
@@ -52,7 +56,7 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
         aggregateId: userId,
         version: 2,
         data: { maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null },
-        metadata: { organizationId: f.tenant.organizationId, actor: { type: "service", id: "svc_test" } }
+        metadata: { organizationId: tenant.organizationId, actor: { type: "service", id: "svc_test" } }
       }
     })
     expect(answer.body.event.id).toMatch(/^[0-9a-f-]{36}$/)
@@ -75,7 +79,7 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
     await update("+14155552671")
     const removed = await update(null)
     expect(removed.status).toBe(200)
-    expect(removed.body.event.data).toEqual({ maskedPhoneNumber: null, previousMaskedPhoneNumber: "****2671" })
+    expect(removed.body.event.data).toEqual({ maskedPhoneNumber: null, previousMaskedPhoneNumber: "****2671", phoneNumberVerified: false })
     expect(f.query("SELECT phone_number FROM users WHERE id = ?", userId)).toEqual([{ phone_number: null }])
   })
 
@@ -105,27 +109,27 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
     rejects("malformed JSON", 400, "malformed-json", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         token: service,
-        apiKey: f.tenant.apiKey,
+        apiKey: tenant.apiKey,
         raw: "{\"phoneNumber\": \"+14155552671\"",
         headers: { "content-type": "application/json" }
       }))
     rejects("a missing field", 400, "invalid-body", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { token: service, apiKey: f.tenant.apiKey, body: {} }))
+      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { token: service, apiKey: tenant.apiKey, body: {} }))
     rejects("a number as a JSON number", 400, "invalid-body", () => update(14155552671))
     rejects("an empty string", 400, "invalid-body", () => update(""))
     rejects("a string over 64 characters", 400, "invalid-body", () => update("+1" + "4".repeat(70)))
     rejects("an unknown field", 400, "invalid-body", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         token: service,
-        apiKey: f.tenant.apiKey,
+        apiKey: tenant.apiKey,
         body: { phoneNumber: "+14155552671", admin: true }
       }))
     rejects("a JSON array body", 400, "invalid-body", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { token: service, apiKey: f.tenant.apiKey, body: ["+14155552671"] }))
+      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { token: service, apiKey: tenant.apiKey, body: ["+14155552671"] }))
     rejects("an empty body", 400, "malformed-json", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         token: service,
-        apiKey: f.tenant.apiKey,
+        apiKey: tenant.apiKey,
         headers: { "content-type": "application/json" }
       }))
     rejects("an id with a dot", 400, "invalid-user-id", () => update("+14155552671", { id: "a.b" }))
@@ -138,7 +142,7 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
     rejects("an unknown API key", 401, "invalid-api-key", () => update("+14155552671", { apiKey: "uak_nope" }))
     rejects("no token", 401, "missing-token", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
-        apiKey: f.tenant.apiKey,
+        apiKey: tenant.apiKey,
         body: { phoneNumber: "+14155552671" }
       }))
     rejects("a token signed by another key", 401, "invalid-token", async () =>
@@ -154,40 +158,40 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
     rejects("an expired token", 401, "invalid-token", async () =>
       update("+14155552671", { token: await signUserToken(f.key, userId, { expiresIn: Math.floor(Date.now() / 1000) - 60 }) }))
     rejects("a service token of another organization", 403, "organization-mismatch", async () =>
-      update("+14155552671", { token: await f.serviceToken("users:write", f.other.organizationId) }))
+      update("+14155552671", { token: await serviceToken("users:write", f.other.organizationId) }))
     rejects("a service token without users:write", 403, "missing-scope", async () =>
-      update("+14155552671", { token: await f.serviceToken("users:read") }))
+      update("+14155552671", { token: await serviceToken("users:read") }))
     rejects("a user token for another user", 403, "not-own-user", async () =>
       update("+14155552671", { token: await f.userToken("someone_else") }))
     rejects("a user that does not exist", 404, "user-not-found", () => update("+14155552671", { id: "ghost" }))
     rejects("a user of another organization", 404, "user-not-found", async () =>
-      update("+14155552671", { apiKey: f.other.apiKey, token: await f.serviceToken("users:write", f.other.organizationId) }))
+      update("+14155552671", { apiKey: f.other.apiKey, token: await serviceToken("users:write", f.other.organizationId) }))
     rejects("a stale If-Match", 412, "version-mismatch", () =>
       update("+14155552671", { headers: { "if-match": '"7"' } }))
     rejects("a body over 16 KiB", 413, "payload-too-large", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         token: service,
-        apiKey: f.tenant.apiKey,
+        apiKey: tenant.apiKey,
         raw: JSON.stringify({ phoneNumber: "+14155552671", pad: "x".repeat(17 * 1024) }),
         headers: { "content-type": "application/json" }
       }))
     rejects("a form body", 415, "unsupported-media-type", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         token: service,
-        apiKey: f.tenant.apiKey,
+        apiKey: tenant.apiKey,
         raw: "phoneNumber=%2B14155552671",
         headers: { "content-type": "application/x-www-form-urlencoded" }
       }))
     rejects("no content type", 415, "unsupported-media-type", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         token: service,
-        apiKey: f.tenant.apiKey,
+        apiKey: tenant.apiKey,
         raw: JSON.stringify({ phoneNumber: "+14155552671" })
       }))
     rejects("an invalid number", 422, "invalid-phone-number", () => update("+1 415 555 267"))
     rejects("a national number", 422, "invalid-phone-number", () => update("415 555 2671"))
     rejects("an unknown route", 404, "route-not-found", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdateEmail`, { token: service, apiKey: f.tenant.apiKey, body: {} }))
+      call(f.fetch, "POST", `/users/${userId}/UpdateEmail`, { token: service, apiKey: tenant.apiKey, body: {} }))
   })
 
   it("explains that the string \"null\" is not JSON null", async () => {
@@ -213,7 +217,7 @@ describe("POST /users", () => {
   it("creates with a masked number in UserCreated: 201, version 1", async () => {
     const answer = await call(f.fetch, "POST", "/users", {
       token: service,
-      apiKey: f.tenant.apiKey,
+      apiKey: tenant.apiKey,
       body: { id: "created_1", phoneNumber: "+44 20 7946 0958" }
     })
     expect(answer.status).toBe(201)
@@ -228,30 +232,30 @@ describe("POST /users", () => {
 
   it("answers 200 with event null when the same user is created again", async () => {
     const body = { id: "created_2", phoneNumber: "+14155552671" }
-    await call(f.fetch, "POST", "/users", { token: service, apiKey: f.tenant.apiKey, body })
-    const again = await call(f.fetch, "POST", "/users", { token: service, apiKey: f.tenant.apiKey, body })
+    await call(f.fetch, "POST", "/users", { token: service, apiKey: tenant.apiKey, body })
+    const again = await call(f.fetch, "POST", "/users", { token: service, apiKey: tenant.apiKey, body })
     expect(again.status).toBe(200)
     expect(again.body).toEqual({ success: true, aggregateId: "created_2", version: 1, event: null })
   })
 
   it("answers 409 when the id exists with another number", async () => {
-    await call(f.fetch, "POST", "/users", { token: service, apiKey: f.tenant.apiKey, body: { id: "created_3" } })
+    await call(f.fetch, "POST", "/users", { token: service, apiKey: tenant.apiKey, body: { id: "created_3" } })
     const other = await call(f.fetch, "POST", "/users", {
       token: service,
-      apiKey: f.tenant.apiKey,
+      apiKey: tenant.apiKey,
       body: { id: "created_3", phoneNumber: "+14155552671" }
     })
     expectProblem(other, 409, "user-already-exists")
   })
 
   it("keeps tenants apart: the same id in another organization is another user", async () => {
-    const otherService = await f.serviceToken("users:write", f.other.organizationId)
+    const otherService = await serviceToken("users:write", f.other.organizationId)
     const answer = await call(f.fetch, "POST", "/users", { token: otherService, apiKey: f.other.apiKey, body: { id: userId } })
     expect(answer.status).toBe(201)
   })
 
   it("refuses a user token: 403", async () => {
-    const answer = await call(f.fetch, "POST", "/users", { token: await f.userToken("u"), apiKey: f.tenant.apiKey, body: {} })
+    const answer = await call(f.fetch, "POST", "/users", { token: await f.userToken("u"), apiKey: tenant.apiKey, body: {} })
     expectProblem(answer, 403, "missing-scope")
   })
 })
@@ -259,13 +263,13 @@ describe("POST /users", () => {
 describe("GET /users/{id}/events", () => {
   it("pages the masked audit trail, oldest first", async () => {
     for (const n of ["+14155552671", "+442079460958", null]) await update(n)
-    const page1 = await call(f.fetch, "GET", `/users/${userId}/events?limit=2`, { token: service, apiKey: f.tenant.apiKey })
+    const page1 = await call(f.fetch, "GET", `/users/${userId}/events?limit=2`, { token: service, apiKey: tenant.apiKey })
     expect(page1.status).toBe(200)
     expect(page1.body.events.map((e: any) => e.version)).toEqual([1, 2])
     expect(page1.body.nextAfterVersion).toBe(2)
     const page2 = await call(f.fetch, "GET", `/users/${userId}/events?afterVersion=2&limit=2`, {
       token: service,
-      apiKey: f.tenant.apiKey
+      apiKey: tenant.apiKey
     })
     expect(page2.body.events.map((e: any) => e.data.maskedPhoneNumber)).toEqual(["****0958", null])
     expect(page2.body.nextAfterVersion).toBeNull()
@@ -273,7 +277,7 @@ describe("GET /users/{id}/events", () => {
   })
 
   it("rejects a limit over 100: 400", async () => {
-    const answer = await call(f.fetch, "GET", `/users/${userId}/events?limit=1000`, { token: service, apiKey: f.tenant.apiKey })
+    const answer = await call(f.fetch, "GET", `/users/${userId}/events?limit=1000`, { token: service, apiKey: tenant.apiKey })
     expectProblem(answer, 400, "invalid-query")
   })
 })
@@ -294,7 +298,7 @@ describe("GET /healthz and /openapi.json", () => {
     })
     expect(operation.security).toEqual([{ apiKey: [], bearer: [] }])
     expect(Object.keys(operation.responses).sort()).toEqual(
-      ["200", "400", "401", "403", "404", "409", "412", "413", "415", "422", "503"]
+      ["200", "400", "401", "403", "404", "409", "410", "412", "413", "415", "422", "503"]
     )
     expect(Object.keys(operation.responses["422"].content)).toEqual(["application/problem+json"])
   })

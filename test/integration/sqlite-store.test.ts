@@ -32,6 +32,15 @@ const repo = <A, E>(use: (repo: UserRepo["Type"]) => Effect.Effect<A, E>) =>
 
 const create = (id: string) => call(f.fetch, "POST", "/users", { token: service, apiKey: f.tenant.apiKey, body: { id } })
 
+const blank = (id: string, version: number) => ({
+  organizationId: f.tenant.organizationId,
+  id,
+  phoneNumber: null,
+  phoneNumberVerified: false,
+  erasedAt: null,
+  version
+})
+
 const eventFor = (id: string, version: number, eventId: string): UserEvent => ({
   id: eventId,
   type: "UserPhoneNumberUpdated",
@@ -39,7 +48,7 @@ const eventFor = (id: string, version: number, eventId: string): UserEvent => ({
   aggregateId: id,
   version,
   occurredAt: "2026-01-01T00:00:00.000Z",
-  data: { maskedPhoneNumber: null, previousMaskedPhoneNumber: null },
+  data: { maskedPhoneNumber: null, previousMaskedPhoneNumber: null, phoneNumberVerified: false },
   metadata: { organizationId: f.tenant.organizationId, actor: { type: "service", id: "svc" }, requestId: "r" }
 })
 
@@ -50,7 +59,7 @@ describe("the SQLite store", () => {
     // A duplicate event id makes the second statement fail after the row update succeeded.
     const exit = await repo((r) =>
       r.commit({
-        state: { organizationId: f.tenant.organizationId, id: "atomic_1", phoneNumber: "+14155552671" as E164, version: 2 },
+        state: { ...blank("atomic_1", 2), phoneNumber: "+14155552671" as E164 },
         event: eventFor("atomic_1", 2, existing!.event_id)
       })
     )
@@ -64,7 +73,7 @@ describe("the SQLite store", () => {
   it("reports a stale write as a version conflict and writes nothing", async () => {
     await create("stale_1")
     const stale = {
-      state: { organizationId: f.tenant.organizationId, id: "stale_1", phoneNumber: null, version: 5 },
+      state: blank("stale_1", 5),
       event: eventFor("stale_1", 5, "evt-stale-1")
     }
     const exit = await repo((r) => r.commit(stale))

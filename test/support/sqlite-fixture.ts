@@ -25,6 +25,8 @@ export interface SqliteFixture {
   readonly key: SigningKey
   readonly tenant: Tenant
   readonly other: Tenant
+  /** A fresh organization with its own API key: numbers are unique per organization, so tests can reuse them. */
+  readonly newTenant: () => Promise<Tenant>
   readonly logs: Array<LogLine>
   /** Runs an admin effect against the same file. */
   readonly run: <A, E>(effect: Effect.Effect<A, E, SqliteClient.SqliteClient | import("@effect/sql").SqlClient.SqlClient>) => Promise<A>
@@ -53,6 +55,7 @@ export const makeSqliteFixture = async (): Promise<SqliteFixture> => {
         return { organizationId, apiKey: issued.apiKey, apiKeyId: issued.id }
       })
     )
+  let tenants = 0
   const tenant = await makeTenant("org_a")
   const other = await makeTenant("org_b")
   const reader = new Database(filename, { readonly: true })
@@ -62,6 +65,7 @@ export const makeSqliteFixture = async (): Promise<SqliteFixture> => {
     key,
     tenant,
     other,
+    newTenant: () => makeTenant(`org_t${++tenants}`),
     logs,
     run,
     userToken: (userId) => signUserToken(key, userId),

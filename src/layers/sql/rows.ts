@@ -1,6 +1,7 @@
 /**
  * How users and events are laid out in the tables of migrations/, shared by every SQL store.
  */
+import { type ChainHead, type ChainLink, emptyHead, type StoredLink } from "../../audit/chain.js"
 import type { E164 } from "../../domain/phone.js"
 import type { User, UserEvent } from "../../domain/user.js"
 import type { Change } from "../../services/user-repo.js"
@@ -10,6 +11,8 @@ export interface UserRow {
   readonly organization_id: string
   readonly id: string
   readonly phone_number: string | null
+  readonly phone_number_verified: number
+  readonly erased_at: string | null
   readonly version: number
 }
 
@@ -23,19 +26,32 @@ export interface EventRow {
   readonly data: string
   readonly metadata: string
   readonly occurred_at: string
+  readonly chain_sequence: number
+  readonly prev_hash: string
+  readonly hash: string
 }
 
-export const SELECT_USER =
-  "SELECT organization_id, id, phone_number, version FROM users WHERE organization_id = ? AND id = ?"
+export const SELECT_USER = "SELECT organization_id, id, phone_number, phone_number_verified, erased_at, version " +
+  "FROM users WHERE organization_id = ? AND id = ?"
 
-export const SELECT_EVENTS = "SELECT event_id, organization_id, aggregate_type, aggregate_id, version, type, data, " +
-  "metadata, occurred_at FROM events WHERE organization_id = ? AND aggregate_id = ? AND version > ? " +
-  "ORDER BY version LIMIT ?"
+const EVENT_COLUMNS = "event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
+  "occurred_at, chain_sequence, prev_hash, hash"
+
+export const SELECT_EVENTS = `SELECT ${EVENT_COLUMNS} FROM events ` +
+  "WHERE organization_id = ? AND aggregate_id = ? AND version > ? ORDER BY version LIMIT ?"
+
+/** Every event of the store in chain order, for verification. */
+export const SELECT_CHAIN = `SELECT ${EVENT_COLUMNS} FROM events ORDER BY organization_id, chain_sequence`
+
+export const SELECT_HEAD =
+  "SELECT chain_sequence, hash FROM events WHERE organization_id = ? ORDER BY chain_sequence DESC LIMIT 1"
 
 export const toUser = (row: UserRow): User => ({
   organizationId: row.organization_id,
   id: row.id,
   phoneNumber: row.phone_number as E164 | null,
+  phoneNumberVerified: Number(row.phone_number_verified) === 1,
+  erasedAt: row.erased_at,
   version: Number(row.version)
 })
 
@@ -51,22 +67,49 @@ export const toEvent = (row: EventRow): UserEvent =>
     metadata: JSON.parse(row.metadata)
   }) as UserEvent
 
-/** The row write and the event append of one change, in the order the trigger expects (row first). */
-export const changeStatements = ({ event, state }: Change): ReadonlyArray<Statement> => [
+export const toStoredLink = (row: EventRow): StoredLink => ({
+  organizationId: row.organization_id,
+  chainSequence: Number(row.chain_sequence),
+  prevHash: row.prev_hash,
+  hash: row.hash,
+  event: toEvent(row)
+})
+
+export const toHead = (rows: ReadonlyArray<{ chain_sequence: number; hash: string }>): ChainHead =>
+  rows[0] === undefined ? emptyHead : { sequence: Number(rows[0].chain_sequence), hash: rows[0].hash }
+
+/** The row write and the event append of one change, in the order the triggers expect (row first). */
+export const changeStatements = ({ event, state }: Change, link: ChainLink): ReadonlyArray<Statement> => [
   state.version === 1
     ? {
-      sql: "INSERT INTO users (organization_id, id, phone_number, version, created_at, updated_at) " +
-        "VALUES (?, ?, ?, 1, ?, ?)",
-      params: [state.organizationId, state.id, state.phoneNumber, event.occurredAt, event.occurredAt]
+      sql: "INSERT INTO users (organization_id, id, phone_number, phone_number_verified, erased_at, version, " +
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+      params: [
+        state.organizationId,
+        state.id,
+        state.phoneNumber,
+        state.phoneNumberVerified ? 1 : 0,
+        state.erasedAt,
+        event.occurredAt,
+        event.occurredAt
+      ]
     }
     : {
-      sql: "UPDATE users SET phone_number = ?, version = ?, updated_at = ? " +
+      sql: "UPDATE users SET phone_number = ?, phone_number_verified = ?, erased_at = ?, version = ?, updated_at = ? " +
         "WHERE organization_id = ? AND id = ? AND version = ?",
-      params: [state.phoneNumber, state.version, event.occurredAt, state.organizationId, state.id, state.version - 1]
+      params: [
+        state.phoneNumber,
+        state.phoneNumberVerified ? 1 : 0,
+        state.erasedAt,
+        state.version,
+        event.occurredAt,
+        state.organizationId,
+        state.id,
+        state.version - 1
+      ]
     },
   {
-    sql: "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, " +
-      "metadata, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    sql: `INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     params: [
       event.id,
       event.metadata.organizationId,
@@ -76,7 +119,10 @@ export const changeStatements = ({ event, state }: Change): ReadonlyArray<Statem
       event.type,
       JSON.stringify(event.data),
       JSON.stringify(event.metadata),
-      event.occurredAt
+      event.occurredAt,
+      link.chainSequence,
+      link.prevHash,
+      link.hash
     ]
   }
 ]

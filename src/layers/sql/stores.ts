@@ -5,12 +5,29 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../app/errors.js"
+import { nextLink } from "../../audit/chain.js"
 import { EventLog } from "../../services/event-log.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { AtomicWrite } from "./atomic-write.js"
-import { changeStatements, type EventRow, SELECT_EVENTS, SELECT_USER, toEvent, toUser, type UserRow } from "./rows.js"
+import {
+  changeStatements,
+  type EventRow,
+  SELECT_EVENTS,
+  SELECT_HEAD,
+  SELECT_USER,
+  toEvent,
+  toHead,
+  toUser,
+  type UserRow
+} from "./rows.js"
 
 const unavailable = (cause: unknown) => new StoreUnavailable({ cause })
+
+const readHead = (sql: SqlClient.SqlClient, organizationId: string) =>
+  sql.unsafe<{ chain_sequence: number; hash: string }>(SELECT_HEAD, [organizationId]).pipe(
+    Effect.map(toHead),
+    Effect.mapError(unavailable)
+  )
 
 export const SqlUserRepo = Layer.effect(
   UserRepo,
@@ -23,7 +40,15 @@ export const SqlUserRepo = Layer.effect(
           Effect.map((rows) => (rows[0] === undefined ? null : toUser(rows[0]))),
           Effect.mapError(unavailable)
         ),
-      commit: (change) => write(changeStatements(change), change.state.id),
+      commit: (change) =>
+        write(
+          Effect.gen(function*() {
+            const head = yield* readHead(sql, change.state.organizationId)
+            const link = yield* Effect.promise(() => nextLink(head, change.event))
+            return changeStatements(change, link)
+          }),
+          change.state.id
+        ),
       ping: sql.unsafe("SELECT 1").pipe(Effect.asVoid, Effect.mapError(unavailable))
     }
   })
@@ -36,7 +61,8 @@ export const SqlEventLog = Layer.effect(
       sql.unsafe<EventRow>(SELECT_EVENTS, [organizationId, aggregateId, afterVersion, limit]).pipe(
         Effect.map((rows) => rows.map(toEvent)),
         Effect.mapError(unavailable)
-      )
+      ),
+    head: (organizationId) => readHead(sql, organizationId)
   }))
 )
 

@@ -1,0 +1,35 @@
+/**
+ * The lifecycle of a user's personal data beyond setting it: marking the number verified, and erasure.
+ */
+import { Effect } from "effect"
+import { parsePhoneNumber } from "../domain/phone.js"
+import { CurrentPrincipal } from "../services/auth.js"
+import { authorizeErase, authorizeVerify } from "./authorize.js"
+import { type IfMatch, runCommand } from "./run-command.js"
+
+export interface MarkPhoneNumberVerifiedInput {
+  readonly userId: string
+  /** The number the verifier checked (e.g. sent the SMS to); it must still be the stored one. */
+  readonly phoneNumber: string
+  readonly ifMatch: IfMatch | undefined
+}
+
+export const markPhoneNumberVerified = (input: MarkPhoneNumberVerifiedInput) =>
+  Effect.gen(function*() {
+    const principal = yield* CurrentPrincipal
+    yield* authorizeVerify(principal)
+    const phoneNumber = yield* parsePhoneNumber(input.phoneNumber)
+    return yield* runCommand(
+      principal,
+      { type: "MarkPhoneNumberVerified", userId: input.userId, phoneNumber },
+      input.ifMatch
+    )
+  })
+
+/** Deletes every raw PII value of the user; the audit trail keeps only what it always had (masked forms). */
+export const erasePersonalData = (input: { readonly userId: string; readonly ifMatch: IfMatch | undefined }) =>
+  Effect.gen(function*() {
+    const principal = yield* CurrentPrincipal
+    yield* authorizeErase(principal, input.userId)
+    return yield* runCommand(principal, { type: "ErasePersonalData", userId: input.userId }, input.ifMatch)
+  })

@@ -1,0 +1,102 @@
+/**
+ * Runs one User command: read the row, decide, write row + event atomically.
+ * Without If-Match a lost race is retried against the fresh row (bounded); with it, a race is a 412.
+ */
+import { Effect, Schedule } from "effect"
+import { UserAlreadyExists } from "../domain/errors.js"
+import { decide, type UserCommand, type UserEvent } from "../domain/user.js"
+import type { Principal } from "../services/auth.js"
+import { Masker } from "../services/masker.js"
+import { UserRepo } from "../services/user-repo.js"
+import { commandMetadata } from "./context.js"
+import {
+  PhoneNumberInUse,
+  PreconditionFailed,
+  StoreUnavailable,
+  UserErased,
+  UserNotFound,
+  VerificationRejected,
+  VersionConflict
+} from "./errors.js"
+
+/** `If-Match: "<version>"` or `If-Match: *` (any current version). */
+export type IfMatch = { readonly _tag: "Any" } | { readonly _tag: "Version"; readonly version: number }
+
+export interface CommandResult {
+  readonly aggregateId: string
+  readonly version: number
+  readonly event: UserEvent | null
+}
+
+export type CommandError =
+  | UserNotFound
+  | UserAlreadyExists
+  | UserErased
+  | VerificationRejected
+  | PreconditionFailed
+  | PhoneNumberInUse
+  | VersionConflict
+  | StoreUnavailable
+
+/** How many times a lost race is retried before the caller is told to try again. */
+export const MAX_CONFLICT_RETRIES = 25
+
+const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict, R>) =>
+  Effect.retry(attempt, {
+    while: (error) => error instanceof VersionConflict,
+    times: MAX_CONFLICT_RETRIES,
+    // 1 ms, growing to at most 50 ms between attempts, jittered so racing writers spread out.
+    schedule: Schedule.jittered(Schedule.union(Schedule.exponential("1 millis", 1.5), Schedule.spaced("50 millis")))
+  })
+
+export const runCommand = (
+  principal: Principal,
+  command: UserCommand,
+  ifMatch?: IfMatch
+): Effect.Effect<CommandResult, CommandError, UserRepo | Masker> =>
+  Effect.gen(function*() {
+    const repo = yield* UserRepo
+    const { mask } = yield* Masker
+    const userId = command.userId
+
+    const attempt = Effect.gen(function*() {
+      const state = yield* repo.find(principal.organizationId, userId)
+      if (state !== null && ifMatch?._tag === "Version" && ifMatch.version !== state.version) {
+        return yield* new PreconditionFailed({ expected: String(ifMatch.version), current: state.version })
+      }
+      const decision = decide(command, state, yield* commandMetadata(principal), mask)
+      switch (decision._tag) {
+        case "UserNotFound":
+          return yield* new UserNotFound({ userId })
+        case "UserAlreadyExists":
+          return yield* new UserAlreadyExists({ userId })
+        case "UserErased":
+          return yield* new UserErased({ userId })
+        case "NoPhoneNumber":
+          return yield* new VerificationRejected({ reason: "no-phone-number" })
+        case "PhoneNumberChanged":
+          return yield* new VerificationRejected({ reason: "phone-number-mismatch" })
+        case "Unchanged":
+          return { aggregateId: userId, version: decision.state.version, event: null }
+        case "Changed":
+          yield* repo.commit(decision)
+          return { aggregateId: userId, version: decision.state.version, event: decision.event }
+      }
+    })
+
+    if (ifMatch === undefined) return yield* retryOnConflict(attempt)
+    // The caller pinned a version: losing the race means its precondition no longer holds.
+    return yield* attempt.pipe(
+      Effect.catchTag("VersionConflict", () =>
+        repo.find(principal.organizationId, userId).pipe(
+          Effect.flatMap((now) =>
+            Effect.fail(
+              new PreconditionFailed({
+                expected: ifMatch._tag === "Version" ? String(ifMatch.version) : "*",
+                current: now?.version ?? 0
+              })
+            )
+          )
+        ))
+    )
+  })

@@ -1,0 +1,94 @@
+/**
+ * The tamper-evident audit chain: each organization's events are linked by
+ * hash = SHA-256(prevHash ‖ canonical JSON of {chainSequence, event}), starting from GENESIS_HASH.
+ * Editing, deleting or reordering a stored event breaks a link that `verifyChain` reports.
+ * Web Crypto only, so the same code runs in Workers, Bun, Deno and Node.
+ */
+import type { UserEvent } from "../domain/user.js"
+
+export const GENESIS_HASH = "0".repeat(64)
+
+export interface ChainHead {
+  /** How many events the organization's chain holds (0 for none). */
+  readonly sequence: number
+  readonly hash: string
+}
+
+export const emptyHead: ChainHead = { sequence: 0, hash: GENESIS_HASH }
+
+export interface ChainLink {
+  readonly chainSequence: number
+  readonly prevHash: string
+  readonly hash: string
+}
+
+/** JSON with object keys sorted at every level and no whitespace: one text per value. */
+export const canonicalJson = (value: unknown): string => {
+  if (value === null || typeof value !== "object") return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`
+}
+
+const hex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("")
+
+export const eventHash = async (prevHash: string, chainSequence: number, event: UserEvent): Promise<string> => {
+  const text = prevHash + canonicalJson({ chainSequence, event })
+  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
+}
+
+export const nextLink = async (head: ChainHead, event: UserEvent): Promise<ChainLink> => {
+  const chainSequence = head.sequence + 1
+  return { chainSequence, prevHash: head.hash, hash: await eventHash(head.hash, chainSequence, event) }
+}
+
+export interface StoredLink extends ChainLink {
+  readonly organizationId: string
+  readonly event: UserEvent
+}
+
+export type Break =
+  | { readonly reason: "missing"; readonly organizationId: string; readonly chainSequence: number }
+  | { readonly reason: "prev-hash"; readonly organizationId: string; readonly chainSequence: number; readonly eventId: string }
+  | { readonly reason: "hash"; readonly organizationId: string; readonly chainSequence: number; readonly eventId: string }
+
+export interface Verification {
+  readonly checked: number
+  readonly heads: Readonly<Record<string, ChainHead>>
+  /** The first broken link, in (organization, chain sequence) order; undefined when every link holds. */
+  readonly broken: Break | undefined
+}
+
+/** Walks each organization's chain in sequence order and recomputes every hash. */
+export const verifyChain = async (links: Iterable<StoredLink>): Promise<Verification> => {
+  const byOrganization = new Map<string, Array<StoredLink>>()
+  for (const link of links) {
+    const list = byOrganization.get(link.organizationId) ?? []
+    list.push(link)
+    byOrganization.set(link.organizationId, list)
+  }
+  const heads: Record<string, ChainHead> = {}
+  let checked = 0
+  for (const organizationId of [...byOrganization.keys()].sort()) {
+    const chain = byOrganization.get(organizationId)!.sort((a, b) => a.chainSequence - b.chainSequence)
+    let head = emptyHead
+    for (const link of chain) {
+      const expected = head.sequence + 1
+      if (link.chainSequence !== expected) {
+        return { checked, heads, broken: { reason: "missing", organizationId, chainSequence: expected } }
+      }
+      if (link.prevHash !== head.hash) {
+        return { checked, heads, broken: { reason: "prev-hash", organizationId, chainSequence: expected, eventId: link.event.id } }
+      }
+      if ((await eventHash(link.prevHash, link.chainSequence, link.event)) !== link.hash) {
+        return { checked, heads, broken: { reason: "hash", organizationId, chainSequence: expected, eventId: link.event.id } }
+      }
+      head = { sequence: link.chainSequence, hash: link.hash }
+      checked++
+    }
+    heads[organizationId] = head
+  }
+  return { checked, heads, broken: undefined }
+}

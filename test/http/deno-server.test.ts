@@ -1,0 +1,141 @@
+/**
+ * The service under Deno: `deno task start` (deno.json's task, with its narrow permissions) on a free port with a
+ * fresh data dir, answering over HTTP with tokens signed by the dev key it created, and a clean stop on SIGTERM.
+ * The data dir sits under data/ because the task may write nowhere else (--allow-write=data).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { signServiceToken, signUserToken } from "../../src/dev/signing.js"
+import type { DevState } from "../../src/dev/state.js"
+
+const DENO = join(process.cwd(), "node_modules", ".bin", "deno")
+const READY_WITHIN_MS = 30_000
+
+describe("npm run start:deno (deno task start) in local dev mode", () => {
+  mkdirSync(join(process.cwd(), "data"), { recursive: true })
+  const dataDir = mkdtempSync(join(process.cwd(), "data", "test-deno-"))
+  // Local dev mode on the loopback, whatever the calling shell has set; PORT 0 lets the system pick a free port.
+  const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, ...inherited } = process.env
+  const env = { ...inherited, USERS_API_DATA_DIR: dataDir, PORT: "0", NO_COLOR: "1" }
+  let child: ChildProcess | undefined
+  let stdout = ""
+  let stderr = ""
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  let baseUrl: string
+  let state: DevState
+
+  const post = (path: string, body: unknown, headers: Record<string, string>) =>
+    fetch(`${baseUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body)
+    })
+  const asUser = async () => ({
+    authorization: `Bearer ${await signUserToken(state.signingKey, state.userId)}`,
+    "x-api-key": state.apiKey
+  })
+
+  beforeAll(async () => {
+    // Its own process group, so that the task and the `deno run` it starts can be killed together if need be.
+    const started = spawn(DENO, ["task", "start"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    child = started
+    exited = new Promise((resolve) => started.once("exit", (code, signal) => resolve({ code, signal })))
+    started.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    started.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const deadline = Date.now() + READY_WITHIN_MS
+    const waitOr = async (what: string) => {
+      if (started.exitCode !== null) throw new Error(`deno exited with ${started.exitCode}:\n${stdout}${stderr}`)
+      if (Date.now() > deadline) throw new Error(`${what} after ${READY_WITHIN_MS} ms:\n${stdout}${stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    let port: string | undefined
+    while ((port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]) === undefined) {
+      await waitOr("no banner")
+    }
+    baseUrl = `http://127.0.0.1:${port}`
+    for (;;) {
+      const health = await fetch(`${baseUrl}/healthz`).catch(() => undefined)
+      if (health?.status === 200) break
+      await waitOr("/healthz not 200")
+    }
+    state = JSON.parse(readFileSync(join(dataDir, "dev-state.json"), "utf8")) as DevState
+  })
+
+  afterAll(async () => {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      process.kill(-child.pid, "SIGKILL")
+      await exited
+    }
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it("prints the banner with a curl for the demo user and the dev:credentials hint", () => {
+    expect(stdout).toContain("users-api (Deno) listening on http://127.0.0.1:")
+    expect(stdout).toContain(`curl -sS -X POST ${baseUrl}/users/user_demo/UpdatePhoneNumber`)
+    expect(stdout).toContain("npm run dev:credentials -- --runtime deno")
+  })
+
+  it("sets the number and answers with the masked event", async () => {
+    const response = await post("/users/user_demo/UpdatePhoneNumber", { phoneNumber: "+14155552671" }, await asUser())
+    expect(response.status).toBe(200)
+    expect(response.headers.get("etag")).toBe('"2"')
+    const body = await response.json()
+    expect(body).toMatchObject({
+      success: true,
+      aggregateId: "user_demo",
+      version: 2,
+      event: { type: "UserPhoneNumberUpdated", version: 2, data: { maskedPhoneNumber: "****2671" } }
+    })
+    expect(JSON.stringify(body)).not.toContain("4155552671")
+  })
+
+  it("the same number again changes nothing: event null", async () => {
+    const response = await post("/users/user_demo/UpdatePhoneNumber", { phoneNumber: "+14155552671" }, await asUser())
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ success: true, aggregateId: "user_demo", version: 2, event: null })
+  })
+
+  it("rejects a number that is not valid with 422 invalid-phone-number", async () => {
+    const response = await post("/users/user_demo/UpdatePhoneNumber", { phoneNumber: "+1 555 0100" }, await asUser())
+    expect(response.status).toBe(422)
+    expect(response.headers.get("content-type")).toContain("application/problem+json")
+    const body = await response.json()
+    expect(body).toMatchObject({ status: 422, code: "invalid-phone-number", success: false })
+    expect(JSON.stringify(body)).not.toContain("555 0100")
+  })
+
+  it("refuses a request without an API key with 401", async () => {
+    const { authorization } = await asUser()
+    const body = { phoneNumber: "+14155552671" }
+    const response = await post("/users/user_demo/UpdatePhoneNumber", body, { authorization })
+    expect(response.status).toBe(401)
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/)
+  })
+
+  it("a service token creates a user: 201 with its UserCreated event", async () => {
+    const scope = "users:read users:write"
+    const token = await signServiceToken(state.signingKey, state.serviceId, state.organizationId, scope)
+    const response = await post("/users", { id: "user_from_service" }, {
+      authorization: `Bearer ${token}`,
+      "x-api-key": state.apiKey
+    })
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({
+      aggregateId: "user_from_service",
+      version: 1,
+      event: { type: "UserCreated" }
+    })
+  })
+
+  it("stops cleanly on SIGTERM", async () => {
+    child!.kill("SIGTERM")
+    const outcome = await Promise.race([
+      exited,
+      new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 10_000))
+    ])
+    expect(outcome).toEqual({ code: 0, signal: null })
+    await expect(fetch(`${baseUrl}/healthz`)).rejects.toThrow()
+  })
+})

@@ -1,0 +1,13 @@
+/// <reference types="@cloudflare/vitest-pool-workers" />
+// The bindings the Workers tests see (wrangler.toml plus vitest.workers.config.mts).
+declare module "cloudflare:test" {
+  interface ProvidedEnv {
+    readonly DB: D1Database
+    readonly TEST_MIGRATIONS: Array<D1Migration>
+    /** A SigningKey (src/dev/signing.ts) as JSON; JWKS holds its public half. */
+    readonly TEST_SIGNING_KEY: string
+    readonly JWT_ISSUER: string
+    readonly JWT_AUDIENCE: string
+    readonly JWKS: string
+  }
+}

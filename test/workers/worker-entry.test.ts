@@ -1,0 +1,72 @@
+/**
+ * src/worker.ts, the Workers entry: serves the handler over env.DB, and answers a configuration error
+ * with a 500 problem that says what is missing instead of crashing.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { env, SELF } from "cloudflare:test"
+import worker, { type WorkerEnv } from "../../src/worker.js"
+import { BASE_URL } from "./support/d1-fixture.js"
+
+const healthz = () => new Request(`${BASE_URL}/healthz`)
+
+const misconfigured = async (workerEnv: WorkerEnv) => {
+  const response = await worker.fetch(healthz(), workerEnv)
+  const problem = await response.json() as Record<string, unknown>
+  expect(response.status).toBe(500)
+  expect(response.headers.get("content-type")).toMatch(/^application\/problem\+json/)
+  expect(problem).toMatchObject({ status: 500, code: "misconfigured", success: false })
+  expect(problem.requestId).toBe(response.headers.get("x-request-id"))
+  return String(problem.detail)
+}
+
+describe("the Worker entry", () => {
+  it("serves the handler from the wrangler.toml bindings", async () => {
+    const response = await SELF.fetch(healthz())
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ status: "ok" })
+    expect(response.headers.get("x-request-id")).toBeTruthy()
+  })
+
+  it("answers 500 naming JWT_ISSUER and JWT_AUDIENCE when they are not set", async () => {
+    expect(await misconfigured({ DB: env.DB, JWKS: env.JWKS })).toMatch(/JWT_ISSUER and JWT_AUDIENCE must be set/)
+  })
+
+  it("answers 500 naming JWKS_URL and JWKS when no key set is configured", async () => {
+    expect(await misconfigured({ DB: env.DB, JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE }))
+      .toMatch(/JWKS_URL .*JWKS/)
+  })
+
+  it("answers 500 when the inline JWKS is not JSON", async () => {
+    const detail = await misconfigured({ DB: env.DB, JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE, JWKS: "{" })
+    expect(detail).toMatch(/JWKS is not valid JSON/)
+  })
+
+  it("answers 500 naming the DB binding when it is missing", async () => {
+    expect(await misconfigured({ JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE, JWKS: env.JWKS }))
+      .toMatch(/D1 binding DB/)
+  })
+
+  it("builds the handler once per env and reuses it", async () => {
+    const bindings: { -readonly [K in keyof WorkerEnv]: WorkerEnv[K] } = {
+      DB: env.DB,
+      JWT_ISSUER: env.JWT_ISSUER,
+      JWT_AUDIENCE: env.JWT_AUDIENCE,
+      JWKS: env.JWKS
+    }
+    expect((await worker.fetch(healthz(), bindings)).status).toBe(200)
+    // Were it rebuilt per request, the missing key set would now be a 500.
+    delete bindings.JWKS
+    expect((await worker.fetch(healthz(), bindings)).status).toBe(200)
+  })
+
+  it("does not keep a configuration error: the first request after the fix is served", async () => {
+    const bindings: { -readonly [K in keyof WorkerEnv]: WorkerEnv[K] } = {
+      DB: env.DB,
+      JWT_ISSUER: env.JWT_ISSUER,
+      JWT_AUDIENCE: env.JWT_AUDIENCE
+    }
+    expect((await worker.fetch(healthz(), bindings)).status).toBe(500)
+    bindings.JWKS = env.JWKS
+    expect((await worker.fetch(healthz(), bindings)).status).toBe(200)
+  })
+})

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { join, relative } from "node:path"
-import { ConfigError, jwtConfigFromEnv } from "./config.js"
+import { ConfigError, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
 import { signUserToken } from "./dev/signing.js"
 import { DATA_DIR, devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
 import { makeFetchHandler } from "./handler.js"
@@ -25,6 +25,14 @@ const fail = (message: string): never => {
 
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be a port number, not ${JSON.stringify(env.PORT)}`)
 
+const fingerprintKey = (): string | undefined => {
+  try {
+    return phoneFingerprintKeyFromEnv(process.env)
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error))
+  }
+}
+
 const productionJwt = (): JwtConfig => {
   try {
     return jwtConfigFromEnv(env)
@@ -39,7 +47,9 @@ mkdirSync(DATA_DIR, { recursive: true })
 const state: DevState | undefined = devMode ? await loadOrCreateDevState() : undefined
 const jwt = state !== undefined ? jwtConfigFromEnv(devJwtEnv(state)) : productionJwt()
 const seedSql = state !== undefined ? await devSeedSql(state, new Date().toISOString()) : undefined
-const handler = makeFetchHandler(SqliteBunLive(filename, jwt, seedSql !== undefined ? { seedSql } : {}))
+const handler = makeFetchHandler(SqliteBunLive(filename, jwt, seedSql !== undefined ? { seedSql } : {}), {
+  phoneFingerprintKey: fingerprintKey()
+})
 
 const serve = () => {
   try {

@@ -3,6 +3,7 @@
  */
 import type { JSONWebKeySet } from "jose"
 import type { JwtConfig } from "./layers/auth/jwt.js"
+import { MIN_FINGERPRINT_KEY_LENGTH } from "./services/masker.js"
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -26,4 +27,14 @@ export const jwtConfigFromEnv = (env: Env): JwtConfig => {
   }
   const algorithms = env.JWT_ALGORITHMS?.split(",").map((a) => a.trim()).filter((a) => a !== "")
   return { issuer, audience, jwks, ...(algorithms && algorithms.length > 0 ? { algorithms } : {}) }
+}
+
+/** PHONE_FINGERPRINT_KEY (optional): the secret for the keyed fingerprints of numbers in events. */
+export const phoneFingerprintKeyFromEnv = (env: Env): string | undefined => {
+  const key = env.PHONE_FINGERPRINT_KEY
+  if (key === undefined || key === "") return undefined
+  if (key.length < MIN_FINGERPRINT_KEY_LENGTH) {
+    throw new ConfigError(`PHONE_FINGERPRINT_KEY must be at least ${MIN_FINGERPRINT_KEY_LENGTH} characters`)
+  }
+  return key
 }

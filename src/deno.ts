@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { join, relative } from "node:path"
-import { ConfigError, type Env, jwtConfigFromEnv } from "./config.js"
+import { ConfigError, type Env, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
 import { signUserToken } from "./dev/signing.js"
 import { DATA_DIR, devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
 import { makeFetchHandler } from "./handler.js"
@@ -15,7 +15,7 @@ import type { JwtConfig } from "./layers/auth/jwt.js"
 import { SqliteDenoLive } from "./layers/sqlite-deno.js"
 
 // Read by name: the task's --allow-env lists exactly these (and none of the rest of the environment).
-const ENV_NAMES = ["PORT", "HOST", "JWKS", "JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS"] as const
+const ENV_NAMES = ["PORT", "HOST", "JWKS", "JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS", "PHONE_FINGERPRINT_KEY"] as const
 const env: Env = Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name)]))
 
 const port = Number(env.PORT ?? 8788)
@@ -42,9 +42,18 @@ const productionJwt = (): JwtConfig => {
 
 mkdirSync(DATA_DIR, { recursive: true })
 const state: DevState | undefined = devMode ? await loadOrCreateDevState() : undefined
+const fingerprintKey = (): string | undefined => {
+  try {
+    return phoneFingerprintKeyFromEnv(env)
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error))
+  }
+}
 const jwt = state !== undefined ? jwtConfigFromEnv(devJwtEnv(state)) : productionJwt()
 const seedSql = state !== undefined ? await devSeedSql(state, new Date().toISOString()) : undefined
-const handler = makeFetchHandler(SqliteDenoLive(filename, jwt, seedSql !== undefined ? { seedSql } : {}))
+const handler = makeFetchHandler(SqliteDenoLive(filename, jwt, seedSql !== undefined ? { seedSql } : {}), {
+  phoneFingerprintKey: fingerprintKey()
+})
 
 const server = (() => {
   try {

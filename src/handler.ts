@@ -6,7 +6,7 @@ import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
 import type { Auth } from "./services/auth.js"
 import type { EventLog } from "./services/event-log.js"
-import type { Masker } from "./services/masker.js"
+import { type Masker, maskerWithFingerprint } from "./services/masker.js"
 import type { UserRepo } from "./services/user-repo.js"
 import { UsersApi } from "./http/api.js"
 import { AuthenticationLive } from "./http/authentication.js"
@@ -23,7 +23,13 @@ export interface FetchHandler {
 export interface HandlerOptions {
   /** Where the one-line-per-request JSON log goes (default: console.log). */
   readonly log?: LogSink
+  /** PHONE_FINGERPRINT_KEY: when set, events also carry an HMAC-SHA-256 fingerprint of each number. */
+  readonly phoneFingerprintKey?: string | undefined
 }
+
+/** The services, with the Masker replaced by one that also fingerprints when a key is configured. */
+const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
+  key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
 export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions = {}): FetchHandler => {
   const api = HttpApiBuilder.api(UsersApi).pipe(
@@ -34,7 +40,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
     HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
     edgeMiddleware(options.log ?? consoleSink),
     HttpServer.layerContext
-  ).pipe(Layer.provideMerge(api), Layer.provide(services))
+  ).pipe(Layer.provideMerge(api), Layer.provide(withFingerprints(services, options.phoneFingerprintKey)))
   const { dispose, handler } = HttpApiBuilder.toWebHandler(app)
   return { fetch: (request) => handler(request), dispose }
 }

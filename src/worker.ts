@@ -3,7 +3,7 @@
  * The handler is built on the first request of an isolate and reused by the ones after it.
  */
 import { HttpServerResponse } from "@effect/platform"
-import { ConfigError, jwtConfigFromEnv } from "./config.js"
+import { ConfigError, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
 import { type FetchHandler, makeFetchHandler } from "./handler.js"
 import { problemResponse } from "./http/problems.js"
 import { D1Live } from "./layers/d1.js"
@@ -16,6 +16,7 @@ export type WorkerEnv = {
   readonly JWKS?: string
   readonly JWKS_URL?: string
   readonly JWT_ALGORITHMS?: string
+  readonly PHONE_FINGERPRINT_KEY?: string
 }
 
 // Keyed by the env object (one per isolate in production), so a different env never reuses a stale handler.
@@ -33,7 +34,7 @@ const handlerFor = (env: WorkerEnv): FetchHandler => {
     if (error instanceof SyntaxError) throw new ConfigError("JWKS is not valid JSON (an inline JSON key set)")
     throw error
   }
-  const handler = makeFetchHandler(D1Live(db, jwt))
+  const handler = makeFetchHandler(D1Live(db, jwt), { phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars) })
   handlers.set(env, handler)
   return handler
 }

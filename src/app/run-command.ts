@@ -4,6 +4,7 @@
  */
 import { Effect, Schedule } from "effect"
 import { UserAlreadyExists } from "../domain/errors.js"
+import type { E164 } from "../domain/phone.js"
 import { decide, type UserCommand, type UserEvent } from "../domain/user.js"
 import type { Principal } from "../services/auth.js"
 import { Masker } from "../services/masker.js"
@@ -49,6 +50,14 @@ const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict,
     schedule: Schedule.jittered(Schedule.union(Schedule.exponential("1 millis", 1.5), Schedule.spaced("50 millis")))
   })
 
+const fingerprintsOf = (masker: Masker["Type"], numbers: ReadonlyArray<E164 | null>) =>
+  Effect.forEach(
+    numbers.filter((n): n is E164 => n !== null),
+    (n) => Effect.map(masker.fingerprint(n), (f) => [n, f] as const)
+  ).pipe(
+    Effect.map((pairs) => new Map(pairs.filter((p): p is readonly [E164, string] => p[1] !== undefined)))
+  )
+
 export const runCommand = (
   principal: Principal,
   command: UserCommand,
@@ -56,7 +65,7 @@ export const runCommand = (
 ): Effect.Effect<CommandResult, CommandError, UserRepo | Masker> =>
   Effect.gen(function*() {
     const repo = yield* UserRepo
-    const { mask } = yield* Masker
+    const masker = yield* Masker
     const userId = command.userId
 
     const attempt = Effect.gen(function*() {
@@ -64,7 +73,11 @@ export const runCommand = (
       if (state !== null && ifMatch?._tag === "Version" && ifMatch.version !== state.version) {
         return yield* new PreconditionFailed({ expected: String(ifMatch.version), current: state.version })
       }
-      const decision = decide(command, state, yield* commandMetadata(principal), mask)
+      const fingerprints = yield* fingerprintsOf(masker, [
+        command.type === "ErasePersonalData" ? null : command.phoneNumber,
+        state?.phoneNumber ?? null
+      ])
+      const decision = decide(command, state, yield* commandMetadata(principal), masker.mask, (n) => fingerprints.get(n))
       switch (decision._tag) {
         case "UserNotFound":
           return yield* new UserNotFound({ userId })

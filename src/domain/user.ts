@@ -55,7 +55,13 @@ interface EventEnvelope<Type extends string, Data> {
   readonly metadata: EventMetadata
 }
 
-export type UserCreated = EventEnvelope<"UserCreated", { readonly maskedPhoneNumber: MaskedPhoneNumber | null }>
+/** Present only when a fingerprint key is configured: `hmac-sha256:<base64url>` of the E.164 number. */
+type Fingerprint<Key extends string> = { readonly [K in Key]?: string }
+
+export type UserCreated = EventEnvelope<
+  "UserCreated",
+  { readonly maskedPhoneNumber: MaskedPhoneNumber | null } & Fingerprint<"phoneNumberFingerprint">
+>
 
 export type UserPhoneNumberUpdated = EventEnvelope<
   "UserPhoneNumberUpdated",
@@ -64,12 +70,12 @@ export type UserPhoneNumberUpdated = EventEnvelope<
     readonly previousMaskedPhoneNumber: MaskedPhoneNumber | null
     /** Always false: a new number is unverified until someone verifies it. */
     readonly phoneNumberVerified: false
-  }
+  } & Fingerprint<"phoneNumberFingerprint" | "previousPhoneNumberFingerprint">
 >
 
 export type UserPhoneNumberVerified = EventEnvelope<
   "UserPhoneNumberVerified",
-  { readonly maskedPhoneNumber: MaskedPhoneNumber }
+  { readonly maskedPhoneNumber: MaskedPhoneNumber } & Fingerprint<"phoneNumberFingerprint">
 >
 
 export type UserPersonalDataErased = EventEnvelope<
@@ -94,12 +100,23 @@ export type Rejection =
 
 export type Mask = (phoneNumber: E164 | null) => MaskedPhoneNumber | null
 
+/** Fingerprints computed before deciding (they need a key and async crypto); undefined when not configured. */
+export type FingerprintOf = (phoneNumber: E164) => string | undefined
+
+const noFingerprints: FingerprintOf = () => undefined
+
 export const decide = (
   command: UserCommand,
   state: User | null,
   metadata: CommandMetadata,
-  mask: Mask
+  mask: Mask,
+  fingerprintOf: FingerprintOf = noFingerprints
 ): Decision | Rejection => {
+  // Omitted, not null, when absent: events look the same as before fingerprints existed.
+  const fingerprint = <Key extends string>(key: Key, phoneNumber: E164 | null) => {
+    const value = phoneNumber === null ? undefined : fingerprintOf(phoneNumber)
+    return (value === undefined ? {} : { [key]: value }) as Fingerprint<Key>
+  }
   const envelope = (version: number) => ({
     id: metadata.eventId,
     aggregateType: "User" as const,
@@ -127,7 +144,14 @@ export const decide = (
     return {
       _tag: "Changed",
       state: next,
-      event: { ...envelope(1), type: "UserCreated", data: { maskedPhoneNumber: mask(command.phoneNumber) } }
+      event: {
+        ...envelope(1),
+        type: "UserCreated",
+        data: {
+          maskedPhoneNumber: mask(command.phoneNumber),
+          ...fingerprint("phoneNumberFingerprint", command.phoneNumber)
+        }
+      }
     }
   }
   if (state === null) return { _tag: "UserNotFound" }
@@ -150,7 +174,9 @@ export const decide = (
           data: {
             maskedPhoneNumber: mask(command.phoneNumber),
             previousMaskedPhoneNumber: mask(state.phoneNumber),
-            phoneNumberVerified: false
+            phoneNumberVerified: false,
+            ...fingerprint("phoneNumberFingerprint", command.phoneNumber),
+            ...fingerprint("previousPhoneNumberFingerprint", state.phoneNumber)
           }
         }
       }
@@ -168,7 +194,10 @@ export const decide = (
         event: {
           ...envelope(next.version),
           type: "UserPhoneNumberVerified",
-          data: { maskedPhoneNumber: mask(state.phoneNumber)! }
+          data: {
+            maskedPhoneNumber: mask(state.phoneNumber)!,
+            ...fingerprint("phoneNumberFingerprint", state.phoneNumber)
+          }
         }
       }
     }

@@ -43,6 +43,13 @@ export const CreateUserBody = Schema.Struct({
   phoneNumber: Schema.optional(PhoneNumberInput)
 }).annotations({ identifier: "CreateUserRequest" })
 
+const Fingerprint = Schema.optional(
+  Schema.String.annotations({
+    description: "Present when the service has a fingerprint key: hmac-sha256:<base64url> of the E.164 number. " +
+      "Equal numbers give equal fingerprints under one key; without the key they cannot be reversed."
+  })
+)
+
 const Masked = Schema.NullOr(Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/))).annotations({
   description: "Four * and the last four digits; null when there is no number.",
   examples: ["****2671"]
@@ -66,7 +73,7 @@ const envelope = {
 export const UserCreatedEvent = Schema.Struct({
   ...envelope,
   type: Schema.Literal("UserCreated"),
-  data: Schema.Struct({ maskedPhoneNumber: Masked })
+  data: Schema.Struct({ maskedPhoneNumber: Masked, phoneNumberFingerprint: Fingerprint })
 }).annotations({ identifier: "UserCreated" })
 
 export const UserPhoneNumberUpdatedEvent = Schema.Struct({
@@ -75,14 +82,19 @@ export const UserPhoneNumberUpdatedEvent = Schema.Struct({
   data: Schema.Struct({
     maskedPhoneNumber: Masked,
     previousMaskedPhoneNumber: Masked,
-    phoneNumberVerified: Schema.Literal(false).annotations({ description: "A new number is unverified." })
+    phoneNumberVerified: Schema.Literal(false).annotations({ description: "A new number is unverified." }),
+    phoneNumberFingerprint: Fingerprint,
+    previousPhoneNumberFingerprint: Fingerprint
   })
 }).annotations({ identifier: "UserPhoneNumberUpdated" })
 
 export const UserPhoneNumberVerifiedEvent = Schema.Struct({
   ...envelope,
   type: Schema.Literal("UserPhoneNumberVerified"),
-  data: Schema.Struct({ maskedPhoneNumber: Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/)) })
+  data: Schema.Struct({
+    maskedPhoneNumber: Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/)),
+    phoneNumberFingerprint: Fingerprint
+  })
 }).annotations({ identifier: "UserPhoneNumberVerified" })
 
 export const UserPersonalDataErasedEvent = Schema.Struct({

@@ -166,4 +166,21 @@ describe("the User decider", () => {
       expect(decision._tag).toBe("UserErased")
     })
   })
+
+  describe("fingerprints", () => {
+    const fingerprintOf = (n: E164) => `hmac-sha256:${n === A ? "fa" : "fb"}`
+
+    it("given a fingerprint function, when a number changes, then both fingerprints are in the event", () => {
+      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B }, user(A), metadata, maskPhoneNumber, fingerprintOf)
+      expect(decision._tag === "Changed" && decision.event.data).toMatchObject({
+        phoneNumberFingerprint: "hmac-sha256:fb",
+        previousPhoneNumberFingerprint: "hmac-sha256:fa"
+      })
+    })
+
+    it("given no fingerprint function, then the event has no fingerprint fields", () => {
+      const decision = decide({ type: "CreateUser", userId: "u1", phoneNumber: A }, null, metadata, maskPhoneNumber)
+      expect(decision._tag === "Changed" && Object.keys(decision.event.data)).toEqual(["maskedPhoneNumber"])
+    })
+  })
 })

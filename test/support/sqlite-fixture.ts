@@ -37,13 +37,20 @@ export interface SqliteFixture {
   readonly dispose: () => Promise<void>
 }
 
-export const makeSqliteFixture = async (): Promise<SqliteFixture> => {
+export interface FixtureOptions {
+  readonly phoneFingerprintKey?: string
+}
+
+export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<SqliteFixture> => {
   const filename = join(mkdtempSync(join(tmpdir(), "users-api-")), "test.sqlite")
   const key = await generateSigningKey("test-key")
   const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }
   const services = SqliteNodeLive(filename, jwt)
   const logs: Array<LogLine> = []
-  const handler = makeFetchHandler(services, { log: (line) => logs.push(line) })
+  const handler = makeFetchHandler(services, {
+    log: (line) => logs.push(line),
+    phoneFingerprintKey: options.phoneFingerprintKey
+  })
   const client = SqliteClient.layer({ filename })
   const run = <A, E>(effect: Effect.Effect<A, E, any>) =>
     Effect.runPromise(Effect.provide(effect, client) as Effect.Effect<A, E, never>)

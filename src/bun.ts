@@ -9,6 +9,7 @@ import { ConfigError, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./con
 import { signUserToken } from "./dev/signing.js"
 import { DATA_DIR, devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
 import { makeFetchHandler } from "./handler.js"
+import { canonicalRequest } from "./http/canonical-request.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
 import { SqliteBunLive } from "./layers/sqlite-bun.js"
 
@@ -53,7 +54,7 @@ const handler = makeFetchHandler(SqliteBunLive(filename, jwt, seedSql !== undefi
 
 const serve = () => {
   try {
-    return Bun.serve({ port, hostname, fetch: handler.fetch })
+    return Bun.serve({ port, hostname, fetch: (request) => handler.fetch(canonicalRequest(request)) })
   } catch (error) {
     const code = (error as { code?: unknown }).code
     if (code === "EADDRINUSE") return fail(`port ${port} on ${hostname} is in use; set PORT to another one`)

@@ -11,6 +11,7 @@ import { ConfigError, type Env, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } f
 import { signUserToken } from "./dev/signing.js"
 import { DATA_DIR, devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
 import { makeFetchHandler } from "./handler.js"
+import { canonicalRequest } from "./http/canonical-request.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
 import { SqliteDenoLive } from "./layers/sqlite-deno.js"
 
@@ -58,7 +59,7 @@ const handler = makeFetchHandler(SqliteDenoLive(filename, jwt, seedSql !== undef
 const server = (() => {
   try {
     // onListen replaces Deno's own "Listening on" line; the banner below says where to go.
-    return Deno.serve({ port, hostname, onListen: () => {} }, (request) => handler.fetch(request))
+    return Deno.serve({ port, hostname, onListen: () => {} }, (request) => handler.fetch(canonicalRequest(request)))
   } catch (error) {
     return fail(`cannot listen on ${hostname}:${port}: ${error instanceof Error ? error.message : String(error)}`)
   }

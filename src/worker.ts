@@ -5,6 +5,7 @@
 import { HttpServerResponse } from "@effect/platform"
 import { ConfigError, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
 import { type FetchHandler, makeFetchHandler } from "./handler.js"
+import { canonicalRequest } from "./http/canonical-request.js"
 import { problemResponse } from "./http/problems.js"
 import { D1Live } from "./layers/d1.js"
 
@@ -57,7 +58,7 @@ export default {
     } catch (error) {
       return Promise.resolve(misconfigured(error))
     }
-    const response = handler.fetch(request)
+    const response = handler.fetch(canonicalRequest(request))
     // The first request also builds the isolate's shared runtime; were its client to disconnect, workerd would
     // cancel that build and every later request would wait on it (Effect-TS/effect#6319). waitUntil lets it finish.
     ctx?.waitUntil(response.then(() => undefined, () => undefined))

@@ -57,3 +57,14 @@ export const issueApiKeySql = async (organizationId: string, label: string, id: 
       `${quote(organizationId)}, ${quote(hash)}, ${quote(label)}, ${quote(at)});`
   }
 }
+
+const sqlText = (value: string) => `'${value.replace(/'/g, "''")}'`
+
+/** The SQL that creates an organization unless it exists (same effect as ensureOrganization). */
+export const createOrganizationSql = (id: string, name: string, at: string) =>
+  `INSERT INTO organizations (id, name, created_at) VALUES (${sqlText(id)}, ${sqlText(name)}, ${sqlText(at)}) ` +
+  `ON CONFLICT (id) DO NOTHING;`
+
+/** The SQL that revokes a key (same effect as revokeApiKey); revoking twice keeps the first time. */
+export const revokeApiKeySql = (id: string, at: string) =>
+  `UPDATE api_keys SET revoked_at = ${sqlText(at)} WHERE id = ${sqlText(id)} AND revoked_at IS NULL;`

@@ -43,6 +43,7 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
     | "invalid-organization-id"
     | "invalid-query"
     | "invalid-if-match"
+    | "invalid-idempotency-key"
   readonly detail: string
 }> {}
 
@@ -59,5 +60,14 @@ export class PreconditionFailed extends Data.TaggedError("PreconditionFailed")<{
 /** Another writer stored a new version between our read and our write (the atomic write's guard fired). */
 export class VersionConflict extends Data.TaggedError("VersionConflict")<{ readonly userId: string }> {}
 
-/** The store did not answer or failed; nothing was written. Safe to retry. */
+/**
+ * The store did not answer or failed. Usually nothing was written, but a failure after the commit cannot be told
+ * apart from one before it (docs/DECISIONS.md, "Idempotency and faults").
+ */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{ readonly cause: unknown }> {}
+
+/** A request with this Idempotency-Key is still running; retry once it has finished. */
+export class IdempotencyKeyInUse extends Data.TaggedError("IdempotencyKeyInUse")<{}> {}
+
+/** This Idempotency-Key was used before for a different request (method, path, body, caller or If-Match). */
+export class IdempotencyKeyReused extends Data.TaggedError("IdempotencyKeyReused")<{}> {}

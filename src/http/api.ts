@@ -61,47 +61,48 @@ const EventMetadata = Schema.Struct({
   requestId: Schema.String
 })
 
-const envelope = {
-  id: Schema.String.annotations({ description: "UUID v7" }),
-  aggregateType: Schema.Literal("User"),
-  aggregateId: Schema.String,
-  version: Schema.Int,
-  occurredAt: Schema.String.annotations({ description: "ISO-8601" }),
-  metadata: EventMetadata
-}
+// Field order follows DESIGN.md §4: id, type, aggregate, version, time, data, metadata.
+const event = <Type extends string, Data extends Schema.Struct.Fields>(type: Type, data: Data, identifier: string) =>
+  Schema.Struct({
+    id: Schema.String.annotations({ description: "UUID v7" }),
+    type: Schema.Literal(type),
+    aggregateType: Schema.Literal("User"),
+    aggregateId: Schema.String,
+    version: Schema.Int,
+    occurredAt: Schema.String.annotations({ description: "ISO-8601" }),
+    data: Schema.Struct(data),
+    metadata: EventMetadata
+  }).annotations({ identifier })
 
-export const UserCreatedEvent = Schema.Struct({
-  ...envelope,
-  type: Schema.Literal("UserCreated"),
-  data: Schema.Struct({ maskedPhoneNumber: Masked, phoneNumberFingerprint: Fingerprint })
-}).annotations({ identifier: "UserCreated" })
+export const UserCreatedEvent = event(
+  "UserCreated",
+  { maskedPhoneNumber: Masked, phoneNumberFingerprint: Fingerprint },
+  "UserCreated"
+)
 
-export const UserPhoneNumberUpdatedEvent = Schema.Struct({
-  ...envelope,
-  type: Schema.Literal("UserPhoneNumberUpdated"),
-  data: Schema.Struct({
+export const UserPhoneNumberUpdatedEvent = event(
+  "UserPhoneNumberUpdated",
+  {
     maskedPhoneNumber: Masked,
     previousMaskedPhoneNumber: Masked,
     phoneNumberVerified: Schema.Literal(false).annotations({ description: "A new number is unverified." }),
     phoneNumberFingerprint: Fingerprint,
     previousPhoneNumberFingerprint: Fingerprint
-  })
-}).annotations({ identifier: "UserPhoneNumberUpdated" })
+  },
+  "UserPhoneNumberUpdated"
+)
 
-export const UserPhoneNumberVerifiedEvent = Schema.Struct({
-  ...envelope,
-  type: Schema.Literal("UserPhoneNumberVerified"),
-  data: Schema.Struct({
-    maskedPhoneNumber: Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/)),
-    phoneNumberFingerprint: Fingerprint
-  })
-}).annotations({ identifier: "UserPhoneNumberVerified" })
+export const UserPhoneNumberVerifiedEvent = event(
+  "UserPhoneNumberVerified",
+  { maskedPhoneNumber: Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/)), phoneNumberFingerprint: Fingerprint },
+  "UserPhoneNumberVerified"
+)
 
-export const UserPersonalDataErasedEvent = Schema.Struct({
-  ...envelope,
-  type: Schema.Literal("UserPersonalDataErased"),
-  data: Schema.Struct({ erasedFields: Schema.Array(Schema.Literal("phoneNumber")) })
-}).annotations({ identifier: "UserPersonalDataErased" })
+export const UserPersonalDataErasedEvent = event(
+  "UserPersonalDataErased",
+  { erasedFields: Schema.Array(Schema.Literal("phoneNumber")) },
+  "UserPersonalDataErased"
+)
 
 export const UserEvent = Schema.Union(
   UserCreatedEvent,
@@ -148,6 +149,32 @@ const EventsQuery = Schema.Struct({
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)))
 })
 
+const IDEMPOTENCY_KEY_RULES = "Optional, 1 to 255 printable ASCII characters (e.g. a UUID), chosen by the client per " +
+  "request. The first completed answer to a key is kept for 24 hours per organization: the same request again " +
+  "(method, path, caller, If-Match and body bytes) gets that answer again with Idempotent-Replayed: true and writes " +
+  "nothing; the key with another request is a 422 idempotency-key-reused; while the first request runs, a 409 " +
+  "idempotency-key-in-use. Answers of 5xx and 409 concurrent-update are not kept: retry with the same key."
+
+/**
+ * The optional Idempotency-Key of every command (src/http/idempotency.ts). Declared as any string so that the
+ * framework never refuses it on its own: the handler checks it and answers 400 invalid-idempotency-key.
+ */
+export const IdempotencyKeyHeaders = Schema.Struct({
+  "idempotency-key": Schema.optional(
+    Schema.String.annotations({
+      description: IDEMPOTENCY_KEY_RULES,
+      jsonSchema: {
+        type: "string",
+        minLength: 1,
+        maxLength: 255,
+        pattern: "^[\\x20-\\x7E]+$",
+        description: IDEMPOTENCY_KEY_RULES,
+        examples: ["0f8fad5b-d9cb-469f-a165-70867728950e"]
+      }
+    })
+  )
+})
+
 const Problems = {
   badRequest: problemSchema(E.InvalidRequest, "InvalidRequest"),
   unauthenticated: problemSchema(E.Unauthenticated, "Unauthenticated"),
@@ -163,10 +190,15 @@ const Problems = {
   numberInUse: problemSchema(E.PhoneNumberInUse, "PhoneNumberInUse"),
   cannotVerify: problemSchema(E.VerificationRejected, "VerificationRejected"),
   erased: problemSchema(E.UserErased, "UserErased"),
+  keyInUse: problemSchema(E.IdempotencyKeyInUse, "IdempotencyKeyInUse"),
+  keyReused: problemSchema(E.IdempotencyKeyReused, "IdempotencyKeyReused"),
   unavailable: problemSchema(E.StoreUnavailable, "StoreUnavailable")
 }
 
-/** Every command can meet any of these: bad input, a missing or erased user, a lost race, a taken number. */
+/**
+ * Every command can meet any of these: bad input, a missing or erased user, a lost race, a taken number, and an
+ * Idempotency-Key in use or reused.
+ */
 const withCommandErrors = <
   Name extends string,
   Method extends HttpMethod,
@@ -191,6 +223,8 @@ const withCommandErrors = <
     .addError(Problems.tooLarge)
     .addError(Problems.mediaType)
     .addError(Problems.invalidPhone)
+    .addError(Problems.keyInUse)
+    .addError(Problems.keyReused)
 
 export const ApiKeyHeader = HttpApiSecurity.apiKey({ key: "X-API-Key", in: "header" }).pipe(
   HttpApiSecurity.annotate(OpenApi.Description, "Your organization's API key.")
@@ -217,6 +251,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("createUser", "/users")
       .setPayload(CreateUserBody)
+      .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
       .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
@@ -225,6 +260,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("updatePhoneNumber")`/users/${IdPath}/UpdatePhoneNumber`
       .setPayload(UpdatePhoneNumberBody)
+      .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
@@ -237,12 +273,14 @@ export class UsersGroup extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("markPhoneNumberVerified")`/users/${IdPath}/MarkPhoneNumberVerified`
       .setPayload(MarkPhoneNumberVerifiedBody)
+      .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
       .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write)")
   )
   .add(
     HttpApiEndpoint.post("erasePersonalData")`/users/${IdPath}/ErasePersonalData`
+      .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
       .annotate(OpenApi.Summary, "Erase the user's personal data (the user, or a service with users:erase)")

@@ -43,7 +43,8 @@ const describeIssues = (error: ParseResult.ParseError): string => {
       case "Missing":
         return `${field} is required`
       case "Unexpected":
-        return `${field} is not an accepted field`
+        // An unknown field's name is the caller's text (it could be a phone number): named only when it is a word.
+        return /^[A-Za-z_]{1,40}$/.test(field) ? `${field} is not an accepted field` : "a field is not accepted"
       default:
         return issue.path.length === 0 ? "the body must be a JSON object" : `${field} has the wrong type or length`
     }
@@ -51,16 +52,21 @@ const describeIssues = (error: ParseResult.ParseError): string => {
   return `Invalid body: ${parts.join("; ")}.`
 }
 
-export const readJsonBody = <A, I>(
-  request: HttpServerRequest.HttpServerRequest,
-  schema: Schema.Schema<A, I>
-): Effect.Effect<A, InvalidRequest | PayloadTooLarge | UnsupportedMediaType> =>
+/** The body's bytes, once: a JSON media type (415) and at most MAX_BODY_BYTES (413). */
+export const readJsonBytes = (
+  request: HttpServerRequest.HttpServerRequest
+): Effect.Effect<Uint8Array, PayloadTooLarge | UnsupportedMediaType> =>
   Effect.gen(function*() {
     const contentType = request.headers["content-type"]
     if (!isJsonMediaType(contentType)) {
       return yield* new UnsupportedMediaType({ contentType: contentType ?? "" })
     }
-    const bytes = yield* readLimited(request)
+    return yield* readLimited(request)
+  })
+
+/** Bytes read by readJsonBytes as the endpoint's payload: strict UTF-8 JSON and the schema (400). */
+export const decodeJsonBody = <A, I>(bytes: Uint8Array, schema: Schema.Schema<A, I>): Effect.Effect<A, InvalidRequest> =>
+  Effect.gen(function*() {
     const parsed = Either.try(() => JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)))
     if (Either.isLeft(parsed)) {
       return yield* new InvalidRequest({ code: "malformed-json", detail: "The body is not valid UTF-8 JSON." })
@@ -71,3 +77,9 @@ export const readJsonBody = <A, I>(
     }
     return decoded.right
   })
+
+export const readJsonBody = <A, I>(
+  request: HttpServerRequest.HttpServerRequest,
+  schema: Schema.Schema<A, I>
+): Effect.Effect<A, InvalidRequest | PayloadTooLarge | UnsupportedMediaType> =>
+  Effect.flatMap(readJsonBytes(request), (bytes) => decodeJsonBody(bytes, schema))

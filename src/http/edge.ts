@@ -4,6 +4,7 @@
  */
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
+import { RouteNotFound } from "@effect/platform/HttpServerError"
 import { Clock, Effect, FiberRef } from "effect"
 import { CurrentRequestId, uuidv7 } from "../app/context.js"
 import { describeCause, problemResponse } from "./problems.js"
@@ -49,10 +50,16 @@ const ROUTES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^\/docs\/?$/, "/docs"]
 ]
 
+const pathOf = (url: string): string => url.split("?")[0]!.replace(/^[a-z]+:\/\/[^/]+/i, "")
+
 export const routeTemplate = (url: string): string => {
-  const path = url.split("?")[0]!.replace(/^[a-z]+:\/\/[^/]+/i, "")
+  const path = pathOf(url)
   return ROUTES.find(([pattern]) => pattern.test(path))?.[1] ?? "(unmatched)"
 }
+
+// The router ends a path at `;` and collapses `//`, so `/users/a;x/events` would be served as GET /users/a: a path
+// that means one route to a proxy or the log and another to the router. None of our routes has either, so refuse them.
+const isAmbiguousPath = (url: string): boolean => /;|\/\//.test(pathOf(url))
 
 export const edgeMiddleware = (sink: LogSink) =>
   HttpApiBuilder.middleware((app: HttpApp.Default) =>
@@ -63,7 +70,10 @@ export const edgeMiddleware = (sink: LogSink) =>
       const requestId = offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : yield* uuidv7
       const log: LogContext = {}
       let code: string | undefined
-      const response = yield* app.pipe(
+      const routed: HttpApp.Default<RouteNotFound> = isAmbiguousPath(request.url)
+        ? Effect.fail(new RouteNotFound({ request }))
+        : app
+      const response = yield* routed.pipe(
         Effect.catchAllCause((cause) => {
           const described = describeCause(cause)
           code = described.code

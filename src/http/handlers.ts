@@ -1,5 +1,6 @@
 /**
  * Handlers: HTTP in, application program, HTTP out. Failures stay in the error channel for edge.ts.
+ * Commands (the POSTs) run under their Idempotency-Key, if the request has one (idempotency.ts).
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
@@ -21,7 +22,8 @@ import {
   UserResponse,
   UsersApi
 } from "./api.js"
-import { readJsonBody } from "./body.js"
+import { decodeJsonBody } from "./body.js"
+import { idempotent } from "./idempotency.js"
 
 const encodeCommand = Schema.encodeSync(CommandResponse)
 const encodePage = Schema.encodeSync(EventPageResponse)
@@ -50,30 +52,40 @@ export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch 
 export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
   handlers
     .handleRaw("createUser", ({ request }) =>
-      Effect.gen(function*() {
-        const body = yield* readJsonBody(request, CreateUserBody)
-        const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
-        return commandResponse(result, result.event === null ? 200 : 201)
-      }))
+      idempotent(request, (bytes) =>
+        Effect.gen(function*() {
+          const body = yield* decodeJsonBody(bytes, CreateUserBody)
+          const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
+          return commandResponse(result, result.event === null ? 200 : 201)
+        })))
     .handleRaw("updatePhoneNumber", ({ path, request }) =>
       Effect.gen(function*() {
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
-        const body = yield* readJsonBody(request, UpdatePhoneNumberBody)
-        const result = yield* updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
-        return commandResponse(result, 200)
+        return yield* idempotent(request, (bytes) =>
+          Effect.gen(function*() {
+            const body = yield* decodeJsonBody(bytes, UpdatePhoneNumberBody)
+            const result = yield* updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
+            return commandResponse(result, 200)
+          }))
       }))
     .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
       Effect.gen(function*() {
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
-        const body = yield* readJsonBody(request, MarkPhoneNumberVerifiedBody)
-        const result = yield* markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
-        return commandResponse(result, 200)
+        return yield* idempotent(request, (bytes) =>
+          Effect.gen(function*() {
+            const body = yield* decodeJsonBody(bytes, MarkPhoneNumberVerifiedBody)
+            const result = yield* markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
+            return commandResponse(result, 200)
+          }))
       }))
     .handleRaw("erasePersonalData", ({ path, request }) =>
       Effect.gen(function*() {
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
-        const result = yield* erasePersonalData({ userId: path.id, ifMatch })
-        return commandResponse(result, 200)
+        return yield* idempotent(
+          request,
+          () => Effect.map(erasePersonalData({ userId: path.id, ifMatch }), (result) => commandResponse(result, 200)),
+          { readsBody: false }
+        )
       }))
     .handleRaw("getUser", ({ path }) =>
       readUser(path.id).pipe(

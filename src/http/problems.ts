@@ -35,6 +35,8 @@ type KnownError =
   | AppErrors.OrganizationNotFound
   | AppErrors.UserErased
   | AppErrors.VerificationRejected
+  | AppErrors.IdempotencyKeyInUse
+  | AppErrors.IdempotencyKeyReused
   | DomainErrors.InvalidPhoneNumber
   | DomainErrors.UserAlreadyExists
 
@@ -49,11 +51,13 @@ export const STATUS = {
   VersionConflict: [409, "Concurrent update"],
   PhoneNumberInUse: [409, "Phone number in use"],
   VerificationRejected: [409, "Cannot verify"],
+  IdempotencyKeyInUse: [409, "Idempotency key in use"],
   UserErased: [410, "User erased"],
   PreconditionFailed: [412, "Precondition failed"],
   PayloadTooLarge: [413, "Payload too large"],
   UnsupportedMediaType: [415, "Unsupported media type"],
   InvalidPhoneNumber: [422, "Invalid phone number"],
+  IdempotencyKeyReused: [422, "Idempotency key reused"],
   StoreUnavailable: [503, "Service unavailable"]
 } as const satisfies Record<KnownError["_tag"], readonly [number, string]>
 
@@ -139,12 +143,28 @@ const describe = (error: KnownError): Described => {
       return { status, title, code: "unsupported-media-type", detail: "Send the body as application/json." }
     case "InvalidPhoneNumber":
       return { status, title, code: "invalid-phone-number", detail: "The phone number is not accepted.", hint: error.hint }
+    case "IdempotencyKeyInUse":
+      return {
+        status,
+        title,
+        code: "idempotency-key-in-use",
+        detail: "A request with this Idempotency-Key is still being processed; retry shortly to get its answer.",
+        headers: { "retry-after": "1" }
+      }
+    case "IdempotencyKeyReused":
+      return {
+        status,
+        title,
+        code: "idempotency-key-reused",
+        detail: "This Idempotency-Key was used for a different request; use a new key for a new request."
+      }
     case "StoreUnavailable":
       return {
         status,
         title,
         code: "store-unavailable",
-        detail: "The store did not answer; nothing was written. Retry shortly.",
+        // A store can fail after it committed (src/layers/faults.ts, "after"): the outcome is not promised either way.
+        detail: "The store did not answer; the request may or may not have been applied. Retry shortly.",
         headers: { "retry-after": "1" }
       }
   }

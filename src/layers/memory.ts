@@ -1,14 +1,21 @@
 /**
- * In-memory test doubles of Auth, UserRepo and EventLog, for fast tests of the program's logic.
+ * In-memory test doubles of Auth, UserRepo, EventLog and Idempotency, for fast tests of the program's logic.
  * They keep the stores' guarantees that the program relies on (the version guard, atomic commit),
  * but they are not a store: storage is tested against real SQLite and real local D1.
  */
-import { Effect, Layer, Redacted } from "effect"
+import { Clock, Effect, Layer, Redacted } from "effect"
 import { Forbidden, PhoneNumberInUse, StoreUnavailable, Unauthenticated, VersionConflict } from "../app/errors.js"
 import { type ChainHead, emptyHead, nextLink } from "../audit/chain.js"
 import type { User, UserEvent } from "../domain/user.js"
 import { Auth, type Principal } from "../services/auth.js"
 import { EventLog } from "../services/event-log.js"
+import {
+  DEFAULT_TIMINGS,
+  Idempotency,
+  type IdempotencyTimings,
+  type Reservation,
+  type StoredResponse
+} from "../services/idempotency.js"
 import { MaskerLast4 } from "../services/masker.js"
 import { UserRepo } from "../services/user-repo.js"
 
@@ -16,11 +23,26 @@ export interface MemoryStore {
   readonly users: Map<string, User>
   readonly events: Array<UserEvent>
   readonly heads: Map<string, ChainHead>
+  /** Idempotency-Key entries by organization and key. */
+  readonly idempotency: Map<string, MemoryIdempotencyEntry>
   /** When set, the next commit fails with StoreUnavailable before writing anything. */
   failNextCommit: boolean
 }
 
-export const makeMemoryStore = (): MemoryStore => ({ users: new Map(), events: [], heads: new Map(), failNextCommit: false })
+export interface MemoryIdempotencyEntry {
+  readonly requestHash: string
+  readonly lock: string | null
+  readonly response: StoredResponse | null
+  readonly expiresAt: number
+}
+
+export const makeMemoryStore = (): MemoryStore => ({
+  users: new Map(),
+  events: [],
+  heads: new Map(),
+  idempotency: new Map(),
+  failNextCommit: false
+})
 
 const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
 
@@ -68,6 +90,38 @@ export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
   head: (organizationId) => Effect.sync(() => store.heads.get(organizationId) ?? emptyHead)
 })
 
+/** The SQL store's rules (src/layers/sql/idempotency-store.ts) over a Map: expired entries count as absent. */
+export const memoryIdempotency = (
+  store: MemoryStore,
+  timings: IdempotencyTimings = DEFAULT_TIMINGS
+): Idempotency["Type"] => ({
+  reserve: ({ key: idempotencyKey, organizationId }, requestHash) =>
+    Effect.map(Clock.currentTimeMillis, (now): Reservation => {
+      const id = key(organizationId, idempotencyKey)
+      const entry = store.idempotency.get(id)
+      if (entry === undefined || entry.expiresAt <= now) {
+        const lock = crypto.randomUUID()
+        store.idempotency.set(id, { requestHash, lock, response: null, expiresAt: now + timings.lockMillis })
+        return { _tag: "Acquired", lock }
+      }
+      if (entry.requestHash !== requestHash) return { _tag: "Mismatch" }
+      return entry.response === null ? { _tag: "InUse" } : { _tag: "Replay", response: entry.response }
+    }),
+  complete: ({ key: idempotencyKey, organizationId }, lock, response) =>
+    Effect.map(Clock.currentTimeMillis, (now) => {
+      const id = key(organizationId, idempotencyKey)
+      const entry = store.idempotency.get(id)
+      if (entry?.lock !== lock || entry.response !== null) return
+      store.idempotency.set(id, { ...entry, lock: null, response, expiresAt: now + timings.retentionMillis })
+    }),
+  release: ({ key: idempotencyKey, organizationId }, lock) =>
+    Effect.sync(() => {
+      const id = key(organizationId, idempotencyKey)
+      const entry = store.idempotency.get(id)
+      if (entry?.lock === lock && entry.response === null) store.idempotency.delete(id)
+    })
+})
+
 /** A token table instead of JWTs: token string → principal; one API key per organization. */
 export const memoryAuth = (
   tokens: Record<string, Omit<Principal, "organizationId"> & { readonly organizationId?: string }>,
@@ -98,5 +152,6 @@ export const MemoryLive = (
     Layer.succeed(UserRepo, memoryRepo(store)),
     Layer.succeed(EventLog, memoryEventLog(store)),
     Layer.succeed(Auth, auth),
+    Layer.succeed(Idempotency, memoryIdempotency(store)),
     MaskerLast4
   )

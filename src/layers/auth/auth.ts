@@ -24,15 +24,26 @@ export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth
           detail: "An Authorization: Bearer <JWT> header is required."
         })
       }
-      if (key.length > MAX_CREDENTIAL_LENGTH || token.length > MAX_CREDENTIAL_LENGTH) {
-        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The credentials are too long." })
+      if (token.length > MAX_CREDENTIAL_LENGTH) {
+        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token is too long." })
+      }
+      if (key.length > MAX_CREDENTIAL_LENGTH) {
+        return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
       }
       const claims = yield* verifyJwt(token)
+      // jose checks that sub is present, not its type; the actor id goes into events, so it must be a real string.
+      // A malformed org_id must not turn a service token into a user token named after the service.
+      if (typeof claims.sub !== "string" || claims.sub === "") {
+        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token's sub claim is not accepted." })
+      }
+      if (claims.org_id != null && (typeof claims.org_id !== "string" || claims.org_id === "")) {
+        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token's org_id claim is not accepted." })
+      }
       const organizationId = yield* lookupApiKey(key)
       if (organizationId === null) {
         return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
       }
-      const subject = claims.sub ?? ""
+      const subject = claims.sub
       if (typeof claims.org_id === "string") {
         if (claims.org_id !== organizationId) {
           return yield* new Forbidden({

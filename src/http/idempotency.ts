@@ -1,0 +1,182 @@
+/**
+ * `Idempotency-Key` on the command endpoints, with the semantics Stripe documents: the first completed answer to
+ * (organization, key) is kept for 24 hours and replayed, byte for byte, to a retry of the same request
+ * (`Idempotent-Replayed: true`, nothing written); the key sent with another request is a 422; a retry while the
+ * first is still running is a 409. The rules, and what is kept, are in docs/DECISIONS.md ("Idempotency and faults").
+ */
+import type { HttpServerRequest } from "@effect/platform"
+import { HttpServerResponse } from "@effect/platform"
+import { Effect, Exit, FiberRef } from "effect"
+import { CurrentRequestId } from "../app/context.js"
+import {
+  IdempotencyKeyInUse,
+  IdempotencyKeyReused,
+  InvalidRequest,
+  type PayloadTooLarge,
+  type StoreUnavailable,
+  type UnsupportedMediaType
+} from "../app/errors.js"
+import type { Actor } from "../domain/user.js"
+import { CurrentPrincipal } from "../services/auth.js"
+import { Idempotency, type StoredResponse } from "../services/idempotency.js"
+import { readJsonBytes } from "./body.js"
+import { describeCause, problemResponse } from "./problems.js"
+
+export const IDEMPOTENCY_KEY_HEADER = "idempotency-key"
+export const REPLAYED_HEADER = "idempotent-replayed"
+
+/** 1 to 255 printable ASCII characters (space to tilde). */
+const VALID_KEY = /^[\x20-\x7E]{1,255}$/
+
+export const parseIdempotencyKey = (header: string | undefined): Effect.Effect<string | undefined, InvalidRequest> =>
+  header === undefined || VALID_KEY.test(header)
+    ? Effect.succeed(header)
+    : Effect.fail(
+      new InvalidRequest({
+        code: "invalid-idempotency-key",
+        detail: "Idempotency-Key must be 1 to 255 printable ASCII characters."
+      })
+    )
+
+export interface RequestIdentity {
+  readonly method: string
+  /** Path and query as sent. */
+  readonly path: string
+  /** Who acts: the same key from another caller of the organization is another request. */
+  readonly actor: Actor
+  readonly ifMatch: string | undefined
+  readonly body: Uint8Array
+}
+
+/** SHA-256 (hex) over what makes two requests the same one; fields are JSON-framed so none can bleed into the next. */
+export const requestHash = async (request: RequestIdentity): Promise<string> => {
+  const head = new TextEncoder().encode(
+    JSON.stringify([
+      "users-api/idempotency/1",
+      request.method.toUpperCase(),
+      request.path,
+      request.actor.type,
+      request.actor.id,
+      request.ifMatch?.trim() ?? null
+    ]) + "\n"
+  )
+  const bytes = new Uint8Array(head.byteLength + request.body.byteLength)
+  bytes.set(head, 0)
+  bytes.set(request.body, head.byteLength)
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")
+}
+
+/**
+ * Whether an answer is kept for replay: every answer the command produced, success or refusal, except a 5xx
+ * (the store failed: the retry must run again) and a lost race (409 concurrent-update: a retry may well win).
+ */
+export const keepsAnswer = (status: number, code: string | undefined): boolean =>
+  status < 500 && code !== "concurrent-update"
+
+// The headers that belong to the answer itself; X-Request-Id is the replaying request's own.
+const KEPT_HEADERS = ["etag", "location", "retry-after", "www-authenticate"]
+
+const toStored = (response: HttpServerResponse.HttpServerResponse): StoredResponse => {
+  const headers: Record<string, string> = {}
+  for (const name of KEPT_HEADERS) {
+    const value = response.headers[name]
+    if (value !== undefined) headers[name] = value
+  }
+  const body = response.body
+  if (body._tag === "Uint8Array") headers["content-type"] = body.contentType
+  return {
+    status: response.status,
+    headers,
+    body: body._tag === "Uint8Array" ? new TextDecoder().decode(body.body) : ""
+  }
+}
+
+const replay = ({ body, headers, status }: StoredResponse) => {
+  const { "content-type": contentType, ...rest } = headers
+  return HttpServerResponse.text(body, {
+    status,
+    contentType: contentType ?? "application/json",
+    headers: { ...rest, [REPLAYED_HEADER]: "true" }
+  })
+}
+
+const EMPTY = new Uint8Array(0)
+
+export interface IdempotentOptions {
+  /** Whether the command has a JSON body (read here once, hashed, and handed to `run`). */
+  readonly readsBody: boolean
+}
+
+/**
+ * Runs a command's handler under the request's Idempotency-Key, if it sent one. Before the key is touched:
+ * its syntax (400), then the body's media type and size (415, 413); those answers are never kept.
+ * `run` gets the body's bytes and decodes them itself, so a malformed body is an answer the key keeps.
+ */
+export const idempotent = <E, R>(
+  request: HttpServerRequest.HttpServerRequest,
+  run: (body: Uint8Array) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  options: IdempotentOptions = { readsBody: true }
+): Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  | E
+  | InvalidRequest
+  | PayloadTooLarge
+  | UnsupportedMediaType
+  | IdempotencyKeyInUse
+  | IdempotencyKeyReused
+  | StoreUnavailable,
+  R | CurrentPrincipal | Idempotency
+> =>
+  Effect.gen(function*() {
+    const key = yield* parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER])
+    const body = options.readsBody ? yield* readJsonBytes(request) : EMPTY
+    if (key === undefined) return yield* run(body)
+
+    const principal = yield* CurrentPrincipal
+    const store = yield* Idempotency
+    const scope = { organizationId: principal.organizationId, key }
+    const hash = yield* Effect.promise(() =>
+      requestHash({
+        method: request.method,
+        path: request.url.replace(/^[a-z]+:\/\/[^/]+/i, ""),
+        actor: principal.actor,
+        ifMatch: request.headers["if-match"],
+        body
+      })
+    )
+
+    // Once the key is ours it is completed or released whatever happens, interruption included.
+    return yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const reservation = yield* store.reserve(scope, hash)
+        switch (reservation._tag) {
+          case "Mismatch":
+            return yield* new IdempotencyKeyReused()
+          case "InUse":
+            return yield* new IdempotencyKeyInUse()
+          case "Replay":
+            return replay(reservation.response)
+          case "Acquired":
+            break
+        }
+        const exit = yield* Effect.exit(restore(run(body)))
+        // A failure to keep or release the answer does not change it: the lock then expires on its own.
+        const settle = (response: HttpServerResponse.HttpServerResponse, code: string | undefined) =>
+          Effect.ignore(
+            keepsAnswer(response.status, code)
+              ? store.complete(scope, reservation.lock, toStored(response))
+              : store.release(scope, reservation.lock)
+          )
+        if (Exit.isSuccess(exit)) {
+          yield* settle(exit.value, undefined)
+          return exit.value
+        }
+        // The edge (edge.ts) renders this failure for the client with the same two functions and the same request id,
+        // so what is kept is what the client gets; the edge also logs the problem's code as for any failed request.
+        const described = describeCause(exit.cause)
+        yield* settle(problemResponse(described, yield* FiberRef.get(CurrentRequestId)), described.code)
+        return yield* Effect.failCause(exit.cause)
+      })
+    )
+  })

@@ -1,0 +1,95 @@
+/**
+ * Store faults on demand, for tests: wraps a runtime's real AtomicWrite (the SQLite transaction or the D1 batch)
+ * and makes the next write(s) fail at a chosen step, so the real store's rollback is what gets tested.
+ *
+ * - `before`: the plan (the reads the write needs) fails; no statement runs.
+ * - `during`: a statement that fails is slipped in after the first one, inside the transaction or batch, so the
+ *   database itself aborts the unit and rolls back the first statement's write.
+ * - `after`: the write commits, then the caller is told it failed (a lost answer).
+ *
+ * Each shows the caller a StoreUnavailable (503 with Retry-After).
+ */
+import { Data, Effect, Layer } from "effect"
+import { StoreUnavailable } from "../app/errors.js"
+import { AtomicWrite, type Statement } from "./sql/atomic-write.js"
+
+export type FaultStep = "before" | "during" | "after"
+
+export const FAULT_STEPS: ReadonlyArray<FaultStep> = ["before", "during", "after"]
+
+/** The cause inside the StoreUnavailable of a `before` or `after` fault (a `during` fault's is the database's). */
+export class InjectedFault extends Data.TaggedError("InjectedFault")<{ readonly step: FaultStep }> {}
+
+/**
+ * Fails only once the first statement has changed a row (changes() > 0): json() of text that is not JSON is a
+ * runtime error ("malformed JSON") on SQLite and D1 alike. A first statement that changed nothing is a lost race,
+ * which the schema's guards report as they always do.
+ */
+export const FAULT_STATEMENT: Statement = {
+  sql: "SELECT json(CASE WHEN changes() > 0 THEN 'users-api: injected fault' END) AS injected_fault",
+  params: []
+}
+
+export interface Faults {
+  /** The next `times` atomic writes fail at `step` (replacing whatever was armed before). */
+  readonly arm: (step: FaultStep, times?: number) => void
+  readonly disarm: () => void
+  /** How many writes each step was applied to (a `during` fault on a write that lost its race changes nothing). */
+  readonly injected: Readonly<Record<FaultStep, number>>
+  /** Takes one armed fault, if any: the layer asks once per write. */
+  readonly take: () => FaultStep | undefined
+}
+
+export const makeFaults = (): Faults => {
+  const state = {
+    step: undefined as FaultStep | undefined,
+    remaining: 0,
+    injected: { before: 0, during: 0, after: 0 } as Record<FaultStep, number>
+  }
+  return {
+    arm: (step, times = 1) => {
+      state.step = step
+      state.remaining = times
+    },
+    disarm: () => {
+      state.step = undefined
+      state.remaining = 0
+    },
+    injected: state.injected,
+    take: () => {
+      if (state.step === undefined || state.remaining <= 0) return undefined
+      const step = state.step
+      state.remaining -= 1
+      if (state.remaining === 0) state.step = undefined
+      state.injected[step] += 1
+      return step
+    }
+  }
+}
+
+const injected = (step: FaultStep) => new StoreUnavailable({ cause: new InjectedFault({ step }) })
+
+/** The AtomicWrite function `write`, failing as armed in `faults`. */
+export const faultyWrite = (write: AtomicWrite["Type"], faults: Faults): AtomicWrite["Type"] => (plan, userId) =>
+  Effect.suspend(() => {
+    const step = faults.take()
+    switch (step) {
+      case undefined:
+        return write(plan, userId)
+      case "before":
+        return write(Effect.zipRight(Effect.fail(injected(step)), plan), userId)
+      case "during":
+        return write(
+          Effect.map(plan, (statements) => [...statements.slice(0, 1), FAULT_STATEMENT, ...statements.slice(1)]),
+          userId
+        )
+      case "after":
+        return Effect.zipRight(write(plan, userId), Effect.fail(injected(step)))
+    }
+  })
+
+/** Wraps a runtime's AtomicWrite layer (AtomicWriteTransaction, AtomicWriteBatch(db)) with `faults`. */
+export const withFaults = (faults: Faults) => <E, R>(atomicWrite: Layer.Layer<AtomicWrite, E, R>) =>
+  Layer.effect(AtomicWrite, Effect.map(AtomicWrite, (write) => faultyWrite(write, faults))).pipe(
+    Layer.provide(atomicWrite)
+  )

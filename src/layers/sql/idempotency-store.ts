@@ -1,0 +1,127 @@
+/**
+ * Idempotency over any @effect/sql client (SQLite under Node, Bun, Deno; D1 on Workers): the idempotency_keys
+ * table of migrations/0002. Every step is one statement, so it is atomic on D1 too, which has no transactions.
+ */
+import { SqlClient } from "@effect/sql"
+import { Clock, Effect, Layer } from "effect"
+import { StoreUnavailable } from "../../app/errors.js"
+import {
+  DEFAULT_TIMINGS,
+  Idempotency,
+  type IdempotencyTimings,
+  type Reservation,
+  type StoredResponse
+} from "../../services/idempotency.js"
+
+export interface IdempotencyStoreOptions extends Partial<IdempotencyTimings> {
+  /** Every `sweepEvery`-th claim also deletes up to `sweepLimit` expired rows of any organization. */
+  readonly sweepEvery?: number
+  readonly sweepLimit?: number
+}
+
+interface KeyRow {
+  readonly request_hash: string
+  readonly state: "in_progress" | "completed"
+  readonly response_status: number | null
+  readonly response_headers: string | null
+  readonly response_body: string | null
+  readonly expires_at: string
+}
+
+// Claims a free key, or takes over an expired row in place (a crashed request's lock, or an answer past its
+// retention): that is the lazy cleanup of the key in hand. RETURNING says whether this statement won the key.
+const CLAIM = "INSERT INTO idempotency_keys (organization_id, idempotency_key, request_hash, state, lock_token, " +
+  "response_status, response_headers, response_body, created_at, expires_at) " +
+  "VALUES (?, ?, ?, 'in_progress', ?, NULL, NULL, NULL, ?, ?) " +
+  "ON CONFLICT (organization_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, " +
+  "state = 'in_progress', lock_token = excluded.lock_token, response_status = NULL, response_headers = NULL, " +
+  "response_body = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at " +
+  "WHERE idempotency_keys.expires_at <= excluded.created_at " +
+  "RETURNING lock_token"
+
+const SELECT_KEY = "SELECT request_hash, state, response_status, response_headers, response_body, expires_at " +
+  "FROM idempotency_keys WHERE organization_id = ? AND idempotency_key = ?"
+
+const COMPLETE = "UPDATE idempotency_keys SET state = 'completed', lock_token = NULL, response_status = ?, " +
+  "response_headers = ?, response_body = ?, expires_at = ? " +
+  "WHERE organization_id = ? AND idempotency_key = ? AND lock_token = ? AND state = 'in_progress'"
+
+const RELEASE = "DELETE FROM idempotency_keys " +
+  "WHERE organization_id = ? AND idempotency_key = ? AND lock_token = ? AND state = 'in_progress'"
+
+// DELETE ... LIMIT is not compiled into every SQLite (D1's included); a rowid sub-select bounds it everywhere.
+const SWEEP = "DELETE FROM idempotency_keys WHERE rowid IN " +
+  "(SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
+
+/** A claim that found the row gone or expired (released or taken over meanwhile) tries again, this often. */
+const CLAIM_ATTEMPTS = 3
+
+const iso = (millis: number) => new Date(millis).toISOString()
+
+const unavailable = (cause: unknown) => new StoreUnavailable({ cause })
+
+const toResponse = (row: KeyRow): StoredResponse => ({
+  status: Number(row.response_status),
+  headers: JSON.parse(row.response_headers ?? "{}"),
+  body: row.response_body ?? ""
+})
+
+export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
+  Layer.effect(
+    Idempotency,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const retention = options.retentionMillis ?? DEFAULT_TIMINGS.retentionMillis
+      const lockFor = options.lockMillis ?? DEFAULT_TIMINGS.lockMillis
+      const sweepEvery = options.sweepEvery ?? 100
+      const sweepLimit = options.sweepLimit ?? 100
+      let claims = 0
+      const query = <A extends object>(text: string, params: ReadonlyArray<string | number | null>) =>
+        sql.unsafe<A>(text, params as Array<string | number | null>).pipe(Effect.mapError(unavailable))
+
+      // Bounded and best-effort: a failed sweep is retried by a later one and never fails a request.
+      const sweep = (now: number) =>
+        ++claims % sweepEvery === 0 ? Effect.ignore(query(SWEEP, [iso(now), sweepLimit])) : Effect.void
+
+      const claim = (organizationId: string, key: string, requestHash: string) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const lock = crypto.randomUUID()
+          const won = yield* query(CLAIM, [organizationId, key, requestHash, lock, iso(now), iso(now + lockFor)])
+          if (won.length > 0) {
+            yield* sweep(now)
+            return { _tag: "Acquired", lock } as const
+          }
+          const row = (yield* query<KeyRow>(SELECT_KEY, [organizationId, key]))[0]
+          if (row === undefined || row.expires_at <= iso(now)) return undefined
+          if (row.request_hash !== requestHash) return { _tag: "Mismatch" } as const
+          if (row.state === "in_progress") return { _tag: "InUse" } as const
+          return { _tag: "Replay", response: toResponse(row) } as const
+        })
+
+      return {
+        reserve: ({ key, organizationId }, requestHash) =>
+          Effect.gen(function*() {
+            for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+              const outcome: Reservation | undefined = yield* claim(organizationId, key, requestHash)
+              if (outcome !== undefined) return outcome
+            }
+            // The key keeps changing hands: as good as in use.
+            const inUse: Reservation = { _tag: "InUse" }
+            return inUse
+          }),
+        complete: ({ key, organizationId }, lock, response) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            query(COMPLETE, [
+              response.status,
+              JSON.stringify(response.headers),
+              response.body,
+              iso(now + retention),
+              organizationId,
+              key,
+              lock
+            ])).pipe(Effect.asVoid),
+        release: ({ key, organizationId }, lock) => query(RELEASE, [organizationId, key, lock]).pipe(Effect.asVoid)
+      }
+    })
+  )

@@ -1,0 +1,54 @@
+/**
+ * Idempotency: the first completed answer to a request with an `Idempotency-Key`, kept per organization and key
+ * so that a client's retry gets that answer again instead of running the command twice (src/http/idempotency.ts).
+ */
+import { Context, type Effect } from "effect"
+import type { StoreUnavailable } from "../app/errors.js"
+
+/** An answer as the client received it, minus the per-request X-Request-Id. */
+export interface StoredResponse {
+  readonly status: number
+  /** Lower-case names: content-type, etag and the like. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+export interface IdempotencyScope {
+  readonly organizationId: string
+  readonly key: string
+}
+
+/** What became of a request's claim on its key. */
+export type Reservation =
+  /** The key is this request's until `complete` or `release` (or until the lock expires). */
+  | { readonly _tag: "Acquired"; readonly lock: string }
+  /** The same request completed before: answer with its response. */
+  | { readonly _tag: "Replay"; readonly response: StoredResponse }
+  /** The same request is still running elsewhere. */
+  | { readonly _tag: "InUse" }
+  /** The key was used for a different request. */
+  | { readonly _tag: "Mismatch" }
+
+/** How long answers are kept, and how long a running request holds its key before a crash is assumed. */
+export interface IdempotencyTimings {
+  readonly retentionMillis: number
+  readonly lockMillis: number
+}
+
+export const DEFAULT_TIMINGS: IdempotencyTimings = { retentionMillis: 24 * 60 * 60 * 1000, lockMillis: 60 * 1000 }
+
+export class Idempotency extends Context.Tag("users-api/Idempotency")<
+  Idempotency,
+  {
+    /** Claims the key for a request (identified by its hash), or says why not. Expired entries count as absent. */
+    readonly reserve: (scope: IdempotencyScope, requestHash: string) => Effect.Effect<Reservation, StoreUnavailable>
+    /** Stores the answer under the key claimed with `lock`; kept for the retention period. */
+    readonly complete: (
+      scope: IdempotencyScope,
+      lock: string,
+      response: StoredResponse
+    ) => Effect.Effect<void, StoreUnavailable>
+    /** Gives the key up without an answer, so the client's retry runs the request again. */
+    readonly release: (scope: IdempotencyScope, lock: string) => Effect.Effect<void, StoreUnavailable>
+  }
+>() {}

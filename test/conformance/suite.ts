@@ -1,0 +1,960 @@
+/**
+ * The HTTP contract (DESIGN.md §4, docs/DECISIONS.md) as one suite that knows a runtime only by its base URL and
+ * credentials (a Target): every status code and problem `code`, the response and event shapes, masking, no-op,
+ * removal, If-Match, X-Request-Id, Idempotency-Key, concurrency and races, erasure, reading users and events, the
+ * audit head, /healthz, /openapi.json and /docs, requests as sent on the wire (dot segments, empty headers), and
+ * that no raw number reaches an event or the server's log. Run against every runtime by runtimes.test.ts.
+ *
+ * Each case makes its own users (ids unique per run) and its own phone numbers (unique per organization, since a
+ * number another user holds is a 409), so cases neither depend on nor disturb each other, even on a long-lived
+ * server. Every answer's status and problem code is recorded per case, so the runtimes can be compared afterwards.
+ */
+import { request as httpRequest } from "node:http"
+import { describe, expect, it } from "vitest"
+import { generateSigningKey, signUserToken } from "../../src/dev/signing.js"
+import { expectProblem } from "../support/client.js"
+import type { Target } from "./runtimes.js"
+
+export interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: any
+  readonly text: string
+}
+
+/** Status and problem code of every answer, by case name (without the runtime's name). */
+export type Observations = Map<string, Array<string>>
+
+interface SendOptions {
+  /** Bearer token; default the dev service token, null for none. */
+  readonly token?: string | null
+  /** X-API-Key; default the dev key, null for none. */
+  readonly apiKey?: string | null
+  /** Sent as application/json. */
+  readonly json?: unknown
+  /** Sent as is, with only the headers given. */
+  readonly raw?: BodyInit
+  readonly headers?: Record<string, string>
+}
+
+const ALL_SCOPES = "users:read users:write users:erase users:pii:read audit:read"
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+export interface PhoneNumber {
+  /** E.164, as stored. */
+  readonly e164: string
+  /** The same number as a person would type it. */
+  readonly typed: string
+  readonly masked: string
+}
+
+/**
+ * Valid US numbers (+1 415 XXX XXXX) that no other case uses: a random exchange per run (never 555, whose
+ * +1 415 555 2671 the dev banner prints) and a running line number, so the last four digits differ every time.
+ */
+const phoneNumbers = () => {
+  const exchange = 200 + Math.floor(Math.random() * 700)
+  const base = exchange === 555 ? 556 : exchange
+  let line = Math.floor(Math.random() * 5_000)
+  const used: Array<PhoneNumber> = []
+  const next = (): PhoneNumber => {
+    line += 1
+    const last4 = String(line % 10_000).padStart(4, "0")
+    const number = {
+      e164: `+1415${base}${last4}`,
+      typed: `+1 (415) ${base}-${last4}`,
+      masked: `****${last4}`
+    }
+    used.push(number)
+    return number
+  }
+  return { next, used }
+}
+
+/** The digits a leak of the number would show: its national part (a log or body may drop the + and country). */
+const nationalDigits = (number: PhoneNumber) => number.e164.slice(2)
+
+export const conformanceSuite = (target: () => Target, observations: Observations) => {
+  const t = target
+  const run = Date.now().toString(36)
+  let users = 0
+  const createdUsers: Array<string> = []
+  const numbers = phoneNumbers()
+
+  const caseName = () => (expect.getState().currentTestName ?? "?").split(" > ").slice(1).join(" > ")
+
+  const send = async (method: string, path: string, options: SendOptions = {}): Promise<Answer> => {
+    const headers: Record<string, string> = {}
+    const token = options.token === undefined ? t().serviceToken : options.token
+    const apiKey = options.apiKey === undefined ? t().apiKey : options.apiKey
+    if (token !== null) headers.authorization = `Bearer ${token}`
+    if (apiKey !== null) headers["x-api-key"] = apiKey
+    let body: BodyInit | undefined = options.raw
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json)
+      headers["content-type"] = "application/json"
+    }
+    const response = await fetch(`${t().baseUrl}${path}`, {
+      method,
+      headers: { ...headers, ...options.headers },
+      body,
+      ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+      signal: AbortSignal.timeout(20_000)
+    } as RequestInit)
+    const text = await response.text()
+    let parsed: unknown
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text)
+    } catch {
+      parsed = undefined
+    }
+    const name = caseName()
+    const code = (parsed as { code?: unknown } | undefined)?.code
+    observations.set(name, [...(observations.get(name) ?? []), `${response.status}${typeof code === "string" ? ` ${code}` : ""}`])
+    return { status: response.status, headers: response.headers, body: parsed, text }
+  }
+
+  /**
+   * A request exactly as written, through node:http: fetch would resolve dot segments in the URL itself, and the
+   * runtimes must be seen doing it (or not).
+   */
+  const sendRaw = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+    new Promise<Answer>((resolve, reject) => {
+      const { hostname, port } = new URL(t().baseUrl)
+      const outgoing = httpRequest({ host: hostname, port, method, path, headers, timeout: 20_000 }, (incoming) => {
+        let text = ""
+        incoming.setEncoding("utf8").on("data", (chunk: string) => (text += chunk))
+        incoming.on("end", () => {
+          let parsed: any
+          try {
+            parsed = JSON.parse(text)
+          } catch {
+            parsed = undefined
+          }
+          const name = caseName()
+          observations.set(name, [...(observations.get(name) ?? []), `${incoming.statusCode}${parsed?.code ? ` ${parsed.code}` : ""}`])
+          const answerHeaders = new Headers()
+          for (const [key, value] of Object.entries(incoming.headers)) {
+            if (typeof value === "string") answerHeaders.set(key, value)
+          }
+          resolve({ status: incoming.statusCode ?? 0, headers: answerHeaders, body: parsed, text })
+        })
+      })
+      outgoing.on("timeout", () => outgoing.destroy(new Error(`${method} ${path}: no answer`)))
+      outgoing.on("error", reject)
+      outgoing.end(body)
+    })
+
+  const update = (userId: string, phoneNumber: unknown, options: SendOptions = {}) =>
+    send("POST", `/users/${userId}/UpdatePhoneNumber`, { json: { phoneNumber }, ...options })
+  const verify = (userId: string, phoneNumber: string, options: SendOptions = {}) =>
+    send("POST", `/users/${userId}/MarkPhoneNumberVerified`, { json: { phoneNumber }, ...options })
+  const erase = (userId: string, options: SendOptions = {}) =>
+    send("POST", `/users/${userId}/ErasePersonalData`, options)
+  const read = (userId: string, options: SendOptions = {}) => send("GET", `/users/${userId}`, options)
+  const events = (userId: string, query = "", options: SendOptions = {}) =>
+    send("GET", `/users/${userId}/events${query}`, options)
+  const admin = () => t().signServiceToken(t().organizationId, ALL_SCOPES)
+
+  /** A fresh user of the dev organization, created by the dev service token (201, version 1). */
+  const newUser = async (label: string, phoneNumber?: PhoneNumber): Promise<string> => {
+    const id = `${label}_${run}_${++users}`
+    const created = await send("POST", "/users", {
+      json: phoneNumber === undefined ? { id } : { id, phoneNumber: phoneNumber.typed }
+    })
+    expect(created.status, created.text).toBe(201)
+    createdUsers.push(id)
+    return id
+  }
+
+  /** A rejected request must leave the user as it was: same version, same number (read as the admin). */
+  const unchanged = async (userId: string, check: () => Promise<unknown>) => {
+    const token = await admin()
+    const before = await read(userId, { token })
+    await check()
+    const after = await read(userId, { token })
+    expect(after.body).toEqual(before.body)
+  }
+
+  const expectMaskedEvent = (event: any, userId: string, version: number) => {
+    expect(event).toMatchObject({ aggregateType: "User", aggregateId: userId, version })
+    expect(event.id).toMatch(UUID)
+    expect(new Date(event.occurredAt).toISOString()).toBe(event.occurredAt)
+  }
+
+  const expectUnauthenticated = (answer: Answer, code: string) => {
+    expectProblem(answer, 401, code)
+    expect(answer.headers.get("www-authenticate")).toMatch(/^Bearer realm="users-api"/)
+  }
+
+  describe("service and documents", () => {
+    it("GET /healthz answers 200 without credentials", async () => {
+      const answer = await send("GET", "/healthz", { token: null, apiKey: null })
+      expect(answer.status).toBe(200)
+      expect(answer.body).toEqual({ status: "ok" })
+      expect(answer.headers.get("x-request-id")).toMatch(SANE_REQUEST_ID)
+    })
+
+    it("GET /openapi.json is the OpenAPI 3.1 document with both credentials required together", async () => {
+      const answer = await send("GET", "/openapi.json", { token: null, apiKey: null })
+      expect(answer.status).toBe(200)
+      expect(answer.body.openapi).toMatch(/^3\.1\./)
+      expect(answer.body.components.securitySchemes).toMatchObject({
+        bearer: { type: "http", scheme: "bearer" },
+        apiKey: { type: "apiKey", in: "header", name: "X-API-Key" }
+      })
+      const operation = answer.body.paths["/users/{id}/UpdatePhoneNumber"].post
+      expect(operation.security).toEqual([{ apiKey: [], bearer: [] }])
+      expect(Object.keys(operation.responses)).toEqual(
+        expect.arrayContaining(["200", "400", "401", "403", "404", "409", "410", "412", "413", "415", "422", "503"])
+      )
+      expect(Object.keys(operation.responses["422"].content)).toEqual(["application/problem+json"])
+      expect(Object.keys(answer.body.paths)).toEqual(expect.arrayContaining([
+        "/users",
+        "/users/{id}",
+        "/users/{id}/events",
+        "/users/{id}/MarkPhoneNumberVerified",
+        "/users/{id}/ErasePersonalData",
+        "/organizations/{organizationId}/audit/head",
+        "/healthz"
+      ]))
+    })
+
+    it("GET /docs is the interactive reference, its script served inline (no CDN)", async () => {
+      const answer = await send("GET", "/docs", { token: null, apiKey: null })
+      expect(answer.status).toBe(200)
+      expect(answer.headers.get("content-type")).toMatch(/^text\/html/)
+      expect(answer.text).toContain('id="api-reference"')
+      expect(answer.text).toContain("/users/{id}/UpdatePhoneNumber")
+      expect(answer.text).toContain("@scalar/api-reference")
+      expect(answer.text).not.toMatch(/<script[^>]*\ssrc=/i)
+      expect(answer.text).not.toMatch(/<link[^>]*\shref="https?:/i)
+    })
+
+    it("an unknown route is a 404 route-not-found, with or without credentials", async () => {
+      expectProblem(await send("GET", "/nope", { token: null, apiKey: null }), 404, "route-not-found")
+      expectProblem(await send("POST", "/users/x/UpdateEmail", { json: {} }), 404, "route-not-found")
+      expectProblem(await send("DELETE", "/users/x"), 404, "route-not-found")
+    })
+  })
+
+  describe("requests as sent on the wire", () => {
+    it("resolves dot segments in the path before routing, as URL parsing does", async () => {
+      const health = await sendRaw("GET", "/users/../healthz", {})
+      expect(health.status).toBe(200)
+      expect(health.body).toEqual({ status: "ok" })
+      expectProblem(await sendRaw("GET", "/users/%2e%2e", { authorization: `Bearer ${t().serviceToken}`, "x-api-key": t().apiKey }), 404, "route-not-found")
+      const demo = await sendRaw("GET", `/users/./${t().userId}`, { authorization: `Bearer ${t().userToken}`, "x-api-key": t().apiKey })
+      expect(demo.status).toBe(200)
+      expect(demo.body.id).toBe(t().userId)
+    })
+
+    it("takes a header with an empty value for no header (Workers never passes one on)", async () => {
+      const userId = await newUser("empty_headers")
+      const json = { authorization: `Bearer ${t().serviceToken}`, "x-api-key": t().apiKey, "content-type": "application/json" }
+      const body = (number: PhoneNumber) => JSON.stringify({ phoneNumber: number.e164 })
+      const unconditional = await sendRaw("POST", `/users/${userId}/UpdatePhoneNumber`, { ...json, "if-match": "" }, body(numbers.next()))
+      expect(unconditional.status, unconditional.text).toBe(200)
+      const unkeyed = { ...json, "idempotency-key": "" }
+      const number = numbers.next()
+      const first = await sendRaw("POST", `/users/${userId}/UpdatePhoneNumber`, unkeyed, body(number))
+      const second = await sendRaw("POST", `/users/${userId}/UpdatePhoneNumber`, unkeyed, body(number))
+      expect([first.status, second.status]).toEqual([200, 200])
+      expect(second.headers.get("idempotent-replayed")).toBeNull()
+      expect(second.body.event).toBeNull()
+      expectUnauthenticated(
+        await sendRaw("GET", `/users/${userId}`, { authorization: `Bearer ${t().serviceToken}`, "x-api-key": "" }),
+        "missing-api-key"
+      )
+      expectUnauthenticated(await sendRaw("GET", `/users/${userId}`, { authorization: "", "x-api-key": t().apiKey }), "missing-token")
+    })
+  })
+
+  describe("POST /users/{id}/UpdatePhoneNumber", () => {
+    it("sets the number: 200, the next version, an ETag and the masked event", async () => {
+      const userId = await newUser("set")
+      const number = numbers.next()
+      const answer = await update(userId, number.typed)
+      expect(answer.status).toBe(200)
+      expect(answer.headers.get("content-type")).toMatch(/^application\/json/)
+      expect(answer.headers.get("etag")).toBe('"2"')
+      expect(answer.body).toEqual({
+        success: true,
+        aggregateId: userId,
+        version: 2,
+        event: {
+          id: expect.stringMatching(UUID),
+          type: "UserPhoneNumberUpdated",
+          aggregateType: "User",
+          aggregateId: userId,
+          version: 2,
+          occurredAt: expect.any(String),
+          data: { maskedPhoneNumber: number.masked, previousMaskedPhoneNumber: null, phoneNumberVerified: false },
+          metadata: {
+            organizationId: t().organizationId,
+            actor: { type: "service", id: expect.any(String) },
+            requestId: answer.headers.get("x-request-id")
+          }
+        }
+      })
+      expectMaskedEvent(answer.body.event, userId, 2)
+      expect(answer.text).not.toContain(nationalDigits(number))
+    })
+
+    it("masks every number as four * and its last four digits, whatever its length or country", async () => {
+      const cases = [
+        ["+49 1512 3456789", "****6789"],
+        ["+61 491 570 006", "****0006"],
+        ["+33 6 12 34 56 78", "****5678"],
+        ["0044 20 7946 0958", "****0958"]
+      ] as const
+      for (const [typed, masked] of cases) {
+        const userId = await newUser("mask")
+        const answer = await update(userId, typed)
+        expect(answer.status, answer.text).toBe(200)
+        expect(answer.body.event.data.maskedPhoneNumber).toBe(masked)
+        expect(answer.text).not.toContain(typed.replace(/\D/g, "").slice(-8))
+        const removed = await update(userId, null) // frees the number for the next run against the same server
+        expect(removed.status).toBe(200)
+      }
+    })
+
+    it("answers event null and keeps the version when the same number comes again in another format", async () => {
+      const number = numbers.next()
+      const userId = await newUser("noop", number)
+      const again = await update(userId, `001 415 ${number.e164.slice(5, 8)} ${number.e164.slice(8)}`)
+      expect(again.status).toBe(200)
+      expect(again.headers.get("etag")).toBe('"1"')
+      expect(again.body).toEqual({ success: true, aggregateId: userId, version: 1, event: null })
+      const trail = await events(userId)
+      expect(trail.body.events).toHaveLength(1)
+    })
+
+    it("removes the number with JSON null; removing it again changes nothing", async () => {
+      const number = numbers.next()
+      const userId = await newUser("remove", number)
+      const removed = await update(userId, null)
+      expect(removed.status).toBe(200)
+      expect(removed.body.version).toBe(2)
+      expect(removed.body.event.data).toEqual({
+        maskedPhoneNumber: null,
+        previousMaskedPhoneNumber: number.masked,
+        phoneNumberVerified: false
+      })
+      expect((await read(userId, { token: await admin() })).body.phoneNumber).toBeNull()
+      const again = await update(userId, null)
+      expect(again.body).toEqual({ success: true, aggregateId: userId, version: 2, event: null })
+    })
+
+    it("lets the dev user change its own number with the dev credentials", async () => {
+      const number = numbers.next()
+      const answer = await update(t().userId, number.e164, { token: t().userToken })
+      expect(answer.status, answer.text).toBe(200)
+      expect(answer.body.event.metadata).toMatchObject({
+        organizationId: t().organizationId,
+        actor: { type: "user", id: t().userId }
+      })
+      const self = await read(t().userId, { token: t().userToken })
+      expect(self.body).toMatchObject({ id: t().userId, phoneNumber: number.e164, phoneNumberForm: "raw" })
+      expect(self.headers.get("etag")).toBe(`"${answer.body.version}"`)
+      expect((await update(t().userId, null, { token: t().userToken })).status).toBe(200)
+    })
+
+    it("writes with a matching If-Match in every accepted form", async () => {
+      const userId = await newUser("ifmatch")
+      for (const [ifMatch, version] of [['"1"', 2], ['W/"2"', 3], ["3", 4], ["*", 5]] as const) {
+        const answer = await update(userId, numbers.next().e164, { headers: { "if-match": ifMatch } })
+        expect(answer.status, `${ifMatch}: ${answer.text}`).toBe(200)
+        expect(answer.body.version).toBe(version)
+      }
+    })
+
+    it("refuses a stale If-Match with 412 version-mismatch and writes nothing", async () => {
+      const userId = await newUser("stale", numbers.next())
+      await unchanged(userId, async () => {
+        expectProblem(await update(userId, numbers.next().e164, { headers: { "if-match": '"7"' } }), 412, "version-mismatch")
+      })
+    })
+
+    it("echoes a sane X-Request-Id on answers, problems and events, and replaces one that is not", async () => {
+      const userId = await newUser("reqid")
+      const sane = await update(userId, numbers.next().e164, { headers: { "x-request-id": "trace-abc.123:x_y" } })
+      expect(sane.headers.get("x-request-id")).toBe("trace-abc.123:x_y")
+      expect(sane.body.event.metadata.requestId).toBe("trace-abc.123:x_y")
+      const problem = await update(userId, "not a number", { headers: { "x-request-id": "trace-problem" } })
+      expect(problem.headers.get("x-request-id")).toBe("trace-problem")
+      expect(problem.body.requestId).toBe("trace-problem")
+      for (const insane of ["<script>", "x".repeat(129), "a b"]) {
+        const answer = await send("GET", "/healthz", { token: null, apiKey: null, headers: { "x-request-id": insane } })
+        const replaced = answer.headers.get("x-request-id")
+        expect(replaced).toMatch(UUID)
+        expect(replaced).not.toBe(insane)
+      }
+      const unknown = await send("GET", "/nope", { headers: { "x-request-id": "trace-404" } })
+      expect(unknown.headers.get("x-request-id")).toBe("trace-404")
+      expect(unknown.body.requestId).toBe("trace-404")
+    })
+
+    it("keeps versions contiguous and loses no update under 20 concurrent writers", async () => {
+      const userId = await newUser("race")
+      const sent = Array.from({ length: 20 }, () => numbers.next())
+      const answers = await Promise.all(sent.map((number) => update(userId, number.e164)))
+      for (const answer of answers) expect(answer.status, answer.text).toBe(200)
+      expect(answers.map((a) => a.body.version).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 2)
+      )
+      const trail = await events(userId, "?limit=100")
+      const written = trail.body.events as Array<any>
+      expect(written.map((e) => e.version)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1))
+      // Each update saw the one before it: the previous number of event n is the number of event n - 1.
+      for (let i = 1; i < written.length; i++) {
+        expect(written[i].data.previousMaskedPhoneNumber).toBe(written[i - 1]!.data.maskedPhoneNumber ?? null)
+      }
+      expect(written.slice(1).map((e) => e.data.maskedPhoneNumber).sort()).toEqual(sent.map((n) => n.masked).sort())
+      const final = await read(userId, { token: await admin() })
+      expect(final.body.version).toBe(21)
+      expect(final.body.phoneNumber).toBe(sent.find((n) => n.masked === written[20].data.maskedPhoneNumber)!.e164)
+      await update(userId, null)
+    })
+
+    it("lets exactly one of 8 concurrent writers with the same If-Match win; the others get 412", async () => {
+      const userId = await newUser("race_ifmatch")
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => update(userId, numbers.next().e164, { headers: { "if-match": '"1"' } }))
+      )
+      const won = answers.filter((a) => a.status === 200)
+      expect(won).toHaveLength(1)
+      for (const lost of answers.filter((a) => a.status !== 200)) expectProblem(lost, 412, "version-mismatch")
+      expect((await events(userId)).body.events.map((e: any) => e.version)).toEqual([1, 2])
+    })
+
+    it("under a race for one number, gives it to exactly one user; the others get 409 phone-number-in-use", async () => {
+      const contenders = await Promise.all(Array.from({ length: 6 }, () => newUser("race_number")))
+      const number = numbers.next()
+      const answers = await Promise.all(contenders.map((userId) => update(userId, number.e164)))
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(1)
+      for (const lost of answers.filter((a) => a.status !== 200)) expectProblem(lost, 409, "phone-number-in-use")
+    })
+
+    it("under a race to create one user, creates it once: one 201, the others 200 with event null", async () => {
+      const id = `race_create_${run}`
+      const number = numbers.next()
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => send("POST", "/users", { json: { id, phoneNumber: number.e164 } }))
+      )
+      createdUsers.push(id)
+      expect(answers.map((a) => `${a.status} ${a.body.code ?? ""}`).sort()).toEqual(["200 ", "200 ", "200 ", "200 ", "200 ", "201 "])
+      for (const answer of answers.filter((a) => a.status === 200)) {
+        expect(answer.body).toEqual({ success: true, aggregateId: id, version: 1, event: null })
+      }
+      expect((await events(id)).body.events).toHaveLength(1)
+    })
+  })
+
+  describe("bad input (400), writing nothing", () => {
+    const rejects = (name: string, code: string, request: (userId: string) => Promise<Answer>) =>
+      it(`${name}: 400 ${code}`, async () => {
+        const userId = await newUser("bad", numbers.next())
+        await unchanged(userId, async () => expectProblem(await request(userId), 400, code))
+      })
+    const path = (userId: string) => `/users/${userId}/UpdatePhoneNumber`
+    const asJson = { "content-type": "application/json" }
+
+    rejects("malformed JSON", "malformed-json", (id) =>
+      send("POST", path(id), { raw: '{"phoneNumber": "+14155550100"', headers: asJson }))
+    rejects("an empty body", "malformed-json", (id) => send("POST", path(id), { raw: "", headers: asJson }))
+    rejects("a body that is not UTF-8", "malformed-json", (id) =>
+      send("POST", path(id), { raw: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: asJson }))
+    rejects("a missing field", "invalid-body", (id) => send("POST", path(id), { json: {} }))
+    rejects("a number as a JSON number", "invalid-body", (id) => update(id, 14155550100))
+    rejects("an empty string", "invalid-body", (id) => update(id, ""))
+    rejects("a string over 64 characters", "invalid-body", (id) => update(id, "+1" + "4".repeat(70)))
+    rejects("an unknown field", "invalid-body", (id) => send("POST", path(id), { json: { phoneNumber: null, admin: true } }))
+    rejects("a misspelt field", "invalid-body", (id) => send("POST", path(id), { json: { phonenumber: "+14155550100" } }))
+    rejects("a JSON array", "invalid-body", (id) => send("POST", path(id), { json: ["+14155550100"] }))
+    rejects("JSON null as the body", "invalid-body", (id) => send("POST", path(id), { raw: "null", headers: asJson }))
+    rejects("a malformed If-Match", "invalid-if-match", (id) =>
+      update(id, null, { headers: { "if-match": "version two" } }))
+    rejects("an If-Match of version 0", "invalid-if-match", (id) => update(id, null, { headers: { "if-match": '"0"' } }))
+
+    for (const [name, id] of [
+      ["a dot", "a.b"],
+      ["an encoded slash", "a%2Fb"],
+      ["an encoded space", "a%20b"],
+      ["non-ASCII letters", "%C3%A9t%C3%A9"],
+      ["65 characters", "x".repeat(65)]
+    ] as const) {
+      it(`an id with ${name}: 400 invalid-user-id, on every route`, async () => {
+        expectProblem(await update(id, null), 400, "invalid-user-id")
+        expectProblem(await read(id), 400, "invalid-user-id")
+        expectProblem(await events(id), 400, "invalid-user-id")
+        expectProblem(await erase(id), 400, "invalid-user-id")
+      })
+    }
+
+    it("an events query out of range: 400 invalid-query", async () => {
+      const userId = await newUser("query")
+      expectProblem(await events(userId, "?limit=1000"), 400, "invalid-query")
+      expectProblem(await events(userId, "?limit=0"), 400, "invalid-query")
+      expectProblem(await events(userId, "?afterVersion=-1"), 400, "invalid-query")
+      expectProblem(await events(userId, "?limit=ten"), 400, "invalid-query")
+    })
+  })
+
+  describe("credentials (401, 403)", () => {
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url")
+    const seconds = () => Math.floor(Date.now() / 1000)
+
+    it("no API key: 401 missing-api-key", async () => {
+      const userId = await newUser("nokey", numbers.next())
+      await unchanged(userId, async () => expectUnauthenticated(await update(userId, null, { apiKey: null }), "missing-api-key"))
+    })
+
+    it("an unknown or revoked API key: 401 invalid-api-key", async () => {
+      const userId = await newUser("badkey", numbers.next())
+      await unchanged(userId, async () => {
+        expectUnauthenticated(await update(userId, null, { apiKey: "uak_nope" }), "invalid-api-key")
+        expectUnauthenticated(await update(userId, null, { apiKey: t().revokedApiKey }), "invalid-api-key")
+      })
+    })
+
+    it("no token: 401 missing-token", async () => {
+      const userId = await newUser("notoken", numbers.next())
+      await unchanged(userId, async () => {
+        expectUnauthenticated(await update(userId, null, { token: null }), "missing-token")
+        expectUnauthenticated(await read(userId, { token: null, headers: { authorization: "Basic dXNlcjpwdw==" } }), "missing-token")
+      })
+    })
+
+    it("a token that is refused: 401 invalid-token with error=\"invalid_token\"", async () => {
+      const userId = await newUser("badtoken", numbers.next())
+      const claims = { sub: userId, iss: "https://dev.users-api.local/", aud: "users-api", iat: seconds(), exp: seconds() + 600 }
+      const refused: Record<string, string> = {
+        "not a JWT": "not.a.jwt",
+        "alg none": `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.`,
+        "alg none with a signature": `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.c2ln`,
+        "HS256 with a made-up signature": `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}.c2lnbmF0dXJl`,
+        "expired": await t().signUserToken(userId, { expiresIn: seconds() - 60 }),
+        "another issuer": await t().signUserToken(userId, { issuer: "https://evil.example/" }),
+        "another audience": await t().signUserToken(userId, { audience: "another-api" }),
+        "a tampered payload": (() => {
+          const [header, , signature] = t().userToken.split(".")
+          return `${header}.${encode({ ...claims, sub: userId })}.${signature}`
+        })()
+      }
+      await unchanged(userId, async () => {
+        for (const [name, token] of Object.entries(refused)) {
+          const answer = await update(userId, null, { token })
+          expect(answer.status, name).toBe(401)
+          expectUnauthenticated(answer, "invalid-token")
+          expect(answer.headers.get("www-authenticate"), name).toContain('error="invalid_token"')
+        }
+      })
+    })
+
+    it("a token signed by a key the runtime does not trust: 401 invalid-token", async () => {
+      const stranger = await signUserToken(await generateSigningKey("stranger"), t().userId)
+      expectUnauthenticated(await update(t().userId, null, { token: stranger }), "invalid-token")
+    })
+
+    it("a service token of another organization: 403 organization-mismatch", async () => {
+      const userId = await newUser("orgmismatch", numbers.next())
+      await unchanged(userId, async () => {
+        expectProblem(await update(userId, null, { token: t().other.serviceToken }), 403, "organization-mismatch")
+      })
+    })
+
+    it("a user token for another user: 403 not-own-user", async () => {
+      const userId = await newUser("notown", numbers.next())
+      await unchanged(userId, async () => {
+        expectProblem(await update(userId, null, { token: t().userToken }), 403, "not-own-user")
+        expectProblem(await read(userId, { token: t().userToken }), 403, "not-own-user")
+      })
+    })
+
+    it("a service token without the scope: 403 missing-scope", async () => {
+      const userId = await newUser("scope", numbers.next())
+      const reader = await t().signServiceToken(t().organizationId, "users:read")
+      await unchanged(userId, async () => {
+        expectProblem(await update(userId, null, { token: reader }), 403, "missing-scope")
+        expectProblem(await send("POST", "/users", { token: reader, json: { id: `${userId}_x` } }), 403, "missing-scope")
+        expectProblem(await send("POST", "/users", { token: t().userToken, json: {} }), 403, "missing-scope")
+      })
+    })
+
+    it("checks credentials before anything else: a bad body without a key is a 401, not a 400", async () => {
+      expectUnauthenticated(
+        await send("POST", "/users/a.b/UpdatePhoneNumber", { apiKey: null, raw: "{", headers: { "content-type": "text/plain" } }),
+        "missing-api-key"
+      )
+    })
+  })
+
+  describe("users that are not there (404) or not the caller's", () => {
+    it("a user that does not exist: 404 user-not-found on every route", async () => {
+      const ghost = `ghost_${run}`
+      expectProblem(await update(ghost, numbers.next().e164), 404, "user-not-found")
+      expectProblem(await read(ghost), 404, "user-not-found")
+      expectProblem(await events(ghost), 404, "user-not-found")
+      expectProblem(await erase(ghost, { token: await admin() }), 404, "user-not-found")
+    })
+
+    it("a user of another organization looks exactly like a missing one: 404 user-not-found", async () => {
+      const userId = await newUser("tenant", numbers.next())
+      const asOther = { apiKey: t().other.apiKey, token: t().other.serviceToken }
+      await unchanged(userId, async () => {
+        const foreign = await update(userId, numbers.next().e164, asOther)
+        const missing = await update(`ghost_${run}`, numbers.next().e164, asOther)
+        expectProblem(foreign, 404, "user-not-found")
+        expectProblem(missing, 404, "user-not-found")
+        expect(foreign.body.detail).toBe(missing.body.detail)
+        expectProblem(await read(userId, asOther), 404, "user-not-found")
+        expectProblem(await events(userId, "", asOther), 404, "user-not-found")
+      })
+    })
+
+    it("keeps tenants apart: the same id and number in another organization is another user", async () => {
+      const number = numbers.next()
+      const userId = await newUser("twin", number)
+      const twin = await send("POST", "/users", {
+        apiKey: t().other.apiKey,
+        token: t().other.serviceToken,
+        json: { id: userId, phoneNumber: number.e164 }
+      })
+      expect(twin.status).toBe(201)
+      expect(twin.body.event.metadata.organizationId).toBe(t().other.organizationId)
+    })
+  })
+
+  describe("conflicts (409) and erased users (410)", () => {
+    it("creating an existing id with another number: 409 user-already-exists", async () => {
+      const userId = await newUser("exists", numbers.next())
+      await unchanged(userId, async () => {
+        expectProblem(await send("POST", "/users", { json: { id: userId, phoneNumber: numbers.next().e164 } }), 409, "user-already-exists")
+      })
+    })
+
+    it("taking a number another user holds: 409 phone-number-in-use, naming neither", async () => {
+      const number = numbers.next()
+      const holder = await newUser("holder", number)
+      const taker = await newUser("taker")
+      await unchanged(taker, async () => {
+        const answer = await update(taker, number.typed)
+        expectProblem(answer, 409, "phone-number-in-use")
+        expect(answer.text).not.toContain(holder)
+        expect(answer.text).not.toContain(nationalDigits(number))
+      })
+      expectProblem(await send("POST", "/users", { json: { id: `${taker}_2`, phoneNumber: number.e164 } }), 409, "phone-number-in-use")
+      // Once the holder lets it go, the number is free (a recycled number).
+      expect((await update(holder, null)).status).toBe(200)
+      expect((await update(taker, number.e164)).status).toBe(200)
+    })
+
+    it("verification: 200 with an event, event null again, 409 phone-number-mismatch and no-phone-number", async () => {
+      const number = numbers.next()
+      const userId = await newUser("verify", number)
+      const token = await admin()
+      const verified = await verify(userId, number.typed)
+      expect(verified.status).toBe(200)
+      expect(verified.body.event).toMatchObject({
+        type: "UserPhoneNumberVerified",
+        version: 2,
+        data: { maskedPhoneNumber: number.masked }
+      })
+      expect((await read(userId, { token })).body.phoneNumberVerified).toBe(true)
+      expect((await verify(userId, number.e164)).body).toEqual({ success: true, aggregateId: userId, version: 2, event: null })
+      expectProblem(await verify(userId, number.e164, { token: await t().signUserToken(userId) }), 403, "missing-scope")
+      const next = numbers.next()
+      expect((await update(userId, next.e164)).body.event.data.phoneNumberVerified).toBe(false)
+      expect((await read(userId, { token })).body.phoneNumberVerified).toBe(false)
+      const mismatch = await verify(userId, number.e164)
+      expectProblem(mismatch, 409, "phone-number-mismatch")
+      expect(mismatch.text).not.toContain(nationalDigits(number))
+      await update(userId, null)
+      expectProblem(await verify(userId, next.e164), 409, "no-phone-number")
+    })
+
+    it("erasure: 200 UserPersonalDataErased, event null again, then 410 user-erased for new personal data", async () => {
+      const number = numbers.next()
+      const userId = await newUser("erase", number)
+      const token = await admin()
+      expectProblem(await erase(userId), 403, "missing-scope") // the dev service token has no users:erase
+      const erased = await erase(userId, { token })
+      expect(erased.status).toBe(200)
+      expectMaskedEvent(erased.body.event, userId, 2)
+      expect(erased.body.event).toMatchObject({ type: "UserPersonalDataErased", data: { erasedFields: ["phoneNumber"] } })
+      expect((await erase(userId, { token })).body).toEqual({ success: true, aggregateId: userId, version: 2, event: null })
+      expect((await read(userId, { token })).body).toMatchObject({ version: 2, phoneNumber: null, erased: true })
+      await unchanged(userId, async () => {
+        expectProblem(await update(userId, numbers.next().e164), 410, "user-erased")
+        expectProblem(await update(userId, null), 410, "user-erased")
+        expectProblem(await verify(userId, number.e164), 410, "user-erased")
+        expectProblem(await send("POST", "/users", { json: { id: userId } }), 410, "user-erased")
+      })
+      const trail = await events(userId)
+      expect(trail.body.events.map((e: any) => e.type)).toEqual(["UserCreated", "UserPersonalDataErased"])
+      expect(trail.body.events[0].data.maskedPhoneNumber).toBe(number.masked)
+      // The erased number is free again for another user.
+      expect((await update(await newUser("after_erase"), number.e164)).status).toBe(200)
+    })
+
+    it("a user may erase itself", async () => {
+      const userId = await newUser("self_erase", numbers.next())
+      const answer = await erase(userId, { token: await t().signUserToken(userId) })
+      expect(answer.status).toBe(200)
+      expect(answer.body.event.metadata.actor).toEqual({ type: "user", id: userId })
+    })
+  })
+
+  describe("bodies: 413, 415, 422", () => {
+    const path = (userId: string) => `/users/${userId}/UpdatePhoneNumber`
+
+    it("a body over 16 KiB: 413 payload-too-large, whether its length is declared or it comes chunked", async () => {
+      const userId = await newUser("big", numbers.next())
+      const big = JSON.stringify({ phoneNumber: "+14155550100", pad: "x".repeat(17 * 1024) })
+      await unchanged(userId, async () => {
+        expectProblem(await send("POST", path(userId), { raw: big, headers: { "content-type": "application/json" } }), 413, "payload-too-large")
+        const chunks = [big.slice(0, 8_000), big.slice(8_000)]
+        const stream = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            const chunk = chunks.shift()
+            if (chunk === undefined) controller.close()
+            else controller.enqueue(new TextEncoder().encode(chunk))
+          }
+        })
+        expectProblem(await send("POST", path(userId), { raw: stream, headers: { "content-type": "application/json" } }), 413, "payload-too-large")
+      })
+    })
+
+    it("a body that is not JSON: 415 unsupported-media-type", async () => {
+      const userId = await newUser("media", numbers.next())
+      const body = JSON.stringify({ phoneNumber: null })
+      await unchanged(userId, async () => {
+        for (const contentType of ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"]) {
+          expectProblem(await send("POST", path(userId), { raw: body, headers: { "content-type": contentType } }), 415, "unsupported-media-type")
+        }
+        // Bytes, so that fetch adds no Content-Type of its own.
+        expectProblem(await send("POST", path(userId), { raw: new TextEncoder().encode(body) }), 415, "unsupported-media-type")
+      })
+    })
+
+    it("accepts application/json with a charset and application/*+json", async () => {
+      const userId = await newUser("media_ok")
+      for (const contentType of ["application/json; charset=utf-8", "application/merge-patch+json"]) {
+        const answer = await send("POST", path(userId), {
+          raw: JSON.stringify({ phoneNumber: numbers.next().e164 }),
+          headers: { "content-type": contentType }
+        })
+        expect(answer.status, `${contentType}: ${answer.text}`).toBe(200)
+      }
+    })
+
+    it("a number that is not valid or not international: 422 invalid-phone-number, never echoed", async () => {
+      const userId = await newUser("invalid", numbers.next())
+      await unchanged(userId, async () => {
+        for (const input of ["+1 415 555 267", "415 555 2671", "+1 555 0100", "+1 415 CALL NOW", "+1 415 555 2671 ext. 12", "+999 1234 5678"]) {
+          const answer = await update(userId, input)
+          expectProblem(answer, 422, "invalid-phone-number")
+          expect(answer.text).not.toContain(input)
+          expect(answer.text).not.toContain(input.replace(/\D/g, ""))
+        }
+      })
+    })
+
+    it("the string \"null\" is not a number: 422 with a hint that JSON null removes it", async () => {
+      const userId = await newUser("string_null", numbers.next())
+      await unchanged(userId, async () => {
+        const answer = await update(userId, "null")
+        expectProblem(answer, 422, "invalid-phone-number")
+        expect(answer.body.hint).toMatch(/JSON null/)
+      })
+    })
+  })
+
+  describe("POST /users", () => {
+    it("creates a user with a masked number in UserCreated: 201, version 1", async () => {
+      const number = numbers.next()
+      const id = `created_${run}_${++users}`
+      const answer = await send("POST", "/users", { json: { id, phoneNumber: number.typed } })
+      createdUsers.push(id)
+      expect(answer.status).toBe(201)
+      expect(answer.headers.get("etag")).toBe('"1"')
+      expect(answer.body).toMatchObject({
+        success: true,
+        aggregateId: id,
+        version: 1,
+        event: { type: "UserCreated", version: 1, data: { maskedPhoneNumber: number.masked } }
+      })
+      expectMaskedEvent(answer.body.event, id, 1)
+      expect(answer.text).not.toContain(nationalDigits(number))
+      const again = await send("POST", "/users", { json: { id, phoneNumber: number.e164 } })
+      expect(again.status).toBe(200)
+      expect(again.body).toEqual({ success: true, aggregateId: id, version: 1, event: null })
+    })
+
+    it("gives a user created without an id a UUID", async () => {
+      const answer = await send("POST", "/users", { json: {} })
+      expect(answer.status).toBe(201)
+      expect(answer.body.aggregateId).toMatch(UUID)
+      expect(answer.body.event).toMatchObject({ type: "UserCreated", data: { maskedPhoneNumber: null } })
+      createdUsers.push(answer.body.aggregateId)
+    })
+  })
+
+  describe("Idempotency-Key", () => {
+    const keyed = (key: string, options: SendOptions = {}) => ({ ...options, headers: { ...options.headers, "idempotency-key": key } })
+
+    it("replays the first answer (status, body, ETag) with Idempotent-Replayed: true, and writes nothing", async () => {
+      const userId = await newUser("idem")
+      const key = `idem-${run}-${users}`
+      const number = numbers.next()
+      const first = await update(userId, number.e164, keyed(key))
+      expect(first.status).toBe(200)
+      expect(first.headers.get("idempotent-replayed")).toBeNull()
+      const again = await update(userId, number.e164, keyed(key, { headers: { "x-request-id": "trace-replay" } }))
+      expect(again.status).toBe(200)
+      expect(again.headers.get("idempotent-replayed")).toBe("true")
+      expect(again.text).toBe(first.text)
+      expect(again.headers.get("etag")).toBe(first.headers.get("etag"))
+      expect(again.headers.get("x-request-id")).toBe("trace-replay")
+      expect((await events(userId)).body.events).toHaveLength(2)
+    })
+
+    it("replays a kept refusal too (422), and the key with another request is a 422 idempotency-key-reused", async () => {
+      const userId = await newUser("idem_refusal", numbers.next())
+      const key = `idem-${run}-${users}`
+      const refused = await update(userId, "+1 415 555 267", keyed(key))
+      expectProblem(refused, 422, "invalid-phone-number")
+      const replayed = await update(userId, "+1 415 555 267", keyed(key))
+      expect(replayed.headers.get("idempotent-replayed")).toBe("true")
+      expect(replayed.text).toBe(refused.text)
+      await unchanged(userId, async () => {
+        expectProblem(await update(userId, numbers.next().e164, keyed(key)), 422, "idempotency-key-reused")
+      })
+    })
+
+    it("refuses a key that is not 1 to 255 printable ASCII characters: 400 invalid-idempotency-key", async () => {
+      const userId = await newUser("idem_bad", numbers.next())
+      await unchanged(userId, async () => {
+        for (const key of ["k".repeat(256), "tab\there"]) {
+          expectProblem(await update(userId, null, keyed(key)), 400, "invalid-idempotency-key")
+        }
+      })
+    })
+
+    it("keeps keys per organization: the same key in another organization runs there", async () => {
+      const key = `idem-shared-${run}`
+      const here = await send("POST", "/users", keyed(key, { json: { id: `idem_org_${run}` } }))
+      expect(here.status).toBe(201)
+      createdUsers.push(`idem_org_${run}`)
+      const there = await send("POST", "/users", keyed(key, {
+        apiKey: t().other.apiKey,
+        token: t().other.serviceToken,
+        json: { id: `idem_org_${run}` }
+      }))
+      expect(there.status).toBe(201)
+      expect(there.headers.get("idempotent-replayed")).toBeNull()
+      expect(there.body.event.metadata.organizationId).toBe(t().other.organizationId)
+    })
+  })
+
+  describe("GET /users/{id} and /users/{id}/events", () => {
+    it("shows the raw number to the user itself and to users:pii:read, the masked one to users:read", async () => {
+      const number = numbers.next()
+      const userId = await newUser("reader", number)
+      const self = await read(userId, { token: await t().signUserToken(userId) })
+      expect(self.status).toBe(200)
+      expect(self.headers.get("etag")).toBe('"1"')
+      expect(self.body).toEqual({
+        success: true,
+        id: userId,
+        version: 1,
+        phoneNumber: number.e164,
+        phoneNumberForm: "raw",
+        phoneNumberVerified: false,
+        erased: false
+      })
+      const pii = await read(userId, { token: await t().signServiceToken(t().organizationId, "users:read users:pii:read") })
+      expect(pii.body).toMatchObject({ phoneNumber: number.e164, phoneNumberForm: "raw" })
+      const masked = await read(userId) // the dev service token: users:read users:write
+      expect(masked.body).toMatchObject({ phoneNumber: number.masked, phoneNumberForm: "masked" })
+      expect(masked.text).not.toContain(nationalDigits(number))
+    })
+
+    it("pages the masked audit trail, oldest first", async () => {
+      const first = numbers.next()
+      const second = numbers.next()
+      const userId = await newUser("trail", first)
+      await update(userId, second.e164)
+      await update(userId, null)
+      const page1 = await events(userId, "?limit=2")
+      expect(page1.status).toBe(200)
+      expect(page1.body).toMatchObject({ success: true, aggregateId: userId, nextAfterVersion: 2 })
+      expect(page1.body.events.map((e: any) => [e.type, e.version])).toEqual([["UserCreated", 1], ["UserPhoneNumberUpdated", 2]])
+      const page2 = await events(userId, "?afterVersion=2&limit=2")
+      expect(page2.body.nextAfterVersion).toBeNull()
+      expect(page2.body.events.map((e: any) => e.data)).toEqual([
+        { maskedPhoneNumber: null, previousMaskedPhoneNumber: second.masked, phoneNumberVerified: false }
+      ])
+      for (const event of [...page1.body.events, ...page2.body.events]) expectMaskedEvent(event, userId, event.version)
+      const own = await events(userId, "", { token: await t().signUserToken(userId) })
+      expect(own.body.events).toHaveLength(3)
+    })
+  })
+
+  describe("GET /organizations/{id}/audit/head", () => {
+    it("gives the chain's length and last hash, which move on with every write", async () => {
+      const token = await admin()
+      const head = () => send("GET", `/organizations/${t().organizationId}/audit/head`, { token })
+      const before = await head()
+      expect(before.status).toBe(200)
+      expect(before.body).toEqual({
+        success: true,
+        organizationId: t().organizationId,
+        sequence: expect.any(Number),
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/)
+      })
+      await newUser("head")
+      const after = await head()
+      expect(after.body.sequence).toBe(before.body.sequence + 1)
+      expect(after.body.hash).not.toBe(before.body.hash)
+    })
+
+    it("hides other organizations (404 organization-not-found) and needs audit:read (403 missing-scope)", async () => {
+      const token = await admin()
+      expectProblem(
+        await send("GET", `/organizations/${t().other.organizationId}/audit/head`, { token }),
+        404,
+        "organization-not-found"
+      )
+      expectProblem(await send("GET", `/organizations/org_nowhere/audit/head`, { token }), 404, "organization-not-found")
+      expectProblem(await send("GET", `/organizations/${t().organizationId}/audit/head`), 403, "missing-scope")
+      expectProblem(await send("GET", `/organizations/a.b/audit/head`, { token }), 400, "invalid-organization-id")
+    })
+  })
+
+  describe("personal data never leaks", () => {
+    it("no event of any user this suite touched holds a raw number", async () => {
+      const token = await admin()
+      const digits = numbers.used.map(nationalDigits)
+      expect(digits.length).toBeGreaterThan(40)
+      for (const userId of [...createdUsers, t().userId]) {
+        const trail = await events(userId, "?limit=100", { token })
+        expect(trail.status, userId).toBe(200)
+        for (const number of digits) expect(trail.text).not.toContain(number)
+        for (const event of trail.body.events) {
+          for (const value of Object.values(event.data)) {
+            if (typeof value === "string" && event.type !== "UserPersonalDataErased") expect(value).toMatch(/^\*{4}\d{4}$/)
+          }
+        }
+      }
+    })
+
+    it("the server's output (its request log) holds no raw number", () => {
+      const output = t().output()
+      expect(output).toContain('"msg":"request"')
+      for (const number of numbers.used) expect(output).not.toContain(nationalDigits(number))
+    })
+  })
+}

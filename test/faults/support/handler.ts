@@ -1,0 +1,45 @@
+/**
+ * A second fetch handler over a fixture's SQLite file, built like SqliteNodeLive but with the store's AtomicWrite
+ * wrapped by src/layers/faults.ts, and/or an Effect clock moved forward (for expiry), so tests can fail the real
+ * store at a chosen step or let hours pass.
+ */
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Clock, Duration, Effect, Layer } from "effect"
+import { DEV_AUDIENCE, DEV_ISSUER, jwksOf } from "../../../src/dev/signing.js"
+import { type FetchHandler, makeFetchHandler } from "../../../src/handler.js"
+import { type Faults, withFaults } from "../../../src/layers/faults.js"
+import { AtomicWriteTransaction } from "../../../src/layers/sql/atomic-write.js"
+import { sqlServices } from "../../../src/layers/sql/services.js"
+import type { SqliteFixture } from "../../support/sqlite-fixture.js"
+
+/** Wall-clock time plus `offset.millis`, read on every call, so a test can move it between requests. */
+export const shiftedClock = (offset: { millis: number }): Clock.Clock => {
+  const live = Clock.make()
+  const millis = () => live.unsafeCurrentTimeMillis() + offset.millis
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: millis,
+    currentTimeMillis: Effect.sync(millis),
+    unsafeCurrentTimeNanos: () => BigInt(millis()) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(millis()) * 1_000_000n),
+    sleep: (duration: Duration.DurationInput) => live.sleep(Duration.decode(duration))
+  }
+}
+
+export interface HandlerOptions {
+  readonly faults?: Faults
+  readonly clockOffset?: { millis: number }
+}
+
+export const handlerOver = (f: SqliteFixture, options: HandlerOptions = {}): FetchHandler => {
+  const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }
+  const atomicWrite = options.faults === undefined ? AtomicWriteTransaction : withFaults(options.faults)(AtomicWriteTransaction)
+  const services = sqlServices(jwt).pipe(
+    Layer.provide(atomicWrite),
+    Layer.provideMerge(SqliteClient.layer({ filename: f.filename }))
+  )
+  const clocked = options.clockOffset === undefined
+    ? services
+    : Layer.merge(services, Layer.setClock(shiftedClock(options.clockOffset)))
+  return makeFetchHandler(clocked, { log: () => {} })
+}

@@ -72,7 +72,7 @@ const devBanner = async (devState: DevState) => {
   const shown = relative(process.cwd(), filename).startsWith("..") ? filename : relative(process.cwd(), filename)
   return [
     `users-api (Bun) listening on ${baseUrl}  (local dev mode, database ${shown})`,
-    `OpenAPI document: ${baseUrl}/openapi.json`,
+    `API reference: ${baseUrl}/docs  (OpenAPI document: ${baseUrl}/openapi.json)`,
     "",
     "Set the demo user's phone number:",
     "",

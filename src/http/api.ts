@@ -267,7 +267,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .annotate(
         OpenApi.Description,
         "Stores the number in E.164 and appends a UserPhoneNumberUpdated event with its masked form, atomically. " +
-          "Optional If-Match: \"<version>\" (412 on mismatch). event is null when nothing changed."
+          "Optional `If-Match: \"3\"` (the version you read; 412 on mismatch). `event` is null when nothing changed."
       )
   )
   .add(

@@ -1,0 +1,83 @@
+/**
+ * What a server entry on an SQLite file (bun.ts, deno.ts) settles before it serves: port and host, local dev mode
+ * or production configuration, the seed of the demo tenant, and the banner that tells a new user what to paste.
+ * Runtime-neutral: the entry passes its environment, working directory and way of exiting.
+ */
+import { relative } from "node:path"
+import { ConfigError, type Env, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
+import { signUserToken } from "./dev/signing.js"
+import { devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
+import type { JwtConfig } from "./layers/auth/jwt.js"
+
+export interface Startup {
+  readonly port: number
+  readonly hostname: string
+  /** Set in local dev mode (no JWKS or JWKS_URL): the dev signing key and the demo tenant. */
+  readonly devState: DevState | undefined
+  readonly jwt: JwtConfig
+  /** Idempotent SQL creating the demo tenant, in local dev mode. */
+  readonly seedSql: string | undefined
+  readonly phoneFingerprintKey: string | undefined
+}
+
+export const startup = async (env: Env, defaultPort: number, fail: (message: string) => never): Promise<Startup> => {
+  const port = Number(env.PORT || defaultPort)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be a port number, not ${JSON.stringify(env.PORT)}`)
+  const configured = <A>(read: () => A): A => {
+    try {
+      return read()
+    } catch (error) {
+      if (error instanceof ConfigError) return fail(error.message)
+      if (error instanceof SyntaxError) return fail("JWKS is not valid JSON (an inline JSON key set)")
+      throw error
+    }
+  }
+  const devState = !env.JWKS && !env.JWKS_URL ? await loadOrCreateDevState() : undefined
+  return {
+    port,
+    hostname: env.HOST || "127.0.0.1",
+    devState,
+    jwt: configured(() => jwtConfigFromEnv(devState !== undefined ? devJwtEnv(devState) : env)),
+    seedSql: devState !== undefined ? await devSeedSql(devState, new Date().toISOString()) : undefined,
+    phoneFingerprintKey: configured(() => phoneFingerprintKeyFromEnv(env))
+  }
+}
+
+/** The address to print: a wildcard address is not one to send requests to; the loopback reaches it from here. */
+export const baseUrlOf = (hostname: string, port: number): string => {
+  const reachable = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname
+  return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`
+}
+
+export interface BannerInput {
+  readonly runtime: "Bun" | "Deno"
+  readonly baseUrl: string
+  readonly devState: DevState | undefined
+  readonly filename: string
+  readonly cwd: string
+  /** How to get fresh tokens for this runtime, e.g. `npm run dev:credentials -- --runtime deno`. */
+  readonly credentialsCommand: string
+}
+
+export const banner = async (input: BannerInput): Promise<string> => {
+  const listening = `users-api (${input.runtime}) listening on ${input.baseUrl}`
+  const state = input.devState
+  if (state === undefined) return listening
+  const token = await signUserToken(state.signingKey, state.userId, { expiresIn: "24h" })
+  const shown = relative(input.cwd, input.filename).startsWith("..") ? input.filename : relative(input.cwd, input.filename)
+  return [
+    `${listening}  (local dev mode, database ${shown})`,
+    `API reference: ${input.baseUrl}/docs  (OpenAPI document: ${input.baseUrl}/openapi.json)`,
+    "",
+    "Set the demo user's phone number:",
+    "",
+    `curl -sS -X POST ${input.baseUrl}/users/${state.userId}/UpdatePhoneNumber \\`,
+    `  -H 'Authorization: Bearer ${token}' \\`,
+    `  -H 'X-API-Key: ${state.apiKey}' \\`,
+    "  -H 'Content-Type: application/json' \\",
+    `  -d '{"phoneNumber":"+14155552671"}'`,
+    "",
+    `The token is valid for 24 hours. Fresh user and service tokens: ${input.credentialsCommand}`,
+    ""
+  ].join("\n")
+}

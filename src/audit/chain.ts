@@ -34,8 +34,14 @@ export const canonicalJson = (value: unknown): string => {
 
 const hex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("")
 
+// Where the runtime has node:crypto (Bun, Deno, Node) the hash is computed synchronously: Web Crypto's digest
+// hops to a worker thread and back, and the chain link is computed while the write holds the store's connection.
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+  ?.getBuiltinModule?.("node:crypto") as typeof import("node:crypto") | undefined
+
 export const eventHash = async (prevHash: string, chainSequence: number, event: UserEvent): Promise<string> => {
   const text = prevHash + canonicalJson({ chainSequence, event })
+  if (nodeCrypto !== undefined) return nodeCrypto.createHash("sha256").update(text, "utf8").digest("hex")
   return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
 }
 

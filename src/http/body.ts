@@ -14,10 +14,41 @@ const isJsonMediaType = (header: string | undefined): boolean => {
   return mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)
 }
 
+// The web body read with its own reader: the same limit and outcome as the Stream path below, without an Effect
+// Stream per request (about 0.8 ms of CPU per request on the bench machine; see BENCHMARKS.md).
+const readWebBody = (body: ReadableStream<Uint8Array>) =>
+  Effect.flatMap(
+    Effect.promise(async () => {
+      const reader = body.getReader()
+      const bytes = new Uint8Array(MAX_BODY_BYTES)
+      let offset = 0
+      try {
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) return bytes.subarray(0, offset)
+          if (offset + value.byteLength > MAX_BODY_BYTES) {
+            await reader.cancel().catch(() => undefined)
+            return null
+          }
+          bytes.set(value, offset)
+          offset += value.byteLength
+        }
+      } catch {
+        // As Stream.catchAll below: a body that breaks off is what arrived until then.
+        return bytes.subarray(0, offset)
+      }
+    }),
+    (bytes) => (bytes === null ? Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES })) : Effect.succeed(bytes))
+  )
+
 const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function*() {
     const declared = Number(request.headers["content-length"] ?? "0")
     if (declared > MAX_BODY_BYTES) return yield* new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES })
+    const source = request.source
+    if (typeof Request !== "undefined" && source instanceof Request) {
+      return source.body === null ? new Uint8Array(0) : yield* readWebBody(source.body)
+    }
     const chunks = yield* request.stream.pipe(
       Stream.catchAll(() => Stream.empty),
       Stream.mapAccumEffect(0, (total, chunk) =>

@@ -32,11 +32,16 @@ export const prepareBunSqliteFile = (filename: string, options: PrepareOptions =
 
 // Pragmas other than journal_mode belong to a connection, and @effect/sql-sqlite-bun sets only WAL on its one
 // connection: without a busy timeout, a write racing another process (dev:credentials seeding) fails at once;
-// foreign keys are on as they are under better-sqlite3.
+// foreign keys are on as they are under better-sqlite3; synchronous is NORMAL, as migrate.ts's tuneSqlite intends
+// for the file (that setting does not carry over to this connection): in WAL mode a crash of the process loses no
+// commit and the file stays consistent; FULL's fsync on every commit (the default) held each write for an fsync.
 const withConnectionPragmas = <E, R>(client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, E, R>) =>
   Layer.tap(client, (context) => {
     const sql = Context.get(context, SqlClient.SqlClient)
-    return Effect.all([sql`PRAGMA busy_timeout = 5000`, sql`PRAGMA foreign_keys = ON`], { discard: true })
+    return Effect.all(
+      [sql`PRAGMA busy_timeout = 5000`, sql`PRAGMA foreign_keys = ON`, sql`PRAGMA synchronous = NORMAL`],
+      { discard: true }
+    )
   })
 
 export const SqliteBunLive = (filename: string, jwt: JwtConfig, options: PrepareOptions = {}) => {

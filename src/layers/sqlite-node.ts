@@ -1,9 +1,10 @@
 /**
  * The services over an SQLite file under Node (better-sqlite3 via @effect/sql-sqlite-node): the test runner's store.
  */
+import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
-import { Layer } from "effect"
+import { Context, Layer } from "effect"
 import type { JwtConfig } from "./auth/jwt.js"
 import { AtomicWriteTransaction } from "./sql/atomic-write.js"
 import { applyMigrations, tuneSqlite } from "./sql/migrate.js"
@@ -20,10 +21,14 @@ export const prepareSqliteFile = (filename: string) => {
   }
 }
 
+// As on Bun and Deno: tuneSqlite's synchronous = NORMAL does not carry over to the client's own connection.
+const withConnectionPragmas = <E, R>(client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, E, R>) =>
+  Layer.tap(client, (context) => Context.get(context, SqlClient.SqlClient)`PRAGMA synchronous = NORMAL`)
+
 export const SqliteNodeLive = (filename: string, jwt: JwtConfig) => {
   prepareSqliteFile(filename)
   return sqlServices(jwt).pipe(
     Layer.provide(AtomicWriteTransaction),
-    Layer.provideMerge(SqliteClient.layer({ filename }))
+    Layer.provideMerge(withConnectionPragmas(SqliteClient.layer({ filename })))
   )
 }

@@ -8,9 +8,28 @@ import { StoreUnavailable } from "../../app/errors.js"
 
 const PREFIX = "uak_"
 
+// node:crypto where the runtime has it (Bun, Deno, Node: no static import, so Workers bundles stay free of it).
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+  ?.getBuiltinModule?.("node:crypto") as typeof import("node:crypto") | undefined
+
+/**
+ * SHA-256 (hex) computed at once where node:crypto exists, else undefined (Workers): Web Crypto's digest
+ * hops to a worker thread and back, which costs more than the hash on every request.
+ */
+export const sha256HexSync = (value: string): string | undefined =>
+  nodeCrypto?.createHash("sha256").update(value, "utf8").digest("hex")
+
 export const sha256Hex = async (value: string): Promise<string> => {
+  const now = sha256HexSync(value)
+  if (now !== undefined) return now
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")
+}
+
+/** sha256Hex as an Effect, without a promise where the hash is computed at once. */
+export const sha256HexEffect = (value: string): Effect.Effect<string> => {
+  const now = sha256HexSync(value)
+  return now !== undefined ? Effect.succeed(now) : Effect.promise(() => sha256Hex(value))
 }
 
 /** A new key: `uak_` and 32 random bytes in base64url. */
@@ -22,13 +41,19 @@ export const generateApiKey = (): string => {
 /** The organization of an active (not revoked) key, or null. */
 export type LookupApiKey = (apiKey: string) => Effect.Effect<string | null, StoreUnavailable>
 
-export const makeSqlLookupApiKey = Effect.map(SqlClient.SqlClient, (sql): LookupApiKey => (apiKey) =>
-  Effect.tryPromise({ try: () => sha256Hex(apiKey), catch: (cause) => new StoreUnavailable({ cause }) }).pipe(
-    Effect.flatMap((hash) =>
-      sql.unsafe<{ organization_id: string }>(
-        "SELECT organization_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-        [hash]
-      ).pipe(Effect.mapError((cause) => new StoreUnavailable({ cause })))
-    ),
+/** The same, given the key's SHA-256 (hex): what the store indexes, and what caches are keyed by. */
+export type LookupApiKeyHash = (keyHash: string) => Effect.Effect<string | null, StoreUnavailable>
+
+export const byApiKey = (lookup: LookupApiKeyHash): LookupApiKey => (apiKey) =>
+  Effect.flatMap(sha256HexEffect(apiKey), lookup)
+
+export const makeSqlLookupApiKeyHash = Effect.map(SqlClient.SqlClient, (sql): LookupApiKeyHash => (keyHash) =>
+  sql.unsafe<{ organization_id: string }>(
+    "SELECT organization_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+    [keyHash]
+  ).pipe(
+    Effect.mapError((cause) => new StoreUnavailable({ cause })),
     Effect.map((rows) => rows[0]?.organization_id ?? null)
   ))
+
+export const makeSqlLookupApiKey = Effect.map(makeSqlLookupApiKeyHash, byApiKey)

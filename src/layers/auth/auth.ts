@@ -5,8 +5,10 @@
 import { Effect, Layer, Redacted } from "effect"
 import { Forbidden, Unauthenticated } from "../../app/errors.js"
 import { Auth, type Principal } from "../../services/auth.js"
-import { type LookupApiKey, makeSqlLookupApiKey } from "./api-keys.js"
+import { type ApiKeyCacheOptions, cacheApiKeyLookups } from "./api-key-cache.js"
+import { byApiKey, type LookupApiKey, makeSqlLookupApiKeyHash } from "./api-keys.js"
 import { type JwtConfig, makeVerifyJwt, type VerifyJwt } from "./jwt.js"
+import { cacheVerifiedTokens, type TokenCacheOptions } from "./token-cache.js"
 
 const MAX_CREDENTIAL_LENGTH = 8192
 
@@ -64,6 +66,21 @@ export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth
     })
 })
 
-/** Auth with jose and API keys looked up in the SQL store. */
-export const AuthLive = (config: JwtConfig) =>
-  Layer.effect(Auth, Effect.map(makeSqlLookupApiKey, (lookup) => makeAuth(makeVerifyJwt(config), lookup)))
+export interface AuthCacheOptions {
+  readonly tokens?: TokenCacheOptions
+  readonly apiKeys?: ApiKeyCacheOptions
+}
+
+/**
+ * Auth with jose and API keys looked up in the SQL store, each behind its bounded cache (token-cache.ts,
+ * api-key-cache.ts). The caches live as long as the layer: one per process, or per isolate on Workers.
+ */
+export const AuthLive = (config: JwtConfig, caches: AuthCacheOptions = {}) =>
+  Layer.effect(
+    Auth,
+    Effect.map(makeSqlLookupApiKeyHash, (lookup) =>
+      makeAuth(
+        cacheVerifiedTokens(makeVerifyJwt(config), caches.tokens),
+        byApiKey(cacheApiKeyLookups(lookup, caches.apiKeys))
+      ))
+  )

@@ -2,7 +2,7 @@
  * JWT verification with jose: signature against a JWKS (inline for local use, remote URL in production),
  * issuer, audience, exp/nbf, and an allow-list of asymmetric algorithms (so `none` and HMAC never verify).
  */
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { createLocalJWKSet, createRemoteJWKSet, errors, type JSONWebKeySet, jwtVerify, type JWTPayload } from "jose"
 import { StoreUnavailable, Unauthenticated } from "../../app/errors.js"
 
@@ -50,8 +50,11 @@ export const makeVerifyJwt = (config: JwtConfig): VerifyJwt => {
     clockTolerance: config.clockToleranceSeconds ?? 5,
     requiredClaims: ["exp", "sub"]
   }
+  // exp and nbf are judged by Effect's Clock (the system clock unless a test moves it), like the caches' deadlines.
   return (token) =>
-    Effect.tryPromise({ try: () => jwtVerify(token, keys, options), catch: explain }).pipe(
-      Effect.map(({ payload }) => payload)
-    )
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.tryPromise({
+        try: () => jwtVerify(token, keys, { ...options, currentDate: new Date(now) }),
+        catch: explain
+      })).pipe(Effect.map(({ payload }) => payload))
 }

@@ -24,7 +24,11 @@ export const readMigrations = (dir: string = MIGRATIONS_DIR.pathname): ReadonlyA
     .sort()
     .map((name) => ({ name, sql: readFileSync(join(dir, name), "utf8") }))
 
-/** Pragmas for a server's SQLite file: WAL so readers never wait for the writer; NORMAL is durable in WAL. */
+/**
+ * Pragmas for a server's SQLite file: WAL so readers never wait for the writer; NORMAL is durable in WAL.
+ * Only journal_mode is kept in the file; the others hold for `db` alone, so each server layer sets them again on
+ * its own connection (sqlite-bun.ts, sqlite-deno/client.ts, sqlite-node.ts).
+ */
 export const tuneSqlite = (db: RawSqlite) => {
   db.exec("PRAGMA journal_mode = WAL")
   db.exec("PRAGMA synchronous = NORMAL")

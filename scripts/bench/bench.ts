@@ -1,0 +1,230 @@
+/**
+ * `npm run bench [-- --runtime bun|deno|worker|all] [--connections 32] [--duration 10] [--users 10000]
+ *  [--runs 3] [--warmup 3] [--json]`: UpdatePhoneNumber under load from 127.0.0.1 (autocannon, in this
+ * process), against a same-run baseline per runtime, `--runs` times each (medians reported), plus the raw
+ * SQLite write rate of this machine as the storage ceiling. `--users` and `--connections` take comma lists
+ * (e.g. `--users 1000,10000,100000 --connections 8,32,128`) for a growth matrix.
+ * Prints a table (or, with --json, one JSON object per runtime and workload) and writes
+ * bench/results/<date>-<runtime>.json. Every process it starts is stopped, on success or failure.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { storageCeiling, type Ceiling } from "./ceiling.js"
+import { runLoad } from "./load.js"
+import { sampleRss, stopAll } from "./processes.js"
+import { formatTable, median, type Summary } from "./report.js"
+import {
+  bareWorker,
+  bunEndpoint,
+  bunHello,
+  denoEndpoint,
+  denoHello,
+  ROOT,
+  type RunContext,
+  type Target,
+  workerEndpoint
+} from "./targets.js"
+import { type BenchUser, makeCredentials, makeSequence, makeUsers } from "./workload.js"
+
+const RUNTIMES = {
+  bun: { endpoint: bunEndpoint, baseline: bunHello, baselineName: "hello-world JSON on Bun.serve" },
+  deno: { endpoint: denoEndpoint, baseline: denoHello, baselineName: "hello-world JSON on Deno.serve" },
+  worker: { endpoint: workerEndpoint, baseline: bareWorker, baselineName: "bare D1 Worker (same batch)" }
+} as const
+type Runtime = keyof typeof RUNTIMES
+
+const usage = "usage: bun scripts/bench/bench.ts [--runtime bun|deno|worker|all] [--connections 32] " +
+  "[--duration 10] [--users 10000] [--runs 3] [--warmup 3] [--json]"
+
+const fail = (message: string): never => {
+  console.error(`bench: ${message}\n${usage}`)
+  process.exit(2)
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        runtime: { type: "string", default: "bun" },
+        connections: { type: "string", default: "32" },
+        duration: { type: "string", default: "10" },
+        users: { type: "string", default: "10000" },
+        runs: { type: "string", default: "3" },
+        warmup: { type: "string", default: "3" },
+        json: { type: "boolean", default: false },
+        "no-ceiling": { type: "boolean", default: false }
+      }
+    })
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error))
+  }
+})()
+
+const positive = (name: string, text: string) => {
+  const n = Number(text)
+  if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, not ${JSON.stringify(text)}`)
+  return n
+}
+const list = (name: string, text: string) => text.split(",").map((part) => Math.round(positive(name, part.trim())))
+
+const runtimes: ReadonlyArray<Runtime> = values.runtime === "all"
+  ? ["bun", "deno", "worker"]
+  : Object.hasOwn(RUNTIMES, values.runtime!)
+  ? [values.runtime as Runtime]
+  : fail(`unknown runtime ${JSON.stringify(values.runtime)}`)
+const connectionsList = list("connections", values.connections!)
+const usersList = list("users", values.users!)
+const durationS = positive("duration", values.duration!)
+const warmupS = Number(values.warmup)
+const runs = Math.round(positive("runs", values.runs!))
+for (const users of usersList) {
+  for (const connections of connectionsList) {
+    if (users <= connections) fail(`--users (${users}) must exceed --connections (${connections})`)
+  }
+}
+
+const progress = (line: string) => process.stderr.write(`${line}\n`)
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
+
+const workDir = mkdtempSync(join(tmpdir(), "users-api-bench-"))
+const credentials = await makeCredentials()
+const headers = {
+  authorization: `Bearer ${credentials.serviceToken}`,
+  "x-api-key": credentials.apiKey,
+  "content-type": "application/json"
+}
+
+interface Measured {
+  readonly rps: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly errors: number
+  readonly rssMb: number
+  readonly ok: number
+  readonly statusCodes: Record<string, number>
+}
+
+let runCounter = 0
+const measure = async (
+  make: (ctx: RunContext) => Promise<Target>,
+  users: ReadonlyArray<BenchUser>,
+  connections: number
+): Promise<Measured & { readonly events?: number; readonly chainIntact?: boolean }> => {
+  const dir = join(workDir, `run-${++runCounter}`)
+  mkdirSync(dir)
+  const target = await make({ dir, credentials, users })
+  let load
+  let rssMb
+  try {
+    const sequence = makeSequence(users)
+    const peakRss = sampleRss(target.process.child.pid!)
+    load = await runLoad({ url: target.url, connections, warmupS, durationS, headers, next: sequence.next })
+    rssMb = peakRss()
+  } finally {
+    await target.process.stop()
+  }
+  const check = target.check === undefined ? undefined : await target.check()
+  return { ...load, rssMb, ...(check === undefined ? {} : { events: check.events - users.length, chainIntact: check.chainIntact }) }
+}
+
+const summaries: Array<Summary> = []
+let ceiling: Ceiling | undefined
+try {
+  if (!values["no-ceiling"]) {
+    const dir = join(workDir, "ceiling")
+    mkdirSync(dir)
+    progress("storage ceiling: bun:sqlite, the two-statement write, server pragmas ...")
+    ceiling = await storageCeiling(dir, makeUsers(Math.min(usersList[0]!, 10_000)))
+    progress(
+      `storage ceiling: ${Math.round(ceiling.writeTxPerS)} tx/s (UPDATE + INSERT), ` +
+        `${Math.round(ceiling.readWriteTxPerS)} tx/s with the two reads (synchronous=${ceiling.synchronous})`
+    )
+  }
+  for (const userCount of usersList) {
+    progress(`generating ${userCount} users with ${2 * userCount} valid numbers ...`)
+    const users = makeUsers(userCount)
+    for (const connections of connectionsList) {
+      for (const runtime of runtimes) {
+        const { endpoint, baseline, baselineName } = RUNTIMES[runtime]
+        const perRun = []
+        for (let run = 1; run <= runs; run++) {
+          progress(`${runtime} ${userCount} users, ${connections} connections, run ${run}/${runs}: baseline ...`)
+          const base = await measure(baseline, users, connections)
+          progress(`  baseline ${Math.round(base.rps)} rps, p99 ${round(base.p99Ms, 2)} ms, errors ${base.errors}`)
+          progress("  endpoint ...")
+          const end = await measure(endpoint, users, connections)
+          const consistent = end.events !== undefined && end.events >= end.ok && end.events <= end.ok + connections
+          progress(
+            `  endpoint ${Math.round(end.rps)} rps, p50 ${round(end.p50Ms, 2)} ms, p99 ${round(end.p99Ms, 2)} ms, ` +
+              `errors ${end.errors}, rss ${Math.round(end.rssMb)} MB, events ${end.events} for ${end.ok} 2xx` +
+              `${consistent ? "" : " (MISMATCH)"}, chain ${end.chainIntact ? "intact" : "BROKEN"}`
+          )
+          perRun.push({ run, baseline: base, endpoint: end, ratio: end.rps / base.rps, eventsMatch2xx: consistent })
+        }
+        const endpointRps = median(perRun.map((r) => r.endpoint.rps))
+        const baselineRps = median(perRun.map((r) => r.baseline.rps))
+        summaries.push({
+          runtime,
+          connections,
+          durationS,
+          users: userCount,
+          endpointRps: round(endpointRps),
+          endpointP50Ms: round(median(perRun.map((r) => r.endpoint.p50Ms)), 2),
+          endpointP99Ms: round(median(perRun.map((r) => r.endpoint.p99Ms)), 2),
+          errors: perRun.reduce((sum, r) => sum + r.endpoint.errors, 0),
+          baselineRps: round(baselineRps),
+          ratio: round(endpointRps / baselineRps, 3),
+          rssMb: round(median(perRun.map((r) => r.endpoint.rssMb))),
+          baseline: baselineName,
+          baselineP50Ms: round(median(perRun.map((r) => r.baseline.p50Ms)), 2),
+          baselineP99Ms: round(median(perRun.map((r) => r.baseline.p99Ms)), 2),
+          baselineErrors: perRun.reduce((sum, r) => sum + r.baseline.errors, 0),
+          runs: perRun.map((r) => ({
+            endpointRps: round(r.endpoint.rps),
+            endpointP50Ms: round(r.endpoint.p50Ms, 2),
+            endpointP99Ms: round(r.endpoint.p99Ms, 2),
+            errors: r.endpoint.errors,
+            rssMb: round(r.endpoint.rssMb),
+            baselineRps: round(r.baseline.rps),
+            ratio: round(r.ratio, 3),
+            statusCodes: r.endpoint.statusCodes,
+            eventsWritten: r.endpoint.events,
+            eventsMatch2xx: r.eventsMatch2xx,
+            chainIntact: r.endpoint.chainIntact
+          })),
+          ...(ceiling === undefined
+            ? {}
+            : {
+              storageCeilingTxPerS: Math.round(ceiling.writeTxPerS),
+              storageCeilingWithReadsTxPerS: Math.round(ceiling.readWriteTxPerS)
+            }),
+          warmupS,
+          loadGenerator: `autocannon 8 in ${typeof Bun === "undefined" ? "Node" : `Bun ${Bun.version}`}, same machine`,
+          at: new Date().toISOString()
+        })
+      }
+    }
+  }
+} finally {
+  await stopAll()
+  rmSync(workDir, { recursive: true, force: true })
+}
+
+const resultsDir = join(ROOT, "bench", "results")
+mkdirSync(resultsDir, { recursive: true })
+const date = new Date().toISOString().slice(0, 10)
+const matrix = usersList.length > 1 || connectionsList.length > 1
+for (const runtime of runtimes) {
+  const mine = summaries.filter((s) => s.runtime === runtime)
+  const file = join(resultsDir, `${date}-${runtime}${matrix ? "-growth" : ""}.json`)
+  writeFileSync(file, JSON.stringify(mine.length === 1 ? mine[0] : mine, null, 2) + "\n")
+  progress(`wrote ${file}`)
+}
+
+if (values.json) {
+  for (const summary of summaries) process.stdout.write(JSON.stringify(summary) + "\n")
+} else {
+  process.stdout.write(formatTable(summaries, ceiling) + "\n")
+}

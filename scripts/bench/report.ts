@@ -1,0 +1,63 @@
+/**
+ * The bench's summary per runtime and workload (the JSON printed with --json and written to bench/results),
+ * and the plain-text table printed otherwise.
+ */
+import type { Ceiling } from "./ceiling.js"
+
+export interface Summary {
+  readonly runtime: string
+  readonly connections: number
+  readonly durationS: number
+  readonly users: number
+  readonly endpointRps: number
+  readonly endpointP50Ms: number
+  readonly endpointP99Ms: number
+  /** Non-2xx answers, connection errors and timeouts of the endpoint, summed over the runs. */
+  readonly errors: number
+  readonly baselineRps: number
+  /** endpointRps / baselineRps, both medians over the runs. */
+  readonly ratio: number
+  /** Peak resident memory of the server's process tree during a run (median over the runs). */
+  readonly rssMb: number
+  readonly [extra: string]: unknown
+}
+
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+const COLUMNS: ReadonlyArray<readonly [string, (s: Summary) => string]> = [
+  ["runtime", (s) => s.runtime],
+  ["users", (s) => String(s.users)],
+  ["conns", (s) => String(s.connections)],
+  ["endpoint rps", (s) => s.endpointRps.toFixed(0)],
+  ["p50 ms", (s) => s.endpointP50Ms.toFixed(2)],
+  ["p99 ms", (s) => s.endpointP99Ms.toFixed(2)],
+  ["errors", (s) => String(s.errors)],
+  ["baseline rps", (s) => s.baselineRps.toFixed(0)],
+  ["ratio", (s) => s.ratio.toFixed(3)],
+  ["rss MB", (s) => s.rssMb.toFixed(0)]
+]
+
+export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling | undefined): string => {
+  const rows = [COLUMNS.map(([title]) => title), ...summaries.map((s) => COLUMNS.map(([, cell]) => cell(s)))]
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
+  const lines = rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "))
+  lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "))
+  const notes = summaries.length === 0 ? [] : [
+    "",
+    `medians of ${(summaries[0]!.runs as Array<unknown>).length} runs, ${summaries[0]!.durationS} s each after a ` +
+      `${summaries[0]!.warmupS} s warm-up; errors summed over the runs`,
+    ...[...new Set(summaries.map((s) => `baseline for ${s.runtime}: ${s.baseline}`))]
+  ]
+  if (ceiling !== undefined) {
+    notes.push(
+      `storage ceiling (bun:sqlite, server pragmas, synchronous=${ceiling.synchronous}): ` +
+        `${Math.round(ceiling.writeTxPerS)} tx/s for UPDATE users + INSERT event, ` +
+        `${Math.round(ceiling.readWriteTxPerS)} tx/s with the user and chain-head reads`
+    )
+  }
+  return [...lines, ...notes].join("\n")
+}

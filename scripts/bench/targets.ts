@@ -1,0 +1,162 @@
+/**
+ * What a benchmark loads: the service on Bun, Deno or Workers (wrangler dev, local D1) over a freshly seeded
+ * store, and each runtime's baseline (hello-world JSON on Bun and Deno, the bare D1 Worker on Workers).
+ * Everything binds 127.0.0.1 on a free port and lives in a temporary directory of its own.
+ */
+import { spawnSync } from "node:child_process"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { freePort, start, type Started, waitUntilReady } from "./processes.js"
+import { checkSqliteFile, seedSqliteFile, type StoreCheck } from "./seed.js"
+import type { BenchUser, Credentials } from "./workload.js"
+
+export const ROOT = join(import.meta.dir, "..", "..")
+const BIN = join(ROOT, "node_modules", ".bin")
+
+export interface RunContext {
+  /** A fresh directory for this target's database and logs. */
+  readonly dir: string
+  readonly credentials: Credentials
+  readonly users: ReadonlyArray<BenchUser>
+}
+
+export interface Target {
+  readonly url: string
+  readonly process: Started
+  /** After the process stopped: events in the store and whether the audit chain verifies (endpoints only). */
+  readonly check?: () => Promise<StoreCheck>
+}
+
+// Only what the processes need; nothing of the calling shell's JWT settings leaks in.
+const baseEnv = (): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  TMPDIR: process.env.TMPDIR,
+  NO_COLOR: "1",
+  WRANGLER_SEND_METRICS: "false"
+})
+
+const launch = async (
+  name: string,
+  ctx: RunContext,
+  command: string,
+  args: (port: number) => ReadonlyArray<string>,
+  env: NodeJS.ProcessEnv,
+  readyPath: string
+) => {
+  const port = await freePort()
+  const started = start(name, command, args(port), {
+    cwd: ROOT,
+    env: { ...baseEnv(), ...env, PORT: String(port), HOST: "127.0.0.1" },
+    log: join(ctx.dir, `${name.replace(/\W+/g, "-")}.log`)
+  })
+  const url = `http://127.0.0.1:${port}`
+  try {
+    await waitUntilReady(started, `${url}${readyPath}`)
+  } catch (error) {
+    await started.stop()
+    throw error
+  }
+  return { url, process: started }
+}
+
+export const bunEndpoint = async (ctx: RunContext): Promise<Target> => {
+  const database = join(ctx.dir, "users.sqlite")
+  await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
+  const env = { ...ctx.credentials.jwtEnv, USERS_API_DATA_DIR: ctx.dir }
+  const target = await launch("bun endpoint", ctx, join(BIN, "bun"), () => ["src/bun.ts"], env, "/healthz")
+  return { ...target, check: () => checkSqliteFile(database) }
+}
+
+export const bunHello = (ctx: RunContext): Promise<Target> =>
+  launch("bun hello", ctx, join(BIN, "bun"), () => ["scripts/bench/hello-bun.ts"], {}, "/")
+
+/** deno.json's `start` task, with this run's directory in place of data/ (so its permissions stay the task's). */
+const denoStartArgs = (dir: string): Array<string> => {
+  const task = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks.start
+  const command: string = typeof task === "string" ? task : task.command
+  return command.split(/\s+/).slice(1).map((arg) =>
+    arg.startsWith("--allow-read=")
+      ? `--allow-read=${join(ROOT, "migrations")},${dir}`
+      : arg.startsWith("--allow-write=")
+      ? `--allow-write=${dir}`
+      : arg
+  )
+}
+
+export const denoEndpoint = async (ctx: RunContext): Promise<Target> => {
+  const database = join(ctx.dir, "users-deno.sqlite")
+  await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
+  const env = { ...ctx.credentials.jwtEnv, USERS_API_DATA_DIR: ctx.dir }
+  const target = await launch("deno endpoint", ctx, join(BIN, "deno"), () => denoStartArgs(ctx.dir), env, "/healthz")
+  return { ...target, check: () => checkSqliteFile(database) }
+}
+
+export const denoHello = (ctx: RunContext): Promise<Target> =>
+  launch(
+    "deno hello",
+    ctx,
+    join(BIN, "deno"),
+    () => ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-env=PORT", "scripts/bench/hello-deno.ts"],
+    {},
+    "/"
+  )
+
+// Wrangler appends every line it logs to a debug file; keep those files in the run's directory.
+const wranglerEnv = (ctx: RunContext): NodeJS.ProcessEnv => ({ ...baseEnv(), WRANGLER_LOG_PATH: join(ctx.dir, "wrangler-logs") })
+
+const wrangler = (ctx: RunContext, args: ReadonlyArray<string>) => {
+  const result = spawnSync(join(BIN, "wrangler"), args, { cwd: ROOT, env: wranglerEnv(ctx), encoding: "utf8" })
+  if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}${result.stderr}`)
+}
+
+const findSqlite = (dir: string): string => {
+  const found = readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".sqlite") && !file.includes("metadata"))
+  if (found.length !== 1) throw new Error(`expected one local D1 file under ${dir}, found ${found.join(", ") || "none"}`)
+  return join(dir, found[0]!)
+}
+
+/** Local D1 for `config`: wrangler applies the migrations (creating the file), then the seed goes in directly. */
+const seedLocalD1 = async (ctx: RunContext, config: string, persist: string) => {
+  wrangler(ctx, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist, "-c", config])
+  const database = findSqlite(join(persist, "v3", "d1"))
+  await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
+  return database
+}
+
+const wranglerDev = async (name: string, ctx: RunContext, config: string, persist: string, readyPath: string) => {
+  // An env file of our own: wrangler then ignores any .dev.vars a developer left next to the config.
+  const envFile = join(ctx.dir, "bench.env")
+  writeFileSync(
+    envFile,
+    Object.entries(ctx.credentials.jwtEnv).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n",
+    { mode: 0o600 }
+  )
+  const inspector = await freePort()
+  const args = (port: number) => [
+    "dev", "-c", config, "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port",
+    String(inspector), "--persist-to", persist, "--env-file", envFile, "--show-interactive-dev-session=false",
+    // Wrangler's own line per request costs its Node process more than a request to workerd does; the Worker's
+    // console output (the service's one JSON line per request) is still forwarded and printed.
+    "--log-level", "warn"
+  ]
+  return launch(name, ctx, join(BIN, "wrangler"), args, { WRANGLER_LOG_PATH: join(ctx.dir, "wrangler-logs") }, readyPath)
+}
+
+export const workerEndpoint = async (ctx: RunContext): Promise<Target> => {
+  const config = join(ROOT, "wrangler.toml")
+  const persist = join(ctx.dir, "d1")
+  const database = await seedLocalD1(ctx, config, persist)
+  const target = await wranglerDev("worker endpoint", ctx, config, persist, "/healthz")
+  return { ...target, check: () => checkSqliteFile(database) }
+}
+
+export const bareWorker = async (ctx: RunContext): Promise<Target> => {
+  const config = join(ROOT, "scripts", "bench", "wrangler.bare.toml")
+  const persist = join(ctx.dir, "d1")
+  const database = await seedLocalD1(ctx, config, persist)
+  const target = await wranglerDev("bare worker", ctx, config, persist, "/")
+  return { ...target, check: () => checkSqliteFile(database) }
+}
+

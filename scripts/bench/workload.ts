@@ -1,0 +1,90 @@
+/**
+ * The benchmark's workload: N users of one organization, two valid phone numbers per user (unique within the
+ * organization), and a request sequence in which every request targets the next user and alternates that
+ * user's two numbers, so each one changes the number and writes an event. Credentials are what a B2B caller
+ * sends: one service token (users:write) and the organization's API key, on every request.
+ */
+import { parsePhoneNumberFromString } from "libphonenumber-js/max"
+import { generateApiKey, sha256Hex } from "../../src/layers/auth/api-keys.js"
+import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken } from "../../src/dev/signing.js"
+
+export const ORGANIZATION_ID = "org_bench"
+export const SERVICE_ID = "svc_bench"
+
+export interface Credentials {
+  readonly apiKey: string
+  readonly apiKeyHash: string
+  readonly serviceToken: string
+  /** What the server needs to trust the token: JWT_ISSUER, JWT_AUDIENCE, JWKS. */
+  readonly jwtEnv: Record<string, string>
+}
+
+export const makeCredentials = async (): Promise<Credentials> => {
+  const key = await generateSigningKey("bench-key")
+  const apiKey = generateApiKey()
+  return {
+    apiKey,
+    apiKeyHash: await sha256Hex(apiKey),
+    serviceToken: await signServiceToken(key, SERVICE_ID, ORGANIZATION_ID, "users:write", { expiresIn: "2h" }),
+    jwtEnv: { JWT_ISSUER: DEV_ISSUER, JWT_AUDIENCE: DEV_AUDIENCE, JWKS: JSON.stringify(jwksOf(key)) }
+  }
+}
+
+// US numbers spread over a few area codes; each candidate is checked with the same metadata the service uses.
+const AREA_CODES = ["212", "312", "415", "617", "646", "718", "917", "206", "303", "512"]
+
+/** `count` distinct valid numbers in E.164, deterministic for a given count. */
+export const validNumbers = (count: number): Array<string> => {
+  const numbers: Array<string> = []
+  for (let exchange = 234; exchange <= 989 && numbers.length < count; exchange++) {
+    for (const area of AREA_CODES) {
+      for (let line = 1000; line <= 9999 && numbers.length < count; line += 7) {
+        const candidate = `+1${area}${exchange}${line}`
+        const parsed = parsePhoneNumberFromString(candidate)
+        if (parsed !== undefined && parsed.isValid() && parsed.number === candidate) numbers.push(candidate)
+      }
+      if (numbers.length >= count) break
+    }
+  }
+  if (numbers.length < count) throw new Error(`only ${numbers.length} valid numbers for ${count}`)
+  return numbers
+}
+
+export interface BenchUser {
+  readonly id: string
+  /** Stored by the seed; requests alternate `first`, `seeded`, `first`, ... */
+  readonly seeded: string
+  readonly first: string
+}
+
+export const makeUsers = (count: number): Array<BenchUser> => {
+  const numbers = validNumbers(count * 2)
+  return Array.from({ length: count }, (_, i) => ({
+    id: `bench-${String(i).padStart(6, "0")}`,
+    seeded: numbers[2 * i + 1]!,
+    first: numbers[2 * i]!
+  }))
+}
+
+/**
+ * The n-th request of a run (n counts on across warm-up and measurement): user n mod N, pass n div N; even
+ * passes set `first`, odd passes set `seeded` back. Consecutive requests for one user are N requests apart,
+ * so with N > connections a user never has two requests in flight.
+ */
+export const makeSequence = (users: ReadonlyArray<BenchUser>) => {
+  let n = 0
+  return {
+    next: () => {
+      const user = users[n % users.length]!
+      const pass = Math.floor(n / users.length)
+      n++
+      return {
+        path: `/users/${user.id}/UpdatePhoneNumber`,
+        body: `{"phoneNumber":"${pass % 2 === 0 ? user.first : user.seeded}"}`
+      }
+    },
+    get sent() {
+      return n
+    }
+  }
+}

@@ -2,8 +2,9 @@
  * The tamper-evident audit chain: each organization's events are linked by
  * hash = SHA-256(prevHash ‖ canonical JSON of {chainSequence, event}), starting from GENESIS_HASH.
  * Editing, deleting or reordering a stored event breaks a link that `verifyChain` reports.
- * Web Crypto only, so the same code runs in Workers, Bun, Deno and Node.
+ * The same SHA-256 in every runtime: node:crypto where it exists (Bun, Deno, Node), Web Crypto on Workers.
  */
+import { Effect } from "effect"
 import type { UserEvent } from "../domain/user.js"
 
 export const GENESIS_HASH = "0".repeat(64)
@@ -25,11 +26,24 @@ export interface ChainLink {
 /** JSON with object keys sorted at every level and no whitespace: one text per value. */
 export const canonicalJson = (value: unknown): string => {
   if (value === null || typeof value !== "object") return JSON.stringify(value)
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`
+  if (Array.isArray(value)) {
+    let text = "["
+    // An undefined item adds nothing, as Array.prototype.join leaves it (the texts already hashed keep verifying).
+    for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + (canonicalJson(value[i]) ?? "")
+    return text + "]"
+  }
+  // One string built in a loop: this runs on every write, while the write holds the store.
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record).sort()
+  let text = "{"
+  let first = true
+  for (const key of keys) {
+    const field = record[key]
+    if (field === undefined) continue
+    text += (first ? "" : ",") + JSON.stringify(key) + ":" + canonicalJson(field)
+    first = false
+  }
+  return text + "}"
 }
 
 const hex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("")
@@ -39,8 +53,11 @@ const hex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b
 const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
   ?.getBuiltinModule?.("node:crypto") as typeof import("node:crypto") | undefined
 
+const linkText = (prevHash: string, chainSequence: number, event: UserEvent) =>
+  prevHash + canonicalJson({ chainSequence, event })
+
 export const eventHash = async (prevHash: string, chainSequence: number, event: UserEvent): Promise<string> => {
-  const text = prevHash + canonicalJson({ chainSequence, event })
+  const text = linkText(prevHash, chainSequence, event)
   if (nodeCrypto !== undefined) return nodeCrypto.createHash("sha256").update(text, "utf8").digest("hex")
   return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
 }
@@ -48,6 +65,14 @@ export const eventHash = async (prevHash: string, chainSequence: number, event: 
 export const nextLink = async (head: ChainHead, event: UserEvent): Promise<ChainLink> => {
   const chainSequence = head.sequence + 1
   return { chainSequence, prevHash: head.hash, hash: await eventHash(head.hash, chainSequence, event) }
+}
+
+/** nextLink as an Effect: computed at once where node:crypto exists, through Web Crypto elsewhere (Workers). */
+export const nextLinkEffect = (head: ChainHead, event: UserEvent): Effect.Effect<ChainLink> => {
+  if (nodeCrypto === undefined) return Effect.promise(() => nextLink(head, event))
+  const chainSequence = head.sequence + 1
+  const hash = nodeCrypto.createHash("sha256").update(linkText(head.hash, chainSequence, event), "utf8").digest("hex")
+  return Effect.succeed({ chainSequence, prevHash: head.hash, hash })
 }
 
 export interface StoredLink extends ChainLink {

@@ -10,14 +10,18 @@ import { CurrentLogContext } from "./edge.js"
 
 const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i
 
+// Tried before the bearer entry on every request (HttpApi's order); made once, as building an error takes a stack.
+const missingToken = Effect.fail(
+  new Unauthenticated({ reason: "missing-token", detail: "An Authorization: Bearer <JWT> header is required." })
+)
+
 export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.gen(function*() {
     const auth = yield* Auth
     return {
       // Only ever reached when the bearer entry failed; the key alone never authenticates (see api.ts).
-      apiKey: () =>
-        Effect.fail(new Unauthenticated({ reason: "missing-token", detail: "An Authorization: Bearer <JWT> header is required." })),
+      apiKey: () => missingToken,
       bearer: () =>
         Effect.gen(function*() {
           const request = yield* Effect.serviceOption(HttpServerRequest.HttpServerRequest)

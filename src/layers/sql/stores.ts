@@ -5,7 +5,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../app/errors.js"
-import { nextLink } from "../../audit/chain.js"
+import { nextLinkEffect } from "../../audit/chain.js"
 import { EventLog } from "../../services/event-log.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { AtomicWrite } from "./atomic-write.js"
@@ -44,7 +44,7 @@ export const SqlUserRepo = Layer.effect(
         write(
           Effect.gen(function*() {
             const head = yield* readHead(sql, change.state.organizationId)
-            const link = yield* Effect.promise(() => nextLink(head, change.event))
+            const link = yield* nextLinkEffect(head, change.event)
             return changeStatements(change, link)
           }),
           change.state.id

@@ -1,0 +1,58 @@
+/**
+ * The chain's link function, pinned: a stored chain verifies only while the canonical text and its hash stay
+ * byte-for-byte what they were when the events were written, whichever code path (sync node:crypto or Web
+ * Crypto) computes them. The expected values were computed by the first implementation (commit 9942fa9).
+ */
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import { canonicalJson, eventHash, GENESIS_HASH, nextLink, nextLinkEffect } from "../../src/audit/chain.js"
+import { uuidv7 } from "../../src/app/context.js"
+import type { UserEvent } from "../../src/domain/user.js"
+
+const event = {
+  type: "UserPhoneNumberUpdated",
+  id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+  aggregateType: "User",
+  aggregateId: "u1",
+  version: 2,
+  occurredAt: "2026-11-27T05:00:00.000Z",
+  data: { maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null, phoneNumberVerified: false },
+  metadata: { organizationId: "org", actor: { type: "service", id: "s" }, requestId: "r" }
+} as unknown as UserEvent
+
+describe("the audit chain's link", () => {
+  it("writes canonical JSON: keys sorted at every level, undefined fields left out, no whitespace", () => {
+    expect(canonicalJson({ z: undefined, y: { d: 1, c: [] }, x: "é", "10": 1, "9": 2, A: 0 })).toBe(
+      '{"10":1,"9":2,"A":0,"x":"é","y":{"c":[],"d":1}}'
+    )
+    expect(canonicalJson([1, undefined, { b: 2, a: [null, "x"] }])).toBe('[1,,{"a":[null,"x"],"b":2}]')
+  })
+
+  it("hashes an event to the value the first implementation stored", async () => {
+    expect(await eventHash(GENESIS_HASH, 1, event)).toBe(
+      "027f298f2012c6123addc026bb9e4971801e16401e897c780001f147ea4065d1"
+    )
+  })
+
+  it("links the same way as an Effect as through the promise", async () => {
+    const head = { sequence: 4, hash: "a".repeat(64) }
+    const link = Effect.runSync(nextLinkEffect(head, event))
+    expect(link).toEqual(await nextLink(head, event))
+    expect(link).toEqual({
+      chainSequence: 5,
+      prevHash: head.hash,
+      hash: "2119d13e69746dc9475f3809809daf1610046b8ffcf626234224bb02956ba593"
+    })
+  })
+})
+
+describe("uuidv7", () => {
+  it("is an RFC 9562 version-7 UUID whose first 48 bits are the clock's milliseconds", () => {
+    const before = Date.now()
+    const id = Effect.runSync(uuidv7)
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    const millis = parseInt(id.replace(/-/g, "").slice(0, 12), 16)
+    expect(millis).toBeGreaterThanOrEqual(before)
+    expect(millis).toBeLessThanOrEqual(Date.now())
+  })
+})

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs"
-import { createServer } from "node:net"
+export { freePort } from "../lib/free-port.js"
 
 export interface Started {
   readonly name: string
@@ -69,17 +69,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 process.on("exit", () => {
   for (const started of running) if (started.child.pid !== undefined) killGroup(started.child.pid, "SIGKILL")
 })
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 const tail = (file: string) => {
   try {

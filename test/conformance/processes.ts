@@ -3,7 +3,7 @@
  * starts die together), its output kept, waits bounded in time, and a stop that always ends in SIGKILL.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
+export { freePort } from "../../scripts/lib/free-port.js"
 
 export const ROOT = process.cwd()
 export const BIN = {
@@ -19,18 +19,6 @@ export const localDevEnv = (extra: Record<string, string>): NodeJS.ProcessEnv =>
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** A port that was free a moment ago, for servers that cannot pick their own (wrangler dev). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 export class ServerProcess {
   private constructor(

@@ -5,7 +5,8 @@
  * sends: one service token (users:write) and the organization's API key, on every request.
  */
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
-import { generateApiKey, sha256Hex } from "../../src/layers/auth/api-keys.js"
+import { generateApiKey } from "../../src/layers/auth/api-keys.js"
+import { sha256Hex } from "../../src/sha256.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken } from "../../src/dev/signing.js"
 
 export const ORGANIZATION_ID = "org_bench"

@@ -5,7 +5,8 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect } from "effect"
 import { uuidv7 } from "../app/context.js"
-import { generateApiKey, sha256Hex } from "../layers/auth/api-keys.js"
+import { generateApiKey } from "../layers/auth/api-keys.js"
+import { sha256Hex } from "../sha256.js"
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 

@@ -4,12 +4,11 @@
  */
 import { Clock, Effect, FiberRef } from "effect"
 import type { Principal } from "../services/auth.js"
+import { hexOf } from "../sha256.js"
 import type { CommandMetadata } from "../domain/user.js"
 
 /** Set by the HTTP edge for each request; read when building events and problems. */
 export const CurrentRequestId: FiberRef.FiberRef<string> = FiberRef.unsafeMake("unknown")
-
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"))
 
 /** A UUID v7 (RFC 9562): 48-bit Unix milliseconds, then random bits, so ids sort by creation time. */
 export const uuidv7: Effect.Effect<string> = Effect.map(Clock.currentTimeMillis, (millis) => {
@@ -21,9 +20,8 @@ export const uuidv7: Effect.Effect<string> = Effect.map(Clock.currentTimeMillis,
   }
   bytes[6] = (bytes[6]! & 0x0f) | 0x70
   bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  let text = ""
-  for (let i = 0; i < 16; i++) text += (i === 4 || i === 6 || i === 8 || i === 10 ? "-" : "") + HEX[bytes[i]!]
-  return text
+  const hex = hexOf(bytes)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 })
 
 export const commandMetadata = (principal: Principal): Effect.Effect<CommandMetadata> =>

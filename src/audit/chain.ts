@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import type { UserEvent } from "../domain/user.js"
+import { sha256Hex, sha256HexEffect } from "../sha256.js"
 
 export const GENESIS_HASH = "0".repeat(64)
 
@@ -46,21 +47,11 @@ export const canonicalJson = (value: unknown): string => {
   return text + "}"
 }
 
-const hex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("")
-
-// Where the runtime has node:crypto (Bun, Deno, Node) the hash is computed synchronously: Web Crypto's digest
-// hops to a worker thread and back, and the chain link is computed while the write holds the store's connection.
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
-  ?.getBuiltinModule?.("node:crypto") as typeof import("node:crypto") | undefined
-
 const linkText = (prevHash: string, chainSequence: number, event: UserEvent) =>
   prevHash + canonicalJson({ chainSequence, event })
 
-export const eventHash = async (prevHash: string, chainSequence: number, event: UserEvent): Promise<string> => {
-  const text = linkText(prevHash, chainSequence, event)
-  if (nodeCrypto !== undefined) return nodeCrypto.createHash("sha256").update(text, "utf8").digest("hex")
-  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
-}
+export const eventHash = (prevHash: string, chainSequence: number, event: UserEvent): Promise<string> =>
+  sha256Hex(linkText(prevHash, chainSequence, event))
 
 export const nextLink = async (head: ChainHead, event: UserEvent): Promise<ChainLink> => {
   const chainSequence = head.sequence + 1
@@ -69,10 +60,12 @@ export const nextLink = async (head: ChainHead, event: UserEvent): Promise<Chain
 
 /** nextLink as an Effect: computed at once where node:crypto exists, through Web Crypto elsewhere (Workers). */
 export const nextLinkEffect = (head: ChainHead, event: UserEvent): Effect.Effect<ChainLink> => {
-  if (nodeCrypto === undefined) return Effect.promise(() => nextLink(head, event))
   const chainSequence = head.sequence + 1
-  const hash = nodeCrypto.createHash("sha256").update(linkText(head.hash, chainSequence, event), "utf8").digest("hex")
-  return Effect.succeed({ chainSequence, prevHash: head.hash, hash })
+  return Effect.map(sha256HexEffect(linkText(head.hash, chainSequence, event)), (hash) => ({
+    chainSequence,
+    prevHash: head.hash,
+    hash
+  }))
 }
 
 export interface StoredLink extends ChainLink {

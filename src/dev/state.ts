@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { emptyHead, nextLink } from "../audit/chain.js"
 import type { UserCreated } from "../domain/user.js"
-import { generateApiKey, sha256Hex } from "../layers/auth/api-keys.js"
+import { generateApiKey } from "../layers/auth/api-keys.js"
+import { sha256Hex } from "../sha256.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, type SigningKey } from "./signing.js"
 
 export interface DevState {

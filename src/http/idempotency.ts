@@ -18,6 +18,7 @@ import {
 } from "../app/errors.js"
 import type { Actor } from "../domain/user.js"
 import { CurrentPrincipal } from "../services/auth.js"
+import { sha256Hex } from "../sha256.js"
 import { Idempotency, type StoredResponse } from "../services/idempotency.js"
 import { readJsonBytes } from "./body.js"
 import { describeCause, problemResponse } from "./problems.js"
@@ -63,8 +64,7 @@ export const requestHash = async (request: RequestIdentity): Promise<string> => 
   const bytes = new Uint8Array(head.byteLength + request.body.byteLength)
   bytes.set(head, 0)
   bytes.set(request.body, head.byteLength)
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")
+  return sha256Hex(bytes)
 }
 
 /**

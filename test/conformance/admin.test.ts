@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { sha256Hex } from "../../src/layers/auth/api-keys.js"
+import { sha256Hex } from "../../src/sha256.js"
 import { BIN, localDevEnv, ROOT, run } from "./processes.js"
 import { type RunningRuntime, startBun } from "./runtimes.js"
 

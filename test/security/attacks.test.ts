@@ -8,7 +8,7 @@ import { readFileSync, existsSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { issueApiKey, revokeApiKey } from "../../src/admin/tenants.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, signUserToken } from "../../src/dev/signing.js"
-import { sha256Hex } from "../../src/layers/auth/api-keys.js"
+import { sha256Hex } from "../../src/sha256.js"
 import { type Answer, call, expectProblem } from "../support/client.js"
 import {
   b64url,

@@ -5,32 +5,9 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { StoreUnavailable } from "../../app/errors.js"
+import { sha256HexEffect } from "../../sha256.js"
 
 const PREFIX = "uak_"
-
-// node:crypto where the runtime has it (Bun, Deno, Node: no static import, so Workers bundles stay free of it).
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
-  ?.getBuiltinModule?.("node:crypto") as typeof import("node:crypto") | undefined
-
-/**
- * SHA-256 (hex) computed at once where node:crypto exists, else undefined (Workers): Web Crypto's digest
- * hops to a worker thread and back, which costs more than the hash on every request.
- */
-export const sha256HexSync = (value: string): string | undefined =>
-  nodeCrypto?.createHash("sha256").update(value, "utf8").digest("hex")
-
-export const sha256Hex = async (value: string): Promise<string> => {
-  const now = sha256HexSync(value)
-  if (now !== undefined) return now
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")
-}
-
-/** sha256Hex as an Effect, without a promise where the hash is computed at once. */
-export const sha256HexEffect = (value: string): Effect.Effect<string> => {
-  const now = sha256HexSync(value)
-  return now !== undefined ? Effect.succeed(now) : Effect.promise(() => sha256Hex(value))
-}
 
 /** A new key: `uak_` and 32 random bytes in base64url. */
 export const generateApiKey = (): string => {

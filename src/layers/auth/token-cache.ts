@@ -7,7 +7,7 @@
  * where an uncached one would be refused. Refused tokens are never cached. The rules are in docs/DECISIONS.md.
  */
 import { Clock, Effect } from "effect"
-import { sha256HexEffect } from "./api-keys.js"
+import { sha256HexEffect } from "../../sha256.js"
 import { BoundedCache } from "./bounded-cache.js"
 import type { VerifyJwt } from "./jwt.js"
 

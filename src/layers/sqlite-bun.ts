@@ -7,28 +7,12 @@ import { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import type { JwtConfig } from "./auth/jwt.js"
 import { AtomicWriteTransaction } from "./sql/atomic-write.js"
-import { applyMigrations, tuneSqlite } from "./sql/migrate.js"
+import { prepareSqlite, type PrepareOptions } from "./sql/migrate.js"
 import { sqlServices } from "./sql/services.js"
 
-export interface PrepareOptions {
-  /** Idempotent SQL run after the migrations, e.g. the local demo tenant (src/dev/state.ts `devSeedSql`). */
-  readonly seedSql?: string
-}
-
-/**
- * Creates the file if needed, tunes it, applies pending migrations and runs the seed, synchronously,
- * before the server takes requests. bun:sqlite's `exec` runs multi-statement SQL, triggers included.
- */
-export const prepareBunSqliteFile = (filename: string, options: PrepareOptions = {}) => {
-  const db = new Database(filename, { create: true, readwrite: true })
-  try {
-    tuneSqlite(db)
-    applyMigrations(db)
-    if (options.seedSql !== undefined) db.exec(options.seedSql)
-  } finally {
-    db.close()
-  }
-}
+/** Creates the file if needed and readies it (migrate.ts `prepareSqlite`). */
+export const prepareBunSqliteFile = (filename: string, options: PrepareOptions = {}) =>
+  prepareSqlite(new Database(filename, { create: true, readwrite: true }), options)
 
 // Pragmas other than journal_mode belong to a connection, and @effect/sql-sqlite-bun sets only WAL on its one
 // connection: without a busy timeout, a write racing another process (dev:credentials seeding) fails at once;

@@ -7,28 +7,12 @@ import { DatabaseSync } from "node:sqlite"
 import type { JwtConfig } from "./auth/jwt.js"
 import * as SqliteDenoClient from "./sqlite-deno/client.js"
 import { AtomicWriteTransaction } from "./sql/atomic-write.js"
-import { applyMigrations, tuneSqlite } from "./sql/migrate.js"
+import { prepareSqlite, type PrepareOptions } from "./sql/migrate.js"
 import { sqlServices } from "./sql/services.js"
 
-export interface PrepareOptions {
-  /** Idempotent SQL run after the migrations, e.g. the local demo tenant (src/dev/state.ts `devSeedSql`). */
-  readonly seedSql?: string
-}
-
-/**
- * Creates the file if needed, tunes it, applies pending migrations and runs the seed, synchronously,
- * before the server takes requests. node:sqlite's `exec` runs multi-statement SQL, triggers included.
- */
-export const prepareDenoSqliteFile = (filename: string, options: PrepareOptions = {}) => {
-  const db = new DatabaseSync(filename)
-  try {
-    tuneSqlite(db)
-    applyMigrations(db)
-    if (options.seedSql !== undefined) db.exec(options.seedSql)
-  } finally {
-    db.close()
-  }
-}
+/** Creates the file if needed and readies it (migrate.ts `prepareSqlite`). */
+export const prepareDenoSqliteFile = (filename: string, options: PrepareOptions = {}) =>
+  prepareSqlite(new DatabaseSync(filename), options)
 
 export const SqliteDenoLive = (filename: string, jwt: JwtConfig, options: PrepareOptions = {}) => {
   prepareDenoSqliteFile(filename, options)

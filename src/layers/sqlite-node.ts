@@ -7,19 +7,11 @@ import Database from "better-sqlite3"
 import { Context, Layer } from "effect"
 import type { JwtConfig } from "./auth/jwt.js"
 import { AtomicWriteTransaction } from "./sql/atomic-write.js"
-import { applyMigrations, tuneSqlite } from "./sql/migrate.js"
+import { prepareSqlite } from "./sql/migrate.js"
 import { sqlServices } from "./sql/services.js"
 
-/** Tunes the file and applies pending migrations (synchronously, before the server takes requests). */
-export const prepareSqliteFile = (filename: string) => {
-  const db = new Database(filename)
-  try {
-    tuneSqlite(db)
-    applyMigrations(db)
-  } finally {
-    db.close()
-  }
-}
+/** Creates the file if needed and readies it (migrate.ts `prepareSqlite`). */
+export const prepareSqliteFile = (filename: string) => prepareSqlite(new Database(filename))
 
 // As on Bun and Deno: tuneSqlite's synchronous = NORMAL does not carry over to the client's own connection.
 const withConnectionPragmas = <E, R>(client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, E, R>) =>

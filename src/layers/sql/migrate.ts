@@ -36,6 +36,25 @@ export const tuneSqlite = (db: RawSqlite) => {
   db.exec("PRAGMA busy_timeout = 5000")
 }
 
+export interface PrepareOptions {
+  /** Idempotent SQL run after the migrations, e.g. the local demo tenant (src/dev/state.ts `devSeedSql`). */
+  readonly seedSql?: string
+}
+
+/**
+ * Readies a server's SQLite file before the server takes requests, synchronously: tunes it, applies pending
+ * migrations, runs the seed, and closes `db`. Every driver's `exec` runs multi-statement SQL, triggers included.
+ */
+export const prepareSqlite = (db: RawSqlite & { close(): unknown }, options: PrepareOptions = {}) => {
+  try {
+    tuneSqlite(db)
+    applyMigrations(db)
+    if (options.seedSql !== undefined) db.exec(options.seedSql)
+  } finally {
+    db.close()
+  }
+}
+
 export const applyMigrations = (db: RawSqlite, migrations: ReadonlyArray<Migration> = readMigrations()): number => {
   db.exec(
     "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, " +

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sha256Hex } from "../../src/sha256.js"
-import { BIN, localDevEnv, ROOT, run } from "./processes.js"
+import { BIN, localDevEnv, ROOT, run } from "../support/processes.js"
 import { type RunningRuntime, startBun } from "./runtimes.js"
 
 interface Outcome {

@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { createOrganizationSql, issueApiKeySql, revokeApiKeySql } from "../../src/admin/tenants.js"
 import { signServiceToken, signUserToken, type TokenOptions } from "../../src/dev/signing.js"
 import { devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "../../src/dev/state.js"
-import { BIN, freePort, localDevEnv, ROOT, run, ServerProcess } from "./processes.js"
+import { BIN, freePort, localDevEnv, ROOT, run, ServerProcess } from "../support/processes.js"
 
 export type Runtime = "bun" | "deno" | "worker"
 

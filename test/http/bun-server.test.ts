@@ -2,14 +2,15 @@
  * The new user's path under Bun: `bun src/bun.ts` on a free port with a fresh data dir, the curl it prints,
  * `bun scripts/dev-credentials.ts`, and a clean stop on SIGTERM. Runs the real binaries as child processes.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { BIN, ServerProcess } from "../support/processes.js"
 
-const BUN = join(process.cwd(), "node_modules", ".bin", "bun")
+const BUN = BIN.bun
 const READY_WITHIN_MS = 20_000
 
 interface PrintedCurl {
@@ -39,35 +40,20 @@ describe("npm start (bun src/bun.ts) in local dev mode", () => {
   // Local dev mode on the loopback, whatever the calling shell has set.
   const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, ...inherited } = process.env
   const env = { ...inherited, USERS_API_DATA_DIR: dataDir, PORT: "0" }
-  let child: ChildProcess | undefined
-  let stdout = ""
-  let stderr = ""
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  let server: ServerProcess
   let port: number
   let curl: PrintedCurl
 
   beforeAll(async () => {
-    const started = spawn(BUN, ["src/bun.ts"], { env, stdio: ["ignore", "pipe", "pipe"] })
-    child = started
-    exited = new Promise((resolve) => started.once("exit", (code, signal) => resolve({ code, signal })))
-    started.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    started.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    server = ServerProcess.start("bun src/bun.ts", BUN, ["src/bun.ts"], env)
     // The banner ends with the dev:credentials hint; wait for all of it, or for the process to die.
-    const deadline = Date.now() + READY_WITHIN_MS
-    while (!stdout.includes("npm run dev:credentials")) {
-      if (started.exitCode !== null) throw new Error(`bun exited with ${started.exitCode}:\n${stdout}${stderr}`)
-      if (Date.now() > deadline) throw new Error(`not listening after ${READY_WITHIN_MS} ms:\n${stdout}${stderr}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1])
-    curl = parseCurl(stdout)
+    await server.waitFor("the whole banner", READY_WITHIN_MS, () => server.stdout.includes("npm run dev:credentials") || undefined)
+    port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stdout)?.[1])
+    curl = parseCurl(server.stdout)
   })
 
   afterAll(async () => {
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL")
-      await exited
-    }
+    await server?.stop()
     rmSync(dataDir, { recursive: true, force: true })
   })
 
@@ -132,9 +118,9 @@ describe("npm start (bun src/bun.ts) in local dev mode", () => {
   })
 
   it("stops cleanly on SIGTERM", async () => {
-    child!.kill("SIGTERM")
+    server.signal("SIGTERM")
     const outcome = await Promise.race([
-      exited,
+      server.exit,
       new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 10_000))
     ])
     expect(outcome).toEqual({ code: 0, signal: null })

@@ -3,14 +3,13 @@
  * fresh data dir, answering over HTTP with tokens signed by the dev key it created, and a clean stop on SIGTERM.
  * The data dir sits under data/ because the task may write nowhere else (--allow-write=data).
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { signServiceToken, signUserToken } from "../../src/dev/signing.js"
 import type { DevState } from "../../src/dev/state.js"
+import { BIN, ServerProcess } from "../support/processes.js"
 
-const DENO = join(process.cwd(), "node_modules", ".bin", "deno")
 const READY_WITHIN_MS = 30_000
 
 describe("npm run start:deno (deno task start) in local dev mode", () => {
@@ -19,10 +18,7 @@ describe("npm run start:deno (deno task start) in local dev mode", () => {
   // Local dev mode on the loopback, whatever the calling shell has set; PORT 0 lets the system pick a free port.
   const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, ...inherited } = process.env
   const env = { ...inherited, USERS_API_DATA_DIR: dataDir, PORT: "0", NO_COLOR: "1" }
-  let child: ChildProcess | undefined
-  let stdout = ""
-  let stderr = ""
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  let server: ServerProcess
   let baseUrl: string
   let state: DevState
 
@@ -38,43 +34,25 @@ describe("npm run start:deno (deno task start) in local dev mode", () => {
   })
 
   beforeAll(async () => {
-    // Its own process group, so that the task and the `deno run` it starts can be killed together if need be.
-    const started = spawn(DENO, ["task", "start"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true })
-    child = started
-    exited = new Promise((resolve) => started.once("exit", (code, signal) => resolve({ code, signal })))
-    started.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    started.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    // Its own process group (ServerProcess), so that the task and the `deno run` it starts are stopped together.
+    server = ServerProcess.start("deno task start", BIN.deno, ["task", "start"], env)
     const deadline = Date.now() + READY_WITHIN_MS
-    const waitOr = async (what: string) => {
-      if (started.exitCode !== null) throw new Error(`deno exited with ${started.exitCode}:\n${stdout}${stderr}`)
-      if (Date.now() > deadline) throw new Error(`${what} after ${READY_WITHIN_MS} ms:\n${stdout}${stderr}`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    let port: string | undefined
-    while ((port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]) === undefined) {
-      await waitOr("no banner")
-    }
+    const port = await server.waitFor("the banner", READY_WITHIN_MS, () =>
+      /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stdout)?.[1])
     baseUrl = `http://127.0.0.1:${port}`
-    for (;;) {
-      const health = await fetch(`${baseUrl}/healthz`).catch(() => undefined)
-      if (health?.status === 200) break
-      await waitOr("/healthz not 200")
-    }
+    await server.waitHealthy(baseUrl, Math.max(0, deadline - Date.now()))
     state = JSON.parse(readFileSync(join(dataDir, "dev-state.json"), "utf8")) as DevState
   })
 
   afterAll(async () => {
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      process.kill(-child.pid, "SIGKILL")
-      await exited
-    }
+    await server?.stop()
     rmSync(dataDir, { recursive: true, force: true })
   })
 
   it("prints the banner with a curl for the demo user and the dev:credentials hint", () => {
-    expect(stdout).toContain("users-api (Deno) listening on http://127.0.0.1:")
-    expect(stdout).toContain(`curl -sS -X POST ${baseUrl}/users/user_demo/UpdatePhoneNumber`)
-    expect(stdout).toContain("npm run dev:credentials -- --runtime deno")
+    expect(server.stdout).toContain("users-api (Deno) listening on http://127.0.0.1:")
+    expect(server.stdout).toContain(`curl -sS -X POST ${baseUrl}/users/user_demo/UpdatePhoneNumber`)
+    expect(server.stdout).toContain("npm run dev:credentials -- --runtime deno")
   })
 
   it("sets the number and answers with the masked event", async () => {
@@ -130,9 +108,9 @@ describe("npm run start:deno (deno task start) in local dev mode", () => {
   })
 
   it("stops cleanly on SIGTERM", async () => {
-    child!.kill("SIGTERM")
+    server.signal("SIGTERM")
     const outcome = await Promise.race([
-      exited,
+      server.exit,
       new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 10_000))
     ])
     expect(outcome).toEqual({ code: 0, signal: null })

@@ -6,14 +6,15 @@
  * it, and end where the user's row is. No 5xx. Bounded: it fails past 90 s.
  */
 import Database from "better-sqlite3"
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { BIN, ServerProcess } from "../support/processes.js"
 
-const BUN = join(process.cwd(), "node_modules", ".bin", "bun")
+const BUN = BIN.bun
 const READY_WITHIN_MS = 20_000
 const BUDGET_MS = 90_000
 const CLIENTS = 8
@@ -57,26 +58,14 @@ describe("soak: 8 concurrent clients against the Bun server", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "users-api-soak-"))
   const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, ...inherited } = process.env
   const env = { ...inherited, USERS_API_DATA_DIR: dataDir, PORT: "0" }
-  let child: ChildProcess | undefined
-  let exited: Promise<unknown> = Promise.resolve()
-  let stdout = ""
-  let stderr = ""
+  let server: ServerProcess
   let baseUrl: string
   let headers: (extra?: Record<string, string>) => Record<string, string>
 
   beforeAll(async () => {
-    const started = spawn(BUN, ["src/bun.ts"], { env, stdio: ["ignore", "pipe", "pipe"] })
-    child = started
-    exited = new Promise((resolve) => started.once("exit", resolve))
-    started.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    started.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    const deadline = Date.now() + READY_WITHIN_MS
-    while (!stdout.includes("npm run dev:credentials")) {
-      if (started.exitCode !== null) throw new Error(`bun exited with ${started.exitCode}:\n${stdout}${stderr}`)
-      if (Date.now() > deadline) throw new Error(`not listening after ${READY_WITHIN_MS} ms:\n${stdout}${stderr}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1])
+    server = ServerProcess.start("bun src/bun.ts", BUN, ["src/bun.ts"], env)
+    await server.waitFor("the whole banner", READY_WITHIN_MS, () => server.stdout.includes("npm run dev:credentials") || undefined)
+    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stdout)?.[1])
     const { stdout: printed } = await promisify(execFile)(BUN, ["scripts/dev-credentials.ts", "--port", String(port)], {
       env,
       timeout: 20_000
@@ -93,14 +82,8 @@ describe("soak: 8 concurrent clients against the Bun server", () => {
   }, 60_000)
 
   afterAll(async () => {
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM")
-      const stopped = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))])
-      if (!stopped) {
-        child.kill("SIGKILL")
-        await exited
-      }
-    }
+    // SIGTERM first: the server finishes what it has in flight; SIGKILL after 10 s.
+    await server?.stop(10_000)
     rmSync(dataDir, { recursive: true, force: true })
   })
 
@@ -267,7 +250,7 @@ describe("soak: 8 concurrent clients against the Bun server", () => {
     console.log(`soak: ${JSON.stringify(counts)}`)
 
     expect(counts.serverErrors5xx).toBe(0)
-    expect(stdout).not.toContain('"level":"error"')
+    expect(server.stdout).not.toContain('"level":"error"')
     expect(new Set(all.map((o) => o.status))).toSatisfy((statuses: Set<number>) =>
       [...statuses].every((s) => s === 200 || s === 412 || s === 409)
     )

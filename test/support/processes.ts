@@ -1,5 +1,5 @@
 /**
- * Child processes for tests that run the real servers: each in its own process group (so a wrapper and what it
+ * Child processes for tests that run the real servers (conformance, the Bun and Deno entries, the soak): each in its own process group (so a wrapper and what it
  * starts die together), its output kept, waits bounded in time, and a stop that always ends in SIGKILL.
  */
 import { type ChildProcess, spawn } from "node:child_process"
@@ -20,24 +20,32 @@ export const localDevEnv = (extra: Record<string, string>): NodeJS.ProcessEnv =>
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+export interface ExitStatus {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
 export class ServerProcess {
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
-    private readonly log: { text: string }
+    private readonly exited: Promise<ExitStatus>,
+    private readonly log: { text: string; stdout: string }
   ) {}
 
   static start(name: string, command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): ServerProcess {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
-    const log = { text: "" }
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (log.text += chunk))
+    const log = { text: "", stdout: "" }
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      log.text += chunk
+      log.stdout += chunk
+    })
     child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (log.text += chunk))
-    const exited = new Promise<void>((resolve) => {
-      child.once("exit", () => resolve())
+    const exited = new Promise<ExitStatus>((resolve) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }))
       child.once("error", (error) => {
         log.text += `\n[spawn failed: ${error.message}]`
-        resolve()
+        resolve({ code: null, signal: null })
       })
     })
     return new ServerProcess(name, child, exited, log)
@@ -46,6 +54,21 @@ export class ServerProcess {
   /** Everything it printed so far, stdout and stderr interleaved. */
   get output(): string {
     return this.log.text
+  }
+
+  /** What it printed on stdout alone. */
+  get stdout(): string {
+    return this.log.stdout
+  }
+
+  /** How the process ended, once it has. */
+  get exit(): Promise<ExitStatus> {
+    return this.exited
+  }
+
+  /** Sends `signal` to the process itself (not its group), as a supervisor stopping it would. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal)
   }
 
   get running(): boolean {

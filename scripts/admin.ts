@@ -21,7 +21,8 @@ import { parseArgs } from "node:util"
 import { createOrganizationSql, issueApiKeySql, revokeApiKeySql } from "../src/admin/tenants.js"
 import { API_KEY_CACHE_DEFAULTS } from "../src/layers/auth/api-key-cache.js"
 
-const usage = `usage: bun scripts/admin.ts <command> <arguments> (--remote | --local [--persist-to DIR] | --db FILE | --print) [--env NAME]
+const usage =
+  `usage: bun scripts/admin.ts <command> <arguments> (--remote | --local [--persist-to DIR] | --db FILE | --print) [--env NAME]
   create-org <organizationId> <name>
   issue-key <organizationId> <label>
   revoke-key <keyId>
@@ -33,7 +34,7 @@ const fail = (message: string, code = 2): never => {
   process.exit(code)
 }
 
-const { values: options, positionals } = (() => {
+const { positionals, values: options } = (() => {
   try {
     return parseArgs({
       allowPositionals: true,
@@ -147,7 +148,11 @@ switch (command) {
     const name = argument(1, "a name")
     const rows = await execute(returning(createOrganizationSql(id, name, now)))
     if (where.kind !== "print") {
-      console.error(rows.length > 0 ? `Created organization ${id}${target}.` : `Organization ${id} exists already${target}; nothing changed.`)
+      console.error(
+        rows.length > 0
+          ? `Created organization ${id}${target}.`
+          : `Organization ${id} exists already${target}; nothing changed.`
+      )
     }
     break
   }
@@ -173,14 +178,18 @@ switch (command) {
     if (where.kind !== "print") {
       if (rows.length === 0) fail(`no active key ${keyId}${target}: unknown, or revoked already`, 1)
       // Servers trust a key they found for a bounded time (src/layers/auth/api-key-cache.ts).
-      console.error(`Revoked key ${keyId}${target}. Requests with it are refused within ${API_KEY_CACHE_DEFAULTS.ttlMs / 1000} s.`)
+      console.error(
+        `Revoked key ${keyId}${target}. Requests with it are refused within ${API_KEY_CACHE_DEFAULTS.ttlMs / 1000} s.`
+      )
     }
     break
   }
   case "list-keys": {
     const organizationId = argument(0, "an organization id", ID)
     const rows = await execute(
-      `SELECT id, label, created_at, revoked_at FROM api_keys WHERE organization_id = ${quote(organizationId)} ORDER BY created_at;`
+      `SELECT id, label, created_at, revoked_at FROM api_keys WHERE organization_id = ${
+        quote(organizationId)
+      } ORDER BY created_at;`
     )
     if (where.kind !== "print") process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
     break

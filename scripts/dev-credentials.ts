@@ -36,7 +36,7 @@ const parsed = (() => {
 
 const runtime = parsed.runtime as Runtime
 if (!Object.hasOwn(RUNTIMES, runtime)) fail(`unknown runtime ${JSON.stringify(parsed.runtime)}`)
-const { port: defaultPort, database } = RUNTIMES[runtime]
+const { database, port: defaultPort } = RUNTIMES[runtime]
 const port = parsed.port === undefined ? defaultPort : Number(parsed.port)
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port must be a port number, not ${parsed.port}`)
 

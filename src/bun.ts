@@ -33,7 +33,9 @@ const serve = () => {
     })
   } catch (error) {
     const code = (error as { code?: unknown }).code
-    if (code === "EADDRINUSE") return fail(`port ${config.port} on ${config.hostname} is in use; set PORT to another one`)
+    if (code === "EADDRINUSE") {
+      return fail(`port ${config.port} on ${config.hostname} is in use; set PORT to another one`)
+    }
     throw error
   }
 }

@@ -15,7 +15,16 @@ import { SqliteDenoLive } from "./layers/sqlite-deno.js"
 import { banner, baseUrlOf, startup } from "./startup.js"
 
 // Read by name: the task's --allow-env lists exactly these (and none of the rest of the environment).
-const ENV_NAMES = ["PORT", "HOST", "JWKS", "JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS", "PHONE_FINGERPRINT_KEY"] as const
+const ENV_NAMES = [
+  "PORT",
+  "HOST",
+  "JWKS",
+  "JWKS_URL",
+  "JWT_ISSUER",
+  "JWT_AUDIENCE",
+  "JWT_ALGORITHMS",
+  "PHONE_FINGERPRINT_KEY"
+] as const
 const env: Env = Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name)]))
 
 const fail = (message: string): never => {
@@ -39,7 +48,9 @@ const server = (() => {
       (request) => handler.fetch(canonicalRequest(request))
     )
   } catch (error) {
-    return fail(`cannot listen on ${config.hostname}:${config.port}: ${error instanceof Error ? error.message : String(error)}`)
+    return fail(
+      `cannot listen on ${config.hostname}:${config.port}: ${error instanceof Error ? error.message : String(error)}`
+    )
   }
 })()
 

@@ -4,16 +4,16 @@
  */
 import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
-import type { Auth } from "./services/auth.js"
-import type { EventLog } from "./services/event-log.js"
-import type { Idempotency } from "./services/idempotency.js"
-import { type Masker, maskerWithFingerprint } from "./services/masker.js"
-import type { UserRepo } from "./services/user-repo.js"
 import { UsersApi } from "./http/api.js"
 import { AuthenticationLive } from "./http/authentication.js"
 import { DocsLive } from "./http/docs.js"
 import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
 import { AuditLive, HealthLive, UsersLive } from "./http/handlers.js"
+import type { Auth } from "./services/auth.js"
+import type { EventLog } from "./services/event-log.js"
+import type { Idempotency } from "./services/idempotency.js"
+import { type Masker, maskerWithFingerprint } from "./services/masker.js"
+import type { UserRepo } from "./services/user-repo.js"
 
 export type Services = Auth | UserRepo | EventLog | Masker | Idempotency
 

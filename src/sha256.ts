@@ -4,9 +4,10 @@
  * whose digest hops to a worker thread and back, costing more than the hash itself on every request.
  */
 import { Effect } from "effect"
+import type * as NodeCrypto from "node:crypto"
 
 const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
-  ?.getBuiltinModule?.("node:crypto") as typeof import("node:crypto") | undefined
+  ?.getBuiltinModule?.("node:crypto") as typeof NodeCrypto | undefined
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"))
 

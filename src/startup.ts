@@ -22,7 +22,9 @@ export interface Startup {
 
 export const startup = async (env: Env, defaultPort: number, fail: (message: string) => never): Promise<Startup> => {
   const port = Number(env.PORT || defaultPort)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be a port number, not ${JSON.stringify(env.PORT)}`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    fail(`PORT must be a port number, not ${JSON.stringify(env.PORT)}`)
+  }
   const configured = <A>(read: () => A): A => {
     try {
       return read()
@@ -64,7 +66,9 @@ export const banner = async (input: BannerInput): Promise<string> => {
   const state = input.devState
   if (state === undefined) return listening
   const token = await signUserToken(state.signingKey, state.userId, { expiresIn: "24h" })
-  const shown = relative(input.cwd, input.filename).startsWith("..") ? input.filename : relative(input.cwd, input.filename)
+  const shown = relative(input.cwd, input.filename).startsWith("..")
+    ? input.filename
+    : relative(input.cwd, input.filename)
   return [
     `${listening}  (local dev mode, database ${shown})`,
     `API reference: ${input.baseUrl}/docs  (OpenAPI document: ${input.baseUrl}/openapi.json)`,

@@ -46,7 +46,10 @@ const misconfigured = (error: unknown): Response => {
     : "The service could not start."
   const requestId = crypto.randomUUID()
   console.error(JSON.stringify({ level: "error", msg: "configuration error", requestId, detail }))
-  const response = problemResponse({ status: 500, title: "Service misconfigured", code: "misconfigured", detail }, requestId)
+  const response = problemResponse(
+    { status: 500, title: "Service misconfigured", code: "misconfigured", detail },
+    requestId
+  )
   return HttpServerResponse.toWeb(HttpServerResponse.setHeader(response, "x-request-id", requestId))
 }
 

@@ -6,7 +6,10 @@ declare module "autocannon" {
     readonly non2xx: number
   }
   interface Instance extends PromiseLike<Result> {
-    on(event: "response", listener: (client: unknown, status: number, bytes: number, responseTime: number) => void): this
+    on(
+      event: "response",
+      listener: (client: unknown, status: number, bytes: number, responseTime: number) => void
+    ): this
     on(event: "reqError", listener: (error: unknown) => void): this
     stop(): void
   }

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { storageCeiling, type Ceiling } from "./ceiling.js"
+import { type Ceiling, storageCeiling } from "./ceiling.js"
 import { runLoad } from "./load.js"
 import { sampleRss, stopAll } from "./processes.js"
 import { formatTable, median, type Summary } from "./report.js"
@@ -126,7 +126,11 @@ const measure = async (
     await target.process.stop()
   }
   const check = target.check === undefined ? undefined : await target.check()
-  return { ...load, rssMb, ...(check === undefined ? {} : { events: check.events - users.length, chainIntact: check.chainIntact }) }
+  return {
+    ...load,
+    rssMb,
+    ...(check === undefined ? {} : { events: check.events - users.length, chainIntact: check.chainIntact })
+  }
 }
 
 const summaries: Array<Summary> = []
@@ -147,7 +151,7 @@ try {
     const users = makeUsers(userCount)
     for (const connections of connectionsList) {
       for (const runtime of runtimes) {
-        const { endpoint, baseline, baselineName } = RUNTIMES[runtime]
+        const { baseline, baselineName, endpoint } = RUNTIMES[runtime]
         const perRun = []
         for (let run = 1; run <= runs; run++) {
           progress(`${runtime} ${userCount} users, ${connections} connections, run ${run}/${runs}: baseline ...`)

@@ -8,8 +8,8 @@ import { Database } from "bun:sqlite"
 import { join } from "node:path"
 import type { E164 } from "../../src/domain/phone.js"
 import type { UserPhoneNumberUpdated } from "../../src/domain/user.js"
-import { changeStatements, SELECT_HEAD, SELECT_USER } from "../../src/layers/sql/rows.js"
 import { tuneSqlite } from "../../src/layers/sql/migrate.js"
+import { changeStatements, SELECT_HEAD, SELECT_USER } from "../../src/layers/sql/rows.js"
 import { seedSqliteFile } from "./seed.js"
 import { type BenchUser, ORGANIZATION_ID } from "./workload.js"
 
@@ -52,7 +52,14 @@ export const storageCeiling = async (dir: string, users: ReadonlyArray<BenchUser
         type: "UserPhoneNumberUpdated",
         occurredAt: "2026-01-01T00:00:00.000Z"
       } as unknown as UserPhoneNumberUpdated
-      const state = { organizationId: ORGANIZATION_ID, id: user.id, phoneNumber, phoneNumberVerified: false, erasedAt: null, version }
+      const state = {
+        organizationId: ORGANIZATION_ID,
+        id: user.id,
+        phoneNumber,
+        phoneNumberVerified: false,
+        erasedAt: null,
+        version
+      }
       const next = sha256(`${hash}${sequence + 1}`)
       const statements = changeStatements({ state, event }, { chainSequence: sequence + 1, prevHash: hash, hash: next })
       db.transaction(() => {

@@ -38,13 +38,17 @@ let failed = 0
 const worker = async () => {
   while (sent < total) {
     sent++
-    const { path, body } = sequence.next()
+    const { body, path } = sequence.next()
     const request = mode === "health"
       ? new Request("http://127.0.0.1/healthz")
       : mode === "read"
       ? new Request(`http://127.0.0.1${path.replace("/UpdatePhoneNumber", "")}`, { headers })
       : mode === "noop"
-      ? new Request(`http://127.0.0.1${path}`, { method: "POST", headers, body: `{"phoneNumber":"${seededOf.get(path.split("/")[2]!)}"}` })
+      ? new Request(`http://127.0.0.1${path}`, {
+        method: "POST",
+        headers,
+        body: `{"phoneNumber":"${seededOf.get(path.split("/")[2]!)}"}`
+      })
       : new Request(`http://127.0.0.1${path}`, { method: "POST", headers, body })
     const response = await handler.fetch(request)
     if (response.status !== 200) failed++

@@ -44,12 +44,14 @@ const COLUMNS: ReadonlyArray<readonly [string, (s: Summary) => string]> = [
 export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling | undefined): string => {
   const rows = [COLUMNS.map(([title]) => title), ...summaries.map((s) => COLUMNS.map(([, cell]) => cell(s)))]
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
-  const lines = rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "))
+  const lines = rows.map((row) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")
+  )
   lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "))
   const notes = summaries.length === 0 ? [] : [
     "",
     `medians of ${(summaries[0]!.runs as Array<unknown>).length} runs, ${summaries[0]!.durationS} s each after a ` +
-      `${summaries[0]!.warmupS} s warm-up; errors summed over the runs`,
+    `${summaries[0]!.warmupS} s warm-up; errors summed over the runs`,
     ...[...new Set(summaries.map((s) => `baseline for ${s.runtime}: ${s.baseline}`))]
   ]
   if (ceiling !== undefined) {

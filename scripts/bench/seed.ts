@@ -9,9 +9,9 @@ import { uuidv7 } from "../../src/app/context.js"
 import { type ChainHead, emptyHead, nextLink, type StoredLink, verifyChain } from "../../src/audit/chain.js"
 import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import type { UserCreated } from "../../src/domain/user.js"
-import { type EventRow, SELECT_CHAIN, toStoredLink } from "../../src/layers/sql/rows.js"
 import { applyMigrations, tuneSqlite } from "../../src/layers/sql/migrate.js"
-import { ORGANIZATION_ID, SERVICE_ID, type BenchUser } from "./workload.js"
+import { type EventRow, SELECT_CHAIN, toStoredLink } from "../../src/layers/sql/rows.js"
+import { type BenchUser, ORGANIZATION_ID, SERVICE_ID } from "./workload.js"
 
 export interface SeedInput {
   readonly apiKeyHash: string
@@ -36,13 +36,22 @@ export const seedSqliteFile = async (filename: string, { apiKeyHash, users }: Se
         version: 1,
         occurredAt: now,
         data: { maskedPhoneNumber: maskPhoneNumber(user.seeded as E164) },
-        metadata: { organizationId: ORGANIZATION_ID, actor: { type: "service", id: SERVICE_ID }, requestId: "bench-seed" }
+        metadata: {
+          organizationId: ORGANIZATION_ID,
+          actor: { type: "service", id: SERVICE_ID },
+          requestId: "bench-seed"
+        }
       }
       const link = await nextLink(head, event)
       head = { sequence: link.chainSequence, hash: link.hash }
       rows.push([
-        event.id, user.id, JSON.stringify(event.data), JSON.stringify(event.metadata), link.chainSequence,
-        link.prevHash, link.hash
+        event.id,
+        user.id,
+        JSON.stringify(event.data),
+        JSON.stringify(event.metadata),
+        link.chainSequence,
+        link.prevHash,
+        link.hash
       ])
     }
     const insertUser = db.prepare(

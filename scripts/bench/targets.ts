@@ -103,7 +103,10 @@ export const denoHello = (ctx: RunContext): Promise<Target> =>
   )
 
 // Wrangler appends every line it logs to a debug file; keep those files in the run's directory.
-const wranglerEnv = (ctx: RunContext): NodeJS.ProcessEnv => ({ ...baseEnv(), WRANGLER_LOG_PATH: join(ctx.dir, "wrangler-logs") })
+const wranglerEnv = (ctx: RunContext): NodeJS.ProcessEnv => ({
+  ...baseEnv(),
+  WRANGLER_LOG_PATH: join(ctx.dir, "wrangler-logs")
+})
 
 const wrangler = (ctx: RunContext, args: ReadonlyArray<string>) => {
   const result = spawnSync(join(BIN, "wrangler"), args, { cwd: ROOT, env: wranglerEnv(ctx), encoding: "utf8" })
@@ -113,7 +116,9 @@ const wrangler = (ctx: RunContext, args: ReadonlyArray<string>) => {
 const findSqlite = (dir: string): string => {
   const found = readdirSync(dir, { recursive: true, encoding: "utf8" })
     .filter((file) => file.endsWith(".sqlite") && !file.includes("metadata"))
-  if (found.length !== 1) throw new Error(`expected one local D1 file under ${dir}, found ${found.join(", ") || "none"}`)
+  if (found.length !== 1) {
+    throw new Error(`expected one local D1 file under ${dir}, found ${found.join(", ") || "none"}`)
+  }
   return join(dir, found[0]!)
 }
 
@@ -135,13 +140,34 @@ const wranglerDev = async (name: string, ctx: RunContext, config: string, persis
   )
   const inspector = await freePort()
   const args = (port: number) => [
-    "dev", "-c", config, "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port",
-    String(inspector), "--persist-to", persist, "--env-file", envFile, "--show-interactive-dev-session=false",
+    "dev",
+    "-c",
+    config,
+    "--local",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspector),
+    "--persist-to",
+    persist,
+    "--env-file",
+    envFile,
+    "--show-interactive-dev-session=false",
     // Wrangler's own line per request costs its Node process more than a request to workerd does; the Worker's
     // console output (the service's one JSON line per request) is still forwarded and printed.
-    "--log-level", "warn"
+    "--log-level",
+    "warn"
   ]
-  return launch(name, ctx, join(BIN, "wrangler"), args, { WRANGLER_LOG_PATH: join(ctx.dir, "wrangler-logs") }, readyPath)
+  return launch(
+    name,
+    ctx,
+    join(BIN, "wrangler"),
+    args,
+    { WRANGLER_LOG_PATH: join(ctx.dir, "wrangler-logs") },
+    readyPath
+  )
 }
 
 export const workerEndpoint = async (ctx: RunContext): Promise<Target> => {
@@ -159,4 +185,3 @@ export const bareWorker = async (ctx: RunContext): Promise<Target> => {
   const target = await wranglerDev("bare worker", ctx, config, persist, "/")
   return { ...target, check: () => checkSqliteFile(database) }
 }
-

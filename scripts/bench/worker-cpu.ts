@@ -53,7 +53,7 @@ const measure = async (name: string, make: (ctx: RunContext) => Promise<Target>)
   try {
     const sequence = makeSequence(users)
     const send = async () => {
-      const { path, body } = sequence.next()
+      const { body, path } = sequence.next()
       const response = await fetch(`${target.url}${path}`, { method: "POST", headers, body })
       await response.arrayBuffer()
       if (response.status !== 200) throw new Error(`${name}: ${response.status}`)

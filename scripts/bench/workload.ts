@@ -5,9 +5,9 @@
  * sends: one service token (users:write) and the organization's API key, on every request.
  */
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
+import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken } from "../../src/dev/signing.js"
 import { generateApiKey } from "../../src/layers/auth/api-keys.js"
 import { sha256Hex } from "../../src/sha256.js"
-import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken } from "../../src/dev/signing.js"
 
 export const ORGANIZATION_ID = "org_bench"
 export const SERVICE_ID = "svc_bench"

@@ -3,8 +3,8 @@
  * token carries the scope. (The organization itself was checked when the caller was authenticated.)
  */
 import { Effect } from "effect"
-import { Forbidden } from "./errors.js"
 import type { Principal } from "../services/auth.js"
+import { Forbidden } from "./errors.js"
 
 export const Scopes = {
   read: "users:read",
@@ -28,7 +28,9 @@ const serviceOnly = (scope: string) =>
 const selfOrScope = (principal: Principal, userId: string, scope: string): Effect.Effect<void, Forbidden> =>
   principal.actor.type === "user"
     ? principal.actor.id === userId ? Effect.void : Effect.fail(notOwnUser)
-    : principal.scopes.has(scope) ? Effect.void : Effect.fail(missingScope(scope))
+    : principal.scopes.has(scope)
+    ? Effect.void
+    : Effect.fail(missingScope(scope))
 
 const serviceWith = (principal: Principal, scope: string): Effect.Effect<void, Forbidden> =>
   principal.actor.type === "service" && principal.scopes.has(scope)

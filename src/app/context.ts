@@ -3,9 +3,9 @@
  * event ids (UUID v7) and the current time. Time comes from Effect's Clock, so tests can move it.
  */
 import { Clock, Effect, FiberRef } from "effect"
+import type { CommandMetadata } from "../domain/user.js"
 import type { Principal } from "../services/auth.js"
 import { hexOf } from "../sha256.js"
-import type { CommandMetadata } from "../domain/user.js"
 
 /** Set by the HTTP edge for each request; read when building events and problems. */
 export const CurrentRequestId: FiberRef.FiberRef<string> = FiberRef.unsafeMake("unknown")

@@ -11,9 +11,9 @@ import { Masker } from "../services/masker.js"
 import { UserRepo } from "../services/user-repo.js"
 import { commandMetadata } from "./context.js"
 import {
-  PhoneNumberInUse,
+  type PhoneNumberInUse,
   PreconditionFailed,
-  StoreUnavailable,
+  type StoreUnavailable,
   UserErased,
   UserNotFound,
   VerificationRejected,
@@ -84,7 +84,13 @@ export const runCommand = (
         command.type === "ErasePersonalData" ? null : command.phoneNumber,
         state?.phoneNumber ?? null
       ])
-      const decision = decide(command, state, yield* commandMetadata(principal), masker.mask, (n) => fingerprints.get(n))
+      const decision = decide(
+        command,
+        state,
+        yield* commandMetadata(principal),
+        masker.mask,
+        (n) => fingerprints.get(n)
+      )
       switch (decision._tag) {
         case "UserNotFound":
           return yield* new UserNotFound({ userId })

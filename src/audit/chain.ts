@@ -75,8 +75,18 @@ export interface StoredLink extends ChainLink {
 
 export type Break =
   | { readonly reason: "missing"; readonly organizationId: string; readonly chainSequence: number }
-  | { readonly reason: "prev-hash"; readonly organizationId: string; readonly chainSequence: number; readonly eventId: string }
-  | { readonly reason: "hash"; readonly organizationId: string; readonly chainSequence: number; readonly eventId: string }
+  | {
+    readonly reason: "prev-hash"
+    readonly organizationId: string
+    readonly chainSequence: number
+    readonly eventId: string
+  }
+  | {
+    readonly reason: "hash"
+    readonly organizationId: string
+    readonly chainSequence: number
+    readonly eventId: string
+  }
 
 export interface Verification {
   readonly checked: number
@@ -104,10 +114,18 @@ export const verifyChain = async (links: Iterable<StoredLink>): Promise<Verifica
         return { checked, heads, broken: { reason: "missing", organizationId, chainSequence: expected } }
       }
       if (link.prevHash !== head.hash) {
-        return { checked, heads, broken: { reason: "prev-hash", organizationId, chainSequence: expected, eventId: link.event.id } }
+        return {
+          checked,
+          heads,
+          broken: { reason: "prev-hash", organizationId, chainSequence: expected, eventId: link.event.id }
+        }
       }
       if ((await eventHash(link.prevHash, link.chainSequence, link.event)) !== link.hash) {
-        return { checked, heads, broken: { reason: "hash", organizationId, chainSequence: expected, eventId: link.event.id } }
+        return {
+          checked,
+          heads,
+          broken: { reason: "hash", organizationId, chainSequence: expected, eventId: link.event.id }
+        }
       }
       head = { sequence: link.chainSequence, hash: link.hash }
       checked++

@@ -42,8 +42,7 @@ const sign = async (key: SigningKey, subject: string, options: TokenOptions) => 
 }
 
 /** A B2C token: its subject is the user. */
-export const signUserToken = (key: SigningKey, userId: string, options: TokenOptions = {}) =>
-  sign(key, userId, options)
+export const signUserToken = (key: SigningKey, userId: string, options: TokenOptions = {}) => sign(key, userId, options)
 
 /** A B2B token: a service acting on the users of `organizationId` within `scope`. */
 export const signServiceToken = (

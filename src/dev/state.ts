@@ -64,19 +64,31 @@ export const devSeedSql = async (state: DevState, now: string): Promise<string> 
     version: 1,
     occurredAt: now,
     data: { maskedPhoneNumber: null },
-    metadata: { organizationId: state.organizationId, actor: { type: "service", id: state.serviceId }, requestId: "dev-seed" }
+    metadata: {
+      organizationId: state.organizationId,
+      actor: { type: "service", id: state.serviceId },
+      requestId: "dev-seed"
+    }
   }
   const link = await nextLink(emptyHead, event)
   const org = quote(state.organizationId)
   return [
     `INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES (${org}, 'Demo organization', ${quote(now)});`,
     // A regenerated dev state (new key) over a surviving database must replace the demo key, not keep the old one.
-    `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${quote(state.apiKeyId)}, ${org}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)}) ` +
+    `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${
+      quote(state.apiKeyId)
+    }, ${org}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)}) ` +
     `ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, organization_id = excluded.organization_id, revoked_at = NULL;`,
-    `INSERT OR IGNORE INTO users (organization_id, id, phone_number, version, created_at, updated_at) VALUES (${org}, ${quote(state.userId)}, NULL, 1, ${quote(now)}, ${quote(now)});`,
+    `INSERT OR IGNORE INTO users (organization_id, id, phone_number, version, created_at, updated_at) VALUES (${org}, ${
+      quote(state.userId)
+    }, NULL, 1, ${quote(now)}, ${quote(now)});`,
     `INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at, chain_sequence, prev_hash, hash) ` +
-    `SELECT ${quote(event.id)}, ${org}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${quote(JSON.stringify(event.data))}, ` +
-    `${quote(JSON.stringify(event.metadata))}, ${quote(now)}, ${link.chainSequence}, ${quote(link.prevHash)}, ${quote(link.hash)} ` +
+    `SELECT ${quote(event.id)}, ${org}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${
+      quote(JSON.stringify(event.data))
+    }, ` +
+    `${quote(JSON.stringify(event.metadata))}, ${quote(now)}, ${link.chainSequence}, ${quote(link.prevHash)}, ${
+      quote(link.hash)
+    } ` +
     `WHERE NOT EXISTS (SELECT 1 FROM events WHERE organization_id = ${org});`
   ].join("\n")
 }

@@ -21,7 +21,7 @@ export const parsePhoneNumber = (input: string): Either.Either<E164, InvalidPhon
     return Either.left(
       new InvalidPhoneNumber({
         reason: "not-a-number",
-        hint: "To remove the phone number, send JSON null (not the string \"null\")."
+        hint: 'To remove the phone number, send JSON null (not the string "null").'
       })
     )
   }

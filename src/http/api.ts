@@ -11,8 +11,8 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "@effect/platform"
-import { Schema } from "effect"
 import type { HttpMethod } from "@effect/platform/HttpMethod"
+import { Schema } from "effect"
 import * as E from "../app/errors.js"
 import { InvalidPhoneNumber, UserAlreadyExists } from "../domain/errors.js"
 import { CurrentPrincipal } from "../services/auth.js"
@@ -267,7 +267,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .annotate(
         OpenApi.Description,
         "Stores the number in E.164 and appends a UserPhoneNumberUpdated event with its masked form, atomically. " +
-          "Optional `If-Match: \"3\"` (the version you read; 412 on mismatch). `event` is null when nothing changed."
+          'Optional `If-Match: "3"` (the version you read; 412 on mismatch). `event` is null when nothing changed.'
       )
   )
   .add(
@@ -365,6 +365,9 @@ export class UsersApi extends HttpApi.make("users-api")
   .add(HealthGroup)
   .annotate(OpenApi.Title, "users-api")
   .annotate(OpenApi.Version, "0.1.0")
-  .annotate(OpenApi.Description, "The User service of an identity platform. Phone numbers never leave the users row unmasked.")
+  .annotate(
+    OpenApi.Description,
+    "The User service of an identity platform. Phone numbers never leave the users row unmasked."
+  )
   .annotate(OpenApi.Transform, finishDocument)
 {}

@@ -25,7 +25,8 @@ export const AuthenticationLive = Layer.effect(
       bearer: () =>
         Effect.gen(function*() {
           const request = yield* Effect.serviceOption(HttpServerRequest.HttpServerRequest)
-          const header = (name: string) => Option.getOrUndefined(Option.flatMapNullable(request, (r) => r.headers[name]))
+          const header = (name: string) =>
+            Option.getOrUndefined(Option.flatMapNullable(request, (r) => r.headers[name]))
           const token = BEARER.exec(header("authorization") ?? "")?.[1]
           const apiKey = header("x-api-key")?.trim()
           const principal = yield* auth.authenticate({

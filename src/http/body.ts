@@ -50,7 +50,9 @@ const readWebBody = (body: ReadableStream<Uint8Array>) =>
         return bytes.subarray(0, offset)
       }
     }),
-    (bytes) => (bytes === null ? Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES })) : Effect.succeed(bytes))
+    (
+      bytes
+    ) => (bytes === null ? Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES })) : Effect.succeed(bytes))
   )
 
 const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
@@ -108,7 +110,10 @@ export const readJsonBytes = (
   })
 
 /** Bytes read by readJsonBytes as the endpoint's payload: strict UTF-8 JSON and the schema (400). */
-export const decodeJsonBody = <A, I>(bytes: Uint8Array, schema: Schema.Schema<A, I>): Effect.Effect<A, InvalidRequest> =>
+export const decodeJsonBody = <A, I>(
+  bytes: Uint8Array,
+  schema: Schema.Schema<A, I>
+): Effect.Effect<A, InvalidRequest> =>
   Effect.gen(function*() {
     const parsed = Either.try(() => JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)))
     if (Either.isLeft(parsed)) {

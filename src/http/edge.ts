@@ -79,7 +79,9 @@ export const edgeMiddleware = (sink: LogSink) =>
           code = described.code
           if (described.internal) {
             // The cause can hold request data; log only what kind of failure it was.
-            console.error(JSON.stringify({ level: "error", msg: "unexpected failure", requestId, kind: causeKind(cause) }))
+            console.error(
+              JSON.stringify({ level: "error", msg: "unexpected failure", requestId, kind: causeKind(cause) })
+            )
           }
           return Effect.succeed(problemResponse(described, requestId))
         }),

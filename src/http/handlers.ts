@@ -45,7 +45,9 @@ export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch 
   if (value === "*") return Effect.succeed({ _tag: "Any" })
   const match = /^(?:W\/)?"?([1-9][0-9]{0,14})"?$/.exec(value)
   return match === null
-    ? Effect.fail(new InvalidRequest({ code: "invalid-if-match", detail: "If-Match must be a version in quotes, e.g. \"3\"." }))
+    ? Effect.fail(
+      new InvalidRequest({ code: "invalid-if-match", detail: 'If-Match must be a version in quotes, e.g. "3".' })
+    )
     : Effect.succeed({ _tag: "Version", version: Number(match[1]) })
 }
 
@@ -90,21 +92,34 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
     .handleRaw("getUser", ({ path }) =>
       readUser(path.id).pipe(
         Effect.map((user) =>
-          HttpServerResponse.unsafeJson(encodeUser({ success: true, ...user }), { headers: { etag: etag(user.version) } })
+          HttpServerResponse.unsafeJson(encodeUser({ success: true, ...user }), {
+            headers: { etag: etag(user.version) }
+          })
         )
       ))
     .handleRaw("listEvents", ({ path, urlParams }) =>
       readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }).pipe(
-        Effect.map((page) => HttpServerResponse.unsafeJson(encodePage({ success: true, ...page })))
+        Effect.map((page) =>
+          HttpServerResponse.unsafeJson(encodePage({ success: true, ...page }))
+        )
+      )))
+
+export const AuditLive = HttpApiBuilder.group(
+  UsersApi,
+  "audit",
+  (handlers) =>
+    handlers.handleRaw("auditHead", ({ path }) =>
+      readAuditHead(path.organizationId).pipe(
+        Effect.map((head) => HttpServerResponse.unsafeJson(encodeHead({ success: true, ...head })))
       ))
 )
 
-export const AuditLive = HttpApiBuilder.group(UsersApi, "audit", (handlers) =>
-  handlers.handleRaw("auditHead", ({ path }) =>
-    readAuditHead(path.organizationId).pipe(
-      Effect.map((head) => HttpServerResponse.unsafeJson(encodeHead({ success: true, ...head })))
-    )))
-
-export const HealthLive = HttpApiBuilder.group(UsersApi, "health", (handlers) =>
-  handlers.handle("health", () =>
-    Effect.flatMap(UserRepo, (repo) => repo.ping).pipe(Effect.as({ status: "ok" as const }))))
+export const HealthLive = HttpApiBuilder.group(
+  UsersApi,
+  "health",
+  (handlers) =>
+    handlers.handle(
+      "health",
+      () => Effect.flatMap(UserRepo, (repo) => repo.ping).pipe(Effect.as({ status: "ok" as const }))
+    )
+)

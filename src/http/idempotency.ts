@@ -18,8 +18,8 @@ import {
 } from "../app/errors.js"
 import type { Actor } from "../domain/user.js"
 import { CurrentPrincipal } from "../services/auth.js"
-import { sha256Hex } from "../sha256.js"
 import { Idempotency, type StoredResponse } from "../services/idempotency.js"
+import { sha256Hex } from "../sha256.js"
 import { readJsonBytes } from "./body.js"
 import { describeCause, problemResponse } from "./problems.js"
 

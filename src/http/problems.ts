@@ -2,13 +2,13 @@
  * The one place where errors become HTTP: RFC 9457 problem details with a stable `code`.
  * Every text here is fixed or built from non-PII fields; nothing echoes a submitted phone number.
  */
-import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { HttpApiSchema } from "@effect/platform"
-import { RouteNotFound } from "@effect/platform/HttpServerError"
 import { HttpServerResponse } from "@effect/platform"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import { RouteNotFound } from "@effect/platform/HttpServerError"
 import { Cause, Schema } from "effect"
 import * as AppErrors from "../app/errors.js"
-import * as DomainErrors from "../domain/errors.js"
+import type * as DomainErrors from "../domain/errors.js"
 
 export interface Problem {
   readonly type: string
@@ -135,14 +135,21 @@ const describe = (error: KnownError): Described => {
         status,
         title,
         code: "version-mismatch",
-        detail: `If-Match named version ${error.expected} but the user is at version ${error.current}; nothing was written.`
+        detail:
+          `If-Match named version ${error.expected} but the user is at version ${error.current}; nothing was written.`
       }
     case "PayloadTooLarge":
       return { status, title, code: "payload-too-large", detail: `The body exceeds ${error.limitBytes} bytes.` }
     case "UnsupportedMediaType":
       return { status, title, code: "unsupported-media-type", detail: "Send the body as application/json." }
     case "InvalidPhoneNumber":
-      return { status, title, code: "invalid-phone-number", detail: "The phone number is not accepted.", hint: error.hint }
+      return {
+        status,
+        title,
+        code: "invalid-phone-number",
+        detail: "The phone number is not accepted.",
+        hint: error.hint
+      }
     case "IdempotencyKeyInUse":
       return {
         status,

@@ -77,10 +77,13 @@ export const makeD1WriteState = (): D1WriteState => ({ lock: makeKeyedLock(), he
 
 // The organization is the request's (runCommand writes only in its principal's); outside a request, one shared key
 // that never matches an organization, so such writes are serialized among themselves and never use a known head.
-const lockKey = Effect.map(Effect.serviceOption(CurrentPrincipal), Option.match({
-  onNone: () => "",
-  onSome: (principal) => principal.organizationId
-}))
+const lockKey = Effect.map(
+  Effect.serviceOption(CurrentPrincipal),
+  Option.match({
+    onNone: () => "",
+    onSome: (principal) => principal.organizationId
+  })
+)
 
 /** The organization's chain head once `statements` are written: their event's link (rows.ts changeStatements). */
 const headAfter = (statements: ReadonlyArray<Statement>): { organizationId: string; head: ChainHead } | undefined => {
@@ -138,7 +141,9 @@ type Row = Record<string, unknown>
  */
 export const withKnownHeads = (db: D1Database, state: D1WriteState): D1Database => {
   const known = (organizationId: unknown) =>
-    typeof organizationId === "string" && state.lock.isHeld(organizationId) ? state.heads.get(organizationId) : undefined
+    typeof organizationId === "string" && state.lock.isHeld(organizationId)
+      ? state.heads.get(organizationId)
+      : undefined
   const headStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
     new Proxy(statement, {
       get(target, property, receiver) {

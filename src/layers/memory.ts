@@ -56,9 +56,10 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
       }
       const current = store.users.get(key(state.organizationId, state.id))
       if ((current?.version ?? 0) !== state.version - 1) return Effect.fail(new VersionConflict({ userId: state.id }))
-      const taken = state.phoneNumber !== null && [...store.users.values()].some((u) =>
-        u.organizationId === state.organizationId && u.id !== state.id && u.phoneNumber === state.phoneNumber
-      )
+      const taken = state.phoneNumber !== null &&
+        [...store.users.values()].some((u) =>
+          u.organizationId === state.organizationId && u.id !== state.id && u.phoneNumber === state.phoneNumber
+        )
       if (taken) return Effect.fail(new PhoneNumberInUse())
       const head = store.heads.get(state.organizationId) ?? emptyHead
       return Effect.promise(() => nextLink(head, event)).pipe(
@@ -138,7 +139,10 @@ export const memoryAuth = (
         return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token is malformed or not trusted." })
       }
       if (principal.organizationId !== undefined && principal.organizationId !== organizationId) {
-        return yield* new Forbidden({ reason: "organization-mismatch", detail: "The token belongs to another organization." })
+        return yield* new Forbidden({
+          reason: "organization-mismatch",
+          detail: "The token belongs to another organization."
+        })
       }
       return { ...principal, organizationId }
     })

@@ -7,7 +7,7 @@ import { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import type { JwtConfig } from "./auth/jwt.js"
 import { AtomicWriteTransaction } from "./sql/atomic-write.js"
-import { prepareSqlite, type PrepareOptions } from "./sql/migrate.js"
+import { type PrepareOptions, prepareSqlite } from "./sql/migrate.js"
 import { sqlServices } from "./sql/services.js"
 
 /** Creates the file if needed and readies it (migrate.ts `prepareSqlite`). */

@@ -14,7 +14,10 @@ export class Masker extends Context.Tag("users-api/Masker")<Masker, {
 }>() {}
 
 /** `****` and the last four digits, whatever the number's length, so neither length nor country leaks. */
-export const MaskerLast4 = Layer.succeed(Masker, { mask: maskPhoneNumber, fingerprint: () => Effect.succeed(undefined) })
+export const MaskerLast4 = Layer.succeed(Masker, {
+  mask: maskPhoneNumber,
+  fingerprint: () => Effect.succeed(undefined)
+})
 
 /** A fingerprint key shorter than this is refused: it would be guessable. */
 export const MIN_FINGERPRINT_KEY_LENGTH = 32
@@ -40,7 +43,9 @@ export const maskerWithFingerprint = (key: string) => {
     mask: maskPhoneNumber,
     fingerprint: (phoneNumber) =>
       Effect.promise(async () =>
-        `hmac-sha256:${base64url(await crypto.subtle.sign("HMAC", await hmacKey(), new TextEncoder().encode(phoneNumber)))}`
+        `hmac-sha256:${
+          base64url(await crypto.subtle.sign("HMAC", await hmacKey(), new TextEncoder().encode(phoneNumber)))
+        }`
       )
   })
 }

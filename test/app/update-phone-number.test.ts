@@ -5,16 +5,20 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import { createUser } from "../../src/app/create-user.js"
+import { VersionConflict } from "../../src/app/errors.js"
 import { MAX_CONFLICT_RETRIES } from "../../src/app/run-command.js"
 import { updatePhoneNumber } from "../../src/app/update-phone-number.js"
-import { VersionConflict } from "../../src/app/errors.js"
 import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "../../src/layers/memory.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
 import { EventLog } from "../../src/services/event-log.js"
 import { MaskerLast4 } from "../../src/services/masker.js"
 import { UserRepo } from "../../src/services/user-repo.js"
 
-const service: Principal = { organizationId: "org_a", actor: { type: "service", id: "svc" }, scopes: new Set(["users:write"]) }
+const service: Principal = {
+  organizationId: "org_a",
+  actor: { type: "service", id: "svc" },
+  scopes: new Set(["users:write"])
+}
 const readOnlyService: Principal = { ...service, scopes: new Set(["users:read"]) }
 const userU1: Principal = { organizationId: "org_a", actor: { type: "user", id: "u1" }, scopes: new Set() }
 
@@ -39,11 +43,16 @@ describe("UpdatePhoneNumber (program, with doubles)", () => {
   it.effect("sets a number and appends one masked event at the next version", () =>
     Effect.gen(function*() {
       const store = yield* Effect.promise(seeded)
-      const result = yield* updatePhoneNumber({ userId: "u1", phoneNumber: "+1 415 555 2671", ifMatch: undefined }).pipe(
-        Effect.provide(layer(store, userU1))
-      )
+      const result = yield* updatePhoneNumber({ userId: "u1", phoneNumber: "+1 415 555 2671", ifMatch: undefined })
+        .pipe(
+          Effect.provide(layer(store, userU1))
+        )
       expect(result.version).toBe(2)
-      expect(result.event?.data).toEqual({ maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null, phoneNumberVerified: false })
+      expect(result.event?.data).toEqual({
+        maskedPhoneNumber: "****2671",
+        previousMaskedPhoneNumber: null,
+        phoneNumberVerified: false
+      })
       expect(store.users.get("org_a\u0000u1")?.phoneNumber).toBe("+14155552671")
       expect(store.events).toHaveLength(2)
     }))
@@ -166,7 +175,9 @@ describe("CreateUser (program, with doubles)", () => {
   it.effect("creates version 1 with a masked UserCreated event, and repeating it is a no-op", () =>
     Effect.gen(function*() {
       const store = makeMemoryStore()
-      const create = createUser({ userId: "u9", phoneNumber: "+44 20 7946 0958" }).pipe(Effect.provide(layer(store, service)))
+      const create = createUser({ userId: "u9", phoneNumber: "+44 20 7946 0958" }).pipe(
+        Effect.provide(layer(store, service))
+      )
       const first = yield* create
       expect(first.event).toMatchObject({ type: "UserCreated", version: 1, data: { maskedPhoneNumber: "****0958" } })
       expect(yield* create).toEqual({ aggregateId: "u9", version: 1, event: null })

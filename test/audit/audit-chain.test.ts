@@ -43,12 +43,16 @@ beforeAll(async () => {
   const auth = { token: service, apiKey: f.tenant.apiKey }
   // Concurrent writers on different users of one organization all extend the same chain.
   await Promise.all(
-    Array.from({ length: 12 }, (_, i) =>
-      call(f.fetch, "POST", "/users", { ...auth, body: { id: `a${i}`, phoneNumber: `+1415555${2600 + i}` } }))
+    Array.from(
+      { length: 12 },
+      (_, i) => call(f.fetch, "POST", "/users", { ...auth, body: { id: `a${i}`, phoneNumber: `+1415555${2600 + i}` } })
+    )
   )
   await Promise.all(
-    Array.from({ length: 12 }, (_, i) =>
-      call(f.fetch, "POST", `/users/a${i}/UpdatePhoneNumber`, { ...auth, body: { phoneNumber: null } }))
+    Array.from(
+      { length: 12 },
+      (_, i) => call(f.fetch, "POST", `/users/a${i}/UpdatePhoneNumber`, { ...auth, body: { phoneNumber: null } })
+    )
   )
   const other = await f.serviceToken("users:write", f.other.organizationId)
   await call(f.fetch, "POST", "/users", { token: other, apiKey: f.other.apiKey, body: { id: "b1" } })
@@ -84,7 +88,9 @@ describe("the audit chain", () => {
     copy.close()
     const result = verify(copy.path)
     expect(result.code).toBe(1)
-    expect(result.out).toMatch(new RegExp(`BROKEN in organization ${f.tenant.organizationId} at chain sequence 5 .*edited`))
+    expect(result.out).toMatch(
+      new RegExp(`BROKEN in organization ${f.tenant.organizationId} at chain sequence 5 .*edited`)
+    )
   })
 
   it("reports a deleted event", () => {

@@ -5,8 +5,8 @@
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { canonicalJson, eventHash, GENESIS_HASH, nextLink, nextLinkEffect } from "../../src/audit/chain.js"
 import { uuidv7 } from "../../src/app/context.js"
+import { canonicalJson, eventHash, GENESIS_HASH, nextLink, nextLinkEffect } from "../../src/audit/chain.js"
 import type { UserEvent } from "../../src/domain/user.js"
 
 const event = {

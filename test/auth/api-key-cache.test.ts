@@ -110,7 +110,10 @@ describe("AuthLive over a real store", () => {
         yield* revokeApiKey(issued.id)
         yield* TestClock.adjust(API_KEY_CACHE_DEFAULTS.ttlMs)
         const refused = yield* Effect.either(authenticate(credentials))
-        expect(Either.isLeft(refused) && refused.left).toMatchObject({ _tag: "Unauthenticated", reason: "invalid-api-key" })
+        expect(Either.isLeft(refused) && refused.left).toMatchObject({
+          _tag: "Unauthenticated",
+          reason: "invalid-api-key"
+        })
       }).pipe(Effect.provide(auth))
     }))
 })

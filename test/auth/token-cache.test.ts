@@ -99,7 +99,11 @@ describe("the verified-token cache", () => {
     Effect.gen(function*() {
       yield* startNow
       const { calls, verify } = cached({ maxEntries: 2 })
-      const [t1, t2, t3] = yield* Effect.all([token({ service: "s1" }), token({ service: "s2" }), token({ service: "s3" })])
+      const [t1, t2, t3] = yield* Effect.all([
+        token({ service: "s1" }),
+        token({ service: "s2" }),
+        token({ service: "s3" })
+      ])
       yield* verify(t1!)
       yield* verify(t2!)
       yield* verify(t1!) // t1 is now the most recently used

@@ -21,7 +21,9 @@ describe("GET /docs in headless Chromium", () => {
   const pageErrors: Array<string> = []
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`)
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`)
+    }
     server = await startBun()
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -51,48 +53,55 @@ describe("GET /docs in headless Chromium", () => {
     expect(answer?.status()).toBe(200)
     const operation = page.locator('section[id$="/users/{id}/UpdatePhoneNumber"]')
     await expect.poll(() => operation.count(), { timeout: 20_000 }).toBe(1)
-    await expect.poll(() => operation.getByRole("heading", { name: "Set or remove a user's phone number" }).isVisible()).toBe(true)
+    await expect.poll(() => operation.getByRole("heading", { name: "Set or remove a user's phone number" }).isVisible())
+      .toBe(true)
     expect(await operation.innerText()).toContain("phoneNumber")
   }, 60_000)
 
-  it("sends UpdatePhoneNumber for the dev user from Scalar's client and shows the 200 with the masked number", async () => {
-    const { apiKey, userId, userToken, baseUrl } = server!.target
-    await page.locator("button.show-api-client-button", { hasText: "post /users/{id}/UpdatePhoneNumber" }).click()
-    const client = page.getByRole("dialog", { name: "API Client" })
-    await client.waitFor()
+  it(
+    "sends UpdatePhoneNumber for the dev user from Scalar's client and shows the 200 with the masked number",
+    async () => {
+      const { apiKey, baseUrl, userId, userToken } = server!.target
+      await page.locator("button.show-api-client-button", { hasText: "post /users/{id}/UpdatePhoneNumber" }).click()
+      const client = page.getByRole("dialog", { name: "API Client" })
+      await client.waitFor()
 
-    // The path parameter offers the contract's example (user_42); "Add value" takes our own.
-    await client.locator("button[id^=headlessui-menu-button]", { hasText: "user_42" }).click()
-    await page.getByRole("menuitem", { name: "Add value" }).click()
-    await page.keyboard.type(userId)
+      // The path parameter offers the contract's example (user_42); "Add value" takes our own.
+      await client.locator("button[id^=headlessui-menu-button]", { hasText: "user_42" }).click()
+      await page.getByRole("menuitem", { name: "Add value" }).click()
+      await page.keyboard.type(userId)
 
-    // The operation needs both credentials; the page preselects that pair, leaving a field for each.
-    await client.getByLabel("Value", { exact: true }).fill(apiKey)
-    await client.getByLabel("Bearer Token", { exact: true }).fill(userToken)
+      // The operation needs both credentials; the page preselects that pair, leaving a field for each.
+      await client.getByLabel("Value", { exact: true }).fill(apiKey)
+      await client.getByLabel("Bearer Token", { exact: true }).fill(userToken)
 
-    // The body editor holds the contract's example; replace it with our number.
-    const body = client.locator(".cm-content[data-language=json], .cm-content").last()
-    await body.click()
-    await page.keyboard.press("ControlOrMeta+A")
-    await page.keyboard.insertText(JSON.stringify({ phoneNumber: NUMBER.typed }))
+      // The body editor holds the contract's example; replace it with our number.
+      const body = client.locator(".cm-content[data-language=json], .cm-content").last()
+      await body.click()
+      await page.keyboard.press("ControlOrMeta+A")
+      await page.keyboard.insertText(JSON.stringify({ phoneNumber: NUMBER.typed }))
 
-    const [response] = await Promise.all([
-      page.waitForResponse((response) => response.url() === `${baseUrl}/users/${userId}/UpdatePhoneNumber`),
-      client.getByRole("button", { name: /^Send post request/ }).click()
-    ])
-    expect(response.status()).toBe(200)
-    expect(response.request().headers()).toMatchObject({ authorization: `Bearer ${userToken}`, "x-api-key": apiKey })
+      const [response] = await Promise.all([
+        page.waitForResponse((response) => response.url() === `${baseUrl}/users/${userId}/UpdatePhoneNumber`),
+        client.getByRole("button", { name: /^Send post request/ }).click()
+      ])
+      expect(response.status()).toBe(200)
+      expect(response.request().headers()).toMatchObject({ authorization: `Bearer ${userToken}`, "x-api-key": apiKey })
 
-    await expect.poll(() => client.innerText(), { timeout: 20_000 }).toContain("200 OK")
-    const shown = await client.innerText()
-    expect(shown).toContain(`"maskedPhoneNumber": "${NUMBER.masked}"`)
-    expect(shown).toContain(`"aggregateId": "${userId}"`)
-    await page.screenshot({ path: SCREENSHOT })
+      await expect.poll(() => client.innerText(), { timeout: 20_000 }).toContain("200 OK")
+      const shown = await client.innerText()
+      expect(shown).toContain(`"maskedPhoneNumber": "${NUMBER.masked}"`)
+      expect(shown).toContain(`"aggregateId": "${userId}"`)
+      await page.screenshot({ path: SCREENSHOT })
 
-    // The request really changed the dev user's number on the server.
-    const user = await fetch(`${baseUrl}/users/${userId}`, { headers: { authorization: `Bearer ${userToken}`, "x-api-key": apiKey } })
-    expect(await user.json()).toMatchObject({ phoneNumber: NUMBER.e164, phoneNumberForm: "raw" })
-  }, 60_000)
+      // The request really changed the dev user's number on the server.
+      const user = await fetch(`${baseUrl}/users/${userId}`, {
+        headers: { authorization: `Bearer ${userToken}`, "x-api-key": apiKey }
+      })
+      expect(await user.json()).toMatchObject({ phoneNumber: NUMBER.e164, phoneNumberForm: "raw" })
+    },
+    60_000
+  )
 
   it("made no request beyond 127.0.0.1 and threw no error", () => {
     expect(elsewhere).toEqual([])

@@ -20,7 +20,11 @@ interface Outcome {
 const admin = async (...args: Array<string>): Promise<Outcome> => {
   const { spawn } = await import("node:child_process")
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN.bun, ["scripts/admin.ts", ...args], { cwd: ROOT, env: localDevEnv({}), stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(BIN.bun, ["scripts/admin.ts", ...args], {
+      cwd: ROOT,
+      env: localDevEnv({}),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
@@ -121,7 +125,12 @@ describe("scripts/admin.ts --local (local D1, the SQL production runs with --rem
   afterAll(() => rmSync(persist, { recursive: true, force: true }))
 
   it("creates, issues, lists and revokes through wrangler d1 execute", async () => {
-    await run(BIN.wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], localDevEnv({ CI: "true" }), 60_000)
+    await run(
+      BIN.wrangler,
+      ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
+      localDevEnv({ CI: "true" }),
+      60_000
+    )
     const where = ["--local", "--persist-to", persist]
     expect((await admin("create-org", "org_acme", "Acme Inc.", ...where)).code).toBe(0)
     const issued = await admin("issue-key", "org_acme", "production", ...where)

@@ -5,7 +5,7 @@
  * problem codes. A runtime that does not start fails its cases; none is skipped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { RUNTIMES, type Runtime, type RunningRuntime, type Target } from "./runtimes.js"
+import { type RunningRuntime, type Runtime, RUNTIMES, type Target } from "./runtimes.js"
 import { conformanceSuite, type Observations } from "./suite.js"
 
 const NAMES: ReadonlyArray<Runtime> = ["bun", "deno", "worker"]
@@ -17,14 +17,13 @@ const observations = new Map<Runtime, Observations>(NAMES.map((name) => [name, n
 
 // All three start at once (wrangler dev is the slow one); each runtime's cases wait only for their own.
 let started: Promise<void> | undefined
-const startAll = () =>
-  (started ??= Promise.all(NAMES.map(async (name) => {
-    try {
-      running.set(name, await RUNTIMES[name](STARTUP_MS[name]))
-    } catch (error) {
-      failedToStart.set(name, error)
-    }
-  })).then(() => undefined))
+const startAll = () => (started ??= Promise.all(NAMES.map(async (name) => {
+  try {
+    running.set(name, await RUNTIMES[name](STARTUP_MS[name]))
+  } catch (error) {
+    failedToStart.set(name, error)
+  }
+})).then(() => undefined))
 
 beforeAll(startAll, Math.max(...Object.values(STARTUP_MS)) + 30_000)
 
@@ -55,6 +54,8 @@ describe("every runtime", () => {
     expect(reference.size).toBeGreaterThan(40)
     // Concurrent cases may see their answers in any order: compare the multiset.
     const sorted = (map: Observations) => Object.fromEntries([...map].map(([name, seen]) => [name, [...seen].sort()]))
-    for (const name of rest) expect({ runtime: name, ...sorted(observations.get(name)!) }).toEqual({ runtime: name, ...sorted(reference) })
+    for (const name of rest) {
+      expect({ runtime: name, ...sorted(observations.get(name)!) }).toEqual({ runtime: name, ...sorted(reference) })
+    }
   })
 })

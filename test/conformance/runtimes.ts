@@ -182,11 +182,16 @@ export const startWorker = async (withinMs = 120_000): Promise<RunningRuntime> =
     const [port, inspectorPort] = [await freePort(), await freePort()]
     server = ServerProcess.start("wrangler dev", BIN.wrangler, [
       "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--persist-to", persist,
-      "--env-file", join(dir, "worker.env"),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      persist,
+      "--env-file",
+      join(dir, "worker.env"),
       "--show-interactive-dev-session=false"
     ], env)
     const baseUrl = `http://127.0.0.1:${port}`

@@ -111,7 +111,10 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     }
     const name = caseName()
     const code = (parsed as { code?: unknown } | undefined)?.code
-    observations.set(name, [...(observations.get(name) ?? []), `${response.status}${typeof code === "string" ? ` ${code}` : ""}`])
+    observations.set(name, [
+      ...(observations.get(name) ?? []),
+      `${response.status}${typeof code === "string" ? ` ${code}` : ""}`
+    ])
     return { status: response.status, headers: response.headers, body: parsed, text }
   }
 
@@ -133,7 +136,10 @@ export const conformanceSuite = (target: () => Target, observations: Observation
             parsed = undefined
           }
           const name = caseName()
-          observations.set(name, [...(observations.get(name) ?? []), `${incoming.statusCode}${parsed?.code ? ` ${parsed.code}` : ""}`])
+          observations.set(name, [
+            ...(observations.get(name) ?? []),
+            `${incoming.statusCode}${parsed?.code ? ` ${parsed.code}` : ""}`
+          ])
           const answerHeaders = new Headers()
           for (const [key, value] of Object.entries(incoming.headers)) {
             if (typeof value === "string") answerHeaders.set(key, value)
@@ -244,17 +250,33 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const health = await sendRaw("GET", "/users/../healthz", {})
       expect(health.status).toBe(200)
       expect(health.body).toEqual({ status: "ok" })
-      expectProblem(await sendRaw("GET", "/users/%2e%2e", { authorization: `Bearer ${t().serviceToken}`, "x-api-key": t().apiKey }), 404, "route-not-found")
-      const demo = await sendRaw("GET", `/users/./${t().userId}`, { authorization: `Bearer ${t().userToken}`, "x-api-key": t().apiKey })
+      expectProblem(
+        await sendRaw("GET", "/users/%2e%2e", { authorization: `Bearer ${t().serviceToken}`, "x-api-key": t().apiKey }),
+        404,
+        "route-not-found"
+      )
+      const demo = await sendRaw("GET", `/users/./${t().userId}`, {
+        authorization: `Bearer ${t().userToken}`,
+        "x-api-key": t().apiKey
+      })
       expect(demo.status).toBe(200)
       expect(demo.body.id).toBe(t().userId)
     })
 
     it("takes a header with an empty value for no header (Workers never passes one on)", async () => {
       const userId = await newUser("empty_headers")
-      const json = { authorization: `Bearer ${t().serviceToken}`, "x-api-key": t().apiKey, "content-type": "application/json" }
+      const json = {
+        authorization: `Bearer ${t().serviceToken}`,
+        "x-api-key": t().apiKey,
+        "content-type": "application/json"
+      }
       const body = (number: PhoneNumber) => JSON.stringify({ phoneNumber: number.e164 })
-      const unconditional = await sendRaw("POST", `/users/${userId}/UpdatePhoneNumber`, { ...json, "if-match": "" }, body(numbers.next()))
+      const unconditional = await sendRaw(
+        "POST",
+        `/users/${userId}/UpdatePhoneNumber`,
+        { ...json, "if-match": "" },
+        body(numbers.next())
+      )
       expect(unconditional.status, unconditional.text).toBe(200)
       const unkeyed = { ...json, "idempotency-key": "" }
       const number = numbers.next()
@@ -267,7 +289,10 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         await sendRaw("GET", `/users/${userId}`, { authorization: `Bearer ${t().serviceToken}`, "x-api-key": "" }),
         "missing-api-key"
       )
-      expectUnauthenticated(await sendRaw("GET", `/users/${userId}`, { authorization: "", "x-api-key": t().apiKey }), "missing-token")
+      expectUnauthenticated(
+        await sendRaw("GET", `/users/${userId}`, { authorization: "", "x-api-key": t().apiKey }),
+        "missing-token"
+      )
     })
   })
 
@@ -373,7 +398,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("refuses a stale If-Match with 412 version-mismatch and writes nothing", async () => {
       const userId = await newUser("stale", numbers.next())
       await unchanged(userId, async () => {
-        expectProblem(await update(userId, numbers.next().e164, { headers: { "if-match": '"7"' } }), 412, "version-mismatch")
+        expectProblem(
+          await update(userId, numbers.next().e164, { headers: { "if-match": '"7"' } }),
+          412,
+          "version-mismatch"
+        )
       })
     })
 
@@ -444,7 +473,14 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         Array.from({ length: 6 }, () => send("POST", "/users", { json: { id, phoneNumber: number.e164 } }))
       )
       createdUsers.push(id)
-      expect(answers.map((a) => `${a.status} ${a.body.code ?? ""}`).sort()).toEqual(["200 ", "200 ", "200 ", "200 ", "200 ", "201 "])
+      expect(answers.map((a) => `${a.status} ${a.body.code ?? ""}`).sort()).toEqual([
+        "200 ",
+        "200 ",
+        "200 ",
+        "200 ",
+        "200 ",
+        "201 "
+      ])
       for (const answer of answers.filter((a) => a.status === 200)) {
         expect(answer.body).toEqual({ success: true, aggregateId: id, version: 1, event: null })
       }
@@ -461,30 +497,53 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     const path = (userId: string) => `/users/${userId}/UpdatePhoneNumber`
     const asJson = { "content-type": "application/json" }
 
-    rejects("malformed JSON", "malformed-json", (id) =>
-      send("POST", path(id), { raw: '{"phoneNumber": "+14155550100"', headers: asJson }))
+    rejects(
+      "malformed JSON",
+      "malformed-json",
+      (id) => send("POST", path(id), { raw: '{"phoneNumber": "+14155550100"', headers: asJson })
+    )
     rejects("an empty body", "malformed-json", (id) => send("POST", path(id), { raw: "", headers: asJson }))
-    rejects("a body that is not UTF-8", "malformed-json", (id) =>
-      send("POST", path(id), { raw: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: asJson }))
+    rejects(
+      "a body that is not UTF-8",
+      "malformed-json",
+      (id) => send("POST", path(id), { raw: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: asJson })
+    )
     rejects("a missing field", "invalid-body", (id) => send("POST", path(id), { json: {} }))
     rejects("a number as a JSON number", "invalid-body", (id) => update(id, 14155550100))
     rejects("an empty string", "invalid-body", (id) => update(id, ""))
     rejects("a string over 64 characters", "invalid-body", (id) => update(id, "+1" + "4".repeat(70)))
-    rejects("an unknown field", "invalid-body", (id) => send("POST", path(id), { json: { phoneNumber: null, admin: true } }))
-    rejects("a misspelt field", "invalid-body", (id) => send("POST", path(id), { json: { phonenumber: "+14155550100" } }))
+    rejects(
+      "an unknown field",
+      "invalid-body",
+      (id) => send("POST", path(id), { json: { phoneNumber: null, admin: true } })
+    )
+    rejects(
+      "a misspelt field",
+      "invalid-body",
+      (id) => send("POST", path(id), { json: { phonenumber: "+14155550100" } })
+    )
     rejects("a JSON array", "invalid-body", (id) => send("POST", path(id), { json: ["+14155550100"] }))
     rejects("JSON null as the body", "invalid-body", (id) => send("POST", path(id), { raw: "null", headers: asJson }))
-    rejects("a malformed If-Match", "invalid-if-match", (id) =>
-      update(id, null, { headers: { "if-match": "version two" } }))
-    rejects("an If-Match of version 0", "invalid-if-match", (id) => update(id, null, { headers: { "if-match": '"0"' } }))
+    rejects(
+      "a malformed If-Match",
+      "invalid-if-match",
+      (id) => update(id, null, { headers: { "if-match": "version two" } })
+    )
+    rejects(
+      "an If-Match of version 0",
+      "invalid-if-match",
+      (id) => update(id, null, { headers: { "if-match": '"0"' } })
+    )
 
-    for (const [name, id] of [
-      ["a dot", "a.b"],
-      ["an encoded slash", "a%2Fb"],
-      ["an encoded space", "a%20b"],
-      ["non-ASCII letters", "%C3%A9t%C3%A9"],
-      ["65 characters", "x".repeat(65)]
-    ] as const) {
+    for (
+      const [name, id] of [
+        ["a dot", "a.b"],
+        ["an encoded slash", "a%2Fb"],
+        ["an encoded space", "a%20b"],
+        ["non-ASCII letters", "%C3%A9t%C3%A9"],
+        ["65 characters", "x".repeat(65)]
+      ] as const
+    ) {
       it(`an id with ${name}: 400 invalid-user-id, on every route`, async () => {
         expectProblem(await update(id, null), 400, "invalid-user-id")
         expectProblem(await read(id), 400, "invalid-user-id")
@@ -508,7 +567,10 @@ export const conformanceSuite = (target: () => Target, observations: Observation
 
     it("no API key: 401 missing-api-key", async () => {
       const userId = await newUser("nokey", numbers.next())
-      await unchanged(userId, async () => expectUnauthenticated(await update(userId, null, { apiKey: null }), "missing-api-key"))
+      await unchanged(
+        userId,
+        async () => expectUnauthenticated(await update(userId, null, { apiKey: null }), "missing-api-key")
+      )
     })
 
     it("an unknown or revoked API key: 401 invalid-api-key", async () => {
@@ -523,13 +585,22 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const userId = await newUser("notoken", numbers.next())
       await unchanged(userId, async () => {
         expectUnauthenticated(await update(userId, null, { token: null }), "missing-token")
-        expectUnauthenticated(await read(userId, { token: null, headers: { authorization: "Basic dXNlcjpwdw==" } }), "missing-token")
+        expectUnauthenticated(
+          await read(userId, { token: null, headers: { authorization: "Basic dXNlcjpwdw==" } }),
+          "missing-token"
+        )
       })
     })
 
-    it("a token that is refused: 401 invalid-token with error=\"invalid_token\"", async () => {
+    it('a token that is refused: 401 invalid-token with error="invalid_token"', async () => {
       const userId = await newUser("badtoken", numbers.next())
-      const claims = { sub: userId, iss: "https://dev.users-api.local/", aud: "users-api", iat: seconds(), exp: seconds() + 600 }
+      const claims = {
+        sub: userId,
+        iss: "https://dev.users-api.local/",
+        aud: "users-api",
+        iat: seconds(),
+        exp: seconds() + 600
+      }
       const refused: Record<string, string> = {
         "not a JWT": "not.a.jwt",
         "alg none": `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.`,
@@ -578,14 +649,22 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const reader = await t().signServiceToken(t().organizationId, "users:read")
       await unchanged(userId, async () => {
         expectProblem(await update(userId, null, { token: reader }), 403, "missing-scope")
-        expectProblem(await send("POST", "/users", { token: reader, json: { id: `${userId}_x` } }), 403, "missing-scope")
+        expectProblem(
+          await send("POST", "/users", { token: reader, json: { id: `${userId}_x` } }),
+          403,
+          "missing-scope"
+        )
         expectProblem(await send("POST", "/users", { token: t().userToken, json: {} }), 403, "missing-scope")
       })
     })
 
     it("checks credentials before anything else: a bad body without a key is a 401, not a 400", async () => {
       expectUnauthenticated(
-        await send("POST", "/users/a.b/UpdatePhoneNumber", { apiKey: null, raw: "{", headers: { "content-type": "text/plain" } }),
+        await send("POST", "/users/a.b/UpdatePhoneNumber", {
+          apiKey: null,
+          raw: "{",
+          headers: { "content-type": "text/plain" }
+        }),
         "missing-api-key"
       )
     })
@@ -631,7 +710,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("creating an existing id with another number: 409 user-already-exists", async () => {
       const userId = await newUser("exists", numbers.next())
       await unchanged(userId, async () => {
-        expectProblem(await send("POST", "/users", { json: { id: userId, phoneNumber: numbers.next().e164 } }), 409, "user-already-exists")
+        expectProblem(
+          await send("POST", "/users", { json: { id: userId, phoneNumber: numbers.next().e164 } }),
+          409,
+          "user-already-exists"
+        )
       })
     })
 
@@ -645,7 +728,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         expect(answer.text).not.toContain(holder)
         expect(answer.text).not.toContain(nationalDigits(number))
       })
-      expectProblem(await send("POST", "/users", { json: { id: `${taker}_2`, phoneNumber: number.e164 } }), 409, "phone-number-in-use")
+      expectProblem(
+        await send("POST", "/users", { json: { id: `${taker}_2`, phoneNumber: number.e164 } }),
+        409,
+        "phone-number-in-use"
+      )
       // Once the holder lets it go, the number is free (a recycled number).
       expect((await update(holder, null)).status).toBe(200)
       expect((await update(taker, number.e164)).status).toBe(200)
@@ -663,7 +750,12 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         data: { maskedPhoneNumber: number.masked }
       })
       expect((await read(userId, { token })).body.phoneNumberVerified).toBe(true)
-      expect((await verify(userId, number.e164)).body).toEqual({ success: true, aggregateId: userId, version: 2, event: null })
+      expect((await verify(userId, number.e164)).body).toEqual({
+        success: true,
+        aggregateId: userId,
+        version: 2,
+        event: null
+      })
       expectProblem(await verify(userId, number.e164, { token: await t().signUserToken(userId) }), 403, "missing-scope")
       const next = numbers.next()
       expect((await update(userId, next.e164)).body.event.data.phoneNumberVerified).toBe(false)
@@ -683,8 +775,16 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const erased = await erase(userId, { token })
       expect(erased.status).toBe(200)
       expectMaskedEvent(erased.body.event, userId, 2)
-      expect(erased.body.event).toMatchObject({ type: "UserPersonalDataErased", data: { erasedFields: ["phoneNumber"] } })
-      expect((await erase(userId, { token })).body).toEqual({ success: true, aggregateId: userId, version: 2, event: null })
+      expect(erased.body.event).toMatchObject({
+        type: "UserPersonalDataErased",
+        data: { erasedFields: ["phoneNumber"] }
+      })
+      expect((await erase(userId, { token })).body).toEqual({
+        success: true,
+        aggregateId: userId,
+        version: 2,
+        event: null
+      })
       expect((await read(userId, { token })).body).toMatchObject({ version: 2, phoneNumber: null, erased: true })
       await unchanged(userId, async () => {
         expectProblem(await update(userId, numbers.next().e164), 410, "user-erased")
@@ -714,7 +814,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const userId = await newUser("big", numbers.next())
       const big = JSON.stringify({ phoneNumber: "+14155550100", pad: "x".repeat(17 * 1024) })
       await unchanged(userId, async () => {
-        expectProblem(await send("POST", path(userId), { raw: big, headers: { "content-type": "application/json" } }), 413, "payload-too-large")
+        expectProblem(
+          await send("POST", path(userId), { raw: big, headers: { "content-type": "application/json" } }),
+          413,
+          "payload-too-large"
+        )
         const chunks = [big.slice(0, 8_000), big.slice(8_000)]
         const stream = new ReadableStream<Uint8Array>({
           pull(controller) {
@@ -723,7 +827,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
             else controller.enqueue(new TextEncoder().encode(chunk))
           }
         })
-        expectProblem(await send("POST", path(userId), { raw: stream, headers: { "content-type": "application/json" } }), 413, "payload-too-large")
+        expectProblem(
+          await send("POST", path(userId), { raw: stream, headers: { "content-type": "application/json" } }),
+          413,
+          "payload-too-large"
+        )
       })
     })
 
@@ -731,11 +839,21 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const userId = await newUser("media", numbers.next())
       const body = JSON.stringify({ phoneNumber: null })
       await unchanged(userId, async () => {
-        for (const contentType of ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"]) {
-          expectProblem(await send("POST", path(userId), { raw: body, headers: { "content-type": contentType } }), 415, "unsupported-media-type")
+        for (
+          const contentType of ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"]
+        ) {
+          expectProblem(
+            await send("POST", path(userId), { raw: body, headers: { "content-type": contentType } }),
+            415,
+            "unsupported-media-type"
+          )
         }
         // Bytes, so that fetch adds no Content-Type of its own.
-        expectProblem(await send("POST", path(userId), { raw: new TextEncoder().encode(body) }), 415, "unsupported-media-type")
+        expectProblem(
+          await send("POST", path(userId), { raw: new TextEncoder().encode(body) }),
+          415,
+          "unsupported-media-type"
+        )
       })
     })
 
@@ -753,7 +871,16 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("a number that is not valid or not international: 422 invalid-phone-number, never echoed", async () => {
       const userId = await newUser("invalid", numbers.next())
       await unchanged(userId, async () => {
-        for (const input of ["+1 415 555 267", "415 555 2671", "+1 555 0100", "+1 415 CALL NOW", "+1 415 555 2671 ext. 12", "+999 1234 5678"]) {
+        for (
+          const input of [
+            "+1 415 555 267",
+            "415 555 2671",
+            "+1 555 0100",
+            "+1 415 CALL NOW",
+            "+1 415 555 2671 ext. 12",
+            "+999 1234 5678"
+          ]
+        ) {
           const answer = await update(userId, input)
           expectProblem(answer, 422, "invalid-phone-number")
           expect(answer.text).not.toContain(input)
@@ -762,7 +889,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       })
     })
 
-    it("the string \"null\" is not a number: 422 with a hint that JSON null removes it", async () => {
+    it('the string "null" is not a number: 422 with a hint that JSON null removes it', async () => {
       const userId = await newUser("string_null", numbers.next())
       await unchanged(userId, async () => {
         const answer = await update(userId, "null")
@@ -803,7 +930,10 @@ export const conformanceSuite = (target: () => Target, observations: Observation
   })
 
   describe("Idempotency-Key", () => {
-    const keyed = (key: string, options: SendOptions = {}) => ({ ...options, headers: { ...options.headers, "idempotency-key": key } })
+    const keyed = (key: string, options: SendOptions = {}) => ({
+      ...options,
+      headers: { ...options.headers, "idempotency-key": key }
+    })
 
     it("replays the first answer (status, body, ETag) with Idempotent-Replayed: true, and writes nothing", async () => {
       const userId = await newUser("idem")
@@ -848,11 +978,15 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const here = await send("POST", "/users", keyed(key, { json: { id: `idem_org_${run}` } }))
       expect(here.status).toBe(201)
       createdUsers.push(`idem_org_${run}`)
-      const there = await send("POST", "/users", keyed(key, {
-        apiKey: t().other.apiKey,
-        token: t().other.serviceToken,
-        json: { id: `idem_org_${run}` }
-      }))
+      const there = await send(
+        "POST",
+        "/users",
+        keyed(key, {
+          apiKey: t().other.apiKey,
+          token: t().other.serviceToken,
+          json: { id: `idem_org_${run}` }
+        })
+      )
       expect(there.status).toBe(201)
       expect(there.headers.get("idempotent-replayed")).toBeNull()
       expect(there.body.event.metadata.organizationId).toBe(t().other.organizationId)
@@ -875,7 +1009,9 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         phoneNumberVerified: false,
         erased: false
       })
-      const pii = await read(userId, { token: await t().signServiceToken(t().organizationId, "users:read users:pii:read") })
+      const pii = await read(userId, {
+        token: await t().signServiceToken(t().organizationId, "users:read users:pii:read")
+      })
       expect(pii.body).toMatchObject({ phoneNumber: number.e164, phoneNumberForm: "raw" })
       const masked = await read(userId) // the dev service token: users:read users:write
       expect(masked.body).toMatchObject({ phoneNumber: number.masked, phoneNumberForm: "masked" })
@@ -891,7 +1027,10 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const page1 = await events(userId, "?limit=2")
       expect(page1.status).toBe(200)
       expect(page1.body).toMatchObject({ success: true, aggregateId: userId, nextAfterVersion: 2 })
-      expect(page1.body.events.map((e: any) => [e.type, e.version])).toEqual([["UserCreated", 1], ["UserPhoneNumberUpdated", 2]])
+      expect(page1.body.events.map((e: any) => [e.type, e.version])).toEqual([["UserCreated", 1], [
+        "UserPhoneNumberUpdated",
+        2
+      ]])
       const page2 = await events(userId, "?afterVersion=2&limit=2")
       expect(page2.body.nextAfterVersion).toBeNull()
       expect(page2.body.events.map((e: any) => e.data)).toEqual([
@@ -928,7 +1067,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         404,
         "organization-not-found"
       )
-      expectProblem(await send("GET", `/organizations/org_nowhere/audit/head`, { token }), 404, "organization-not-found")
+      expectProblem(
+        await send("GET", `/organizations/org_nowhere/audit/head`, { token }),
+        404,
+        "organization-not-found"
+      )
       expectProblem(await send("GET", `/organizations/${t().organizationId}/audit/head`), 403, "missing-scope")
       expectProblem(await send("GET", `/organizations/a.b/audit/head`, { token }), 400, "invalid-organization-id")
     })
@@ -945,7 +1088,9 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         for (const number of digits) expect(trail.text).not.toContain(number)
         for (const event of trail.body.events) {
           for (const value of Object.values(event.data)) {
-            if (typeof value === "string" && event.type !== "UserPersonalDataErased") expect(value).toMatch(/^\*{4}\d{4}$/)
+            if (typeof value === "string" && event.type !== "UserPersonalDataErased") {
+              expect(value).toMatch(/^\*{4}\d{4}$/)
+            }
           }
         }
       }

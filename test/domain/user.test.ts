@@ -25,7 +25,12 @@ const user = (phoneNumber: E164 | null, version = 3, extra: Partial<User> = {}):
 describe("the User decider", () => {
   describe("UpdatePhoneNumber", () => {
     it("given a user without a number, when a number is set, then UserPhoneNumberUpdated carries only masked forms", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A }, user(null), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A },
+        user(null),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision).toEqual({
         _tag: "Changed",
         state: user(A, 4),
@@ -43,7 +48,12 @@ describe("the User decider", () => {
     })
 
     it("given a user with a number, when another is set, then the event names both masked", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B }, user(A), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B },
+        user(A),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag === "Changed" && decision.event.data).toEqual({
         maskedPhoneNumber: "****0958",
         previousMaskedPhoneNumber: "****2671",
@@ -52,7 +62,12 @@ describe("the User decider", () => {
     })
 
     it("given a user with a number, when null is sent, then the number is removed", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: null }, user(A), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: null },
+        user(A),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag === "Changed" && decision.state.phoneNumber).toBeNull()
       expect(decision._tag === "Changed" && decision.event.data).toEqual({
         maskedPhoneNumber: null,
@@ -62,22 +77,42 @@ describe("the User decider", () => {
     })
 
     it("given the same number, when it is set again, then nothing happens", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A }, user(A), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A },
+        user(A),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision).toEqual({ _tag: "Unchanged", state: user(A) })
     })
 
     it("given no number, when null is sent, then nothing happens", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: null }, user(null), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: null },
+        user(null),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag).toBe("Unchanged")
     })
 
     it("given no user, when a number is set, then the user is not found", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A }, null, metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A },
+        null,
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision).toEqual({ _tag: "UserNotFound" })
     })
 
     it("never puts the raw number in the event", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B }, user(A), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B },
+        user(A),
+        metadata,
+        maskPhoneNumber
+      )
       const text = decision._tag === "Changed" ? JSON.stringify(decision.event) : ""
       expect(text).not.toContain("4155552671")
       expect(text).not.toContain("2079460958")
@@ -96,29 +131,57 @@ describe("the User decider", () => {
     })
 
     it("given the same user, when the same create is repeated, then nothing happens", () => {
-      const decision = decide({ type: "CreateUser", userId: "u1", phoneNumber: A }, user(A, 1), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "CreateUser", userId: "u1", phoneNumber: A },
+        user(A, 1),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag).toBe("Unchanged")
     })
 
     it("given the user exists with another number, when it is created again, then that is a conflict", () => {
-      const decision = decide({ type: "CreateUser", userId: "u1", phoneNumber: B }, user(A, 1), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "CreateUser", userId: "u1", phoneNumber: B },
+        user(A, 1),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag).toBe("UserAlreadyExists")
     })
   })
 
   describe("phone verification", () => {
     it("given a verified number, when another number is set, then it is unverified again", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B }, user(A, 3, { phoneNumberVerified: true }), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B },
+        user(A, 3, { phoneNumberVerified: true }),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag === "Changed" && decision.state.phoneNumberVerified).toBe(false)
     })
 
     it("given a verified number, when it is removed, then verification is cleared", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: null }, user(A, 3, { phoneNumberVerified: true }), metadata, maskPhoneNumber)
-      expect(decision._tag === "Changed" && decision.state).toMatchObject({ phoneNumber: null, phoneNumberVerified: false })
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: null },
+        user(A, 3, { phoneNumberVerified: true }),
+        metadata,
+        maskPhoneNumber
+      )
+      expect(decision._tag === "Changed" && decision.state).toMatchObject({
+        phoneNumber: null,
+        phoneNumberVerified: false
+      })
     })
 
     it("given an unverified number, when the verifier names it, then UserPhoneNumberVerified is emitted", () => {
-      const decision = decide({ type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A }, user(A), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A },
+        user(A),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag === "Changed" && decision.event).toMatchObject({
         type: "UserPhoneNumberVerified",
         version: 4,
@@ -128,24 +191,44 @@ describe("the User decider", () => {
     })
 
     it("given a verified number, when it is verified again, then nothing happens", () => {
-      const decision = decide({ type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A }, user(A, 3, { phoneNumberVerified: true }), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A },
+        user(A, 3, { phoneNumberVerified: true }),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag).toBe("Unchanged")
     })
 
     it("given no number, when verification is asked, then it is rejected", () => {
-      const decision = decide({ type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A }, user(null), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A },
+        user(null),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag).toBe("NoPhoneNumber")
     })
 
     it("given a number changed since it was checked, when the old one is verified, then it is rejected", () => {
-      const decision = decide({ type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A }, user(B), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "MarkPhoneNumberVerified", userId: "u1", phoneNumber: A },
+        user(B),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag).toBe("PhoneNumberChanged")
     })
   })
 
   describe("ErasePersonalData", () => {
     it("given a user with a number, when erased, then the number is gone and the event holds no PII", () => {
-      const decision = decide({ type: "ErasePersonalData", userId: "u1" }, user(A, 3, { phoneNumberVerified: true }), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "ErasePersonalData", userId: "u1" },
+        user(A, 3, { phoneNumberVerified: true }),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag === "Changed" && decision.state).toEqual(
         user(null, 4, { phoneNumberVerified: false, erasedAt: metadata.now })
       )
@@ -157,12 +240,22 @@ describe("the User decider", () => {
     })
 
     it("given an erased user, when erased again, then nothing happens", () => {
-      const decision = decide({ type: "ErasePersonalData", userId: "u1" }, user(null, 4, { erasedAt: "x" }), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "ErasePersonalData", userId: "u1" },
+        user(null, 4, { erasedAt: "x" }),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag).toBe("Unchanged")
     })
 
     it("given an erased user, when a number is set, then it is refused", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A }, user(null, 4, { erasedAt: "x" }), metadata, maskPhoneNumber)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: A },
+        user(null, 4, { erasedAt: "x" }),
+        metadata,
+        maskPhoneNumber
+      )
       expect(decision._tag).toBe("UserErased")
     })
   })
@@ -171,7 +264,13 @@ describe("the User decider", () => {
     const fingerprintOf = (n: E164) => `hmac-sha256:${n === A ? "fa" : "fb"}`
 
     it("given a fingerprint function, when a number changes, then both fingerprints are in the event", () => {
-      const decision = decide({ type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B }, user(A), metadata, maskPhoneNumber, fingerprintOf)
+      const decision = decide(
+        { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B },
+        user(A),
+        metadata,
+        maskPhoneNumber,
+        fingerprintOf
+      )
       expect(decision._tag === "Changed" && decision.event.data).toMatchObject({
         phoneNumberFingerprint: "hmac-sha256:fb",
         previousPhoneNumberFingerprint: "hmac-sha256:fa"

@@ -47,7 +47,11 @@ describe("npm start (bun src/bun.ts) in local dev mode", () => {
   beforeAll(async () => {
     server = ServerProcess.start("bun src/bun.ts", BUN, ["src/bun.ts"], env)
     // The banner ends with the dev:credentials hint; wait for all of it, or for the process to die.
-    await server.waitFor("the whole banner", READY_WITHIN_MS, () => server.stdout.includes("npm run dev:credentials") || undefined)
+    await server.waitFor(
+      "the whole banner",
+      READY_WITHIN_MS,
+      () => server.stdout.includes("npm run dev:credentials") || undefined
+    )
     port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stdout)?.[1])
     curl = parseCurl(server.stdout)
   })

@@ -37,8 +37,11 @@ describe("npm run start:deno (deno task start) in local dev mode", () => {
     // Its own process group (ServerProcess), so that the task and the `deno run` it starts are stopped together.
     server = ServerProcess.start("deno task start", BIN.deno, ["task", "start"], env)
     const deadline = Date.now() + READY_WITHIN_MS
-    const port = await server.waitFor("the banner", READY_WITHIN_MS, () =>
-      /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stdout)?.[1])
+    const port = await server.waitFor(
+      "the banner",
+      READY_WITHIN_MS,
+      () => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stdout)?.[1]
+    )
     baseUrl = `http://127.0.0.1:${port}`
     await server.waitHealthy(baseUrl, Math.max(0, deadline - Date.now()))
     state = JSON.parse(readFileSync(join(dataDir, "dev-state.json"), "utf8")) as DevState

@@ -18,7 +18,9 @@ const run = async (f: SqliteFixture, userId: string, numbers: ReadonlyArray<stri
   const auth = { token: await f.serviceToken(), apiKey: f.tenant.apiKey }
   const events = [(await call(f.fetch, "POST", "/users", { ...auth, body: { id: userId } })).body.event]
   for (const phoneNumber of numbers) {
-    events.push((await call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { ...auth, body: { phoneNumber } })).body.event)
+    events.push(
+      (await call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { ...auth, body: { phoneNumber } })).body.event
+    )
   }
   return events
 }
@@ -54,7 +56,11 @@ describe("phone number fingerprints", () => {
 
   it("are absent when no key is configured", async () => {
     const [, set] = await run(plain, "u3", ["+14155552671"])
-    expect(Object.keys(set.data).sort()).toEqual(["maskedPhoneNumber", "phoneNumberVerified", "previousMaskedPhoneNumber"])
+    expect(Object.keys(set.data).sort()).toEqual([
+      "maskedPhoneNumber",
+      "phoneNumberVerified",
+      "previousMaskedPhoneNumber"
+    ])
   })
 
   it("never put the raw number in the event", async () => {

@@ -113,7 +113,9 @@ describe("Idempotency-Key: a retry of a completed request", () => {
     const created = await post("/users", { id: userId, phoneNumber: "+14155552671" }, { key: createKey })
     expect(created.status).toBe(201)
     const verifyKey = newKey()
-    const verified = await post(`/users/${userId}/MarkPhoneNumberVerified`, { phoneNumber: "+14155552671" }, { key: verifyKey })
+    const verified = await post(`/users/${userId}/MarkPhoneNumberVerified`, { phoneNumber: "+14155552671" }, {
+      key: verifyKey
+    })
     expect(verified.body.event.type).toBe("UserPhoneNumberVerified")
     const eraseKey = newKey()
     const erased = await post(`/users/${userId}/ErasePersonalData`, undefined, { key: eraseKey })
@@ -150,9 +152,14 @@ describe("Idempotency-Key: a retry of a completed request", () => {
     const userId = await createUser()
     const keys = [newKey(), newKey(), newKey()]
     expect((await update(userId, "+1 415 555 2671", { key: keys[0] })).status).toBe(200)
-    expect((await post("/users", { id: newUserId(), phoneNumber: "+44 20 7946 0958" }, { key: keys[1] })).status).toBe(201)
+    expect((await post("/users", { id: newUserId(), phoneNumber: "+44 20 7946 0958" }, { key: keys[1] })).status).toBe(
+      201
+    )
     expect((await update(userId, "+1 202 555 0143", { key: keys[2] })).status).toBe(200)
-    const rows = f.query<Record<string, unknown>>("SELECT * FROM idempotency_keys WHERE organization_id = ?", tenant.organizationId)
+    const rows = f.query<Record<string, unknown>>(
+      "SELECT * FROM idempotency_keys WHERE organization_id = ?",
+      tenant.organizationId
+    )
     expect(rows).toHaveLength(3)
     const dump = JSON.stringify(rows)
     for (const digits of ["4155552671", "2079460958", "2025550143", "555 2671", "7946 0958"]) {
@@ -257,7 +264,9 @@ describe("Idempotency-Key: time", () => {
     const offset = { millis: 0 }
     const handler = handlerOver(f, { clockOffset: offset })
     // Tokens are judged by the same (moved) clock: this one outlives the day.
-    service = await signServiceToken(f.key, "svc_test", tenant.organizationId, "users:read users:write", { expiresIn: "48h" })
+    service = await signServiceToken(f.key, "svc_test", tenant.organizationId, "users:read users:write", {
+      expiresIn: "48h"
+    })
     try {
       const userId = await createUser()
       const key = newKey()
@@ -314,7 +323,9 @@ describe("the contract", () => {
     const commands = ["", "/{id}/UpdatePhoneNumber", "/{id}/MarkPhoneNumberVerified", "/{id}/ErasePersonalData"]
     for (const path of commands.map((command) => `/users${command}`)) {
       const operation = spec.paths[path].post
-      const header = operation.parameters.find((p: any) => p.in === "header" && p.name.toLowerCase() === "idempotency-key")
+      const header = operation.parameters.find((p: any) =>
+        p.in === "header" && p.name.toLowerCase() === "idempotency-key"
+      )
       expect(header, path).toMatchObject({ required: false, schema: { maxLength: 255 } })
       expect(header.description).toContain("24 hours")
       expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(["409", "422"]))
@@ -325,7 +336,9 @@ describe("the contract", () => {
 // The store's rules, the same for the SQL store and the in-memory double: claims, locks, answers and expiry.
 const sqlStore = (filename: () => string) =>
   Layer.suspend(() =>
-    SqlIdempotency({ sweepEvery: 1, sweepLimit: 2 }).pipe(Layer.provideMerge(SqliteClient.layer({ filename: filename() })))
+    SqlIdempotency({ sweepEvery: 1, sweepLimit: 2 }).pipe(
+      Layer.provideMerge(SqliteClient.layer({ filename: filename() }))
+    )
   )
 const memoryStoreLayer = () => Layer.succeed(Idempotency, memoryIdempotency(makeMemoryStore()))
 
@@ -338,21 +351,28 @@ for (const [name, makeLayer] of stores) {
   effectDescribe(`Idempotency rules: ${name}`, () => {
     // org_a exists in the fixture's file (api keys reference organizations there too).
     const scope = () => ({ organizationId: "org_a", key: `store-${name.length}-${crypto.randomUUID()}` })
-    const answer = { status: 201, headers: { "content-type": "application/json", etag: '"1"' }, body: '{"success":true}' }
+    const answer = {
+      status: 201,
+      headers: { "content-type": "application/json", etag: '"1"' },
+      body: '{"success":true}'
+    }
 
-    effectIt.effect("a claimed key is in use until completed, then replays; another request is a mismatch", () =>
-      Effect.gen(function*() {
-        const store = yield* Idempotency
-        const s = scope()
-        const claimed = yield* store.reserve(s, "hash-1")
-        effectExpect(claimed._tag).toBe("Acquired")
-        effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
-        effectExpect(yield* store.reserve(s, "hash-2")).toEqual({ _tag: "Mismatch" })
-        if (claimed._tag !== "Acquired") return
-        yield* store.complete(s, claimed.lock, answer)
-        effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "Replay", response: answer })
-        effectExpect(yield* store.reserve(s, "hash-2")).toEqual({ _tag: "Mismatch" })
-      }).pipe(Effect.provide(makeLayer())))
+    effectIt.effect(
+      "a claimed key is in use until completed, then replays; another request is a mismatch",
+      () =>
+        Effect.gen(function*() {
+          const store = yield* Idempotency
+          const s = scope()
+          const claimed = yield* store.reserve(s, "hash-1")
+          effectExpect(claimed._tag).toBe("Acquired")
+          effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
+          effectExpect(yield* store.reserve(s, "hash-2")).toEqual({ _tag: "Mismatch" })
+          if (claimed._tag !== "Acquired") return
+          yield* store.complete(s, claimed.lock, answer)
+          effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "Replay", response: answer })
+          effectExpect(yield* store.reserve(s, "hash-2")).toEqual({ _tag: "Mismatch" })
+        }).pipe(Effect.provide(makeLayer()))
+    )
 
     effectIt.effect("a released key is free again", () =>
       Effect.gen(function*() {
@@ -364,38 +384,44 @@ for (const [name, makeLayer] of stores) {
         effectExpect((yield* store.reserve(s, "hash-2"))._tag).toBe("Acquired")
       }).pipe(Effect.provide(makeLayer())))
 
-    effectIt.effect("a crashed request's lock expires after 60 s; the late owner can then neither complete nor release", () =>
-      Effect.gen(function*() {
-        const store = yield* Idempotency
-        const s = scope()
-        const crashed = yield* store.reserve(s, "hash-1")
-        if (crashed._tag !== "Acquired") throw new Error("not acquired")
-        yield* TestClock.adjust(DEFAULT_TIMINGS.lockMillis - 1)
-        effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
-        yield* TestClock.adjust(1)
-        const retry = yield* store.reserve(s, "hash-1")
-        effectExpect(retry._tag).toBe("Acquired")
-        yield* store.complete(s, crashed.lock, { ...answer, status: 500 })
-        yield* store.release(s, crashed.lock)
-        effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
-        if (retry._tag !== "Acquired") return
-        yield* store.complete(s, retry.lock, answer)
-        effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "Replay", response: answer })
-      }).pipe(Effect.provide(makeLayer())))
+    effectIt.effect(
+      "a crashed request's lock expires after 60 s; the late owner can then neither complete nor release",
+      () =>
+        Effect.gen(function*() {
+          const store = yield* Idempotency
+          const s = scope()
+          const crashed = yield* store.reserve(s, "hash-1")
+          if (crashed._tag !== "Acquired") throw new Error("not acquired")
+          yield* TestClock.adjust(DEFAULT_TIMINGS.lockMillis - 1)
+          effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
+          yield* TestClock.adjust(1)
+          const retry = yield* store.reserve(s, "hash-1")
+          effectExpect(retry._tag).toBe("Acquired")
+          yield* store.complete(s, crashed.lock, { ...answer, status: 500 })
+          yield* store.release(s, crashed.lock)
+          effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
+          if (retry._tag !== "Acquired") return
+          yield* store.complete(s, retry.lock, answer)
+          effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "Replay", response: answer })
+        }).pipe(Effect.provide(makeLayer()))
+    )
 
-    effectIt.effect("an answer is kept 24 hours after it completed, then the key is free for any request", () =>
-      Effect.gen(function*() {
-        const store = yield* Idempotency
-        const s = scope()
-        const claimed = yield* store.reserve(s, "hash-1")
-        if (claimed._tag !== "Acquired") throw new Error("not acquired")
-        yield* TestClock.adjust(30_000)
-        yield* store.complete(s, claimed.lock, answer)
-        yield* TestClock.adjust(DEFAULT_TIMINGS.retentionMillis - 1)
-        effectExpect((yield* store.reserve(s, "hash-1"))._tag).toBe("Replay")
-        yield* TestClock.adjust(1)
-        effectExpect((yield* store.reserve(s, "hash-2"))._tag).toBe("Acquired")
-      }).pipe(Effect.provide(makeLayer())))
+    effectIt.effect(
+      "an answer is kept 24 hours after it completed, then the key is free for any request",
+      () =>
+        Effect.gen(function*() {
+          const store = yield* Idempotency
+          const s = scope()
+          const claimed = yield* store.reserve(s, "hash-1")
+          if (claimed._tag !== "Acquired") throw new Error("not acquired")
+          yield* TestClock.adjust(30_000)
+          yield* store.complete(s, claimed.lock, answer)
+          yield* TestClock.adjust(DEFAULT_TIMINGS.retentionMillis - 1)
+          effectExpect((yield* store.reserve(s, "hash-1"))._tag).toBe("Replay")
+          yield* TestClock.adjust(1)
+          effectExpect((yield* store.reserve(s, "hash-2"))._tag).toBe("Acquired")
+        }).pipe(Effect.provide(makeLayer()))
+    )
   })
 }
 

@@ -36,7 +36,11 @@ describe("phone verification", () => {
     await create("v1", "+14155552671")
     const verified = await verify("v1", "+1 415 555 2671")
     expect(verified.status).toBe(200)
-    expect(verified.body.event).toMatchObject({ type: "UserPhoneNumberVerified", version: 2, data: { maskedPhoneNumber: "****2671" } })
+    expect(verified.body.event).toMatchObject({
+      type: "UserPhoneNumberVerified",
+      version: 2,
+      data: { maskedPhoneNumber: "****2671" }
+    })
     expect((await read("v1")).body.phoneNumberVerified).toBe(true)
 
     const changed = await setNumber("v1", "+442079460958")
@@ -114,13 +118,27 @@ describe("ErasePersonalData", () => {
     await verify("e1", "+14155552671")
     const erased = await erase("e1")
     expect(erased.status).toBe(200)
-    expect(erased.body.event).toMatchObject({ type: "UserPersonalDataErased", version: 3, data: { erasedFields: ["phoneNumber"] } })
-    expect(f.query("SELECT phone_number, phone_number_verified, erased_at IS NOT NULL AS erased FROM users WHERE organization_id = ? AND id = 'e1'", tenant.organizationId))
+    expect(erased.body.event).toMatchObject({
+      type: "UserPersonalDataErased",
+      version: 3,
+      data: { erasedFields: ["phoneNumber"] }
+    })
+    expect(
+      f.query(
+        "SELECT phone_number, phone_number_verified, erased_at IS NOT NULL AS erased FROM users WHERE organization_id = ? AND id = 'e1'",
+        tenant.organizationId
+      )
+    )
       .toEqual([{ phone_number: null, phone_number_verified: 0, erased: 1 }])
     const events = await call(f.fetch, "GET", "/users/e1/events", as(admin))
-    expect(events.body.events.map((e: any) => e.type)).toEqual(["UserCreated", "UserPhoneNumberVerified", "UserPersonalDataErased"])
+    expect(events.body.events.map((e: any) => e.type)).toEqual([
+      "UserCreated",
+      "UserPhoneNumberVerified",
+      "UserPersonalDataErased"
+    ])
     expect(events.text).not.toContain("4155552671")
-    expect(JSON.stringify(f.query("SELECT * FROM users WHERE organization_id = ?", tenant.organizationId))).not.toContain("4155552671")
+    expect(JSON.stringify(f.query("SELECT * FROM users WHERE organization_id = ?", tenant.organizationId))).not
+      .toContain("4155552671")
   })
 
   it("answers event null when erased twice", async () => {
@@ -186,7 +204,11 @@ describe("GET /users/{id}", () => {
     const other = await f.newTenant()
     const otherAdmin = await f.serviceToken(ALL_SCOPES, other.organizationId)
     expectProblem(await read("r4", otherAdmin), 403, "organization-mismatch")
-    expectProblem(await call(f.fetch, "GET", "/users/r4", { token: otherAdmin, apiKey: other.apiKey }), 404, "user-not-found")
+    expectProblem(
+      await call(f.fetch, "GET", "/users/r4", { token: otherAdmin, apiKey: other.apiKey }),
+      404,
+      "user-not-found"
+    )
     expectProblem(await read("r4", await f.userToken("someone")), 403, "not-own-user")
   })
 })
@@ -205,8 +227,16 @@ describe("GET /organizations/{id}/audit/head", () => {
   })
 
   it("hides other organizations (404) and needs audit:read (403)", async () => {
-    expectProblem(await call(f.fetch, "GET", `/organizations/${f.other.organizationId}/audit/head`, as(admin)), 404, "organization-not-found")
+    expectProblem(
+      await call(f.fetch, "GET", `/organizations/${f.other.organizationId}/audit/head`, as(admin)),
+      404,
+      "organization-not-found"
+    )
     const writer = await f.serviceToken("users:write", tenant.organizationId)
-    expectProblem(await call(f.fetch, "GET", `/organizations/${tenant.organizationId}/audit/head`, as(writer)), 403, "missing-scope")
+    expectProblem(
+      await call(f.fetch, "GET", `/organizations/${tenant.organizationId}/audit/head`, as(writer)),
+      403,
+      "missing-scope"
+    )
   })
 })

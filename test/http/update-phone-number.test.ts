@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { signUserToken } from "../../src/dev/signing.js"
 import { generateSigningKey } from "../../src/dev/signing.js"
-import { call, expectProblem } from "../support/client.js"
+import { type Answer, call, expectProblem } from "../support/client.js"
 import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
 
 let f: SqliteFixture
@@ -16,7 +16,10 @@ let service: string
 let userCounter = 0
 let userId: string
 
-const update = (phoneNumber: unknown, options: { token?: string; apiKey?: string; headers?: Record<string, string>; id?: string } = {}) =>
+const update = (
+  phoneNumber: unknown,
+  options: { token?: string; apiKey?: string; headers?: Record<string, string>; id?: string } = {}
+) =>
   call(f.fetch, "POST", `/users/${options.id ?? userId}/UpdatePhoneNumber`, {
     token: options.token ?? service,
     apiKey: options.apiKey ?? tenant.apiKey,
@@ -79,7 +82,11 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
     await update("+14155552671")
     const removed = await update(null)
     expect(removed.status).toBe(200)
-    expect(removed.body.event.data).toEqual({ maskedPhoneNumber: null, previousMaskedPhoneNumber: "****2671", phoneNumberVerified: false })
+    expect(removed.body.event.data).toEqual({
+      maskedPhoneNumber: null,
+      previousMaskedPhoneNumber: "****2671",
+      phoneNumberVerified: false
+    })
     expect(f.query("SELECT phone_number FROM users WHERE id = ?", userId)).toEqual([{ phone_number: null }])
   })
 
@@ -97,7 +104,12 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
   })
 
   describe("rejects, writing nothing", () => {
-    const rejects = (name: string, status: number, code: string, send: () => Promise<import("../support/client.js").Answer>) =>
+    const rejects = (
+      name: string,
+      status: number,
+      code: string,
+      send: () => Promise<Answer>
+    ) =>
       it(`${name}: ${status} ${code}`, async () => {
         const before = snapshot()
         const answer = await send()
@@ -110,11 +122,16 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         token: service,
         apiKey: tenant.apiKey,
-        raw: "{\"phoneNumber\": \"+14155552671\"",
+        raw: '{"phoneNumber": "+14155552671"',
         headers: { "content-type": "application/json" }
       }))
-    rejects("a missing field", 400, "invalid-body", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { token: service, apiKey: tenant.apiKey, body: {} }))
+    rejects(
+      "a missing field",
+      400,
+      "invalid-body",
+      () =>
+        call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { token: service, apiKey: tenant.apiKey, body: {} })
+    )
     rejects("a number as a JSON number", 400, "invalid-body", () => update(14155552671))
     rejects("an empty string", 400, "invalid-body", () => update(""))
     rejects("a string over 64 characters", 400, "invalid-body", () => update("+1" + "4".repeat(70)))
@@ -124,8 +141,17 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
         apiKey: tenant.apiKey,
         body: { phoneNumber: "+14155552671", admin: true }
       }))
-    rejects("a JSON array body", 400, "invalid-body", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { token: service, apiKey: tenant.apiKey, body: ["+14155552671"] }))
+    rejects(
+      "a JSON array body",
+      400,
+      "invalid-body",
+      () =>
+        call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
+          token: service,
+          apiKey: tenant.apiKey,
+          body: ["+14155552671"]
+        })
+    )
     rejects("an empty body", 400, "malformed-json", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         token: service,
@@ -135,18 +161,34 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
     rejects("an id with a dot", 400, "invalid-user-id", () => update("+14155552671", { id: "a.b" }))
     rejects("an id with an encoded slash", 400, "invalid-user-id", () => update("+14155552671", { id: "a%2Fb" }))
     rejects("an id over 64 characters", 400, "invalid-user-id", () => update("+14155552671", { id: "x".repeat(65) }))
-    rejects("a malformed If-Match", 400, "invalid-if-match", () =>
-      update("+14155552671", { headers: { "if-match": "version two" } }))
-    rejects("no API key", 401, "missing-api-key", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, { token: service, body: { phoneNumber: "+14155552671" } }))
+    rejects(
+      "a malformed If-Match",
+      400,
+      "invalid-if-match",
+      () => update("+14155552671", { headers: { "if-match": "version two" } })
+    )
+    rejects(
+      "no API key",
+      401,
+      "missing-api-key",
+      () =>
+        call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
+          token: service,
+          body: { phoneNumber: "+14155552671" }
+        })
+    )
     rejects("an unknown API key", 401, "invalid-api-key", () => update("+14155552671", { apiKey: "uak_nope" }))
     rejects("no token", 401, "missing-token", () =>
       call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
         apiKey: tenant.apiKey,
         body: { phoneNumber: "+14155552671" }
       }))
-    rejects("a token signed by another key", 401, "invalid-token", async () =>
-      update("+14155552671", { token: await signUserToken(await generateSigningKey("test-key"), userId) }))
+    rejects(
+      "a token signed by another key",
+      401,
+      "invalid-token",
+      async () => update("+14155552671", { token: await signUserToken(await generateSigningKey("test-key"), userId) })
+    )
     rejects("an alg none token", 401, "invalid-token", () => {
       const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url")
       const now = Math.floor(Date.now() / 1000)
@@ -155,46 +197,96 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
       }.`
       return update("+14155552671", { token })
     })
-    rejects("an expired token", 401, "invalid-token", async () =>
-      update("+14155552671", { token: await signUserToken(f.key, userId, { expiresIn: Math.floor(Date.now() / 1000) - 60 }) }))
-    rejects("a service token of another organization", 403, "organization-mismatch", async () =>
-      update("+14155552671", { token: await serviceToken("users:write", f.other.organizationId) }))
-    rejects("a service token without users:write", 403, "missing-scope", async () =>
-      update("+14155552671", { token: await serviceToken("users:read") }))
-    rejects("a user token for another user", 403, "not-own-user", async () =>
-      update("+14155552671", { token: await f.userToken("someone_else") }))
+    rejects(
+      "an expired token",
+      401,
+      "invalid-token",
+      async () =>
+        update("+14155552671", {
+          token: await signUserToken(f.key, userId, { expiresIn: Math.floor(Date.now() / 1000) - 60 })
+        })
+    )
+    rejects(
+      "a service token of another organization",
+      403,
+      "organization-mismatch",
+      async () => update("+14155552671", { token: await serviceToken("users:write", f.other.organizationId) })
+    )
+    rejects(
+      "a service token without users:write",
+      403,
+      "missing-scope",
+      async () => update("+14155552671", { token: await serviceToken("users:read") })
+    )
+    rejects(
+      "a user token for another user",
+      403,
+      "not-own-user",
+      async () => update("+14155552671", { token: await f.userToken("someone_else") })
+    )
     rejects("a user that does not exist", 404, "user-not-found", () => update("+14155552671", { id: "ghost" }))
-    rejects("a user of another organization", 404, "user-not-found", async () =>
-      update("+14155552671", { apiKey: f.other.apiKey, token: await serviceToken("users:write", f.other.organizationId) }))
-    rejects("a stale If-Match", 412, "version-mismatch", () =>
-      update("+14155552671", { headers: { "if-match": '"7"' } }))
-    rejects("a body over 16 KiB", 413, "payload-too-large", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
-        token: service,
-        apiKey: tenant.apiKey,
-        raw: JSON.stringify({ phoneNumber: "+14155552671", pad: "x".repeat(17 * 1024) }),
-        headers: { "content-type": "application/json" }
-      }))
-    rejects("a form body", 415, "unsupported-media-type", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
-        token: service,
-        apiKey: tenant.apiKey,
-        raw: "phoneNumber=%2B14155552671",
-        headers: { "content-type": "application/x-www-form-urlencoded" }
-      }))
-    rejects("no content type", 415, "unsupported-media-type", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
-        token: service,
-        apiKey: tenant.apiKey,
-        raw: JSON.stringify({ phoneNumber: "+14155552671" })
-      }))
+    rejects(
+      "a user of another organization",
+      404,
+      "user-not-found",
+      async () =>
+        update("+14155552671", {
+          apiKey: f.other.apiKey,
+          token: await serviceToken("users:write", f.other.organizationId)
+        })
+    )
+    rejects(
+      "a stale If-Match",
+      412,
+      "version-mismatch",
+      () => update("+14155552671", { headers: { "if-match": '"7"' } })
+    )
+    rejects(
+      "a body over 16 KiB",
+      413,
+      "payload-too-large",
+      () =>
+        call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
+          token: service,
+          apiKey: tenant.apiKey,
+          raw: JSON.stringify({ phoneNumber: "+14155552671", pad: "x".repeat(17 * 1024) }),
+          headers: { "content-type": "application/json" }
+        })
+    )
+    rejects(
+      "a form body",
+      415,
+      "unsupported-media-type",
+      () =>
+        call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
+          token: service,
+          apiKey: tenant.apiKey,
+          raw: "phoneNumber=%2B14155552671",
+          headers: { "content-type": "application/x-www-form-urlencoded" }
+        })
+    )
+    rejects(
+      "no content type",
+      415,
+      "unsupported-media-type",
+      () =>
+        call(f.fetch, "POST", `/users/${userId}/UpdatePhoneNumber`, {
+          token: service,
+          apiKey: tenant.apiKey,
+          raw: JSON.stringify({ phoneNumber: "+14155552671" })
+        })
+    )
     rejects("an invalid number", 422, "invalid-phone-number", () => update("+1 415 555 267"))
     rejects("a national number", 422, "invalid-phone-number", () => update("415 555 2671"))
-    rejects("an unknown route", 404, "route-not-found", () =>
-      call(f.fetch, "POST", `/users/${userId}/UpdateEmail`, { token: service, apiKey: tenant.apiKey, body: {} }))
+    rejects(
+      "an unknown route",
+      404,
+      "route-not-found",
+      () => call(f.fetch, "POST", `/users/${userId}/UpdateEmail`, { token: service, apiKey: tenant.apiKey, body: {} })
+    )
   })
 
-  it("explains that the string \"null\" is not JSON null", async () => {
+  it('explains that the string "null" is not JSON null', async () => {
     const answer = await update("null")
     expectProblem(answer, 422, "invalid-phone-number")
     expect(answer.body.hint).toMatch(/JSON null/)
@@ -250,12 +342,20 @@ describe("POST /users", () => {
 
   it("keeps tenants apart: the same id in another organization is another user", async () => {
     const otherService = await serviceToken("users:write", f.other.organizationId)
-    const answer = await call(f.fetch, "POST", "/users", { token: otherService, apiKey: f.other.apiKey, body: { id: userId } })
+    const answer = await call(f.fetch, "POST", "/users", {
+      token: otherService,
+      apiKey: f.other.apiKey,
+      body: { id: userId }
+    })
     expect(answer.status).toBe(201)
   })
 
   it("refuses a user token: 403", async () => {
-    const answer = await call(f.fetch, "POST", "/users", { token: await f.userToken("u"), apiKey: tenant.apiKey, body: {} })
+    const answer = await call(f.fetch, "POST", "/users", {
+      token: await f.userToken("u"),
+      apiKey: tenant.apiKey,
+      body: {}
+    })
     expectProblem(answer, 403, "missing-scope")
   })
 })
@@ -263,7 +363,10 @@ describe("POST /users", () => {
 describe("GET /users/{id}/events", () => {
   it("pages the masked audit trail, oldest first", async () => {
     for (const n of ["+14155552671", "+442079460958", null]) await update(n)
-    const page1 = await call(f.fetch, "GET", `/users/${userId}/events?limit=2`, { token: service, apiKey: tenant.apiKey })
+    const page1 = await call(f.fetch, "GET", `/users/${userId}/events?limit=2`, {
+      token: service,
+      apiKey: tenant.apiKey
+    })
     expect(page1.status).toBe(200)
     expect(page1.body.events.map((e: any) => e.version)).toEqual([1, 2])
     expect(page1.body.nextAfterVersion).toBe(2)
@@ -277,7 +380,10 @@ describe("GET /users/{id}/events", () => {
   })
 
   it("rejects a limit over 100: 400", async () => {
-    const answer = await call(f.fetch, "GET", `/users/${userId}/events?limit=1000`, { token: service, apiKey: tenant.apiKey })
+    const answer = await call(f.fetch, "GET", `/users/${userId}/events?limit=1000`, {
+      token: service,
+      apiKey: tenant.apiKey
+    })
     expectProblem(answer, 400, "invalid-query")
   })
 })

@@ -26,11 +26,17 @@ afterAll(() => f.dispose())
 const repo = <A, E>(use: (repo: UserRepo["Type"]) => Effect.Effect<A, E>) =>
   Effect.runPromiseExit(
     Effect.flatMap(UserRepo, use).pipe(
-      Effect.provide(SqlStores.pipe(Layer.provide(AtomicWriteTransaction), Layer.provideMerge(SqliteClient.layer({ filename: f.filename }))))
+      Effect.provide(
+        SqlStores.pipe(
+          Layer.provide(AtomicWriteTransaction),
+          Layer.provideMerge(SqliteClient.layer({ filename: f.filename }))
+        )
+      )
     )
   )
 
-const create = (id: string) => call(f.fetch, "POST", "/users", { token: service, apiKey: f.tenant.apiKey, body: { id } })
+const create = (id: string) =>
+  call(f.fetch, "POST", "/users", { token: service, apiKey: f.tenant.apiKey, body: { id } })
 
 const blank = (id: string, version: number) => ({
   organizationId: f.tenant.organizationId,
@@ -85,7 +91,9 @@ describe("the SQLite store", () => {
     await create("append_1")
     const db = new Database(f.filename)
     try {
-      expect(() => db.prepare("UPDATE events SET data = '{}' WHERE aggregate_id = 'append_1'").run()).toThrow(/append-only/)
+      expect(() => db.prepare("UPDATE events SET data = '{}' WHERE aggregate_id = 'append_1'").run()).toThrow(
+        /append-only/
+      )
       expect(() => db.prepare("DELETE FROM events WHERE aggregate_id = 'append_1'").run()).toThrow(/append-only/)
     } finally {
       db.close()
@@ -107,10 +115,16 @@ describe("the SQLite store", () => {
     )
     expect(answers.map((a) => a.status)).toEqual(numbers.map(() => 200))
     expect(answers.every((a) => a.body.event !== null)).toBe(true)
-    const versions = f.query<{ version: number }>("SELECT version FROM events WHERE aggregate_id = 'busy_1' ORDER BY version")
+    const versions = f.query<{ version: number }>(
+      "SELECT version FROM events WHERE aggregate_id = 'busy_1' ORDER BY version"
+    )
     expect(versions.map((v) => v.version)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1))
-    const [row] = f.query<{ phone_number: string; version: number }>("SELECT phone_number, version FROM users WHERE id = 'busy_1'")
-    const [last] = f.query<{ data: string }>("SELECT data FROM events WHERE aggregate_id = 'busy_1' ORDER BY version DESC LIMIT 1")
+    const [row] = f.query<{ phone_number: string; version: number }>(
+      "SELECT phone_number, version FROM users WHERE id = 'busy_1'"
+    )
+    const [last] = f.query<{ data: string }>(
+      "SELECT data FROM events WHERE aggregate_id = 'busy_1' ORDER BY version DESC LIMIT 1"
+    )
     expect(row!.version).toBe(21)
     expect(JSON.parse(last!.data).maskedPhoneNumber).toBe(`****${row!.phone_number.slice(-4)}`)
     // Every update's number was stored at some version: each answer's event names its own number.

@@ -3,8 +3,8 @@
  * Every row asserts the exact status and problem code, a problem+json body that echoes neither the submitted
  * phone number nor the credentials, and that the users and events tables are exactly as before.
  */
-import { generateKeyPair, exportJWK, SignJWT } from "jose"
-import { readFileSync, existsSync } from "node:fs"
+import { exportJWK, generateKeyPair, SignJWT } from "jose"
+import { existsSync, readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { issueApiKey, revokeApiKey } from "../../src/admin/tenants.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, signUserToken } from "../../src/dev/signing.js"
@@ -111,44 +111,94 @@ beforeAll(async () => {
 afterAll(() => f.dispose())
 
 describe("forged and untrusted tokens", () => {
-  attack("alg none (unsigned, empty signature)", 401, "invalid-token", async () =>
-    attempt({ token: unsignedToken({ alg: "none", typ: "JWT" }, victimClaims()) }))
-  attack("alg None (capitalised)", 401, "invalid-token", async () =>
-    attempt({ token: unsignedToken({ alg: "None", typ: "JWT" }, victimClaims()) }))
-  attack("alg NONE (upper case)", 401, "invalid-token", async () =>
-    attempt({ token: unsignedToken({ alg: "NONE", typ: "JWT" }, victimClaims()) }))
-  attack("alg none carrying the trusted kid", 401, "invalid-token", async () =>
-    attempt({ token: unsignedToken({ alg: "none", kid: f.key.kid }, victimClaims()) }))
+  attack(
+    "alg none (unsigned, empty signature)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: unsignedToken({ alg: "none", typ: "JWT" }, victimClaims()) })
+  )
+  attack(
+    "alg None (capitalised)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: unsignedToken({ alg: "None", typ: "JWT" }, victimClaims()) })
+  )
+  attack(
+    "alg NONE (upper case)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: unsignedToken({ alg: "NONE", typ: "JWT" }, victimClaims()) })
+  )
+  attack(
+    "alg none carrying the trusted kid",
+    401,
+    "invalid-token",
+    async () => attempt({ token: unsignedToken({ alg: "none", kid: f.key.kid }, victimClaims()) })
+  )
   attack("alg none over a genuine token's signature", 401, "invalid-token", async () => {
     const genuine = await f.userToken(VICTIM)
     return attempt({ token: replaceSegment(genuine, 0, encodeSegment({ alg: "none", typ: "JWT", kid: f.key.kid })) })
   })
   attack("alg none service token claiming org A with users:write", 401, "invalid-token", async () =>
     attempt({
-      token: unsignedToken({ alg: "none" }, claims("svc_evil", { org_id: f.tenant.organizationId, scope: "users:write" }))
+      token: unsignedToken(
+        { alg: "none" },
+        claims("svc_evil", { org_id: f.tenant.organizationId, scope: "users:write" })
+      )
     }))
 
   for (const form of PUBLIC_KEY_FORMS) {
-    attack(`HS256 with ${form} as the HMAC secret`, 401, "invalid-token", async () =>
-      attempt({ token: hmacToken("HS256", publicKeyAsSecret(f.key.publicJwk, form), victimClaims(), { kid: f.key.kid }) }))
+    attack(
+      `HS256 with ${form} as the HMAC secret`,
+      401,
+      "invalid-token",
+      async () =>
+        attempt({
+          token: hmacToken("HS256", publicKeyAsSecret(f.key.publicJwk, form), victimClaims(), { kid: f.key.kid })
+        })
+    )
   }
-  attack("HS256 with the PEM SPKI as the secret and no kid", 401, "invalid-token", async () =>
-    attempt({ token: hmacToken("HS256", publicKeyAsSecret(f.key.publicJwk, "the PEM SPKI"), victimClaims()) }))
-  attack("HS384 with the PEM SPKI as the HMAC secret", 401, "invalid-token", async () =>
-    attempt({ token: hmacToken("HS384", publicKeyAsSecret(f.key.publicJwk, "the PEM SPKI"), victimClaims(), { kid: f.key.kid }) }))
+  attack(
+    "HS256 with the PEM SPKI as the secret and no kid",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({ token: hmacToken("HS256", publicKeyAsSecret(f.key.publicJwk, "the PEM SPKI"), victimClaims()) })
+  )
+  attack(
+    "HS384 with the PEM SPKI as the HMAC secret",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({
+        token: hmacToken("HS384", publicKeyAsSecret(f.key.publicJwk, "the PEM SPKI"), victimClaims(), {
+          kid: f.key.kid
+        })
+      })
+  )
   attack("HS512 with the published JWK as the HMAC secret", 401, "invalid-token", async () =>
     attempt({
-      token: hmacToken("HS512", publicKeyAsSecret(f.key.publicJwk, "the published JWK as JSON"), victimClaims(), { kid: f.key.kid })
+      token: hmacToken("HS512", publicKeyAsSecret(f.key.publicJwk, "the published JWK as JSON"), victimClaims(), {
+        kid: f.key.kid
+      })
     }))
   attack("RS256 header over the trusted EC key's kid", 401, "invalid-token", async () => {
     const genuine = await f.userToken(VICTIM)
     return attempt({ token: replaceSegment(genuine, 0, encodeSegment({ alg: "RS256", typ: "JWT", kid: f.key.kid })) })
   })
 
-  attack("a token signed by an unknown key reusing the trusted kid", 401, "invalid-token", async () =>
-    attempt({ token: await signUserToken(await generateSigningKey(f.key.kid), VICTIM) }))
-  attack("a token signed by an unknown key under its own kid", 401, "invalid-token", async () =>
-    attempt({ token: await signUserToken(await generateSigningKey("attacker-key"), VICTIM) }))
+  attack(
+    "a token signed by an unknown key reusing the trusted kid",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signUserToken(await generateSigningKey(f.key.kid), VICTIM) })
+  )
+  attack(
+    "a token signed by an unknown key under its own kid",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signUserToken(await generateSigningKey("attacker-key"), VICTIM) })
+  )
   attack("an attacker's key embedded in the header (jwk)", 401, "invalid-token", async () => {
     const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true })
     const token = await new SignJWT(victimClaims())
@@ -160,12 +210,24 @@ describe("forged and untrusted tokens", () => {
     const attacker = await generateSigningKey(f.key.kid)
     return attempt({ token: await signRaw(attacker, victimClaims(), { jku: "https://attacker.example/jwks.json" }) })
   })
-  attack("a kid that matches nothing", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims(), { kid: "no-such-key" }) }))
-  attack("a kid carrying path traversal", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims(), { kid: "../../../../dev/null" }) }))
-  attack("a kid carrying SQL", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims(), { kid: "' OR '1'='1" }) }))
+  attack(
+    "a kid that matches nothing",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { kid: "no-such-key" }) })
+  )
+  attack(
+    "a kid carrying path traversal",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { kid: "../../../../dev/null" }) })
+  )
+  attack(
+    "a kid carrying SQL",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { kid: "' OR '1'='1" }) })
+  )
   attack("a genuine token with one signature byte changed", 401, "invalid-token", async () => {
     const genuine = await f.userToken(VICTIM)
     const signature = Buffer.from(genuine.split(".")[2]!, "base64url")
@@ -179,99 +241,258 @@ describe("forged and untrusted tokens", () => {
 })
 
 describe("claims", () => {
-  attack("an expired token", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ iat: nowSeconds() - 3600, exp: nowSeconds() - 60 })) }))
-  attack("a token expired just beyond the 5 s tolerance", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ exp: nowSeconds() - 10 })) }))
-  attack("a token not yet valid (nbf 60 s ahead)", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ nbf: nowSeconds() + 60 })) }))
-  attack("a token with the wrong iss", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ iss: "https://attacker.example/" })) }))
-  attack("a token whose iss lacks the trailing slash", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ iss: DEV_ISSUER.replace(/\/$/, "") })) }))
-  attack("a token with the wrong aud", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ aud: "another-api" })) }))
-  attack("a token whose aud list omits this service", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ aud: ["another-api", `${DEV_AUDIENCE}-admin`] })) }))
-  attack("a token without sub", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ sub: undefined })) }))
-  attack("a token without exp", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ exp: undefined })) }))
-  attack("a token whose exp is not a number", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ exp: String(nowSeconds() + 600) })) }))
+  attack(
+    "an expired token",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({ token: await signRaw(f.key, victimClaims({ iat: nowSeconds() - 3600, exp: nowSeconds() - 60 })) })
+  )
+  attack(
+    "a token expired just beyond the 5 s tolerance",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ exp: nowSeconds() - 10 })) })
+  )
+  attack(
+    "a token not yet valid (nbf 60 s ahead)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ nbf: nowSeconds() + 60 })) })
+  )
+  attack(
+    "a token with the wrong iss",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ iss: "https://attacker.example/" })) })
+  )
+  attack(
+    "a token whose iss lacks the trailing slash",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ iss: DEV_ISSUER.replace(/\/$/, "") })) })
+  )
+  attack(
+    "a token with the wrong aud",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ aud: "another-api" })) })
+  )
+  attack(
+    "a token whose aud list omits this service",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({ token: await signRaw(f.key, victimClaims({ aud: ["another-api", `${DEV_AUDIENCE}-admin`] })) })
+  )
+  attack(
+    "a token without sub",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ sub: undefined })) })
+  )
+  attack(
+    "a token without exp",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ exp: undefined })) })
+  )
+  attack(
+    "a token whose exp is not a number",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ exp: String(nowSeconds() + 600) })) })
+  )
   // jose only checks that sub is present; these used to reach the events table (and a non-string one made a 500).
-  attack("a service token whose sub is a number", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, claims("x", { sub: 42, org_id: f.tenant.organizationId, scope: "users:write" })) }))
+  attack(
+    "a service token whose sub is a number",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({
+        token: await signRaw(f.key, claims("x", { sub: 42, org_id: f.tenant.organizationId, scope: "users:write" }))
+      })
+  )
   attack("a service token whose sub is an object", 401, "invalid-token", async () =>
     attempt({
-      token: await signRaw(f.key, claims("x", { sub: { id: "svc" }, org_id: f.tenant.organizationId, scope: "users:write" }))
+      token: await signRaw(
+        f.key,
+        claims("x", { sub: { id: "svc" }, org_id: f.tenant.organizationId, scope: "users:write" })
+      )
     }))
-  attack("a service token whose sub is null", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, claims("x", { sub: null, org_id: f.tenant.organizationId, scope: "users:write" })) }))
-  attack("a service token whose sub is empty", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, claims("", { org_id: f.tenant.organizationId, scope: "users:write" })) }))
-  attack("a user token whose sub is an array holding the victim", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ sub: [VICTIM] })) }))
-  attack("a service token whose org_id is not a string (posing as a user token)", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ org_id: [f.tenant.organizationId], scope: "users:write" })) }))
+  attack(
+    "a service token whose sub is null",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({
+        token: await signRaw(f.key, claims("x", { sub: null, org_id: f.tenant.organizationId, scope: "users:write" }))
+      })
+  )
+  attack(
+    "a service token whose sub is empty",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({ token: await signRaw(f.key, claims("", { org_id: f.tenant.organizationId, scope: "users:write" })) })
+  )
+  attack(
+    "a user token whose sub is an array holding the victim",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ sub: [VICTIM] })) })
+  )
+  attack(
+    "a service token whose org_id is not a string (posing as a user token)",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({
+        token: await signRaw(f.key, victimClaims({ org_id: [f.tenant.organizationId], scope: "users:write" }))
+      })
+  )
 })
 
 describe("who may act on whom", () => {
-  attack("a service token of another organization", 403, "organization-mismatch", async () =>
-    attempt({ token: serviceB }))
-  attack("a user token for another user", 403, "not-own-user", async () =>
-    attempt({ token: await f.userToken("someone_else") }))
-  attack("a user token reading another user's audit trail", 403, "not-own-user", async () =>
-    attempt({ method: "GET", path: `/users/${VICTIM}/events`, token: await f.userToken("someone_else") }))
-  attack("a service token without users:write", 403, "missing-scope", async () =>
-    attempt({ token: await f.serviceToken("users:read") }))
-  attack("a scope that only contains users:write as a prefix", 403, "missing-scope", async () =>
-    attempt({ token: await f.serviceToken("users:writer") }))
-  attack("a scope smuggled as an array", 403, "missing-scope", async () =>
-    attempt({ token: await signRaw(f.key, claims("svc", { org_id: f.tenant.organizationId, scope: ["users:write"] })) }))
-  attack("a user token creating a user", 403, "missing-scope", async () =>
-    attempt({ path: "/users", token: await f.userToken(VICTIM), body: { id: "made_by_user" } }))
+  attack(
+    "a service token of another organization",
+    403,
+    "organization-mismatch",
+    async () => attempt({ token: serviceB })
+  )
+  attack(
+    "a user token for another user",
+    403,
+    "not-own-user",
+    async () => attempt({ token: await f.userToken("someone_else") })
+  )
+  attack(
+    "a user token reading another user's audit trail",
+    403,
+    "not-own-user",
+    async () => attempt({ method: "GET", path: `/users/${VICTIM}/events`, token: await f.userToken("someone_else") })
+  )
+  attack(
+    "a service token without users:write",
+    403,
+    "missing-scope",
+    async () => attempt({ token: await f.serviceToken("users:read") })
+  )
+  attack(
+    "a scope that only contains users:write as a prefix",
+    403,
+    "missing-scope",
+    async () => attempt({ token: await f.serviceToken("users:writer") })
+  )
+  attack(
+    "a scope smuggled as an array",
+    403,
+    "missing-scope",
+    async () =>
+      attempt({
+        token: await signRaw(f.key, claims("svc", { org_id: f.tenant.organizationId, scope: ["users:write"] }))
+      })
+  )
+  attack(
+    "a user token creating a user",
+    403,
+    "missing-scope",
+    async () => attempt({ path: "/users", token: await f.userToken(VICTIM), body: { id: "made_by_user" } })
+  )
 })
 
 describe("API keys and tenants", () => {
   attack("a revoked API key", 401, "invalid-api-key", async () => attempt({ apiKey: revokedKey }))
-  attack("the API key of another organization with a user token (the user is not there)", 404, "user-not-found", async () =>
-    attempt({ token: await f.userToken(VICTIM), apiKey: f.other.apiKey }))
-  attack("the API key of another organization with a service token of org A", 403, "organization-mismatch", async () =>
-    attempt({ apiKey: f.other.apiKey }))
-  attack("X-Org-Id and X-Organization-Id naming another organization's user", 404, "user-not-found", async () =>
-    attempt({
-      path: `/users/${VICTIM_B}/UpdatePhoneNumber`,
-      headers: { "x-org-id": f.other.organizationId, "x-organization-id": f.other.organizationId }
-    }))
-  attack("X-Org-Id agreeing with the token while the key is another organization's", 403, "organization-mismatch", async () =>
-    attempt({
-      token: serviceB,
-      path: `/users/${VICTIM_B}/UpdatePhoneNumber`,
-      headers: { "x-org-id": f.other.organizationId, "x-organization-id": f.other.organizationId }
-    }))
-  attack("reading another organization's audit trail", 404, "user-not-found", async () =>
-    attempt({ method: "GET", path: `/users/${VICTIM_B}/events`, headers: { "x-org-id": f.other.organizationId } }))
+  attack(
+    "the API key of another organization with a user token (the user is not there)",
+    404,
+    "user-not-found",
+    async () => attempt({ token: await f.userToken(VICTIM), apiKey: f.other.apiKey })
+  )
+  attack(
+    "the API key of another organization with a service token of org A",
+    403,
+    "organization-mismatch",
+    async () => attempt({ apiKey: f.other.apiKey })
+  )
+  attack(
+    "X-Org-Id and X-Organization-Id naming another organization's user",
+    404,
+    "user-not-found",
+    async () =>
+      attempt({
+        path: `/users/${VICTIM_B}/UpdatePhoneNumber`,
+        headers: { "x-org-id": f.other.organizationId, "x-organization-id": f.other.organizationId }
+      })
+  )
+  attack(
+    "X-Org-Id agreeing with the token while the key is another organization's",
+    403,
+    "organization-mismatch",
+    async () =>
+      attempt({
+        token: serviceB,
+        path: `/users/${VICTIM_B}/UpdatePhoneNumber`,
+        headers: { "x-org-id": f.other.organizationId, "x-organization-id": f.other.organizationId }
+      })
+  )
+  attack(
+    "reading another organization's audit trail",
+    404,
+    "user-not-found",
+    async () =>
+      attempt({ method: "GET", path: `/users/${VICTIM_B}/events`, headers: { "x-org-id": f.other.organizationId } })
+  )
   attack("an API key differing in its last character", 401, "invalid-api-key", async () => {
     const key = f.tenant.apiKey
     return attempt({ apiKey: key.slice(0, -1) + (key.endsWith("A") ? "B" : "A") })
   })
-  attack("an API key in another letter case", 401, "invalid-api-key", async () =>
-    attempt({ apiKey: f.tenant.apiKey.replace(/[a-z]/, (c) => c.toUpperCase()).replace(/^UAK_/, "uak_") }))
-  attack("an API key without its uak_ prefix", 401, "invalid-api-key", async () =>
-    attempt({ apiKey: f.tenant.apiKey.replace(/^uak_/, "") }))
-  attack("the stored SHA-256 presented as the key", 401, "invalid-api-key", async () =>
-    attempt({ apiKey: await sha256Hex(f.tenant.apiKey) }))
-  attack("an over-long X-API-Key (9 KiB)", 401, "invalid-api-key", async () => attempt({ apiKey: "uak_" + "A".repeat(9 * 1024) }))
-  attack("the API key sent as a Bearer token and no X-API-Key", 401, "missing-api-key", async () =>
-    attempt({ token: f.tenant.apiKey, apiKey: undefined }))
-  attack("the API key in the query string", 401, "missing-api-key", async () =>
-    attempt({ path: `/users/${VICTIM}/UpdatePhoneNumber?api_key=${f.tenant.apiKey}`, apiKey: undefined }))
+  attack(
+    "an API key in another letter case",
+    401,
+    "invalid-api-key",
+    async () => attempt({ apiKey: f.tenant.apiKey.replace(/[a-z]/, (c) => c.toUpperCase()).replace(/^UAK_/, "uak_") })
+  )
+  attack(
+    "an API key without its uak_ prefix",
+    401,
+    "invalid-api-key",
+    async () => attempt({ apiKey: f.tenant.apiKey.replace(/^uak_/, "") })
+  )
+  attack(
+    "the stored SHA-256 presented as the key",
+    401,
+    "invalid-api-key",
+    async () => attempt({ apiKey: await sha256Hex(f.tenant.apiKey) })
+  )
+  attack(
+    "an over-long X-API-Key (9 KiB)",
+    401,
+    "invalid-api-key",
+    async () => attempt({ apiKey: "uak_" + "A".repeat(9 * 1024) })
+  )
+  attack(
+    "the API key sent as a Bearer token and no X-API-Key",
+    401,
+    "missing-api-key",
+    async () => attempt({ token: f.tenant.apiKey, apiKey: undefined })
+  )
+  attack(
+    "the API key in the query string",
+    401,
+    "missing-api-key",
+    async () => attempt({ path: `/users/${VICTIM}/UpdatePhoneNumber?api_key=${f.tenant.apiKey}`, apiKey: undefined })
+  )
 })
 
 describe("path ids", () => {
   const id = (name: string, raw: string, status = 400, code = "invalid-user-id") => {
-    attack(`an id ${name} (UpdatePhoneNumber)`, status, code, () => attempt({ path: `/users/${raw}/UpdatePhoneNumber` }))
+    attack(
+      `an id ${name} (UpdatePhoneNumber)`,
+      status,
+      code,
+      () => attempt({ path: `/users/${raw}/UpdatePhoneNumber` })
+    )
     attack(`an id ${name} (events)`, status, code, () => attempt({ method: "GET", path: `/users/${raw}/events` }))
   }
   id("of 65 characters", "v".repeat(65))
@@ -301,38 +522,97 @@ describe("path ids", () => {
   // The router (find-my-way, maxParamLength 100) matches no route for a longer segment.
   id("of 101 characters (past the router's parameter limit)", "v".repeat(101), 404, "route-not-found")
   id("of 10 000 characters", "v".repeat(10_000), 404, "route-not-found")
-  attack("a malformed id without credentials (credentials are checked first)", 401, "missing-api-key", () =>
-    attempt({ path: "/users/a..b/UpdatePhoneNumber", token: undefined, apiKey: undefined }))
+  attack(
+    "a malformed id without credentials (credentials are checked first)",
+    401,
+    "missing-api-key",
+    () => attempt({ path: "/users/a..b/UpdatePhoneNumber", token: undefined, apiKey: undefined })
+  )
 })
 
 describe("the Authorization header", () => {
-  attack("a token in a Basic header", 401, "missing-token", async () =>
-    attempt({ headers: { authorization: `Basic ${serviceA}` } }))
-  attack("a token in a Basic header as user:password", 401, "missing-token", async () =>
-    attempt({ headers: { authorization: `Basic ${Buffer.from(`svc:${serviceA}`).toString("base64")}` } }))
-  attack("two tokens in one Bearer header", 401, "missing-token", async () =>
-    attempt({ headers: { authorization: `Bearer ${serviceB} ${serviceA}` } }))
+  attack(
+    "a token in a Basic header",
+    401,
+    "missing-token",
+    async () => attempt({ headers: { authorization: `Basic ${serviceA}` } })
+  )
+  attack(
+    "a token in a Basic header as user:password",
+    401,
+    "missing-token",
+    async () => attempt({ headers: { authorization: `Basic ${Buffer.from(`svc:${serviceA}`).toString("base64")}` } })
+  )
+  attack(
+    "two tokens in one Bearer header",
+    401,
+    "missing-token",
+    async () => attempt({ headers: { authorization: `Bearer ${serviceB} ${serviceA}` } })
+  )
   attack("a token with no scheme", 401, "missing-token", async () => attempt({ headers: { authorization: serviceA } }))
-  attack("a token with a trailing garbage segment", 401, "invalid-token", async () =>
-    attempt({ token: `${serviceA}.garbage` }))
-  attack("a token with garbage appended to its signature", 401, "invalid-token", async () =>
-    attempt({ token: `${serviceA}AAAA` }))
-  attack("a JWE-shaped token (five segments)", 401, "invalid-token", async () =>
-    attempt({ token: `${encodeSegment({ alg: "dir", enc: "A256GCM" })}..${b64url("iv")}.${b64url("ct")}.${b64url("tag")}` }))
-  attack("an over-long Authorization header (9 KiB)", 401, "invalid-token", async () =>
-    attempt({ headers: { authorization: `Bearer ${"A".repeat(9 * 1024)}` } }))
-  attack("a genuinely signed token padded past 8 KiB", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, victimClaims({ pad: "x".repeat(9 * 1024) })) }))
-  attack("an Authorization header of 64 KiB", 401, "invalid-token", async () =>
-    attempt({ headers: { authorization: `Bearer ${"A.".repeat(32 * 1024)}A` } }))
-  attack("a JWT whose payload is not JSON", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, "sub=victim&exp=9999999999") }))
-  attack("a JWT whose payload is a JSON array", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, JSON.stringify([victimClaims()])) }))
-  attack("a JWT whose payload is not UTF-8", 401, "invalid-token", async () =>
-    attempt({ token: await signRaw(f.key, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])) }))
-  attack("a JWT whose segments are not base64url", 401, "invalid-token", async () =>
-    attempt({ token: "e30=.e30=.!!!" }))
+  attack(
+    "a token with a trailing garbage segment",
+    401,
+    "invalid-token",
+    async () => attempt({ token: `${serviceA}.garbage` })
+  )
+  attack(
+    "a token with garbage appended to its signature",
+    401,
+    "invalid-token",
+    async () => attempt({ token: `${serviceA}AAAA` })
+  )
+  attack(
+    "a JWE-shaped token (five segments)",
+    401,
+    "invalid-token",
+    async () =>
+      attempt({
+        token: `${encodeSegment({ alg: "dir", enc: "A256GCM" })}..${b64url("iv")}.${b64url("ct")}.${b64url("tag")}`
+      })
+  )
+  attack(
+    "an over-long Authorization header (9 KiB)",
+    401,
+    "invalid-token",
+    async () => attempt({ headers: { authorization: `Bearer ${"A".repeat(9 * 1024)}` } })
+  )
+  attack(
+    "a genuinely signed token padded past 8 KiB",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims({ pad: "x".repeat(9 * 1024) })) })
+  )
+  attack(
+    "an Authorization header of 64 KiB",
+    401,
+    "invalid-token",
+    async () => attempt({ headers: { authorization: `Bearer ${"A.".repeat(32 * 1024)}A` } })
+  )
+  attack(
+    "a JWT whose payload is not JSON",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, "sub=victim&exp=9999999999") })
+  )
+  attack(
+    "a JWT whose payload is a JSON array",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, JSON.stringify([victimClaims()])) })
+  )
+  attack(
+    "a JWT whose payload is not UTF-8",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])) })
+  )
+  attack(
+    "a JWT whose segments are not base64url",
+    401,
+    "invalid-token",
+    async () => attempt({ token: "e30=.e30=.!!!" })
+  )
 })
 
 describe("API keys at rest", () => {
@@ -368,14 +648,20 @@ describe("API keys at rest", () => {
   })
 
   it("lets X-Org-Id redirect nothing: the key's organization is written, the other one is untouched", async () => {
-    const otherBefore = f.query("SELECT * FROM users WHERE organization_id = ? AND id = ?", f.other.organizationId, SHARED)
+    const otherBefore = f.query(
+      "SELECT * FROM users WHERE organization_id = ? AND id = ?",
+      f.other.organizationId,
+      SHARED
+    )
     const answer = await attempt({
       path: `/users/${SHARED}/UpdatePhoneNumber`,
       headers: { "x-org-id": f.other.organizationId, "x-organization-id": f.other.organizationId }
     })
     expect(answer.status).toBe(200)
     expect(answer.body.event.metadata.organizationId).toBe(f.tenant.organizationId)
-    expect(f.query("SELECT phone_number FROM users WHERE organization_id = ? AND id = ?", f.tenant.organizationId, SHARED))
+    expect(
+      f.query("SELECT phone_number FROM users WHERE organization_id = ? AND id = ?", f.tenant.organizationId, SHARED)
+    )
       .toEqual([{ phone_number: "+442079460958" }])
     expect(f.query("SELECT * FROM users WHERE organization_id = ? AND id = ?", f.other.organizationId, SHARED))
       .toEqual(otherBefore)

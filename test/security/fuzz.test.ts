@@ -9,9 +9,9 @@ import fc from "fast-check"
 import { createHash } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { issueApiKey, revokeApiKey } from "../../src/admin/tenants.js"
+import { DEV_AUDIENCE, DEV_ISSUER } from "../../src/dev/signing.js"
 import { call } from "../support/client.js"
 import { claims, signRaw } from "../support/forge.js"
-import { DEV_AUDIENCE, DEV_ISSUER } from "../../src/dev/signing.js"
 import { makeSqliteFixture, type SqliteFixture } from "../support/sqlite-fixture.js"
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_311)
@@ -56,7 +56,11 @@ beforeAll(async () => {
     body: { id: TARGET, phoneNumber: "+14155552671" }
   })
   expect(created.status).toBe(201)
-  const other = await call(f.fetch, "POST", "/users", { token: tokens.otherOrg, apiKey: f.other.apiKey, body: { id: OTHER_ORG_USER } })
+  const other = await call(f.fetch, "POST", "/users", {
+    token: tokens.otherOrg,
+    apiKey: f.other.apiKey,
+    body: { id: OTHER_ORG_USER }
+  })
   expect(other.status).toBe(201)
   const issued = await f.run(issueApiKey(f.tenant.organizationId, "revoked"))
   await f.run(revokeApiKey(issued.id))
@@ -72,8 +76,12 @@ afterAll(async () => {
 
 /** Cheap: the events' count and last sequence, and a hash of every users row. */
 const fingerprint = () => {
-  const events = f.query<{ n: number; last: number | null }>("SELECT COUNT(*) AS n, MAX(sequence) AS last FROM events")[0]!
-  const users = f.query("SELECT organization_id, id, phone_number, version, updated_at FROM users ORDER BY organization_id, id")
+  const events = f.query<{ n: number; last: number | null }>(
+    "SELECT COUNT(*) AS n, MAX(sequence) AS last FROM events"
+  )[0]!
+  const users = f.query(
+    "SELECT organization_id, id, phone_number, version, updated_at FROM users ORDER BY organization_id, id"
+  )
   return { events: events.n, last: events.last, users: createHash("sha1").update(JSON.stringify(users)).digest("hex") }
 }
 
@@ -88,7 +96,9 @@ interface Sent {
 const check = async (sent: Sent): Promise<boolean> => {
   let request: Request
   try {
-    const headers = Object.fromEntries(Object.entries(sent.headers).filter((e): e is [string, string] => e[1] !== undefined))
+    const headers = Object.fromEntries(
+      Object.entries(sent.headers).filter((e): e is [string, string] => e[1] !== undefined)
+    )
     request = new Request(`http://127.0.0.1${sent.path}`, { method: sent.method, headers, body: sent.body })
   } catch {
     return false
@@ -124,17 +134,40 @@ const check = async (sent: Sent): Promise<boolean> => {
 
 // ---- arbitraries ----
 
-const VALID_NUMBERS = ["+14155552671", "+44 20 7946 0958", "0044 20 7946 0958", "+1 (415) 555-2671", "+33 1 23 45 67 89"]
+const VALID_NUMBERS = [
+  "+14155552671",
+  "+44 20 7946 0958",
+  "0044 20 7946 0958",
+  "+1 (415) 555-2671",
+  "+33 1 23 45 67 89"
+]
 
 const phoneValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null),
   fc.constantFrom(
     ...VALID_NUMBERS,
-    "null", "NULL", " null ", "", " ", "+", "00", "+0", "+1", "tel:+14155552671", "+14155552671;ext=1", "+1 415 555 2671 x12",
-    "\u0660\u0661\u0662", "+\uff11\uff14\uff11\uff15\uff15\uff15\uff15\uff12\uff16\uff17\uff11", "+1\u00a0415\u00a0555\u00a02671",
-    "+14155552671\u0000", "undefined", "true", "[]", "{}"
+    "null",
+    "NULL",
+    " null ",
+    "",
+    " ",
+    "+",
+    "00",
+    "+0",
+    "+1",
+    "tel:+14155552671",
+    "+14155552671;ext=1",
+    "+1 415 555 2671 x12",
+    "\u0660\u0661\u0662",
+    "+\uff11\uff14\uff11\uff15\uff15\uff15\uff15\uff12\uff16\uff17\uff11",
+    "+1\u00a0415\u00a0555\u00a02671",
+    "+14155552671\u0000",
+    "undefined",
+    "true",
+    "[]",
+    "{}"
   ),
-  fc.stringMatching(/^(\+|00)?[0-9 ().\-]{0,24}$/),
+  fc.stringMatching(/^(\+|00)?[0-9 ().-]{0,24}$/),
   fc.string({ unit: "grapheme", maxLength: 80 }),
   fc.string({ unit: "binary", maxLength: 80 }),
   fc.integer(),
@@ -145,8 +178,20 @@ const phoneValue: fc.Arbitrary<unknown> = fc.oneof(
 )
 
 const nearMissKey = fc.constantFrom(
-  "phoneNumber", "phonenumber", "PhoneNumber", "phone_number", "phoneNumber ", " phoneNumber", "phone", "number", "id",
-  "__proto__", "constructor", "toString", "phoneNumber\u0000", "phoneNumbe\u0155"
+  "phoneNumber",
+  "phonenumber",
+  "PhoneNumber",
+  "phone_number",
+  "phoneNumber ",
+  " phoneNumber",
+  "phone",
+  "number",
+  "id",
+  "__proto__",
+  "constructor",
+  "toString",
+  "phoneNumber\u0000",
+  "phoneNumbe\u0155"
 )
 
 const userIdValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -164,7 +209,9 @@ const nearMissJson: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(phoneValue, fc.string({ maxLength: 16 }), fc.jsonValue({ maxDepth: 2 })).map(([phoneNumber, key, value]) =>
     JSON.stringify({ phoneNumber, [key]: value })
   ),
-  fc.tuple(phoneValue, phoneValue).map(([a, b]) => `{"phoneNumber":${JSON.stringify(a)},"phoneNumber":${JSON.stringify(b)}}`),
+  fc.tuple(phoneValue, phoneValue).map(([a, b]) =>
+    `{"phoneNumber":${JSON.stringify(a)},"phoneNumber":${JSON.stringify(b)}}`
+  ),
   phoneValue.map((phoneNumber) => `{"__proto__":{"phoneNumber":${JSON.stringify(phoneNumber)}}}`),
   fc.tuple(userIdValue, phoneValue).map(([id, phoneNumber]) => JSON.stringify({ id, phoneNumber })),
   fc.tuple(phoneValue, fc.constantFrom(" ", "\n", "\t", "\uFEFF", "")).map(([phoneNumber, pad]) =>
@@ -174,7 +221,7 @@ const nearMissJson: fc.Arbitrary<string> = fc.oneof(
 
 /** Long and unicode strings without generating every character: one unit repeated around the limits. */
 const hugeJson: fc.Arbitrary<string> = fc.tuple(
-  fc.constantFrom("9", "+", "é", "\u{1D7D8}", "\u0000", "\\\"", "\u202E", " "),
+  fc.constantFrom("9", "+", "é", "\u{1D7D8}", "\u0000", '\\"', "\u202E", " "),
   fc.constantFrom(63, 64, 65, 1000, 8 * 1024, 16 * 1024 - 20, 16 * 1024, 17 * 1024, 64 * 1024)
 ).map(([unit, n]) => JSON.stringify({ phoneNumber: unit.repeat(n) }))
 
@@ -188,7 +235,10 @@ const rawBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
 )
 
 const jsonContentType = fc.constantFrom(
-  "application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/problem+json",
+  "application/json",
+  "application/json; charset=utf-8",
+  "APPLICATION/JSON",
+  "application/problem+json",
   "application/merge-patch+json"
 )
 
@@ -204,8 +254,17 @@ const contentType = fc.oneof(
   { arbitrary: jsonContentType, weight: 3 },
   {
     arbitrary: fc.constantFrom(
-      "text/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx",
-      "application/json, text/plain", "application/+json", "application/ json", "json", "*/*", ""
+      "text/json",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "application/jsonx",
+      "application/json, text/plain",
+      "application/+json",
+      "application/ json",
+      "json",
+      "*/*",
+      ""
     ),
     weight: 1
   },
@@ -242,7 +301,14 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
   it("survives arbitrary header values (content-type, if-match, x-request-id, authorization, x-api-key)", async () => {
     const token = fc.oneof(
       {
-        arbitrary: fc.constantFrom(tokens.service, tokens.service, tokens.readOnly, tokens.otherOrg, tokens.targetUser, tokens.otherUser),
+        arbitrary: fc.constantFrom(
+          tokens.service,
+          tokens.service,
+          tokens.readOnly,
+          tokens.otherOrg,
+          tokens.targetUser,
+          tokens.otherUser
+        ),
         weight: 4
       },
       { arbitrary: fc.constantFrom(...oddTokens), weight: 1 }
@@ -263,7 +329,21 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
       { arbitrary: fc.constant(undefined), weight: 1 }
     )
     const ifMatch = fc.oneof(
-      fc.constantFrom('"1"', 'W/"1"', "1", "*", '"999"', '"0"', '""', "W/", '"1", "2"', '"-1"', '"1.5"', '"1e3"', `"${"9".repeat(20)}"`),
+      fc.constantFrom(
+        '"1"',
+        'W/"1"',
+        "1",
+        "*",
+        '"999"',
+        '"0"',
+        '""',
+        "W/",
+        '"1", "2"',
+        '"-1"',
+        '"1.5"',
+        '"1e3"',
+        `"${"9".repeat(20)}"`
+      ),
       fc.nat({ max: 40 }).map((n) => `"${n}"`),
       headerText(40),
       fc.constant(undefined)
@@ -271,7 +351,10 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
     const requestId = fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:-]{0,140}$/), headerText(200), fc.constant(undefined))
     const apiKey = fc.oneof(
       { arbitrary: fc.constant(f.tenant.apiKey), weight: 5 },
-      { arbitrary: fc.constantFrom(f.other.apiKey, revokedKey, `${f.tenant.apiKey} `, `${f.tenant.apiKey}x`), weight: 1 },
+      {
+        arbitrary: fc.constantFrom(f.other.apiKey, revokedKey, `${f.tenant.apiKey} `, `${f.tenant.apiKey}x`),
+        weight: 1
+      },
       { arbitrary: headerText(80), weight: 1 },
       { arbitrary: fc.constant(undefined), weight: 1 }
     )
@@ -294,7 +377,12 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
               ? { method: "GET", path: `/users/${TARGET}/events`, headers }
               : which === "create"
               ? { method: "POST", path: "/users", headers, body: JSON.stringify({ id: TARGET, phoneNumber }) }
-              : { method: "POST", path: `/users/${TARGET}/UpdatePhoneNumber`, headers, body: JSON.stringify({ phoneNumber }) }
+              : {
+                method: "POST",
+                path: `/users/${TARGET}/UpdatePhoneNumber`,
+                headers,
+                body: JSON.stringify({ phoneNumber })
+              }
           )
       ),
       { seed: SEED + 1, numRuns: RUNS }
@@ -318,7 +406,10 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
       ),
       scope: fc.oneof(
         { arbitrary: fc.constantFrom("users:write", "users:read users:write"), weight: 4 },
-        { arbitrary: fc.constantFrom("users:read", "", " users:write ", "users:write,users:read", "USERS:WRITE"), weight: 1 },
+        {
+          arbitrary: fc.constantFrom("users:read", "", " users:write ", "users:write,users:read", "USERS:WRITE"),
+          weight: 1
+        },
         { arbitrary: json, weight: 1 }
       ),
       iss: fc.oneof({ arbitrary: fc.constant(DEV_ISSUER), weight: 6 }, { arbitrary: json, weight: 1 }),
@@ -328,7 +419,10 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
       ),
       exp: fc.oneof(
         { arbitrary: fc.constant(now + 3600), weight: 6 },
-        { arbitrary: fc.oneof(fc.integer({ min: now - 100_000, max: now + 100_000 }), json, fc.constant(undefined)), weight: 1 }
+        {
+          arbitrary: fc.oneof(fc.integer({ min: now - 100_000, max: now + 100_000 }), json, fc.constant(undefined)),
+          weight: 1
+        }
       ),
       nbf: fc.oneof(
         { arbitrary: fc.constant(undefined), weight: 6 },
@@ -369,8 +463,35 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
   it("survives arbitrary path ids (unicode, percent-encoding, dot segments) and query strings", async () => {
     const piece = fc.oneof(
       fc.constantFrom(
-        "%2F", "%2f", "%00", "%2E", "%2e", "..", ".", "%C3%A9", "%FF", "%ZZ", "%", "é", "/", ";", "?", "#", "\\", "%5C", "%20",
-        "+", "%E2%80%AE", "\u202E", "~", "'", "\"", "<", ">", "%3F", "%23"
+        "%2F",
+        "%2f",
+        "%00",
+        "%2E",
+        "%2e",
+        "..",
+        ".",
+        "%C3%A9",
+        "%FF",
+        "%ZZ",
+        "%",
+        "é",
+        "/",
+        ";",
+        "?",
+        "#",
+        "\\",
+        "%5C",
+        "%20",
+        "+",
+        "%E2%80%AE",
+        "\u202E",
+        "~",
+        "'",
+        '"',
+        "<",
+        ">",
+        "%3F",
+        "%23"
       ),
       fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/)
     )
@@ -385,7 +506,11 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
       rawId,
       fc.array(piece, { minLength: 1, maxLength: 8 }).map((parts) => parts.join(""))
     )
-    const queryValue = fc.oneof(fc.nat({ max: 200 }).map(String), fc.string({ maxLength: 12 }).map(encodeURIComponent), headerText(12))
+    const queryValue = fc.oneof(
+      fc.nat({ max: 200 }).map(String),
+      fc.string({ maxLength: 12 }).map(encodeURIComponent),
+      headerText(12)
+    )
     const query = fc.record(
       { afterVersion: queryValue, limit: queryValue },
       { requiredKeys: [] }
@@ -393,7 +518,11 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
       const parts = Object.entries(q).map(([k, v]) => `${k}=${v}`)
       return parts.length === 0 ? "" : `?${parts.join("&")}`
     })
-    const headers = { authorization: `Bearer ${tokens.service}`, "x-api-key": f.tenant.apiKey, "content-type": "application/json" }
+    const headers = {
+      authorization: `Bearer ${tokens.service}`,
+      "x-api-key": f.tenant.apiKey,
+      "content-type": "application/json"
+    }
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("update", "events", "create"),
@@ -404,7 +533,12 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
         async (which, id, bodyId, q, phoneNumber) =>
           check(
             which === "update"
-              ? { method: "POST", path: `/users/${id}/UpdatePhoneNumber`, headers, body: JSON.stringify({ phoneNumber }) }
+              ? {
+                method: "POST",
+                path: `/users/${id}/UpdatePhoneNumber`,
+                headers,
+                body: JSON.stringify({ phoneNumber })
+              }
               : which === "events"
               ? { method: "GET", path: `/users/${id}/events${q}`, headers }
               : { method: "POST", path: "/users", headers, body: JSON.stringify({ id: bodyId, phoneNumber }) }

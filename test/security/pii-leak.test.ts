@@ -8,7 +8,7 @@ import { parsePhoneNumber } from "libphonenumber-js/max"
 import { format } from "node:util"
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from "vitest"
 import { DEV_AUDIENCE, DEV_ISSUER, jwksOf } from "../../src/dev/signing.js"
-import { makeFetchHandler, type FetchHandler } from "../../src/handler.js"
+import { type FetchHandler, makeFetchHandler } from "../../src/handler.js"
 import { SqliteNodeLive } from "../../src/layers/sqlite-node.js"
 import { type Answer, call, type Fetch } from "../support/client.js"
 import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
@@ -130,9 +130,14 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
   await step({ step: "create alice again, same number in another format", status: 200 }, "POST", "/users", {
     body: { id: alice, phoneNumber: "001 415 555 2671" }
   })
-  await step({ step: "create alice again with another number", status: 409, code: "user-already-exists" }, "POST", "/users", {
-    body: { id: alice, phoneNumber: "+44 20 7946 0958" }
-  })
+  await step(
+    { step: "create alice again with another number", status: 409, code: "user-already-exists" },
+    "POST",
+    "/users",
+    {
+      body: { id: alice, phoneNumber: "+44 20 7946 0958" }
+    }
+  )
 
   // Set, change, no-op, conflict, remove, no-op.
   await update({ step: "set bob's number", status: 200 }, bob, { phoneNumber: "0044 20 7946 0958" })
@@ -161,29 +166,47 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
   await update({ ...badBody, step: "the number as a JSON number" }, bob, { phoneNumber: 12125550123 })
   await update({ ...badBody, step: "the number in an array" }, bob, { phoneNumber: ["+12125550123"] })
   await update({ ...badBody, step: "the number in an object" }, bob, { phoneNumber: { e164: "+12125550123" } })
-  await update({ ...badBody, step: "the number in an unknown field" }, bob, { phoneNumber: null, backup: "+12125550123" })
+  await update({ ...badBody, step: "the number in an unknown field" }, bob, {
+    phoneNumber: null,
+    backup: "+12125550123"
+  })
   await update({ ...badBody, step: "the number as a field name" }, bob, { "+12125550123": true })
   await update({ ...badBody, step: "the number repeated past 64 characters" }, bob, {
     phoneNumber: "+12125550123 ".repeat(6)
   })
-  await raw({ step: "a 17 KiB body holding the number", status: 413, code: "payload-too-large" }, bob, JSON.stringify({
-    phoneNumber: "+12125550123",
-    pad: "+12125550123 ".repeat(1400)
-  }))
-  await raw({ step: "malformed JSON holding the number", status: 400, code: "malformed-json" }, bob, "{\"phoneNumber\": \"+12125550123\"")
+  await raw(
+    { step: "a 17 KiB body holding the number", status: 413, code: "payload-too-large" },
+    bob,
+    JSON.stringify({
+      phoneNumber: "+12125550123",
+      pad: "+12125550123 ".repeat(1400)
+    })
+  )
+  await raw(
+    { step: "malformed JSON holding the number", status: 400, code: "malformed-json" },
+    bob,
+    '{"phoneNumber": "+12125550123"'
+  )
   await raw(
     { step: "a form body holding the number", status: 415, code: "unsupported-media-type" },
     bob,
     "phoneNumber=%2B12125550123",
     "application/x-www-form-urlencoded"
   )
-  await raw({ step: "a text body holding the number", status: 415, code: "unsupported-media-type" }, bob, "+12125550123", "text/plain")
+  await raw(
+    { step: "a text body holding the number", status: 415, code: "unsupported-media-type" },
+    bob,
+    "+12125550123",
+    "text/plain"
+  )
 
   // Credentials and authorization, each carrying a number that must never be stored or echoed.
   const number = { phoneNumber: "+55 11 98765-4321" }
   await update({ step: "no token", status: 401, code: "missing-token" }, alice, number, { token: undefined })
   await update({ step: "a broken token", status: 401, code: "invalid-token" }, alice, number, { token: "not.a.jwt" })
-  await update({ step: "an unknown API key", status: 401, code: "invalid-api-key" }, alice, number, { apiKey: "uak_unknown" })
+  await update({ step: "an unknown API key", status: 401, code: "invalid-api-key" }, alice, number, {
+    apiKey: "uak_unknown"
+  })
   await update({ step: "another user's token", status: 403, code: "not-own-user" }, alice, number, { token: mallory })
   await update({ step: "a read-only service", status: 403, code: "missing-scope" }, alice, number, { token: readOnly })
   await update({ step: "another organization's service", status: 403, code: "organization-mismatch" }, alice, number, {
@@ -194,7 +217,11 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
     token: otherOrg,
     apiKey: f.other.apiKey
   })
-  await update({ step: "a number's digits as the user id", status: 404, code: "user-not-found" }, "5511987654321", number)
+  await update(
+    { step: "a number's digits as the user id", status: 404, code: "user-not-found" },
+    "5511987654321",
+    number
+  )
   await update({ step: "a number as the user id", status: 400, code: "invalid-user-id" }, "+5511987654321", number)
   await update({ step: "a stale If-Match", status: 412, code: "version-mismatch" }, alice, number, {
     headers: { "if-match": '"1"' }
@@ -204,14 +231,25 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
   await step({ step: "create carol with a number", status: 201 }, "POST", "/users", {
     body: { id: carol, phoneNumber: "+81 3-1234-5678" }
   })
-  await update({ step: "change carol's number with If-Match", status: 200 }, carol, { phoneNumber: "+49 1512 3456789" }, {
-    headers: { "if-match": '"1"' }
-  })
+  await update(
+    { step: "change carol's number with If-Match", status: 200 },
+    carol,
+    { phoneNumber: "+49 1512 3456789" },
+    {
+      headers: { "if-match": '"1"' }
+    }
+  )
   for (const id of [alice, bob, carol]) {
     await step({ step: `read ${id}'s audit trail`, status: 200 }, "GET", `/users/${id}/events`)
   }
-  await step({ step: "read alice's audit trail as alice", status: 200 }, "GET", `/users/${alice}/events`, { token: aliceToken })
-  await step({ step: "a number as a query parameter", status: 400, code: "invalid-query" }, "GET", `/users/${alice}/events?limit=%2B5511987654321`)
+  await step({ step: "read alice's audit trail as alice", status: 200 }, "GET", `/users/${alice}/events`, {
+    token: aliceToken
+  })
+  await step(
+    { step: "a number as a query parameter", status: 400, code: "invalid-query" },
+    "GET",
+    `/users/${alice}/events?limit=%2B5511987654321`
+  )
   return requests
 }
 
@@ -230,7 +268,9 @@ beforeAll(async () => {
   // The fixture's handler logs to its sink; a second handler over the same file logs to the console, as in production.
   requestsToSink = await runSession(f.fetch, f.tenant, "s1")
   consoleTenant = await f.newTenant()
-  consoleHandler = makeFetchHandler(SqliteNodeLive(f.filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }))
+  consoleHandler = makeFetchHandler(
+    SqliteNodeLive(f.filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) })
+  )
   requestsToConsole = await runSession(consoleHandler.fetch, consoleTenant, "s2")
 }, 60_000)
 
@@ -248,7 +288,9 @@ describe("no phone number leaks, in any form", () => {
   it("checks a meaningful set of forms", () => {
     const forms = forbiddenForms()
     // E.164, without +, national significant number, national and international formats, digits of each.
-    for (const form of ["+14155552671", "14155552671", "4155552671", "(415) 555-2671", "+1 415 555 2671", "02079460958"]) {
+    for (
+      const form of ["+14155552671", "14155552671", "4155552671", "(415) 555-2671", "+1 415 555 2671", "02079460958"]
+    ) {
       expect(forms.has(form), form).toBe(true)
     }
     expect(forms.size).toBeGreaterThan(60)
@@ -262,13 +304,19 @@ describe("no phone number leaks, in any form", () => {
 
   it("leaks no number into responses, log lines, console output or the events table", () => {
     const haystacks: Array<readonly [string, string]> = [
-      ...answers.map(({ answer, step }) => [
-        `response to "${step}"`,
-        `${answer.status}\n${[...answer.headers.entries()].map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n${answer.text}`
-      ] as const),
+      ...answers.map(({ answer, step }) =>
+        [
+          `response to "${step}"`,
+          `${answer.status}\n${
+            [...answer.headers.entries()].map(([k, v]) => `${k}: ${v}`).join("\n")
+          }\n\n${answer.text}`
+        ] as const
+      ),
       ...f.logs.map((line, i) => [`log line ${i}`, JSON.stringify(line)] as const),
       ...consoleOutput.map((entry, i) => [`console.${entry.method} #${i}`, entry.text] as const),
-      ...f.query("SELECT * FROM events ORDER BY sequence").map((row, i) => [`events row ${i}`, JSON.stringify(row)] as const)
+      ...f.query("SELECT * FROM events ORDER BY sequence").map((row, i) =>
+        [`events row ${i}`, JSON.stringify(row)] as const
+      )
     ]
     expect(haystacks.length).toBeGreaterThan(150)
     const leaks: Array<string> = []
@@ -286,7 +334,9 @@ describe("no phone number leaks, in any form", () => {
     for (const row of rows) {
       const data = JSON.parse(row.data) as Record<string, unknown>
       for (const [key, value] of Object.entries(data)) {
-        if (/phone/i.test(key) && !/verified/i.test(key)) expect(value === null || /^\*{4}\d{4}$/.test(String(value)), key).toBe(true)
+        if (/phone/i.test(key) && !/verified/i.test(key)) {
+          expect(value === null || /^\*{4}\d{4}$/.test(String(value)), key).toBe(true)
+        }
       }
     }
   })
@@ -308,7 +358,9 @@ describe("log lines", () => {
     if (/x-api-key/i.test(text)) found.push("the x-api-key header name")
     if (/eyJ[A-Za-z0-9_-]{10,}/.test(text)) found.push("something shaped like a JWT")
     if (/uak_/.test(text)) found.push("something shaped like an API key")
-    for (const credential of credentials) if (text.includes(credential)) found.push(`credential ${credential.slice(0, 8)}…`)
+    for (const credential of credentials) {
+      if (text.includes(credential)) found.push(`credential ${credential.slice(0, 8)}…`)
+    }
     return found
   }
 

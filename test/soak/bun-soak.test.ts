@@ -64,7 +64,11 @@ describe("soak: 8 concurrent clients against the Bun server", () => {
 
   beforeAll(async () => {
     server = ServerProcess.start("bun src/bun.ts", BUN, ["src/bun.ts"], env)
-    await server.waitFor("the whole banner", READY_WITHIN_MS, () => server.stdout.includes("npm run dev:credentials") || undefined)
+    await server.waitFor(
+      "the whole banner",
+      READY_WITHIN_MS,
+      () => server.stdout.includes("npm run dev:credentials") || undefined
+    )
     const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stdout)?.[1])
     const { stdout: printed } = await promisify(execFile)(BUN, ["scripts/dev-credentials.ts", "--port", String(port)], {
       env,
@@ -126,8 +130,9 @@ describe("soak: 8 concurrent clients against the Bun server", () => {
           const key = { "idempotency-key": `soak-${index}-${i}` }
           const number = pick(poolOf(user))
           if (roll < 0.45) sent = { kind: "set", user, body: JSON.stringify({ phoneNumber: number }), headers: key }
-          else if (roll < 0.60) sent = { kind: "remove", user, body: JSON.stringify({ phoneNumber: null }), headers: key }
-          else if (roll < 0.75) {
+          else if (roll < 0.60) {
+            sent = { kind: "remove", user, body: JSON.stringify({ phoneNumber: null }), headers: key }
+          } else if (roll < 0.75) {
             // What this client set last: a no-op unless another client has changed the user since.
             const phoneNumber = lastSent.get(user) ?? null
             sent = { kind: "repeat", user, body: JSON.stringify({ phoneNumber }), headers: key }

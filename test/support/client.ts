@@ -34,7 +34,7 @@ export const call = async (
     new Request(`http://127.0.0.1${path}`, { method, headers: { ...headers, ...options.headers }, body })
   )
   const text = await response.text()
-  let parsed: unknown = undefined
+  let parsed: unknown
   try {
     parsed = text === "" ? undefined : JSON.parse(text)
   } catch {
@@ -53,6 +53,8 @@ export const expectProblem = (answer: Answer, status: number, code: string) => {
     problem?.type === `urn:users-api:problem:${code}` &&
     problem?.requestId === answer.headers.get("x-request-id")
   if (!ok) {
-    throw new Error(`expected ${status} ${code}, got ${answer.status} ${answer.headers.get("content-type")} ${answer.text}`)
+    throw new Error(
+      `expected ${status} ${code}, got ${answer.status} ${answer.headers.get("content-type")} ${answer.text}`
+    )
   }
 }

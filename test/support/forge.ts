@@ -3,8 +3,8 @@
  * with arbitrary claims or a non-JSON payload, and every realistic encoding of a public key an attacker could
  * try as an HMAC secret (algorithm confusion).
  */
-import { createHmac, createPublicKey } from "node:crypto"
 import { CompactSign, importJWK, type JWK } from "jose"
+import { createHmac, createPublicKey } from "node:crypto"
 import { DEV_AUDIENCE, DEV_ISSUER, type SigningKey } from "../../src/dev/signing.js"
 
 export const b64url = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString("base64url")

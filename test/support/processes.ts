@@ -14,7 +14,8 @@ export const BIN = {
 
 /** The environment of the calling shell, minus what would switch a server out of local dev mode or off the loopback. */
 export const localDevEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
-  const { HOST: _host, PORT: _port, JWKS: _jwks, JWKS_URL: _jwksUrl, USERS_API_DATA_DIR: _dir, ...inherited } = process.env
+  const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, PORT: _port, USERS_API_DATA_DIR: _dir, ...inherited } =
+    process.env
   return { ...inherited, NO_COLOR: "1", WRANGLER_SEND_METRICS: "false", ...extra }
 }
 
@@ -82,7 +83,9 @@ export class ServerProcess {
       const value = await ready()
       if (value !== undefined) return value
       if (!this.running) throw new Error(`${this.name} exited before ${what}:\n${this.output.slice(-4000)}`)
-      if (Date.now() > deadline) throw new Error(`${this.name}: no ${what} after ${withinMs} ms:\n${this.output.slice(-4000)}`)
+      if (Date.now() > deadline) {
+        throw new Error(`${this.name}: no ${what} after ${withinMs} ms:\n${this.output.slice(-4000)}`)
+      }
       await sleep(100)
     }
   }

@@ -1,6 +1,7 @@
 /**
  * A real SQLite file with migrations applied, a tenant, keys and tokens, and the fetch handler over it.
  */
+import type { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
 import { Effect, Layer } from "effect"
@@ -8,9 +9,17 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
-import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken, signUserToken, type SigningKey } from "../../src/dev/signing.js"
-import type { LogLine } from "../../src/http/edge.js"
+import {
+  DEV_AUDIENCE,
+  DEV_ISSUER,
+  generateSigningKey,
+  jwksOf,
+  type SigningKey,
+  signServiceToken,
+  signUserToken
+} from "../../src/dev/signing.js"
 import { makeFetchHandler } from "../../src/handler.js"
+import type { LogLine } from "../../src/http/edge.js"
 import { SqliteNodeLive } from "../../src/layers/sqlite-node.js"
 
 export interface Tenant {
@@ -29,7 +38,9 @@ export interface SqliteFixture {
   readonly newTenant: () => Promise<Tenant>
   readonly logs: Array<LogLine>
   /** Runs an admin effect against the same file. */
-  readonly run: <A, E>(effect: Effect.Effect<A, E, SqliteClient.SqliteClient | import("@effect/sql").SqlClient.SqlClient>) => Promise<A>
+  readonly run: <A, E>(
+    effect: Effect.Effect<A, E, SqliteClient.SqliteClient | SqlClient.SqlClient>
+  ) => Promise<A>
   readonly userToken: (userId: string) => Promise<string>
   readonly serviceToken: (scope?: string, organizationId?: string) => Promise<string>
   /** A read-only look at the file with better-sqlite3. */

@@ -12,7 +12,10 @@ const UPDATES = 20
 const numbers = Array.from({ length: UPDATES }, (_, i) => `+1 415 555 ${2600 + i}`)
 
 /** Sends all updates at once and checks what D1 holds afterwards. */
-const expectNoLostUpdate = async (api: Pick<ApiClient, "tenant" | "createUser" | "updatePhoneNumber">, userId: string) => {
+const expectNoLostUpdate = async (
+  api: Pick<ApiClient, "tenant" | "createUser" | "updatePhoneNumber">,
+  userId: string
+) => {
   expect((await api.createUser(userId)).status).toBe(201)
 
   const responses = await Promise.all(numbers.map((n) => api.updatePhoneNumber(userId, n)))

@@ -5,11 +5,11 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { env } from "cloudflare:test"
+import { Effect, Fiber } from "effect"
 import { verifyChain } from "../../src/audit/chain.js"
 import { makeFetchHandler } from "../../src/handler.js"
 import { D1Live, makeKeyedLock } from "../../src/layers/d1.js"
 import { type EventRow, SELECT_CHAIN, SELECT_HEAD, toStoredLink } from "../../src/layers/sql/rows.js"
-import { Effect, Fiber } from "effect"
 import { jwtConfig, makeApiClient, seedTenant } from "./support/d1-fixture.js"
 
 /** env.DB, counting the chain-head queries that reach D1 (the SQL client prepares once, then binds and runs). */

@@ -36,7 +36,12 @@ describe("the migrations on D1", () => {
     const triggers = await rows<{ name: string; sql: string }>(
       "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     )
-    expect(triggers.map((t) => t.name)).toEqual(["events_extend_chain", "events_match_user_version", "events_no_delete", "events_no_update"])
+    expect(triggers.map((t) => t.name)).toEqual([
+      "events_extend_chain",
+      "events_match_user_version",
+      "events_no_delete",
+      "events_no_update"
+    ])
     for (const trigger of triggers) expect(trigger.sql).toMatch(/BEGIN\s+SELECT RAISE\(ABORT, '[^']+'\);\s+END$/)
   })
 
@@ -44,7 +49,9 @@ describe("the migrations on D1", () => {
     await givenUserWithEvent()
     await expect(env.DB.prepare("UPDATE events SET type = 'Tampered' WHERE event_id = 'e1'").run())
       .rejects.toThrow(/events are append-only/)
-    await expect(env.DB.prepare("DELETE FROM events WHERE event_id = 'e1'").run()).rejects.toThrow(/events are append-only/)
+    await expect(env.DB.prepare("DELETE FROM events WHERE event_id = 'e1'").run()).rejects.toThrow(
+      /events are append-only/
+    )
     expect(await rows("SELECT type FROM events WHERE event_id = 'e1'")).toEqual([{ type: "UserCreated" }])
   })
 
@@ -58,7 +65,9 @@ describe("the migrations on D1", () => {
     await givenUserWithEvent()
     await env.DB.prepare("UPDATE users SET version = 2 WHERE id = 'u_m'").run()
     await expect(insertEvent("e2", 2, 2, GENESIS).run()).rejects.toThrow(/does not extend the audit chain/)
-    await expect(insertEvent("e3", 2, 1, GENESIS).run()).rejects.toThrow(/UNIQUE constraint failed: events.organization_id, events.chain_sequence/)
+    await expect(insertEvent("e3", 2, 1, GENESIS).run()).rejects.toThrow(
+      /UNIQUE constraint failed: events.organization_id, events.chain_sequence/
+    )
     expect(await rows("SELECT event_id FROM events WHERE aggregate_id = 'u_m'")).toEqual([{ event_id: "e1" }])
   })
 })

@@ -11,7 +11,11 @@ beforeAll(async () => {
 })
 afterAll(() => api.handler.dispose())
 
-const json = async (response: Response) => ({ status: response.status, headers: response.headers, body: await response.json() as any })
+const json = async (response: Response) => ({
+  status: response.status,
+  headers: response.headers,
+  body: await response.json() as any
+})
 
 describe("the fetch handler over D1", () => {
   it("answers the health check without credentials", async () => {

@@ -13,7 +13,16 @@ import { makeFaults, withFaults } from "../../src/layers/faults.js"
 import { SqlIdempotency } from "../../src/layers/sql/idempotency-store.js"
 import { sqlServices } from "../../src/layers/sql/services.js"
 import { Idempotency } from "../../src/services/idempotency.js"
-import { type ApiClient, eventRows, jwtConfig, makeApiClient, makeD1Api, rows, seedTenant, userRow } from "./support/d1-fixture.js"
+import {
+  type ApiClient,
+  eventRows,
+  jwtConfig,
+  makeApiClient,
+  makeD1Api,
+  rows,
+  seedTenant,
+  userRow
+} from "./support/d1-fixture.js"
 
 const keyed = (key: string) => ({ headers: { "idempotency-key": key } })
 
@@ -117,7 +126,9 @@ describe("the idempotency store on D1", () => {
     ])
     const outcome = await Effect.runPromise(
       Effect.flatMap(Idempotency, (store) => store.reserve({ organizationId, key: "expired-3" }, "another-hash")).pipe(
-        Effect.provide(SqlIdempotency({ sweepEvery: 1, sweepLimit: 1 }).pipe(Layer.provide(D1Client.layer({ db: env.DB }))))
+        Effect.provide(
+          SqlIdempotency({ sweepEvery: 1, sweepLimit: 1 }).pipe(Layer.provide(D1Client.layer({ db: env.DB })))
+        )
       )
     )
     expect(outcome._tag).toBe("Acquired")

@@ -23,7 +23,9 @@ describe("the events table on D1", () => {
     const [first, second, third] = NUMBERS
     expect((await api.createUser("u_pii", first!.sent)).status).toBe(201)
     expect((await api.updatePhoneNumber("u_pii", second!.sent)).status).toBe(200)
-    expect((await api.updatePhoneNumber("u_pii", third!.sent, { token: await api.userToken("u_pii") })).status).toBe(200)
+    expect((await api.updatePhoneNumber("u_pii", third!.sent, { token: await api.userToken("u_pii") })).status).toBe(
+      200
+    )
     // The row holds the raw number, so the check below looks where the number would be if it leaked.
     expect(await userRow(api.tenant.organizationId, "u_pii")).toEqual({ phone_number: third!.e164, version: 3 })
     expect((await api.updatePhoneNumber("u_pii", null)).status).toBe(200)

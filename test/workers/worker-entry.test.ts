@@ -37,7 +37,12 @@ describe("the Worker entry", () => {
   })
 
   it("answers 500 when the inline JWKS is not JSON", async () => {
-    const detail = await misconfigured({ DB: env.DB, JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE, JWKS: "{" })
+    const detail = await misconfigured({
+      DB: env.DB,
+      JWT_ISSUER: env.JWT_ISSUER,
+      JWT_AUDIENCE: env.JWT_AUDIENCE,
+      JWKS: "{"
+    })
     expect(detail).toMatch(/JWKS is not valid JSON/)
   })
 

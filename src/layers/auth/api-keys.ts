@@ -24,13 +24,16 @@ export type LookupApiKeyHash = (keyHash: string) => Effect.Effect<string | null,
 export const byApiKey = (lookup: LookupApiKeyHash): LookupApiKey => (apiKey) =>
   Effect.flatMap(sha256HexEffect(apiKey), lookup)
 
-export const makeSqlLookupApiKeyHash = Effect.map(SqlClient.SqlClient, (sql): LookupApiKeyHash => (keyHash) =>
-  sql.unsafe<{ organization_id: string }>(
-    "SELECT organization_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-    [keyHash]
-  ).pipe(
-    Effect.mapError((cause) => new StoreUnavailable({ cause })),
-    Effect.map((rows) => rows[0]?.organization_id ?? null)
-  ))
+export const makeSqlLookupApiKeyHash = Effect.map(
+  SqlClient.SqlClient,
+  (sql): LookupApiKeyHash => (keyHash) =>
+    sql.unsafe<{ organization_id: string }>(
+      "SELECT organization_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+      [keyHash]
+    ).pipe(
+      Effect.mapError((cause) => new StoreUnavailable({ cause })),
+      Effect.map((rows) => rows[0]?.organization_id ?? null)
+    )
+)
 
 export const makeSqlLookupApiKey = Effect.map(makeSqlLookupApiKeyHash, byApiKey)

@@ -39,7 +39,10 @@ export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth
         return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token's sub claim is not accepted." })
       }
       if (claims.org_id != null && (typeof claims.org_id !== "string" || claims.org_id === "")) {
-        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token's org_id claim is not accepted." })
+        return yield* new Unauthenticated({
+          reason: "invalid-token",
+          detail: "The token's org_id claim is not accepted."
+        })
       }
       const organizationId = yield* lookupApiKey(key)
       if (organizationId === null) {

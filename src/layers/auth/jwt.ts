@@ -3,11 +3,21 @@
  * issuer, audience, exp/nbf, and an allow-list of asymmetric algorithms (so `none` and HMAC never verify).
  */
 import { Clock, Effect } from "effect"
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JSONWebKeySet, jwtVerify, type JWTPayload } from "jose"
+import { createLocalJWKSet, createRemoteJWKSet, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose"
 import { StoreUnavailable, Unauthenticated } from "../../app/errors.js"
 
 export const ASYMMETRIC_ALGORITHMS = [
-  "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519"
 ] as const
 
 export interface JwtConfig {

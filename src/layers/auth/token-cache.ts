@@ -22,7 +22,9 @@ export const TOKEN_CACHE_DEFAULTS = { maxEntries: 10_000, maxAgeMs: 5 * 60_000 }
 
 export const cacheVerifiedTokens = (verify: VerifyJwt, options: TokenCacheOptions = {}): VerifyJwt => {
   const maxAgeMs = options.maxAgeMs ?? TOKEN_CACHE_DEFAULTS.maxAgeMs
-  const cache = new BoundedCache<{ readonly claims: Effect.Effect.Success<ReturnType<VerifyJwt>>; readonly until: number }>(
+  const cache = new BoundedCache<
+    { readonly claims: Effect.Effect.Success<ReturnType<VerifyJwt>>; readonly until: number }
+  >(
     options.maxEntries ?? TOKEN_CACHE_DEFAULTS.maxEntries
   )
   return (token) =>

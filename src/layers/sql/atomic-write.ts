@@ -58,7 +58,8 @@ export const AtomicWriteTransaction = Layer.effect(
   Effect.map(SqlClient.SqlClient, (sql) => (plan, userId) =>
     sql.withTransaction(
       Effect.flatMap(plan, (statements) =>
-        Effect.forEach(statements, (s) => sql.unsafe(s.sql, s.params as Array<string | number | null>), {
+        Effect.forEach(statements, (s) =>
+          sql.unsafe(s.sql, s.params as Array<string | number | null>), {
           discard: true
         }))
     ).pipe(Effect.mapError(classifyWriteError(userId))))

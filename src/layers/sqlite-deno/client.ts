@@ -3,6 +3,7 @@
  * there is no @effect/sql-sqlite-deno). Modelled on @effect/sql-sqlite-node: one connection, a semaphore that
  * serializes it, SQLite's statement compiler, and @effect/sql's own BEGIN/COMMIT/ROLLBACK transactions.
  */
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- node:sqlite types for Deno (no @types package)
 /// <reference path="./node-sqlite.d.ts" />
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "@effect/sql"
@@ -126,7 +127,11 @@ export const make = (
             }
             statement.setReturnArrays(true)
             const rows = statement.all(...toParams(params)) as unknown as Array<Array<unknown>>
-            return Effect.succeed(safeIntegers ? rows : rows.map((row) => row.map(toValue)))
+            return Effect.succeed(
+              safeIntegers ? rows : rows.map((row) =>
+                row.map(toValue)
+              )
+            )
           } catch (cause) {
             return Effect.fail(new SqlError.SqlError({ cause, message: "Failed to execute statement" }))
           } finally {

@@ -33,7 +33,9 @@ export interface HandlerOptions {
 
 export const handlerOver = (f: SqliteFixture, options: HandlerOptions = {}): FetchHandler => {
   const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }
-  const atomicWrite = options.faults === undefined ? AtomicWriteTransaction : withFaults(options.faults)(AtomicWriteTransaction)
+  const atomicWrite = options.faults === undefined
+    ? AtomicWriteTransaction
+    : withFaults(options.faults)(AtomicWriteTransaction)
   const services = sqlServices(jwt).pipe(
     Layer.provide(atomicWrite),
     Layer.provideMerge(SqliteClient.layer({ filename: f.filename }))

@@ -7,7 +7,7 @@ import { D1Client } from "@effect/sql-d1"
 import { env } from "cloudflare:test"
 import { Effect } from "effect"
 import { ensureOrganization, issueApiKey } from "../../../src/admin/tenants.js"
-import { signServiceToken, signUserToken, type SigningKey } from "../../../src/dev/signing.js"
+import { type SigningKey, signServiceToken, signUserToken } from "../../../src/dev/signing.js"
 import { type FetchHandler, makeFetchHandler } from "../../../src/handler.js"
 import type { JwtConfig } from "../../../src/layers/auth/jwt.js"
 import { D1Live } from "../../../src/layers/d1.js"
@@ -54,7 +54,11 @@ export interface EventRow {
 }
 
 export const userRow = async (organizationId: string, userId: string): Promise<UserRow | undefined> =>
-  (await rows<UserRow>("SELECT phone_number, version FROM users WHERE organization_id = ? AND id = ?", organizationId, userId))[0]
+  (await rows<UserRow>(
+    "SELECT phone_number, version FROM users WHERE organization_id = ? AND id = ?",
+    organizationId,
+    userId
+  ))[0]
 
 export const eventRows = (organizationId: string, userId: string): Promise<Array<EventRow>> =>
   rows<EventRow>(

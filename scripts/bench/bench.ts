@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- --runtime bun|deno|worker|all] [--connections 32] [--duration 10] [--users 10000]
  *  [--runs 3] [--warmup 3] [--json]`: UpdatePhoneNumber under load from 127.0.0.1 (autocannon, in this
- * process), against a same-run baseline per runtime, `--runs` times each (medians reported), plus the raw
- * SQLite write rate of this machine as the storage ceiling. `--users` and `--connections` take comma lists
- * (e.g. `--users 1000,10000,100000 --connections 8,32,128`) for a growth matrix.
+ * process), against a same-run baseline per runtime (on Bun also the endpoint written by hand without Effect,
+ * handwritten-bun.ts), `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
+ * the storage ceiling. `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
+ * --connections 8,32,128`) for a growth matrix.
  * Prints a table (or, with --json, one JSON object per runtime and workload) and writes
  * bench/results/<date>-<runtime>.json. Every process it starts is stopped, on success or failure.
  */
@@ -18,6 +19,7 @@ import { formatTable, median, type Summary } from "./report.js"
 import {
   bareWorker,
   bunEndpoint,
+  bunHandwritten,
   bunHello,
   denoEndpoint,
   denoHello,
@@ -28,12 +30,30 @@ import {
 } from "./targets.js"
 import { type BenchUser, makeCredentials, makeSequence, makeUsers } from "./workload.js"
 
+// On Bun the endpoint is also measured against itself written by hand without Effect (issue 10).
 const RUNTIMES = {
-  bun: { endpoint: bunEndpoint, baseline: bunHello, baselineName: "hello-world JSON on Bun.serve" },
-  deno: { endpoint: denoEndpoint, baseline: denoHello, baselineName: "hello-world JSON on Deno.serve" },
-  worker: { endpoint: workerEndpoint, baseline: bareWorker, baselineName: "bare D1 Worker (same batch)" }
+  bun: {
+    endpoint: bunEndpoint,
+    baseline: bunHello,
+    baselineName: "hello-world JSON on Bun.serve",
+    handwritten: bunHandwritten
+  },
+  deno: {
+    endpoint: denoEndpoint,
+    baseline: denoHello,
+    baselineName: "hello-world JSON on Deno.serve",
+    handwritten: undefined
+  },
+  worker: {
+    endpoint: workerEndpoint,
+    baseline: bareWorker,
+    baselineName: "bare D1 Worker (same batch)",
+    handwritten: undefined
+  }
 } as const
 type Runtime = keyof typeof RUNTIMES
+/** The runtimes whose store is an SQLite file, whose write the storage ceiling measures. */
+const ON_SQLITE_FILE: ReadonlySet<Runtime> = new Set(["bun", "deno"])
 
 const usage = "usage: bun scripts/bench/bench.ts [--runtime bun|deno|worker|all] [--connections 32] " +
   "[--duration 10] [--users 10000] [--runs 3] [--warmup 3] [--json]"
@@ -107,11 +127,13 @@ interface Measured {
 }
 
 let runCounter = 0
+type Measurement = Measured & { readonly events?: number; readonly chainIntact?: boolean }
+
 const measure = async (
   make: (ctx: RunContext) => Promise<Target>,
   users: ReadonlyArray<BenchUser>,
   connections: number
-): Promise<Measured & { readonly events?: number; readonly chainIntact?: boolean }> => {
+): Promise<Measurement> => {
   const dir = join(workDir, `run-${++runCounter}`)
   mkdirSync(dir)
   const target = await make({ dir, credentials, users })
@@ -151,24 +173,48 @@ try {
     const users = makeUsers(userCount)
     for (const connections of connectionsList) {
       for (const runtime of runtimes) {
-        const { baseline, baselineName, endpoint } = RUNTIMES[runtime]
+        const { baseline, baselineName, endpoint, handwritten } = RUNTIMES[runtime]
         const perRun = []
+        // Events written equal the 2xx answers, plus at most one per connection cut off at the window's end.
+        const consistent = (m: Measurement) =>
+          m.events !== undefined && m.events >= m.ok && m.events <= m.ok + connections
+        const storeLine = (m: Measurement) =>
+          `errors ${m.errors}, rss ${Math.round(m.rssMb)} MB, events ${m.events} for ${m.ok} 2xx` +
+          `${consistent(m) ? "" : " (MISMATCH)"}, chain ${m.chainIntact ? "intact" : "BROKEN"}`
         for (let run = 1; run <= runs; run++) {
           progress(`${runtime} ${userCount} users, ${connections} connections, run ${run}/${runs}: baseline ...`)
           const base = await measure(baseline, users, connections)
           progress(`  baseline ${Math.round(base.rps)} rps, p99 ${round(base.p99Ms, 2)} ms, errors ${base.errors}`)
           progress("  endpoint ...")
           const end = await measure(endpoint, users, connections)
-          const consistent = end.events !== undefined && end.events >= end.ok && end.events <= end.ok + connections
           progress(
             `  endpoint ${Math.round(end.rps)} rps, p50 ${round(end.p50Ms, 2)} ms, p99 ${round(end.p99Ms, 2)} ms, ` +
-              `errors ${end.errors}, rss ${Math.round(end.rssMb)} MB, events ${end.events} for ${end.ok} 2xx` +
-              `${consistent ? "" : " (MISMATCH)"}, chain ${end.chainIntact ? "intact" : "BROKEN"}`
+              storeLine(end)
           )
-          perRun.push({ run, baseline: base, endpoint: end, ratio: end.rps / base.rps, eventsMatch2xx: consistent })
+          let hand: Measurement | undefined
+          if (handwritten !== undefined) {
+            progress("  hand-written ...")
+            hand = await measure(handwritten, users, connections)
+            progress(
+              `  hand-written ${Math.round(hand.rps)} rps, p50 ${round(hand.p50Ms, 2)} ms, ` +
+                `p99 ${round(hand.p99Ms, 2)} ms, ${storeLine(hand)}`
+            )
+          }
+          perRun.push({
+            run,
+            baseline: base,
+            endpoint: end,
+            ratio: end.rps / base.rps,
+            eventsMatch2xx: consistent(end),
+            handwritten: hand,
+            handwrittenEventsMatch2xx: hand === undefined ? undefined : consistent(hand)
+          })
         }
         const endpointRps = median(perRun.map((r) => r.endpoint.rps))
         const baselineRps = median(perRun.map((r) => r.baseline.rps))
+        const hands = perRun.flatMap((r) => (r.handwritten === undefined ? [] : [r.handwritten]))
+        const handwrittenRps = hands.length === 0 ? undefined : median(hands.map((h) => h.rps))
+        const ceilingTxPerS = ceiling !== undefined && ON_SQLITE_FILE.has(runtime) ? ceiling.readWriteTxPerS : undefined
         summaries.push({
           runtime,
           connections,
@@ -180,11 +226,26 @@ try {
           errors: perRun.reduce((sum, r) => sum + r.endpoint.errors, 0),
           baselineRps: round(baselineRps),
           ratio: round(endpointRps / baselineRps, 3),
+          ...(handwrittenRps === undefined ? {} : {
+            handwrittenRps: round(handwrittenRps),
+            handwrittenRatio: round(endpointRps / handwrittenRps, 3)
+          }),
+          ...(ceilingTxPerS === undefined ? {} : {
+            ceilingTxPerS: Math.round(ceilingTxPerS),
+            ceilingRatio: round(endpointRps / ceilingTxPerS, 3)
+          }),
           rssMb: round(median(perRun.map((r) => r.endpoint.rssMb))),
           baseline: baselineName,
           baselineP50Ms: round(median(perRun.map((r) => r.baseline.p50Ms)), 2),
           baselineP99Ms: round(median(perRun.map((r) => r.baseline.p99Ms)), 2),
           baselineErrors: perRun.reduce((sum, r) => sum + r.baseline.errors, 0),
+          ...(hands.length === 0 ? {} : {
+            handwritten: "the endpoint written by hand on Bun.serve + bun:sqlite, no Effect (handwritten-bun.ts)",
+            handwrittenP50Ms: round(median(hands.map((h) => h.p50Ms)), 2),
+            handwrittenP99Ms: round(median(hands.map((h) => h.p99Ms)), 2),
+            handwrittenErrors: hands.reduce((sum, h) => sum + h.errors, 0),
+            handwrittenRssMb: round(median(hands.map((h) => h.rssMb)))
+          }),
           runs: perRun.map((r) => ({
             endpointRps: round(r.endpoint.rps),
             endpointP50Ms: round(r.endpoint.p50Ms, 2),
@@ -196,7 +257,18 @@ try {
             statusCodes: r.endpoint.statusCodes,
             eventsWritten: r.endpoint.events,
             eventsMatch2xx: r.eventsMatch2xx,
-            chainIntact: r.endpoint.chainIntact
+            chainIntact: r.endpoint.chainIntact,
+            ...(r.handwritten === undefined ? {} : {
+              handwrittenRps: round(r.handwritten.rps),
+              handwrittenRatio: round(r.endpoint.rps / r.handwritten.rps, 3),
+              handwrittenP99Ms: round(r.handwritten.p99Ms, 2),
+              handwrittenErrors: r.handwritten.errors,
+              handwrittenStatusCodes: r.handwritten.statusCodes,
+              handwrittenEventsWritten: r.handwritten.events,
+              handwrittenEventsMatch2xx: r.handwrittenEventsMatch2xx,
+              handwrittenChainIntact: r.handwritten.chainIntact
+            }),
+            ...(ceilingTxPerS === undefined ? {} : { ceilingRatio: round(r.endpoint.rps / ceilingTxPerS, 3) })
           })),
           ...(ceiling === undefined
             ? {}

@@ -1,6 +1,6 @@
 /**
  * The bench's summary per runtime and workload (the JSON printed with --json and written to bench/results),
- * and the plain-text table printed otherwise.
+ * and the plain-text table printed otherwise (`-` where a runtime has no such figure).
  */
 import type { Ceiling } from "./ceiling.js"
 
@@ -17,6 +17,14 @@ export interface Summary {
   readonly baselineRps: number
   /** endpointRps / baselineRps, both medians over the runs. */
   readonly ratio: number
+  /** Bun: the endpoint written by hand without Effect (handwritten-bun.ts), median over the runs. */
+  readonly handwrittenRps?: number
+  /** endpointRps / handwrittenRps. */
+  readonly handwrittenRatio?: number
+  /** Bun and Deno: the storage ceiling with the two reads (ceiling.ts), measured once per bench. */
+  readonly ceilingTxPerS?: number
+  /** endpointRps / ceilingTxPerS. */
+  readonly ceilingRatio?: number
   /** Peak resident memory of the server's process tree during a run (median over the runs). */
   readonly rssMb: number
   readonly [extra: string]: unknown
@@ -38,6 +46,10 @@ const COLUMNS: ReadonlyArray<readonly [string, (s: Summary) => string]> = [
   ["errors", (s) => String(s.errors)],
   ["baseline rps", (s) => s.baselineRps.toFixed(0)],
   ["ratio", (s) => s.ratio.toFixed(3)],
+  ["hand rps", (s) => s.handwrittenRps?.toFixed(0) ?? "-"],
+  ["hand ratio", (s) => s.handwrittenRatio?.toFixed(3) ?? "-"],
+  ["ceiling tx/s", (s) => s.ceilingTxPerS?.toFixed(0) ?? "-"],
+  ["ceil ratio", (s) => s.ceilingRatio?.toFixed(3) ?? "-"],
   ["rss MB", (s) => s.rssMb.toFixed(0)]
 ]
 
@@ -52,7 +64,16 @@ export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling 
     "",
     `medians of ${(summaries[0]!.runs as Array<unknown>).length} runs, ${summaries[0]!.durationS} s each after a ` +
     `${summaries[0]!.warmupS} s warm-up; errors summed over the runs`,
-    ...[...new Set(summaries.map((s) => `baseline for ${s.runtime}: ${s.baseline}`))]
+    ...[...new Set(summaries.map((s) => `baseline for ${s.runtime}: ${s.baseline}`))],
+    ...(summaries.some((s) => s.handwrittenRps !== undefined)
+      ? [
+        "hand rps: the endpoint written by hand on Bun.serve and bun:sqlite, no Effect " +
+        "(scripts/bench/handwritten-bun.ts); hand ratio = endpoint rps ÷ hand rps"
+      ]
+      : []),
+    ...(summaries.some((s) => s.ceilingTxPerS !== undefined)
+      ? ["ceiling tx/s: the storage ceiling with the two reads (below); ceil ratio = endpoint rps ÷ ceiling tx/s"]
+      : [])
   ]
   if (ceiling !== undefined) {
     notes.push(

@@ -1,6 +1,7 @@
 /**
  * What a benchmark loads: the service on Bun, Deno or Workers (wrangler dev, local D1) over a freshly seeded
- * store, and each runtime's baseline (hello-world JSON on Bun and Deno, the bare D1 Worker on Workers).
+ * store, and each runtime's baseline (hello-world JSON on Bun and Deno, the bare D1 Worker on Workers; on Bun also
+ * the endpoint written by hand without Effect, over a store of its own).
  * Everything binds 127.0.0.1 on a free port and lives in a temporary directory of its own.
  */
 import { spawnSync } from "node:child_process"
@@ -60,13 +61,20 @@ const launch = async (
   return { url, process: started }
 }
 
-export const bunEndpoint = async (ctx: RunContext): Promise<Target> => {
+/** A Bun server of `script` over a freshly seeded data/users.sqlite of its own, with the service's environment. */
+const bunOnSqlite = async (name: string, ctx: RunContext, script: string): Promise<Target> => {
   const database = join(ctx.dir, "users.sqlite")
   await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
   const env = { ...ctx.credentials.jwtEnv, USERS_API_DATA_DIR: ctx.dir }
-  const target = await launch("bun endpoint", ctx, join(BIN, "bun"), () => ["src/bun.ts"], env, "/healthz")
+  const target = await launch(name, ctx, join(BIN, "bun"), () => [script], env, "/healthz")
   return { ...target, check: () => checkSqliteFile(database) }
 }
+
+export const bunEndpoint = (ctx: RunContext): Promise<Target> => bunOnSqlite("bun endpoint", ctx, "src/bun.ts")
+
+/** The same endpoint written by hand on Bun.serve and bun:sqlite, without Effect (handwritten-bun.ts). */
+export const bunHandwritten = (ctx: RunContext): Promise<Target> =>
+  bunOnSqlite("bun handwritten", ctx, "scripts/bench/handwritten-bun.ts")
 
 export const bunHello = (ctx: RunContext): Promise<Target> =>
   launch("bun hello", ctx, join(BIN, "bun"), () => ["scripts/bench/hello-bun.ts"], {}, "/")

@@ -255,7 +255,14 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
       .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
-      .annotate(OpenApi.Summary, "Create a user (service token with users:write); the same request again is a no-op")
+      .annotate(OpenApi.Summary, "Create a user (service token with users:write); an existing id is a 409")
+      .annotate(
+        OpenApi.Description,
+        "Creates the user at version 1 and appends a UserCreated event with the number's masked form (201). An id " +
+          "that exists already is a 409 user-already-exists whatever number is sent, and an erased one a 410 " +
+          "user-erased, so that the answer never tells whether a guessed number is the stored one. To retry a " +
+          "create safely, send an Idempotency-Key: the retry gets the first answer again (the 201 with its event)."
+      )
   )
   .add(
     HttpApiEndpoint.post("updatePhoneNumber")`/users/${IdPath}/UpdatePhoneNumber`
@@ -276,7 +283,14 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
-      .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write)")
+      .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write and users:pii:read)")
+      .annotate(
+        OpenApi.Description,
+        "Name the number that was checked (e.g. the one the code was sent to): it is marked verified only while it is " +
+          "still the stored one (else 409 phone-number-mismatch). Comparing it with the stored number is reading " +
+          "the number, so users:pii:read is needed as well as users:write; without either the answer is 403 " +
+          "missing-scope before anything is read."
+      )
   )
   .add(
     HttpApiEndpoint.post("erasePersonalData")`/users/${IdPath}/ErasePersonalData`

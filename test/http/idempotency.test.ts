@@ -86,7 +86,8 @@ beforeAll(async () => {
 afterAll(() => f.dispose())
 beforeEach(async () => {
   tenant = await f.newTenant()
-  service = await f.serviceToken("users:read users:write users:erase", tenant.organizationId)
+  // users:pii:read for MarkPhoneNumberVerified (issue 9).
+  service = await f.serviceToken("users:read users:write users:erase users:pii:read", tenant.organizationId)
 })
 
 describe("Idempotency-Key: a retry of a completed request", () => {

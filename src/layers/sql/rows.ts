@@ -82,8 +82,9 @@ export const toHead = (rows: ReadonlyArray<{ chain_sequence: number; hash: strin
 export const changeStatements = ({ event, state }: Change, link: ChainLink): ReadonlyArray<Statement> => [
   state.version === 1
     ? {
-      // A concurrent create of the same user must lose on the user's key (a race: retried, then a no-op), not on
-      // the number it also took (a 409): without the ON CONFLICT target SQLite reports the number's index first.
+      // A concurrent create of the same user must lose on the user's key (a race: retried, then 409
+      // user-already-exists), not on the number it also took (phone-number-in-use, which would tell the loser that
+      // the number is held): without the ON CONFLICT target SQLite reports the number's index first.
       // Only D1 can race here (SQLite files read and write in one transaction); the event below then fails.
       sql: "INSERT INTO users (organization_id, id, phone_number, phone_number_verified, erased_at, version, " +
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (organization_id, id) DO NOTHING",

@@ -23,7 +23,8 @@ export default defineWorkersConfig(async () => {
               TEST_SIGNING_KEY: JSON.stringify(key),
               JWT_ISSUER: DEV_ISSUER,
               JWT_AUDIENCE: DEV_AUDIENCE,
-              JWKS: JSON.stringify(jwksOf(key))
+              JWKS: JSON.stringify(jwksOf(key)),
+              IDEMPOTENCY_HASH_KEY: "workers-test-idempotency-hash-key-0123456789"
             }
           }
         }

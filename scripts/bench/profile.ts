@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { jwtConfigFromEnv } from "../../src/config.js"
+import { idempotencyHashKeyFromEnv, jwtConfigFromEnv } from "../../src/config.js"
 import { makeFetchHandler } from "../../src/handler.js"
 import { SqliteBunLive } from "../../src/layers/sqlite-bun.js"
 import { seedSqliteFile } from "./seed.js"
@@ -22,8 +22,8 @@ const users = makeUsers(10_000)
 const database = join(dir, "users.sqlite")
 await seedSqliteFile(database, { apiKeyHash: credentials.apiKeyHash, users })
 const handler = makeFetchHandler(
-  SqliteBunLive(database, jwtConfigFromEnv(credentials.jwtEnv)),
-  { log: () => undefined }
+  SqliteBunLive(database, jwtConfigFromEnv(credentials.serverEnv)),
+  { log: () => undefined, idempotencyHashKey: idempotencyHashKeyFromEnv(credentials.serverEnv) }
 )
 const sequence = makeSequence(users)
 const seededOf = new Map(users.map((u) => [u.id, u.seeded]))

@@ -6,7 +6,7 @@
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
-import { Effect, Exit, FiberRef } from "effect"
+import { Context, Effect, Exit, FiberRef, Layer } from "effect"
 import { CurrentRequestId } from "../app/context.js"
 import {
   IdempotencyKeyInUse,
@@ -18,8 +18,8 @@ import {
 } from "../app/errors.js"
 import type { Actor } from "../domain/user.js"
 import { CurrentPrincipal } from "../services/auth.js"
-import { Idempotency, type StoredResponse } from "../services/idempotency.js"
-import { sha256Hex } from "../sha256.js"
+import { Idempotency, MIN_IDEMPOTENCY_HASH_KEY_LENGTH, type StoredResponse } from "../services/idempotency.js"
+import { makeHmacSha256Hex } from "../sha256.js"
 import { readJsonBytes } from "./body.js"
 import { describeCause, problemResponse } from "./problems.js"
 
@@ -49,8 +49,25 @@ export interface RequestIdentity {
   readonly body: Uint8Array
 }
 
-/** SHA-256 (hex) over what makes two requests the same one; fields are JSON-framed so none can bleed into the next. */
-export const requestHash = async (request: RequestIdentity): Promise<string> => {
+/**
+ * The keyed hash of what makes two requests the same one: HMAC-SHA-256 (hex) under IDEMPOTENCY_HASH_KEY. Keyed because
+ * the body may hold a phone number, which has too little entropy for a plain hash: anyone who read a stored hash could
+ * find the number by hashing guesses. Provided by makeFetchHandler (src/handler.ts).
+ */
+export class RequestHasher extends Context.Tag("users-api/RequestHasher")<
+  RequestHasher,
+  (bytes: Uint8Array<ArrayBuffer>) => Effect.Effect<string>
+>() {}
+
+export const requestHasher = (key: string): Layer.Layer<RequestHasher> => {
+  if (key.length < MIN_IDEMPOTENCY_HASH_KEY_LENGTH) {
+    throw new Error(`IDEMPOTENCY_HASH_KEY must be at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters`)
+  }
+  return Layer.succeed(RequestHasher, makeHmacSha256Hex(key))
+}
+
+/** The bytes the request hash covers; fields are JSON-framed so none can bleed into the next. */
+export const requestIdentityBytes = (request: RequestIdentity): Uint8Array<ArrayBuffer> => {
   const head = new TextEncoder().encode(
     JSON.stringify([
       "users-api/idempotency/1",
@@ -64,7 +81,7 @@ export const requestHash = async (request: RequestIdentity): Promise<string> => 
   const bytes = new Uint8Array(head.byteLength + request.body.byteLength)
   bytes.set(head, 0)
   bytes.set(request.body, head.byteLength)
-  return sha256Hex(bytes)
+  return bytes
 }
 
 /**
@@ -126,7 +143,7 @@ export const idempotent = <E, R>(
   | IdempotencyKeyInUse
   | IdempotencyKeyReused
   | StoreUnavailable,
-  R | CurrentPrincipal | Idempotency
+  R | CurrentPrincipal | Idempotency | RequestHasher
 > =>
   Effect.gen(function*() {
     const key = yield* parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER])
@@ -136,15 +153,13 @@ export const idempotent = <E, R>(
     const principal = yield* CurrentPrincipal
     const store = yield* Idempotency
     const scope = { organizationId: principal.organizationId, key }
-    const hash = yield* Effect.promise(() =>
-      requestHash({
-        method: request.method,
-        path: request.url.replace(/^[a-z]+:\/\/[^/]+/i, ""),
-        actor: principal.actor,
-        ifMatch: request.headers["if-match"],
-        body
-      })
-    )
+    const hash = yield* (yield* RequestHasher)(requestIdentityBytes({
+      method: request.method,
+      path: request.url.replace(/^[a-z]+:\/\/[^/]+/i, ""),
+      actor: principal.actor,
+      ifMatch: request.headers["if-match"],
+      body
+    }))
 
     // Once the key is ours it is completed or released whatever happens, interruption included.
     return yield* Effect.uninterruptibleMask((restore) =>

@@ -37,6 +37,9 @@ export interface IdempotencyTimings {
 
 export const DEFAULT_TIMINGS: IdempotencyTimings = { retentionMillis: 24 * 60 * 60 * 1000, lockMillis: 60 * 1000 }
 
+/** IDEMPOTENCY_HASH_KEY, the secret of the request hashes, is refused when shorter: it would be guessable. */
+export const MIN_IDEMPOTENCY_HASH_KEY_LENGTH = 32
+
 export class Idempotency extends Context.Tag("users-api/Idempotency")<
   Idempotency,
   {

@@ -272,7 +272,8 @@ beforeAll(async () => {
   requestsToSink = await runSession(f.fetch, f.tenant, "s1")
   consoleTenant = await f.newTenant()
   consoleHandler = makeFetchHandler(
-    SqliteNodeLive(f.filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) })
+    SqliteNodeLive(f.filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }),
+    { idempotencyHashKey: f.idempotencyHashKey }
   )
   requestsToConsole = await runSession(consoleHandler.fetch, consoleTenant, "s2")
 }, 60_000)

@@ -9,5 +9,6 @@ declare module "cloudflare:test" {
     readonly JWT_ISSUER: string
     readonly JWT_AUDIENCE: string
     readonly JWKS: string
+    readonly IDEMPOTENCY_HASH_KEY: string
   }
 }

@@ -16,6 +16,7 @@ import { Idempotency } from "../../src/services/idempotency.js"
 import {
   type ApiClient,
   eventRows,
+  handlerOptions,
   jwtConfig,
   makeApiClient,
   makeD1Api,
@@ -152,7 +153,7 @@ describe("a store fault inside the D1 batch", () => {
       Layer.provide(withFaults(faults)(AtomicWriteBatch(env.DB))),
       Layer.provideMerge(D1Client.layer({ db: env.DB }))
     )
-    const handler = makeFetchHandler(services, { log: () => {} })
+    const handler = makeFetchHandler(services, handlerOptions)
     try {
       const client = await makeApiClient(handler.fetch, await seedTenant())
       const org = client.tenant.organizationId

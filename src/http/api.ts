@@ -150,7 +150,8 @@ const EventsQuery = Schema.Struct({
 })
 
 const IDEMPOTENCY_KEY_RULES = "Optional, 1 to 255 printable ASCII characters (e.g. a UUID), chosen by the client per " +
-  "request. The first completed answer to a key is kept for 24 hours per organization: the same request again " +
+  "request. Keys are the caller's own (per organization and token subject), and a request refused with 403 keeps " +
+  "none. The first completed answer to a key is kept for 24 hours: the same request again " +
   "(method, path, caller, If-Match and body bytes) gets that answer again with Idempotent-Replayed: true and writes " +
   "nothing; the key with another request is a 422 idempotency-key-reused; while the first request runs, a 409 " +
   "idempotency-key-in-use. Answers of 5xx and 409 concurrent-update are not kept: retry with the same key."

@@ -1,16 +1,22 @@
 /**
  * Handlers: HTTP in, application program, HTTP out. Failures stay in the error channel for edge.ts.
- * Commands (the POSTs) run under their Idempotency-Key, if the request has one (idempotency.ts).
+ * Commands (the POSTs) are authorized first, then run under their Idempotency-Key, if the request has one
+ * (idempotency.ts): a refused request neither reads its body nor claims its key.
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { createUser } from "../app/create-user.js"
+import { authorizeCreateUser, createUser } from "../app/create-user.js"
 import { InvalidRequest } from "../app/errors.js"
-import { erasePersonalData, markPhoneNumberVerified } from "../app/personal-data.js"
+import {
+  authorizeErasePersonalData,
+  authorizeMarkPhoneNumberVerified,
+  erasePersonalData,
+  markPhoneNumberVerified
+} from "../app/personal-data.js"
 import { readEvents } from "../app/read-events.js"
 import { readAuditHead, readUser } from "../app/read-user.js"
 import type { CommandResult, IfMatch } from "../app/run-command.js"
-import { updatePhoneNumber } from "../app/update-phone-number.js"
+import { authorizeUpdatePhoneNumber, updatePhoneNumber } from "../app/update-phone-number.js"
 import { UserRepo } from "../services/user-repo.js"
 import {
   AuditHeadResponse,
@@ -54,14 +60,18 @@ export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch 
 export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
   handlers
     .handleRaw("createUser", ({ request }) =>
-      idempotent(request, (bytes) =>
-        Effect.gen(function*() {
-          const body = yield* decodeJsonBody(bytes, CreateUserBody)
-          const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
-          return commandResponse(result, result.event === null ? 200 : 201)
-        })))
+      Effect.zipRight(
+        authorizeCreateUser,
+        idempotent(request, (bytes) =>
+          Effect.gen(function*() {
+            const body = yield* decodeJsonBody(bytes, CreateUserBody)
+            const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
+            return commandResponse(result, result.event === null ? 200 : 201)
+          }))
+      ))
     .handleRaw("updatePhoneNumber", ({ path, request }) =>
       Effect.gen(function*() {
+        yield* authorizeUpdatePhoneNumber(path.id)
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
         return yield* idempotent(request, (bytes) =>
           Effect.gen(function*() {
@@ -72,6 +82,7 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
       }))
     .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
       Effect.gen(function*() {
+        yield* authorizeMarkPhoneNumberVerified
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
         return yield* idempotent(request, (bytes) =>
           Effect.gen(function*() {
@@ -82,6 +93,7 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
       }))
     .handleRaw("erasePersonalData", ({ path, request }) =>
       Effect.gen(function*() {
+        yield* authorizeErasePersonalData(path.id)
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
         return yield* idempotent(
           request,

@@ -1,8 +1,9 @@
 /**
  * `Idempotency-Key` on the command endpoints, with the semantics Stripe documents: the first completed answer to
- * (organization, key) is kept for 24 hours and replayed, byte for byte, to a retry of the same request
+ * (organization, principal, key) is kept for 24 hours and replayed, byte for byte, to a retry of the same request
  * (`Idempotent-Replayed: true`, nothing written); the key sent with another request is a 422; a retry while the
- * first is still running is a 409. The rules, and what is kept, are in docs/DECISIONS.md ("Idempotency and faults").
+ * first is still running is a 409. The handler authorizes the command before it calls `idempotent`, so a refused
+ * request never claims a key. The rules, and what is kept, are in docs/DECISIONS.md ("Idempotency and faults").
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
@@ -84,6 +85,9 @@ export const requestIdentityBytes = (request: RequestIdentity): Uint8Array<Array
   return bytes
 }
 
+/** Whose key space a request's key is in: the actor's type and id (`service:svc_x`, `user:u1`). */
+export const principalOf = (actor: Actor): string => `${actor.type}:${actor.id}`
+
 /**
  * Whether an answer is kept for replay: every answer the command produced, success or refusal, except a 5xx
  * (the store failed: the retry must run again) and a lost race (409 concurrent-update: a retry may well win).
@@ -126,9 +130,10 @@ export interface IdempotentOptions {
 }
 
 /**
- * Runs a command's handler under the request's Idempotency-Key, if it sent one. Before the key is touched:
- * its syntax (400), then the body's media type and size (415, 413); those answers are never kept.
- * `run` gets the body's bytes and decodes them itself, so a malformed body is an answer the key keeps.
+ * Runs a command's handler under the request's Idempotency-Key, if it sent one. Call it once the command is authorized
+ * (a 403 must never claim a key, or a caller could squat another's). Before the key is touched: its syntax (400),
+ * then the body's media type and size (415, 413); those answers are never kept. `run` gets the body's bytes and
+ * decodes them itself, so a malformed body is an answer the key keeps.
  */
 export const idempotent = <E, R>(
   request: HttpServerRequest.HttpServerRequest,
@@ -152,7 +157,7 @@ export const idempotent = <E, R>(
 
     const principal = yield* CurrentPrincipal
     const store = yield* Idempotency
-    const scope = { organizationId: principal.organizationId, key }
+    const scope = { organizationId: principal.organizationId, principal: principalOf(principal.actor), key }
     const hash = yield* (yield* RequestHasher)(requestIdentityBytes({
       method: request.method,
       path: request.url.replace(/^[a-z]+:\/\/[^/]+/i, ""),

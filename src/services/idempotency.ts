@@ -1,6 +1,7 @@
 /**
- * Idempotency: the first completed answer to a request with an `Idempotency-Key`, kept per organization and key
- * so that a client's retry gets that answer again instead of running the command twice (src/http/idempotency.ts).
+ * Idempotency: the first completed answer to a request with an `Idempotency-Key`, kept per organization, principal
+ * and key so that a client's retry gets that answer again instead of running the command twice
+ * (src/http/idempotency.ts).
  */
 import { Context, type Effect } from "effect"
 import type { StoreUnavailable } from "../app/errors.js"
@@ -13,8 +14,11 @@ export interface StoredResponse {
   readonly body: string
 }
 
+/** Whose key it is: two callers of one organization never share a key space (issue 9). */
 export interface IdempotencyScope {
   readonly organizationId: string
+  /** The caller that sent the key: its actor type and id, e.g. `service:svc_backend` or `user:u1`. */
+  readonly principal: string
   readonly key: string
 }
 

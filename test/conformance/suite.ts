@@ -1003,6 +1003,30 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       })
     })
 
+    it("keeps no key for a forbidden request, and keys per caller: the backend's request with it then runs", async () => {
+      const victim = await newUser("idem_victim")
+      const malloryId = await newUser("idem_mallory")
+      const mallory = { token: await t().signUserToken(malloryId) }
+      const key = `idem-squat-${run}`
+      await unchanged(victim, async () => {
+        expectProblem(await update(victim, numbers.next().e164, keyed(key, mallory)), 403, "not-own-user")
+      })
+      // Were the 403 kept under (mallory, key), this would be a 422 idempotency-key-reused.
+      const own = await update(malloryId, numbers.next().e164, keyed(key, mallory))
+      expect(own.status, own.text).toBe(200)
+      expect(own.headers.get("idempotent-replayed")).toBeNull()
+      expect(own.body.event.metadata.actor).toEqual({ type: "user", id: malloryId })
+      // The backend's key space is its own: the same key runs its request, whatever the user did with it.
+      const number = numbers.next()
+      const real = await update(victim, number.e164, keyed(key))
+      expect(real.status, real.text).toBe(200)
+      expect(real.headers.get("idempotent-replayed")).toBeNull()
+      expect(real.body.event.data.maskedPhoneNumber).toBe(number.masked)
+      const replay = await update(victim, number.e164, keyed(key))
+      expect(replay.headers.get("idempotent-replayed")).toBe("true")
+      expect(replay.text).toBe(real.text)
+    })
+
     it("keeps keys per organization: the same key in another organization runs there", async () => {
       const key = `idem-shared-${run}`
       const here = await send("POST", "/users", keyed(key, { json: { id: `idem_org_${run}` } }))

@@ -34,14 +34,18 @@ const storedKey = (organizationId: string, key: string) =>
     key
   )
 
-describe("migrations/0002_idempotency.sql on D1", () => {
-  it("is recorded and creates idempotency_keys with its columns and (organization_id, idempotency_key) key", async () => {
+describe("migrations/0002_idempotency.sql and 0003_idempotency_principal.sql on D1", () => {
+  it("are recorded, and idempotency_keys has its columns and the (organization_id, principal, idempotency_key) key", async () => {
     const applied = await rows<{ name: string }>("SELECT name FROM d1_migrations ORDER BY id")
-    expect(applied.map((m) => m.name)).toContain("0002_idempotency.sql")
+    expect(applied.map((m) => m.name)).toEqual(
+      expect.arrayContaining(["0002_idempotency.sql", "0003_idempotency_principal.sql"])
+    )
     const columns = await rows<{ name: string; pk: number }>("PRAGMA table_info(idempotency_keys)")
     expect(columns.map((c) => c.name)).toEqual([
       "organization_id",
+      "principal",
       "idempotency_key",
+      "user_id",
       "request_hash",
       "state",
       "lock_token",
@@ -51,7 +55,11 @@ describe("migrations/0002_idempotency.sql on D1", () => {
       "created_at",
       "expires_at"
     ])
-    expect(columns.filter((c) => c.pk > 0).map((c) => c.name)).toEqual(["organization_id", "idempotency_key"])
+    expect(columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name)).toEqual([
+      "organization_id",
+      "principal",
+      "idempotency_key"
+    ])
   })
 })
 
@@ -115,9 +123,9 @@ describe("the idempotency store on D1", () => {
   it("takes over an expired key in place and sweeps a bounded batch of expired rows", async () => {
     const { organizationId } = await seedTenant()
     const insert = env.DB.prepare(
-      "INSERT INTO idempotency_keys (organization_id, idempotency_key, request_hash, state, lock_token, response_status, " +
-        "response_headers, response_body, created_at, expires_at) VALUES (?, ?, 'h', 'completed', NULL, 200, '{}', '{}', " +
-        "'2000-01-01T00:00:00.000Z', ?)"
+      "INSERT INTO idempotency_keys (organization_id, principal, idempotency_key, request_hash, state, lock_token, " +
+        "response_status, response_headers, response_body, created_at, expires_at) VALUES (?, 'service:svc_d1', ?, " +
+        "'h', 'completed', NULL, 200, '{}', '{}', '2000-01-01T00:00:00.000Z', ?)"
     )
     await env.DB.batch([
       insert.bind(organizationId, "expired-1", "2000-01-02T00:00:00.000Z"),
@@ -126,7 +134,10 @@ describe("the idempotency store on D1", () => {
       insert.bind(organizationId, "kept", "2999-01-01T00:00:00.000Z")
     ])
     const outcome = await Effect.runPromise(
-      Effect.flatMap(Idempotency, (store) => store.reserve({ organizationId, key: "expired-3" }, "another-hash")).pipe(
+      Effect.flatMap(
+        Idempotency,
+        (store) => store.reserve({ organizationId, principal: "service:svc_d1", key: "expired-3" }, "another-hash")
+      ).pipe(
         Effect.provide(
           SqlIdempotency({ sweepEvery: 1, sweepLimit: 1 }).pipe(Layer.provide(D1Client.layer({ db: env.DB })))
         )

@@ -62,10 +62,12 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
     .handleRaw("createUser", ({ request }) =>
       Effect.zipRight(
         authorizeCreateUser,
-        idempotent(request, (bytes) =>
+        idempotent(request, (bytes, actsOn) =>
           Effect.gen(function*() {
             const body = yield* decodeJsonBody(bytes, CreateUserBody)
+            if (body.id !== undefined) actsOn(body.id)
             const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
+            actsOn(result.aggregateId)
             return commandResponse(result, result.event === null ? 200 : 201)
           }))
       ))
@@ -78,7 +80,7 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
             const body = yield* decodeJsonBody(bytes, UpdatePhoneNumberBody)
             const result = yield* updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
             return commandResponse(result, 200)
-          }))
+          }), { readsBody: true, userId: path.id })
       }))
     .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
       Effect.gen(function*() {
@@ -89,7 +91,7 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
             const body = yield* decodeJsonBody(bytes, MarkPhoneNumberVerifiedBody)
             const result = yield* markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
             return commandResponse(result, 200)
-          }))
+          }), { readsBody: true, userId: path.id })
       }))
     .handleRaw("erasePersonalData", ({ path, request }) =>
       Effect.gen(function*() {
@@ -98,7 +100,7 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
         return yield* idempotent(
           request,
           () => Effect.map(erasePersonalData({ userId: path.id, ifMatch }), (result) => commandResponse(result, 200)),
-          { readsBody: false }
+          { readsBody: false, userId: path.id }
         )
       }))
     .handleRaw("getUser", ({ path }) =>

@@ -127,7 +127,12 @@ const EMPTY = new Uint8Array(0)
 export interface IdempotentOptions {
   /** Whether the command has a JSON body (read here once, hashed, and handed to `run`). */
   readonly readsBody: boolean
+  /** The user the command acts on, when the path names it: its erasure deletes the record (rows.ts). */
+  readonly userId?: string
 }
+
+/** For a command whose user is known only once its body is read (a create): `run` names it here. */
+export type ActsOn = (userId: string) => void
 
 /**
  * Runs a command's handler under the request's Idempotency-Key, if it sent one. Call it once the command is authorized
@@ -137,7 +142,7 @@ export interface IdempotentOptions {
  */
 export const idempotent = <E, R>(
   request: HttpServerRequest.HttpServerRequest,
-  run: (body: Uint8Array) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  run: (body: Uint8Array, actsOn: ActsOn) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
   options: IdempotentOptions = { readsBody: true }
 ): Effect.Effect<
   HttpServerResponse.HttpServerResponse,
@@ -153,7 +158,11 @@ export const idempotent = <E, R>(
   Effect.gen(function*() {
     const key = yield* parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER])
     const body = options.readsBody ? yield* readJsonBytes(request) : EMPTY
-    if (key === undefined) return yield* run(body)
+    let userId = options.userId
+    const actsOn: ActsOn = (id) => {
+      userId = id
+    }
+    if (key === undefined) return yield* run(body, actsOn)
 
     const principal = yield* CurrentPrincipal
     const store = yield* Idempotency
@@ -180,12 +189,12 @@ export const idempotent = <E, R>(
           case "Acquired":
             break
         }
-        const exit = yield* Effect.exit(restore(run(body)))
+        const exit = yield* Effect.exit(restore(run(body, actsOn)))
         // A failure to keep or release the answer does not change it: the lock then expires on its own.
         const settle = (response: HttpServerResponse.HttpServerResponse, code: string | undefined) =>
           Effect.ignore(
             keepsAnswer(response.status, code)
-              ? store.complete(scope, reservation.lock, toStored(response))
+              ? store.complete(scope, reservation.lock, toStored(response), userId)
               : store.release(scope, reservation.lock)
           )
         if (Exit.isSuccess(exit)) {

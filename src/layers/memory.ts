@@ -31,6 +31,9 @@ export interface MemoryStore {
 }
 
 export interface MemoryIdempotencyEntry {
+  readonly organizationId: string
+  /** The user the command acted on, once completed (if known). */
+  readonly userId: string | undefined
   readonly requestHash: string
   readonly lock: string | null
   readonly response: StoredResponse | null
@@ -75,6 +78,16 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
           store.users.set(key(state.organizationId, state.id), state)
           store.events.push(event)
           store.heads.set(state.organizationId, { sequence: link.chainSequence, hash: link.hash })
+          // As rows.ts changeStatements: erasure also deletes the user's completed idempotency records.
+          if (event.type === "UserPersonalDataErased") {
+            for (const [id, entry] of store.idempotency) {
+              if (
+                entry.organizationId === state.organizationId && entry.userId === state.id && entry.response !== null
+              ) {
+                store.idempotency.delete(id)
+              }
+            }
+          }
           return Effect.void
         })
       )
@@ -106,18 +119,25 @@ export const memoryIdempotency = (
       const entry = store.idempotency.get(id)
       if (entry === undefined || entry.expiresAt <= now) {
         const lock = crypto.randomUUID()
-        store.idempotency.set(id, { requestHash, lock, response: null, expiresAt: now + timings.lockMillis })
+        store.idempotency.set(id, {
+          organizationId: scope.organizationId,
+          userId: undefined,
+          requestHash,
+          lock,
+          response: null,
+          expiresAt: now + timings.lockMillis
+        })
         return { _tag: "Acquired", lock }
       }
       if (entry.requestHash !== requestHash) return { _tag: "Mismatch" }
       return entry.response === null ? { _tag: "InUse" } : { _tag: "Replay", response: entry.response }
     }),
-  complete: (scope, lock, response) =>
+  complete: (scope, lock, response, userId) =>
     Effect.map(Clock.currentTimeMillis, (now) => {
       const id = scopeKey(scope)
       const entry = store.idempotency.get(id)
       if (entry?.lock !== lock || entry.response !== null) return
-      store.idempotency.set(id, { ...entry, lock: null, response, expiresAt: now + timings.retentionMillis })
+      store.idempotency.set(id, { ...entry, userId, lock: null, response, expiresAt: now + timings.retentionMillis })
     }),
   release: (scope, lock) =>
     Effect.sync(() => {

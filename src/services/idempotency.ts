@@ -49,11 +49,15 @@ export class Idempotency extends Context.Tag("users-api/Idempotency")<
   {
     /** Claims the key for a request (identified by its hash), or says why not. Expired entries count as absent. */
     readonly reserve: (scope: IdempotencyScope, requestHash: string) => Effect.Effect<Reservation, StoreUnavailable>
-    /** Stores the answer under the key claimed with `lock`; kept for the retention period. */
+    /**
+     * Stores the answer under the key claimed with `lock`; kept for the retention period. `userId` names the user the
+     * command acted on, if known: erasing that user deletes the record (UserRepo.commit of UserPersonalDataErased).
+     */
     readonly complete: (
       scope: IdempotencyScope,
       lock: string,
-      response: StoredResponse
+      response: StoredResponse,
+      userId: string | undefined
     ) => Effect.Effect<void, StoreUnavailable>
     /** Gives the key up without an answer, so the client's retry runs the request again. */
     readonly release: (scope: IdempotencyScope, lock: string) => Effect.Effect<void, StoreUnavailable>

@@ -119,17 +119,25 @@ describe("Idempotency-Key: a retry of a completed request", () => {
       key: verifyKey
     })
     expect(verified.body.event.type).toBe("UserPhoneNumberVerified")
-    const eraseKey = newKey()
-    const erased = await post(`/users/${userId}/ErasePersonalData`, undefined, { key: eraseKey })
-    expect(erased.body.event.type).toBe("UserPersonalDataErased")
-    const before = snapshot()
-
+    const beforeErasure = snapshot()
     expectReplayOf(await post("/users", { id: userId, phoneNumber: "+14155552671" }, { key: createKey }), created)
     expectReplayOf(
       await post(`/users/${userId}/MarkPhoneNumberVerified`, { phoneNumber: "+14155552671" }, { key: verifyKey }),
       verified
     )
+    expect(snapshot()).toEqual(beforeErasure)
+
+    const eraseKey = newKey()
+    const erased = await post(`/users/${userId}/ErasePersonalData`, undefined, { key: eraseKey })
+    expect(erased.body.event.type).toBe("UserPersonalDataErased")
+    const before = snapshot()
     expectReplayOf(await post(`/users/${userId}/ErasePersonalData`, undefined, { key: eraseKey }), erased)
+    // The erasure deleted the user's earlier records (issue 9): their keys run again, and meet an erased user.
+    expectProblem(
+      await post("/users", { id: userId, phoneNumber: "+14155552671" }, { key: createKey }),
+      410,
+      "user-erased"
+    )
     expect(snapshot()).toEqual(before)
   })
 
@@ -398,7 +406,7 @@ for (const [name, makeLayer] of stores) {
           effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
           effectExpect(yield* store.reserve(s, "hash-2")).toEqual({ _tag: "Mismatch" })
           if (claimed._tag !== "Acquired") return
-          yield* store.complete(s, claimed.lock, answer)
+          yield* store.complete(s, claimed.lock, answer, undefined)
           effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "Replay", response: answer })
           effectExpect(yield* store.reserve(s, "hash-2")).toEqual({ _tag: "Mismatch" })
         }).pipe(Effect.provide(makeLayer()))
@@ -427,11 +435,11 @@ for (const [name, makeLayer] of stores) {
           yield* TestClock.adjust(1)
           const retry = yield* store.reserve(s, "hash-1")
           effectExpect(retry._tag).toBe("Acquired")
-          yield* store.complete(s, crashed.lock, { ...answer, status: 500 })
+          yield* store.complete(s, crashed.lock, { ...answer, status: 500 }, undefined)
           yield* store.release(s, crashed.lock)
           effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
           if (retry._tag !== "Acquired") return
-          yield* store.complete(s, retry.lock, answer)
+          yield* store.complete(s, retry.lock, answer, undefined)
           effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "Replay", response: answer })
         }).pipe(Effect.provide(makeLayer()))
     )
@@ -445,7 +453,7 @@ for (const [name, makeLayer] of stores) {
           const claimed = yield* store.reserve(s, "hash-1")
           if (claimed._tag !== "Acquired") throw new Error("not acquired")
           yield* TestClock.adjust(30_000)
-          yield* store.complete(s, claimed.lock, answer)
+          yield* store.complete(s, claimed.lock, answer, undefined)
           yield* TestClock.adjust(DEFAULT_TIMINGS.retentionMillis - 1)
           effectExpect((yield* store.reserve(s, "hash-1"))._tag).toBe("Replay")
           yield* TestClock.adjust(1)
@@ -471,7 +479,7 @@ describe("the SQL store's sweep", () => {
       for (let i = 0; i < 5; i++) {
         const claimed = yield* store.reserve(scopeOf(`old-${i}`), "h")
         if (claimed._tag !== "Acquired") throw new Error("not acquired")
-        yield* store.complete(scopeOf(`old-${i}`), claimed.lock, { status: 200, headers: {}, body: "{}" })
+        yield* store.complete(scopeOf(`old-${i}`), claimed.lock, { status: 200, headers: {}, body: "{}" }, undefined)
       }
       yield* TestClock.adjust(DEFAULT_TIMINGS.retentionMillis + 1)
       // sweepEvery 1, sweepLimit 2: each claim deletes at most two expired rows, oldest first.

@@ -15,6 +15,7 @@ import { sqlServices } from "../../src/layers/sql/services.js"
 import { Idempotency } from "../../src/services/idempotency.js"
 import {
   type ApiClient,
+  BASE_URL,
   eventRows,
   handlerOptions,
   jwtConfig,
@@ -104,6 +105,29 @@ describe("Idempotency-Key on D1", () => {
     expect(reused.status).toBe(422)
     expect(await reused.json()).toMatchObject({ code: "idempotency-key-reused" })
     expect(await userRow(api.tenant.organizationId, "u_reused")).toEqual({ phone_number: "+14155552671", version: 2 })
+  })
+
+  it("deletes the user's completed records with its erasure, in the same batch, keeping the erasure's own", async () => {
+    const org = api.tenant.organizationId
+    expect((await api.createUser("u_erased", "+1 415 555 2681", keyed("erased-create"))).status).toBe(201)
+    expect((await api.createUser("u_kept", "+1 415 555 2682", keyed("kept-create"))).status).toBe(201)
+    expect((await api.updatePhoneNumber("u_erased", "+1 415 555 2683", keyed("erased-update"))).status).toBe(200)
+    const token = await api.userToken("u_erased")
+    const erased = await api.handler.fetch(
+      new Request(`${BASE_URL}/users/u_erased/ErasePersonalData`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "x-api-key": api.tenant.apiKey, "idempotency-key": "erased-erase" }
+      })
+    )
+    expect(erased.status).toBe(200)
+    const left = await rows<{ idempotency_key: string; principal: string; user_id: string }>(
+      "SELECT idempotency_key, principal, user_id FROM idempotency_keys WHERE organization_id = ? ORDER BY idempotency_key",
+      org
+    )
+    expect(left).toEqual([
+      { idempotency_key: "erased-erase", principal: "user:u_erased", user_id: "u_erased" },
+      { idempotency_key: "kept-create", principal: "service:svc_test", user_id: "u_kept" }
+    ])
   })
 
   it("runs concurrent duplicates once: exactly one new event", async () => {

@@ -36,7 +36,7 @@ const CLAIM = "INSERT INTO idempotency_keys (organization_id, principal, idempot
   "VALUES (?, ?, ?, ?, 'in_progress', ?, NULL, NULL, NULL, ?, ?) " +
   "ON CONFLICT (organization_id, principal, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, " +
   "state = 'in_progress', lock_token = excluded.lock_token, response_status = NULL, response_headers = NULL, " +
-  "response_body = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at " +
+  "response_body = NULL, user_id = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at " +
   "WHERE idempotency_keys.expires_at <= excluded.created_at " +
   "RETURNING lock_token"
 
@@ -44,7 +44,7 @@ const SELECT_KEY = "SELECT request_hash, state, response_status, response_header
   "FROM idempotency_keys WHERE organization_id = ? AND principal = ? AND idempotency_key = ?"
 
 const COMPLETE = "UPDATE idempotency_keys SET state = 'completed', lock_token = NULL, response_status = ?, " +
-  "response_headers = ?, response_body = ?, expires_at = ? " +
+  "response_headers = ?, response_body = ?, user_id = ?, expires_at = ? " +
   "WHERE organization_id = ? AND principal = ? AND idempotency_key = ? AND lock_token = ? AND state = 'in_progress'"
 
 const RELEASE = "DELETE FROM idempotency_keys " +
@@ -119,12 +119,13 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
             const inUse: Reservation = { _tag: "InUse" }
             return inUse
           }),
-        complete: ({ key, organizationId, principal }, lock, response) =>
+        complete: ({ key, organizationId, principal }, lock, response, userId) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             query(COMPLETE, [
               response.status,
               JSON.stringify(response.headers),
               response.body,
+              userId ?? null,
               iso(now + retention),
               organizationId,
               principal,

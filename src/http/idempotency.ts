@@ -8,7 +8,6 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Exit, FiberRef, Layer } from "effect"
-import { CurrentRequestId } from "../app/context.js"
 import {
   IdempotencyKeyInUse,
   IdempotencyKeyReused,
@@ -22,6 +21,7 @@ import { CurrentPrincipal } from "../services/auth.js"
 import { Idempotency, MIN_IDEMPOTENCY_HASH_KEY_LENGTH, type StoredResponse } from "../services/idempotency.js"
 import { makeHmacSha256Hex } from "../sha256.js"
 import { readJsonBytes } from "./body.js"
+import { CurrentAnswerRequestId } from "./edge.js"
 import { describeCause, problemResponse } from "./problems.js"
 
 export const IDEMPOTENCY_KEY_HEADER = "idempotency-key"
@@ -204,7 +204,7 @@ export const idempotent = <E, R>(
         // The edge (edge.ts) renders this failure for the client with the same two functions and the same request id,
         // so what is kept is what the client gets; the edge also logs the problem's code as for any failed request.
         const described = describeCause(exit.cause)
-        yield* settle(problemResponse(described, yield* FiberRef.get(CurrentRequestId)), described.code)
+        yield* settle(problemResponse(described, yield* FiberRef.get(CurrentAnswerRequestId)), described.code)
         return yield* Effect.failCause(exit.cause)
       })
     )

@@ -58,7 +58,10 @@ const Masked = Schema.NullOr(Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/)))
 const EventMetadata = Schema.Struct({
   organizationId: Schema.String,
   actor: Schema.Struct({ type: Schema.Literal("user", "service"), id: Schema.String }),
-  requestId: Schema.String
+  requestId: Schema.String.annotations({
+    description: "The server's own id of the request (UUID v7), never the caller's X-Request-Id; the request's log " +
+      "line names it as serverRequestId."
+  })
 })
 
 // Field order follows DESIGN.md §4: id, type, aggregate, version, time, data, metadata.

@@ -257,7 +257,6 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setPayload(CreateUserBody)
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
-      .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
       .annotate(OpenApi.Summary, "Create a user (service token with users:write); an existing id is a 409")
       .annotate(

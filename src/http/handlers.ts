@@ -68,7 +68,8 @@ export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
             if (body.id !== undefined) actsOn(body.id)
             const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
             actsOn(result.aggregateId)
-            return commandResponse(result, result.event === null ? 200 : 201)
+            // A create either creates (201) or fails: an existing id is a 409 whatever the number (issue 9).
+            return commandResponse(result, 201)
           }))
       ))
     .handleRaw("updatePhoneNumber", ({ path, request }) =>

@@ -18,12 +18,15 @@ export default defineWorkersConfig(async () => {
         workers: {
           wrangler: { configPath: "./wrangler.toml" },
           miniflare: {
+            // A second local D1 that apply-migrations.ts leaves alone, for a migration applied to an older schema.
+            d1Databases: { UPGRADE_DB: { id: "00000000-0000-4000-8000-000000000003" } },
             bindings: {
               TEST_MIGRATIONS: await readD1Migrations("migrations"),
               TEST_SIGNING_KEY: JSON.stringify(key),
               JWT_ISSUER: DEV_ISSUER,
               JWT_AUDIENCE: DEV_AUDIENCE,
-              JWKS: JSON.stringify(jwksOf(key))
+              JWKS: JSON.stringify(jwksOf(key)),
+              IDEMPOTENCY_HASH_KEY: "workers-test-idempotency-hash-key-0123456789"
             }
           }
         }

@@ -1,7 +1,8 @@
 /**
  * `npm run dev:worker`: the Worker under `wrangler dev` on local D1, with the same dev state as the other runtimes
- * (data/dev-state.json): migrations applied, the demo tenant seeded (idempotent), the dev JWKS written to .dev.vars
- * (git-ignored), a ready-to-paste curl printed, then wrangler dev in the foreground.
+ * (data/dev-state.json): migrations applied, the demo tenant seeded (idempotent), the dev JWKS and the dev
+ * IDEMPOTENCY_HASH_KEY written to .dev.vars (git-ignored), a ready-to-paste curl printed, then wrangler dev in the
+ * foreground.
  * Port: 8789, or PORT, or `--port N`; any other arguments go to wrangler dev.
  */
 import { spawn, spawnSync } from "node:child_process"
@@ -9,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { signUserToken } from "../src/dev/signing.js"
-import { devJwtEnv, devSeedSql, loadOrCreateDevState } from "../src/dev/state.js"
+import { devSeedSql, devWorkerEnv, loadOrCreateDevState } from "../src/dev/state.js"
 
 const root = join(import.meta.dir, "..")
 const wrangler = join(root, "node_modules", ".bin", "wrangler")
@@ -67,7 +68,7 @@ try {
   rmSync(seedDir, { recursive: true, force: true })
 }
 
-writeFileSync(join(root, ".dev.vars"), dotenv(devJwtEnv(state)), { mode: 0o600 })
+writeFileSync(join(root, ".dev.vars"), dotenv(devWorkerEnv(state)), { mode: 0o600 })
 
 const baseUrl = `http://127.0.0.1:${port}`
 const token = await signUserToken(state.signingKey, state.userId, { expiresIn: "24h" })

@@ -21,7 +21,7 @@ const filename = join(DATA_DIR, "users.sqlite")
 const config = await startup(process.env, 8787, fail)
 const handler = makeFetchHandler(
   SqliteBunLive(filename, config.jwt, config.seedSql !== undefined ? { seedSql: config.seedSql } : {}),
-  { phoneFingerprintKey: config.phoneFingerprintKey }
+  { phoneFingerprintKey: config.phoneFingerprintKey, idempotencyHashKey: config.idempotencyHashKey }
 )
 
 const serve = () => {

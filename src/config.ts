@@ -3,6 +3,7 @@
  */
 import type { JSONWebKeySet } from "jose"
 import type { JwtConfig } from "./layers/auth/jwt.js"
+import { MIN_IDEMPOTENCY_HASH_KEY_LENGTH } from "./services/idempotency.js"
 import { MIN_FINGERPRINT_KEY_LENGTH } from "./services/masker.js"
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -35,6 +36,23 @@ export const phoneFingerprintKeyFromEnv = (env: Env): string | undefined => {
   if (key === undefined || key === "") return undefined
   if (key.length < MIN_FINGERPRINT_KEY_LENGTH) {
     throw new ConfigError(`PHONE_FINGERPRINT_KEY must be at least ${MIN_FINGERPRINT_KEY_LENGTH} characters`)
+  }
+  return key
+}
+
+/**
+ * IDEMPOTENCY_HASH_KEY (required): the secret of the Idempotency-Key request hashes. Local dev mode passes the one
+ * kept in data/dev-state.json as `devKey`, used when the variable is not set.
+ */
+export const idempotencyHashKeyFromEnv = (env: Env, devKey?: string): string => {
+  const key = env.IDEMPOTENCY_HASH_KEY || devKey
+  if (!key) {
+    throw new ConfigError(
+      `IDEMPOTENCY_HASH_KEY must be set (a secret of at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters)`
+    )
+  }
+  if (key.length < MIN_IDEMPOTENCY_HASH_KEY_LENGTH) {
+    throw new ConfigError(`IDEMPOTENCY_HASH_KEY must be at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters`)
   }
   return key
 }

@@ -23,7 +23,8 @@ const ENV_NAMES = [
   "JWT_ISSUER",
   "JWT_AUDIENCE",
   "JWT_ALGORITHMS",
-  "PHONE_FINGERPRINT_KEY"
+  "PHONE_FINGERPRINT_KEY",
+  "IDEMPOTENCY_HASH_KEY"
 ] as const
 const env: Env = Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name)]))
 
@@ -37,7 +38,7 @@ const filename = join(DATA_DIR, "users-deno.sqlite")
 const config = await startup(env, 8788, fail)
 const handler = makeFetchHandler(
   SqliteDenoLive(filename, config.jwt, config.seedSql !== undefined ? { seedSql: config.seedSql } : {}),
-  { phoneFingerprintKey: config.phoneFingerprintKey }
+  { phoneFingerprintKey: config.phoneFingerprintKey, idempotencyHashKey: config.idempotencyHashKey }
 )
 
 const server = (() => {

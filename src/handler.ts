@@ -9,6 +9,7 @@ import { AuthenticationLive } from "./http/authentication.js"
 import { DocsLive } from "./http/docs.js"
 import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
 import { AuditLive, HealthLive, UsersLive } from "./http/handlers.js"
+import { requestHasher } from "./http/idempotency.js"
 import type { Auth } from "./services/auth.js"
 import type { EventLog } from "./services/event-log.js"
 import type { Idempotency } from "./services/idempotency.js"
@@ -27,16 +28,19 @@ export interface HandlerOptions {
   readonly log?: LogSink
   /** PHONE_FINGERPRINT_KEY: when set, events also carry an HMAC-SHA-256 fingerprint of each number. */
   readonly phoneFingerprintKey?: string | undefined
+  /** IDEMPOTENCY_HASH_KEY (at least 32 characters): the secret of the Idempotency-Key request hashes. Required. */
+  readonly idempotencyHashKey: string
 }
 
 /** The services, with the Masker replaced by one that also fingerprints when a key is configured. */
 const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
   key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
-export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions = {}): FetchHandler => {
+export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions): FetchHandler => {
   const api = HttpApiBuilder.api(UsersApi).pipe(
     Layer.provide([UsersLive, AuditLive, HealthLive]),
-    Layer.provide(AuthenticationLive)
+    Layer.provide(AuthenticationLive),
+    Layer.provide(requestHasher(options.idempotencyHashKey))
   )
   const app = Layer.mergeAll(
     HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),

@@ -1,7 +1,7 @@
 /**
- * SHA-256 as lowercase hex, the same in every runtime: node:crypto computes it at once where the runtime has it
- * (Bun, Deno, Node; looked up, not imported, so Workers bundles stay free of it), Web Crypto elsewhere (Workers),
- * whose digest hops to a worker thread and back, costing more than the hash itself on every request.
+ * SHA-256 (and its keyed form, HMAC-SHA-256) as lowercase hex, the same in every runtime: node:crypto computes it at
+ * once where the runtime has it (Bun, Deno, Node; looked up, not imported, so Workers bundles stay free of it), Web
+ * Crypto elsewhere (Workers), whose digest hops to a worker thread and back, costing more than the hash itself.
  */
 import { Effect } from "effect"
 import type * as NodeCrypto from "node:crypto"
@@ -33,4 +33,27 @@ export const sha256Hex = async (value: string | Uint8Array<ArrayBuffer>): Promis
 export const sha256HexEffect = (value: string | Uint8Array<ArrayBuffer>): Effect.Effect<string> => {
   const now = sha256HexSync(value)
   return now !== undefined ? Effect.succeed(now) : Effect.promise(() => sha256Hex(value))
+}
+
+/** HMAC-SHA-256 under `key` at once where node:crypto exists, else undefined (Workers). */
+export const hmacSha256HexSync = (key: string, value: Uint8Array): string | undefined =>
+  nodeCrypto?.createHmac("sha256", key).update(value).digest("hex")
+
+/** HMAC-SHA-256 (hex) under `key` as an Effect; on Web Crypto the key is imported once, on first use. */
+export const makeHmacSha256Hex = (key: string): (value: Uint8Array<ArrayBuffer>) => Effect.Effect<string> => {
+  let imported: Promise<CryptoKey> | undefined
+  const webKey = () =>
+    imported ??= crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(key),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"]
+    )
+  return (value) => {
+    const now = hmacSha256HexSync(key, value)
+    return now !== undefined
+      ? Effect.succeed(now)
+      : Effect.promise(async () => hexOf(new Uint8Array(await crypto.subtle.sign("HMAC", await webKey(), value))))
+  }
 }

@@ -4,7 +4,13 @@
  * Runtime-neutral: the entry passes its environment, working directory and way of exiting.
  */
 import { relative } from "node:path"
-import { ConfigError, type Env, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
+import {
+  ConfigError,
+  type Env,
+  idempotencyHashKeyFromEnv,
+  jwtConfigFromEnv,
+  phoneFingerprintKeyFromEnv
+} from "./config.js"
 import { signUserToken } from "./dev/signing.js"
 import { devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
@@ -18,6 +24,8 @@ export interface Startup {
   /** Idempotent SQL creating the demo tenant, in local dev mode. */
   readonly seedSql: string | undefined
   readonly phoneFingerprintKey: string | undefined
+  /** IDEMPOTENCY_HASH_KEY, or in local dev mode the one kept in the dev state. */
+  readonly idempotencyHashKey: string
 }
 
 export const startup = async (env: Env, defaultPort: number, fail: (message: string) => never): Promise<Startup> => {
@@ -41,7 +49,8 @@ export const startup = async (env: Env, defaultPort: number, fail: (message: str
     devState,
     jwt: configured(() => jwtConfigFromEnv(devState !== undefined ? devJwtEnv(devState) : env)),
     seedSql: devState !== undefined ? await devSeedSql(devState, new Date().toISOString()) : undefined,
-    phoneFingerprintKey: configured(() => phoneFingerprintKeyFromEnv(env))
+    phoneFingerprintKey: configured(() => phoneFingerprintKeyFromEnv(env)),
+    idempotencyHashKey: configured(() => idempotencyHashKeyFromEnv(env, devState?.idempotencyHashKey))
   }
 }
 

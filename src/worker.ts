@@ -3,13 +3,13 @@
  * The handler is built on the first request of an isolate and reused by the ones after it.
  */
 import { HttpServerResponse } from "@effect/platform"
-import { ConfigError, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
+import { ConfigError, idempotencyHashKeyFromEnv, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
 import { type FetchHandler, makeFetchHandler } from "./handler.js"
 import { canonicalRequest } from "./http/canonical-request.js"
 import { problemResponse } from "./http/problems.js"
 import { D1Live } from "./layers/d1.js"
 
-/** The bindings of wrangler.toml: the D1 database, and the JWT vars/secrets read by jwtConfigFromEnv. */
+/** The bindings of wrangler.toml: the D1 database, the JWT vars/secrets read by jwtConfigFromEnv, and the secrets. */
 export type WorkerEnv = {
   readonly DB?: D1Database
   readonly JWT_ISSUER?: string
@@ -18,6 +18,7 @@ export type WorkerEnv = {
   readonly JWKS_URL?: string
   readonly JWT_ALGORITHMS?: string
   readonly PHONE_FINGERPRINT_KEY?: string
+  readonly IDEMPOTENCY_HASH_KEY?: string
 }
 
 // Keyed by the env object (one per isolate in production), so a different env never reuses a stale handler.
@@ -35,7 +36,11 @@ const handlerFor = (env: WorkerEnv): FetchHandler => {
     if (error instanceof SyntaxError) throw new ConfigError("JWKS is not valid JSON (an inline JSON key set)")
     throw error
   }
-  const handler = makeFetchHandler(D1Live(db, jwt), { phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars) })
+  // A Worker has no local dev mode: `npm run dev:worker` writes the dev state's key to .dev.vars.
+  const handler = makeFetchHandler(D1Live(db, jwt), {
+    phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars),
+    idempotencyHashKey: idempotencyHashKeyFromEnv(vars)
+  })
   handlers.set(env, handler)
   return handler
 }

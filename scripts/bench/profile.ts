@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { jwtConfigFromEnv } from "../../src/config.js"
+import { idempotencyHashKeyFromEnv, jwtConfigFromEnv } from "../../src/config.js"
 import { makeFetchHandler } from "../../src/handler.js"
 import { SqliteBunLive } from "../../src/layers/sqlite-bun.js"
 import { median } from "./report.js"
@@ -110,8 +110,9 @@ const credentials = await makeCredentials()
 const users = makeUsers(USERS)
 const database = join(dir, "users.sqlite")
 await seedSqliteFile(database, { apiKeyHash: credentials.apiKeyHash, users })
-const service = makeFetchHandler(SqliteBunLive(database, jwtConfigFromEnv(credentials.jwtEnv)), {
-  log: () => undefined
+const service = makeFetchHandler(SqliteBunLive(database, jwtConfigFromEnv(credentials.serverEnv)), {
+  log: () => undefined,
+  idempotencyHashKey: idempotencyHashKeyFromEnv(credentials.serverEnv)
 })
 const bare = modes.includes("bare") ? makeBareHandler() : undefined
 const headers = {

@@ -65,7 +65,7 @@ const launch = async (
 const bunOnSqlite = async (name: string, ctx: RunContext, script: string): Promise<Target> => {
   const database = join(ctx.dir, "users.sqlite")
   await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
-  const env = { ...ctx.credentials.jwtEnv, USERS_API_DATA_DIR: ctx.dir }
+  const env = { ...ctx.credentials.serverEnv, USERS_API_DATA_DIR: ctx.dir }
   const target = await launch(name, ctx, join(BIN, "bun"), () => [script], env, "/healthz")
   return { ...target, check: () => checkSqliteFile(database) }
 }
@@ -95,7 +95,7 @@ const denoStartArgs = (dir: string): Array<string> => {
 export const denoEndpoint = async (ctx: RunContext): Promise<Target> => {
   const database = join(ctx.dir, "users-deno.sqlite")
   await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
-  const env = { ...ctx.credentials.jwtEnv, USERS_API_DATA_DIR: ctx.dir }
+  const env = { ...ctx.credentials.serverEnv, USERS_API_DATA_DIR: ctx.dir }
   const target = await launch("deno endpoint", ctx, join(BIN, "deno"), () => denoStartArgs(ctx.dir), env, "/healthz")
   return { ...target, check: () => checkSqliteFile(database) }
 }
@@ -143,7 +143,7 @@ const wranglerDev = async (name: string, ctx: RunContext, config: string, persis
   const envFile = join(ctx.dir, "bench.env")
   writeFileSync(
     envFile,
-    Object.entries(ctx.credentials.jwtEnv).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n",
+    Object.entries(ctx.credentials.serverEnv).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n",
     { mode: 0o600 }
   )
   const inspector = await freePort()

@@ -16,8 +16,8 @@ export interface Credentials {
   readonly apiKey: string
   readonly apiKeyHash: string
   readonly serviceToken: string
-  /** What the server needs to trust the token: JWT_ISSUER, JWT_AUDIENCE, JWKS. */
-  readonly jwtEnv: Record<string, string>
+  /** What the server needs in production mode: JWT_ISSUER, JWT_AUDIENCE, JWKS (to trust the token), IDEMPOTENCY_HASH_KEY. */
+  readonly serverEnv: Record<string, string>
 }
 
 export const makeCredentials = async (): Promise<Credentials> => {
@@ -27,7 +27,12 @@ export const makeCredentials = async (): Promise<Credentials> => {
     apiKey,
     apiKeyHash: await sha256Hex(apiKey),
     serviceToken: await signServiceToken(key, SERVICE_ID, ORGANIZATION_ID, "users:write", { expiresIn: "2h" }),
-    jwtEnv: { JWT_ISSUER: DEV_ISSUER, JWT_AUDIENCE: DEV_AUDIENCE, JWKS: JSON.stringify(jwksOf(key)) }
+    serverEnv: {
+      JWT_ISSUER: DEV_ISSUER,
+      JWT_AUDIENCE: DEV_AUDIENCE,
+      JWKS: JSON.stringify(jwksOf(key)),
+      IDEMPOTENCY_HASH_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")
+    }
   }
 }
 

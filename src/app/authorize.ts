@@ -49,8 +49,13 @@ export const authorizeRead = (principal: Principal, userId: string): Effect.Effe
 /** Only a service with `users:write` creates users. */
 export const authorizeCreate = (principal: Principal) => serviceWith(principal, Scopes.write)
 
-/** Only a service with `users:write` marks a number verified: a user cannot vouch for itself. */
-export const authorizeVerify = (principal: Principal) => serviceWith(principal, Scopes.write)
+/**
+ * Only a service with `users:write` and `users:pii:read` marks a number verified: a user cannot vouch for itself, and
+ * comparing the number named with the stored one is reading it (its answer would otherwise confirm a guess). Checked
+ * before anything is read, so no answer to a caller without the scopes depends on the number it sent.
+ */
+export const authorizeVerify = (principal: Principal): Effect.Effect<void, Forbidden> =>
+  Effect.zipRight(serviceWith(principal, Scopes.write), serviceWith(principal, Scopes.readPii))
 
 /** The user itself, or a service with `users:erase`. */
 export const authorizeErase = (principal: Principal, userId: string) => selfOrScope(principal, userId, Scopes.erase)

@@ -7,7 +7,11 @@ import type { CommandMetadata } from "../domain/user.js"
 import type { Principal } from "../services/auth.js"
 import { hexOf } from "../sha256.js"
 
-/** Set by the HTTP edge for each request; read when building events and problems. */
+/**
+ * The server's own id of the current request, a UUID v7 the HTTP edge mints for every request: the one events carry.
+ * Never the caller's X-Request-Id: that is chosen by the caller and could carry anything (e.g. a phone number), and
+ * events are append-only and outlive erasure. The caller's id stays in the answer and the log (src/http/edge.ts).
+ */
 export const CurrentRequestId: FiberRef.FiberRef<string> = FiberRef.unsafeMake("unknown")
 
 /** A UUID v7 (RFC 9562): 48-bit Unix milliseconds, then random bits, so ids sort by creation time. */

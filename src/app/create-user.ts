@@ -1,5 +1,6 @@
 /**
- * CreateUser: a service creates a user in its organization; the same request again is a no-op.
+ * CreateUser: a service creates a user in its organization. An id that exists already is a 409 whatever data comes
+ * with it; a client's retry gets its first answer back through its Idempotency-Key.
  */
 import { Effect } from "effect"
 import { parsePhoneNumber } from "../domain/phone.js"
@@ -13,10 +14,13 @@ export interface CreateUserInput {
   readonly phoneNumber: string | null | undefined
 }
 
+/** Who may create users: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
+export const authorizeCreateUser = Effect.flatMap(CurrentPrincipal, authorizeCreate)
+
 export const createUser = (input: CreateUserInput) =>
   Effect.gen(function*() {
+    yield* authorizeCreateUser
     const principal = yield* CurrentPrincipal
-    yield* authorizeCreate(principal)
     const phoneNumber = input.phoneNumber == null ? null : yield* parsePhoneNumber(input.phoneNumber)
     const userId = input.userId ?? (yield* uuidv7)
     return yield* runCommand(principal, { type: "CreateUser", userId, phoneNumber })

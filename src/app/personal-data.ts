@@ -14,10 +14,13 @@ export interface MarkPhoneNumberVerifiedInput {
   readonly ifMatch: IfMatch | undefined
 }
 
+/** Who may mark numbers verified: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
+export const authorizeMarkPhoneNumberVerified = Effect.flatMap(CurrentPrincipal, authorizeVerify)
+
 export const markPhoneNumberVerified = (input: MarkPhoneNumberVerifiedInput) =>
   Effect.gen(function*() {
+    yield* authorizeMarkPhoneNumberVerified
     const principal = yield* CurrentPrincipal
-    yield* authorizeVerify(principal)
     const phoneNumber = yield* parsePhoneNumber(input.phoneNumber)
     return yield* runCommand(
       principal,
@@ -26,10 +29,14 @@ export const markPhoneNumberVerified = (input: MarkPhoneNumberVerifiedInput) =>
     )
   })
 
+/** Who may erase the user: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
+export const authorizeErasePersonalData = (userId: string) =>
+  Effect.flatMap(CurrentPrincipal, (principal) => authorizeErase(principal, userId))
+
 /** Deletes every raw PII value of the user; the audit trail keeps only what it always had (masked forms). */
 export const erasePersonalData = (input: { readonly userId: string; readonly ifMatch: IfMatch | undefined }) =>
   Effect.gen(function*() {
+    yield* authorizeErasePersonalData(input.userId)
     const principal = yield* CurrentPrincipal
-    yield* authorizeErase(principal, input.userId)
     return yield* runCommand(principal, { type: "ErasePersonalData", userId: input.userId }, input.ifMatch)
   })

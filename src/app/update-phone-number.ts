@@ -13,10 +13,14 @@ export interface UpdatePhoneNumberInput {
   readonly ifMatch: IfMatch | undefined
 }
 
+/** Who may set the user's number: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
+export const authorizeUpdatePhoneNumber = (userId: string) =>
+  Effect.flatMap(CurrentPrincipal, (principal) => authorizeWrite(principal, userId))
+
 export const updatePhoneNumber = (input: UpdatePhoneNumberInput) =>
   Effect.gen(function*() {
+    yield* authorizeUpdatePhoneNumber(input.userId)
     const principal = yield* CurrentPrincipal
-    yield* authorizeWrite(principal, input.userId)
     const phoneNumber = input.phoneNumber === null ? null : yield* parsePhoneNumber(input.phoneNumber)
     return yield* runCommand(principal, { type: "UpdatePhoneNumber", userId: input.userId, phoneNumber }, input.ifMatch)
   })

@@ -19,13 +19,32 @@ export interface DevState {
   readonly apiKeyHash: string
   readonly userId: string
   readonly serviceId: string
+  /** IDEMPOTENCY_HASH_KEY of the local runtimes, so that kept Idempotency-Keys still match after a restart. */
+  readonly idempotencyHashKey: string
 }
 
 export const DATA_DIR = process.env.USERS_API_DATA_DIR ?? join(process.cwd(), "data")
 export const DEV_STATE_FILE = join(DATA_DIR, "dev-state.json")
 
+/** 32 random bytes, base64url: 43 characters. */
+const generateSecret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")
+
+const save = (file: string, state: DevState) => {
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 })
+}
+
 export const loadOrCreateDevState = async (file: string = DEV_STATE_FILE): Promise<DevState> => {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as DevState
+  if (existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, "utf8")) as Omit<DevState, "idempotencyHashKey"> & {
+      readonly idempotencyHashKey?: string
+    }
+    if (stored.idempotencyHashKey !== undefined) return stored as DevState
+    // A dev state from before issue 9: the rest stays as it was (tokens and the demo key keep working).
+    const upgraded: DevState = { ...stored, idempotencyHashKey: generateSecret() }
+    save(file, upgraded)
+    return upgraded
+  }
   const apiKey = generateApiKey()
   const state: DevState = {
     signingKey: await generateSigningKey(),
@@ -34,10 +53,10 @@ export const loadOrCreateDevState = async (file: string = DEV_STATE_FILE): Promi
     apiKey,
     apiKeyHash: await sha256Hex(apiKey),
     userId: "user_demo",
-    serviceId: "svc_demo"
+    serviceId: "svc_demo",
+    idempotencyHashKey: generateSecret()
   }
-  mkdirSync(dirname(file), { recursive: true })
-  writeFileSync(file, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 })
+  save(file, state)
   return state
 }
 
@@ -46,6 +65,12 @@ export const devJwtEnv = (state: DevState) => ({
   JWT_ISSUER: DEV_ISSUER,
   JWT_AUDIENCE: DEV_AUDIENCE,
   JWKS: JSON.stringify(jwksOf(state.signingKey))
+})
+
+/** What a local Worker (wrangler dev, which has no dev mode of its own) needs: devJwtEnv and the dev secrets. */
+export const devWorkerEnv = (state: DevState) => ({
+  ...devJwtEnv(state),
+  IDEMPOTENCY_HASH_KEY: state.idempotencyHashKey
 })
 
 const quote = (value: string) => `'${value.replace(/'/g, "''")}'`

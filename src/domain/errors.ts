@@ -9,7 +9,7 @@ export class InvalidPhoneNumber extends Data.TaggedError("InvalidPhoneNumber")<{
   readonly hint: string
 }> {}
 
-/** Creating a user whose id exists already with other data. */
+/** Creating a user whose id exists already, whatever data came with it. */
 export class UserAlreadyExists extends Data.TaggedError("UserAlreadyExists")<{
   readonly userId: string
 }> {}

@@ -127,11 +127,10 @@ export const decide = (
   })
   if (command.type === "CreateUser") {
     if (state !== null) {
-      // Creating the same user twice is a no-op; creating it with other data is a conflict.
-      if (state.erasedAt !== null) return { _tag: "UserErased", state }
-      return state.phoneNumber === command.phoneNumber
-        ? { _tag: "Unchanged", state }
-        : { _tag: "UserAlreadyExists", state }
+      // Whatever the number: an answer that differed when it matched the stored one would let a caller that may not
+      // read numbers confirm a guess (docs/DECISIONS.md, "Creating a user twice"). A retry gets its first answer
+      // back through its Idempotency-Key.
+      return state.erasedAt !== null ? { _tag: "UserErased", state } : { _tag: "UserAlreadyExists", state }
     }
     const next: User = {
       organizationId: metadata.organizationId,

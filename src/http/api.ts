@@ -58,7 +58,10 @@ const Masked = Schema.NullOr(Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/)))
 const EventMetadata = Schema.Struct({
   organizationId: Schema.String,
   actor: Schema.Struct({ type: Schema.Literal("user", "service"), id: Schema.String }),
-  requestId: Schema.String
+  requestId: Schema.String.annotations({
+    description: "The server's own id of the request (UUID v7), never the caller's X-Request-Id; the request's log " +
+      "line names it as serverRequestId."
+  })
 })
 
 // Field order follows DESIGN.md §4: id, type, aggregate, version, time, data, metadata.
@@ -150,7 +153,8 @@ const EventsQuery = Schema.Struct({
 })
 
 const IDEMPOTENCY_KEY_RULES = "Optional, 1 to 255 printable ASCII characters (e.g. a UUID), chosen by the client per " +
-  "request. The first completed answer to a key is kept for 24 hours per organization: the same request again " +
+  "request. Keys are the caller's own (per organization and token subject), and a request refused with 403 keeps " +
+  "none. The first completed answer to a key is kept for 24 hours: the same request again " +
   "(method, path, caller, If-Match and body bytes) gets that answer again with Idempotent-Replayed: true and writes " +
   "nothing; the key with another request is a 422 idempotency-key-reused; while the first request runs, a 409 " +
   "idempotency-key-in-use. Answers of 5xx and 409 concurrent-update are not kept: retry with the same key."
@@ -253,9 +257,15 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setPayload(CreateUserBody)
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
-      .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
-      .annotate(OpenApi.Summary, "Create a user (service token with users:write); the same request again is a no-op")
+      .annotate(OpenApi.Summary, "Create a user (service token with users:write); an existing id is a 409")
+      .annotate(
+        OpenApi.Description,
+        "Creates the user at version 1 and appends a UserCreated event with the number's masked form (201). An id " +
+          "that exists already is a 409 user-already-exists whatever number is sent, and an erased one a 410 " +
+          "user-erased, so that the answer never tells whether a guessed number is the stored one. To retry a " +
+          "create safely, send an Idempotency-Key: the retry gets the first answer again (the 201 with its event)."
+      )
   )
   .add(
     HttpApiEndpoint.post("updatePhoneNumber")`/users/${IdPath}/UpdatePhoneNumber`
@@ -276,7 +286,14 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse)
       .pipe(withCommandErrors)
-      .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write)")
+      .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write and users:pii:read)")
+      .annotate(
+        OpenApi.Description,
+        "Name the number that was checked (e.g. the one the code was sent to): it is marked verified only while it is " +
+          "still the stored one (else 409 phone-number-mismatch). Comparing it with the stored number is reading " +
+          "the number, so users:pii:read is needed as well as users:write; without either the answer is 403 " +
+          "missing-scope before anything is read."
+      )
   )
   .add(
     HttpApiEndpoint.post("erasePersonalData")`/users/${IdPath}/ErasePersonalData`

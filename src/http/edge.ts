@@ -1,5 +1,5 @@
 /**
- * The edge of every request: request id in and out, every failure rendered as problem+json (via problems.ts),
+ * The edge of every request: request ids in and out, every failure rendered as problem+json (via problems.ts),
  * and one structured log line per request with no PII, tokens or keys.
  */
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
@@ -12,7 +12,10 @@ import { describeCause, problemResponse } from "./problems.js"
 export interface LogLine {
   readonly level: "info" | "error"
   readonly msg: "request"
+  /** The id the answer reports: the caller's X-Request-Id when it sent a sane one, else serverRequestId. */
   readonly requestId: string
+  /** The server's own id of the request, the one its event carries (context.ts CurrentRequestId). */
+  readonly serverRequestId: string
   readonly method: string
   readonly route: string
   readonly status: number
@@ -33,6 +36,9 @@ export interface LogContext {
 }
 
 export const CurrentLogContext: FiberRef.FiberRef<LogContext> = FiberRef.unsafeMake<LogContext>({})
+
+/** The request id this request's answer reports (header, problem bodies, log): the caller's, when sane. */
+export const CurrentAnswerRequestId: FiberRef.FiberRef<string> = FiberRef.unsafeMake("unknown")
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -66,8 +72,9 @@ export const edgeMiddleware = (sink: LogSink) =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const started = yield* Clock.currentTimeMillis
+      const serverRequestId = yield* uuidv7
       const offered = request.headers["x-request-id"]
-      const requestId = offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : yield* uuidv7
+      const requestId = offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : serverRequestId
       const log: LogContext = {}
       let code: string | undefined
       const routed: HttpApp.Default<RouteNotFound> = isAmbiguousPath(request.url)
@@ -80,12 +87,19 @@ export const edgeMiddleware = (sink: LogSink) =>
           if (described.internal) {
             // The cause can hold request data; log only what kind of failure it was.
             console.error(
-              JSON.stringify({ level: "error", msg: "unexpected failure", requestId, kind: causeKind(cause) })
+              JSON.stringify({
+                level: "error",
+                msg: "unexpected failure",
+                requestId,
+                serverRequestId,
+                kind: causeKind(cause)
+              })
             )
           }
           return Effect.succeed(problemResponse(described, requestId))
         }),
-        Effect.locally(CurrentRequestId, requestId),
+        Effect.locally(CurrentRequestId, serverRequestId),
+        Effect.locally(CurrentAnswerRequestId, requestId),
         Effect.locally(CurrentLogContext, log)
       )
       const finished = yield* Clock.currentTimeMillis
@@ -93,6 +107,7 @@ export const edgeMiddleware = (sink: LogSink) =>
         level: response.status >= 500 ? "error" : "info",
         msg: "request",
         requestId,
+        serverRequestId,
         method: request.method,
         route: routeTemplate(request.url),
         status: response.status,

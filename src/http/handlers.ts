@@ -1,16 +1,22 @@
 /**
  * Handlers: HTTP in, application program, HTTP out. Failures stay in the error channel for edge.ts.
- * Commands (the POSTs) run under their Idempotency-Key, if the request has one (idempotency.ts).
+ * Commands (the POSTs) are authorized first, then run under their Idempotency-Key, if the request has one
+ * (idempotency.ts): a refused request neither reads its body nor claims its key.
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { createUser } from "../app/create-user.js"
+import { authorizeCreateUser, createUser } from "../app/create-user.js"
 import { InvalidRequest } from "../app/errors.js"
-import { erasePersonalData, markPhoneNumberVerified } from "../app/personal-data.js"
+import {
+  authorizeErasePersonalData,
+  authorizeMarkPhoneNumberVerified,
+  erasePersonalData,
+  markPhoneNumberVerified
+} from "../app/personal-data.js"
 import { readEvents } from "../app/read-events.js"
 import { readAuditHead, readUser } from "../app/read-user.js"
 import type { CommandResult, IfMatch } from "../app/run-command.js"
-import { updatePhoneNumber } from "../app/update-phone-number.js"
+import { authorizeUpdatePhoneNumber, updatePhoneNumber } from "../app/update-phone-number.js"
 import { UserRepo } from "../services/user-repo.js"
 import {
   AuditHeadResponse,
@@ -54,39 +60,48 @@ export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch 
 export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
   handlers
     .handleRaw("createUser", ({ request }) =>
-      idempotent(request, (bytes) =>
-        Effect.gen(function*() {
-          const body = yield* decodeJsonBody(bytes, CreateUserBody)
-          const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
-          return commandResponse(result, result.event === null ? 200 : 201)
-        })))
+      Effect.zipRight(
+        authorizeCreateUser,
+        idempotent(request, (bytes, actsOn) =>
+          Effect.gen(function*() {
+            const body = yield* decodeJsonBody(bytes, CreateUserBody)
+            if (body.id !== undefined) actsOn(body.id)
+            const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
+            actsOn(result.aggregateId)
+            // A create either creates (201) or fails: an existing id is a 409 whatever the number (issue 9).
+            return commandResponse(result, 201)
+          }))
+      ))
     .handleRaw("updatePhoneNumber", ({ path, request }) =>
       Effect.gen(function*() {
+        yield* authorizeUpdatePhoneNumber(path.id)
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
         return yield* idempotent(request, (bytes) =>
           Effect.gen(function*() {
             const body = yield* decodeJsonBody(bytes, UpdatePhoneNumberBody)
             const result = yield* updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
             return commandResponse(result, 200)
-          }))
+          }), { readsBody: true, userId: path.id })
       }))
     .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
       Effect.gen(function*() {
+        yield* authorizeMarkPhoneNumberVerified
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
         return yield* idempotent(request, (bytes) =>
           Effect.gen(function*() {
             const body = yield* decodeJsonBody(bytes, MarkPhoneNumberVerifiedBody)
             const result = yield* markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
             return commandResponse(result, 200)
-          }))
+          }), { readsBody: true, userId: path.id })
       }))
     .handleRaw("erasePersonalData", ({ path, request }) =>
       Effect.gen(function*() {
+        yield* authorizeErasePersonalData(path.id)
         const ifMatch = yield* parseIfMatch(request.headers["if-match"])
         return yield* idempotent(
           request,
           () => Effect.map(erasePersonalData({ userId: path.id, ifMatch }), (result) => commandResponse(result, 200)),
-          { readsBody: false }
+          { readsBody: false, userId: path.id }
         )
       }))
     .handleRaw("getUser", ({ path }) =>

@@ -1,13 +1,13 @@
 /**
  * `Idempotency-Key` on the command endpoints, with the semantics Stripe documents: the first completed answer to
- * (organization, key) is kept for 24 hours and replayed, byte for byte, to a retry of the same request
+ * (organization, principal, key) is kept for 24 hours and replayed, byte for byte, to a retry of the same request
  * (`Idempotent-Replayed: true`, nothing written); the key sent with another request is a 422; a retry while the
- * first is still running is a 409. The rules, and what is kept, are in docs/DECISIONS.md ("Idempotency and faults").
+ * first is still running is a 409. The handler authorizes the command before it calls `idempotent`, so a refused
+ * request never claims a key. The rules, and what is kept, are in docs/DECISIONS.md ("Idempotency and faults").
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
-import { Effect, Exit, FiberRef } from "effect"
-import { CurrentRequestId } from "../app/context.js"
+import { Context, Effect, Exit, FiberRef, Layer } from "effect"
 import {
   IdempotencyKeyInUse,
   IdempotencyKeyReused,
@@ -18,9 +18,10 @@ import {
 } from "../app/errors.js"
 import type { Actor } from "../domain/user.js"
 import { CurrentPrincipal } from "../services/auth.js"
-import { Idempotency, type StoredResponse } from "../services/idempotency.js"
-import { sha256Hex } from "../sha256.js"
+import { Idempotency, MIN_IDEMPOTENCY_HASH_KEY_LENGTH, type StoredResponse } from "../services/idempotency.js"
+import { makeHmacSha256Hex } from "../sha256.js"
 import { readJsonBytes } from "./body.js"
+import { CurrentAnswerRequestId } from "./edge.js"
 import { describeCause, problemResponse } from "./problems.js"
 
 export const IDEMPOTENCY_KEY_HEADER = "idempotency-key"
@@ -49,8 +50,25 @@ export interface RequestIdentity {
   readonly body: Uint8Array
 }
 
-/** SHA-256 (hex) over what makes two requests the same one; fields are JSON-framed so none can bleed into the next. */
-export const requestHash = async (request: RequestIdentity): Promise<string> => {
+/**
+ * The keyed hash of what makes two requests the same one: HMAC-SHA-256 (hex) under IDEMPOTENCY_HASH_KEY. Keyed because
+ * the body may hold a phone number, which has too little entropy for a plain hash: anyone who read a stored hash could
+ * find the number by hashing guesses. Provided by makeFetchHandler (src/handler.ts).
+ */
+export class RequestHasher extends Context.Tag("users-api/RequestHasher")<
+  RequestHasher,
+  (bytes: Uint8Array<ArrayBuffer>) => Effect.Effect<string>
+>() {}
+
+export const requestHasher = (key: string): Layer.Layer<RequestHasher> => {
+  if (key.length < MIN_IDEMPOTENCY_HASH_KEY_LENGTH) {
+    throw new Error(`IDEMPOTENCY_HASH_KEY must be at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters`)
+  }
+  return Layer.succeed(RequestHasher, makeHmacSha256Hex(key))
+}
+
+/** The bytes the request hash covers; fields are JSON-framed so none can bleed into the next. */
+export const requestIdentityBytes = (request: RequestIdentity): Uint8Array<ArrayBuffer> => {
   const head = new TextEncoder().encode(
     JSON.stringify([
       "users-api/idempotency/1",
@@ -64,8 +82,11 @@ export const requestHash = async (request: RequestIdentity): Promise<string> => 
   const bytes = new Uint8Array(head.byteLength + request.body.byteLength)
   bytes.set(head, 0)
   bytes.set(request.body, head.byteLength)
-  return sha256Hex(bytes)
+  return bytes
 }
+
+/** Whose key space a request's key is in: the actor's type and id (`service:svc_x`, `user:u1`). */
+export const principalOf = (actor: Actor): string => `${actor.type}:${actor.id}`
 
 /**
  * Whether an answer is kept for replay: every answer the command produced, success or refusal, except a 5xx
@@ -106,16 +127,22 @@ const EMPTY = new Uint8Array(0)
 export interface IdempotentOptions {
   /** Whether the command has a JSON body (read here once, hashed, and handed to `run`). */
   readonly readsBody: boolean
+  /** The user the command acts on, when the path names it: its erasure deletes the record (rows.ts). */
+  readonly userId?: string
 }
 
+/** For a command whose user is known only once its body is read (a create): `run` names it here. */
+export type ActsOn = (userId: string) => void
+
 /**
- * Runs a command's handler under the request's Idempotency-Key, if it sent one. Before the key is touched:
- * its syntax (400), then the body's media type and size (415, 413); those answers are never kept.
- * `run` gets the body's bytes and decodes them itself, so a malformed body is an answer the key keeps.
+ * Runs a command's handler under the request's Idempotency-Key, if it sent one. Call it once the command is authorized
+ * (a 403 must never claim a key, or a caller could squat another's). Before the key is touched: its syntax (400),
+ * then the body's media type and size (415, 413); those answers are never kept. `run` gets the body's bytes and
+ * decodes them itself, so a malformed body is an answer the key keeps.
  */
 export const idempotent = <E, R>(
   request: HttpServerRequest.HttpServerRequest,
-  run: (body: Uint8Array) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  run: (body: Uint8Array, actsOn: ActsOn) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
   options: IdempotentOptions = { readsBody: true }
 ): Effect.Effect<
   HttpServerResponse.HttpServerResponse,
@@ -126,25 +153,27 @@ export const idempotent = <E, R>(
   | IdempotencyKeyInUse
   | IdempotencyKeyReused
   | StoreUnavailable,
-  R | CurrentPrincipal | Idempotency
+  R | CurrentPrincipal | Idempotency | RequestHasher
 > =>
   Effect.gen(function*() {
     const key = yield* parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER])
     const body = options.readsBody ? yield* readJsonBytes(request) : EMPTY
-    if (key === undefined) return yield* run(body)
+    let userId = options.userId
+    const actsOn: ActsOn = (id) => {
+      userId = id
+    }
+    if (key === undefined) return yield* run(body, actsOn)
 
     const principal = yield* CurrentPrincipal
     const store = yield* Idempotency
-    const scope = { organizationId: principal.organizationId, key }
-    const hash = yield* Effect.promise(() =>
-      requestHash({
-        method: request.method,
-        path: request.url.replace(/^[a-z]+:\/\/[^/]+/i, ""),
-        actor: principal.actor,
-        ifMatch: request.headers["if-match"],
-        body
-      })
-    )
+    const scope = { organizationId: principal.organizationId, principal: principalOf(principal.actor), key }
+    const hash = yield* (yield* RequestHasher)(requestIdentityBytes({
+      method: request.method,
+      path: request.url.replace(/^[a-z]+:\/\/[^/]+/i, ""),
+      actor: principal.actor,
+      ifMatch: request.headers["if-match"],
+      body
+    }))
 
     // Once the key is ours it is completed or released whatever happens, interruption included.
     return yield* Effect.uninterruptibleMask((restore) =>
@@ -160,12 +189,12 @@ export const idempotent = <E, R>(
           case "Acquired":
             break
         }
-        const exit = yield* Effect.exit(restore(run(body)))
+        const exit = yield* Effect.exit(restore(run(body, actsOn)))
         // A failure to keep or release the answer does not change it: the lock then expires on its own.
         const settle = (response: HttpServerResponse.HttpServerResponse, code: string | undefined) =>
           Effect.ignore(
             keepsAnswer(response.status, code)
-              ? store.complete(scope, reservation.lock, toStored(response))
+              ? store.complete(scope, reservation.lock, toStored(response), userId)
               : store.release(scope, reservation.lock)
           )
         if (Exit.isSuccess(exit)) {
@@ -175,7 +204,7 @@ export const idempotent = <E, R>(
         // The edge (edge.ts) renders this failure for the client with the same two functions and the same request id,
         // so what is kept is what the client gets; the edge also logs the problem's code as for any failed request.
         const described = describeCause(exit.cause)
-        yield* settle(problemResponse(described, yield* FiberRef.get(CurrentRequestId)), described.code)
+        yield* settle(problemResponse(described, yield* FiberRef.get(CurrentAnswerRequestId)), described.code)
         return yield* Effect.failCause(exit.cause)
       })
     )

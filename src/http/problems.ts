@@ -98,7 +98,7 @@ const describe = (error: KnownError): Described => {
         status,
         title,
         code: "user-already-exists",
-        detail: "A user with this id exists already with other data; nothing was changed."
+        detail: "A user with this id exists already; nothing was changed."
       }
     case "VersionConflict":
       return {

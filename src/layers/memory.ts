@@ -12,6 +12,7 @@ import { EventLog } from "../services/event-log.js"
 import {
   DEFAULT_TIMINGS,
   Idempotency,
+  type IdempotencyScope,
   type IdempotencyTimings,
   type Reservation,
   type StoredResponse
@@ -23,13 +24,16 @@ export interface MemoryStore {
   readonly users: Map<string, User>
   readonly events: Array<UserEvent>
   readonly heads: Map<string, ChainHead>
-  /** Idempotency-Key entries by organization and key. */
+  /** Idempotency-Key entries by organization, principal and key. */
   readonly idempotency: Map<string, MemoryIdempotencyEntry>
   /** When set, the next commit fails with StoreUnavailable before writing anything. */
   failNextCommit: boolean
 }
 
 export interface MemoryIdempotencyEntry {
+  readonly organizationId: string
+  /** The user the command acted on, once completed (if known). */
+  readonly userId: string | undefined
   readonly requestHash: string
   readonly lock: string | null
   readonly response: StoredResponse | null
@@ -45,6 +49,9 @@ export const makeMemoryStore = (): MemoryStore => ({
 })
 
 const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
+
+const scopeKey = ({ key: idempotencyKey, organizationId, principal }: IdempotencyScope) =>
+  `${organizationId}\u0000${principal}\u0000${idempotencyKey}`
 
 export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
   find: (organizationId, userId) => Effect.sync(() => store.users.get(key(organizationId, userId)) ?? null),
@@ -71,6 +78,16 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
           store.users.set(key(state.organizationId, state.id), state)
           store.events.push(event)
           store.heads.set(state.organizationId, { sequence: link.chainSequence, hash: link.hash })
+          // As rows.ts changeStatements: erasure also deletes the user's completed idempotency records.
+          if (event.type === "UserPersonalDataErased") {
+            for (const [id, entry] of store.idempotency) {
+              if (
+                entry.organizationId === state.organizationId && entry.userId === state.id && entry.response !== null
+              ) {
+                store.idempotency.delete(id)
+              }
+            }
+          }
           return Effect.void
         })
       )
@@ -96,28 +113,35 @@ export const memoryIdempotency = (
   store: MemoryStore,
   timings: IdempotencyTimings = DEFAULT_TIMINGS
 ): Idempotency["Type"] => ({
-  reserve: ({ key: idempotencyKey, organizationId }, requestHash) =>
+  reserve: (scope, requestHash) =>
     Effect.map(Clock.currentTimeMillis, (now): Reservation => {
-      const id = key(organizationId, idempotencyKey)
+      const id = scopeKey(scope)
       const entry = store.idempotency.get(id)
       if (entry === undefined || entry.expiresAt <= now) {
         const lock = crypto.randomUUID()
-        store.idempotency.set(id, { requestHash, lock, response: null, expiresAt: now + timings.lockMillis })
+        store.idempotency.set(id, {
+          organizationId: scope.organizationId,
+          userId: undefined,
+          requestHash,
+          lock,
+          response: null,
+          expiresAt: now + timings.lockMillis
+        })
         return { _tag: "Acquired", lock }
       }
       if (entry.requestHash !== requestHash) return { _tag: "Mismatch" }
       return entry.response === null ? { _tag: "InUse" } : { _tag: "Replay", response: entry.response }
     }),
-  complete: ({ key: idempotencyKey, organizationId }, lock, response) =>
+  complete: (scope, lock, response, userId) =>
     Effect.map(Clock.currentTimeMillis, (now) => {
-      const id = key(organizationId, idempotencyKey)
+      const id = scopeKey(scope)
       const entry = store.idempotency.get(id)
       if (entry?.lock !== lock || entry.response !== null) return
-      store.idempotency.set(id, { ...entry, lock: null, response, expiresAt: now + timings.retentionMillis })
+      store.idempotency.set(id, { ...entry, userId, lock: null, response, expiresAt: now + timings.retentionMillis })
     }),
-  release: ({ key: idempotencyKey, organizationId }, lock) =>
+  release: (scope, lock) =>
     Effect.sync(() => {
-      const id = key(organizationId, idempotencyKey)
+      const id = scopeKey(scope)
       const entry = store.idempotency.get(id)
       if (entry?.lock === lock && entry.response === null) store.idempotency.delete(id)
     })

@@ -1,6 +1,7 @@
 /**
- * Idempotency: the first completed answer to a request with an `Idempotency-Key`, kept per organization and key
- * so that a client's retry gets that answer again instead of running the command twice (src/http/idempotency.ts).
+ * Idempotency: the first completed answer to a request with an `Idempotency-Key`, kept per organization, principal
+ * and key so that a client's retry gets that answer again instead of running the command twice
+ * (src/http/idempotency.ts).
  */
 import { Context, type Effect } from "effect"
 import type { StoreUnavailable } from "../app/errors.js"
@@ -13,8 +14,11 @@ export interface StoredResponse {
   readonly body: string
 }
 
+/** Whose key it is: two callers of one organization never share a key space (issue 9). */
 export interface IdempotencyScope {
   readonly organizationId: string
+  /** The caller that sent the key: its actor type and id, e.g. `service:svc_backend` or `user:u1`. */
+  readonly principal: string
   readonly key: string
 }
 
@@ -37,16 +41,23 @@ export interface IdempotencyTimings {
 
 export const DEFAULT_TIMINGS: IdempotencyTimings = { retentionMillis: 24 * 60 * 60 * 1000, lockMillis: 60 * 1000 }
 
+/** IDEMPOTENCY_HASH_KEY, the secret of the request hashes, is refused when shorter: it would be guessable. */
+export const MIN_IDEMPOTENCY_HASH_KEY_LENGTH = 32
+
 export class Idempotency extends Context.Tag("users-api/Idempotency")<
   Idempotency,
   {
     /** Claims the key for a request (identified by its hash), or says why not. Expired entries count as absent. */
     readonly reserve: (scope: IdempotencyScope, requestHash: string) => Effect.Effect<Reservation, StoreUnavailable>
-    /** Stores the answer under the key claimed with `lock`; kept for the retention period. */
+    /**
+     * Stores the answer under the key claimed with `lock`; kept for the retention period. `userId` names the user the
+     * command acted on, if known: erasing that user deletes the record (UserRepo.commit of UserPersonalDataErased).
+     */
     readonly complete: (
       scope: IdempotencyScope,
       lock: string,
-      response: StoredResponse
+      response: StoredResponse,
+      userId: string | undefined
     ) => Effect.Effect<void, StoreUnavailable>
     /** Gives the key up without an answer, so the client's retry runs the request again. */
     readonly release: (scope: IdempotencyScope, lock: string) => Effect.Effect<void, StoreUnavailable>

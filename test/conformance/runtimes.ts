@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createOrganizationSql, issueApiKeySql, revokeApiKeySql } from "../../src/admin/tenants.js"
 import { signServiceToken, signUserToken, type TokenOptions } from "../../src/dev/signing.js"
-import { devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "../../src/dev/state.js"
+import { devSeedSql, type DevState, devWorkerEnv, loadOrCreateDevState } from "../../src/dev/state.js"
 import { BIN, freePort, localDevEnv, ROOT, run, ServerProcess } from "../support/processes.js"
 
 export type Runtime = "bun" | "deno" | "worker"
@@ -159,7 +159,8 @@ const dotenv = (vars: Record<string, string>) =>
 
 /**
  * `wrangler dev` over local D1 persisted in a temp dir: migrations applied and the dev tenant seeded with wrangler's
- * own d1 commands, the dev JWKS passed in an --env-file (which also keeps a developer's .dev.vars out of it).
+ * own d1 commands, the dev JWKS and IDEMPOTENCY_HASH_KEY passed in an --env-file (which also keeps a developer's
+ * .dev.vars out of it).
  */
 export const startWorker = async (withinMs = 120_000): Promise<RunningRuntime> => {
   const dir = mkdtempSync(join(tmpdir(), "users-api-worker-"))
@@ -175,7 +176,7 @@ export const startWorker = async (withinMs = 120_000): Promise<RunningRuntime> =
     const state = await loadOrCreateDevState(join(dir, "dev-state.json"))
     const extra = await extraTenantSql(state)
     writeFileSync(join(dir, "seed.sql"), `${await devSeedSql(state, new Date().toISOString())}\n${extra.sql}\n`)
-    writeFileSync(join(dir, "worker.env"), dotenv(devJwtEnv(state)), { mode: 0o600 })
+    writeFileSync(join(dir, "worker.env"), dotenv(devWorkerEnv(state)), { mode: 0o600 })
     const local = ["--local", "--persist-to", persist]
     await run(BIN.wrangler, ["d1", "migrations", "apply", "DB", ...local], env, withinMs)
     await run(BIN.wrangler, ["d1", "execute", "DB", ...local, "--file", join(dir, "seed.sql")], env, withinMs)

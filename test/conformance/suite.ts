@@ -189,6 +189,16 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     expect(new Date(event.occurredAt).toISOString()).toBe(event.occurredAt)
   }
 
+  /** The server's JSON log line holding `text`, once it has printed it (a Worker's lines come through wrangler). */
+  const logLineWith = async (text: string): Promise<Record<string, unknown>> => {
+    for (const started = Date.now(); Date.now() - started < 10_000;) {
+      const line = t().output().split("\n").find((l) => l.includes(text))
+      if (line !== undefined) return JSON.parse(line.slice(line.indexOf("{")))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    throw new Error(`no log line with ${text}`)
+  }
+
   const expectUnauthenticated = (answer: Answer, code: string) => {
     expectProblem(answer, 401, code)
     expect(answer.headers.get("www-authenticate")).toMatch(/^Bearer realm="users-api"/)
@@ -406,11 +416,18 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       })
     })
 
-    it("echoes a sane X-Request-Id on answers, problems and events, and replaces one that is not", async () => {
+    it("echoes a sane X-Request-Id on answers, problems and the log, never in events, and replaces one that is not", async () => {
       const userId = await newUser("reqid")
-      const sane = await update(userId, numbers.next().e164, { headers: { "x-request-id": "trace-abc.123:x_y" } })
-      expect(sane.headers.get("x-request-id")).toBe("trace-abc.123:x_y")
-      expect(sane.body.event.metadata.requestId).toBe("trace-abc.123:x_y")
+      const callers = `trace-abc.123:x_y-${run}`
+      const sane = await update(userId, numbers.next().e164, { headers: { "x-request-id": callers } })
+      expect(sane.headers.get("x-request-id")).toBe(callers)
+      // Events carry the server's own id (issue 9: a caller's id could carry anything, and events outlive erasure);
+      // the log line names both, so the event can be matched to the caller's trace.
+      const serverRequestId = sane.body.event.metadata.requestId
+      expect(serverRequestId).toMatch(UUID)
+      expect(serverRequestId).not.toBe(callers)
+      const line = await logLineWith(`"requestId":"${callers}"`)
+      expect(line).toMatchObject({ msg: "request", requestId: callers, serverRequestId })
       const problem = await update(userId, "not a number", { headers: { "x-request-id": "trace-problem" } })
       expect(problem.headers.get("x-request-id")).toBe("trace-problem")
       expect(problem.body.requestId).toBe("trace-problem")
@@ -466,7 +483,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       for (const lost of answers.filter((a) => a.status !== 200)) expectProblem(lost, 409, "phone-number-in-use")
     })
 
-    it("under a race to create one user, creates it once: one 201, the others 200 with event null", async () => {
+    it("under a race to create one user, creates it once: one 201, the others 409 user-already-exists", async () => {
       const id = `race_create_${run}`
       const number = numbers.next()
       const answers = await Promise.all(
@@ -474,16 +491,13 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       )
       createdUsers.push(id)
       expect(answers.map((a) => `${a.status} ${a.body.code ?? ""}`).sort()).toEqual([
-        "200 ",
-        "200 ",
-        "200 ",
-        "200 ",
-        "200 ",
-        "201 "
+        "201 ",
+        "409 user-already-exists",
+        "409 user-already-exists",
+        "409 user-already-exists",
+        "409 user-already-exists",
+        "409 user-already-exists"
       ])
-      for (const answer of answers.filter((a) => a.status === 200)) {
-        expect(answer.body).toEqual({ success: true, aggregateId: id, version: 1, event: null })
-      }
       expect((await events(id)).body.events).toHaveLength(1)
     })
   })
@@ -718,6 +732,40 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       })
     })
 
+    it("creating an existing id: the same 409 for its number, another one and none (no oracle on the number)", async () => {
+      const number = numbers.next()
+      const userId = await newUser("exists_oracle", number)
+      const writer = await t().signServiceToken(t().organizationId, "users:write")
+      const observed = (answer: Answer) => {
+        const { requestId: _requestId, ...body } = answer.body
+        return { status: answer.status, body }
+      }
+      await unchanged(userId, async () => {
+        const right = await send("POST", "/users", { token: writer, json: { id: userId, phoneNumber: number.e164 } })
+        const wrong = await send("POST", "/users", {
+          token: writer,
+          json: { id: userId, phoneNumber: numbers.next().e164 }
+        })
+        const none = await send("POST", "/users", { token: writer, json: { id: userId } })
+        for (const answer of [right, wrong, none]) expectProblem(answer, 409, "user-already-exists")
+        expect(observed(right)).toEqual(observed(wrong))
+        expect(observed(none)).toEqual(observed(wrong))
+      })
+    })
+
+    it("verifying without users:pii:read: the same 403 missing-scope for the right and a wrong number", async () => {
+      const number = numbers.next()
+      const userId = await newUser("verify_oracle", number)
+      const writer = await t().signServiceToken(t().organizationId, "users:read users:write")
+      await unchanged(userId, async () => {
+        const right = await verify(userId, number.e164, { token: writer })
+        const wrong = await verify(userId, numbers.next().e164, { token: writer })
+        expectProblem(right, 403, "missing-scope")
+        expectProblem(wrong, 403, "missing-scope")
+        expect(right.body.detail).toBe(wrong.body.detail)
+      })
+    })
+
     it("taking a number another user holds: 409 phone-number-in-use, naming neither", async () => {
       const number = numbers.next()
       const holder = await newUser("holder", number)
@@ -742,7 +790,9 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const number = numbers.next()
       const userId = await newUser("verify", number)
       const token = await admin()
-      const verified = await verify(userId, number.typed)
+      // Comparing the number is reading it: users:pii:read as well as users:write (issue 9).
+      const verifier = { token: await t().signServiceToken(t().organizationId, "users:write users:pii:read") }
+      const verified = await verify(userId, number.typed, verifier)
       expect(verified.status).toBe(200)
       expect(verified.body.event).toMatchObject({
         type: "UserPhoneNumberVerified",
@@ -750,7 +800,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         data: { maskedPhoneNumber: number.masked }
       })
       expect((await read(userId, { token })).body.phoneNumberVerified).toBe(true)
-      expect((await verify(userId, number.e164)).body).toEqual({
+      expect((await verify(userId, number.e164, verifier)).body).toEqual({
         success: true,
         aggregateId: userId,
         version: 2,
@@ -760,11 +810,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const next = numbers.next()
       expect((await update(userId, next.e164)).body.event.data.phoneNumberVerified).toBe(false)
       expect((await read(userId, { token })).body.phoneNumberVerified).toBe(false)
-      const mismatch = await verify(userId, number.e164)
+      const mismatch = await verify(userId, number.e164, verifier)
       expectProblem(mismatch, 409, "phone-number-mismatch")
       expect(mismatch.text).not.toContain(nationalDigits(number))
       await update(userId, null)
-      expectProblem(await verify(userId, next.e164), 409, "no-phone-number")
+      expectProblem(await verify(userId, next.e164, verifier), 409, "no-phone-number")
     })
 
     it("erasure: 200 UserPersonalDataErased, event null again, then 410 user-erased for new personal data", async () => {
@@ -789,7 +839,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       await unchanged(userId, async () => {
         expectProblem(await update(userId, numbers.next().e164), 410, "user-erased")
         expectProblem(await update(userId, null), 410, "user-erased")
-        expectProblem(await verify(userId, number.e164), 410, "user-erased")
+        expectProblem(await verify(userId, number.e164, { token }), 410, "user-erased")
         expectProblem(await send("POST", "/users", { json: { id: userId } }), 410, "user-erased")
       })
       const trail = await events(userId)
@@ -915,9 +965,6 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       })
       expectMaskedEvent(answer.body.event, id, 1)
       expect(answer.text).not.toContain(nationalDigits(number))
-      const again = await send("POST", "/users", { json: { id, phoneNumber: number.e164 } })
-      expect(again.status).toBe(200)
-      expect(again.body).toEqual({ success: true, aggregateId: id, version: 1, event: null })
     })
 
     it("gives a user created without an id a UUID", async () => {
@@ -971,6 +1018,30 @@ export const conformanceSuite = (target: () => Target, observations: Observation
           expectProblem(await update(userId, null, keyed(key)), 400, "invalid-idempotency-key")
         }
       })
+    })
+
+    it("keeps no key for a forbidden request, and keys per caller: the backend's request with it then runs", async () => {
+      const victim = await newUser("idem_victim")
+      const malloryId = await newUser("idem_mallory")
+      const mallory = { token: await t().signUserToken(malloryId) }
+      const key = `idem-squat-${run}`
+      await unchanged(victim, async () => {
+        expectProblem(await update(victim, numbers.next().e164, keyed(key, mallory)), 403, "not-own-user")
+      })
+      // Were the 403 kept under (mallory, key), this would be a 422 idempotency-key-reused.
+      const own = await update(malloryId, numbers.next().e164, keyed(key, mallory))
+      expect(own.status, own.text).toBe(200)
+      expect(own.headers.get("idempotent-replayed")).toBeNull()
+      expect(own.body.event.metadata.actor).toEqual({ type: "user", id: malloryId })
+      // The backend's key space is its own: the same key runs its request, whatever the user did with it.
+      const number = numbers.next()
+      const real = await update(victim, number.e164, keyed(key))
+      expect(real.status, real.text).toBe(200)
+      expect(real.headers.get("idempotent-replayed")).toBeNull()
+      expect(real.body.event.data.maskedPhoneNumber).toBe(number.masked)
+      const replay = await update(victim, number.e164, keyed(key))
+      expect(replay.headers.get("idempotent-replayed")).toBe("true")
+      expect(replay.text).toBe(real.text)
     })
 
     it("keeps keys per organization: the same key in another organization runs there", async () => {

@@ -130,14 +130,25 @@ describe("the User decider", () => {
       expect(decision._tag === "Changed" && decision.state).toEqual(user(A, 1))
     })
 
-    it("given the same user, when the same create is repeated, then nothing happens", () => {
+    // Issue 9: a no-op for the same number told a caller that may not read numbers whether its guess was right.
+    it("given the same user, when the same create is repeated, then that is a conflict too", () => {
       const decision = decide(
         { type: "CreateUser", userId: "u1", phoneNumber: A },
         user(A, 1),
         metadata,
         maskPhoneNumber
       )
-      expect(decision._tag).toBe("Unchanged")
+      expect(decision._tag).toBe("UserAlreadyExists")
+    })
+
+    it("given a user without a number, when it is created again without one, then that is a conflict", () => {
+      const decision = decide(
+        { type: "CreateUser", userId: "u1", phoneNumber: null },
+        user(null, 1),
+        metadata,
+        maskPhoneNumber
+      )
+      expect(decision._tag).toBe("UserAlreadyExists")
     })
 
     it("given the user exists with another number, when it is created again, then that is a conflict", () => {

@@ -103,3 +103,57 @@ describe.each(FAULT_STEPS)("a store fault %s the atomic write of UpdatePhoneNumb
     expect(tables(userId)).toEqual(final)
   })
 })
+
+describe.each(FAULT_STEPS)("a store fault %s the atomic write of POST /users", (step) => {
+  // Creating an existing id is a 409 whatever the number (issue 9), so a create whose answer was lost is the one
+  // command whose retry cannot answer as the first would have: it says the user exists, and its trail says by whom.
+  it(`answers 503; the retry with the same Idempotency-Key then ${step === "after" ? "finds the user" : "creates it"}, one event in all`, async () => {
+    const userId = `created_${step}_${++counter}`
+    const key = crypto.randomUUID()
+    const create = () =>
+      call(faulty.fetch, "POST", "/users", {
+        token: service,
+        apiKey: tenant.apiKey,
+        body: { id: userId, phoneNumber: "+1 415 555 2671" },
+        headers: { "idempotency-key": key }
+      })
+    const before = tables(userId)
+    const injectedBefore = faults.injected[step]
+
+    faults.arm(step)
+    const failed = await create()
+    expectProblem(failed, 503, "store-unavailable")
+    expect(faults.injected[step]).toBe(injectedBefore + 1)
+    expect(f.query("SELECT * FROM idempotency_keys WHERE idempotency_key = ?", key)).toEqual([])
+    if (step !== "after") expect(tables(userId)).toEqual(before)
+
+    const retry = await create()
+    if (step === "after") {
+      // The write landed with the first attempt; the retry runs again and meets the user it created.
+      expectProblem(retry, 409, "user-already-exists")
+      const trail = await call(faulty.fetch, "GET", `/users/${userId}/events`, {
+        token: service,
+        apiKey: tenant.apiKey
+      })
+      expect(trail.body.events).toMatchObject([
+        {
+          type: "UserCreated",
+          version: 1,
+          data: { maskedPhoneNumber: "****2671" },
+          metadata: { actor: { type: "service", id: "svc_test" } }
+        }
+      ])
+    } else {
+      expect(retry.status).toBe(201)
+      expect(retry.body.event).toMatchObject({ type: "UserCreated", version: 1 })
+    }
+    const final = tables(userId)
+    expect(final.user).toMatchObject([{ phone_number: "+14155552671", version: 1 }])
+    expect(final.events).toHaveLength(before.events.length + 1)
+
+    // The retry's answer is the key's from now on.
+    const replay = await create()
+    expect(replay.headers.get("idempotent-replayed")).toBe("true")
+    expect(replay.text).toBe(retry.text)
+  })
+})

@@ -63,9 +63,10 @@ const snapshot = (organizationId = tenant.organizationId) => ({
   events: f.query("SELECT * FROM events WHERE organization_id = ? ORDER BY sequence", organizationId)
 })
 
+/** The row of the default service's key (the fixture's service tokens act as svc_test). */
 const storedKey = (key: string, organizationId = tenant.organizationId) =>
   f.query<{ state: string; response_status: number | null; response_body: string | null }>(
-    "SELECT * FROM idempotency_keys WHERE organization_id = ? AND idempotency_key = ?",
+    "SELECT * FROM idempotency_keys WHERE organization_id = ? AND principal = 'service:svc_test' AND idempotency_key = ?",
     organizationId,
     key
   )[0]
@@ -86,7 +87,8 @@ beforeAll(async () => {
 afterAll(() => f.dispose())
 beforeEach(async () => {
   tenant = await f.newTenant()
-  service = await f.serviceToken("users:read users:write users:erase", tenant.organizationId)
+  // users:pii:read for MarkPhoneNumberVerified (issue 9).
+  service = await f.serviceToken("users:read users:write users:erase users:pii:read", tenant.organizationId)
 })
 
 describe("Idempotency-Key: a retry of a completed request", () => {
@@ -117,17 +119,25 @@ describe("Idempotency-Key: a retry of a completed request", () => {
       key: verifyKey
     })
     expect(verified.body.event.type).toBe("UserPhoneNumberVerified")
-    const eraseKey = newKey()
-    const erased = await post(`/users/${userId}/ErasePersonalData`, undefined, { key: eraseKey })
-    expect(erased.body.event.type).toBe("UserPersonalDataErased")
-    const before = snapshot()
-
+    const beforeErasure = snapshot()
     expectReplayOf(await post("/users", { id: userId, phoneNumber: "+14155552671" }, { key: createKey }), created)
     expectReplayOf(
       await post(`/users/${userId}/MarkPhoneNumberVerified`, { phoneNumber: "+14155552671" }, { key: verifyKey }),
       verified
     )
+    expect(snapshot()).toEqual(beforeErasure)
+
+    const eraseKey = newKey()
+    const erased = await post(`/users/${userId}/ErasePersonalData`, undefined, { key: eraseKey })
+    expect(erased.body.event.type).toBe("UserPersonalDataErased")
+    const before = snapshot()
     expectReplayOf(await post(`/users/${userId}/ErasePersonalData`, undefined, { key: eraseKey }), erased)
+    // The erasure deleted the user's earlier records (issue 9): their keys run again, and meet an erased user.
+    expectProblem(
+      await post("/users", { id: userId, phoneNumber: "+14155552671" }, { key: createKey }),
+      410,
+      "user-erased"
+    )
     expect(snapshot()).toEqual(before)
   })
 
@@ -171,18 +181,18 @@ describe("Idempotency-Key: a retry of a completed request", () => {
 })
 
 describe("Idempotency-Key: the same key with another request", () => {
-  it("is refused with 422 idempotency-key-reused, and nothing is written: another body, path, caller or If-Match", async () => {
+  it("is refused with 422 idempotency-key-reused, and nothing is written: another body, path or If-Match", async () => {
     const userId = await createUser()
     const other = await createUser()
     const key = newKey()
     expect((await update(userId, "+1 415 555 2671", { key })).status).toBe(200)
     const before = snapshot()
+    // Another caller with the key is not among them: keys are per caller (issue 9; "Idempotency-Key: scope" below).
     const attempts = [
       await update(userId, "+1 415 555 2672", { key }),
       // The same number in another format is another request: bodies are compared byte for byte.
       await update(userId, "+14155552671", { key }),
       await update(other, "+1 415 555 2671", { key }),
-      await update(userId, "+1 415 555 2671", { key, token: await f.userToken(userId) }),
       await update(userId, "+1 415 555 2671", { key, headers: { "if-match": '"2"' } }),
       await post("/users", { id: userId }, { key })
     ]
@@ -256,6 +266,30 @@ describe("Idempotency-Key: scope", () => {
       await update("shared_id", "+1 415 555 2671", { key, token: serviceA, apiKey: tenantA.apiKey }),
       answerA
     )
+  })
+})
+
+describe("Idempotency-Key: scope per caller", () => {
+  it("is per principal: the user sending the service's key runs its own request, and each replays its own answer", async () => {
+    const userId = await createUser()
+    const key = newKey()
+    const byService = await update(userId, "+1 415 555 2671", { key })
+    expect(byService.body.version).toBe(2)
+    const userToken = await f.userToken(userId)
+    // The same bytes from another caller are its own request, with its own answer.
+    const byUser = await update(userId, "+1 415 555 2671", { key, token: userToken })
+    expect(byUser.status).toBe(200)
+    expect(byUser.headers.get("idempotent-replayed")).toBeNull()
+    expect(byUser.body).toEqual({ success: true, aggregateId: userId, version: 2, event: null })
+    expectReplayOf(await update(userId, "+1 415 555 2671", { key }), byService)
+    expectReplayOf(await update(userId, "+1 415 555 2671", { key, token: userToken }), byUser)
+    expect(
+      f.query<{ principal: string }>(
+        "SELECT principal FROM idempotency_keys WHERE organization_id = ? AND idempotency_key = ? ORDER BY principal",
+        tenant.organizationId,
+        key
+      ).map((row) => row.principal)
+    ).toEqual(["service:svc_test", `user:${userId}`])
   })
 })
 
@@ -350,7 +384,11 @@ const stores = [
 for (const [name, makeLayer] of stores) {
   effectDescribe(`Idempotency rules: ${name}`, () => {
     // org_a exists in the fixture's file (api keys reference organizations there too).
-    const scope = () => ({ organizationId: "org_a", key: `store-${name.length}-${crypto.randomUUID()}` })
+    const scope = () => ({
+      organizationId: "org_a",
+      principal: "service:svc_store",
+      key: `store-${name.length}-${crypto.randomUUID()}`
+    })
     const answer = {
       status: 201,
       headers: { "content-type": "application/json", etag: '"1"' },
@@ -368,7 +406,7 @@ for (const [name, makeLayer] of stores) {
           effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
           effectExpect(yield* store.reserve(s, "hash-2")).toEqual({ _tag: "Mismatch" })
           if (claimed._tag !== "Acquired") return
-          yield* store.complete(s, claimed.lock, answer)
+          yield* store.complete(s, claimed.lock, answer, undefined)
           effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "Replay", response: answer })
           effectExpect(yield* store.reserve(s, "hash-2")).toEqual({ _tag: "Mismatch" })
         }).pipe(Effect.provide(makeLayer()))
@@ -397,11 +435,11 @@ for (const [name, makeLayer] of stores) {
           yield* TestClock.adjust(1)
           const retry = yield* store.reserve(s, "hash-1")
           effectExpect(retry._tag).toBe("Acquired")
-          yield* store.complete(s, crashed.lock, { ...answer, status: 500 })
+          yield* store.complete(s, crashed.lock, { ...answer, status: 500 }, undefined)
           yield* store.release(s, crashed.lock)
           effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "InUse" })
           if (retry._tag !== "Acquired") return
-          yield* store.complete(s, retry.lock, answer)
+          yield* store.complete(s, retry.lock, answer, undefined)
           effectExpect(yield* store.reserve(s, "hash-1")).toEqual({ _tag: "Replay", response: answer })
         }).pipe(Effect.provide(makeLayer()))
     )
@@ -415,7 +453,7 @@ for (const [name, makeLayer] of stores) {
           const claimed = yield* store.reserve(s, "hash-1")
           if (claimed._tag !== "Acquired") throw new Error("not acquired")
           yield* TestClock.adjust(30_000)
-          yield* store.complete(s, claimed.lock, answer)
+          yield* store.complete(s, claimed.lock, answer, undefined)
           yield* TestClock.adjust(DEFAULT_TIMINGS.retentionMillis - 1)
           effectExpect((yield* store.reserve(s, "hash-1"))._tag).toBe("Replay")
           yield* TestClock.adjust(1)
@@ -435,13 +473,13 @@ describe("the SQL store's sweep", () => {
     db.prepare("INSERT INTO organizations (id, name, created_at) VALUES ('org_s', 's', '2026-01-01')").run()
     const keys = () =>
       db.prepare("SELECT idempotency_key FROM idempotency_keys ORDER BY idempotency_key").pluck().all() as Array<string>
-    const scopeOf = (key: string) => ({ organizationId: "org_s", key })
+    const scopeOf = (key: string) => ({ organizationId: "org_s", principal: "service:svc_sweep", key })
     const program = Effect.gen(function*() {
       const store = yield* Idempotency
       for (let i = 0; i < 5; i++) {
         const claimed = yield* store.reserve(scopeOf(`old-${i}`), "h")
         if (claimed._tag !== "Acquired") throw new Error("not acquired")
-        yield* store.complete(scopeOf(`old-${i}`), claimed.lock, { status: 200, headers: {}, body: "{}" })
+        yield* store.complete(scopeOf(`old-${i}`), claimed.lock, { status: 200, headers: {}, body: "{}" }, undefined)
       }
       yield* TestClock.adjust(DEFAULT_TIMINGS.retentionMillis + 1)
       // sweepEvery 1, sweepLimit 2: each claim deletes at most two expired rows, oldest first.

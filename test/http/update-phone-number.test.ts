@@ -322,12 +322,11 @@ describe("POST /users", () => {
     expect(answer.text).not.toContain("2079460958")
   })
 
-  it("answers 200 with event null when the same user is created again", async () => {
+  it("answers 409 when the same user is created again with the same number (issue 9: no oracle on the number)", async () => {
     const body = { id: "created_2", phoneNumber: "+14155552671" }
     await call(f.fetch, "POST", "/users", { token: service, apiKey: tenant.apiKey, body })
     const again = await call(f.fetch, "POST", "/users", { token: service, apiKey: tenant.apiKey, body })
-    expect(again.status).toBe(200)
-    expect(again.body).toEqual({ success: true, aggregateId: "created_2", version: 1, event: null })
+    expectProblem(again, 409, "user-already-exists")
   })
 
   it("answers 409 when the id exists with another number", async () => {

@@ -28,8 +28,13 @@ export interface Tenant {
   readonly apiKeyId: string
 }
 
+/** The tests' IDEMPOTENCY_HASH_KEY, unless a fixture is given another. */
+export const TEST_IDEMPOTENCY_HASH_KEY = "test-idempotency-hash-key-0123456789abcdef"
+
 export interface SqliteFixture {
   readonly filename: string
+  /** The handler's IDEMPOTENCY_HASH_KEY: another handler over the same file needs it to match kept keys. */
+  readonly idempotencyHashKey: string
   readonly fetch: (request: Request) => Promise<Response>
   readonly key: SigningKey
   readonly tenant: Tenant
@@ -50,6 +55,7 @@ export interface SqliteFixture {
 
 export interface FixtureOptions {
   readonly phoneFingerprintKey?: string
+  readonly idempotencyHashKey?: string
 }
 
 export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<SqliteFixture> => {
@@ -58,9 +64,11 @@ export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<S
   const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }
   const services = SqliteNodeLive(filename, jwt)
   const logs: Array<LogLine> = []
+  const idempotencyHashKey = options.idempotencyHashKey ?? TEST_IDEMPOTENCY_HASH_KEY
   const handler = makeFetchHandler(services, {
     log: (line) => logs.push(line),
-    phoneFingerprintKey: options.phoneFingerprintKey
+    phoneFingerprintKey: options.phoneFingerprintKey,
+    idempotencyHashKey
   })
   const client = SqliteClient.layer({ filename })
   const run = <A, E>(effect: Effect.Effect<A, E, any>) =>
@@ -79,6 +87,7 @@ export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<S
   const reader = new Database(filename, { readonly: true })
   return {
     filename,
+    idempotencyHashKey,
     fetch: handler.fetch,
     key,
     tenant,

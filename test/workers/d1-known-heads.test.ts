@@ -10,7 +10,7 @@ import { verifyChain } from "../../src/audit/chain.js"
 import { makeFetchHandler } from "../../src/handler.js"
 import { D1Live, makeKeyedLock } from "../../src/layers/d1.js"
 import { type EventRow, SELECT_CHAIN, SELECT_HEAD, toStoredLink } from "../../src/layers/sql/rows.js"
-import { jwtConfig, makeApiClient, seedTenant } from "./support/d1-fixture.js"
+import { handlerOptions, jwtConfig, makeApiClient, seedTenant } from "./support/d1-fixture.js"
 
 /** env.DB, counting the chain-head queries that reach D1 (the SQL client prepares once, then binds and runs). */
 const countingDb = () => {
@@ -49,8 +49,8 @@ const chainOf = async (organizationId: string) => {
 
 describe("the D1 write's known chain heads", () => {
   const first = countingDb()
-  const isolateA = makeFetchHandler(D1Live(first.db, jwtConfig), { log: () => {} })
-  const isolateB = makeFetchHandler(D1Live(env.DB, jwtConfig), { log: () => {} })
+  const isolateA = makeFetchHandler(D1Live(first.db, jwtConfig), handlerOptions)
+  const isolateB = makeFetchHandler(D1Live(env.DB, jwtConfig), handlerOptions)
   afterAll(async () => {
     await isolateA.dispose()
     await isolateB.dispose()

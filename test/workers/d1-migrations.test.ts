@@ -2,8 +2,15 @@
  * migrations/ on real local D1, as applied by applyD1Migrations: tables, and the triggers (BEGIN ... END)
  * that keep events append-only and tied to their user row's version.
  */
+import { D1Client } from "@effect/sql-d1"
 import { describe, expect, it } from "@effect/vitest"
 import { applyD1Migrations, env } from "cloudflare:test"
+import { Effect } from "effect"
+import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
+import { signServiceToken } from "../../src/dev/signing.js"
+import { makeFetchHandler } from "../../src/handler.js"
+import { D1Live } from "../../src/layers/d1.js"
+import { BASE_URL, handlerOptions, jwtConfig, testKey } from "./support/d1-fixture.js"
 import { rows } from "./support/d1-fixture.js"
 
 const GENESIS = "0".repeat(64)
@@ -69,5 +76,70 @@ describe("the migrations on D1", () => {
       /UNIQUE constraint failed: events.organization_id, events.chain_sequence/
     )
     expect(await rows("SELECT event_id FROM events WHERE aggregate_id = 'u_m'")).toEqual([{ event_id: "e1" }])
+  })
+})
+
+describe("migrations/0003 on a D1 database that has 0002 and rows in idempotency_keys", () => {
+  const upgrade = env.UPGRADE_DB
+  const all = <T>(sql: string) => upgrade.prepare(sql).all<T>().then((result) => result.results)
+
+  it("rebuilds the table per (organization, principal, key), drops the old rows, and the service runs on it", async () => {
+    await applyD1Migrations(upgrade, env.TEST_MIGRATIONS.filter((m) => m.name < "0003"))
+    const insert = upgrade.prepare(
+      "INSERT INTO idempotency_keys (organization_id, idempotency_key, request_hash, state, lock_token, response_status, " +
+        "response_headers, response_body, created_at, expires_at) VALUES ('org_up', ?, ?, ?, ?, ?, ?, ?, " +
+        "'2026-03-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')"
+    )
+    await upgrade.batch([
+      upgrade.prepare("INSERT INTO organizations (id, name, created_at) VALUES ('org_up', 'up', '2026-03-01')"),
+      insert.bind("done", "a".repeat(64), "completed", null, 200, "{}", "{}"),
+      insert.bind("running", "b".repeat(64), "in_progress", "lock", null, null, null)
+    ])
+    expect(await all("SELECT idempotency_key FROM idempotency_keys ORDER BY idempotency_key")).toEqual([
+      { idempotency_key: "done" },
+      { idempotency_key: "running" }
+    ])
+
+    await applyD1Migrations(upgrade, env.TEST_MIGRATIONS)
+    const applied = await all<{ name: string }>("SELECT name FROM d1_migrations ORDER BY id")
+    expect(applied.map((m) => m.name)).toEqual(env.TEST_MIGRATIONS.map((m) => m.name))
+    const columns = await all<{ name: string; pk: number }>("PRAGMA table_info(idempotency_keys)")
+    expect(columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name)).toEqual([
+      "organization_id",
+      "principal",
+      "idempotency_key"
+    ])
+    expect(columns.map((c) => c.name)).toContain("user_id")
+    expect(await all("SELECT * FROM idempotency_keys")).toEqual([])
+
+    // The upgraded database serves: a key from before the upgrade is a new request, kept under its caller.
+    const { apiKey } = await Effect.runPromise(
+      Effect.gen(function*() {
+        yield* ensureOrganization("org_up", "up")
+        return yield* issueApiKey("org_up", "upgrade")
+      }).pipe(Effect.provide(D1Client.layer({ db: upgrade })))
+    )
+    const handler = makeFetchHandler(D1Live(upgrade, jwtConfig), handlerOptions)
+    try {
+      const token = await signServiceToken(testKey, "svc_up", "org_up", "users:write")
+      const created = await handler.fetch(
+        new Request(`${BASE_URL}/users`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${token}`,
+            "x-api-key": apiKey,
+            "content-type": "application/json",
+            "idempotency-key": "done"
+          },
+          body: JSON.stringify({ id: "u_up" })
+        })
+      )
+      expect(created.status).toBe(201)
+      expect(await all("SELECT principal, state FROM idempotency_keys")).toEqual([
+        { principal: "service:svc_up", state: "completed" }
+      ])
+    } finally {
+      await handler.dispose()
+    }
   })
 })

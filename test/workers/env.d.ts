@@ -3,11 +3,14 @@
 declare module "cloudflare:test" {
   interface ProvidedEnv {
     readonly DB: D1Database
+    /** Local D1 not migrated before the tests (test/workers/d1-migrations.test.ts migrates it step by step). */
+    readonly UPGRADE_DB: D1Database
     readonly TEST_MIGRATIONS: Array<D1Migration>
     /** A SigningKey (src/dev/signing.ts) as JSON; JWKS holds its public half. */
     readonly TEST_SIGNING_KEY: string
     readonly JWT_ISSUER: string
     readonly JWT_AUDIENCE: string
     readonly JWKS: string
+    readonly IDEMPOTENCY_HASH_KEY: string
   }
 }

@@ -15,7 +15,9 @@ import { sqlServices } from "../../src/layers/sql/services.js"
 import { Idempotency } from "../../src/services/idempotency.js"
 import {
   type ApiClient,
+  BASE_URL,
   eventRows,
+  handlerOptions,
   jwtConfig,
   makeApiClient,
   makeD1Api,
@@ -33,14 +35,18 @@ const storedKey = (organizationId: string, key: string) =>
     key
   )
 
-describe("migrations/0002_idempotency.sql on D1", () => {
-  it("is recorded and creates idempotency_keys with its columns and (organization_id, idempotency_key) key", async () => {
+describe("migrations/0002_idempotency.sql and 0003_idempotency_principal.sql on D1", () => {
+  it("are recorded, and idempotency_keys has its columns and the (organization_id, principal, idempotency_key) key", async () => {
     const applied = await rows<{ name: string }>("SELECT name FROM d1_migrations ORDER BY id")
-    expect(applied.map((m) => m.name)).toContain("0002_idempotency.sql")
+    expect(applied.map((m) => m.name)).toEqual(
+      expect.arrayContaining(["0002_idempotency.sql", "0003_idempotency_principal.sql"])
+    )
     const columns = await rows<{ name: string; pk: number }>("PRAGMA table_info(idempotency_keys)")
     expect(columns.map((c) => c.name)).toEqual([
       "organization_id",
+      "principal",
       "idempotency_key",
+      "user_id",
       "request_hash",
       "state",
       "lock_token",
@@ -50,7 +56,11 @@ describe("migrations/0002_idempotency.sql on D1", () => {
       "created_at",
       "expires_at"
     ])
-    expect(columns.filter((c) => c.pk > 0).map((c) => c.name)).toEqual(["organization_id", "idempotency_key"])
+    expect(columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name)).toEqual([
+      "organization_id",
+      "principal",
+      "idempotency_key"
+    ])
   })
 })
 
@@ -97,6 +107,29 @@ describe("Idempotency-Key on D1", () => {
     expect(await userRow(api.tenant.organizationId, "u_reused")).toEqual({ phone_number: "+14155552671", version: 2 })
   })
 
+  it("deletes the user's completed records with its erasure, in the same batch, keeping the erasure's own", async () => {
+    const org = api.tenant.organizationId
+    expect((await api.createUser("u_erased", "+1 415 555 2681", keyed("erased-create"))).status).toBe(201)
+    expect((await api.createUser("u_kept", "+1 415 555 2682", keyed("kept-create"))).status).toBe(201)
+    expect((await api.updatePhoneNumber("u_erased", "+1 415 555 2683", keyed("erased-update"))).status).toBe(200)
+    const token = await api.userToken("u_erased")
+    const erased = await api.handler.fetch(
+      new Request(`${BASE_URL}/users/u_erased/ErasePersonalData`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "x-api-key": api.tenant.apiKey, "idempotency-key": "erased-erase" }
+      })
+    )
+    expect(erased.status).toBe(200)
+    const left = await rows<{ idempotency_key: string; principal: string; user_id: string }>(
+      "SELECT idempotency_key, principal, user_id FROM idempotency_keys WHERE organization_id = ? ORDER BY idempotency_key",
+      org
+    )
+    expect(left).toEqual([
+      { idempotency_key: "erased-erase", principal: "user:u_erased", user_id: "u_erased" },
+      { idempotency_key: "kept-create", principal: "service:svc_test", user_id: "u_kept" }
+    ])
+  })
+
   it("runs concurrent duplicates once: exactly one new event", async () => {
     expect((await api.createUser("u_dupes")).status).toBe(201)
     const key = crypto.randomUUID()
@@ -114,9 +147,9 @@ describe("the idempotency store on D1", () => {
   it("takes over an expired key in place and sweeps a bounded batch of expired rows", async () => {
     const { organizationId } = await seedTenant()
     const insert = env.DB.prepare(
-      "INSERT INTO idempotency_keys (organization_id, idempotency_key, request_hash, state, lock_token, response_status, " +
-        "response_headers, response_body, created_at, expires_at) VALUES (?, ?, 'h', 'completed', NULL, 200, '{}', '{}', " +
-        "'2000-01-01T00:00:00.000Z', ?)"
+      "INSERT INTO idempotency_keys (organization_id, principal, idempotency_key, request_hash, state, lock_token, " +
+        "response_status, response_headers, response_body, created_at, expires_at) VALUES (?, 'service:svc_d1', ?, " +
+        "'h', 'completed', NULL, 200, '{}', '{}', '2000-01-01T00:00:00.000Z', ?)"
     )
     await env.DB.batch([
       insert.bind(organizationId, "expired-1", "2000-01-02T00:00:00.000Z"),
@@ -125,7 +158,10 @@ describe("the idempotency store on D1", () => {
       insert.bind(organizationId, "kept", "2999-01-01T00:00:00.000Z")
     ])
     const outcome = await Effect.runPromise(
-      Effect.flatMap(Idempotency, (store) => store.reserve({ organizationId, key: "expired-3" }, "another-hash")).pipe(
+      Effect.flatMap(
+        Idempotency,
+        (store) => store.reserve({ organizationId, principal: "service:svc_d1", key: "expired-3" }, "another-hash")
+      ).pipe(
         Effect.provide(
           SqlIdempotency({ sweepEvery: 1, sweepLimit: 1 }).pipe(Layer.provide(D1Client.layer({ db: env.DB })))
         )
@@ -152,7 +188,7 @@ describe("a store fault inside the D1 batch", () => {
       Layer.provide(withFaults(faults)(AtomicWriteBatch(env.DB))),
       Layer.provideMerge(D1Client.layer({ db: env.DB }))
     )
-    const handler = makeFetchHandler(services, { log: () => {} })
+    const handler = makeFetchHandler(services, handlerOptions)
     try {
       const client = await makeApiClient(handler.fetch, await seedTenant())
       const org = client.tenant.organizationId

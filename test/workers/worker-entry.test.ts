@@ -51,12 +51,20 @@ describe("the Worker entry", () => {
       .toMatch(/D1 binding DB/)
   })
 
+  it("answers 500 naming IDEMPOTENCY_HASH_KEY when it is missing or shorter than 32 characters", async () => {
+    const configured = { DB: env.DB, JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE, JWKS: env.JWKS }
+    expect(await misconfigured(configured)).toMatch(/IDEMPOTENCY_HASH_KEY must be set/)
+    expect(await misconfigured({ ...configured, IDEMPOTENCY_HASH_KEY: "x".repeat(31) }))
+      .toMatch(/IDEMPOTENCY_HASH_KEY must be at least 32 characters/)
+  })
+
   it("builds the handler once per env and reuses it", async () => {
     const bindings: { -readonly [K in keyof WorkerEnv]: WorkerEnv[K] } = {
       DB: env.DB,
       JWT_ISSUER: env.JWT_ISSUER,
       JWT_AUDIENCE: env.JWT_AUDIENCE,
-      JWKS: env.JWKS
+      JWKS: env.JWKS,
+      IDEMPOTENCY_HASH_KEY: env.IDEMPOTENCY_HASH_KEY
     }
     expect((await worker.fetch(healthz(), bindings)).status).toBe(200)
     // Were it rebuilt per request, the missing key set would now be a 500.
@@ -68,7 +76,8 @@ describe("the Worker entry", () => {
     const bindings: { -readonly [K in keyof WorkerEnv]: WorkerEnv[K] } = {
       DB: env.DB,
       JWT_ISSUER: env.JWT_ISSUER,
-      JWT_AUDIENCE: env.JWT_AUDIENCE
+      JWT_AUDIENCE: env.JWT_AUDIENCE,
+      IDEMPOTENCY_HASH_KEY: env.IDEMPOTENCY_HASH_KEY
     }
     expect((await worker.fetch(healthz(), bindings)).status).toBe(500)
     bindings.JWKS = env.JWKS

@@ -1,6 +1,6 @@
 /**
  * Idempotency over any @effect/sql client (SQLite under Node, Bun, Deno; D1 on Workers): the idempotency_keys
- * table of migrations/0002. Every step is one statement, so it is atomic on D1 too, which has no transactions.
+ * table of migrations/0003. Every step is one statement, so it is atomic on D1 too, which has no transactions.
  */
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
@@ -8,6 +8,7 @@ import { StoreUnavailable } from "../../app/errors.js"
 import {
   DEFAULT_TIMINGS,
   Idempotency,
+  type IdempotencyScope,
   type IdempotencyTimings,
   type Reservation,
   type StoredResponse
@@ -30,24 +31,24 @@ interface KeyRow {
 
 // Claims a free key, or takes over an expired row in place (a crashed request's lock, or an answer past its
 // retention): that is the lazy cleanup of the key in hand. RETURNING says whether this statement won the key.
-const CLAIM = "INSERT INTO idempotency_keys (organization_id, idempotency_key, request_hash, state, lock_token, " +
-  "response_status, response_headers, response_body, created_at, expires_at) " +
-  "VALUES (?, ?, ?, 'in_progress', ?, NULL, NULL, NULL, ?, ?) " +
-  "ON CONFLICT (organization_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, " +
+const CLAIM = "INSERT INTO idempotency_keys (organization_id, principal, idempotency_key, request_hash, state, " +
+  "lock_token, response_status, response_headers, response_body, created_at, expires_at) " +
+  "VALUES (?, ?, ?, ?, 'in_progress', ?, NULL, NULL, NULL, ?, ?) " +
+  "ON CONFLICT (organization_id, principal, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, " +
   "state = 'in_progress', lock_token = excluded.lock_token, response_status = NULL, response_headers = NULL, " +
-  "response_body = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at " +
+  "response_body = NULL, user_id = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at " +
   "WHERE idempotency_keys.expires_at <= excluded.created_at " +
   "RETURNING lock_token"
 
 const SELECT_KEY = "SELECT request_hash, state, response_status, response_headers, response_body, expires_at " +
-  "FROM idempotency_keys WHERE organization_id = ? AND idempotency_key = ?"
+  "FROM idempotency_keys WHERE organization_id = ? AND principal = ? AND idempotency_key = ?"
 
 const COMPLETE = "UPDATE idempotency_keys SET state = 'completed', lock_token = NULL, response_status = ?, " +
-  "response_headers = ?, response_body = ?, expires_at = ? " +
-  "WHERE organization_id = ? AND idempotency_key = ? AND lock_token = ? AND state = 'in_progress'"
+  "response_headers = ?, response_body = ?, user_id = ?, expires_at = ? " +
+  "WHERE organization_id = ? AND principal = ? AND idempotency_key = ? AND lock_token = ? AND state = 'in_progress'"
 
 const RELEASE = "DELETE FROM idempotency_keys " +
-  "WHERE organization_id = ? AND idempotency_key = ? AND lock_token = ? AND state = 'in_progress'"
+  "WHERE organization_id = ? AND principal = ? AND idempotency_key = ? AND lock_token = ? AND state = 'in_progress'"
 
 // DELETE ... LIMIT is not compiled into every SQLite (D1's included); a rowid sub-select bounds it everywhere.
 const SWEEP = "DELETE FROM idempotency_keys WHERE rowid IN " +
@@ -83,16 +84,24 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
       const sweep = (now: number) =>
         ++claims % sweepEvery === 0 ? Effect.ignore(query(SWEEP, [iso(now), sweepLimit])) : Effect.void
 
-      const claim = (organizationId: string, key: string, requestHash: string) =>
+      const claim = ({ key, organizationId, principal }: IdempotencyScope, requestHash: string) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           const lock = crypto.randomUUID()
-          const won = yield* query(CLAIM, [organizationId, key, requestHash, lock, iso(now), iso(now + lockFor)])
+          const won = yield* query(CLAIM, [
+            organizationId,
+            principal,
+            key,
+            requestHash,
+            lock,
+            iso(now),
+            iso(now + lockFor)
+          ])
           if (won.length > 0) {
             yield* sweep(now)
             return { _tag: "Acquired", lock } as const
           }
-          const row = (yield* query<KeyRow>(SELECT_KEY, [organizationId, key]))[0]
+          const row = (yield* query<KeyRow>(SELECT_KEY, [organizationId, principal, key]))[0]
           if (row === undefined || row.expires_at <= iso(now)) return undefined
           if (row.request_hash !== requestHash) return { _tag: "Mismatch" } as const
           if (row.state === "in_progress") return { _tag: "InUse" } as const
@@ -100,28 +109,31 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
         })
 
       return {
-        reserve: ({ key, organizationId }, requestHash) =>
+        reserve: (scope, requestHash) =>
           Effect.gen(function*() {
             for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-              const outcome: Reservation | undefined = yield* claim(organizationId, key, requestHash)
+              const outcome: Reservation | undefined = yield* claim(scope, requestHash)
               if (outcome !== undefined) return outcome
             }
             // The key keeps changing hands: as good as in use.
             const inUse: Reservation = { _tag: "InUse" }
             return inUse
           }),
-        complete: ({ key, organizationId }, lock, response) =>
+        complete: ({ key, organizationId, principal }, lock, response, userId) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             query(COMPLETE, [
               response.status,
               JSON.stringify(response.headers),
               response.body,
+              userId ?? null,
               iso(now + retention),
               organizationId,
+              principal,
               key,
               lock
             ])).pipe(Effect.asVoid),
-        release: ({ key, organizationId }, lock) => query(RELEASE, [organizationId, key, lock]).pipe(Effect.asVoid)
+        release: ({ key, organizationId, principal }, lock) =>
+          query(RELEASE, [organizationId, principal, key, lock]).pipe(Effect.asVoid)
       }
     })
   )

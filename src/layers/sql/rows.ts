@@ -78,12 +78,31 @@ export const toStoredLink = (row: EventRow): StoredLink => ({
 export const toHead = (rows: ReadonlyArray<{ chain_sequence: number; hash: string }>): ChainHead =>
   rows[0] === undefined ? emptyHead : { sequence: Number(rows[0].chain_sequence), hash: rows[0].hash }
 
-/** The row write and the event append of one change, in the order the triggers expect (row first). */
-export const changeStatements = ({ event, state }: Change, link: ChainLink): ReadonlyArray<Statement> => [
+/**
+ * A user's completed Idempotency-Key records (answers and request hashes), deleted with its erasure. A running
+ * request's row (the erasure's own among them) is in progress and stays, so that its answer is still kept.
+ */
+const DELETE_USER_IDEMPOTENCY_RECORDS = "DELETE FROM idempotency_keys " +
+  "WHERE organization_id = ? AND user_id = ? AND state = 'completed'"
+
+/**
+ * The statements of one change, run as one atomic unit: the row write and the event append, in the order the
+ * triggers expect (row first), and for an erasure the deletion of the user's idempotency records.
+ */
+export const changeStatements = (change: Change, link: ChainLink): ReadonlyArray<Statement> =>
+  change.event.type === "UserPersonalDataErased"
+    ? [
+      ...rowAndEvent(change, link),
+      { sql: DELETE_USER_IDEMPOTENCY_RECORDS, params: [change.state.organizationId, change.state.id] }
+    ]
+    : rowAndEvent(change, link)
+
+const rowAndEvent = ({ event, state }: Change, link: ChainLink): ReadonlyArray<Statement> => [
   state.version === 1
     ? {
-      // A concurrent create of the same user must lose on the user's key (a race: retried, then a no-op), not on
-      // the number it also took (a 409): without the ON CONFLICT target SQLite reports the number's index first.
+      // A concurrent create of the same user must lose on the user's key (a race: retried, then 409
+      // user-already-exists), not on the number it also took (phone-number-in-use, which would tell the loser that
+      // the number is held): without the ON CONFLICT target SQLite reports the number's index first.
       // Only D1 can race here (SQLite files read and write in one transaction); the event below then fails.
       sql: "INSERT INTO users (organization_id, id, phone_number, phone_number_verified, erased_at, version, " +
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (organization_id, id) DO NOTHING",

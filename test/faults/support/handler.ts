@@ -43,5 +43,5 @@ export const handlerOver = (f: SqliteFixture, options: HandlerOptions = {}): Fet
   const clocked = options.clockOffset === undefined
     ? services
     : Layer.merge(services, Layer.setClock(shiftedClock(options.clockOffset)))
-  return makeFetchHandler(clocked, { log: () => {} })
+  return makeFetchHandler(clocked, { log: () => {}, idempotencyHashKey: f.idempotencyHashKey })
 }

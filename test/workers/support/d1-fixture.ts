@@ -19,6 +19,9 @@ export const jwtConfig: JwtConfig = { issuer: env.JWT_ISSUER, audience: env.JWT_
 
 export const BASE_URL = "https://users-api.test"
 
+/** makeFetchHandler's options in these tests: the Worker's IDEMPOTENCY_HASH_KEY binding, logs kept quiet. */
+export const handlerOptions = { log: () => {}, idempotencyHashKey: env.IDEMPOTENCY_HASH_KEY }
+
 /** Runs an admin effect over local D1. */
 export const runOnD1 = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>): Promise<A> =>
   Effect.runPromise(Effect.provide(effect, D1Client.layer({ db: env.DB })))
@@ -109,7 +112,7 @@ export const makeApiClient = async (
 
 /** A new tenant and `makeFetchHandler(D1Live(env.DB, jwt))`, the Worker's handler, with logs kept quiet. */
 export const makeD1Api = async (): Promise<ApiClient> => {
-  const handler = makeFetchHandler(D1Live(env.DB, jwtConfig), { log: () => {} })
+  const handler = makeFetchHandler(D1Live(env.DB, jwtConfig), handlerOptions)
   const client = await makeApiClient(handler.fetch, await seedTenant())
   return { ...client, handler }
 }

@@ -1,0 +1,58 @@
+/**
+ * ErasePersonalData over the in-memory doubles: like the SQL stores (src/layers/sql/rows.ts changeStatements), the
+ * double's commit of the erasure deletes the user's completed Idempotency-Key records, and only those.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { createUser } from "../../src/app/create-user.js"
+import { erasePersonalData } from "../../src/app/personal-data.js"
+import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo } from "../../src/layers/memory.js"
+import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
+import { EventLog } from "../../src/services/event-log.js"
+import { MaskerLast4 } from "../../src/services/masker.js"
+import { UserRepo } from "../../src/services/user-repo.js"
+
+const service: Principal = {
+  organizationId: "org_a",
+  actor: { type: "service", id: "svc" },
+  scopes: new Set(["users:write", "users:erase"])
+}
+
+const answer = { status: 200, headers: {}, body: "{}" }
+
+describe("ErasePersonalData (program, with doubles)", () => {
+  it.effect("deletes the user's completed idempotency records, keeps running ones and other users'", () =>
+    Effect.gen(function*() {
+      const store = makeMemoryStore()
+      const idempotency = memoryIdempotency(store)
+      const scope = (key: string, organizationId = "org_a") => ({ organizationId, principal: "service:svc", key })
+      const record = (key: string, userId: string, organizationId?: string) =>
+        Effect.gen(function*() {
+          const claimed = yield* idempotency.reserve(scope(key, organizationId), "h")
+          if (claimed._tag !== "Acquired") throw new Error("not acquired")
+          yield* idempotency.complete(scope(key, organizationId), claimed.lock, answer, userId)
+        })
+      const layer = Layer.mergeAll(
+        Layer.succeed(UserRepo, memoryRepo(store)),
+        Layer.succeed(EventLog, memoryEventLog(store)),
+        Layer.succeed(CurrentPrincipal, service),
+        MaskerLast4
+      )
+      for (const userId of ["u1", "u2"]) {
+        yield* createUser({ userId, phoneNumber: null }).pipe(Effect.provide(layer))
+      }
+      yield* record("u1-done", "u1")
+      yield* record("u2-done", "u2")
+      yield* record("u1-elsewhere", "u1", "org_b")
+      yield* idempotency.reserve(scope("u1-running"), "h")
+
+      yield* erasePersonalData({ userId: "u1", ifMatch: undefined }).pipe(Effect.provide(layer))
+
+      const left = [...store.idempotency.values()].map((e) => [e.organizationId, e.userId, e.response !== null])
+      expect(left).toEqual([
+        ["org_a", "u2", true],
+        ["org_b", "u1", true],
+        ["org_a", undefined, false]
+      ])
+    }))
+})

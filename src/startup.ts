@@ -65,7 +65,7 @@ export const banner = async (input: BannerInput): Promise<string> => {
   const listening = `users-api (${input.runtime}) listening on ${input.baseUrl}`
   const state = input.devState
   if (state === undefined) return listening
-  const token = await signUserToken(state.signingKey, state.userId, { expiresIn: "24h" })
+  const token = await signUserToken(state.signingKey, state.userId, state.organizationId, { expiresIn: "24h" })
   const shown = relative(input.cwd, input.filename).startsWith("..")
     ? input.filename
     : relative(input.cwd, input.filename)

@@ -231,7 +231,10 @@ export const ApiKeyHeader = HttpApiSecurity.apiKey({ key: "X-API-Key", in: "head
 )
 
 export const BearerJwt = HttpApiSecurity.bearer.pipe(
-  HttpApiSecurity.annotate(OpenApi.Description, "A JWT for a user (sub = user id) or a service (org_id, scope)."),
+  HttpApiSecurity.annotate(
+    OpenApi.Description,
+    "A JWT naming the organization (org_id): a user's (sub = user id) or a service's (token_use \"service\", scope)."
+  ),
   HttpApiSecurity.annotate(OpenApi.Format, "JWT")
 )
 

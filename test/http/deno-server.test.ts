@@ -29,7 +29,7 @@ describe("npm run start:deno (deno task start) in local dev mode", () => {
       body: JSON.stringify(body)
     })
   const asUser = async () => ({
-    authorization: `Bearer ${await signUserToken(state.signingKey, state.userId)}`,
+    authorization: `Bearer ${await signUserToken(state.signingKey, state.userId, state.organizationId)}`,
     "x-api-key": state.apiKey
   })
 

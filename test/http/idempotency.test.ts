@@ -182,7 +182,7 @@ describe("Idempotency-Key: the same key with another request", () => {
       // The same number in another format is another request: bodies are compared byte for byte.
       await update(userId, "+14155552671", { key }),
       await update(other, "+1 415 555 2671", { key }),
-      await update(userId, "+1 415 555 2671", { key, token: await f.userToken(userId) }),
+      await update(userId, "+1 415 555 2671", { key, token: await f.userToken(userId, tenant.organizationId) }),
       await update(userId, "+1 415 555 2671", { key, headers: { "if-match": '"2"' } }),
       await post("/users", { id: userId }, { key })
     ]

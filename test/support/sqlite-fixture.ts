@@ -41,7 +41,8 @@ export interface SqliteFixture {
   readonly run: <A, E>(
     effect: Effect.Effect<A, E, SqliteClient.SqliteClient | SqlClient.SqlClient>
   ) => Promise<A>
-  readonly userToken: (userId: string) => Promise<string>
+  /** A user token of `organizationId` (default: `tenant`'s); every token names its organization. */
+  readonly userToken: (userId: string, organizationId?: string) => Promise<string>
   readonly serviceToken: (scope?: string, organizationId?: string) => Promise<string>
   /** A read-only look at the file with better-sqlite3. */
   readonly query: <T = Record<string, unknown>>(sql: string, ...params: Array<unknown>) => Array<T>
@@ -86,7 +87,7 @@ export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<S
     newTenant: () => makeTenant(`org_t${++tenants}`),
     logs,
     run,
-    userToken: (userId) => signUserToken(key, userId),
+    userToken: (userId, organizationId = tenant.organizationId) => signUserToken(key, userId, organizationId),
     serviceToken: (scope = "users:read users:write", organizationId = tenant.organizationId) =>
       signServiceToken(key, "svc_test", organizationId, scope),
     query: (sql, ...params) => reader.prepare(sql).all(...params) as Array<any>,

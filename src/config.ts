@@ -9,9 +9,25 @@ export type Env = Readonly<Record<string, string | undefined>>
 
 export class ConfigError extends Error {}
 
+/** A number of seconds from the environment, checked against its range; undefined when unset or empty. */
+const seconds = (
+  env: Env,
+  name: string,
+  rule: { readonly min: number; readonly max: number; readonly whole?: boolean; readonly what: string }
+): number | undefined => {
+  const text = env[name]?.trim()
+  if (text === undefined || text === "") return undefined
+  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN
+  if (!(value >= rule.min && value <= rule.max) || (rule.whole === true && !Number.isInteger(value))) {
+    throw new ConfigError(`${name} must be ${rule.what}, not ${JSON.stringify(env[name])}`)
+  }
+  return value
+}
+
 /**
  * JWT_ISSUER and JWT_AUDIENCE, and either JWKS_URL (production: the identity provider's key set)
- * or JWKS (an inline JSON key set, for local use). JWT_ALGORITHMS optionally narrows the allow-list.
+ * or JWKS (an inline JSON key set, for local use). JWT_ALGORITHMS optionally narrows the allow-list;
+ * JWKS_STALE_IF_ERROR_SECONDS and JWKS_TIMEOUT_SECONDS tune how the remote key set is kept and fetched.
  */
 export const jwtConfigFromEnv = (env: Env): JwtConfig => {
   const issuer = env.JWT_ISSUER
@@ -19,6 +35,9 @@ export const jwtConfigFromEnv = (env: Env): JwtConfig => {
   if (!issuer || !audience) throw new ConfigError("JWT_ISSUER and JWT_AUDIENCE must be set")
   let jwks: JSONWebKeySet | URL
   if (env.JWKS_URL) {
+    if (!URL.canParse(env.JWKS_URL) || !/^https?:$/.test(new URL(env.JWKS_URL).protocol)) {
+      throw new ConfigError("JWKS_URL must be an http(s) URL, e.g. https://idp.example.com/.well-known/jwks.json")
+    }
     jwks = new URL(env.JWKS_URL)
   } else if (env.JWKS) {
     jwks = JSON.parse(env.JWKS) as JSONWebKeySet
@@ -26,7 +45,25 @@ export const jwtConfigFromEnv = (env: Env): JwtConfig => {
     throw new ConfigError("set JWKS_URL (production) or JWKS (an inline JSON key set)")
   }
   const algorithms = env.JWT_ALGORITHMS?.split(",").map((a) => a.trim()).filter((a) => a !== "")
-  return { issuer, audience, jwks, ...(algorithms && algorithms.length > 0 ? { algorithms } : {}) }
+  const staleIfErrorSeconds = seconds(env, "JWKS_STALE_IF_ERROR_SECONDS", {
+    min: 0,
+    max: 7 * 24 * 3600,
+    whole: true,
+    what: "a whole number of seconds from 0 to 604800 (a week)"
+  })
+  const fetchTimeoutSeconds = seconds(env, "JWKS_TIMEOUT_SECONDS", {
+    min: 0.1,
+    max: 60,
+    what: "a number of seconds from 0.1 to 60"
+  })
+  return {
+    issuer,
+    audience,
+    jwks,
+    ...(algorithms && algorithms.length > 0 ? { algorithms } : {}),
+    ...(staleIfErrorSeconds !== undefined ? { staleIfErrorSeconds } : {}),
+    ...(fetchTimeoutSeconds !== undefined ? { fetchTimeoutSeconds } : {})
+  }
 }
 
 /** PHONE_FINGERPRINT_KEY (optional): the secret for the keyed fingerprints of numbers in events. */

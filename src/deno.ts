@@ -23,6 +23,8 @@ const ENV_NAMES = [
   "JWT_ISSUER",
   "JWT_AUDIENCE",
   "JWT_ALGORITHMS",
+  "JWKS_STALE_IF_ERROR_SECONDS",
+  "JWKS_TIMEOUT_SECONDS",
   "PHONE_FINGERPRINT_KEY"
 ] as const
 const env: Env = Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name)]))

@@ -66,6 +66,14 @@ export class VersionConflict extends Data.TaggedError("VersionConflict")<{ reado
  */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{ readonly cause: unknown }> {}
 
+/**
+ * The identity provider's key set could not be fetched (and no usable copy is kept), so no token can be checked now.
+ * Not the caller's fault: its token may be fine. `retryAfterSeconds`: until the next fetch may be tried.
+ */
+export class IdentityProviderUnavailable extends Data.TaggedError("IdentityProviderUnavailable")<{
+  readonly retryAfterSeconds: number
+}> {}
+
 /** A request with this Idempotency-Key is still running; retry once it has finished. */
 export class IdempotencyKeyInUse extends Data.TaggedError("IdempotencyKeyInUse")<{}> {}
 

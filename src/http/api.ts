@@ -192,7 +192,8 @@ const Problems = {
   erased: problemSchema(E.UserErased, "UserErased"),
   keyInUse: problemSchema(E.IdempotencyKeyInUse, "IdempotencyKeyInUse"),
   keyReused: problemSchema(E.IdempotencyKeyReused, "IdempotencyKeyReused"),
-  unavailable: problemSchema(E.StoreUnavailable, "StoreUnavailable")
+  unavailable: problemSchema(E.StoreUnavailable, "StoreUnavailable"),
+  idpUnavailable: problemSchema(E.IdentityProviderUnavailable, "IdentityProviderUnavailable")
 }
 
 /**
@@ -244,7 +245,7 @@ export const BearerJwt = HttpApiSecurity.bearer.pipe(
  */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
   provides: CurrentPrincipal,
-  failure: Schema.Union(Problems.unauthenticated, Problems.forbidden, Problems.unavailable),
+  failure: Schema.Union(Problems.unauthenticated, Problems.forbidden, Problems.unavailable, Problems.idpUnavailable),
   security: { apiKey: ApiKeyHeader, bearer: BearerJwt }
 }) {}
 

@@ -31,6 +31,7 @@ type KnownError =
   | AppErrors.PreconditionFailed
   | AppErrors.VersionConflict
   | AppErrors.StoreUnavailable
+  | AppErrors.IdentityProviderUnavailable
   | AppErrors.PhoneNumberInUse
   | AppErrors.OrganizationNotFound
   | AppErrors.UserErased
@@ -58,7 +59,8 @@ export const STATUS = {
   UnsupportedMediaType: [415, "Unsupported media type"],
   InvalidPhoneNumber: [422, "Invalid phone number"],
   IdempotencyKeyReused: [422, "Idempotency key reused"],
-  StoreUnavailable: [503, "Service unavailable"]
+  StoreUnavailable: [503, "Service unavailable"],
+  IdentityProviderUnavailable: [503, "Identity provider unavailable"]
 } as const satisfies Record<KnownError["_tag"], readonly [number, string]>
 
 interface Described {
@@ -173,6 +175,16 @@ const describe = (error: KnownError): Described => {
         // A store can fail after it committed (src/layers/faults.ts, "after"): the outcome is not promised either way.
         detail: "The store did not answer; the request may or may not have been applied. Retry shortly.",
         headers: { "retry-after": "1" }
+      }
+    case "IdentityProviderUnavailable":
+      return {
+        status,
+        title,
+        code: "identity-provider-unavailable",
+        // Not a 401: the token was not found wanting, so a client must not drop it (or log its user out).
+        detail: "The identity provider's keys could not be fetched, so the token cannot be checked now. " +
+          "Retry after the time Retry-After gives; the token may well be valid.",
+        headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
       }
   }
 }

@@ -20,6 +20,7 @@ import {
 } from "../../src/dev/signing.js"
 import { makeFetchHandler } from "../../src/handler.js"
 import type { LogLine } from "../../src/http/edge.js"
+import type { JwtConfig } from "../../src/layers/auth/jwt.js"
 import { SqliteNodeLive } from "../../src/layers/sqlite-node.js"
 
 export interface Tenant {
@@ -51,12 +52,14 @@ export interface SqliteFixture {
 
 export interface FixtureOptions {
   readonly phoneFingerprintKey?: string
+  /** Overrides of the JWT settings, e.g. a remote key set (`jwks: new URL(...)`) in place of the inline one. */
+  readonly jwt?: Partial<JwtConfig>
 }
 
 export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<SqliteFixture> => {
   const filename = join(mkdtempSync(join(tmpdir(), "users-api-")), "test.sqlite")
   const key = await generateSigningKey("test-key")
-  const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }
+  const jwt: JwtConfig = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key), ...options.jwt }
   const services = SqliteNodeLive(filename, jwt)
   const logs: Array<LogLine> = []
   const handler = makeFetchHandler(services, {

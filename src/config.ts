@@ -27,7 +27,8 @@ const seconds = (
 /**
  * JWT_ISSUER and JWT_AUDIENCE, and either JWKS_URL (production: the identity provider's key set)
  * or JWKS (an inline JSON key set, for local use). JWT_ALGORITHMS optionally narrows the allow-list;
- * JWKS_STALE_IF_ERROR_SECONDS and JWKS_TIMEOUT_SECONDS tune how the remote key set is kept and fetched.
+ * JWKS_STALE_IF_ERROR_SECONDS and JWKS_TIMEOUT_SECONDS tune how the remote key set is kept and fetched;
+ * JWT_MAX_AGE bounds a token's age (from its iat).
  */
 export const jwtConfigFromEnv = (env: Env): JwtConfig => {
   const issuer = env.JWT_ISSUER
@@ -51,6 +52,12 @@ export const jwtConfigFromEnv = (env: Env): JwtConfig => {
     whole: true,
     what: "a whole number of seconds from 0 to 604800 (a week)"
   })
+  const maxTokenAgeSeconds = seconds(env, "JWT_MAX_AGE", {
+    min: 1,
+    max: 366 * 24 * 3600,
+    whole: true,
+    what: "a whole number of seconds from 1 to 31622400 (a year)"
+  })
   const fetchTimeoutSeconds = seconds(env, "JWKS_TIMEOUT_SECONDS", {
     min: 0.1,
     max: 60,
@@ -62,7 +69,8 @@ export const jwtConfigFromEnv = (env: Env): JwtConfig => {
     jwks,
     ...(algorithms && algorithms.length > 0 ? { algorithms } : {}),
     ...(staleIfErrorSeconds !== undefined ? { staleIfErrorSeconds } : {}),
-    ...(fetchTimeoutSeconds !== undefined ? { fetchTimeoutSeconds } : {})
+    ...(fetchTimeoutSeconds !== undefined ? { fetchTimeoutSeconds } : {}),
+    ...(maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds } : {})
   }
 }
 

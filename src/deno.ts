@@ -25,6 +25,7 @@ const ENV_NAMES = [
   "JWT_ALGORITHMS",
   "JWKS_STALE_IF_ERROR_SECONDS",
   "JWKS_TIMEOUT_SECONDS",
+  "JWT_MAX_AGE",
   "PHONE_FINGERPRINT_KEY"
 ] as const
 const env: Env = Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name)]))

@@ -19,6 +19,7 @@ export type WorkerEnv = {
   readonly JWT_ALGORITHMS?: string
   readonly JWKS_STALE_IF_ERROR_SECONDS?: string
   readonly JWKS_TIMEOUT_SECONDS?: string
+  readonly JWT_MAX_AGE?: string
   readonly PHONE_FINGERPRINT_KEY?: string
 }
 

@@ -298,6 +298,25 @@ describe("claims", () => {
     "invalid-token",
     async () => attempt({ token: await signRaw(f.key, victimClaims({ sub: undefined })) })
   )
+  // Issue 9: other JWTs the identity provider signs are not access tokens.
+  attack(
+    "an ID token of the victim (typ id+jwt)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { typ: "id+jwt" }) })
+  )
+  attack(
+    "a logout token of the victim (typ logout+jwt)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { typ: "logout+jwt" }) })
+  )
+  attack(
+    "a DPoP proof posing as a token (typ dpop+jwt)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { typ: "dpop+jwt" }) })
+  )
   attack(
     "a token without exp",
     401,

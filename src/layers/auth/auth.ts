@@ -102,7 +102,10 @@ export const AuthLive = (config: JwtConfig, caches: AuthCacheOptions = {}) =>
     Auth,
     Effect.map(makeSqlLookupApiKeyHash, (lookup) =>
       makeAuth(
-        cacheVerifiedTokens(makeVerifyJwt(config), caches.tokens),
+        cacheVerifiedTokens(makeVerifyJwt(config), {
+          ...caches.tokens,
+          ...(config.maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds: config.maxTokenAgeSeconds } : {})
+        }),
         byApiKey(cacheApiKeyLookups(lookup, caches.apiKeys))
       ))
   )

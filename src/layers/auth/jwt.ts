@@ -41,7 +41,18 @@ export interface JwtConfig {
   readonly staleIfErrorSeconds?: number
   /** A remote key set: how long one fetch may take (default 5). */
   readonly fetchTimeoutSeconds?: number
+  /** JWT_MAX_AGE: when set, `iat` is required and a token older than this many seconds is refused. */
+  readonly maxTokenAgeSeconds?: number
 }
+
+/**
+ * The header `typ` values of an access token (RFC 9068's `at+jwt`, or the generic `JWT`), compared in lower case:
+ * an ID token, a logout token, a DPoP proof or any other JWT the identity provider signs is not a credential here.
+ */
+const ACCESS_TOKEN_TYPES = new Set(["jwt", "at+jwt", "application/at+jwt"])
+
+const isAccessTokenType = (typ: unknown): boolean =>
+  typ === undefined || (typeof typ === "string" && ACCESS_TOKEN_TYPES.has(typ.toLowerCase()))
 
 export type VerifyJwt = (token: string) => Effect.Effect<JWTPayload, Unauthenticated | IdentityProviderUnavailable>
 
@@ -49,8 +60,16 @@ const invalid = (detail: string) => new Unauthenticated({ reason: "invalid-token
 
 // Fixed texts only: jose's own messages can quote claim values.
 const explain = (error: unknown): Unauthenticated => {
-  if (error instanceof errors.JWTExpired) return invalid("The token has expired.")
+  if (error instanceof errors.JWTExpired) {
+    // jose reports a token past maxTokenAge as expired, naming iat.
+    return error.claim === "iat"
+      ? invalid("The token is older than the accepted maximum age.")
+      : invalid("The token has expired.")
+  }
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "iat" && error.reason === "missing") {
+      return invalid("The token has no iat claim, which the maximum token age requires.")
+    }
     return error.claim === "nbf"
       ? invalid("The token is not valid yet.")
       : invalid(`The token's ${error.claim} claim is not accepted.`)
@@ -75,7 +94,8 @@ export const makeVerifyJwt = (config: JwtConfig, keys: KeySource = keySourceOf(c
     audience: config.audience,
     algorithms: [...(config.algorithms ?? ASYMMETRIC_ALGORITHMS)],
     clockTolerance: config.clockToleranceSeconds ?? 5,
-    requiredClaims: ["exp", "sub"]
+    requiredClaims: ["exp", "sub"],
+    ...(config.maxTokenAgeSeconds !== undefined ? { maxTokenAge: config.maxTokenAgeSeconds } : {})
   }
   // exp and nbf are judged by Effect's Clock (the system clock unless a test moves it), like the caches' deadlines.
   const verifyWith = (getKey: JWTVerifyGetKey, token: string) =>
@@ -90,6 +110,7 @@ export const makeVerifyJwt = (config: JwtConfig, keys: KeySource = keySourceOf(c
       const header = yield* Effect.try({ try: () => decodeProtectedHeader(token), catch: () => explain(undefined) })
       if (typeof header.alg !== "string") return yield* explain(undefined)
       if (!options.algorithms.includes(header.alg)) return yield* explain(new errors.JOSEAlgNotAllowed(""))
+      if (!isAccessTokenType(header.typ)) return yield* invalid("The token's typ header is not an access token's.")
       let outcome = yield* Effect.either(verifyWith(yield* keys.current, token))
       if (outcome._tag === "Left" && outcome.left instanceof errors.JWKSNoMatchingKey) {
         // Perhaps the identity provider rotated its keys since the set was fetched.

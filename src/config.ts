@@ -9,6 +9,102 @@ export type Env = Readonly<Record<string, string | undefined>>
 
 export class ConfigError extends Error {}
 
+/** The JWT and key-set variables users-api reads; any other JWT* or JWKS* name is reported as unknown at start. */
+export const JWT_VARIABLES = [
+  "JWKS",
+  "JWKS_URL",
+  "JWKS_STALE_IF_ERROR_SECONDS",
+  "JWKS_TIMEOUT_SECONDS",
+  "JWT_ISSUER",
+  "JWT_AUDIENCE",
+  "JWT_ALGORITHMS",
+  "JWT_MAX_AGE"
+] as const
+
+/**
+ * Variables only a production start has, each required there: with any of them and no key set, a start is a
+ * production start gone wrong (never local dev mode). One line per variable.
+ */
+export const PRODUCTION_SETTINGS: ReadonlyArray<readonly [name: string, what: string]> = [
+  ["JWT_ISSUER", "the iss of the identity provider's tokens"],
+  ["JWT_AUDIENCE", "the aud its tokens carry for this API"]
+]
+
+const isSet = (value: string | undefined): boolean => value !== undefined && value !== ""
+
+const names = (list: ReadonlyArray<string>): string =>
+  list.length <= 1 ? list.join("") : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`
+
+/** HOST unset, 127.0.0.1, ::1 or localhost: addresses only this machine can reach. */
+export const isLoopbackHost = (host: string | undefined): boolean =>
+  host === undefined || host === "" || host === "127.0.0.1" || host === "::1" || host.toLowerCase() === "localhost"
+
+/**
+ * Local dev mode (trusting a local signing key, seeding a demo tenant, printing a live key and token) only when no
+ * key set is configured, HOST is the loopback and no production setting is present; production mode when a key set
+ * is configured along with every production setting. Anything else is a ConfigError saying what is missing and why.
+ */
+export const startMode = (env: Env): "dev" | "production" => {
+  const keySet = isSet(env.JWKS_URL) || isSet(env.JWKS)
+  if (keySet) {
+    const missing = PRODUCTION_SETTINGS.filter(([name]) => !isSet(env[name]))
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `a key set (JWKS_URL or JWKS) is configured, so this is a production start, and it needs ${
+          missing.map(([name, what]) => `${name} (${what})`).join(" and ")
+        }`
+      )
+    }
+    return "production"
+  }
+  const present = PRODUCTION_SETTINGS.map(([name]) => name).filter((name) => isSet(env[name]))
+  if (present.length > 0) {
+    throw new ConfigError(
+      `${names(present)} ${present.length === 1 ? "is" : "are"} set, but neither JWKS_URL nor JWKS is: ` +
+        "a production start needs the identity provider's key set, and local dev mode is never chosen when a " +
+        `production setting is present. Set JWKS_URL (or unset ${names(present)} for local dev mode)`
+    )
+  }
+  if (!isLoopbackHost(env.HOST)) {
+    throw new ConfigError(
+      `HOST ${JSON.stringify(env.HOST)} is not a loopback address, and neither JWKS_URL nor JWKS is set: local dev ` +
+        "mode trusts a local signing key and prints a live API key and token, so it runs only on 127.0.0.1, ::1 or " +
+        "localhost. Set JWKS_URL, JWT_ISSUER and JWT_AUDIENCE for production, or leave HOST unset"
+    )
+  }
+  return "dev"
+}
+
+/** Edit distance, for the "did you mean" of a misspelt variable. */
+const distance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = row
+  }
+  return previous[b.length]!
+}
+
+/** Names that look like ours (JWT*, JWKS*, in any letter case) but are not, each with the closest known name. */
+export const unknownVariables = (
+  present: Iterable<string>
+): Array<{ readonly name: string; readonly suggestion?: string }> => {
+  const known = new Set<string>(JWT_VARIABLES)
+  const unknown: Array<{ readonly name: string; readonly suggestion?: string }> = []
+  for (const name of present) {
+    if (!/^(JWT|JWKS)/i.test(name) || known.has(name)) continue
+    const upper = name.toUpperCase()
+    const [best] = JWT_VARIABLES.map((candidate) => ({ candidate, d: distance(upper, candidate) }))
+      .sort((x, y) => x.d - y.d)
+    const close = best !== undefined && best.d <= Math.max(2, Math.floor(best.candidate.length / 5))
+    unknown.push(close ? { name, suggestion: best.candidate } : { name })
+  }
+  return unknown
+}
+
 /** A number of seconds from the environment, checked against its range; undefined when unset or empty. */
 const seconds = (
   env: Env,

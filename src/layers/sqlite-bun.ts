@@ -7,12 +7,14 @@ import { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import type { JwtConfig } from "./auth/jwt.js"
 import { AtomicWriteTransaction } from "./sql/atomic-write.js"
-import { type PrepareOptions, prepareSqlite } from "./sql/migrate.js"
+import { makePrivateDatabaseFile, type PrepareOptions, prepareSqlite } from "./sql/migrate.js"
 import { sqlServices } from "./sql/services.js"
 
-/** Creates the file if needed and readies it (migrate.ts `prepareSqlite`). */
-export const prepareBunSqliteFile = (filename: string, options: PrepareOptions = {}) =>
+/** Creates the file if needed (0600) and readies it (migrate.ts `prepareSqlite`). */
+export const prepareBunSqliteFile = (filename: string, options: PrepareOptions = {}) => {
+  makePrivateDatabaseFile(filename)
   prepareSqlite(new Database(filename, { create: true, readwrite: true }), options)
+}
 
 // Pragmas other than journal_mode belong to a connection, and @effect/sql-sqlite-bun sets only WAL on its one
 // connection: without a busy timeout, a write racing another process (dev:credentials seeding) fails at once;

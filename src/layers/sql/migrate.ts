@@ -2,7 +2,7 @@
  * Applies migrations/*.sql to an SQLite file at start-up, recording them in `d1_migrations`
  * exactly as `wrangler d1 migrations apply` does, so one set of files serves D1 and SQLite.
  */
-import { readdirSync, readFileSync } from "node:fs"
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 
 /** The few calls every SQLite driver here has (better-sqlite3, bun:sqlite, node:sqlite). */
@@ -34,6 +34,18 @@ export const tuneSqlite = (db: RawSqlite) => {
   db.exec("PRAGMA synchronous = NORMAL")
   db.exec("PRAGMA foreign_keys = ON")
   db.exec("PRAGMA busy_timeout = 5000")
+}
+
+/**
+ * The database holds raw phone numbers: it is created readable by its owner only (0600), like data/dev-state.json,
+ * before SQLite opens it. SQLite gives the -wal and -shm files it creates the database file's mode, so they follow;
+ * a file (or journal) an older version left more open is tightened.
+ */
+export const makePrivateDatabaseFile = (filename: string) => {
+  closeSync(openSync(filename, "a", 0o600))
+  for (const file of [filename, `${filename}-wal`, `${filename}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600)
+  }
 }
 
 export interface PrepareOptions {

@@ -47,6 +47,12 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
   readonly detail: string
 }> {}
 
+/**
+ * The client went away before the request was answered: it closed the connection mid-upload (the body never
+ * arrived in full), or while the request ran. Not a failure of the service; whatever the client gets is moot.
+ */
+export class ClientClosedRequest extends Data.TaggedError("ClientClosedRequest")<{}> {}
+
 export class UnsupportedMediaType extends Data.TaggedError("UnsupportedMediaType")<{ readonly contentType: string }> {}
 
 export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly limitBytes: number }> {}

@@ -21,11 +21,18 @@ export const prepareBunSqliteFile = (filename: string, options: PrepareOptions =
 // foreign keys are on as they are under better-sqlite3; synchronous is NORMAL, as migrate.ts's tuneSqlite intends
 // for the file (that setting does not carry over to this connection): in WAL mode a crash of the process loses no
 // commit and the file stays consistent; FULL's fsync on every commit (the default) held each write for an fsync.
+// The client's own journal_mode pragma (run before any of these) is turned off, and set here after busy_timeout,
+// so that it too waits for a lock rather than failing with "database is locked".
 const withConnectionPragmas = <E, R>(client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, E, R>) =>
   Layer.tap(client, (context) => {
     const sql = Context.get(context, SqlClient.SqlClient)
     return Effect.all(
-      [sql`PRAGMA busy_timeout = 5000`, sql`PRAGMA foreign_keys = ON`, sql`PRAGMA synchronous = NORMAL`],
+      [
+        sql`PRAGMA busy_timeout = 5000`,
+        sql`PRAGMA journal_mode = WAL`,
+        sql`PRAGMA foreign_keys = ON`,
+        sql`PRAGMA synchronous = NORMAL`
+      ],
       { discard: true }
     )
   })
@@ -34,6 +41,6 @@ export const SqliteBunLive = (filename: string, jwt: JwtConfig, options: Prepare
   prepareBunSqliteFile(filename, options)
   return sqlServices(jwt).pipe(
     Layer.provide(AtomicWriteTransaction),
-    Layer.provideMerge(withConnectionPragmas(SqliteClient.layer({ filename })))
+    Layer.provideMerge(withConnectionPragmas(SqliteClient.layer({ filename, disableWAL: true })))
   )
 }

@@ -13,7 +13,10 @@ export default defineWorkersConfig(async () => {
       testTimeout: 30_000,
       hookTimeout: 60_000,
       // The Worker logs a JSON line per request, and the entry's tests provoke configuration errors on purpose.
-      onConsoleLog: (log) => !/^\{"level":"(info|error)","msg":"(request|configuration error)"/.test(log),
+      onConsoleLog: (log) =>
+        !/^\{"level":"(info|error)","msg":"(request|configuration error|identity provider key set fetch failed)"/.test(
+          log
+        ),
       poolOptions: {
         workers: {
           wrangler: { configPath: "./wrangler.toml" },

@@ -51,7 +51,7 @@ const credentials = {
   organizationId: state.organizationId,
   apiKey: state.apiKey,
   userId: state.userId,
-  userToken: await signUserToken(state.signingKey, state.userId, { expiresIn: "24h" }),
+  userToken: await signUserToken(state.signingKey, state.userId, state.organizationId, { expiresIn: "24h" }),
   serviceToken: await signServiceToken(
     state.signingKey,
     state.serviceId,

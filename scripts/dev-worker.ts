@@ -71,7 +71,7 @@ try {
 writeFileSync(join(root, ".dev.vars"), dotenv(devWorkerEnv(state)), { mode: 0o600 })
 
 const baseUrl = `http://127.0.0.1:${port}`
-const token = await signUserToken(state.signingKey, state.userId, { expiresIn: "24h" })
+const token = await signUserToken(state.signingKey, state.userId, state.organizationId, { expiresIn: "24h" })
 console.log([
   "",
   `users-api (Workers, local D1) starting on ${baseUrl}`,

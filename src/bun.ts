@@ -1,7 +1,8 @@
 /**
  * The Bun entry (`npm start`, `bun src/bun.ts`): an SQLite file under data/ and the one fetch handler on Bun.serve.
- * Without JWKS or JWKS_URL in the environment it runs in local dev mode: the dev signing key and the demo
- * tenant from data/dev-state.json, seeded into the file, and a ready-to-paste curl printed on start.
+ * Without JWKS or JWKS_URL in the environment, on the loopback and without production settings, it runs in local
+ * dev mode: the dev signing key and the demo tenant from data/dev-state.json, seeded into the file, and a
+ * ready-to-paste curl printed on start (startup.ts; a misconfigured production start is refused instead).
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
@@ -16,9 +17,10 @@ const fail = (message: string): never => {
   process.exit(1)
 }
 
+const config = await startup(process.env, 8787, fail, (message) => console.error(`users-api: warning: ${message}`))
+// Only once the configuration is accepted: a refused start writes nothing.
 mkdirSync(DATA_DIR, { recursive: true })
 const filename = join(DATA_DIR, "users.sqlite")
-const config = await startup(process.env, 8787, fail)
 const handler = makeFetchHandler(
   SqliteBunLive(filename, config.jwt, config.seedSql !== undefined ? { seedSql: config.seedSql } : {}),
   { phoneFingerprintKey: config.phoneFingerprintKey, idempotencyHashKey: config.idempotencyHashKey }
@@ -45,6 +47,7 @@ console.log(
   await banner({
     runtime: "Bun",
     baseUrl: baseUrlOf(config.hostname, server.port ?? config.port),
+    hostname: config.hostname,
     devState: config.devState,
     filename,
     cwd: process.cwd(),

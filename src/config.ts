@@ -10,9 +10,122 @@ export type Env = Readonly<Record<string, string | undefined>>
 
 export class ConfigError extends Error {}
 
+/** The JWT and key-set variables users-api reads; any other JWT* or JWKS* name is reported as unknown at start. */
+export const JWT_VARIABLES = [
+  "JWKS",
+  "JWKS_URL",
+  "JWKS_STALE_IF_ERROR_SECONDS",
+  "JWKS_TIMEOUT_SECONDS",
+  "JWT_ISSUER",
+  "JWT_AUDIENCE",
+  "JWT_ALGORITHMS",
+  "JWT_MAX_AGE"
+] as const
+
+/**
+ * Variables only a production start has, each required there: with any of them and no key set, a start is a
+ * production start gone wrong (never local dev mode). One line per variable.
+ */
+export const PRODUCTION_SETTINGS: ReadonlyArray<readonly [name: string, what: string]> = [
+  ["JWT_ISSUER", "the iss of the identity provider's tokens"],
+  ["JWT_AUDIENCE", "the aud its tokens carry for this API"]
+]
+
+const isSet = (value: string | undefined): boolean => value !== undefined && value !== ""
+
+const names = (list: ReadonlyArray<string>): string =>
+  list.length <= 1 ? list.join("") : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`
+
+/** HOST unset, 127.0.0.1, ::1 or localhost: addresses only this machine can reach. */
+export const isLoopbackHost = (host: string | undefined): boolean =>
+  host === undefined || host === "" || host === "127.0.0.1" || host === "::1" || host.toLowerCase() === "localhost"
+
+/**
+ * Local dev mode (trusting a local signing key, seeding a demo tenant, printing a live key and token) only when no
+ * key set is configured, HOST is the loopback and no production setting is present; production mode when a key set
+ * is configured along with every production setting. Anything else is a ConfigError saying what is missing and why.
+ */
+export const startMode = (env: Env): "dev" | "production" => {
+  const keySet = isSet(env.JWKS_URL) || isSet(env.JWKS)
+  if (keySet) {
+    const missing = PRODUCTION_SETTINGS.filter(([name]) => !isSet(env[name]))
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `a key set (JWKS_URL or JWKS) is configured, so this is a production start, and it needs ${
+          missing.map(([name, what]) => `${name} (${what})`).join(" and ")
+        }`
+      )
+    }
+    return "production"
+  }
+  const present = PRODUCTION_SETTINGS.map(([name]) => name).filter((name) => isSet(env[name]))
+  if (present.length > 0) {
+    throw new ConfigError(
+      `${names(present)} ${present.length === 1 ? "is" : "are"} set, but neither JWKS_URL nor JWKS is: ` +
+        "a production start needs the identity provider's key set, and local dev mode is never chosen when a " +
+        `production setting is present. Set JWKS_URL (or unset ${names(present)} for local dev mode)`
+    )
+  }
+  if (!isLoopbackHost(env.HOST)) {
+    throw new ConfigError(
+      `HOST ${JSON.stringify(env.HOST)} is not a loopback address, and neither JWKS_URL nor JWKS is set: local dev ` +
+        "mode trusts a local signing key and prints a live API key and token, so it runs only on 127.0.0.1, ::1 or " +
+        "localhost. Set JWKS_URL, JWT_ISSUER and JWT_AUDIENCE for production, or leave HOST unset"
+    )
+  }
+  return "dev"
+}
+
+/** Edit distance, for the "did you mean" of a misspelt variable. */
+const distance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = row
+  }
+  return previous[b.length]!
+}
+
+/** Names that look like ours (JWT*, JWKS*, in any letter case) but are not, each with the closest known name. */
+export const unknownVariables = (
+  present: Iterable<string>
+): Array<{ readonly name: string; readonly suggestion?: string }> => {
+  const known = new Set<string>(JWT_VARIABLES)
+  const unknown: Array<{ readonly name: string; readonly suggestion?: string }> = []
+  for (const name of present) {
+    if (!/^(JWT|JWKS)/i.test(name) || known.has(name)) continue
+    const upper = name.toUpperCase()
+    const [best] = JWT_VARIABLES.map((candidate) => ({ candidate, d: distance(upper, candidate) }))
+      .sort((x, y) => x.d - y.d)
+    const close = best !== undefined && best.d <= Math.max(2, Math.floor(best.candidate.length / 5))
+    unknown.push(close ? { name, suggestion: best.candidate } : { name })
+  }
+  return unknown
+}
+
+/** A number of seconds from the environment, checked against its range; undefined when unset or empty. */
+const seconds = (
+  env: Env,
+  name: string,
+  rule: { readonly min: number; readonly max: number; readonly whole?: boolean; readonly what: string }
+): number | undefined => {
+  const text = env[name]?.trim()
+  if (text === undefined || text === "") return undefined
+  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN
+  if (!(value >= rule.min && value <= rule.max) || (rule.whole === true && !Number.isInteger(value))) {
+    throw new ConfigError(`${name} must be ${rule.what}, not ${JSON.stringify(env[name])}`)
+  }
+  return value
+}
+
 /**
  * JWT_ISSUER and JWT_AUDIENCE, and either JWKS_URL (production: the identity provider's key set)
- * or JWKS (an inline JSON key set, for local use). JWT_ALGORITHMS optionally narrows the allow-list.
+ * or JWKS (an inline JSON key set, for local use). JWT_ALGORITHMS optionally narrows the allow-list;
+ * JWKS_STALE_IF_ERROR_SECONDS and JWKS_TIMEOUT_SECONDS tune how the remote key set is kept and fetched;
+ * JWT_MAX_AGE bounds a token's age (from its iat).
  */
 export const jwtConfigFromEnv = (env: Env): JwtConfig => {
   const issuer = env.JWT_ISSUER
@@ -20,6 +133,9 @@ export const jwtConfigFromEnv = (env: Env): JwtConfig => {
   if (!issuer || !audience) throw new ConfigError("JWT_ISSUER and JWT_AUDIENCE must be set")
   let jwks: JSONWebKeySet | URL
   if (env.JWKS_URL) {
+    if (!URL.canParse(env.JWKS_URL) || !/^https?:$/.test(new URL(env.JWKS_URL).protocol)) {
+      throw new ConfigError("JWKS_URL must be an http(s) URL, e.g. https://idp.example.com/.well-known/jwks.json")
+    }
     jwks = new URL(env.JWKS_URL)
   } else if (env.JWKS) {
     jwks = JSON.parse(env.JWKS) as JSONWebKeySet
@@ -27,7 +143,32 @@ export const jwtConfigFromEnv = (env: Env): JwtConfig => {
     throw new ConfigError("set JWKS_URL (production) or JWKS (an inline JSON key set)")
   }
   const algorithms = env.JWT_ALGORITHMS?.split(",").map((a) => a.trim()).filter((a) => a !== "")
-  return { issuer, audience, jwks, ...(algorithms && algorithms.length > 0 ? { algorithms } : {}) }
+  const staleIfErrorSeconds = seconds(env, "JWKS_STALE_IF_ERROR_SECONDS", {
+    min: 0,
+    max: 7 * 24 * 3600,
+    whole: true,
+    what: "a whole number of seconds from 0 to 604800 (a week)"
+  })
+  const maxTokenAgeSeconds = seconds(env, "JWT_MAX_AGE", {
+    min: 1,
+    max: 366 * 24 * 3600,
+    whole: true,
+    what: "a whole number of seconds from 1 to 31622400 (a year)"
+  })
+  const fetchTimeoutSeconds = seconds(env, "JWKS_TIMEOUT_SECONDS", {
+    min: 0.1,
+    max: 60,
+    what: "a number of seconds from 0.1 to 60"
+  })
+  return {
+    issuer,
+    audience,
+    jwks,
+    ...(algorithms && algorithms.length > 0 ? { algorithms } : {}),
+    ...(staleIfErrorSeconds !== undefined ? { staleIfErrorSeconds } : {}),
+    ...(fetchTimeoutSeconds !== undefined ? { fetchTimeoutSeconds } : {}),
+    ...(maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds } : {})
+  }
 }
 
 /** PHONE_FINGERPRINT_KEY (optional): the secret for the keyed fingerprints of numbers in events. */

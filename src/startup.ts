@@ -1,15 +1,19 @@
 /**
  * What a server entry on an SQLite file (bun.ts, deno.ts) settles before it serves: port and host, local dev mode
- * or production configuration, the seed of the demo tenant, and the banner that tells a new user what to paste.
- * Runtime-neutral: the entry passes its environment, working directory and way of exiting.
+ * or production configuration (config.ts `startMode`: a misconfigured production start is refused, never turned
+ * into dev mode), unknown JWT* and JWKS* variables, the seed of the demo tenant, and the banner that tells a new user
+ * what to paste. Runtime-neutral: the entry passes its environment, working directory and ways of reporting.
  */
 import { relative } from "node:path"
 import {
   ConfigError,
   type Env,
   idempotencyHashKeyFromEnv,
+  isLoopbackHost,
   jwtConfigFromEnv,
-  phoneFingerprintKeyFromEnv
+  phoneFingerprintKeyFromEnv,
+  startMode,
+  unknownVariables
 } from "./config.js"
 import { signUserToken } from "./dev/signing.js"
 import { devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
@@ -28,10 +32,19 @@ export interface Startup {
   readonly idempotencyHashKey: string
 }
 
-export const startup = async (env: Env, defaultPort: number, fail: (message: string) => never): Promise<Startup> => {
+export const startup = async (
+  env: Env,
+  defaultPort: number,
+  fail: (message: string) => never,
+  warn: (message: string) => void
+): Promise<Startup> => {
   const port = Number(env.PORT || defaultPort)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     fail(`PORT must be a port number, not ${JSON.stringify(env.PORT)}`)
+  }
+  // Before the mode is decided: a misspelt JWKS_URL is the likeliest reason a start is refused.
+  for (const { name, suggestion } of unknownVariables(Object.keys(env))) {
+    warn(`${name} is set, but users-api reads no such variable${suggestion ? ` (did you mean ${suggestion}?)` : ""}`)
   }
   const configured = <A>(read: () => A): A => {
     try {
@@ -42,7 +55,7 @@ export const startup = async (env: Env, defaultPort: number, fail: (message: str
       throw error
     }
   }
-  const devState = !env.JWKS && !env.JWKS_URL ? await loadOrCreateDevState() : undefined
+  const devState = configured(() => startMode(env)) === "dev" ? await loadOrCreateDevState() : undefined
   return {
     port,
     hostname: env.HOST || "127.0.0.1",
@@ -63,6 +76,8 @@ export const baseUrlOf = (hostname: string, port: number): string => {
 export interface BannerInput {
   readonly runtime: "Bun" | "Deno"
   readonly baseUrl: string
+  /** The address bound: off the loopback no secret is ever printed. */
+  readonly hostname: string
   readonly devState: DevState | undefined
   readonly filename: string
   readonly cwd: string
@@ -73,8 +88,9 @@ export interface BannerInput {
 export const banner = async (input: BannerInput): Promise<string> => {
   const listening = `users-api (${input.runtime}) listening on ${input.baseUrl}`
   const state = input.devState
-  if (state === undefined) return listening
-  const token = await signUserToken(state.signingKey, state.userId, { expiresIn: "24h" })
+  // startMode allows dev mode on the loopback only; this holds even if that changed.
+  if (state === undefined || !isLoopbackHost(input.hostname)) return listening
+  const token = await signUserToken(state.signingKey, state.userId, state.organizationId, { expiresIn: "24h" })
   const shown = relative(input.cwd, input.filename).startsWith("..")
     ? input.filename
     : relative(input.cwd, input.filename)

@@ -17,6 +17,9 @@ export type WorkerEnv = {
   readonly JWKS?: string
   readonly JWKS_URL?: string
   readonly JWT_ALGORITHMS?: string
+  readonly JWKS_STALE_IF_ERROR_SECONDS?: string
+  readonly JWKS_TIMEOUT_SECONDS?: string
+  readonly JWT_MAX_AGE?: string
   readonly PHONE_FINGERPRINT_KEY?: string
   readonly IDEMPOTENCY_HASH_KEY?: string
 }

@@ -62,20 +62,27 @@ export const seedSqliteFile = async (filename: string, { apiKeyHash, users }: Se
       "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
         "occurred_at, chain_sequence, prev_hash, hash) VALUES (?, ?, 'User', ?, 1, 'UserCreated', ?, ?, ?, ?, ?, ?)"
     )
-    db.transaction(() => {
-      db.prepare("INSERT INTO organizations (id, name, created_at) VALUES (?, 'Bench organization', ?)").run(
-        ORGANIZATION_ID,
-        now
-      )
-      db.prepare(
-        "INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES ('key_bench', ?, ?, 'bench', ?)"
-      ).run(ORGANIZATION_ID, apiKeyHash, now)
-      users.forEach((user, i) => {
-        const [eventId, aggregateId, data, metadata, sequence, prevHash, hash] = rows[i]!
-        insertUser.run(ORGANIZATION_ID, user.id, user.seeded, now, now)
-        insertEvent.run(eventId!, ORGANIZATION_ID, aggregateId!, data!, metadata!, now, sequence!, prevHash!, hash!)
-      })
-    })()
+    const insertOrganization = db.prepare(
+      "INSERT INTO organizations (id, name, created_at) VALUES (?, 'Bench organization', ?)"
+    )
+    const insertKey = db.prepare(
+      "INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES ('key_bench', ?, ?, 'bench', ?)"
+    )
+    try {
+      db.transaction(() => {
+        insertOrganization.run(ORGANIZATION_ID, now)
+        insertKey.run(ORGANIZATION_ID, apiKeyHash, now)
+        users.forEach((user, i) => {
+          const [eventId, aggregateId, data, metadata, sequence, prevHash, hash] = rows[i]!
+          insertUser.run(ORGANIZATION_ID, user.id, user.seeded, now, now)
+          insertEvent.run(eventId!, ORGANIZATION_ID, aggregateId!, data!, metadata!, now, sequence!, prevHash!, hash!)
+        })
+      })()
+    } finally {
+      // Unfinalized, they would keep the connection open past close() until garbage collection, and its late real
+      // close (a checkpoint under the file's lock) could meet the server starting on the file (database is locked).
+      for (const statement of [insertOrganization, insertKey, insertUser, insertEvent]) statement.finalize()
+    }
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
   } finally {
     db.close()
@@ -91,7 +98,9 @@ export interface StoreCheck {
 export const checkSqliteFile = async (filename: string): Promise<StoreCheck> => {
   const db = new Database(filename, { readonly: true })
   try {
-    const rows = db.query(SELECT_CHAIN).all() as Array<EventRow>
+    const select = db.prepare(SELECT_CHAIN)
+    const rows = select.all() as Array<EventRow>
+    select.finalize()
     const links: Array<StoredLink> = rows.map(toStoredLink)
     const verification = await verifyChain(links)
     return { events: rows.length, chainIntact: verification.broken === undefined }

@@ -47,6 +47,12 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
   readonly detail: string
 }> {}
 
+/**
+ * The client went away before the request was answered: it closed the connection mid-upload (the body never
+ * arrived in full), or while the request ran. Not a failure of the service; whatever the client gets is moot.
+ */
+export class ClientClosedRequest extends Data.TaggedError("ClientClosedRequest")<{}> {}
+
 export class UnsupportedMediaType extends Data.TaggedError("UnsupportedMediaType")<{ readonly contentType: string }> {}
 
 export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly limitBytes: number }> {}
@@ -65,6 +71,14 @@ export class VersionConflict extends Data.TaggedError("VersionConflict")<{ reado
  * apart from one before it (docs/DECISIONS.md, "Idempotency and faults").
  */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{ readonly cause: unknown }> {}
+
+/**
+ * The identity provider's key set could not be fetched (and no usable copy is kept), so no token can be checked now.
+ * Not the caller's fault: its token may be fine. `retryAfterSeconds`: until the next fetch may be tried.
+ */
+export class IdentityProviderUnavailable extends Data.TaggedError("IdentityProviderUnavailable")<{
+  readonly retryAfterSeconds: number
+}> {}
 
 /** A request with this Idempotency-Key is still running; retry once it has finished. */
 export class IdempotencyKeyInUse extends Data.TaggedError("IdempotencyKeyInUse")<{}> {}

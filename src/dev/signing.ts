@@ -41,14 +41,19 @@ const sign = async (key: SigningKey, subject: string, options: TokenOptions) => 
     .sign(privateKey)
 }
 
-/** A B2C token: its subject is the user. */
-export const signUserToken = (key: SigningKey, userId: string, options: TokenOptions = {}) => sign(key, userId, options)
+/** A B2C token: its subject is the user, of `organizationId` (every token names its organization). */
+export const signUserToken = (key: SigningKey, userId: string, organizationId: string, options: TokenOptions = {}) =>
+  sign(key, userId, { ...options, claims: { org_id: organizationId, ...options.claims } })
 
-/** A B2B token: a service acting on the users of `organizationId` within `scope`. */
+/** A B2B token: a service acting on the users of `organizationId` within `scope`, marked by `token_use`. */
 export const signServiceToken = (
   key: SigningKey,
   serviceId: string,
   organizationId: string,
   scope: string,
   options: TokenOptions = {}
-) => sign(key, serviceId, { ...options, claims: { org_id: organizationId, scope, ...options.claims } })
+) =>
+  sign(key, serviceId, {
+    ...options,
+    claims: { org_id: organizationId, token_use: "service", scope, ...options.claims }
+  })

@@ -196,7 +196,8 @@ const Problems = {
   erased: problemSchema(E.UserErased, "UserErased"),
   keyInUse: problemSchema(E.IdempotencyKeyInUse, "IdempotencyKeyInUse"),
   keyReused: problemSchema(E.IdempotencyKeyReused, "IdempotencyKeyReused"),
-  unavailable: problemSchema(E.StoreUnavailable, "StoreUnavailable")
+  unavailable: problemSchema(E.StoreUnavailable, "StoreUnavailable"),
+  idpUnavailable: problemSchema(E.IdentityProviderUnavailable, "IdentityProviderUnavailable")
 }
 
 /**
@@ -235,7 +236,10 @@ export const ApiKeyHeader = HttpApiSecurity.apiKey({ key: "X-API-Key", in: "head
 )
 
 export const BearerJwt = HttpApiSecurity.bearer.pipe(
-  HttpApiSecurity.annotate(OpenApi.Description, "A JWT for a user (sub = user id) or a service (org_id, scope)."),
+  HttpApiSecurity.annotate(
+    OpenApi.Description,
+    "A JWT naming the organization (org_id): a user's (sub = user id) or a service's (token_use \"service\", scope)."
+  ),
   HttpApiSecurity.annotate(OpenApi.Format, "JWT")
 )
 
@@ -245,7 +249,7 @@ export const BearerJwt = HttpApiSecurity.bearer.pipe(
  */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
   provides: CurrentPrincipal,
-  failure: Schema.Union(Problems.unauthenticated, Problems.forbidden, Problems.unavailable),
+  failure: Schema.Union(Problems.unauthenticated, Problems.forbidden, Problems.unavailable, Problems.idpUnavailable),
   security: { apiKey: ApiKeyHeader, bearer: BearerJwt }
 }) {}
 

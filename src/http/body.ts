@@ -1,10 +1,12 @@
 /**
  * Reading a JSON body safely: JSON media type only (415), at most 16 KiB even when chunked (413),
- * strict UTF-8 and JSON (400), and the endpoint's schema with unknown fields refused (400).
+ * strict UTF-8 and JSON (400), and the endpoint's schema with unknown fields refused (400). A body that breaks
+ * off (the client closed the connection) is the client's abort, as @effect/platform takes a disconnect: 499.
  * Error details name fields, never the values sent.
  */
 import type { HttpServerRequest } from "@effect/platform"
-import { Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { clientAbortFiberId } from "@effect/platform/HttpServerError"
+import { Cause, Effect, Either, ParseResult, Schema, Stream } from "effect"
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../app/errors.js"
 
 export const MAX_BODY_BYTES = 16 * 1024
@@ -18,6 +20,13 @@ const isJsonMediaType = (header: string | undefined): boolean => {
 // Stream per request (about 0.8 ms of CPU per request on the bench machine; see BENCHMARKS.md).
 /** How much of an oversized body is read and dropped before the 413, rather than cut off mid-upload. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024
+
+/**
+ * The request's fiber ends as @effect/platform ends it when a client disconnects (an interruption by its
+ * clientAbortFiberId), which problems.ts answers and logs as 499 client-closed-request. Not a typed failure: no
+ * endpoint answers it, and no Idempotency-Key is claimed yet when the body is read.
+ */
+const clientGone = Effect.failCause(Cause.interrupt(clientAbortFiberId))
 
 const readWebBody = (body: ReadableStream<Uint8Array>) =>
   Effect.flatMap(
@@ -46,13 +55,17 @@ const readWebBody = (body: ReadableStream<Uint8Array>) =>
           offset += value.byteLength
         }
       } catch {
-        // As Stream.catchAll below: a body that breaks off is what arrived until then.
-        return bytes.subarray(0, offset)
+        // The body broke off: the connection closed or reset mid-upload (Deno says so here; Bun aborts the request's
+        // signal instead, which interrupts it). The request never arrived: the client's abort, not a bad body.
+        return "broken" as const
       }
     }),
-    (
-      bytes
-    ) => (bytes === null ? Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES })) : Effect.succeed(bytes))
+    (bytes): Effect.Effect<Uint8Array, PayloadTooLarge> =>
+      bytes === null
+        ? Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES }))
+        : bytes === "broken"
+        ? clientGone
+        : Effect.succeed(bytes)
   )
 
 const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
@@ -64,7 +77,7 @@ const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
       return source.body === null ? new Uint8Array(0) : yield* readWebBody(source.body)
     }
     const chunks = yield* request.stream.pipe(
-      Stream.catchAll(() => Stream.empty),
+      Stream.catchAll(() => Stream.failCause(Cause.interrupt(clientAbortFiberId))),
       Stream.mapAccumEffect(0, (total, chunk) =>
         total + chunk.byteLength > MAX_BODY_BYTES
           ? Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES }))

@@ -93,7 +93,7 @@ export const principalOf = (actor: Actor): string => `${actor.type}:${actor.id}`
  * (the store failed: the retry must run again) and a lost race (409 concurrent-update: a retry may well win).
  */
 export const keepsAnswer = (status: number, code: string | undefined): boolean =>
-  status < 500 && code !== "concurrent-update"
+  status < 500 && code !== "concurrent-update" && code !== "client-closed-request"
 
 // The headers that belong to the answer itself; X-Request-Id is the replaying request's own.
 const KEPT_HEADERS = ["etag", "location", "retry-after", "www-authenticate"]

@@ -5,8 +5,8 @@
 import { HttpApiSchema } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import { RouteNotFound } from "@effect/platform/HttpServerError"
-import { Cause, Schema } from "effect"
+import { clientAbortFiberId, RouteNotFound } from "@effect/platform/HttpServerError"
+import { Cause, Equal, Schema } from "effect"
 import * as AppErrors from "../app/errors.js"
 import type * as DomainErrors from "../domain/errors.js"
 
@@ -31,12 +31,14 @@ type KnownError =
   | AppErrors.PreconditionFailed
   | AppErrors.VersionConflict
   | AppErrors.StoreUnavailable
+  | AppErrors.IdentityProviderUnavailable
   | AppErrors.PhoneNumberInUse
   | AppErrors.OrganizationNotFound
   | AppErrors.UserErased
   | AppErrors.VerificationRejected
   | AppErrors.IdempotencyKeyInUse
   | AppErrors.IdempotencyKeyReused
+  | AppErrors.ClientClosedRequest
   | DomainErrors.InvalidPhoneNumber
   | DomainErrors.UserAlreadyExists
 
@@ -58,7 +60,10 @@ export const STATUS = {
   UnsupportedMediaType: [415, "Unsupported media type"],
   InvalidPhoneNumber: [422, "Invalid phone number"],
   IdempotencyKeyReused: [422, "Idempotency key reused"],
-  StoreUnavailable: [503, "Service unavailable"]
+  // nginx's code for it: no answer reaches the client, but the log says what happened.
+  ClientClosedRequest: [499, "Client closed request"],
+  StoreUnavailable: [503, "Service unavailable"],
+  IdentityProviderUnavailable: [503, "Identity provider unavailable"]
 } as const satisfies Record<KnownError["_tag"], readonly [number, string]>
 
 interface Described {
@@ -165,6 +170,13 @@ const describe = (error: KnownError): Described => {
         code: "idempotency-key-reused",
         detail: "This Idempotency-Key was used for a different request; use a new key for a new request."
       }
+    case "ClientClosedRequest":
+      return {
+        status,
+        title,
+        code: "client-closed-request",
+        detail: "The client closed the connection before the request was answered."
+      }
     case "StoreUnavailable":
       return {
         status,
@@ -174,6 +186,16 @@ const describe = (error: KnownError): Described => {
         detail: "The store did not answer; the request may or may not have been applied. Retry shortly.",
         headers: { "retry-after": "1" }
       }
+    case "IdentityProviderUnavailable":
+      return {
+        status,
+        title,
+        code: "identity-provider-unavailable",
+        // Not a 401: the token was not found wanting, so a client must not drop it (or log its user out).
+        detail: "The identity provider's keys could not be fetched, so the token cannot be checked now. " +
+          "Retry after the time Retry-After gives; the token may well be valid.",
+        headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
+      }
   }
 }
 
@@ -182,8 +204,16 @@ const KNOWN_TAGS = new Set(Object.keys(STATUS))
 const isKnown = (error: unknown): error is KnownError =>
   typeof error === "object" && error !== null && "_tag" in error && KNOWN_TAGS.has(String(error._tag))
 
+/**
+ * Interrupted because the client went away: @effect/platform's web handler interrupts a request's fiber with this
+ * id when the request's signal aborts (Bun does so when the connection closes).
+ */
+const isClientAbort = (cause: Cause.Cause<unknown>): boolean =>
+  Cause.isInterruptedOnly(cause) && [...Cause.interruptors(cause)].some((id) => Equal.equals(id, clientAbortFiberId))
+
 /** Any failure or defect as a problem; framework errors (bad path or query, unknown route) included. */
 export const describeCause = (cause: Cause.Cause<unknown>): Described & { readonly internal: boolean } => {
+  if (isClientAbort(cause)) return { ...describe(new AppErrors.ClientClosedRequest()), internal: false }
   const error = Cause.squash(cause)
   if (isKnown(error)) return { ...describe(error), internal: false }
   if (error instanceof HttpApiDecodeError) {

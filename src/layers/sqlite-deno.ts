@@ -7,13 +7,15 @@ import { Layer } from "effect"
 import { DatabaseSync } from "node:sqlite"
 import type { JwtConfig } from "./auth/jwt.js"
 import { AtomicWriteTransaction } from "./sql/atomic-write.js"
-import { type PrepareOptions, prepareSqlite } from "./sql/migrate.js"
+import { makePrivateDatabaseFile, type PrepareOptions, prepareSqlite } from "./sql/migrate.js"
 import { sqlServices } from "./sql/services.js"
 import * as SqliteDenoClient from "./sqlite-deno/client.js"
 
-/** Creates the file if needed and readies it (migrate.ts `prepareSqlite`). */
-export const prepareDenoSqliteFile = (filename: string, options: PrepareOptions = {}) =>
+/** Creates the file if needed (0600) and readies it (migrate.ts `prepareSqlite`). */
+export const prepareDenoSqliteFile = (filename: string, options: PrepareOptions = {}) => {
+  makePrivateDatabaseFile(filename)
   prepareSqlite(new DatabaseSync(filename), options)
+}
 
 export const SqliteDenoLive = (filename: string, jwt: JwtConfig, options: PrepareOptions = {}) => {
   prepareDenoSqliteFile(filename, options)

@@ -2,7 +2,7 @@
  * Auth: turns a request's credentials (bearer JWT + organization API key) into a Principal.
  */
 import { Context, type Effect, type Redacted } from "effect"
-import type { Forbidden, StoreUnavailable, Unauthenticated } from "../app/errors.js"
+import type { Forbidden, IdentityProviderUnavailable, StoreUnavailable, Unauthenticated } from "../app/errors.js"
 import type { Actor } from "../domain/user.js"
 
 export interface Principal {
@@ -23,7 +23,7 @@ export class Auth extends Context.Tag("users-api/Auth")<
   {
     readonly authenticate: (
       credentials: Credentials
-    ) => Effect.Effect<Principal, Unauthenticated | Forbidden | StoreUnavailable>
+    ) => Effect.Effect<Principal, Unauthenticated | Forbidden | StoreUnavailable | IdentityProviderUnavailable>
   }
 >() {}
 

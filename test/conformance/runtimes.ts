@@ -29,7 +29,7 @@ export interface Target {
   /** A key of the first organization that has been revoked. */
   readonly revokedApiKey: string
   /** Tokens signed by the runtime's dev signing key, as its identity provider would sign them. */
-  readonly signUserToken: (userId: string, options?: TokenOptions) => Promise<string>
+  readonly signUserToken: (userId: string, organizationId: string, options?: TokenOptions) => Promise<string>
   readonly signServiceToken: (organizationId: string, scope: string, options?: TokenOptions) => Promise<string>
   /** Everything the server has printed so far (its request log included). */
   readonly output: () => string
@@ -74,7 +74,7 @@ const targetOf = async (
   organizationId: state.organizationId,
   apiKey: state.apiKey,
   userId: state.userId,
-  userToken: await signUserToken(state.signingKey, state.userId, { expiresIn: "1h" }),
+  userToken: await signUserToken(state.signingKey, state.userId, state.organizationId, { expiresIn: "1h" }),
   serviceToken: await signServiceToken(state.signingKey, state.serviceId, state.organizationId, STANDARD_SCOPE),
   other: {
     organizationId: OTHER_ORGANIZATION,
@@ -82,7 +82,7 @@ const targetOf = async (
     serviceToken: await signServiceToken(state.signingKey, "svc_other", OTHER_ORGANIZATION, STANDARD_SCOPE)
   },
   revokedApiKey: extra.revokedApiKey,
-  signUserToken: (userId, options) => signUserToken(state.signingKey, userId, options),
+  signUserToken: (userId, organizationId, options) => signUserToken(state.signingKey, userId, organizationId, options),
   signServiceToken: (organizationId, scope, options) =>
     signServiceToken(state.signingKey, `svc_${organizationId}`, organizationId, scope, options),
   output: () => server.output

@@ -620,9 +620,9 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         "alg none": `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.`,
         "alg none with a signature": `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.c2ln`,
         "HS256 with a made-up signature": `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}.c2lnbmF0dXJl`,
-        "expired": await t().signUserToken(userId, { expiresIn: seconds() - 60 }),
-        "another issuer": await t().signUserToken(userId, { issuer: "https://evil.example/" }),
-        "another audience": await t().signUserToken(userId, { audience: "another-api" }),
+        "expired": await t().signUserToken(userId, t().organizationId, { expiresIn: seconds() - 60 }),
+        "another issuer": await t().signUserToken(userId, t().organizationId, { issuer: "https://evil.example/" }),
+        "another audience": await t().signUserToken(userId, t().organizationId, { audience: "another-api" }),
         "a tampered payload": (() => {
           const [header, , signature] = t().userToken.split(".")
           return `${header}.${encode({ ...claims, sub: userId })}.${signature}`
@@ -639,7 +639,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     })
 
     it("a token signed by a key the runtime does not trust: 401 invalid-token", async () => {
-      const stranger = await signUserToken(await generateSigningKey("stranger"), t().userId)
+      const stranger = await signUserToken(await generateSigningKey("stranger"), t().userId, t().organizationId)
       expectUnauthenticated(await update(t().userId, null, { token: stranger }), "invalid-token")
     })
 
@@ -648,6 +648,34 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       await unchanged(userId, async () => {
         expectProblem(await update(userId, null, { token: t().other.serviceToken }), 403, "organization-mismatch")
       })
+    })
+
+    it("a user token of another organization, or without org_id, with B's key: 403 organization-mismatch", async () => {
+      // B's user has the same id the token names: only the organization binding stands between them.
+      const userId = `orgbound_${run}_${++users}`
+      const asB = { apiKey: t().other.apiKey, token: t().other.serviceToken }
+      const created = await send("POST", "/users", { ...asB, json: { id: userId, phoneNumber: numbers.next().typed } })
+      expect(created.status, created.text).toBe(201)
+      const state = async () => [(await read(userId, asB)).body, (await events(userId, "", asB)).body]
+      const before = await state()
+      const tokens = {
+        "of the dev organization": await t().signUserToken(userId, t().organizationId),
+        "without org_id": await t().signUserToken(userId, t().organizationId, { claims: { org_id: undefined } })
+      }
+      for (const [name, token] of Object.entries(tokens)) {
+        const asAttacker = { apiKey: t().other.apiKey, token }
+        for (
+          const answer of [
+            await read(userId, asAttacker),
+            await update(userId, numbers.next().e164, asAttacker),
+            await erase(userId, asAttacker)
+          ]
+        ) {
+          expectProblem(answer, 403, "organization-mismatch")
+          expect(answer.body.detail, name).toMatch(name === "without org_id" ? /no org_id/ : /another organization/)
+        }
+      }
+      expect(await state()).toEqual(before)
     })
 
     it("a user token for another user: 403 not-own-user", async () => {
@@ -806,7 +834,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         version: 2,
         event: null
       })
-      expectProblem(await verify(userId, number.e164, { token: await t().signUserToken(userId) }), 403, "missing-scope")
+      expectProblem(
+        await verify(userId, number.e164, { token: await t().signUserToken(userId, t().organizationId) }),
+        403,
+        "missing-scope"
+      )
       const next = numbers.next()
       expect((await update(userId, next.e164)).body.event.data.phoneNumberVerified).toBe(false)
       expect((await read(userId, { token })).body.phoneNumberVerified).toBe(false)
@@ -851,7 +883,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
 
     it("a user may erase itself", async () => {
       const userId = await newUser("self_erase", numbers.next())
-      const answer = await erase(userId, { token: await t().signUserToken(userId) })
+      const answer = await erase(userId, { token: await t().signUserToken(userId, t().organizationId) })
       expect(answer.status).toBe(200)
       expect(answer.body.event.metadata.actor).toEqual({ type: "user", id: userId })
     })
@@ -1023,7 +1055,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("keeps no key for a forbidden request, and keys per caller: the backend's request with it then runs", async () => {
       const victim = await newUser("idem_victim")
       const malloryId = await newUser("idem_mallory")
-      const mallory = { token: await t().signUserToken(malloryId) }
+      const mallory = { token: await t().signUserToken(malloryId, t().organizationId) }
       const key = `idem-squat-${run}`
       await unchanged(victim, async () => {
         expectProblem(await update(victim, numbers.next().e164, keyed(key, mallory)), 403, "not-own-user")
@@ -1068,7 +1100,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("shows the raw number to the user itself and to users:pii:read, the masked one to users:read", async () => {
       const number = numbers.next()
       const userId = await newUser("reader", number)
-      const self = await read(userId, { token: await t().signUserToken(userId) })
+      const self = await read(userId, { token: await t().signUserToken(userId, t().organizationId) })
       expect(self.status).toBe(200)
       expect(self.headers.get("etag")).toBe('"1"')
       expect(self.body).toEqual({
@@ -1108,7 +1140,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         { maskedPhoneNumber: null, previousMaskedPhoneNumber: second.masked, phoneNumberVerified: false }
       ])
       for (const event of [...page1.body.events, ...page2.body.events]) expectMaskedEvent(event, userId, event.version)
-      const own = await events(userId, "", { token: await t().signUserToken(userId) })
+      const own = await events(userId, "", { token: await t().signUserToken(userId, t().organizationId) })
       expect(own.body.events).toHaveLength(3)
     })
   })

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BIN, ServerProcess } from "../support/processes.js"
+import { BIN, localDevEnv, ServerProcess } from "../support/processes.js"
 
 const BUN = BIN.bun
 const READY_WITHIN_MS = 20_000
@@ -38,8 +38,7 @@ const send = (curl: PrintedCurl) => fetch(curl.url, { method: "POST", headers: c
 describe("npm start (bun src/bun.ts) in local dev mode", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "users-api-bun-"))
   // Local dev mode on the loopback, whatever the calling shell has set.
-  const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, ...inherited } = process.env
-  const env = { ...inherited, USERS_API_DATA_DIR: dataDir, PORT: "0" }
+  const env = localDevEnv({ USERS_API_DATA_DIR: dataDir, PORT: "0" })
   let server: ServerProcess
   let port: number
   let curl: PrintedCurl

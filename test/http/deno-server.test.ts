@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { signServiceToken, signUserToken } from "../../src/dev/signing.js"
 import type { DevState } from "../../src/dev/state.js"
-import { BIN, ServerProcess } from "../support/processes.js"
+import { BIN, localDevEnv, ServerProcess } from "../support/processes.js"
 
 const READY_WITHIN_MS = 30_000
 
@@ -16,8 +16,7 @@ describe("npm run start:deno (deno task start) in local dev mode", () => {
   mkdirSync(join(process.cwd(), "data"), { recursive: true })
   const dataDir = mkdtempSync(join(process.cwd(), "data", "test-deno-"))
   // Local dev mode on the loopback, whatever the calling shell has set; PORT 0 lets the system pick a free port.
-  const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, ...inherited } = process.env
-  const env = { ...inherited, USERS_API_DATA_DIR: dataDir, PORT: "0", NO_COLOR: "1" }
+  const env = localDevEnv({ USERS_API_DATA_DIR: dataDir, PORT: "0" })
   let server: ServerProcess
   let baseUrl: string
   let state: DevState
@@ -29,7 +28,7 @@ describe("npm run start:deno (deno task start) in local dev mode", () => {
       body: JSON.stringify(body)
     })
   const asUser = async () => ({
-    authorization: `Bearer ${await signUserToken(state.signingKey, state.userId)}`,
+    authorization: `Bearer ${await signUserToken(state.signingKey, state.userId, state.organizationId)}`,
     "x-api-key": state.apiKey
   })
 

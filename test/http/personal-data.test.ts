@@ -71,7 +71,11 @@ describe("phone verification", () => {
 
   it("lets no user verify its own number: 403", async () => {
     await create("v5", "+14155552671")
-    expectProblem(await verify("v5", "+14155552671", await f.userToken("v5")), 403, "missing-scope")
+    expectProblem(
+      await verify("v5", "+14155552671", await f.userToken("v5", tenant.organizationId)),
+      403,
+      "missing-scope"
+    )
   })
 })
 
@@ -157,7 +161,7 @@ describe("ErasePersonalData", () => {
     await create("e4")
     const writer = await f.serviceToken("users:write", tenant.organizationId)
     expectProblem(await erase("e4", writer), 403, "missing-scope")
-    expect((await erase("e4", await f.userToken("e4"))).status).toBe(200)
+    expect((await erase("e4", await f.userToken("e4", tenant.organizationId))).status).toBe(200)
   })
 
   it("leaves the audit chain verifiable", async () => {
@@ -172,7 +176,7 @@ describe("ErasePersonalData", () => {
 describe("GET /users/{id}", () => {
   it("shows the raw number to the user itself, with an ETag", async () => {
     await create("r1", "+14155552671")
-    const answer = await read("r1", await f.userToken("r1"))
+    const answer = await read("r1", await f.userToken("r1", tenant.organizationId))
     expect(answer.status).toBe(200)
     expect(answer.headers.get("etag")).toBe('"1"')
     expect(answer.body).toEqual({
@@ -209,7 +213,7 @@ describe("GET /users/{id}", () => {
       404,
       "user-not-found"
     )
-    expectProblem(await read("r4", await f.userToken("someone")), 403, "not-own-user")
+    expectProblem(await read("r4", await f.userToken("someone", tenant.organizationId)), 403, "not-own-user")
   })
 })
 

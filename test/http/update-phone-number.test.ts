@@ -91,7 +91,7 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
   })
 
   it("lets a user change its own number", async () => {
-    const answer = await update("+44 20 7946 0958", { token: await f.userToken(userId) })
+    const answer = await update("+44 20 7946 0958", { token: await f.userToken(userId, tenant.organizationId) })
     expect(answer.status).toBe(200)
     expect(answer.body.event.metadata.actor).toEqual({ type: "user", id: userId })
   })
@@ -187,7 +187,10 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
       "a token signed by another key",
       401,
       "invalid-token",
-      async () => update("+14155552671", { token: await signUserToken(await generateSigningKey("test-key"), userId) })
+      async () =>
+        update("+14155552671", {
+          token: await signUserToken(await generateSigningKey("test-key"), userId, tenant.organizationId)
+        })
     )
     rejects("an alg none token", 401, "invalid-token", () => {
       const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url")
@@ -203,7 +206,9 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
       "invalid-token",
       async () =>
         update("+14155552671", {
-          token: await signUserToken(f.key, userId, { expiresIn: Math.floor(Date.now() / 1000) - 60 })
+          token: await signUserToken(f.key, userId, tenant.organizationId, {
+            expiresIn: Math.floor(Date.now() / 1000) - 60
+          })
         })
     )
     rejects(
@@ -222,7 +227,7 @@ describe("POST /users/{id}/UpdatePhoneNumber", () => {
       "a user token for another user",
       403,
       "not-own-user",
-      async () => update("+14155552671", { token: await f.userToken("someone_else") })
+      async () => update("+14155552671", { token: await f.userToken("someone_else", tenant.organizationId) })
     )
     rejects("a user that does not exist", 404, "user-not-found", () => update("+14155552671", { id: "ghost" }))
     rejects(
@@ -351,7 +356,7 @@ describe("POST /users", () => {
 
   it("refuses a user token: 403", async () => {
     const answer = await call(f.fetch, "POST", "/users", {
-      token: await f.userToken("u"),
+      token: await f.userToken("u", tenant.organizationId),
       apiKey: tenant.apiKey,
       body: {}
     })

@@ -88,8 +88,13 @@ const attack = (name: string, status: number, code: string, send: () => Promise<
   })
 }
 
-/** A user token for the victim, i.e. a token that *would* be allowed to write if it verified. */
-const victimClaims = (overrides: Record<string, unknown> = {}) => claims(VICTIM, overrides)
+/** A user token for the victim of org A, i.e. a token that *would* be allowed to write if it verified. */
+const victimClaims = (overrides: Record<string, unknown> = {}) =>
+  claims(VICTIM, { org_id: f.tenant.organizationId, ...overrides })
+
+/** A service token of org A with users:write, as it would be accepted if it verified. */
+const serviceClaims = (sub: unknown, overrides: Record<string, unknown> = {}) =>
+  claims("x", { sub, org_id: f.tenant.organizationId, token_use: "service", scope: "users:write", ...overrides })
 
 beforeAll(async () => {
   f = await makeSqliteFixture()
@@ -143,7 +148,7 @@ describe("forged and untrusted tokens", () => {
     attempt({
       token: unsignedToken(
         { alg: "none" },
-        claims("svc_evil", { org_id: f.tenant.organizationId, scope: "users:write" })
+        serviceClaims("svc_evil")
       )
     }))
 
@@ -191,13 +196,15 @@ describe("forged and untrusted tokens", () => {
     "a token signed by an unknown key reusing the trusted kid",
     401,
     "invalid-token",
-    async () => attempt({ token: await signUserToken(await generateSigningKey(f.key.kid), VICTIM) })
+    async () =>
+      attempt({ token: await signUserToken(await generateSigningKey(f.key.kid), VICTIM, f.tenant.organizationId) })
   )
   attack(
     "a token signed by an unknown key under its own kid",
     401,
     "invalid-token",
-    async () => attempt({ token: await signUserToken(await generateSigningKey("attacker-key"), VICTIM) })
+    async () =>
+      attempt({ token: await signUserToken(await generateSigningKey("attacker-key"), VICTIM, f.tenant.organizationId) })
   )
   attack("an attacker's key embedded in the header (jwk)", 401, "invalid-token", async () => {
     const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true })
@@ -291,6 +298,25 @@ describe("claims", () => {
     "invalid-token",
     async () => attempt({ token: await signRaw(f.key, victimClaims({ sub: undefined })) })
   )
+  // Issue 9: other JWTs the identity provider signs are not access tokens.
+  attack(
+    "an ID token of the victim (typ id+jwt)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { typ: "id+jwt" }) })
+  )
+  attack(
+    "a logout token of the victim (typ logout+jwt)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { typ: "logout+jwt" }) })
+  )
+  attack(
+    "a DPoP proof posing as a token (typ dpop+jwt)",
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, victimClaims(), { typ: "dpop+jwt" }) })
+  )
   attack(
     "a token without exp",
     401,
@@ -310,15 +336,12 @@ describe("claims", () => {
     "invalid-token",
     async () =>
       attempt({
-        token: await signRaw(f.key, claims("x", { sub: 42, org_id: f.tenant.organizationId, scope: "users:write" }))
+        token: await signRaw(f.key, serviceClaims(42))
       })
   )
   attack("a service token whose sub is an object", 401, "invalid-token", async () =>
     attempt({
-      token: await signRaw(
-        f.key,
-        claims("x", { sub: { id: "svc" }, org_id: f.tenant.organizationId, scope: "users:write" })
-      )
+      token: await signRaw(f.key, serviceClaims({ id: "svc" }))
     }))
   attack(
     "a service token whose sub is null",
@@ -326,15 +349,14 @@ describe("claims", () => {
     "invalid-token",
     async () =>
       attempt({
-        token: await signRaw(f.key, claims("x", { sub: null, org_id: f.tenant.organizationId, scope: "users:write" }))
+        token: await signRaw(f.key, serviceClaims(null))
       })
   )
   attack(
     "a service token whose sub is empty",
     401,
     "invalid-token",
-    async () =>
-      attempt({ token: await signRaw(f.key, claims("", { org_id: f.tenant.organizationId, scope: "users:write" })) })
+    async () => attempt({ token: await signRaw(f.key, serviceClaims("")) })
   )
   attack(
     "a user token whose sub is an array holding the victim",
@@ -390,7 +412,7 @@ describe("who may act on whom", () => {
     "missing-scope",
     async () =>
       attempt({
-        token: await signRaw(f.key, claims("svc", { org_id: f.tenant.organizationId, scope: ["users:write"] }))
+        token: await signRaw(f.key, serviceClaims("svc", { scope: ["users:write"] }))
       })
   )
   attack(
@@ -403,11 +425,61 @@ describe("who may act on whom", () => {
 
 describe("API keys and tenants", () => {
   attack("a revoked API key", 401, "invalid-api-key", async () => attempt({ apiKey: revokedKey }))
+  // Issue 9, finding 1: a user token works only in the organization it names (org_id), whatever key comes with it.
   attack(
-    "the API key of another organization with a user token (the user is not there)",
-    404,
-    "user-not-found",
+    "the API key of another organization with a user token of org A",
+    403,
+    "organization-mismatch",
     async () => attempt({ token: await f.userToken(VICTIM), apiKey: f.other.apiKey })
+  )
+  attack(
+    "the API key of another organization with a user token of org A naming that organization's user",
+    403,
+    "organization-mismatch",
+    async () =>
+      attempt({
+        path: `/users/${VICTIM_B}/UpdatePhoneNumber`,
+        token: await f.userToken(VICTIM_B),
+        apiKey: f.other.apiKey
+      })
+  )
+  attack(
+    "a user token without org_id, with another organization's key, naming its user",
+    403,
+    "organization-mismatch",
+    async () =>
+      attempt({
+        path: `/users/${VICTIM_B}/UpdatePhoneNumber`,
+        token: await signRaw(f.key, claims(VICTIM_B)),
+        apiKey: f.other.apiKey
+      })
+  )
+  attack(
+    "a user token without org_id, with its own organization's key",
+    403,
+    "organization-mismatch",
+    async () => attempt({ token: await signRaw(f.key, claims(VICTIM)) })
+  )
+  attack(
+    "a service token without org_id",
+    403,
+    "organization-mismatch",
+    async () => attempt({ token: await signRaw(f.key, serviceClaims("svc", { org_id: undefined })) })
+  )
+  attack(
+    "a user token carrying scope users:write, on another user",
+    403,
+    "not-own-user",
+    async () =>
+      attempt({
+        token: await signRaw(f.key, claims("mallory", { org_id: f.tenant.organizationId, scope: "users:write" }))
+      })
+  )
+  attack(
+    'a token whose token_use is neither "user" nor "service"',
+    401,
+    "invalid-token",
+    async () => attempt({ token: await signRaw(f.key, serviceClaims("svc", { token_use: "admin" })) })
   )
   attack(
     "the API key of another organization with a service token of org A",

@@ -45,7 +45,9 @@ beforeAll(async () => {
     { sub: [TARGET] },
     { sub: TARGET, org_id: 7 },
     { sub: TARGET, org_id: "" },
-    { sub: "svc", org_id: f.tenant.organizationId, scope: ["users:write"] },
+    { sub: "svc", org_id: f.tenant.organizationId, token_use: "service", scope: ["users:write"] },
+    { sub: TARGET, org_id: f.tenant.organizationId, token_use: "Service", scope: "users:write" },
+    { sub: TARGET, scope: "users:write" },
     { sub: TARGET, exp: undefined },
     { sub: TARGET, aud: [] }
   ]
@@ -389,76 +391,85 @@ describe("fuzzing the handler (never 5xx, errors are problems, rejected requests
     )
   }, 120_000)
 
-  it("survives arbitrary claims in genuinely signed tokens (sub, org_id, scope, iss, aud, exp, nbf)", async () => {
-    const json = fc.jsonValue({ maxDepth: 1 })
-    const now = Math.floor(Date.now() / 1000)
-    const claimSet = fc.record({
-      sub: fc.oneof(
-        { arbitrary: fc.constantFrom(TARGET, "svc_fuzz", "someone_else"), weight: 3 },
-        { arbitrary: json, weight: 2 },
-        { arbitrary: fc.constant(undefined), weight: 1 }
-      ),
-      org_id: fc.oneof(
-        { arbitrary: fc.constant(undefined), weight: 2 },
-        { arbitrary: fc.constant(f.tenant.organizationId), weight: 3 },
-        { arbitrary: fc.constantFrom(f.other.organizationId, "", f.tenant.organizationId.toUpperCase()), weight: 1 },
-        { arbitrary: json, weight: 1 }
-      ),
-      scope: fc.oneof(
-        { arbitrary: fc.constantFrom("users:write", "users:read users:write"), weight: 4 },
-        {
-          arbitrary: fc.constantFrom("users:read", "", " users:write ", "users:write,users:read", "USERS:WRITE"),
-          weight: 1
-        },
-        { arbitrary: json, weight: 1 }
-      ),
-      iss: fc.oneof({ arbitrary: fc.constant(DEV_ISSUER), weight: 6 }, { arbitrary: json, weight: 1 }),
-      aud: fc.oneof(
-        { arbitrary: fc.constantFrom<unknown>(DEV_AUDIENCE, [DEV_AUDIENCE, "other"]), weight: 6 },
-        { arbitrary: json, weight: 1 }
-      ),
-      exp: fc.oneof(
-        { arbitrary: fc.constant(now + 3600), weight: 6 },
-        {
-          arbitrary: fc.oneof(fc.integer({ min: now - 100_000, max: now + 100_000 }), json, fc.constant(undefined)),
-          weight: 1
-        }
-      ),
-      nbf: fc.oneof(
-        { arbitrary: fc.constant(undefined), weight: 6 },
-        { arbitrary: fc.oneof(fc.integer({ min: now - 1000, max: now + 1000 }), json), weight: 1 }
+  it(
+    "survives arbitrary claims in genuinely signed tokens (sub, org_id, token_use, scope, iss, aud, exp, nbf)",
+    async () => {
+      const json = fc.jsonValue({ maxDepth: 1 })
+      const now = Math.floor(Date.now() / 1000)
+      const claimSet = fc.record({
+        sub: fc.oneof(
+          { arbitrary: fc.constantFrom(TARGET, "svc_fuzz", "someone_else"), weight: 3 },
+          { arbitrary: json, weight: 2 },
+          { arbitrary: fc.constant(undefined), weight: 1 }
+        ),
+        org_id: fc.oneof(
+          { arbitrary: fc.constant(undefined), weight: 2 },
+          { arbitrary: fc.constant(f.tenant.organizationId), weight: 3 },
+          { arbitrary: fc.constantFrom(f.other.organizationId, "", f.tenant.organizationId.toUpperCase()), weight: 1 },
+          { arbitrary: json, weight: 1 }
+        ),
+        token_use: fc.oneof(
+          { arbitrary: fc.constant("service"), weight: 3 },
+          { arbitrary: fc.constantFrom(undefined, "user"), weight: 2 },
+          { arbitrary: fc.oneof(fc.constantFrom("Service", "admin", ""), json), weight: 1 }
+        ),
+        scope: fc.oneof(
+          { arbitrary: fc.constantFrom("users:write", "users:read users:write"), weight: 4 },
+          {
+            arbitrary: fc.constantFrom("users:read", "", " users:write ", "users:write,users:read", "USERS:WRITE"),
+            weight: 1
+          },
+          { arbitrary: json, weight: 1 }
+        ),
+        iss: fc.oneof({ arbitrary: fc.constant(DEV_ISSUER), weight: 6 }, { arbitrary: json, weight: 1 }),
+        aud: fc.oneof(
+          { arbitrary: fc.constantFrom<unknown>(DEV_AUDIENCE, [DEV_AUDIENCE, "other"]), weight: 6 },
+          { arbitrary: json, weight: 1 }
+        ),
+        exp: fc.oneof(
+          { arbitrary: fc.constant(now + 3600), weight: 6 },
+          {
+            arbitrary: fc.oneof(fc.integer({ min: now - 100_000, max: now + 100_000 }), json, fc.constant(undefined)),
+            weight: 1
+          }
+        ),
+        nbf: fc.oneof(
+          { arbitrary: fc.constant(undefined), weight: 6 },
+          { arbitrary: fc.oneof(fc.integer({ min: now - 1000, max: now + 1000 }), json), weight: 1 }
+        )
+      })
+      const headers = (token: string) => ({
+        authorization: `Bearer ${token}`,
+        "x-api-key": f.tenant.apiKey,
+        "content-type": "application/json"
+      })
+      await fc.assert(
+        fc.asyncProperty(
+          claimSet,
+          fc.constantFrom("update", "update", "create", "events"),
+          fc.constantFrom(...VALID_NUMBERS, null),
+          async (set, which, phoneNumber) => {
+            const payload = Object.fromEntries(Object.entries(set).filter(([, value]) => value !== undefined))
+            const token = await signRaw(f.key, payload)
+            return check(
+              which === "events"
+                ? { method: "GET", path: `/users/${TARGET}/events`, headers: headers(token) }
+                : which === "create"
+                ? { method: "POST", path: "/users", headers: headers(token), body: JSON.stringify({ phoneNumber }) }
+                : {
+                  method: "POST",
+                  path: `/users/${TARGET}/UpdatePhoneNumber`,
+                  headers: headers(token),
+                  body: JSON.stringify({ phoneNumber })
+                }
+            )
+          }
+        ),
+        { seed: SEED + 3, numRuns: Math.ceil(RUNS / 2) }
       )
-    })
-    const headers = (token: string) => ({
-      authorization: `Bearer ${token}`,
-      "x-api-key": f.tenant.apiKey,
-      "content-type": "application/json"
-    })
-    await fc.assert(
-      fc.asyncProperty(
-        claimSet,
-        fc.constantFrom("update", "update", "create", "events"),
-        fc.constantFrom(...VALID_NUMBERS, null),
-        async (set, which, phoneNumber) => {
-          const payload = Object.fromEntries(Object.entries(set).filter(([, value]) => value !== undefined))
-          const token = await signRaw(f.key, payload)
-          return check(
-            which === "events"
-              ? { method: "GET", path: `/users/${TARGET}/events`, headers: headers(token) }
-              : which === "create"
-              ? { method: "POST", path: "/users", headers: headers(token), body: JSON.stringify({ phoneNumber }) }
-              : {
-                method: "POST",
-                path: `/users/${TARGET}/UpdatePhoneNumber`,
-                headers: headers(token),
-                body: JSON.stringify({ phoneNumber })
-              }
-          )
-        }
-      ),
-      { seed: SEED + 3, numRuns: Math.ceil(RUNS / 2) }
-    )
-  }, 120_000)
+    },
+    120_000
+  )
 
   it("survives arbitrary path ids (unicode, percent-encoding, dot segments) and query strings", async () => {
     const piece = fc.oneof(

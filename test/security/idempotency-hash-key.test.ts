@@ -30,8 +30,10 @@ describe("IDEMPOTENCY_HASH_KEY", () => {
 
   it("stops a production start-up (a JWKS configured) that lacks it, as a missing key set does", async () => {
     const production = { JWKS: JSON.stringify({ keys: [] }), JWT_ISSUER: "https://idp/", JWT_AUDIENCE: "users-api" }
-    await expect(startup(production, 0, failed)).rejects.toThrow(/fail: IDEMPOTENCY_HASH_KEY must be set/)
-    const config = await startup({ ...production, IDEMPOTENCY_HASH_KEY: KEY }, 0, failed)
+    await expect(startup(production, 0, failed, () => undefined)).rejects.toThrow(
+      /fail: IDEMPOTENCY_HASH_KEY must be set/
+    )
+    const config = await startup({ ...production, IDEMPOTENCY_HASH_KEY: KEY }, 0, failed, () => undefined)
     expect(config.idempotencyHashKey).toBe(KEY)
   })
 

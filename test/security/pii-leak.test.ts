@@ -99,8 +99,8 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
   const alice = `${prefix}_alice`
   const bob = `${prefix}_bob`
   const carol = `${prefix}_carol`
-  const aliceToken = await f.userToken(alice)
-  const mallory = await f.userToken(`${prefix}_mallory`)
+  const aliceToken = await f.userToken(alice, tenant.organizationId)
+  const mallory = await f.userToken(`${prefix}_mallory`, tenant.organizationId)
   credentials.push(service, readOnly, otherOrg, aliceToken, mallory, tenant.apiKey, f.other.apiKey)
   let requests = 0
 

@@ -13,7 +13,10 @@ export const encodeSegment = (value: unknown): string => b64url(JSON.stringify(v
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 
-/** Claims the service would accept (for a user token whose sub is `sub`), with overrides; `undefined` removes one. */
+/**
+ * Registered claims the service checks (iss, aud, iat, exp) for `sub`, with overrides; `undefined` removes one.
+ * The service accepts them once they also name an organization (`org_id`) and, for a service, `token_use`.
+ */
 export const claims = (sub: string, overrides: Record<string, unknown> = {}): Record<string, unknown> => {
   const base: Record<string, unknown> = {
     sub,

@@ -12,10 +12,13 @@ export const BIN = {
   wrangler: `${ROOT}/node_modules/.bin/wrangler`
 } as const
 
-/** The environment of the calling shell, minus what would switch a server out of local dev mode or off the loopback. */
+/**
+ * The environment of the calling shell, minus what would switch a server out of local dev mode or off the loopback
+ * (every JWT* and JWKS* variable: a production setting alone now makes a start refuse).
+ */
 export const localDevEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
-  const { HOST: _host, JWKS: _jwks, JWKS_URL: _jwksUrl, PORT: _port, USERS_API_DATA_DIR: _dir, ...inherited } =
-    process.env
+  const { HOST: _host, PORT: _port, USERS_API_DATA_DIR: _dir, ...rest } = process.env
+  const inherited = Object.fromEntries(Object.entries(rest).filter(([name]) => !/^(JWT|JWKS)/i.test(name)))
   return { ...inherited, NO_COLOR: "1", WRANGLER_SEND_METRICS: "false", ...extra }
 }
 

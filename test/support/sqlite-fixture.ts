@@ -20,6 +20,7 @@ import {
 } from "../../src/dev/signing.js"
 import { makeFetchHandler } from "../../src/handler.js"
 import type { LogLine } from "../../src/http/edge.js"
+import type { JwtConfig } from "../../src/layers/auth/jwt.js"
 import { SqliteNodeLive } from "../../src/layers/sqlite-node.js"
 
 export interface Tenant {
@@ -46,7 +47,8 @@ export interface SqliteFixture {
   readonly run: <A, E>(
     effect: Effect.Effect<A, E, SqliteClient.SqliteClient | SqlClient.SqlClient>
   ) => Promise<A>
-  readonly userToken: (userId: string) => Promise<string>
+  /** A user token of `organizationId` (default: `tenant`'s); every token names its organization. */
+  readonly userToken: (userId: string, organizationId?: string) => Promise<string>
   readonly serviceToken: (scope?: string, organizationId?: string) => Promise<string>
   /** A read-only look at the file with better-sqlite3. */
   readonly query: <T = Record<string, unknown>>(sql: string, ...params: Array<unknown>) => Array<T>
@@ -56,12 +58,14 @@ export interface SqliteFixture {
 export interface FixtureOptions {
   readonly phoneFingerprintKey?: string
   readonly idempotencyHashKey?: string
+  /** Overrides of the JWT settings, e.g. a remote key set (`jwks: new URL(...)`) in place of the inline one. */
+  readonly jwt?: Partial<JwtConfig>
 }
 
 export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<SqliteFixture> => {
   const filename = join(mkdtempSync(join(tmpdir(), "users-api-")), "test.sqlite")
   const key = await generateSigningKey("test-key")
-  const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }
+  const jwt: JwtConfig = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key), ...options.jwt }
   const services = SqliteNodeLive(filename, jwt)
   const logs: Array<LogLine> = []
   const idempotencyHashKey = options.idempotencyHashKey ?? TEST_IDEMPOTENCY_HASH_KEY
@@ -95,7 +99,7 @@ export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<S
     newTenant: () => makeTenant(`org_t${++tenants}`),
     logs,
     run,
-    userToken: (userId) => signUserToken(key, userId),
+    userToken: (userId, organizationId = tenant.organizationId) => signUserToken(key, userId, organizationId),
     serviceToken: (scope = "users:read users:write", organizationId = tenant.organizationId) =>
       signServiceToken(key, "svc_test", organizationId, scope),
     query: (sql, ...params) => reader.prepare(sql).all(...params) as Array<any>,

@@ -1,6 +1,7 @@
 /**
- * The Auth service: a verified JWT plus an active API key make a Principal.
- * A token with an `org_id` claim is a service token (scopes from `scope`); otherwise its `sub` is a user id.
+ * The Auth service: a verified JWT plus an active API key make a Principal. Every token names its organization
+ * (`org_id`), which must be the API key's. A token with `token_use: "service"` is a service token (scopes from
+ * `scope`); one without `token_use` (or with "user") is a user token whose `sub` is the user id.
  */
 import { Effect, Layer, Redacted } from "effect"
 import { Forbidden, Unauthenticated } from "../../app/errors.js"
@@ -11,6 +12,16 @@ import { type JwtConfig, makeVerifyJwt, type VerifyJwt } from "./jwt.js"
 import { cacheVerifiedTokens, type TokenCacheOptions } from "./token-cache.js"
 
 const MAX_CREDENTIAL_LENGTH = 8192
+
+const missingOrganization = new Forbidden({
+  reason: "organization-mismatch",
+  detail: "The token carries no org_id; every token must name the API key's organization."
+})
+
+const otherOrganization = new Forbidden({
+  reason: "organization-mismatch",
+  detail: "The token belongs to another organization than the API key."
+})
 
 export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth["Type"] => ({
   authenticate: ({ apiKey, bearerToken }) =>
@@ -34,9 +45,20 @@ export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth
       }
       const claims = yield* verifyJwt(token)
       // jose checks that sub is present, not its type; the actor id goes into events, so it must be a real string.
-      // A malformed org_id must not turn a service token into a user token named after the service.
       if (typeof claims.sub !== "string" || claims.sub === "") {
         return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token's sub claim is not accepted." })
+      }
+      // The kind is marked on the powerful side: anything but an explicit "service" is a user (or refused).
+      const kind = claims.token_use === undefined || claims.token_use === "user"
+        ? "user"
+        : claims.token_use === "service"
+        ? "service"
+        : undefined
+      if (kind === undefined) {
+        return yield* new Unauthenticated({
+          reason: "invalid-token",
+          detail: "The token's token_use claim is not accepted."
+        })
       }
       if (claims.org_id != null && (typeof claims.org_id !== "string" || claims.org_id === "")) {
         return yield* new Unauthenticated({
@@ -48,14 +70,10 @@ export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth
       if (organizationId === null) {
         return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
       }
+      if (typeof claims.org_id !== "string") return yield* missingOrganization
+      if (claims.org_id !== organizationId) return yield* otherOrganization
       const subject = claims.sub
-      if (typeof claims.org_id === "string") {
-        if (claims.org_id !== organizationId) {
-          return yield* new Forbidden({
-            reason: "organization-mismatch",
-            detail: "The service token belongs to another organization than the API key."
-          })
-        }
+      if (kind === "service") {
         const scope = typeof claims.scope === "string" ? claims.scope : ""
         const principal: Principal = {
           organizationId,
@@ -64,6 +82,7 @@ export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth
         }
         return principal
       }
+      // A user's token may carry a scope (identity providers add one); it grants a user nothing.
       const principal: Principal = { organizationId, actor: { type: "user", id: subject }, scopes: new Set() }
       return principal
     })
@@ -83,7 +102,10 @@ export const AuthLive = (config: JwtConfig, caches: AuthCacheOptions = {}) =>
     Auth,
     Effect.map(makeSqlLookupApiKeyHash, (lookup) =>
       makeAuth(
-        cacheVerifiedTokens(makeVerifyJwt(config), caches.tokens),
+        cacheVerifiedTokens(makeVerifyJwt(config), {
+          ...caches.tokens,
+          ...(config.maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds: config.maxTokenAgeSeconds } : {})
+        }),
         byApiKey(cacheApiKeyLookups(lookup, caches.apiKeys))
       ))
   )

@@ -16,6 +16,8 @@ export interface TokenCacheOptions {
   readonly maxEntries?: number
   /** The longest a verification is reused, whatever `exp` says (a signing key withdrawn from the JWKS). */
   readonly maxAgeMs?: number
+  /** JWT_MAX_AGE, when set: an entry ends when its token reaches that age (counted from `iat`), as jose would. */
+  readonly maxTokenAgeSeconds?: number
 }
 
 export const TOKEN_CACHE_DEFAULTS = { maxEntries: 10_000, maxAgeMs: 5 * 60_000 } as const
@@ -37,8 +39,15 @@ export const cacheVerifiedTokens = (verify: VerifyJwt, options: TokenCacheOption
       }
       const claims = yield* verify(token)
       const verifiedAt = yield* Clock.currentTimeMillis
-      // jose requires exp (requiredClaims in jwt.ts); without a numeric one nothing is cached.
-      const until = typeof claims.exp === "number" ? Math.min(claims.exp * 1000, verifiedAt + maxAgeMs) : verifiedAt
+      // jose requires exp (requiredClaims in jwt.ts), and iat under a maximum token age; without them nothing is cached.
+      const agedOutAt = options.maxTokenAgeSeconds === undefined
+        ? Infinity
+        : typeof claims.iat === "number"
+        ? (claims.iat + options.maxTokenAgeSeconds) * 1000
+        : verifiedAt
+      const until = typeof claims.exp === "number"
+        ? Math.min(claims.exp * 1000, verifiedAt + maxAgeMs, agedOutAt)
+        : verifiedAt
       if (until > verifiedAt) cache.set(key, { claims, until })
       return claims
     })

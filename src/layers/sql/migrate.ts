@@ -2,13 +2,36 @@
  * Applies migrations/*.sql to an SQLite file at start-up, recording them in `d1_migrations`
  * exactly as `wrangler d1 migrations apply` does, so one set of files serves D1 and SQLite.
  */
-import { readdirSync, readFileSync } from "node:fs"
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 
 /** The few calls every SQLite driver here has (better-sqlite3, bun:sqlite, node:sqlite). */
 export interface RawSqlite {
   exec(sql: string): unknown
-  prepare(sql: string): { all(...params: Array<unknown>): Array<unknown>; run(...params: Array<unknown>): unknown }
+  prepare(sql: string): {
+    all(...params: Array<unknown>): Array<unknown>
+    run(...params: Array<unknown>): unknown
+    /** bun:sqlite only; the others finalize their statements when the connection closes. */
+    finalize?(): void
+  }
+}
+
+/**
+ * Runs `use` on a prepared statement, then finalizes it where the driver needs that: bun:sqlite's close() leaves a
+ * connection with unfinalized statements open until garbage collection, and that late real close checkpoints
+ * under the file's lock whenever the collector runs, e.g. while a server is opening the file.
+ */
+export const withStatement = <A>(
+  db: RawSqlite,
+  sql: string,
+  use: (statement: ReturnType<RawSqlite["prepare"]>) => A
+): A => {
+  const statement = db.prepare(sql)
+  try {
+    return use(statement)
+  } finally {
+    statement.finalize?.()
+  }
 }
 
 export const MIGRATIONS_DIR = new URL("../../../migrations/", import.meta.url)
@@ -30,10 +53,24 @@ export const readMigrations = (dir: string = MIGRATIONS_DIR.pathname): ReadonlyA
  * its own connection (sqlite-bun.ts, sqlite-deno/client.ts, sqlite-node.ts).
  */
 export const tuneSqlite = (db: RawSqlite) => {
+  // First: without it, journal_mode (or anything after it) fails at once with "database is locked" when another
+  // connection holds a lock at that moment, instead of waiting for it.
+  db.exec("PRAGMA busy_timeout = 5000")
   db.exec("PRAGMA journal_mode = WAL")
   db.exec("PRAGMA synchronous = NORMAL")
   db.exec("PRAGMA foreign_keys = ON")
-  db.exec("PRAGMA busy_timeout = 5000")
+}
+
+/**
+ * The database holds raw phone numbers: it is created readable by its owner only (0600), like data/dev-state.json,
+ * before SQLite opens it. SQLite gives the -wal and -shm files it creates the database file's mode, so they follow;
+ * a file (or journal) an older version left more open is tightened.
+ */
+export const makePrivateDatabaseFile = (filename: string) => {
+  closeSync(openSync(filename, "a", 0o600))
+  for (const file of [filename, `${filename}-wal`, `${filename}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600)
+  }
 }
 
 export interface PrepareOptions {
@@ -61,7 +98,9 @@ export const applyMigrations = (db: RawSqlite, migrations: ReadonlyArray<Migrati
       "applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
   )
   const applied = new Set(
-    (db.prepare("SELECT name FROM d1_migrations").all() as Array<{ name: string }>).map((row) => row.name)
+    withStatement(db, "SELECT name FROM d1_migrations", (s) => s.all() as Array<{ name: string }>).map((row) =>
+      row.name
+    )
   )
   let count = 0
   for (const migration of migrations) {
@@ -69,7 +108,7 @@ export const applyMigrations = (db: RawSqlite, migrations: ReadonlyArray<Migrati
     db.exec("BEGIN IMMEDIATE")
     try {
       db.exec(migration.sql)
-      db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").run(migration.name)
+      withStatement(db, "INSERT INTO d1_migrations (name) VALUES (?)", (s) => s.run(migration.name))
       db.exec("COMMIT")
       count++
     } catch (error) {

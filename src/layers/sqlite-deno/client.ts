@@ -76,13 +76,14 @@ export const make = (
     )
     yield* Effect.try({
       try: () => {
+        // First: every later statement, journal_mode included, then waits for another connection's lock.
+        db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMillis ?? 5000))}`)
         if (options.disableWAL !== true && options.readonly !== true) {
           db.exec("PRAGMA journal_mode = WAL")
           // A connection setting that tuneSqlite's (in migrate.ts) does not reach: in WAL mode NORMAL loses no commit
           // when the process crashes and skips FULL's (the default) fsync on every commit.
           db.exec("PRAGMA synchronous = NORMAL")
         }
-        db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMillis ?? 5000))}`)
         db.exec("PRAGMA foreign_keys = ON")
       },
       catch: failure("Failed to configure the connection")

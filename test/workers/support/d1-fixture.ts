@@ -102,7 +102,7 @@ export const makeApiClient = async (
   }
   return {
     tenant,
-    userToken: (userId) => signUserToken(testKey, userId),
+    userToken: (userId) => signUserToken(testKey, userId, tenant.organizationId),
     createUser: (userId, phoneNumber, options) =>
       post("/users", phoneNumber === undefined ? { id: userId } : { id: userId, phoneNumber }, options),
     updatePhoneNumber: (userId, phoneNumber, options) =>

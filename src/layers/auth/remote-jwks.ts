@@ -1,0 +1,191 @@
+/**
+ * The identity provider's key set (JWKS_URL), fetched with the global fetch (Bun, Deno, workerd) and kept: fresh for
+ * 10 minutes; refetched early, at most once per 30 s, when a token names a key it lacks; shared by concurrent
+ * requests (one fetch in flight); and, when a refresh fails, served stale for a bounded time (stale-if-error).
+ * A failed fetch (network, timeout, non-2xx, not JSON, not a key set) is the identity provider being unavailable,
+ * never a bad token; the next fetch then waits out an exponential back-off, and meanwhile none is made.
+ * Deadlines follow Effect's Clock, so tests move time instead of waiting for it. The rules are in docs/DECISIONS.md.
+ */
+import { Clock, Effect, Random } from "effect"
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose"
+import { IdentityProviderUnavailable } from "../../app/errors.js"
+
+export interface RemoteJwksOptions {
+  /** How long a fetched set is used without asking again. */
+  readonly freshMs?: number
+  /** The least time between two fetches caused by a token whose key is not in the set. */
+  readonly unknownKeyCooldownMs?: number
+  /** How long past its freshness the last good set still serves while refreshing it fails. */
+  readonly staleIfErrorMs?: number
+  /** How long one fetch (connection, answer and body) may take. */
+  readonly timeoutMs?: number
+  /** The first back-off after a failure, doubled with each further failure, up to `maxBackoffMs`. */
+  readonly initialBackoffMs?: number
+  readonly maxBackoffMs?: number
+  /** Told about each failed fetch (default: one JSON line on stderr); never a token or a key. */
+  readonly onFailure?: (failure: { readonly reason: string; readonly retryInMs: number }) => void
+}
+
+export const REMOTE_JWKS_DEFAULTS = {
+  freshMs: 10 * 60_000,
+  unknownKeyCooldownMs: 30_000,
+  staleIfErrorMs: 3_600_000,
+  timeoutMs: 5_000,
+  initialBackoffMs: 1_000,
+  maxBackoffMs: 60_000
+} as const
+
+/** The keys to verify a token with now, and what to do when none of them matched it. */
+export interface KeySource {
+  readonly current: Effect.Effect<JWTVerifyGetKey, IdentityProviderUnavailable>
+  /**
+   * No key of `current` matched: a newer set when one could be fetched (the cooldown allowing), undefined when the
+   * set is recent enough that the key is simply unknown, unavailable when the identity provider cannot be asked.
+   */
+  readonly afterNoMatch: Effect.Effect<JWTVerifyGetKey | undefined, IdentityProviderUnavailable>
+}
+
+/** A key set given inline: always current, never refetched. */
+export const localKeySource = (jwks: JSONWebKeySet): KeySource => {
+  const keys = createLocalJWKSet(jwks)
+  return { current: Effect.succeed(keys), afterNoMatch: Effect.succeed(undefined) }
+}
+
+class FetchFailed extends Error {}
+
+const MAX_BODY_CHARS = 1024 * 1024
+
+const isKeySet = (value: unknown): value is JSONWebKeySet =>
+  typeof value === "object" && value !== null && Array.isArray((value as { keys?: unknown }).keys) &&
+  (value as { keys: Array<unknown> }).keys.every((key) => typeof key === "object" && key !== null)
+
+/** One GET of the key set, bounded in time as a whole (a body that trickles in is cut off too). */
+const download = async (url: URL, timeoutMs: number): Promise<ReturnType<typeof createLocalJWKSet>> => {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(), timeoutMs)
+  try {
+    let text: string
+    try {
+      // Redirects are not followed, as jose's own remote set does not: the configured URL must answer itself.
+      const response = await fetch(url, {
+        headers: { accept: "application/jwk-set+json, application/json" },
+        redirect: "manual",
+        signal: controller.signal
+      })
+      if (response.status < 200 || response.status > 299) {
+        await response.body?.cancel().catch(() => undefined)
+        throw new FetchFailed(`HTTP status ${response.status}`)
+      }
+      text = await response.text()
+    } catch (error) {
+      if (error instanceof FetchFailed) throw error
+      throw new FetchFailed(controller.signal.aborted ? `no answer within ${timeoutMs} ms` : "network error")
+    }
+    if (text.length > MAX_BODY_CHARS) throw new FetchFailed("answer too large")
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      throw new FetchFailed("answer is not JSON")
+    }
+    if (!isKeySet(body)) throw new FetchFailed("answer is not a JSON Web Key Set")
+    try {
+      return createLocalJWKSet(body)
+    } catch {
+      throw new FetchFailed("answer is not a JSON Web Key Set")
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Settles by `ms` whatever `promise` does, with a timer of the caller's own (see the single flight below). */
+const within = <A>(promise: Promise<A>, ms: number): Promise<A | undefined> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms)
+    void promise.then((value) => {
+      clearTimeout(timer)
+      resolve(value)
+    })
+  })
+
+const logFailure = (failure: { readonly reason: string; readonly retryInMs: number }) =>
+  console.error(JSON.stringify({ level: "error", msg: "identity provider key set fetch failed", ...failure }))
+
+export const remoteKeySource = (url: URL, options: RemoteJwksOptions = {}): KeySource => {
+  const freshMs = options.freshMs ?? REMOTE_JWKS_DEFAULTS.freshMs
+  const cooldownMs = options.unknownKeyCooldownMs ?? REMOTE_JWKS_DEFAULTS.unknownKeyCooldownMs
+  const staleMs = options.staleIfErrorMs ?? REMOTE_JWKS_DEFAULTS.staleIfErrorMs
+  const timeoutMs = options.timeoutMs ?? REMOTE_JWKS_DEFAULTS.timeoutMs
+  const initialBackoffMs = options.initialBackoffMs ?? REMOTE_JWKS_DEFAULTS.initialBackoffMs
+  const maxBackoffMs = options.maxBackoffMs ?? REMOTE_JWKS_DEFAULTS.maxBackoffMs
+  const onFailure = options.onFailure ?? logFailure
+
+  let good: { readonly keys: JWTVerifyGetKey; readonly fetchedAt: number } | undefined
+  let failures = 0
+  /** No fetch starts before this (the back-off after a failure). */
+  let nextAttemptAt = 0
+  let inFlight: { readonly settled: Promise<void>; readonly startedAt: number } | undefined
+
+  // One fetch at a time. Its outcome is recorded by the promise chain that made it, so an interrupted request cannot
+  // leave the state half-updated; every request (the one that started it too) then awaits it with its own timer,
+  // so a waiter resumes in its own request (workerd cancels a request resumed from another one's code, see d1.ts),
+  // and a fetch whose request vanished without settling is given up after its timeout rather than awaited for ever.
+  const refresh = Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const now = clock.unsafeCurrentTimeMillis()
+    let flight = inFlight
+    if (flight === undefined || now - flight.startedAt > timeoutMs + 1_000) {
+      if (now < nextAttemptAt) return
+      const jitter = yield* Random.next
+      const settled = download(url, timeoutMs).then(
+        (keys) => {
+          good = { keys, fetchedAt: clock.unsafeCurrentTimeMillis() }
+          failures = 0
+          nextAttemptAt = 0
+        },
+        (error: unknown) => {
+          failures += 1
+          const backoff = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(failures - 1, 30))
+          // Equal jitter: half the back-off for certain, the other half at random, so instances spread out.
+          const retryInMs = Math.round(backoff / 2 + (backoff / 2) * jitter)
+          nextAttemptAt = clock.unsafeCurrentTimeMillis() + retryInMs
+          onFailure({ reason: error instanceof FetchFailed ? error.message : "fetch failed", retryInMs })
+        }
+      ).finally(() => {
+        if (inFlight?.settled === settled) inFlight = undefined
+      })
+      flight = { settled, startedAt: now }
+      inFlight = flight
+    }
+    const waiting = flight.settled
+    yield* Effect.promise(() => within(waiting, timeoutMs + 1_000))
+  })
+
+  const unavailable = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.fail(
+      new IdentityProviderUnavailable({ retryAfterSeconds: Math.max(1, Math.ceil((nextAttemptAt - now) / 1000)) })
+    ))
+
+  const current: KeySource["current"] = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    if (good !== undefined && now - good.fetchedAt < freshMs) return good.keys
+    yield* refresh
+    const after = yield* Clock.currentTimeMillis
+    // Refreshed, or, if that failed, still within stale-if-error's bound.
+    if (good !== undefined && after - good.fetchedAt < freshMs + staleMs) return good.keys
+    return yield* unavailable
+  })
+
+  const afterNoMatch: KeySource["afterNoMatch"] = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const seen = good
+    if (seen !== undefined && now - seen.fetchedAt < cooldownMs) return undefined
+    yield* refresh
+    if (good !== undefined && good !== seen) return good.keys
+    // The set could not be refreshed: the token may be signed by a key the provider published since.
+    return yield* unavailable
+  })
+
+  return { current, afterNoMatch }
+}

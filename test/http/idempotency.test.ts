@@ -275,7 +275,7 @@ describe("Idempotency-Key: scope per caller", () => {
     const key = newKey()
     const byService = await update(userId, "+1 415 555 2671", { key })
     expect(byService.body.version).toBe(2)
-    const userToken = await f.userToken(userId)
+    const userToken = await f.userToken(userId, tenant.organizationId)
     // The same bytes from another caller are its own request, with its own answer.
     const byUser = await update(userId, "+1 415 555 2671", { key, token: userToken })
     expect(byUser.status).toBe(200)

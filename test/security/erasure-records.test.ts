@@ -54,7 +54,7 @@ describe("ErasePersonalData", () => {
     expect((await post(path(userId), { phoneNumber: "+14155552673" }, "update-erased")).status).toBe(200)
     // A refusal about the user is a record of it too: its hash covers the number that was sent.
     expect((await post(path(userId), { phoneNumber: "+1 415 555" }, "invalid-erased")).status).toBe(422)
-    const userToken = await f.userToken(userId)
+    const userToken = await f.userToken(userId, tenant.organizationId)
     expect((await post(path(userId), { phoneNumber: "+14155552674" }, "self-erased", userToken)).status).toBe(200)
     expect((await post(path(bystander), { phoneNumber: "+14155552675" }, "update-bystander")).status).toBe(200)
     expect(rows().map((r) => r.idempotency_key)).toEqual([

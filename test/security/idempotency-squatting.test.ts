@@ -56,7 +56,7 @@ beforeEach(async () => {
 describe("a key sent on a forbidden request", () => {
   it("is not kept: the user's 403 stores no row, and the backend's request with that key then runs (200, not 422)", async () => {
     const victim = await newUser()
-    const mallory = await f.userToken(`mallory_${counter}`)
+    const mallory = await f.userToken(`mallory_${counter}`, tenant.organizationId)
     // A predictable key, as a backend deriving keys from its own job ids would send.
     const key = `update-phone-${victim}-1`
 
@@ -74,7 +74,10 @@ describe("a key sent on a forbidden request", () => {
     const victim = await newUser()
     const reader = await signServiceToken(f.key, "svc_reader", tenant.organizationId, "users:read")
     const refusals: Array<[string, Answer]> = [
-      ["create by a user", await post(await f.userToken("u_x"), "/users", { id: "u_x" }, "k-create")],
+      [
+        "create by a user",
+        await post(await f.userToken("u_x", tenant.organizationId), "/users", { id: "u_x" }, "k-create")
+      ],
       ["update by a reader", await update(reader, victim, "+14155552671", "k-update")],
       [
         "verify by a reader",
@@ -91,7 +94,7 @@ describe("a key sent on a forbidden request", () => {
 
   it("is refused with 403 before its body is looked at: a forbidden 415 or 413 is a 403 too", async () => {
     const victim = await newUser()
-    const mallory = await f.userToken("mallory_body")
+    const mallory = await f.userToken("mallory_body", tenant.organizationId)
     const path = `/users/${victim}/UpdatePhoneNumber`
     const asMallory = { token: mallory, apiKey: tenant.apiKey }
     expectProblem(
@@ -116,7 +119,7 @@ describe("two principals of one organization with the same key", () => {
     const first = await newUser()
     const second = await newUser()
     const other = await signServiceToken(f.key, "svc_other", tenant.organizationId, "users:read users:write")
-    const self = await f.userToken(second)
+    const self = await f.userToken(second, tenant.organizationId)
     const key = "job-1"
 
     const a = await update(backend, first, "+14155552671", key)

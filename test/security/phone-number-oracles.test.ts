@@ -124,7 +124,7 @@ describe("MarkPhoneNumberVerified without users:pii:read", () => {
     const refused = await verify(reader, victim, NUMBER)
     expectProblem(refused, 403, "missing-scope")
     expect(refused.body.detail).toContain("users:write")
-    expectProblem(await verify(await f.userToken(victim), victim, NUMBER), 403, "missing-scope")
+    expectProblem(await verify(await f.userToken(victim, tenant.organizationId), victim, NUMBER), 403, "missing-scope")
     expect(snapshot()).toEqual(before)
   })
 })

@@ -24,7 +24,8 @@ const workerEnv = (): WorkerEnv => ({
   DB: env.DB,
   JWT_ISSUER: env.JWT_ISSUER,
   JWT_AUDIENCE: env.JWT_AUDIENCE,
-  JWKS_URL: `${IDP}${JWKS_PATH}`
+  JWKS_URL: `${IDP}${JWKS_PATH}`,
+  IDEMPOTENCY_HASH_KEY: env.IDEMPOTENCY_HASH_KEY
 })
 
 const createUser = async (bindings: WorkerEnv, apiKey: string, token: string, id: string) =>

@@ -6,11 +6,11 @@
 import { Database } from "bun:sqlite"
 import { Effect } from "effect"
 import { uuidv7 } from "../../src/app/context.js"
-import { type ChainHead, emptyHead, nextLink, type StoredLink, verifyChain } from "../../src/audit/chain.js"
+import { type ChainHead, emptyHead, nextLink } from "../../src/audit/chain.js"
 import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import type { UserCreated } from "../../src/domain/user.js"
 import { applyMigrations, tuneSqlite } from "../../src/layers/sql/migrate.js"
-import { type EventRow, SELECT_CHAIN, toStoredLink } from "../../src/layers/sql/rows.js"
+import { verifyAuditFile } from "../lib/audit-file.js"
 import { type BenchUser, ORGANIZATION_ID, SERVICE_ID } from "./workload.js"
 
 export interface SeedInput {
@@ -87,15 +87,8 @@ export interface StoreCheck {
   readonly chainIntact: boolean
 }
 
-/** After a run: how many events the organization holds, and whether its audit chain still verifies. */
+/** After a run: how many events the store holds, and whether its audit chain still verifies (audit:verify's check). */
 export const checkSqliteFile = async (filename: string): Promise<StoreCheck> => {
-  const db = new Database(filename, { readonly: true })
-  try {
-    const rows = db.query(SELECT_CHAIN).all() as Array<EventRow>
-    const links: Array<StoredLink> = rows.map(toStoredLink)
-    const verification = await verifyChain(links)
-    return { events: rows.length, chainIntact: verification.broken === undefined }
-  } finally {
-    db.close()
-  }
+  const verification = await verifyAuditFile(filename)
+  return { events: verification.links.length, chainIntact: verification.broken === undefined }
 }

@@ -1,7 +1,8 @@
 /**
  * Seeds a migrated SQLite file (the Bun or Deno server's, or the one behind local D1) directly: the bench
- * organization, its API key (hash only) and N users at version 1, each with its UserCreated event linked into
- * the organization's audit chain exactly as the service links them (src/audit/chain.ts `nextLink`).
+ * organization (or another one, for benchmarks of many), its API key (hash only) and N users at version 1, each with
+ * its UserCreated event linked into the organization's audit chain exactly as the service links them
+ * (src/audit/chain.ts `nextLink`).
  */
 import { Database } from "bun:sqlite"
 import { Effect } from "effect"
@@ -16,10 +17,15 @@ import { type BenchUser, ORGANIZATION_ID, SERVICE_ID } from "./workload.js"
 export interface SeedInput {
   readonly apiKeyHash: string
   readonly users: ReadonlyArray<BenchUser>
+  /** ORGANIZATION_ID unless given; seeding the same file once per organization puts several in one store. */
+  readonly organizationId?: string
 }
 
 /** Applies every migration in migrations/ (a no-op for those already recorded), then inserts the tenant. */
-export const seedSqliteFile = async (filename: string, { apiKeyHash, users }: SeedInput): Promise<void> => {
+export const seedSqliteFile = async (
+  filename: string,
+  { apiKeyHash, organizationId = ORGANIZATION_ID, users }: SeedInput
+): Promise<void> => {
   const db = new Database(filename, { create: true, readwrite: true })
   try {
     tuneSqlite(db)
@@ -37,7 +43,7 @@ export const seedSqliteFile = async (filename: string, { apiKeyHash, users }: Se
         occurredAt: now,
         data: { maskedPhoneNumber: maskPhoneNumber(user.seeded as E164) },
         metadata: {
-          organizationId: ORGANIZATION_ID,
+          organizationId,
           actor: { type: "service", id: SERVICE_ID },
           requestId: "bench-seed"
         }
@@ -64,16 +70,16 @@ export const seedSqliteFile = async (filename: string, { apiKeyHash, users }: Se
     )
     db.transaction(() => {
       db.prepare("INSERT INTO organizations (id, name, created_at) VALUES (?, 'Bench organization', ?)").run(
-        ORGANIZATION_ID,
+        organizationId,
         now
       )
       db.prepare(
-        "INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES ('key_bench', ?, ?, 'bench', ?)"
-      ).run(ORGANIZATION_ID, apiKeyHash, now)
+        "INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (?, ?, ?, 'bench', ?)"
+      ).run(`key_${organizationId}`, organizationId, apiKeyHash, now)
       users.forEach((user, i) => {
         const [eventId, aggregateId, data, metadata, sequence, prevHash, hash] = rows[i]!
-        insertUser.run(ORGANIZATION_ID, user.id, user.seeded, now, now)
-        insertEvent.run(eventId!, ORGANIZATION_ID, aggregateId!, data!, metadata!, now, sequence!, prevHash!, hash!)
+        insertUser.run(organizationId, user.id, user.seeded, now, now)
+        insertEvent.run(eventId!, organizationId, aggregateId!, data!, metadata!, now, sequence!, prevHash!, hash!)
       })
     })()
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -26,6 +26,8 @@ export interface LoadOptions {
 
 export interface LoadResult {
   readonly rps: number
+  /** 2xx answers per second in the window (`rps` counts every answer). */
+  readonly okRps: number
   readonly p50Ms: number
   readonly p99Ms: number
   /** Non-2xx answers, connection errors and timeouts over the whole run, warm-up included. */
@@ -49,6 +51,7 @@ export const runLoad = async (options: LoadOptions): Promise<LoadResult> => {
   let ok = 0
   let failed = 0
   let windowEnd = windowStart
+  let okInWindow = 0
   const instances = urls.map((url, urlIndex) => {
     const onAnswer = options.onAnswer
     const instance = autocannon({
@@ -82,6 +85,7 @@ export const runLoad = async (options: LoadOptions): Promise<LoadResult> => {
       const now = performance.now()
       if (now >= windowStart) {
         times.push(responseTime)
+        if (status >= 200 && status < 300) okInWindow++
         windowEnd = now
       }
     })
@@ -96,6 +100,7 @@ export const runLoad = async (options: LoadOptions): Promise<LoadResult> => {
   const windowS = Math.max(0.001, (windowEnd - windowStart) / 1000)
   return {
     rps: times.length / windowS,
+    okRps: okInWindow / windowS,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     errors: Math.max(failed, results.reduce((sum, result) => sum + result.errors + result.non2xx, 0)),

@@ -295,6 +295,7 @@ const runConfiguration = async (
     warmupS,
     users: users.length,
     rps: round(load.rps),
+    okRps: round(load.okRps),
     p50Ms: round(load.p50Ms, 2),
     p99Ms: round(load.p99Ms, 2),
     answers: answersPerIsolate.reduce((a, b) => a + b, 0),
@@ -333,7 +334,9 @@ const runConfiguration = async (
     at: new Date().toISOString()
   }
   progress(
-    `  ${Math.round(result.rps)} rps, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms; ${result.ok2xx} 2xx ` +
+    `  ${Math.round(result.rps)} rps (${
+      Math.round(result.okRps)
+    } 2xx/s), p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms; ${result.ok2xx} 2xx ` +
       `(${noopAnswers} without an event), ${result.conflicts409} 409, ${result.errors5xx} 5xx, ${result.timeouts} timeouts` +
       `${Object.keys(problems).length === 0 ? "" : ` ${JSON.stringify(problems)}`}; ${result.d1Refused} of ` +
       `${result.d1Batches} D1 batches refused; lost ${lostUpdates}, events ` +
@@ -351,6 +354,7 @@ const table = (rows: ReadonlyArray<Record<string, unknown>>) => {
     ["orgs", (r) => r.organizations],
     ["conns", (r) => r.connections],
     ["rps", (r) => r.rps],
+    ["2xx/s", (r) => r.okRps],
     ["p50 ms", (r) => r.p50Ms],
     ["p99 ms", (r) => r.p99Ms],
     ["2xx", (r) => r.ok2xx],
@@ -368,6 +372,7 @@ const table = (rows: ReadonlyArray<Record<string, unknown>>) => {
   const line = (values: ReadonlyArray<string>) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd()
   return [line(cells[0]!), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)].join("\n") +
     "\n\n" + [
+    "rps: answers per second in the window after the warm-up; 2xx/s: the successful ones among them",
     "timeouts: requests without an answer after autocannon's 10 s (latencies are of answered requests only)",
     "refused: D1 batches refused / made by the isolates (the service plans a refused batch again and retries)",
     "events: written to the store / announced in 2xx answers; written may exceed announced by the requests cut off",

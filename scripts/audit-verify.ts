@@ -8,9 +8,8 @@
 import { Database } from "bun:sqlite"
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { verifyChain } from "../src/audit/chain.js"
 import { DATA_DIR } from "../src/dev/state.js"
-import { type EventRow, SELECT_CHAIN, toStoredLink } from "../src/layers/sql/rows.js"
+import { verifyAuditFile } from "./lib/audit-file.js"
 
 const usage = "usage: npm run audit:verify -- --db <sqlite file> | --runtime bun|deno|worker"
 
@@ -54,11 +53,7 @@ const databaseFile = (): string => {
 
 const file = databaseFile()
 if (!existsSync(file)) fail(`no such file: ${file}`)
-const db = new Database(file, { readonly: true })
-const rows = db.query(SELECT_CHAIN).all() as Array<EventRow>
-db.close()
-
-const result = await verifyChain(rows.map(toStoredLink))
+const result = await verifyAuditFile(file)
 const organizations = Object.keys(result.heads).length
 if (result.broken === undefined) {
   console.log(`audit chain OK: ${result.checked} events checked in ${organizations} organization(s) (${file})`)

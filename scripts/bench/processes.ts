@@ -78,6 +78,28 @@ const tail = (file: string) => {
   }
 }
 
+/**
+ * Runs a command to its end, in its own group as `start` does (so a workerd it spawns goes with it): at most
+ * `timeoutMs`, then the group is killed. Throws with the tail of its log unless it exited with 0.
+ */
+export const runToEnd = async (
+  name: string,
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly log: string; readonly timeoutMs: number }
+): Promise<void> => {
+  const started = start(name, command, args, options)
+  const finished = await Promise.race([
+    exited(started.child).then(() => true),
+    Bun.sleep(options.timeoutMs).then(() => false)
+  ])
+  await started.stop()
+  if (!finished) throw new Error(`${name} did not finish within ${options.timeoutMs} ms:\n${tail(started.log)}`)
+  if (started.child.exitCode !== 0) {
+    throw new Error(`${name} exited with ${started.child.exitCode ?? started.child.signalCode}:\n${tail(started.log)}`)
+  }
+}
+
 /** Polls `url` until it answers `expected` (default 200); fails when the process dies or time runs out. */
 export const waitUntilReady = async (started: Started, url: string, timeoutMs = 60_000, expected = 200) => {
   const deadline = Date.now() + timeoutMs

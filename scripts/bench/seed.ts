@@ -1,25 +1,31 @@
 /**
  * Seeds a migrated SQLite file (the Bun or Deno server's, or the one behind local D1) directly: the bench
- * organization, its API key (hash only) and N users at version 1, each with its UserCreated event linked into
- * the organization's audit chain exactly as the service links them (src/audit/chain.ts `nextLink`).
+ * organization (or another one, for benchmarks of many), its API key (hash only) and N users at version 1, each with
+ * its UserCreated event linked into the organization's audit chain exactly as the service links them
+ * (src/audit/chain.ts `nextLink`).
  */
 import { Database } from "bun:sqlite"
 import { Effect } from "effect"
 import { uuidv7 } from "../../src/app/context.js"
-import { type ChainHead, emptyHead, nextLink, type StoredLink, verifyChain } from "../../src/audit/chain.js"
+import { type ChainHead, emptyHead, nextLink } from "../../src/audit/chain.js"
 import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import type { UserCreated } from "../../src/domain/user.js"
 import { applyMigrations, tuneSqlite } from "../../src/layers/sql/migrate.js"
-import { type EventRow, SELECT_CHAIN, toStoredLink } from "../../src/layers/sql/rows.js"
+import { verifyAuditFile } from "../lib/audit-file.js"
 import { type BenchUser, ORGANIZATION_ID, SERVICE_ID } from "./workload.js"
 
 export interface SeedInput {
   readonly apiKeyHash: string
   readonly users: ReadonlyArray<BenchUser>
+  /** ORGANIZATION_ID unless given; seeding the same file once per organization puts several in one store. */
+  readonly organizationId?: string
 }
 
 /** Applies every migration in migrations/ (a no-op for those already recorded), then inserts the tenant. */
-export const seedSqliteFile = async (filename: string, { apiKeyHash, users }: SeedInput): Promise<void> => {
+export const seedSqliteFile = async (
+  filename: string,
+  { apiKeyHash, organizationId = ORGANIZATION_ID, users }: SeedInput
+): Promise<void> => {
   const db = new Database(filename, { create: true, readwrite: true })
   try {
     tuneSqlite(db)
@@ -37,7 +43,7 @@ export const seedSqliteFile = async (filename: string, { apiKeyHash, users }: Se
         occurredAt: now,
         data: { maskedPhoneNumber: maskPhoneNumber(user.seeded as E164) },
         metadata: {
-          organizationId: ORGANIZATION_ID,
+          organizationId,
           actor: { type: "service", id: SERVICE_ID },
           requestId: "bench-seed"
         }
@@ -66,16 +72,16 @@ export const seedSqliteFile = async (filename: string, { apiKeyHash, users }: Se
       "INSERT INTO organizations (id, name, created_at) VALUES (?, 'Bench organization', ?)"
     )
     const insertKey = db.prepare(
-      "INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES ('key_bench', ?, ?, 'bench', ?)"
+      "INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (?, ?, ?, 'bench', ?)"
     )
     try {
       db.transaction(() => {
-        insertOrganization.run(ORGANIZATION_ID, now)
-        insertKey.run(ORGANIZATION_ID, apiKeyHash, now)
+        insertOrganization.run(organizationId, now)
+        insertKey.run(`key_${organizationId}`, organizationId, apiKeyHash, now)
         users.forEach((user, i) => {
           const [eventId, aggregateId, data, metadata, sequence, prevHash, hash] = rows[i]!
-          insertUser.run(ORGANIZATION_ID, user.id, user.seeded, now, now)
-          insertEvent.run(eventId!, ORGANIZATION_ID, aggregateId!, data!, metadata!, now, sequence!, prevHash!, hash!)
+          insertUser.run(organizationId, user.id, user.seeded, now, now)
+          insertEvent.run(eventId!, organizationId, aggregateId!, data!, metadata!, now, sequence!, prevHash!, hash!)
         })
       })()
     } finally {
@@ -94,17 +100,8 @@ export interface StoreCheck {
   readonly chainIntact: boolean
 }
 
-/** After a run: how many events the organization holds, and whether its audit chain still verifies. */
+/** After a run: how many events the store holds, and whether its audit chain still verifies (audit:verify's check). */
 export const checkSqliteFile = async (filename: string): Promise<StoreCheck> => {
-  const db = new Database(filename, { readonly: true })
-  try {
-    const select = db.prepare(SELECT_CHAIN)
-    const rows = select.all() as Array<EventRow>
-    select.finalize()
-    const links: Array<StoredLink> = rows.map(toStoredLink)
-    const verification = await verifyChain(links)
-    return { events: rows.length, chainIntact: verification.broken === undefined }
-  } finally {
-    db.close()
-  }
+  const verification = await verifyAuditFile(filename)
+  return { events: verification.links.length, chainIntact: verification.broken === undefined }
 }

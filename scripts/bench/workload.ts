@@ -21,19 +21,39 @@ export interface Credentials {
 }
 
 export const makeCredentials = async (): Promise<Credentials> => {
+  const { serverEnv, tenants: [tenant] } = await makeTenants([ORGANIZATION_ID])
+  return { ...tenant!, serverEnv }
+}
+
+/** One organization's caller: its API key and a service token (users:write) of that organization. */
+export interface Tenant {
+  readonly organizationId: string
+  readonly apiKey: string
+  readonly apiKeyHash: string
+  readonly serviceToken: string
+}
+
+/** A caller per organization, every token signed by one key (so one JWKS serves them all). */
+export const makeTenants = async (
+  organizationIds: ReadonlyArray<string>
+): Promise<{ readonly serverEnv: Record<string, string>; readonly tenants: ReadonlyArray<Tenant> }> => {
   const key = await generateSigningKey("bench-key")
-  const apiKey = generateApiKey()
-  return {
-    apiKey,
-    apiKeyHash: await sha256Hex(apiKey),
-    serviceToken: await signServiceToken(key, SERVICE_ID, ORGANIZATION_ID, "users:write", { expiresIn: "2h" }),
-    serverEnv: {
-      JWT_ISSUER: DEV_ISSUER,
-      JWT_AUDIENCE: DEV_AUDIENCE,
-      JWKS: JSON.stringify(jwksOf(key)),
-      IDEMPOTENCY_HASH_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")
+  const tenants = await Promise.all(organizationIds.map(async (organizationId) => {
+    const apiKey = generateApiKey()
+    return {
+      organizationId,
+      apiKey,
+      apiKeyHash: await sha256Hex(apiKey),
+      serviceToken: await signServiceToken(key, SERVICE_ID, organizationId, "users:write", { expiresIn: "2h" })
     }
+  }))
+  const serverEnv = {
+    JWT_ISSUER: DEV_ISSUER,
+    JWT_AUDIENCE: DEV_AUDIENCE,
+    JWKS: JSON.stringify(jwksOf(key)),
+    IDEMPOTENCY_HASH_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")
   }
+  return { serverEnv, tenants }
 }
 
 // US numbers spread over a few area codes; each candidate is checked with the same metadata the service uses.
@@ -85,6 +105,7 @@ export const makeSequence = (users: ReadonlyArray<BenchUser>) => {
       const pass = Math.floor(n / users.length)
       n++
       return {
+        user,
         path: `/users/${user.id}/UpdatePhoneNumber`,
         body: `{"phoneNumber":"${pass % 2 === 0 ? user.first : user.seeded}"}`
       }

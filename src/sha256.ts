@@ -1,13 +1,20 @@
 /**
- * SHA-256 (and its keyed form, HMAC-SHA-256) as lowercase hex, the same in every runtime: node:crypto computes it at
- * once where the runtime has it (Bun, Deno, Node; looked up, not imported, so Workers bundles stay free of it), Web
- * Crypto elsewhere (Workers), whose digest hops to a worker thread and back, costing more than the hash itself.
+ * SHA-256 and HMAC-SHA-256 as lowercase hex, computed at once by node:crypto in every runtime this service runs on:
+ * Bun, Deno and Node have it, and workerd has it with the `nodejs_compat` flag (wrangler.toml). It is looked up
+ * with `process.getBuiltinModule` rather than imported, so no bundler has to resolve it. Synchronous on purpose:
+ * Web Crypto's digest hops to another thread and back, which cost more than the hash itself on every request.
  */
-import { Effect } from "effect"
 import type * as NodeCrypto from "node:crypto"
 
 const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
   ?.getBuiltinModule?.("node:crypto") as typeof NodeCrypto | undefined
+
+const crypto = (): typeof NodeCrypto => {
+  if (nodeCrypto === undefined) {
+    throw new Error("node:crypto is not available: on Cloudflare Workers, enable the nodejs_compat flag")
+  }
+  return nodeCrypto
+}
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"))
 
@@ -18,42 +25,9 @@ export const hexOf = (bytes: Uint8Array): string => {
   return text
 }
 
-/** The hash at once where node:crypto exists, else undefined (Workers). Strings are hashed as UTF-8. */
-export const sha256HexSync = (value: string | Uint8Array): string | undefined =>
-  nodeCrypto?.createHash("sha256").update(value).digest("hex")
+/** Strings are hashed as UTF-8. */
+export const sha256Hex = (value: string | Uint8Array): string =>
+  crypto().createHash("sha256").update(value).digest("hex")
 
-export const sha256Hex = async (value: string | Uint8Array<ArrayBuffer>): Promise<string> => {
-  const now = sha256HexSync(value)
-  if (now !== undefined) return now
-  const bytes = typeof value === "string" ? new TextEncoder().encode(value) : value
-  return hexOf(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))
-}
-
-/** sha256Hex as an Effect, without a promise where the hash is computed at once. */
-export const sha256HexEffect = (value: string | Uint8Array<ArrayBuffer>): Effect.Effect<string> => {
-  const now = sha256HexSync(value)
-  return now !== undefined ? Effect.succeed(now) : Effect.promise(() => sha256Hex(value))
-}
-
-/** HMAC-SHA-256 under `key` at once where node:crypto exists, else undefined (Workers). */
-export const hmacSha256HexSync = (key: string, value: Uint8Array): string | undefined =>
-  nodeCrypto?.createHmac("sha256", key).update(value).digest("hex")
-
-/** HMAC-SHA-256 (hex) under `key` as an Effect; on Web Crypto the key is imported once, on first use. */
-export const makeHmacSha256Hex = (key: string): (value: Uint8Array<ArrayBuffer>) => Effect.Effect<string> => {
-  let imported: Promise<CryptoKey> | undefined
-  const webKey = () =>
-    imported ??= crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(key),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"]
-    )
-  return (value) => {
-    const now = hmacSha256HexSync(key, value)
-    return now !== undefined
-      ? Effect.succeed(now)
-      : Effect.promise(async () => hexOf(new Uint8Array(await crypto.subtle.sign("HMAC", await webKey(), value))))
-  }
-}
+export const hmacSha256Hex = (key: string | Uint8Array, value: string | Uint8Array): string =>
+  crypto().createHmac("sha256", key).update(value).digest("hex")

@@ -1,12 +1,12 @@
 /**
- * The chain's link function, pinned: a stored chain verifies only while the canonical text and its hash stay
- * byte-for-byte what they were when the events were written, whichever code path (sync node:crypto or Web
- * Crypto) computes them. The expected values were computed by the first implementation (commit 9942fa9).
+ * The chain's link functions, pinned: a stored chain verifies only while the canonical text and its hash stay
+ * byte-for-byte what they were when the events were written. The legacy (organization-wide) value was computed by
+ * the first implementation (commit 9942fa9); the per-user value by the one that introduced it (migration 0004).
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { uuidv7 } from "../../src/app/context.js"
-import { canonicalJson, eventHash, GENESIS_HASH, nextLink, nextLinkEffect } from "../../src/audit/chain.js"
+import { canonicalJson, GENESIS_HASH, legacyLinkHash, linkHash, nextLink } from "../../src/audit/chain.js"
 import type { UserEvent } from "../../src/domain/user.js"
 
 const event = {
@@ -28,21 +28,20 @@ describe("the audit chain's link", () => {
     expect(canonicalJson([1, undefined, { b: 2, a: [null, "x"] }])).toBe('[1,,{"a":[null,"x"],"b":2}]')
   })
 
-  it("hashes an event to the value the first implementation stored", async () => {
-    expect(await eventHash(GENESIS_HASH, 1, event)).toBe(
+  it("hashes a legacy (organization-chain) event to the value the first implementation stored", () => {
+    expect(legacyLinkHash(GENESIS_HASH, 1, event)).toBe(
       "027f298f2012c6123addc026bb9e4971801e16401e897c780001f147ea4065d1"
+    )
+    expect(legacyLinkHash("a".repeat(64), 5, event)).toBe(
+      "2119d13e69746dc9475f3809809daf1610046b8ffcf626234224bb02956ba593"
     )
   })
 
-  it("links the same way as an Effect as through the promise", async () => {
-    const head = { sequence: 4, hash: "a".repeat(64) }
-    const link = Effect.runSync(nextLinkEffect(head, event))
-    expect(link).toEqual(await nextLink(head, event))
-    expect(link).toEqual({
-      chainSequence: 5,
-      prevHash: head.hash,
-      hash: "2119d13e69746dc9475f3809809daf1610046b8ffcf626234224bb02956ba593"
-    })
+  it("links a user's event to the previous one's hash, to the value pinned when per-user chains began", () => {
+    const link = nextLink("a".repeat(64), event)
+    expect(link).toEqual({ prevHash: "a".repeat(64), hash: linkHash("a".repeat(64), event) })
+    expect(link.hash).toBe("ae3785733555ce70380cfb13f6d36b04e40d555cf3db2bf2be4b31fe948f3770")
+    expect(linkHash(GENESIS_HASH, event)).not.toBe(legacyLinkHash(GENESIS_HASH, 1, event))
   })
 })
 

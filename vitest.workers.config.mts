@@ -21,8 +21,11 @@ export default defineWorkersConfig(async () => {
         workers: {
           wrangler: { configPath: "./wrangler.toml" },
           miniflare: {
-            // A second local D1 that apply-migrations.ts leaves alone, for a migration applied to an older schema.
-            d1Databases: { UPGRADE_DB: { id: "00000000-0000-4000-8000-000000000003" } },
+            // Local D1s that apply-migrations.ts leaves alone, for migrations applied to an older schema.
+            d1Databases: {
+              UPGRADE_DB: { id: "00000000-0000-4000-8000-000000000003" },
+              LEGACY_CHAIN_DB: { id: "00000000-0000-4000-8000-000000000004" }
+            },
             bindings: {
               TEST_MIGRATIONS: await readD1Migrations("migrations"),
               TEST_SIGNING_KEY: JSON.stringify(key),

@@ -1,13 +1,15 @@
 /**
  * npm run audit:verify -- --db <sqlite file>      (or --runtime bun|deno|worker for the local databases)
  *
- * Walks every organization's audit chain in a store, recomputes each link, prints the number of events checked
- * and each head, and exits 1 naming the first broken link (an edited, deleted or reordered event).
+ * Verifies a store's audit trail (src/audit/verify.ts): every user's chain, the organization-wide chain of the events
+ * before migration 0004, every checkpoint, and each row's version. Prints, per organization, up to which checkpoint
+ * its history is sealed, and exits 1 naming the first break (an edited, deleted, swapped or truncated event).
  * It only reads: a broken chain is reported, never repaired.
  */
 import { Database } from "bun:sqlite"
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
+import type { Break } from "../src/audit/verify.js"
 import { DATA_DIR } from "../src/dev/state.js"
 import { verifyAuditFile } from "./lib/audit-file.js"
 
@@ -53,24 +55,46 @@ const databaseFile = (): string => {
 
 const file = databaseFile()
 if (!existsSync(file)) fail(`no such file: ${file}`)
-const result = await verifyAuditFile(file)
-const organizations = Object.keys(result.heads).length
+const result = verifyAuditFile(file)
+const organizations = Object.entries(result.organizations)
 if (result.broken === undefined) {
-  console.log(`audit chain OK: ${result.checked} events checked in ${organizations} organization(s) (${file})`)
-  for (const [organizationId, head] of Object.entries(result.heads)) {
-    console.log(`  head ${organizationId}: sequence ${head.sequence}, hash ${head.hash}`)
+  console.log(`audit trail OK: ${result.checked} events checked in ${organizations.length} organization(s) (${file})`)
+  for (const [organizationId, audit] of organizations) {
+    const sealed = audit.checkpoint === undefined
+      ? "no checkpoint yet"
+      : `sealed up to checkpoint ${audit.checkpoint.sequence} (event ${audit.checkpoint.upToEventSequence}), hash ` +
+        audit.checkpoint.hash
+    console.log(
+      `  ${organizationId}: ${audit.events} events of ${audit.users} users, ${sealed}; ` +
+        `${audit.unsealedEvents} later events protected by their users' links only`
+    )
   }
   process.exit(0)
 }
 const broken = result.broken
-const why = {
-  missing: "an event is missing here (deleted, or the chain was reordered)",
-  "prev-hash": "this event does not link to the one before it (events reordered or replaced)",
-  hash: "this event's content does not match its hash (edited)"
-}[broken.reason]
+const why: Record<Break["reason"], string> = {
+  "version-gap": "a version of this user is missing (an event deleted)",
+  "prev-hash": "this event does not link to the user's one before it (events reordered or replaced)",
+  hash: "this event's content does not match its hash (edited)",
+  "legacy-missing": "an event of the organization-wide chain (before migration 0004) is missing",
+  "legacy-prev-hash": "an event of the organization-wide chain does not link to the one before it",
+  "legacy-hash": "an event of the organization-wide chain does not match its hash (edited)",
+  "checkpoint-missing": "a checkpoint is missing",
+  "checkpoint-prev-hash": "this checkpoint does not link to the one before it",
+  "checkpoint-hash": "this checkpoint's content does not match its hash (edited)",
+  "checkpoint-order": "this checkpoint seals less than the one before it",
+  "checkpoint-count": "the events this checkpoint sealed are not all there (deleted, or added since)",
+  "checkpoint-root": "the users' heads this checkpoint sealed are not the stored ones (events rewritten)",
+  "row-version": "this user's row is at a version its events do not reach (its newest events deleted)"
+}
+const where = "checkpoint" in broken
+  ? `at checkpoint ${broken.checkpoint}`
+  : "chainSequence" in broken
+  ? `at chain sequence ${broken.chainSequence}`
+  : `at user ${broken.aggregateId} version ${broken.version}` +
+    ("eventId" in broken ? ` (event ${broken.eventId})` : "")
 console.error(
-  `audit chain BROKEN in organization ${broken.organizationId} at chain sequence ${broken.chainSequence}` +
-    ("eventId" in broken ? ` (event ${broken.eventId})` : "") + `: ${why}. ` +
-    `${result.checked} links verified before it.`
+  `audit trail BROKEN in organization ${broken.organizationId} ${where}: ${why[broken.reason]}. ` +
+    `${result.checked} events verified before it.`
 )
 process.exit(1)

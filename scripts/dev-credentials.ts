@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { signServiceToken, signUserToken } from "../src/dev/signing.js"
 import { DATA_DIR, devSeedSql, loadOrCreateDevState } from "../src/dev/state.js"
-import { prepareBunSqliteFile } from "../src/layers/sqlite-bun.js"
+import { prepareBunSqliteFile } from "../src/layers/sqlite/bun.js"
 
 const RUNTIMES = {
   bun: { port: 8787, database: "users.sqlite" },

@@ -3,8 +3,8 @@
  */
 import type { JSONWebKeySet } from "jose"
 import type { JwtConfig } from "./layers/auth/jwt.js"
+import { MIN_FINGERPRINT_KEY_LENGTH } from "./layers/masker.js"
 import { MIN_IDEMPOTENCY_HASH_KEY_LENGTH } from "./services/idempotency.js"
-import { MIN_FINGERPRINT_KEY_LENGTH } from "./services/masker.js"
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -21,6 +21,28 @@ export const JWT_VARIABLES = [
   "JWT_ALGORITHMS",
   "JWT_MAX_AGE"
 ] as const
+
+/** Every variable a server on an SQLite file reads (the Deno entry asks for exactly these when it may not list). */
+export const SERVER_VARIABLES = [
+  ...JWT_VARIABLES,
+  "PORT",
+  "HOST",
+  "USERS_API_DATA_DIR",
+  "PHONE_FINGERPRINT_KEY",
+  "IDEMPOTENCY_HASH_KEY",
+  "CHECKPOINT_INTERVAL_SECONDS"
+] as const
+
+/** CHECKPOINT_INTERVAL_SECONDS (default 60): how often a server seals what organizations wrote (app/checkpoints.ts). */
+export const checkpointIntervalFromEnv = (env: Env): number => {
+  const text = env.CHECKPOINT_INTERVAL_SECONDS
+  if (text === undefined || text === "") return 60
+  const seconds = Number(text)
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 86_400) {
+    throw new ConfigError(`CHECKPOINT_INTERVAL_SECONDS must be 1 to 86400 seconds, not ${JSON.stringify(text)}`)
+  }
+  return seconds
+}
 
 /**
  * Variables only a production start has, each required there: with any of them and no key set, a start is a

@@ -29,5 +29,8 @@ export const hexOf = (bytes: Uint8Array): string => {
 export const sha256Hex = (value: string | Uint8Array): string =>
   crypto().createHash("sha256").update(value).digest("hex")
 
+export const hmacSha256 = (key: string | Uint8Array, value: string | Uint8Array): Buffer =>
+  crypto().createHmac("sha256", key).update(value).digest()
+
 export const hmacSha256Hex = (key: string | Uint8Array, value: string | Uint8Array): string =>
   crypto().createHmac("sha256", key).update(value).digest("hex")

@@ -1,33 +1,23 @@
 /**
- * The Cloudflare Workers entry: D1 as the store, JWT settings from the Worker's vars and secrets.
- * The handler is built on the first request of an isolate and reused by the ones after it.
+ * The Cloudflare Workers entry: D1 as the store, settings from the Worker's vars and secrets (WorkerEnv, generated
+ * from wrangler.toml by `npm run types:worker`), audit checkpoints on the cron trigger. The handler is built on an
+ * isolate's first request and reused by the ones after it.
  */
 import { HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { sealUnsealedOrganizations } from "./app/checkpoints.js"
 import { ConfigError, idempotencyHashKeyFromEnv, jwtConfigFromEnv, phoneFingerprintKeyFromEnv } from "./config.js"
-import { type FetchHandler, makeFetchHandler } from "./handler.js"
-import { canonicalRequest } from "./http/canonical-request.js"
-import { problemResponse } from "./http/problems.js"
-import { D1Live } from "./layers/d1.js"
+import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
+import { problemResponse, toProblem } from "./http/problems.js"
+import { D1Services } from "./layers/d1.js"
 
-/** The bindings of wrangler.toml: the D1 database, the JWT vars/secrets read by jwtConfigFromEnv, and the secrets. */
-export type WorkerEnv = {
-  readonly DB?: D1Database
-  readonly JWT_ISSUER?: string
-  readonly JWT_AUDIENCE?: string
-  readonly JWKS?: string
-  readonly JWKS_URL?: string
-  readonly JWT_ALGORITHMS?: string
-  readonly JWKS_STALE_IF_ERROR_SECONDS?: string
-  readonly JWKS_TIMEOUT_SECONDS?: string
-  readonly JWT_MAX_AGE?: string
-  readonly PHONE_FINGERPRINT_KEY?: string
-  readonly IDEMPOTENCY_HASH_KEY?: string
-}
+/** Every binding may be missing from a misconfigured deployment: each is checked when the handler is built. */
+export type Bindings = Partial<WorkerEnv>
 
 // Keyed by the env object (one per isolate in production), so a different env never reuses a stale handler.
 const handlers = new WeakMap<object, FetchHandler>()
 
-const handlerFor = (env: WorkerEnv): FetchHandler => {
+const handlerFor = (env: Bindings): FetchHandler => {
   const built = handlers.get(env)
   if (built !== undefined) return built
   const { DB: db, ...vars } = env
@@ -40,7 +30,7 @@ const handlerFor = (env: WorkerEnv): FetchHandler => {
     throw error
   }
   // A Worker has no local dev mode: `npm run dev:worker` writes the dev state's key to .dev.vars.
-  const handler = makeFetchHandler(D1Live(db, jwt), {
+  const handler = makeFetchHandler(D1Services(db, jwt), {
     phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars),
     idempotencyHashKey: idempotencyHashKeyFromEnv(vars)
   })
@@ -54,25 +44,36 @@ const misconfigured = (error: unknown): Response => {
     : "The service could not start."
   const requestId = crypto.randomUUID()
   console.error(JSON.stringify({ level: "error", msg: "configuration error", requestId, detail }))
-  const response = problemResponse(
-    { status: 500, title: "Service misconfigured", code: "misconfigured", detail },
-    requestId
-  )
+  const response = problemResponse(toProblem({ _tag: "Misconfigured", detail }, requestId))
   return HttpServerResponse.toWeb(HttpServerResponse.setHeader(response, "x-request-id", requestId))
 }
 
 export default {
-  fetch(request: Request, env: WorkerEnv, ctx?: ExecutionContext): Promise<Response> {
+  fetch(request: Request, env: Bindings, ctx?: ExecutionContext): Promise<Response> {
     let handler: FetchHandler
     try {
       handler = handlerFor(env)
     } catch (error) {
       return Promise.resolve(misconfigured(error))
     }
-    const response = handler.fetch(canonicalRequest(request))
+    const response = handler.fetch(request)
     // The first request also builds the isolate's shared runtime; were its client to disconnect, workerd would
     // cancel that build and every later request would wait on it (Effect-TS/effect#6319). waitUntil lets it finish.
     ctx?.waitUntil(response.then(() => undefined, () => undefined))
     return response
+  },
+  scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext): void {
+    const round = handlerFor(env).run(
+      Effect.asVoid(
+        Effect.catchAll(
+          sealUnsealedOrganizations,
+          (error) =>
+            Effect.sync(() =>
+              console.error(JSON.stringify({ level: "error", msg: "checkpoint round failed", kind: error._tag }))
+            )
+        )
+      )
+    )
+    ctx.waitUntil(round.done)
   }
 }

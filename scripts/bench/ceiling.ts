@@ -6,10 +6,11 @@
  */
 import { Database } from "bun:sqlite"
 import { join } from "node:path"
+import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
+import type { UserPhoneNumberUpdated } from "../../src/domain/events.js"
 import type { E164 } from "../../src/domain/phone.js"
-import type { UserPhoneNumberUpdated } from "../../src/domain/user.js"
 import { tuneSqlite } from "../../src/layers/sql/migrate.js"
-import { changeStatements, SELECT_HEAD, SELECT_USER } from "../../src/layers/sql/rows.js"
+import { changeStatements, SELECT_USER, type UserRow } from "../../src/layers/sql/rows.js"
 import { seedSqliteFile } from "./seed.js"
 import { type BenchUser, ORGANIZATION_ID } from "./workload.js"
 
@@ -19,8 +20,6 @@ export interface Ceiling {
   readonly synchronous: number
 }
 
-const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex")
-
 export const storageCeiling = async (dir: string, users: ReadonlyArray<BenchUser>, seconds = 3): Promise<Ceiling> => {
   const filename = join(dir, "ceiling.sqlite")
   await seedSqliteFile(filename, { apiKeyHash: "ceiling", users })
@@ -29,18 +28,16 @@ export const storageCeiling = async (dir: string, users: ReadonlyArray<BenchUser
     tuneSqlite(db)
     const synchronous = (db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous
     const versions = new Map(users.map((u) => [u.id, 1]))
-    const head = db.query(SELECT_HEAD).get(ORGANIZATION_ID) as { chain_sequence: number; hash: string }
-    let sequence = head.chain_sequence
-    let hash = head.hash
+    const heads = new Map<string, string>()
     let n = 0
     const one = (withReads: boolean) => {
       const user = users[n % users.length]!
       const phoneNumber = (Math.floor(n / users.length) % 2 === 0 ? user.first : user.seeded) as E164
       n++
-      if (withReads) {
-        db.query(SELECT_USER).get(ORGANIZATION_ID, user.id)
-        db.query(SELECT_HEAD).get(ORGANIZATION_ID)
-      }
+      // The one read the service makes: the user's row with its chain head (else the head this loop remembers).
+      const previousHash = withReads
+        ? (db.query(SELECT_USER).get(ORGANIZATION_ID, user.id) as UserRow).head_hash ?? GENESIS_HASH
+        : heads.get(user.id) ?? (db.query(SELECT_USER).get(ORGANIZATION_ID, user.id) as UserRow).head_hash!
       const version = versions.get(user.id)! + 1
       const event = {
         id: `ceiling-${n}`,
@@ -60,14 +57,13 @@ export const storageCeiling = async (dir: string, users: ReadonlyArray<BenchUser
         erasedAt: null,
         version
       }
-      const next = sha256(`${hash}${sequence + 1}`)
-      const statements = changeStatements({ state, event }, { chainSequence: sequence + 1, prevHash: hash, hash: next })
+      const link = nextLink(previousHash, event)
+      const statements = changeStatements({ state, event, previousHash }, link)
       db.transaction(() => {
         for (const s of statements) db.query(s.sql).run(...(s.params as Array<string | number | null>))
       })()
       versions.set(user.id, version)
-      sequence++
-      hash = next
+      heads.set(user.id, link.hash)
     }
     const rate = (withReads: boolean) => {
       const until = performance.now() + seconds * 1000

@@ -28,8 +28,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { idempotencyHashKeyFromEnv, jwtConfigFromEnv } from "../../src/config.js"
-import { makeFetchHandler } from "../../src/handler.js"
-import { SqliteBunLive } from "../../src/layers/sqlite-bun.js"
+import { makeFetchHandler } from "../../src/fetch-handler.js"
+import { SqliteBunServices } from "../../src/layers/sqlite/bun.js"
 import { median } from "./report.js"
 import { seedSqliteFile } from "./seed.js"
 import { type BenchUser, makeCredentials, makeUsers } from "./workload.js"
@@ -110,7 +110,7 @@ const credentials = await makeCredentials()
 const users = makeUsers(USERS)
 const database = join(dir, "users.sqlite")
 await seedSqliteFile(database, { apiKeyHash: credentials.apiKeyHash, users })
-const service = makeFetchHandler(SqliteBunLive(database, jwtConfigFromEnv(credentials.serverEnv)), {
+const service = makeFetchHandler(SqliteBunServices(database, jwtConfigFromEnv(credentials.serverEnv)), {
   log: () => undefined,
   idempotencyHashKey: idempotencyHashKeyFromEnv(credentials.serverEnv)
 })

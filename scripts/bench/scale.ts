@@ -165,7 +165,7 @@ interface StoreFindings {
 }
 
 const inspectStore = async (file: string): Promise<StoreFindings> => {
-  const verification = await verifyAuditFile(file)
+  const verification = verifyAuditFile(file)
   const db = new Database(file, { readonly: true })
   let versionMismatches: number
   try {
@@ -182,9 +182,9 @@ const inspectStore = async (file: string): Promise<StoreFindings> => {
     chainVerified: broken === undefined,
     ...(broken === undefined
       ? {}
-      : { chainBreak: `${broken.reason} in ${broken.organizationId} at chain sequence ${broken.chainSequence}` }),
-    eventsInStore: verification.links.length,
-    eventIds: new Set(verification.links.map((link) => link.event.id)),
+      : { chainBreak: `${broken.reason} in ${broken.organizationId}` }),
+    eventsInStore: verification.events.length,
+    eventIds: new Set(verification.events.map((stored) => stored.event.id)),
     versionMismatches
   }
 }

@@ -1,15 +1,15 @@
 /**
  * Seeds a migrated SQLite file (the Bun or Deno server's, or the one behind local D1) directly: the bench
  * organization (or another one, for benchmarks of many), its API key (hash only) and N users at version 1, each with
- * its UserCreated event linked into the organization's audit chain exactly as the service links them
+ * its UserCreated event as the first link of the user's audit chain, exactly as the service links it
  * (src/audit/chain.ts `nextLink`).
  */
 import { Database } from "bun:sqlite"
 import { Effect } from "effect"
 import { uuidv7 } from "../../src/app/context.js"
-import { type ChainHead, emptyHead, nextLink } from "../../src/audit/chain.js"
+import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
+import type { UserCreated } from "../../src/domain/events.js"
 import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
-import type { UserCreated } from "../../src/domain/user.js"
 import { applyMigrations, tuneSqlite } from "../../src/layers/sql/migrate.js"
 import { verifyAuditFile } from "../lib/audit-file.js"
 import { type BenchUser, ORGANIZATION_ID, SERVICE_ID } from "./workload.js"
@@ -32,7 +32,6 @@ export const seedSqliteFile = async (
     applyMigrations(db)
     const now = new Date().toISOString()
     const rows: Array<Array<string | number | null>> = []
-    let head: ChainHead = emptyHead
     for (const user of users) {
       const event: UserCreated = {
         id: Effect.runSync(uuidv7),
@@ -48,14 +47,12 @@ export const seedSqliteFile = async (
           requestId: "bench-seed"
         }
       }
-      const link = await nextLink(head, event)
-      head = { sequence: link.chainSequence, hash: link.hash }
+      const link = nextLink(GENESIS_HASH, event)
       rows.push([
         event.id,
         user.id,
         JSON.stringify(event.data),
         JSON.stringify(event.metadata),
-        link.chainSequence,
         link.prevHash,
         link.hash
       ])
@@ -66,7 +63,7 @@ export const seedSqliteFile = async (
     )
     const insertEvent = db.prepare(
       "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
-        "occurred_at, chain_sequence, prev_hash, hash) VALUES (?, ?, 'User', ?, 1, 'UserCreated', ?, ?, ?, ?, ?, ?)"
+        "occurred_at, chain_sequence, prev_hash, hash) VALUES (?, ?, 'User', ?, 1, 'UserCreated', ?, ?, ?, NULL, ?, ?)"
     )
     const insertOrganization = db.prepare(
       "INSERT INTO organizations (id, name, created_at) VALUES (?, 'Bench organization', ?)"
@@ -79,9 +76,9 @@ export const seedSqliteFile = async (
         insertOrganization.run(organizationId, now)
         insertKey.run(`key_${organizationId}`, organizationId, apiKeyHash, now)
         users.forEach((user, i) => {
-          const [eventId, aggregateId, data, metadata, sequence, prevHash, hash] = rows[i]!
+          const [eventId, aggregateId, data, metadata, prevHash, hash] = rows[i]!
           insertUser.run(organizationId, user.id, user.seeded, now, now)
-          insertEvent.run(eventId!, organizationId, aggregateId!, data!, metadata!, now, sequence!, prevHash!, hash!)
+          insertEvent.run(eventId!, organizationId, aggregateId!, data!, metadata!, now, prevHash!, hash!)
         })
       })()
     } finally {
@@ -102,6 +99,6 @@ export interface StoreCheck {
 
 /** After a run: how many events the store holds, and whether its audit chain still verifies (audit:verify's check). */
 export const checkSqliteFile = async (filename: string): Promise<StoreCheck> => {
-  const verification = await verifyAuditFile(filename)
-  return { events: verification.links.length, chainIntact: verification.broken === undefined }
+  const verification = verifyAuditFile(filename)
+  return { events: verification.events.length, chainIntact: verification.broken === undefined }
 }

@@ -43,7 +43,7 @@ export const makeTenants = async (
     return {
       organizationId,
       apiKey,
-      apiKeyHash: await sha256Hex(apiKey),
+      apiKeyHash: sha256Hex(apiKey),
       serviceToken: await signServiceToken(key, SERVICE_ID, organizationId, "users:write", { expiresIn: "2h" })
     }
   }))

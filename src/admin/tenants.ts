@@ -6,6 +6,7 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Effect } from "effect"
 import { uuidv7 } from "../app/context.js"
 import { generateApiKey } from "../layers/auth/api-keys.js"
+import { sqlString as sqlText } from "../layers/sql/literal.js"
 import { sha256Hex } from "../sha256.js"
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
@@ -32,7 +33,7 @@ export const issueApiKey = (organizationId: string, label: string) =>
     const sql = yield* SqlClient.SqlClient
     const apiKey = generateApiKey()
     const id = yield* uuidv7
-    const hash = yield* Effect.promise(() => sha256Hex(apiKey))
+    const hash = sha256Hex(apiKey)
     yield* sql.unsafe(
       "INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
       [id, organizationId, hash, label, yield* now]
@@ -48,18 +49,15 @@ export const revokeApiKey = (id: string) =>
   })
 
 /** The SQL that issues a key, for stores reached only through a CLI (`wrangler d1 execute --remote`). */
-export const issueApiKeySql = async (organizationId: string, label: string, id: string, at: string) => {
+export const issueApiKeySql = (organizationId: string, label: string, id: string, at: string) => {
   const apiKey = generateApiKey()
-  const hash = await sha256Hex(apiKey)
-  const quote = (value: string) => `'${value.replace(/'/g, "''")}'`
+  const hash = sha256Hex(apiKey)
   return {
     apiKey,
-    sql: `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${quote(id)}, ` +
-      `${quote(organizationId)}, ${quote(hash)}, ${quote(label)}, ${quote(at)});`
+    sql: `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${sqlText(id)}, ` +
+      `${sqlText(organizationId)}, ${sqlText(hash)}, ${sqlText(label)}, ${sqlText(at)});`
   }
 }
-
-const sqlText = (value: string) => `'${value.replace(/'/g, "''")}'`
 
 /** The SQL that creates an organization unless it exists (same effect as ensureOrganization). */
 export const createOrganizationSql = (id: string, name: string, at: string) =>

@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import type { Principal } from "../services/auth.js"
-import { Forbidden } from "./errors.js"
+import { Forbidden } from "../services/errors.js"
 
 export const Scopes = {
   read: "users:read",

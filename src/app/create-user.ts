@@ -18,10 +18,13 @@ export interface CreateUserInput {
 export const authorizeCreateUser = Effect.flatMap(CurrentPrincipal, authorizeCreate)
 
 export const createUser = (input: CreateUserInput) =>
-  Effect.gen(function*() {
-    yield* authorizeCreateUser
-    const principal = yield* CurrentPrincipal
-    const phoneNumber = input.phoneNumber == null ? null : yield* parsePhoneNumber(input.phoneNumber)
-    const userId = input.userId ?? (yield* uuidv7)
-    return yield* runCommand(principal, { type: "CreateUser", userId, phoneNumber })
-  })
+  Effect.flatMap(CurrentPrincipal, (principal) =>
+    authorizeCreate(principal).pipe(
+      Effect.zipRight(input.phoneNumber == null ? Effect.succeed(null) : parsePhoneNumber(input.phoneNumber)),
+      Effect.flatMap((phoneNumber) =>
+        Effect.flatMap(
+          input.userId === undefined ? uuidv7 : Effect.succeed(input.userId),
+          (userId) => runCommand(principal, { type: "CreateUser", userId, phoneNumber })
+        )
+      )
+    ))

@@ -18,16 +18,13 @@ export interface MarkPhoneNumberVerifiedInput {
 export const authorizeMarkPhoneNumberVerified = Effect.flatMap(CurrentPrincipal, authorizeVerify)
 
 export const markPhoneNumberVerified = (input: MarkPhoneNumberVerifiedInput) =>
-  Effect.gen(function*() {
-    yield* authorizeMarkPhoneNumberVerified
-    const principal = yield* CurrentPrincipal
-    const phoneNumber = yield* parsePhoneNumber(input.phoneNumber)
-    return yield* runCommand(
-      principal,
-      { type: "MarkPhoneNumberVerified", userId: input.userId, phoneNumber },
-      input.ifMatch
-    )
-  })
+  Effect.flatMap(CurrentPrincipal, (principal) =>
+    authorizeVerify(principal).pipe(
+      Effect.zipRight(parsePhoneNumber(input.phoneNumber)),
+      Effect.flatMap((phoneNumber) =>
+        runCommand(principal, { type: "MarkPhoneNumberVerified", userId: input.userId, phoneNumber }, input.ifMatch)
+      )
+    ))
 
 /** Who may erase the user: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
 export const authorizeErasePersonalData = (userId: string) =>
@@ -35,8 +32,8 @@ export const authorizeErasePersonalData = (userId: string) =>
 
 /** Deletes every raw PII value of the user; the audit trail keeps only what it always had (masked forms). */
 export const erasePersonalData = (input: { readonly userId: string; readonly ifMatch: IfMatch | undefined }) =>
-  Effect.gen(function*() {
-    yield* authorizeErasePersonalData(input.userId)
-    const principal = yield* CurrentPrincipal
-    return yield* runCommand(principal, { type: "ErasePersonalData", userId: input.userId }, input.ifMatch)
-  })
+  Effect.flatMap(CurrentPrincipal, (principal) =>
+    Effect.zipRight(
+      authorizeErase(principal, input.userId),
+      runCommand(principal, { type: "ErasePersonalData", userId: input.userId }, input.ifMatch)
+    ))

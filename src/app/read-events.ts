@@ -2,12 +2,12 @@
  * The audit trail of one user, masked, oldest first, in pages.
  */
 import { Effect } from "effect"
+import { UserNotFound } from "../domain/errors.js"
 import type { UserEvent } from "../domain/user.js"
 import { CurrentPrincipal } from "../services/auth.js"
 import { EventLog } from "../services/event-log.js"
 import { UserRepo } from "../services/user-repo.js"
 import { authorizeRead } from "./authorize.js"
-import { UserNotFound } from "./errors.js"
 
 export interface ReadEventsInput {
   readonly userId: string
@@ -26,8 +26,8 @@ export const readEvents = (input: ReadEventsInput) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
     yield* authorizeRead(principal, input.userId)
-    const user = yield* (yield* UserRepo).find(principal.organizationId, input.userId)
-    if (user === null) return yield* new UserNotFound({ userId: input.userId })
+    const stored = yield* (yield* UserRepo).find(principal.organizationId, input.userId)
+    if (stored === null) return yield* new UserNotFound({ userId: input.userId })
     // One extra row tells whether another page follows.
     const rows = yield* (yield* EventLog).read(principal.organizationId, input.userId, {
       afterVersion: input.afterVersion,

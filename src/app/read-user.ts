@@ -1,15 +1,13 @@
 /**
- * Reading a user, and the head of the organization's audit chain. The raw number goes only to the user
- * itself or a service with users:pii:read; everyone else allowed to read gets the masked form.
+ * Reading a user. The raw number goes only to the user itself or a service with users:pii:read; everyone else
+ * allowed to read gets the masked form.
  */
 import { Effect } from "effect"
-import type { ChainHead } from "../audit/chain.js"
+import { UserNotFound } from "../domain/errors.js"
 import { CurrentPrincipal } from "../services/auth.js"
-import { EventLog } from "../services/event-log.js"
 import { Masker } from "../services/masker.js"
 import { UserRepo } from "../services/user-repo.js"
-import { authorizeAuditRead, authorizeRead, maySeeRawNumber } from "./authorize.js"
-import { OrganizationNotFound, UserNotFound } from "./errors.js"
+import { authorizeRead, maySeeRawNumber } from "./authorize.js"
 
 export interface UserView {
   readonly id: string
@@ -22,37 +20,21 @@ export interface UserView {
 }
 
 export const readUser = (userId: string) =>
-  Effect.gen(function*() {
-    const principal = yield* CurrentPrincipal
-    yield* authorizeRead(principal, userId)
-    const user = yield* (yield* UserRepo).find(principal.organizationId, userId)
-    if (user === null) return yield* new UserNotFound({ userId })
-    const raw = maySeeRawNumber(principal, userId)
-    const { mask } = yield* Masker
-    const view: UserView = {
-      id: user.id,
-      version: user.version,
-      phoneNumber: raw ? user.phoneNumber : mask(user.phoneNumber),
-      phoneNumberForm: raw ? "raw" : "masked",
-      phoneNumberVerified: user.phoneNumberVerified,
-      erased: user.erasedAt !== null
-    }
-    return view
-  })
-
-export interface AuditHead extends ChainHead {
-  readonly organizationId: string
-}
-
-/** Another organization's head is indistinguishable from an unknown organization's. */
-export const readAuditHead = (organizationId: string) =>
-  Effect.gen(function*() {
-    const principal = yield* CurrentPrincipal
-    yield* authorizeAuditRead(principal)
-    if (organizationId !== principal.organizationId) {
-      return yield* new OrganizationNotFound()
-    }
-    const head = yield* (yield* EventLog).head(organizationId)
-    const view: AuditHead = { organizationId, ...head }
-    return view
-  })
+  Effect.flatMap(CurrentPrincipal, (principal) =>
+    authorizeRead(principal, userId).pipe(
+      Effect.zipRight(Effect.flatMap(UserRepo, (repo) => repo.find(principal.organizationId, userId))),
+      Effect.flatMap((stored) =>
+        stored === null ? Effect.fail(new UserNotFound({ userId })) : Effect.map(Masker, ({ mask }): UserView => {
+          const { user } = stored
+          const raw = maySeeRawNumber(principal, userId)
+          return {
+            id: user.id,
+            version: user.version,
+            phoneNumber: raw ? user.phoneNumber : mask(user.phoneNumber),
+            phoneNumberForm: raw ? "raw" : "masked",
+            phoneNumberVerified: user.phoneNumberVerified,
+            erased: user.erasedAt !== null
+          }
+        })
+      )
+    ))

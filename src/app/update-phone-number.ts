@@ -18,9 +18,10 @@ export const authorizeUpdatePhoneNumber = (userId: string) =>
   Effect.flatMap(CurrentPrincipal, (principal) => authorizeWrite(principal, userId))
 
 export const updatePhoneNumber = (input: UpdatePhoneNumberInput) =>
-  Effect.gen(function*() {
-    yield* authorizeUpdatePhoneNumber(input.userId)
-    const principal = yield* CurrentPrincipal
-    const phoneNumber = input.phoneNumber === null ? null : yield* parsePhoneNumber(input.phoneNumber)
-    return yield* runCommand(principal, { type: "UpdatePhoneNumber", userId: input.userId, phoneNumber }, input.ifMatch)
-  })
+  Effect.flatMap(CurrentPrincipal, (principal) =>
+    authorizeWrite(principal, input.userId).pipe(
+      Effect.zipRight(input.phoneNumber === null ? Effect.succeed(null) : parsePhoneNumber(input.phoneNumber)),
+      Effect.flatMap((phoneNumber) =>
+        runCommand(principal, { type: "UpdatePhoneNumber", userId: input.userId, phoneNumber }, input.ifMatch)
+      )
+    ))

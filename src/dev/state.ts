@@ -5,9 +5,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { emptyHead, nextLink } from "../audit/chain.js"
-import type { UserCreated } from "../domain/user.js"
+import { GENESIS_HASH, nextLink } from "../audit/chain.js"
+import type { UserCreated } from "../domain/events.js"
 import { generateApiKey } from "../layers/auth/api-keys.js"
+import { sqlString as quote } from "../layers/sql/literal.js"
 import { sha256Hex } from "../sha256.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, type SigningKey } from "./signing.js"
 
@@ -51,7 +52,7 @@ export const loadOrCreateDevState = async (file: string = DEV_STATE_FILE): Promi
     organizationId: "org_demo",
     apiKeyId: "key_demo",
     apiKey,
-    apiKeyHash: await sha256Hex(apiKey),
+    apiKeyHash: sha256Hex(apiKey),
     userId: "user_demo",
     serviceId: "svc_demo",
     idempotencyHashKey: generateSecret()
@@ -73,14 +74,12 @@ export const devWorkerEnv = (state: DevState) => ({
   IDEMPOTENCY_HASH_KEY: state.idempotencyHashKey
 })
 
-const quote = (value: string) => `'${value.replace(/'/g, "''")}'`
-
 /**
- * Idempotent SQL that creates the demo organization, API key and user (version 1, with its UserCreated
- * event as the first link of the organization's audit chain) in any migrated store: an SQLite file or
- * local D1 (`wrangler d1 execute --local`).
+ * Idempotent SQL that creates the demo organization, API key and user (version 1, with its UserCreated event as the
+ * first link of the user's audit chain) in any migrated store: an SQLite file or local D1 (`wrangler d1 execute
+ * --local`).
  */
-export const devSeedSql = async (state: DevState, now: string): Promise<string> => {
+export const devSeedSql = (state: DevState, now: string): string => {
   const event: UserCreated = {
     id: "00000000-0000-7000-8000-000000000001",
     type: "UserCreated",
@@ -95,7 +94,7 @@ export const devSeedSql = async (state: DevState, now: string): Promise<string> 
       requestId: "dev-seed"
     }
   }
-  const link = await nextLink(emptyHead, event)
+  const link = nextLink(GENESIS_HASH, event)
   const org = quote(state.organizationId)
   return [
     `INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES (${org}, 'Demo organization', ${quote(now)});`,
@@ -111,9 +110,7 @@ export const devSeedSql = async (state: DevState, now: string): Promise<string> 
     `SELECT ${quote(event.id)}, ${org}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${
       quote(JSON.stringify(event.data))
     }, ` +
-    `${quote(JSON.stringify(event.metadata))}, ${quote(now)}, ${link.chainSequence}, ${quote(link.prevHash)}, ${
-      quote(link.hash)
-    } ` +
-    `WHERE NOT EXISTS (SELECT 1 FROM events WHERE organization_id = ${org});`
+    `${quote(JSON.stringify(event.metadata))}, ${quote(now)}, NULL, ${quote(link.prevHash)}, ${quote(link.hash)} ` +
+    `WHERE NOT EXISTS (SELECT 1 FROM events WHERE organization_id = ${org} AND aggregate_id = ${quote(state.userId)});`
   ].join("\n")
 }

@@ -2,7 +2,7 @@
  * Phone numbers: parsing user input into E.164 and masking it for anything that is not the users row.
  * Pure: no I/O, no clock. libphonenumber-js with full ("max") metadata decides validity.
  */
-import { Either } from "effect"
+import { Either, Schema } from "effect"
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 import { InvalidPhoneNumber } from "./errors.js"
 
@@ -10,7 +10,12 @@ import { InvalidPhoneNumber } from "./errors.js"
 export type E164 = string & { readonly E164: unique symbol }
 
 /** `****` and the last four digits: the only form a number takes outside the users row. */
-export type MaskedPhoneNumber = string & { readonly MaskedPhoneNumber: unique symbol }
+export const MaskedPhoneNumber = Schema.String.pipe(
+  Schema.pattern(/^\*{4}\d{4}$/),
+  Schema.brand("MaskedPhoneNumber"),
+  Schema.annotations({ examples: ["****2671" as never] })
+)
+export type MaskedPhoneNumber = typeof MaskedPhoneNumber.Type
 
 // International form only: `+` or `00`, then digits with the usual separators.
 const INTERNATIONAL = /^(\+|00)[0-9][0-9 .\-()]*$/

@@ -6,12 +6,10 @@
  * together with the event, and the store writes both in one atomic unit.
  * Pure: time, ids and the masking function arrive with the call.
  */
+import type { Actor, UserEvent } from "./events.js"
 import type { E164, MaskedPhoneNumber } from "./phone.js"
 
-export interface Actor {
-  readonly type: "user" | "service"
-  readonly id: string
-}
+export type { Actor, EventMetadata, UserEvent } from "./events.js"
 
 /** Who asked, when, and under which ids: supplied by the caller, never read from a clock here. */
 export interface CommandMetadata {
@@ -38,53 +36,6 @@ export type UserCommand =
   | { readonly type: "MarkPhoneNumberVerified"; readonly userId: string; readonly phoneNumber: E164 }
   | { readonly type: "ErasePersonalData"; readonly userId: string }
 
-export interface EventMetadata {
-  readonly organizationId: string
-  readonly actor: Actor
-  readonly requestId: string
-}
-
-interface EventEnvelope<Type extends string, Data> {
-  readonly id: string
-  readonly type: Type
-  readonly aggregateType: "User"
-  readonly aggregateId: string
-  readonly version: number
-  readonly occurredAt: string
-  readonly data: Data
-  readonly metadata: EventMetadata
-}
-
-/** Present only when a fingerprint key is configured: `hmac-sha256:<base64url>` of the E.164 number. */
-type Fingerprint<Key extends string> = { readonly [K in Key]?: string }
-
-export type UserCreated = EventEnvelope<
-  "UserCreated",
-  { readonly maskedPhoneNumber: MaskedPhoneNumber | null } & Fingerprint<"phoneNumberFingerprint">
->
-
-export type UserPhoneNumberUpdated = EventEnvelope<
-  "UserPhoneNumberUpdated",
-  {
-    readonly maskedPhoneNumber: MaskedPhoneNumber | null
-    readonly previousMaskedPhoneNumber: MaskedPhoneNumber | null
-    /** Always false: a new number is unverified until someone verifies it. */
-    readonly phoneNumberVerified: false
-  } & Fingerprint<"phoneNumberFingerprint" | "previousPhoneNumberFingerprint">
->
-
-export type UserPhoneNumberVerified = EventEnvelope<
-  "UserPhoneNumberVerified",
-  { readonly maskedPhoneNumber: MaskedPhoneNumber } & Fingerprint<"phoneNumberFingerprint">
->
-
-export type UserPersonalDataErased = EventEnvelope<
-  "UserPersonalDataErased",
-  { readonly erasedFields: ReadonlyArray<"phoneNumber"> }
->
-
-export type UserEvent = UserCreated | UserPhoneNumberUpdated | UserPhoneNumberVerified | UserPersonalDataErased
-
 /** What a command decided: nothing to write, or the next state and its one event. */
 export type Decision =
   | { readonly _tag: "Unchanged"; readonly state: User }
@@ -100,7 +51,7 @@ export type Rejection =
 
 export type Mask = (phoneNumber: E164 | null) => MaskedPhoneNumber | null
 
-/** Fingerprints computed before deciding (they need a key and async crypto); undefined when not configured. */
+/** Keyed fingerprints of numbers (`hmac-sha256:<base64url>`), or undefined when no fingerprint key is configured. */
 export type FingerprintOf = (phoneNumber: E164) => string | undefined
 
 const noFingerprints: FingerprintOf = () => undefined
@@ -115,14 +66,17 @@ export const decide = (
   // Omitted, not null, when absent: events look the same as before fingerprints existed.
   const fingerprint = <Key extends string>(key: Key, phoneNumber: E164 | null) => {
     const value = phoneNumber === null ? undefined : fingerprintOf(phoneNumber)
-    return (value === undefined ? {} : { [key]: value }) as Fingerprint<Key>
+    return (value === undefined ? {} : { [key]: value }) as { readonly [K in Key]?: string }
   }
-  const envelope = (version: number) => ({
+  // Fields in the contract's order (docs/CONTRACT.md), as every answer and stored event shows them.
+  const event = <Type extends UserEvent["type"], Data>(type: Type, version: number, data: Data) => ({
     id: metadata.eventId,
+    type,
     aggregateType: "User" as const,
     aggregateId: command.userId,
     version,
     occurredAt: metadata.now,
+    data,
     metadata: { organizationId: metadata.organizationId, actor: metadata.actor, requestId: metadata.requestId }
   })
   if (command.type === "CreateUser") {
@@ -143,14 +97,10 @@ export const decide = (
     return {
       _tag: "Changed",
       state: next,
-      event: {
-        ...envelope(1),
-        type: "UserCreated",
-        data: {
-          maskedPhoneNumber: mask(command.phoneNumber),
-          ...fingerprint("phoneNumberFingerprint", command.phoneNumber)
-        }
-      }
+      event: event("UserCreated", 1, {
+        maskedPhoneNumber: mask(command.phoneNumber),
+        ...fingerprint("phoneNumberFingerprint", command.phoneNumber)
+      })
     }
   }
   if (state === null) return { _tag: "UserNotFound" }
@@ -167,17 +117,13 @@ export const decide = (
       return {
         _tag: "Changed",
         state: next,
-        event: {
-          ...envelope(next.version),
-          type: "UserPhoneNumberUpdated",
-          data: {
-            maskedPhoneNumber: mask(command.phoneNumber),
-            previousMaskedPhoneNumber: mask(state.phoneNumber),
-            phoneNumberVerified: false,
-            ...fingerprint("phoneNumberFingerprint", command.phoneNumber),
-            ...fingerprint("previousPhoneNumberFingerprint", state.phoneNumber)
-          }
-        }
+        event: event("UserPhoneNumberUpdated", next.version, {
+          maskedPhoneNumber: mask(command.phoneNumber),
+          previousMaskedPhoneNumber: mask(state.phoneNumber),
+          phoneNumberVerified: false as const,
+          ...fingerprint("phoneNumberFingerprint", command.phoneNumber),
+          ...fingerprint("previousPhoneNumberFingerprint", state.phoneNumber)
+        })
       }
     }
     case "MarkPhoneNumberVerified": {
@@ -190,14 +136,10 @@ export const decide = (
       return {
         _tag: "Changed",
         state: next,
-        event: {
-          ...envelope(next.version),
-          type: "UserPhoneNumberVerified",
-          data: {
-            maskedPhoneNumber: mask(state.phoneNumber)!,
-            ...fingerprint("phoneNumberFingerprint", state.phoneNumber)
-          }
-        }
+        event: event("UserPhoneNumberVerified", next.version, {
+          maskedPhoneNumber: mask(state.phoneNumber)!,
+          ...fingerprint("phoneNumberFingerprint", state.phoneNumber)
+        })
       }
     }
     case "ErasePersonalData": {
@@ -212,7 +154,7 @@ export const decide = (
       return {
         _tag: "Changed",
         state: next,
-        event: { ...envelope(next.version), type: "UserPersonalDataErased", data: { erasedFields: ["phoneNumber"] } }
+        event: event("UserPersonalDataErased", next.version, { erasedFields: ["phoneNumber" as const] })
       }
     }
     default:

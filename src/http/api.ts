@@ -11,12 +11,10 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "@effect/platform"
-import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Schema } from "effect"
-import * as E from "../app/errors.js"
-import { InvalidPhoneNumber, UserAlreadyExists } from "../domain/errors.js"
+import { UserEvent } from "../domain/events.js"
 import { CurrentPrincipal } from "../services/auth.js"
-import { ProblemJsonSchema, problemSchema } from "./problems.js"
+import { type Problem, problemsFor, type ProblemTag } from "./problems.js"
 
 export const UserId = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/),
@@ -43,77 +41,6 @@ export const CreateUserBody = Schema.Struct({
   phoneNumber: Schema.optional(PhoneNumberInput)
 }).annotations({ identifier: "CreateUserRequest" })
 
-const Fingerprint = Schema.optional(
-  Schema.String.annotations({
-    description: "Present when the service has a fingerprint key: hmac-sha256:<base64url> of the E.164 number. " +
-      "Equal numbers give equal fingerprints under one key; without the key they cannot be reversed."
-  })
-)
-
-const Masked = Schema.NullOr(Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/))).annotations({
-  description: "Four * and the last four digits; null when there is no number.",
-  examples: ["****2671"]
-})
-
-const EventMetadata = Schema.Struct({
-  organizationId: Schema.String,
-  actor: Schema.Struct({ type: Schema.Literal("user", "service"), id: Schema.String }),
-  requestId: Schema.String.annotations({
-    description: "The server's own id of the request (UUID v7), never the caller's X-Request-Id; the request's log " +
-      "line names it as serverRequestId."
-  })
-})
-
-// Field order follows DESIGN.md §4: id, type, aggregate, version, time, data, metadata.
-const event = <Type extends string, Data extends Schema.Struct.Fields>(type: Type, data: Data, identifier: string) =>
-  Schema.Struct({
-    id: Schema.String.annotations({ description: "UUID v7" }),
-    type: Schema.Literal(type),
-    aggregateType: Schema.Literal("User"),
-    aggregateId: Schema.String,
-    version: Schema.Int,
-    occurredAt: Schema.String.annotations({ description: "ISO-8601" }),
-    data: Schema.Struct(data),
-    metadata: EventMetadata
-  }).annotations({ identifier })
-
-export const UserCreatedEvent = event(
-  "UserCreated",
-  { maskedPhoneNumber: Masked, phoneNumberFingerprint: Fingerprint },
-  "UserCreated"
-)
-
-export const UserPhoneNumberUpdatedEvent = event(
-  "UserPhoneNumberUpdated",
-  {
-    maskedPhoneNumber: Masked,
-    previousMaskedPhoneNumber: Masked,
-    phoneNumberVerified: Schema.Literal(false).annotations({ description: "A new number is unverified." }),
-    phoneNumberFingerprint: Fingerprint,
-    previousPhoneNumberFingerprint: Fingerprint
-  },
-  "UserPhoneNumberUpdated"
-)
-
-export const UserPhoneNumberVerifiedEvent = event(
-  "UserPhoneNumberVerified",
-  { maskedPhoneNumber: Schema.String.pipe(Schema.pattern(/^\*{4}\d{4}$/)), phoneNumberFingerprint: Fingerprint },
-  "UserPhoneNumberVerified"
-)
-
-export const UserPersonalDataErasedEvent = event(
-  "UserPersonalDataErased",
-  { erasedFields: Schema.Array(Schema.Literal("phoneNumber")) },
-  "UserPersonalDataErased"
-)
-
-export const UserEvent = Schema.Union(
-  UserCreatedEvent,
-  UserPhoneNumberUpdatedEvent,
-  UserPhoneNumberVerifiedEvent,
-  UserPersonalDataErasedEvent
-)
-
 export const UserResponse = Schema.Struct({
   success: Schema.Literal(true),
   id: Schema.String,
@@ -129,8 +56,21 @@ export const UserResponse = Schema.Struct({
 export const AuditHeadResponse = Schema.Struct({
   success: Schema.Literal(true),
   organizationId: Schema.String,
-  sequence: Schema.Int.annotations({ description: "How many events the organization's audit chain holds." }),
-  hash: Schema.String.annotations({ description: "SHA-256 (hex) of the last event's link; 64 zeros when empty." })
+  sequence: Schema.Int.annotations({ description: "The latest checkpoint's number (0 while there is none)." }),
+  hash: Schema.String.annotations({
+    description: "SHA-256 (hex) of the latest checkpoint, chained to every checkpoint before it; 64 zeros when none."
+  }),
+  prevHash: Schema.String.annotations({
+    description: "The hash of the checkpoint before it (64 zeros for the first)."
+  }),
+  root: Schema.String.annotations({
+    description: "Merkle root over the chain heads of the users its events touched (src/audit/checkpoint.ts)."
+  }),
+  upToEventSequence: Schema.Int.annotations({
+    description: "Every event of the organization up to this one is sealed."
+  }),
+  eventCount: Schema.Int.annotations({ description: "How many events this checkpoint sealed." }),
+  createdAt: Schema.NullOr(Schema.String).annotations({ description: "When it was made; null when there is none." })
 }).annotations({ identifier: "AuditHead" })
 
 export const CommandResponse = Schema.Struct({
@@ -179,57 +119,34 @@ export const IdempotencyKeyHeaders = Schema.Struct({
   )
 })
 
-const Problems = {
-  badRequest: problemSchema(E.InvalidRequest, "InvalidRequest"),
-  unauthenticated: problemSchema(E.Unauthenticated, "Unauthenticated"),
-  forbidden: problemSchema(E.Forbidden, "Forbidden"),
-  notFound: problemSchema(E.UserNotFound, "UserNotFound"),
-  orgNotFound: problemSchema(E.OrganizationNotFound, "OrganizationNotFound"),
-  exists: problemSchema(UserAlreadyExists, "UserAlreadyExists"),
-  conflict: problemSchema(E.VersionConflict, "VersionConflict"),
-  precondition: problemSchema(E.PreconditionFailed, "PreconditionFailed"),
-  tooLarge: problemSchema(E.PayloadTooLarge, "PayloadTooLarge"),
-  mediaType: problemSchema(E.UnsupportedMediaType, "UnsupportedMediaType"),
-  invalidPhone: problemSchema(InvalidPhoneNumber, "InvalidPhoneNumber"),
-  numberInUse: problemSchema(E.PhoneNumberInUse, "PhoneNumberInUse"),
-  cannotVerify: problemSchema(E.VerificationRejected, "VerificationRejected"),
-  erased: problemSchema(E.UserErased, "UserErased"),
-  keyInUse: problemSchema(E.IdempotencyKeyInUse, "IdempotencyKeyInUse"),
-  keyReused: problemSchema(E.IdempotencyKeyReused, "IdempotencyKeyReused"),
-  unavailable: problemSchema(E.StoreUnavailable, "StoreUnavailable"),
-  idpUnavailable: problemSchema(E.IdentityProviderUnavailable, "IdentityProviderUnavailable")
-}
+/** Adds the problems of `tags` (src/http/problems.ts, one schema per status) to an endpoint's errors. */
+const withProblems = (...tags: ReadonlyArray<ProblemTag>) =>
+<E extends HttpApiEndpoint.HttpApiEndpoint.Any>(
+  endpoint: E
+): HttpApiEndpoint.HttpApiEndpoint.AddError<E, Problem, never> =>
+  problemsFor(tags).reduce((e: any, schema) => e.addError(schema), endpoint)
 
 /**
  * Every command can meet any of these: bad input, a missing or erased user, a lost race, a taken number, and an
  * Idempotency-Key in use or reused.
  */
-const withCommandErrors = <
-  Name extends string,
-  Method extends HttpMethod,
-  Path,
-  UrlParams,
-  Payload,
-  Headers,
-  Success,
-  Error,
-  R,
-  RE
->(endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>) =>
-  endpoint
-    .addError(Problems.badRequest)
-    .addError(Problems.notFound)
-    .addError(Problems.exists)
-    .addError(Problems.conflict)
-    .addError(Problems.numberInUse)
-    .addError(Problems.cannotVerify)
-    .addError(Problems.erased)
-    .addError(Problems.precondition)
-    .addError(Problems.tooLarge)
-    .addError(Problems.mediaType)
-    .addError(Problems.invalidPhone)
-    .addError(Problems.keyInUse)
-    .addError(Problems.keyReused)
+const COMMAND_PROBLEMS: ReadonlyArray<ProblemTag> = [
+  "InvalidRequest",
+  "UserNotFound",
+  "UserAlreadyExists",
+  "VersionConflict",
+  "PhoneNumberInUse",
+  "VerificationRejected",
+  "IdempotencyKeyInUse",
+  "UserErased",
+  "PreconditionFailed",
+  "PayloadTooLarge",
+  "UnsupportedMediaType",
+  "InvalidPhoneNumber",
+  "IdempotencyKeyReused",
+  "Forbidden",
+  "StoreUnavailable"
+]
 
 export const ApiKeyHeader = HttpApiSecurity.apiKey({ key: "X-API-Key", in: "header" }).pipe(
   HttpApiSecurity.annotate(OpenApi.Description, "Your organization's API key.")
@@ -249,7 +166,9 @@ export const BearerJwt = HttpApiSecurity.bearer.pipe(
  */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
   provides: CurrentPrincipal,
-  failure: Schema.Union(Problems.unauthenticated, Problems.forbidden, Problems.unavailable, Problems.idpUnavailable),
+  failure: Schema.Union(
+    ...problemsFor(["Unauthenticated", "Forbidden", "StoreUnavailable", "IdentityProviderUnavailable"])
+  ),
   security: { apiKey: ApiKeyHeader, bearer: BearerJwt }
 }) {}
 
@@ -261,7 +180,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setPayload(CreateUserBody)
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
-      .pipe(withCommandErrors)
+      .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Create a user (service token with users:write); an existing id is a 409")
       .annotate(
         OpenApi.Description,
@@ -276,7 +195,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setPayload(UpdatePhoneNumberBody)
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse)
-      .pipe(withCommandErrors)
+      .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
       .annotate(
         OpenApi.Description,
@@ -289,7 +208,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setPayload(MarkPhoneNumberVerifiedBody)
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse)
-      .pipe(withCommandErrors)
+      .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write and users:pii:read)")
       .annotate(
         OpenApi.Description,
@@ -303,7 +222,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
     HttpApiEndpoint.post("erasePersonalData")`/users/${IdPath}/ErasePersonalData`
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse)
-      .pipe(withCommandErrors)
+      .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Erase the user's personal data (the user, or a service with users:erase)")
       .annotate(
         OpenApi.Description,
@@ -314,16 +233,14 @@ export class UsersGroup extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.get("getUser")`/users/${IdPath}`
       .addSuccess(UserResponse)
-      .addError(Problems.badRequest)
-      .addError(Problems.notFound)
+      .pipe(withProblems("InvalidRequest", "UserNotFound", "Forbidden", "StoreUnavailable"))
       .annotate(OpenApi.Summary, "Read a user; the raw number only for the user itself or users:pii:read")
   )
   .add(
     HttpApiEndpoint.get("listEvents")`/users/${IdPath}/events`
       .setUrlParams(EventsQuery)
       .addSuccess(EventPageResponse)
-      .addError(Problems.badRequest)
-      .addError(Problems.notFound)
+      .pipe(withProblems("InvalidRequest", "UserNotFound", "Forbidden", "StoreUnavailable"))
       .annotate(OpenApi.Summary, "A user's audit trail, masked, oldest first")
   )
   .middleware(Authentication)
@@ -333,13 +250,13 @@ export class AuditGroup extends HttpApiGroup.make("audit")
   .add(
     HttpApiEndpoint.get("auditHead")`/organizations/${HttpApiSchema.param("organizationId", UserId)}/audit/head`
       .addSuccess(AuditHeadResponse)
-      .addError(Problems.badRequest)
-      .addError(Problems.orgNotFound)
-      .annotate(OpenApi.Summary, "The head of the organization's tamper-evident audit chain (audit:read)")
+      .pipe(withProblems("InvalidRequest", "OrganizationNotFound", "Forbidden", "StoreUnavailable"))
+      .annotate(OpenApi.Summary, "The organization's latest audit checkpoint, sealing every event so far (audit:read)")
       .annotate(
         OpenApi.Description,
-        "Keep (sequence, hash) pairs as checkpoints: a later head must still chain back to them " +
-          "(npm run audit:verify recomputes every link)."
+        "Seals the events written since the previous checkpoint, if any, and answers the latest one. Keep " +
+          "(sequence, hash) pairs: every later checkpoint must still chain back to them, and npm run audit:verify " +
+          "recomputes every user's chain, every checkpoint's root and every link."
       )
   )
   .middleware(Authentication)
@@ -349,7 +266,7 @@ export class HealthGroup extends HttpApiGroup.make("health")
   .add(
     HttpApiEndpoint.get("health", "/healthz")
       .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
-      .addError(Problems.unavailable)
+      .pipe(withProblems("StoreUnavailable"))
   )
 {}
 
@@ -361,7 +278,6 @@ export class HealthGroup extends HttpApiGroup.make("health")
 const finishDocument = (spec: Record<string, any>): Record<string, any> => {
   spec.components ??= {}
   spec.components.schemas ??= {}
-  spec.components.schemas.Problem = ProblemJsonSchema
   delete spec.components.schemas.HttpApiDecodeError
   delete spec.components.schemas.Issue
   delete spec.components.schemas.PropertyKey

@@ -7,7 +7,7 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
 import { Cause, Effect, Either, ParseResult, Schema, Stream } from "effect"
-import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../app/errors.js"
+import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 export const MAX_BODY_BYTES = 16 * 1024
 
@@ -122,25 +122,27 @@ export const readJsonBytes = (
     return yield* readLimited(request)
   })
 
-/** Bytes read by readJsonBytes as the endpoint's payload: strict UTF-8 JSON and the schema (400). */
-export const decodeJsonBody = <A, I>(
-  bytes: Uint8Array,
-  schema: Schema.Schema<A, I>
-): Effect.Effect<A, InvalidRequest> =>
-  Effect.gen(function*() {
-    const parsed = Either.try(() => JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)))
-    if (Either.isLeft(parsed)) {
-      return yield* new InvalidRequest({ code: "malformed-json", detail: "The body is not valid UTF-8 JSON." })
-    }
-    const decoded = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })(parsed.right)
-    if (Either.isLeft(decoded)) {
-      return yield* new InvalidRequest({ code: "invalid-body", detail: describeIssues(decoded.left) })
-    }
-    return decoded.right
-  })
+const malformed = Either.left(
+  new InvalidRequest({ code: "malformed-json", detail: "The body is not valid UTF-8 JSON." })
+)
 
-export const readJsonBody = <A, I>(
-  request: HttpServerRequest.HttpServerRequest,
-  schema: Schema.Schema<A, I>
-): Effect.Effect<A, InvalidRequest | PayloadTooLarge | UnsupportedMediaType> =>
-  Effect.flatMap(readJsonBytes(request), (bytes) => decodeJsonBody(bytes, schema))
+/**
+ * A decoder of the bytes readJsonBytes read as an endpoint's payload, made once per schema: strict UTF-8 JSON and the
+ * schema, unknown fields refused (400).
+ */
+export const jsonBodyDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })
+  const utf8 = new TextDecoder("utf-8", { fatal: true })
+  return (bytes: Uint8Array): Either.Either<A, InvalidRequest> => {
+    let json: unknown
+    try {
+      json = JSON.parse(utf8.decode(bytes))
+    } catch {
+      return malformed
+    }
+    return Either.mapLeft(
+      decode(json),
+      (error) => new InvalidRequest({ code: "invalid-body", detail: describeIssues(error) })
+    )
+  }
+}

@@ -1,12 +1,14 @@
 /**
- * Handlers: HTTP in, application program, HTTP out. Failures stay in the error channel for edge.ts.
+ * The contract's handlers: HTTP in, an application program, HTTP out. Every failure a program can meet becomes its
+ * problem here, once (problems.ts); what is left for the edge is the framework's own (a bad path) and defects.
  * Commands (the POSTs) are authorized first, then run under their Idempotency-Key, if the request has one
- * (idempotency.ts): a refused request neither reads its body nor claims its key.
+ * (idempotency.ts): a refused request neither reads its body nor claims its key. They read their body raw
+ * (`handleRaw`), because the key's hash covers its bytes, and decode it with their endpoint's own payload schema.
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
+import { readAuditHead } from "../app/audit-head.js"
 import { authorizeCreateUser, createUser } from "../app/create-user.js"
-import { InvalidRequest } from "../app/errors.js"
 import {
   authorizeErasePersonalData,
   authorizeMarkPhoneNumberVerified,
@@ -14,35 +16,33 @@ import {
   markPhoneNumberVerified
 } from "../app/personal-data.js"
 import { readEvents } from "../app/read-events.js"
-import { readAuditHead, readUser } from "../app/read-user.js"
+import { readUser } from "../app/read-user.js"
 import type { CommandResult, IfMatch } from "../app/run-command.js"
 import { authorizeUpdatePhoneNumber, updatePhoneNumber } from "../app/update-phone-number.js"
 import { UserRepo } from "../services/user-repo.js"
-import {
-  AuditHeadResponse,
-  CommandResponse,
-  CreateUserBody,
-  EventPageResponse,
-  MarkPhoneNumberVerifiedBody,
-  UpdatePhoneNumberBody,
-  UserResponse,
-  UsersApi
-} from "./api.js"
-import { decodeJsonBody } from "./body.js"
+import { CreateUserBody, MarkPhoneNumberVerifiedBody, UpdatePhoneNumberBody, UsersApi } from "./api.js"
+import { jsonBodyDecoder } from "./body.js"
+import { InvalidRequest } from "./errors.js"
 import { idempotent } from "./idempotency.js"
+import { failAsProblem, isKnownError, type KnownError, type Problem } from "./problems.js"
 
-const encodeCommand = Schema.encodeSync(CommandResponse)
-const encodePage = Schema.encodeSync(EventPageResponse)
-const encodeUser = Schema.encodeSync(UserResponse)
-const encodeHead = Schema.encodeSync(AuditHeadResponse)
+/** A program's typed failures as their problems. */
+const answered = <A, E extends KnownError, R>(program: Effect.Effect<A, E, R>): Effect.Effect<A, Problem, R> =>
+  Effect.catchIf(program, isKnownError, failAsProblem) as Effect.Effect<A, Problem, R>
+
+// The schemas the endpoints declare with setPayload (api.ts), made into decoders once.
+const decodeCreate = jsonBodyDecoder(CreateUserBody)
+const decodeUpdate = jsonBodyDecoder(UpdatePhoneNumberBody)
+const decodeVerify = jsonBodyDecoder(MarkPhoneNumberVerifiedBody)
 
 const etag = (version: number) => `"${version}"`
 
 const commandResponse = (result: CommandResult, status: 200 | 201) =>
-  HttpServerResponse.unsafeJson(encodeCommand({ success: true, ...result }), {
-    status,
-    headers: { etag: etag(result.version) }
-  })
+  HttpServerResponse.unsafeJson({ success: true, ...result }, { status, headers: { etag: etag(result.version) } })
+
+const invalidIfMatch = Effect.fail(
+  new InvalidRequest({ code: "invalid-if-match", detail: 'If-Match must be a version in quotes, e.g. "3".' })
+)
 
 /** `If-Match: "3"` (or W/"3", or 3) pins version 3; `*` accepts any; anything else is a 400. */
 export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch | undefined, InvalidRequest> => {
@@ -50,91 +50,93 @@ export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch 
   const value = header.trim()
   if (value === "*") return Effect.succeed({ _tag: "Any" })
   const match = /^(?:W\/)?"?([1-9][0-9]{0,14})"?$/.exec(value)
-  return match === null
-    ? Effect.fail(
-      new InvalidRequest({ code: "invalid-if-match", detail: 'If-Match must be a version in quotes, e.g. "3".' })
-    )
-    : Effect.succeed({ _tag: "Version", version: Number(match[1]) })
+  return match === null ? invalidIfMatch : Effect.succeed({ _tag: "Version", version: Number(match[1]) })
 }
 
-export const UsersLive = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
+export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
   handlers
     .handleRaw("createUser", ({ request }) =>
-      Effect.zipRight(
+      answered(Effect.zipRight(
         authorizeCreateUser,
         idempotent(request, (bytes, actsOn) =>
-          Effect.gen(function*() {
-            const body = yield* decodeJsonBody(bytes, CreateUserBody)
+          Effect.flatMap(decodeCreate(bytes), (body) => {
             if (body.id !== undefined) actsOn(body.id)
-            const result = yield* createUser({ userId: body.id, phoneNumber: body.phoneNumber })
-            actsOn(result.aggregateId)
-            // A create either creates (201) or fails: an existing id is a 409 whatever the number (issue 9).
-            return commandResponse(result, 201)
+            return Effect.map(createUser({ userId: body.id, phoneNumber: body.phoneNumber }), (result) => {
+              actsOn(result.aggregateId)
+              // A create either creates (201) or fails: an existing id is a 409 whatever the number (issue 9).
+              return commandResponse(result, 201)
+            })
           }))
-      ))
-    .handleRaw("updatePhoneNumber", ({ path, request }) =>
-      Effect.gen(function*() {
-        yield* authorizeUpdatePhoneNumber(path.id)
-        const ifMatch = yield* parseIfMatch(request.headers["if-match"])
-        return yield* idempotent(request, (bytes) =>
-          Effect.gen(function*() {
-            const body = yield* decodeJsonBody(bytes, UpdatePhoneNumberBody)
-            const result = yield* updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
-            return commandResponse(result, 200)
-          }), { readsBody: true, userId: path.id })
-      }))
-    .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
-      Effect.gen(function*() {
-        yield* authorizeMarkPhoneNumberVerified
-        const ifMatch = yield* parseIfMatch(request.headers["if-match"])
-        return yield* idempotent(request, (bytes) =>
-          Effect.gen(function*() {
-            const body = yield* decodeJsonBody(bytes, MarkPhoneNumberVerifiedBody)
-            const result = yield* markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
-            return commandResponse(result, 200)
-          }), { readsBody: true, userId: path.id })
-      }))
-    .handleRaw("erasePersonalData", ({ path, request }) =>
-      Effect.gen(function*() {
-        yield* authorizeErasePersonalData(path.id)
-        const ifMatch = yield* parseIfMatch(request.headers["if-match"])
-        return yield* idempotent(
-          request,
-          () => Effect.map(erasePersonalData({ userId: path.id, ifMatch }), (result) => commandResponse(result, 200)),
-          { readsBody: false, userId: path.id }
-        )
-      }))
-    .handleRaw("getUser", ({ path }) =>
-      readUser(path.id).pipe(
-        Effect.map((user) =>
-          HttpServerResponse.unsafeJson(encodeUser({ success: true, ...user }), {
-            headers: { etag: etag(user.version) }
-          })
-        )
-      ))
-    .handleRaw("listEvents", ({ path, urlParams }) =>
-      readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }).pipe(
-        Effect.map((page) =>
-          HttpServerResponse.unsafeJson(encodePage({ success: true, ...page }))
-        )
       )))
+    .handleRaw("updatePhoneNumber", ({ path, request }) =>
+      answered(
+        authorizeUpdatePhoneNumber(path.id).pipe(
+          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
+          Effect.flatMap((ifMatch) =>
+            idempotent(request, (bytes) =>
+              Effect.flatMap(decodeUpdate(bytes), (body) =>
+                Effect.map(
+                  updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch }),
+                  (result) => commandResponse(result, 200)
+                )), { readsBody: true, userId: path.id })
+          )
+        )
+      ))
+    .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
+      answered(
+        authorizeMarkPhoneNumberVerified.pipe(
+          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
+          Effect.flatMap((ifMatch) =>
+            idempotent(request, (bytes) =>
+              Effect.flatMap(decodeVerify(bytes), (body) =>
+                Effect.map(
+                  markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch }),
+                  (result) => commandResponse(result, 200)
+                )), { readsBody: true, userId: path.id })
+          )
+        )
+      ))
+    .handleRaw("erasePersonalData", ({ path, request }) =>
+      answered(
+        authorizeErasePersonalData(path.id).pipe(
+          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
+          Effect.flatMap((ifMatch) =>
+            idempotent(
+              request,
+              () =>
+                Effect.map(erasePersonalData({ userId: path.id, ifMatch }), (result) => commandResponse(result, 200)),
+              { readsBody: false, userId: path.id }
+            )
+          )
+        )
+      ))
+    .handleRaw("getUser", ({ path }) =>
+      answered(Effect.map(readUser(path.id), (user) =>
+        HttpServerResponse.unsafeJson({ success: true, ...user }, { headers: { etag: etag(user.version) } }))))
+    .handleRaw("listEvents", ({ path, urlParams }) =>
+      answered(Effect.map(
+        readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }),
+        (page) =>
+          HttpServerResponse.unsafeJson({ success: true, ...page })
+      ))))
 
-export const AuditLive = HttpApiBuilder.group(
+export const AuditHandlers = HttpApiBuilder.group(
   UsersApi,
   "audit",
   (handlers) =>
     handlers.handleRaw("auditHead", ({ path }) =>
-      readAuditHead(path.organizationId).pipe(
-        Effect.map((head) => HttpServerResponse.unsafeJson(encodeHead({ success: true, ...head })))
-      ))
+      answered(Effect.map(
+        readAuditHead(path.organizationId),
+        (head) => HttpServerResponse.unsafeJson({ success: true, ...head })
+      )))
 )
 
-export const HealthLive = HttpApiBuilder.group(
+export const HealthHandlers = HttpApiBuilder.group(
   UsersApi,
   "health",
   (handlers) =>
-    handlers.handle(
-      "health",
-      () => Effect.flatMap(UserRepo, (repo) => repo.ping).pipe(Effect.as({ status: "ok" as const }))
-    )
+    handlers.handleRaw("health", () =>
+      answered(Effect.flatMap(UserRepo, (repo) => repo.ping)).pipe(
+        Effect.as(HttpServerResponse.unsafeJson({ status: "ok" }))
+      ))
 )

@@ -7,22 +7,22 @@
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
-import { Context, Effect, Exit, FiberRef, Layer } from "effect"
+import { Context, Effect, Exit, Layer } from "effect"
+import type { Actor } from "../domain/events.js"
+import { CurrentPrincipal } from "../services/auth.js"
+import type { StoreUnavailable } from "../services/errors.js"
+import { Idempotency, MIN_IDEMPOTENCY_HASH_KEY_LENGTH, type StoredResponse } from "../services/idempotency.js"
+import { hmacSha256Hex } from "../sha256.js"
+import { readJsonBytes } from "./body.js"
+import { currentEdgeRequest } from "./edge.js"
 import {
   IdempotencyKeyInUse,
   IdempotencyKeyReused,
   InvalidRequest,
   type PayloadTooLarge,
-  type StoreUnavailable,
   type UnsupportedMediaType
-} from "../app/errors.js"
-import type { Actor } from "../domain/user.js"
-import { CurrentPrincipal } from "../services/auth.js"
-import { Idempotency, MIN_IDEMPOTENCY_HASH_KEY_LENGTH, type StoredResponse } from "../services/idempotency.js"
-import { makeHmacSha256Hex } from "../sha256.js"
-import { readJsonBytes } from "./body.js"
-import { CurrentAnswerRequestId } from "./edge.js"
-import { describeCause, problemResponse } from "./problems.js"
+} from "./errors.js"
+import { problemOfCause, problemResponse } from "./problems.js"
 
 export const IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 export const REPLAYED_HEADER = "idempotent-replayed"
@@ -57,18 +57,18 @@ export interface RequestIdentity {
  */
 export class RequestHasher extends Context.Tag("users-api/RequestHasher")<
   RequestHasher,
-  (bytes: Uint8Array<ArrayBuffer>) => Effect.Effect<string>
+  (bytes: Uint8Array) => string
 >() {}
 
 export const requestHasher = (key: string): Layer.Layer<RequestHasher> => {
   if (key.length < MIN_IDEMPOTENCY_HASH_KEY_LENGTH) {
     throw new Error(`IDEMPOTENCY_HASH_KEY must be at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters`)
   }
-  return Layer.succeed(RequestHasher, makeHmacSha256Hex(key))
+  return Layer.succeed(RequestHasher, (bytes) => hmacSha256Hex(key, bytes))
 }
 
 /** The bytes the request hash covers; fields are JSON-framed so none can bleed into the next. */
-export const requestIdentityBytes = (request: RequestIdentity): Uint8Array<ArrayBuffer> => {
+export const requestIdentityBytes = (request: RequestIdentity): Uint8Array => {
   const head = new TextEncoder().encode(
     JSON.stringify([
       "users-api/idempotency/1",
@@ -167,7 +167,7 @@ export const idempotent = <E, R>(
     const principal = yield* CurrentPrincipal
     const store = yield* Idempotency
     const scope = { organizationId: principal.organizationId, principal: principalOf(principal.actor), key }
-    const hash = yield* (yield* RequestHasher)(requestIdentityBytes({
+    const hash = (yield* RequestHasher)(requestIdentityBytes({
       method: request.method,
       path: request.url.replace(/^[a-z]+:\/\/[^/]+/i, ""),
       actor: principal.actor,
@@ -201,11 +201,16 @@ export const idempotent = <E, R>(
           yield* settle(exit.value, undefined)
           return exit.value
         }
-        // The edge (edge.ts) renders this failure for the client with the same two functions and the same request id,
-        // so what is kept is what the client gets; the edge also logs the problem's code as for any failed request.
-        const described = describeCause(exit.cause)
-        yield* settle(problemResponse(described, yield* FiberRef.get(CurrentAnswerRequestId)), described.code)
-        return yield* Effect.failCause(exit.cause)
+        // Rendered here, once, as the edge renders any failure: what is kept is what the client gets. The edge logs
+        // the code it is told.
+        const edge = yield* currentEdgeRequest
+        const problem = problemOfCause(exit.cause, edge.requestId)
+        const response = problemResponse(problem)
+        yield* settle(response, problem.code)
+        // A defect goes on to the edge, which logs what kind it was.
+        if (problem.status === 500) return yield* Effect.failCause(exit.cause)
+        edge.code = problem.code
+        return response
       })
     )
   })

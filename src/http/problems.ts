@@ -1,289 +1,320 @@
 /**
- * The one place where errors become HTTP: RFC 9457 problem details with a stable `code`.
- * Every text here is fixed or built from non-PII fields; nothing echoes a submitted phone number.
+ * The one table where errors become HTTP: each error's status, stable `code`, title and fixed detail, read both by
+ * the contract (api.ts declares each endpoint's problems from it) and by `toProblem`, which the handlers and the
+ * authentication middleware apply once at their boundary. `Problem` is the RFC 9457 body every error answer
+ * carries, and what a typed client (src/client.ts) decodes. No text here echoes a submitted value.
  */
-import { HttpApiSchema } from "@effect/platform"
-import { HttpServerResponse } from "@effect/platform"
+import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { clientAbortFiberId, RouteNotFound } from "@effect/platform/HttpServerError"
-import { Cause, Equal, Schema } from "effect"
-import * as AppErrors from "../app/errors.js"
-import type * as DomainErrors from "../domain/errors.js"
+import { Cause, Effect, Equal, FiberRef, Schema } from "effect"
+import { CurrentRequest } from "../app/context.js"
+import type * as App from "../app/errors.js"
+import type * as Domain from "../domain/errors.js"
+import type * as Ports from "../services/errors.js"
+import * as Http from "./errors.js"
 
-export interface Problem {
-  readonly type: string
-  readonly title: string
-  readonly status: number
-  readonly detail: string
-  readonly code: string
-  readonly requestId: string
-  readonly success: false
-  readonly hint?: string
+/** The body of every error answer (`Content-Type: application/problem+json`). */
+export class Problem extends Schema.Class<Problem>("Problem")({
+  type: Schema.String.annotations({ description: "URN naming the problem type: urn:users-api:problem:<code>." }),
+  title: Schema.String,
+  status: Schema.Int,
+  detail: Schema.String.annotations({ description: "Human-readable; never contains a submitted value." }),
+  code: Schema.String.annotations({ description: "Stable machine-readable code, e.g. invalid-phone-number." }),
+  requestId: Schema.String,
+  success: Schema.Literal(false),
+  hint: Schema.optional(Schema.String.annotations({ description: "How to fix the request, when there is a way." }))
+}) {
+  /** The answer's own headers (WWW-Authenticate, Retry-After), outside its body; set by toProblem. */
+  declare headers?: Readonly<Record<string, string>>
 }
 
-type KnownError =
-  | AppErrors.Unauthenticated
-  | AppErrors.Forbidden
-  | AppErrors.UserNotFound
-  | AppErrors.InvalidRequest
-  | AppErrors.UnsupportedMediaType
-  | AppErrors.PayloadTooLarge
-  | AppErrors.PreconditionFailed
-  | AppErrors.VersionConflict
-  | AppErrors.StoreUnavailable
-  | AppErrors.IdentityProviderUnavailable
-  | AppErrors.PhoneNumberInUse
-  | AppErrors.OrganizationNotFound
-  | AppErrors.UserErased
-  | AppErrors.VerificationRejected
-  | AppErrors.IdempotencyKeyInUse
-  | AppErrors.IdempotencyKeyReused
-  | AppErrors.ClientClosedRequest
-  | DomainErrors.InvalidPhoneNumber
-  | DomainErrors.UserAlreadyExists
+export type KnownError =
+  | Domain.InvalidPhoneNumber
+  | Domain.UserNotFound
+  | Domain.UserAlreadyExists
+  | Domain.UserErased
+  | Domain.VerificationRejected
+  | Ports.Unauthenticated
+  | Ports.Forbidden
+  | Ports.IdentityProviderUnavailable
+  | Ports.StoreUnavailable
+  | Ports.VersionConflict
+  | Ports.PhoneNumberInUse
+  | App.PreconditionFailed
+  | App.OrganizationNotFound
+  | Http.InvalidRequest
+  | Http.UnsupportedMediaType
+  | Http.PayloadTooLarge
+  | Http.ClientClosedRequest
+  | Http.IdempotencyKeyInUse
+  | Http.IdempotencyKeyReused
 
-/** Status and title of each error, by tag: the contract (api.ts) documents errors with these too. */
-export const STATUS = {
-  InvalidRequest: [400, "Bad request"],
-  Unauthenticated: [401, "Unauthenticated"],
-  Forbidden: [403, "Forbidden"],
-  UserNotFound: [404, "User not found"],
-  OrganizationNotFound: [404, "Organization not found"],
-  UserAlreadyExists: [409, "User already exists"],
-  VersionConflict: [409, "Concurrent update"],
-  PhoneNumberInUse: [409, "Phone number in use"],
-  VerificationRejected: [409, "Cannot verify"],
-  IdempotencyKeyInUse: [409, "Idempotency key in use"],
-  UserErased: [410, "User erased"],
-  PreconditionFailed: [412, "Precondition failed"],
-  PayloadTooLarge: [413, "Payload too large"],
-  UnsupportedMediaType: [415, "Unsupported media type"],
-  InvalidPhoneNumber: [422, "Invalid phone number"],
-  IdempotencyKeyReused: [422, "Idempotency key reused"],
+/** Not errors of ours, but answers too: an unknown route, a defect, and a Worker deployed without its settings. */
+type Answer =
+  | KnownError
+  | { readonly _tag: "RouteNotFound" }
+  | { readonly _tag: "InternalError" }
+  | { readonly _tag: "Misconfigured"; readonly detail: string }
+
+export type ProblemTag = Answer["_tag"]
+
+interface Row<E> {
+  readonly status: number
+  readonly title: string
+  /** Every code this error can carry (the first is the default): the contract lists them. */
+  readonly codes: readonly [string, ...Array<string>]
+  readonly code?: (error: E) => string
+  readonly detail: string | ((error: E) => string)
+  readonly hint?: (error: E) => string
+  readonly headers?: (error: E) => Record<string, string>
+}
+
+const INVALID_REQUEST_CODES = [
+  "invalid-body",
+  "malformed-json",
+  "invalid-user-id",
+  "invalid-organization-id",
+  "invalid-query",
+  "invalid-if-match",
+  "invalid-idempotency-key"
+] as const satisfies ReadonlyArray<Http.InvalidRequest["code"]>
+
+export const PROBLEMS: { readonly [T in ProblemTag]: Row<Extract<Answer, { readonly _tag: T }>> } = {
+  InvalidRequest: {
+    status: 400,
+    title: "Bad request",
+    codes: INVALID_REQUEST_CODES,
+    code: (e) => e.code,
+    detail: (e) => e.detail
+  },
+  Unauthenticated: {
+    status: 401,
+    title: "Unauthenticated",
+    codes: ["invalid-token", "missing-token", "missing-api-key", "invalid-api-key"],
+    code: (e) => e.reason,
+    detail: (e) => e.detail,
+    headers: (e) => ({
+      "www-authenticate": e.reason === "invalid-token"
+        ? `Bearer realm="users-api", error="invalid_token"`
+        : `Bearer realm="users-api"`
+    })
+  },
+  Forbidden: {
+    status: 403,
+    title: "Forbidden",
+    codes: ["missing-scope", "not-own-user", "organization-mismatch", "not-own-organization"],
+    code: (e) => e.reason,
+    detail: (e) => e.detail
+  },
+  UserNotFound: {
+    status: 404,
+    title: "User not found",
+    codes: ["user-not-found"],
+    detail: "No user with this id exists in your organization."
+  },
+  OrganizationNotFound: {
+    status: 404,
+    title: "Organization not found",
+    codes: ["organization-not-found"],
+    detail: "No such organization is visible to you."
+  },
+  RouteNotFound: { status: 404, title: "Not found", codes: ["route-not-found"], detail: "No such route." },
+  UserAlreadyExists: {
+    status: 409,
+    title: "User already exists",
+    codes: ["user-already-exists"],
+    detail: "A user with this id exists already; nothing was changed."
+  },
+  VersionConflict: {
+    status: 409,
+    title: "Concurrent update",
+    codes: ["concurrent-update"],
+    detail: "The user kept changing while this update was retried; read it again and retry."
+  },
+  PhoneNumberInUse: {
+    status: 409,
+    title: "Phone number in use",
+    codes: ["phone-number-in-use"],
+    detail: "Another user of your organization has this phone number; nothing was changed."
+  },
+  VerificationRejected: {
+    status: 409,
+    title: "Cannot verify",
+    codes: ["no-phone-number", "phone-number-mismatch"],
+    code: (e) => e.reason,
+    detail: (e) =>
+      e.reason === "no-phone-number"
+        ? "The user has no phone number to verify."
+        : "The number named is not the user's current number; it may have changed since it was checked."
+  },
+  IdempotencyKeyInUse: {
+    status: 409,
+    title: "Idempotency key in use",
+    codes: ["idempotency-key-in-use"],
+    detail: "A request with this Idempotency-Key is still being processed; retry shortly to get its answer.",
+    headers: () => ({ "retry-after": "1" })
+  },
+  UserErased: {
+    status: 410,
+    title: "User erased",
+    codes: ["user-erased"],
+    detail: "The user's personal data was erased; it takes no new personal data."
+  },
+  PreconditionFailed: {
+    status: 412,
+    title: "Precondition failed",
+    codes: ["version-mismatch"],
+    detail: (e) => `If-Match named version ${e.expected} but the user is at version ${e.current}; nothing was written.`
+  },
+  PayloadTooLarge: {
+    status: 413,
+    title: "Payload too large",
+    codes: ["payload-too-large"],
+    detail: (e) => `The body exceeds ${e.limitBytes} bytes.`
+  },
+  UnsupportedMediaType: {
+    status: 415,
+    title: "Unsupported media type",
+    codes: ["unsupported-media-type"],
+    detail: "Send the body as application/json."
+  },
+  InvalidPhoneNumber: {
+    status: 422,
+    title: "Invalid phone number",
+    codes: ["invalid-phone-number"],
+    detail: "The phone number is not accepted.",
+    hint: (e) => e.hint
+  },
+  IdempotencyKeyReused: {
+    status: 422,
+    title: "Idempotency key reused",
+    codes: ["idempotency-key-reused"],
+    detail: "This Idempotency-Key was used for a different request; use a new key for a new request."
+  },
   // nginx's code for it: no answer reaches the client, but the log says what happened.
-  ClientClosedRequest: [499, "Client closed request"],
-  StoreUnavailable: [503, "Service unavailable"],
-  IdentityProviderUnavailable: [503, "Identity provider unavailable"]
-} as const satisfies Record<KnownError["_tag"], readonly [number, string]>
-
-interface Described {
-  readonly status: number
-  readonly title: string
-  readonly code: string
-  readonly detail: string
-  readonly hint?: string
-  readonly headers?: Record<string, string>
-}
-
-const describe = (error: KnownError): Described => {
-  const [status, title] = STATUS[error._tag]
-  switch (error._tag) {
-    case "InvalidRequest":
-      return { status, title, code: error.code, detail: error.detail }
-    case "Unauthenticated":
-      return {
-        status,
-        title,
-        code: error.reason,
-        detail: error.detail,
-        headers: {
-          "www-authenticate": error.reason === "invalid-token"
-            ? `Bearer realm="users-api", error="invalid_token"`
-            : `Bearer realm="users-api"`
-        }
-      }
-    case "Forbidden":
-      return { status, title, code: error.reason, detail: error.detail }
-    case "UserNotFound":
-      return { status, title, code: "user-not-found", detail: "No user with this id exists in your organization." }
-    case "OrganizationNotFound":
-      return { status, title, code: "organization-not-found", detail: "No such organization is visible to you." }
-    case "UserAlreadyExists":
-      return {
-        status,
-        title,
-        code: "user-already-exists",
-        detail: "A user with this id exists already; nothing was changed."
-      }
-    case "VersionConflict":
-      return {
-        status,
-        title,
-        code: "concurrent-update",
-        detail: "The user kept changing while this update was retried; read it again and retry."
-      }
-    case "PhoneNumberInUse":
-      return {
-        status,
-        title,
-        code: "phone-number-in-use",
-        detail: "Another user of your organization has this phone number; nothing was changed."
-      }
-    case "VerificationRejected":
-      return {
-        status,
-        title,
-        code: error.reason,
-        detail: error.reason === "no-phone-number"
-          ? "The user has no phone number to verify."
-          : "The number named is not the user's current number; it may have changed since it was checked."
-      }
-    case "UserErased":
-      return {
-        status,
-        title,
-        code: "user-erased",
-        detail: "The user's personal data was erased; it takes no new personal data."
-      }
-    case "PreconditionFailed":
-      return {
-        status,
-        title,
-        code: "version-mismatch",
-        detail:
-          `If-Match named version ${error.expected} but the user is at version ${error.current}; nothing was written.`
-      }
-    case "PayloadTooLarge":
-      return { status, title, code: "payload-too-large", detail: `The body exceeds ${error.limitBytes} bytes.` }
-    case "UnsupportedMediaType":
-      return { status, title, code: "unsupported-media-type", detail: "Send the body as application/json." }
-    case "InvalidPhoneNumber":
-      return {
-        status,
-        title,
-        code: "invalid-phone-number",
-        detail: "The phone number is not accepted.",
-        hint: error.hint
-      }
-    case "IdempotencyKeyInUse":
-      return {
-        status,
-        title,
-        code: "idempotency-key-in-use",
-        detail: "A request with this Idempotency-Key is still being processed; retry shortly to get its answer.",
-        headers: { "retry-after": "1" }
-      }
-    case "IdempotencyKeyReused":
-      return {
-        status,
-        title,
-        code: "idempotency-key-reused",
-        detail: "This Idempotency-Key was used for a different request; use a new key for a new request."
-      }
-    case "ClientClosedRequest":
-      return {
-        status,
-        title,
-        code: "client-closed-request",
-        detail: "The client closed the connection before the request was answered."
-      }
-    case "StoreUnavailable":
-      return {
-        status,
-        title,
-        code: "store-unavailable",
-        // A store can fail after it committed (src/layers/faults.ts, "after"): the outcome is not promised either way.
-        detail: "The store did not answer; the request may or may not have been applied. Retry shortly.",
-        headers: { "retry-after": "1" }
-      }
-    case "IdentityProviderUnavailable":
-      return {
-        status,
-        title,
-        code: "identity-provider-unavailable",
-        // Not a 401: the token was not found wanting, so a client must not drop it (or log its user out).
-        detail: "The identity provider's keys could not be fetched, so the token cannot be checked now. " +
-          "Retry after the time Retry-After gives; the token may well be valid.",
-        headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
-      }
+  ClientClosedRequest: {
+    status: 499,
+    title: "Client closed request",
+    codes: ["client-closed-request"],
+    detail: "The client closed the connection before the request was answered."
+  },
+  InternalError: {
+    status: 500,
+    title: "Internal error",
+    codes: ["internal-error"],
+    detail: "The request failed unexpectedly; nothing is known to have been written."
+  },
+  Misconfigured: {
+    status: 500,
+    title: "Service misconfigured",
+    codes: ["misconfigured"],
+    detail: (e) => e.detail
+  },
+  StoreUnavailable: {
+    status: 503,
+    title: "Service unavailable",
+    codes: ["store-unavailable"],
+    // A store can fail after it committed (test/support/faults.ts, "after"): the outcome is not promised either way.
+    detail: "The store did not answer; the request may or may not have been applied. Retry shortly.",
+    headers: () => ({ "retry-after": "1" })
+  },
+  IdentityProviderUnavailable: {
+    status: 503,
+    title: "Identity provider unavailable",
+    codes: ["identity-provider-unavailable"],
+    // Not a 401: the token was not found wanting, so a client must not drop it (or log its user out).
+    detail: "The identity provider's keys could not be fetched, so the token cannot be checked now. " +
+      "Retry after the time Retry-After gives; the token may well be valid.",
+    headers: (e) => ({ "retry-after": String(Math.max(1, Math.ceil(e.retryAfterSeconds))) })
   }
 }
 
-const KNOWN_TAGS = new Set(Object.keys(STATUS))
+/** An error as its problem, by its row in the table. */
+export const toProblem = <E extends Answer>(error: E, requestId: string): Problem => {
+  const row = PROBLEMS[error._tag as ProblemTag] as Row<E>
+  const code = row.code?.(error) ?? row.codes[0]
+  const hint = row.hint?.(error)
+  const problem = new Problem({
+    type: `urn:users-api:problem:${code}`,
+    title: row.title,
+    status: row.status,
+    detail: typeof row.detail === "string" ? row.detail : row.detail(error),
+    code,
+    requestId,
+    success: false,
+    ...(hint === undefined ? {} : { hint })
+  }, { disableValidation: true })
+  const headers = row.headers?.(error)
+  // An own field (copied along with the problem where the framework copies it), never part of the body.
+  if (headers !== undefined) problem.headers = headers
+  return problem
+}
 
-const isKnown = (error: unknown): error is KnownError =>
+/** Fails with the error's problem, carrying the current answer's request id. */
+export const failAsProblem = (error: KnownError): Effect.Effect<never, Problem> =>
+  Effect.flatMap(FiberRef.get(CurrentRequest), (ids) => Effect.fail(toProblem(error, ids.requestId)))
+
+const KNOWN_TAGS = new Set<string>(Object.keys(PROBLEMS))
+
+export const isKnownError = (error: unknown): error is KnownError =>
   typeof error === "object" && error !== null && "_tag" in error && KNOWN_TAGS.has(String(error._tag))
 
 /**
  * Interrupted because the client went away: @effect/platform's web handler interrupts a request's fiber with this
- * id when the request's signal aborts (Bun does so when the connection closes).
+ * id when the request's signal aborts (Bun does so when the connection closes); body.ts does the same.
  */
 const isClientAbort = (cause: Cause.Cause<unknown>): boolean =>
   Cause.isInterruptedOnly(cause) && [...Cause.interruptors(cause)].some((id) => Equal.equals(id, clientAbortFiberId))
 
-/** Any failure or defect as a problem; framework errors (bad path or query, unknown route) included. */
-export const describeCause = (cause: Cause.Cause<unknown>): Described & { readonly internal: boolean } => {
-  if (isClientAbort(cause)) return { ...describe(new AppErrors.ClientClosedRequest()), internal: false }
+const ID_RULE = "must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -."
+
+/** What a failure that reached the edge is: a problem already, a framework error, a client gone, or a defect. */
+export const problemOfCause = (cause: Cause.Cause<unknown>, requestId: string): Problem => {
+  if (isClientAbort(cause)) return toProblem(new Http.ClientClosedRequest(), requestId)
   const error = Cause.squash(cause)
-  if (isKnown(error)) return { ...describe(error), internal: false }
+  if (error instanceof Problem) return error
+  if (isKnownError(error)) return toProblem(error, requestId)
   if (error instanceof HttpApiDecodeError) {
     // The framework decodes the path and query; name the parameter, never its value.
     const parameter = String(error.issues[0]?.path[0] ?? "request")
-    const ID_RULE = "must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -."
-    const [code, detail] = parameter === "id"
-      ? ["invalid-user-id", `The user id ${ID_RULE}`] as const
+    const invalid = parameter === "id"
+      ? new Http.InvalidRequest({ code: "invalid-user-id", detail: `The user id ${ID_RULE}` })
       : parameter === "organizationId"
-      ? ["invalid-organization-id", `The organization id ${ID_RULE}`] as const
-      : ["invalid-query", `The query parameter ${parameter} is not valid.`] as const
-    return { ...describe(new AppErrors.InvalidRequest({ code, detail })), internal: false }
+      ? new Http.InvalidRequest({ code: "invalid-organization-id", detail: `The organization id ${ID_RULE}` })
+      : new Http.InvalidRequest({ code: "invalid-query", detail: `The query parameter ${parameter} is not valid.` })
+    return toProblem(invalid, requestId)
   }
-  if (error instanceof RouteNotFound) {
-    return { status: 404, title: "Not found", code: "route-not-found", detail: "No such route.", internal: false }
-  }
-  return {
-    status: 500,
-    title: "Internal error",
-    code: "internal-error",
-    detail: "The request failed unexpectedly; nothing is known to have been written.",
-    internal: true
-  }
+  if (error instanceof RouteNotFound) return toProblem({ _tag: "RouteNotFound" }, requestId)
+  return toProblem({ _tag: "InternalError" }, requestId)
 }
 
-export const problemResponse = (described: Described, requestId: string): HttpServerResponse.HttpServerResponse => {
-  const body: Problem = {
-    type: `urn:users-api:problem:${described.code}`,
-    title: described.title,
-    status: described.status,
-    detail: described.detail,
-    code: described.code,
-    requestId,
-    success: false,
-    ...(described.hint === undefined ? {} : { hint: described.hint })
-  }
-  return HttpServerResponse.unsafeJson(body, {
-    status: described.status,
+export const problemResponse = (problem: Problem): HttpServerResponse.HttpServerResponse => {
+  const { code, detail, hint, requestId, status, success, title, type } = problem
+  return HttpServerResponse.text(JSON.stringify({ type, title, status, detail, code, requestId, success, hint }), {
+    status,
     contentType: "application/problem+json",
-    headers: described.headers
+    headers: problem.headers
   })
 }
 
-// Documentation of errors for the OpenAPI document: the response body is always a Problem.
+const atStatus = new Map<number, Schema.Schema<Problem, any>>()
 
-export const ProblemJsonSchema = {
-  type: "object",
-  required: ["type", "title", "status", "detail", "code", "requestId", "success"],
-  properties: {
-    type: { type: "string", description: "URN naming the problem type." },
-    title: { type: "string" },
-    status: { type: "integer" },
-    detail: { type: "string", description: "Human-readable; never contains the submitted phone number." },
-    code: { type: "string", description: "Stable machine-readable code, e.g. invalid-phone-number." },
-    requestId: { type: "string" },
-    success: { type: "boolean", enum: [false] },
-    hint: { type: "string", description: "How to fix the request, when there is a known way." }
+/**
+ * The problems an endpoint (or middleware) can answer, for the contract: one Problem schema per status, described
+ * by the codes the table lists for those errors. `HttpApiEndpoint.addError` takes them.
+ */
+export const problemsFor = (tags: ReadonlyArray<ProblemTag>): ReadonlyArray<Schema.Schema<Problem, any>> => {
+  const byStatus = new Map<number, Array<string>>()
+  for (const tag of tags) {
+    const row = PROBLEMS[tag]
+    byStatus.set(row.status, [...(byStatus.get(row.status) ?? []), ...row.codes])
   }
+  return [...byStatus].map(([status, codes]) => {
+    const base = atStatus.get(status) ?? Problem.pipe(
+      HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" })
+    ).annotations(HttpApiSchema.annotations({ status }))
+    atStatus.set(status, base)
+    return base.annotations({ description: `code: ${[...new Set(codes)].join(", ")}` })
+  })
 }
-
-/** The schema an endpoint declares for an error class: matches its instances, documented as a Problem. */
-export const problemSchema = <E extends KnownError>(
-  errorClass: abstract new(...args: any) => E,
-  tag: E["_tag"]
-): Schema.Schema<E> =>
-  Schema.declare((input: unknown): input is E => input instanceof errorClass, {
-    identifier: `${tag}Problem`,
-    description: STATUS[tag][1],
-    jsonSchema: ProblemJsonSchema
-  }).pipe(
-    HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" }),
-    (schema) => schema.annotations(HttpApiSchema.annotations({ status: STATUS[tag][0] }))
-  )

@@ -2,8 +2,8 @@
  * Auth: turns a request's credentials (bearer JWT + organization API key) into a Principal.
  */
 import { Context, type Effect, type Redacted } from "effect"
-import type { Forbidden, IdentityProviderUnavailable, StoreUnavailable, Unauthenticated } from "../app/errors.js"
-import type { Actor } from "../domain/user.js"
+import type { Actor } from "../domain/events.js"
+import type { Forbidden, IdentityProviderUnavailable, StoreUnavailable, Unauthenticated } from "./errors.js"
 
 export interface Principal {
   /** The organization of the API key; every read and write is scoped to it. */

@@ -1,12 +1,12 @@
 /**
- * EventLog: reading an aggregate's audit stream (masked events, oldest first) and the head of the
- * organization's tamper-evident chain. Appends go through UserRepo.commit, which writes the event in the
+ * EventLog: reading a user's audit stream (masked events, oldest first), and the organization's checkpoints, which
+ * seal what it wrote (src/audit/checkpoint.ts). Appends go through UserRepo.commit, which writes the event in the
  * same atomic unit as the row.
  */
 import { Context, type Effect } from "effect"
-import type { StoreUnavailable } from "../app/errors.js"
-import type { ChainHead } from "../audit/chain.js"
+import type { Checkpoint } from "../audit/checkpoint.js"
 import type { UserEvent } from "../domain/user.js"
+import type { StoreUnavailable } from "./errors.js"
 
 export interface ReadOptions {
   readonly afterVersion: number
@@ -21,7 +21,12 @@ export class EventLog extends Context.Tag("users-api/EventLog")<
       aggregateId: string,
       options: ReadOptions
     ) => Effect.Effect<ReadonlyArray<UserEvent>, StoreUnavailable>
-    /** The organization's chain head: how many events it holds and the last one's hash. */
-    readonly head: (organizationId: string) => Effect.Effect<ChainHead, StoreUnavailable>
+    /**
+     * Seals the organization's events written since its latest checkpoint with a new one, if there are any, and
+     * answers the latest checkpoint (undefined while the organization has no event).
+     */
+    readonly checkpoint: (organizationId: string) => Effect.Effect<Checkpoint | undefined, StoreUnavailable>
+    /** Organizations with events their latest checkpoint has not sealed (at most `limit`). */
+    readonly unsealedOrganizations: (limit: number) => Effect.Effect<ReadonlyArray<string>, StoreUnavailable>
   }
 >() {}

@@ -4,7 +4,7 @@
  * (src/http/idempotency.ts).
  */
 import { Context, type Effect } from "effect"
-import type { StoreUnavailable } from "../app/errors.js"
+import type { StoreUnavailable } from "./errors.js"
 
 /** An answer as the client received it, minus the per-request X-Request-Id. */
 export interface StoredResponse {

@@ -2,24 +2,31 @@
  * UserRepo: the users rows (current state, with the raw number) and the atomic write of a row with its event.
  */
 import { Context, type Effect } from "effect"
-import type { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../app/errors.js"
 import type { User, UserEvent } from "../domain/user.js"
+import type { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "./errors.js"
+
+/** A user as stored: its row, and the hash of its last event, which the next event's link extends. */
+export interface StoredUser {
+  readonly user: User
+  readonly headHash: string
+}
 
 export interface Change {
   /** The row as it must be after the write; `state.version` is the event's version. */
   readonly state: User
   readonly event: UserEvent
+  /** The hash of the user's last event as read (the genesis hash for a new user): the event links to it. */
+  readonly previousHash: string
 }
 
 export class UserRepo extends Context.Tag("users-api/UserRepo")<
   UserRepo,
   {
-    readonly find: (organizationId: string, userId: string) => Effect.Effect<User | null, StoreUnavailable>
+    readonly find: (organizationId: string, userId: string) => Effect.Effect<StoredUser | null, StoreUnavailable>
     /**
-     * Writes the row and appends its event in one atomic unit. Fails with VersionConflict, writing
-     * nothing, when the row is no longer at `state.version - 1` (or exists already, for version 1), or when
-     * another writer extended the organization's audit chain first; with PhoneNumberInUse when another user
-     * of the organization holds the number.
+     * Writes the row and appends its event, linked to `previousHash`, in one atomic unit. Fails with VersionConflict,
+     * writing nothing, when the row is no longer at `state.version - 1` (or exists already, for version 1) or its
+     * chain moved on; with PhoneNumberInUse when another user of the organization holds the number.
      */
     readonly commit: (change: Change) => Effect.Effect<void, VersionConflict | PhoneNumberInUse | StoreUnavailable>
     /** Succeeds when the store answers. */

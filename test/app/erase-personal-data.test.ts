@@ -6,11 +6,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { createUser } from "../../src/app/create-user.js"
 import { erasePersonalData } from "../../src/app/personal-data.js"
-import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo } from "../../src/layers/memory.js"
+import { MaskerLast4 } from "../../src/layers/masker.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
 import { EventLog } from "../../src/services/event-log.js"
-import { MaskerLast4 } from "../../src/services/masker.js"
 import { UserRepo } from "../../src/services/user-repo.js"
+import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo } from "../support/memory.js"
 
 const service: Principal = {
   organizationId: "org_a",

@@ -5,14 +5,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import { createUser } from "../../src/app/create-user.js"
-import { VersionConflict } from "../../src/app/errors.js"
 import { MAX_CONFLICT_RETRIES } from "../../src/app/run-command.js"
 import { updatePhoneNumber } from "../../src/app/update-phone-number.js"
-import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "../../src/layers/memory.js"
+import { MaskerLast4 } from "../../src/layers/masker.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
+import { VersionConflict } from "../../src/services/errors.js"
 import { EventLog } from "../../src/services/event-log.js"
-import { MaskerLast4 } from "../../src/services/masker.js"
 import { UserRepo } from "../../src/services/user-repo.js"
+import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "../support/memory.js"
 
 const service: Principal = {
   organizationId: "org_a",

@@ -15,7 +15,7 @@ import { API_KEY_CACHE_DEFAULTS, cacheApiKeyLookups } from "../../src/layers/aut
 import type { LookupApiKeyHash } from "../../src/layers/auth/api-keys.js"
 import { AuthLive } from "../../src/layers/auth/auth.js"
 import { BoundedCache } from "../../src/layers/auth/bounded-cache.js"
-import { prepareSqliteFile } from "../../src/layers/sqlite-node.js"
+import { prepareNodeSqliteFile } from "../../src/layers/sqlite/node.js"
 import { Auth } from "../../src/services/auth.js"
 
 /** A key table the test edits, counting the lookups that reach it. */
@@ -93,7 +93,7 @@ describe("AuthLive over a real store", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.now())
       const filename = join(mkdtempSync(join(tmpdir(), "users-api-auth-")), "auth.sqlite")
-      prepareSqliteFile(filename)
+      prepareNodeSqliteFile(filename)
       const signingKey = yield* Effect.promise(() => generateSigningKey("auth-cache-key"))
       const client = SqliteClient.layer({ filename })
       const auth = AuthLive({ issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(signingKey) }).pipe(

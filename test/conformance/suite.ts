@@ -1146,7 +1146,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
   })
 
   describe("GET /organizations/{id}/audit/head", () => {
-    it("gives the chain's length and last hash, which move on with every write", async () => {
+    it("seals every event so far with a checkpoint chained to the one before, which moves on with every write", async () => {
       const token = await admin()
       const head = () => send("GET", `/organizations/${t().organizationId}/audit/head`, { token })
       const before = await head()
@@ -1155,12 +1155,21 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         success: true,
         organizationId: t().organizationId,
         sequence: expect.any(Number),
-        hash: expect.stringMatching(/^[0-9a-f]{64}$/)
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        prevHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        root: expect.stringMatching(/^[0-9a-f]{64}$/),
+        upToEventSequence: expect.any(Number),
+        eventCount: expect.any(Number),
+        createdAt: expect.any(String)
       })
+      // Nothing written since: the same checkpoint again.
+      expect((await head()).body).toEqual(before.body)
       await newUser("head")
       const after = await head()
       expect(after.body.sequence).toBe(before.body.sequence + 1)
-      expect(after.body.hash).not.toBe(before.body.hash)
+      expect(after.body.prevHash).toBe(before.body.hash)
+      expect(after.body.eventCount).toBe(1)
+      expect(after.body.upToEventSequence).toBeGreaterThan(before.body.upToEventSequence)
     })
 
     it("hides other organizations (404 organization-not-found) and needs audit:read (403 missing-scope)", async () => {

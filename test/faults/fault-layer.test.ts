@@ -1,19 +1,20 @@
 /**
- * The fault layer (src/layers/faults.ts) on its own, around the real SQLite store: UserRepo.commit fails at the armed
+ * The fault layer (test/support/faults.ts) on its own, around the real SQLite store: UserRepo.commit fails at the armed
  * step and only there, a `during` fault really is the database aborting a transaction that had written, and the
  * tables show what each step leaves behind.
  */
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { StoreUnavailable } from "../../src/app/errors.js"
+import { GENESIS_HASH } from "../../src/audit/chain.js"
 import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import { decide } from "../../src/domain/user.js"
-import { type Faults, InjectedFault, makeFaults, withFaults } from "../../src/layers/faults.js"
-import { AtomicWriteTransaction } from "../../src/layers/sql/atomic-write.js"
 import { SqlStores } from "../../src/layers/sql/stores.js"
+import { SqliteNodeDriver } from "../../src/layers/sqlite/node.js"
+import { StoreUnavailable } from "../../src/services/errors.js"
 import { UserRepo } from "../../src/services/user-repo.js"
 import { call } from "../support/client.js"
+import { type Faults, InjectedFault, makeFaults, withFaults } from "../support/faults.js"
 import { makeSqliteFixture, type SqliteFixture } from "../support/sqlite-fixture.js"
 
 let f: SqliteFixture
@@ -28,7 +29,7 @@ const withRepo = <A, E>(use: (repo: UserRepo["Type"]) => Effect.Effect<A, E>) =>
     Effect.flatMap(UserRepo, use).pipe(
       Effect.provide(
         SqlStores.pipe(
-          Layer.provide(withFaults(faults)(AtomicWriteTransaction)),
+          Layer.provide(withFaults(faults)(SqliteNodeDriver(f.filename))),
           Layer.provideMerge(SqliteClient.layer({ filename: f.filename }))
         )
       )
@@ -39,10 +40,10 @@ const withRepo = <A, E>(use: (repo: UserRepo["Type"]) => Effect.Effect<A, E>) =>
 const setNumber = (phoneNumber: string) =>
   withRepo((repo) =>
     Effect.gen(function*() {
-      const state = yield* repo.find(organizationId(), userId)
+      const stored = yield* repo.find(organizationId(), userId)
       const decision = decide(
         { type: "UpdatePhoneNumber", userId, phoneNumber: phoneNumber as E164 },
-        state,
+        stored?.user ?? null,
         {
           organizationId: organizationId(),
           actor: { type: "service", id: "svc_faults" },
@@ -53,7 +54,7 @@ const setNumber = (phoneNumber: string) =>
         maskPhoneNumber
       )
       if (decision._tag !== "Changed") throw new Error(`expected a change, got ${decision._tag}`)
-      yield* repo.commit(decision)
+      yield* repo.commit({ ...decision, previousHash: stored?.headHash ?? GENESIS_HASH })
       return decision.state.version
     })
   )

@@ -5,9 +5,9 @@
  * Idempotency-Key succeeds exactly once, with exactly one new event in all.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import type { FetchHandler } from "../../src/handler.js"
-import { FAULT_STEPS, type Faults, makeFaults } from "../../src/layers/faults.js"
+import type { FetchHandler } from "../../src/fetch-handler.js"
 import { call, expectProblem } from "../support/client.js"
+import { FAULT_STEPS, type Faults, makeFaults } from "../support/faults.js"
 import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
 import { handlerOver } from "./support/handler.js"
 

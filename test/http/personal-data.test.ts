@@ -4,6 +4,9 @@
  * and the audit chain's head.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { headsOf, headsRoot } from "../../src/audit/checkpoint.js"
+import { verifyAudit } from "../../src/audit/verify.js"
+import { readAuditInput } from "../../src/layers/sql/audit-input.js"
 import { call, expectProblem } from "../support/client.js"
 import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
 
@@ -168,8 +171,14 @@ describe("ErasePersonalData", () => {
     await create("e5", "+14155552671")
     await erase("e5")
     const head = await call(f.fetch, "GET", `/organizations/${tenant.organizationId}/audit/head`, as(admin))
-    expect(head.body).toMatchObject({ success: true, organizationId: tenant.organizationId, sequence: 2 })
+    const [last] = f.query<{ sequence: number }>(
+      "SELECT max(sequence) AS sequence FROM events WHERE organization_id = ?",
+      tenant.organizationId
+    )
+    expect(head.body).toMatchObject({ success: true, organizationId: tenant.organizationId })
+    expect(head.body.upToEventSequence).toBe(last!.sequence)
     expect(head.body.hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(verifyAudit(readAuditInput((sql) => f.query(sql))).broken).toBeUndefined()
   })
 })
 
@@ -218,16 +227,35 @@ describe("GET /users/{id}", () => {
 })
 
 describe("GET /organizations/{id}/audit/head", () => {
-  it("counts the organization's events and gives the last link's hash", async () => {
+  it("seals the organization's events in a checkpoint whose root is over the heads of the users they touched", async () => {
     await create("h1", "+14155552671")
     await setNumber("h1", null)
     const answer = await call(f.fetch, "GET", `/organizations/${tenant.organizationId}/audit/head`, as(admin))
-    expect(answer.body.sequence).toBe(2)
-    const [last] = f.query<{ hash: string }>(
-      "SELECT hash FROM events WHERE organization_id = ? ORDER BY chain_sequence DESC LIMIT 1",
+    const events = f.query<{ sequence: number; aggregate_id: string; version: number; hash: string }>(
+      "SELECT sequence, aggregate_id, version, hash FROM events WHERE organization_id = ? ORDER BY sequence",
       tenant.organizationId
     )
-    expect(answer.body.hash).toBe(last!.hash)
+    expect(answer.body.upToEventSequence).toBe(events.at(-1)!.sequence)
+    const [row] = f.query<{ root: string; event_count: number }>(
+      "SELECT root, event_count FROM audit_checkpoints WHERE organization_id = ? AND sequence = ?",
+      tenant.organizationId,
+      answer.body.sequence
+    )
+    expect(answer.body.root).toBe(row!.root)
+    expect(answer.body.eventCount).toBe(row!.event_count)
+    const h1 = events.filter((e) => e.aggregate_id === "h1").at(-1)!
+    expect(events.filter((e) => e.aggregate_id === "h1").map((e) => e.version)).toEqual([1, 2])
+    expect(answer.body.root).not.toBe(headsRoot([]))
+    expect(
+      headsRoot(headsOf(
+        events.slice(-answer.body.eventCount).map((e) => ({
+          aggregateId: e.aggregate_id,
+          version: e.version,
+          hash: e.hash
+        }))
+      ))
+    ).toBe(answer.body.root)
+    expect(h1.version).toBe(2)
   })
 
   it("hides other organizations (404) and needs audit:read (403)", async () => {

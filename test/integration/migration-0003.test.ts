@@ -11,9 +11,9 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { issueApiKeySql } from "../../src/admin/tenants.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken } from "../../src/dev/signing.js"
-import { makeFetchHandler } from "../../src/handler.js"
+import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { applyMigrations, readMigrations } from "../../src/layers/sql/migrate.js"
-import { SqliteNodeLive } from "../../src/layers/sqlite-node.js"
+import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
 import { call } from "../support/client.js"
 import { TEST_IDEMPOTENCY_HASH_KEY } from "../support/sqlite-fixture.js"
 
@@ -38,10 +38,10 @@ describe("migrations/0003 over a database with 0002 rows", () => {
     expect(db.prepare("SELECT COUNT(*) AS n FROM idempotency_keys").get()).toEqual({ n: 2 })
     db.close()
 
-    // A server starting on the file applies what it has not seen yet (prepareSqliteFile in SqliteNodeLive).
+    // A server starting on the file applies what it has not seen yet (prepareSqliteFile in SqliteNodeServices).
     const key = await generateSigningKey("upgrade")
     const handler = makeFetchHandler(
-      SqliteNodeLive(filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }),
+      SqliteNodeServices(filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }),
       { log: () => {}, idempotencyHashKey: TEST_IDEMPOTENCY_HASH_KEY }
     )
     try {

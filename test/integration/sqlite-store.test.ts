@@ -6,10 +6,11 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
 import { Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { GENESIS_HASH } from "../../src/audit/chain.js"
 import type { E164 } from "../../src/domain/phone.js"
 import type { UserEvent } from "../../src/domain/user.js"
-import { AtomicWriteTransaction } from "../../src/layers/sql/atomic-write.js"
 import { SqlStores } from "../../src/layers/sql/stores.js"
+import { SqliteNodeDriver } from "../../src/layers/sqlite/node.js"
 import { UserRepo } from "../../src/services/user-repo.js"
 import { call } from "../support/client.js"
 import { makeSqliteFixture, type SqliteFixture } from "../support/sqlite-fixture.js"
@@ -28,7 +29,7 @@ const repo = <A, E>(use: (repo: UserRepo["Type"]) => Effect.Effect<A, E>) =>
     Effect.flatMap(UserRepo, use).pipe(
       Effect.provide(
         SqlStores.pipe(
-          Layer.provide(AtomicWriteTransaction),
+          Layer.provide(SqliteNodeDriver(f.filename)),
           Layer.provideMerge(SqliteClient.layer({ filename: f.filename }))
         )
       )
@@ -61,12 +62,15 @@ const eventFor = (id: string, version: number, eventId: string): UserEvent => ({
 describe("the SQLite store", () => {
   it("leaves the users row unchanged when the event insert fails inside the atomic write", async () => {
     await create("atomic_1")
-    const [existing] = f.query<{ event_id: string }>("SELECT event_id FROM events WHERE aggregate_id = 'atomic_1'")
+    const [existing] = f.query<{ event_id: string; hash: string }>(
+      "SELECT event_id, hash FROM events WHERE aggregate_id = 'atomic_1'"
+    )
     // A duplicate event id makes the second statement fail after the row update succeeded.
     const exit = await repo((r) =>
       r.commit({
         state: { ...blank("atomic_1", 2), phoneNumber: "+14155552671" as E164 },
-        event: eventFor("atomic_1", 2, existing!.event_id)
+        event: eventFor("atomic_1", 2, existing!.event_id),
+        previousHash: existing!.hash
       })
     )
     expect(Exit.isFailure(exit)).toBe(true)
@@ -80,7 +84,8 @@ describe("the SQLite store", () => {
     await create("stale_1")
     const stale = {
       state: blank("stale_1", 5),
-      event: eventFor("stale_1", 5, "evt-stale-1")
+      event: eventFor("stale_1", 5, "evt-stale-1"),
+      previousHash: GENESIS_HASH
     }
     const exit = await repo((r) => r.commit(stale))
     expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("VersionConflict")

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { keepsAnswer } from "../../src/http/idempotency.js"
-import { describeCause } from "../../src/http/problems.js"
+import { problemOfCause } from "../../src/http/problems.js"
 import { BIN, localDevEnv, ROOT, ServerProcess, sleep } from "../support/processes.js"
 
 const ENTRIES = {
@@ -115,10 +115,13 @@ for (const entry of ["bun", "deno"] as const) {
 
 describe("how a client abort is told apart", () => {
   it("only an interruption by the client (platform's clientAbortFiberId) is a 499; it is never kept for a key", () => {
-    const described = describeCause(Cause.interrupt(clientAbortFiberId))
-    expect(described).toMatchObject({ status: 499, code: "client-closed-request", internal: false })
+    const described = problemOfCause(Cause.interrupt(clientAbortFiberId), "r")
+    expect(described).toMatchObject({ status: 499, code: "client-closed-request" })
     expect(keepsAnswer(described.status, described.code)).toBe(false)
     // Any other interruption stays what it was: unexpected.
-    expect(describeCause(Cause.interrupt(FiberId.make(1, 0)))).toMatchObject({ status: 500, internal: true })
+    expect(problemOfCause(Cause.interrupt(FiberId.make(1, 0)), "r")).toMatchObject({
+      status: 500,
+      code: "internal-error"
+    })
   })
 })

@@ -8,8 +8,8 @@ import { parsePhoneNumber } from "libphonenumber-js/max"
 import { format } from "node:util"
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from "vitest"
 import { DEV_AUDIENCE, DEV_ISSUER, jwksOf } from "../../src/dev/signing.js"
-import { type FetchHandler, makeFetchHandler } from "../../src/handler.js"
-import { SqliteNodeLive } from "../../src/layers/sqlite-node.js"
+import { type FetchHandler, makeFetchHandler } from "../../src/fetch-handler.js"
+import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
 import { type Answer, call, type Fetch } from "../support/client.js"
 import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
 
@@ -272,7 +272,7 @@ beforeAll(async () => {
   requestsToSink = await runSession(f.fetch, f.tenant, "s1")
   consoleTenant = await f.newTenant()
   consoleHandler = makeFetchHandler(
-    SqliteNodeLive(f.filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }),
+    SqliteNodeServices(f.filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }),
     { idempotencyHashKey: f.idempotencyHashKey }
   )
   requestsToConsole = await runSession(consoleHandler.fetch, consoleTenant, "s2")

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { prepareSqliteFile } from "../../src/layers/sqlite-node.js"
+import { prepareNodeSqliteFile } from "../../src/layers/sqlite/node.js"
 import { BIN, localDevEnv, ROOT, run, ServerProcess, sleep } from "../support/processes.js"
 
 const dirs: Array<string> = []
@@ -43,7 +43,7 @@ for (const entry of ["bun", "deno"] as const) {
     const dir = mkdtempSync(join(ENTRIES[entry].under, "users-api-locked-"))
     dirs.push(dir)
     const file = join(dir, ENTRIES[entry].database)
-    prepareSqliteFile(file)
+    prepareNodeSqliteFile(file)
     // Another connection holds the file's exclusive lock, as the seeding connection's last close does.
     const holder = new Database(file)
     holder.pragma("locking_mode = EXCLUSIVE")

@@ -16,7 +16,7 @@ import { join } from "node:path"
 import { seedSqliteFile } from "../../scripts/bench/seed.js"
 import { makeCredentials, makeUsers } from "../../scripts/bench/workload.js"
 import { freePort } from "../../scripts/lib/free-port.js"
-import { prepareBunSqliteFile } from "../../src/layers/sqlite-bun.js"
+import { prepareBunSqliteFile } from "../../src/layers/sqlite/bun.js"
 
 const credentials = await makeCredentials()
 const users = makeUsers(200)

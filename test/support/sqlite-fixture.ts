@@ -18,10 +18,10 @@ import {
   signServiceToken,
   signUserToken
 } from "../../src/dev/signing.js"
-import { makeFetchHandler } from "../../src/handler.js"
+import { makeFetchHandler } from "../../src/fetch-handler.js"
 import type { LogLine } from "../../src/http/edge.js"
 import type { JwtConfig } from "../../src/layers/auth/jwt.js"
-import { SqliteNodeLive } from "../../src/layers/sqlite-node.js"
+import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
 
 export interface Tenant {
   readonly organizationId: string
@@ -66,7 +66,7 @@ export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<S
   const filename = join(mkdtempSync(join(tmpdir(), "users-api-")), "test.sqlite")
   const key = await generateSigningKey("test-key")
   const jwt: JwtConfig = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key), ...options.jwt }
-  const services = SqliteNodeLive(filename, jwt)
+  const services = SqliteNodeServices(filename, jwt)
   const logs: Array<LogLine> = []
   const idempotencyHashKey = options.idempotencyHashKey ?? TEST_IDEMPOTENCY_HASH_KEY
   const handler = makeFetchHandler(services, {

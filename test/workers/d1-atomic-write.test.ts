@@ -1,15 +1,16 @@
 /**
- * D1Live's atomic write: the users row and its event go into D1 as one `batch`, all or nothing.
+ * D1Services' atomic write: the users row and its event go into D1 as one `batch`, all or nothing.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { env } from "cloudflare:test"
 import { Cause, Effect, Exit, Option } from "effect"
 import { ensureOrganization } from "../../src/admin/tenants.js"
+import { GENESIS_HASH } from "../../src/audit/chain.js"
 import { type E164, maskPhoneNumber, parsePhoneNumber } from "../../src/domain/phone.js"
-import { type CommandMetadata, decide, type User } from "../../src/domain/user.js"
-import { AtomicWriteBatch, D1Live } from "../../src/layers/d1.js"
-import { AtomicWrite } from "../../src/layers/sql/atomic-write.js"
-import { type Change, UserRepo } from "../../src/services/user-repo.js"
+import { type CommandMetadata, decide } from "../../src/domain/user.js"
+import { D1Driver, D1Services } from "../../src/layers/d1.js"
+import { StoreDriver } from "../../src/layers/sql/driver.js"
+import { type Change, type StoredUser, UserRepo } from "../../src/services/user-repo.js"
 import { eventRows, jwtConfig, userRow } from "./support/d1-fixture.js"
 
 const ORG = "org_atomic"
@@ -25,10 +26,10 @@ const metadata = (eventId: string): CommandMetadata => ({
   now: "2026-03-01T00:00:00.000Z"
 })
 
-const change = (command: Parameters<typeof decide>[0], state: User | null, eventId: string): Change => {
-  const decision = decide(command, state, metadata(eventId), maskPhoneNumber)
+const change = (command: Parameters<typeof decide>[0], stored: StoredUser | null, eventId: string): Change => {
+  const decision = decide(command, stored?.user ?? null, metadata(eventId), maskPhoneNumber)
   if (decision._tag !== "Changed") throw new Error(`expected a change, got ${decision._tag}`)
-  return decision
+  return { ...decision, previousHash: stored?.headHash ?? GENESIS_HASH }
 }
 
 /** A user at version 1 with OLD, created through UserRepo.commit (one batch). */
@@ -36,12 +37,13 @@ const givenUser = (userId: string) =>
   Effect.gen(function*() {
     yield* ensureOrganization(ORG, ORG)
     const created = change({ type: "CreateUser", userId, phoneNumber: OLD }, null, `${userId}-created`)
-    yield* (yield* UserRepo).commit(created)
-    return created.state
+    const repo = yield* UserRepo
+    yield* repo.commit(created)
+    return (yield* repo.find(ORG, userId))!
   })
 
-const update = (state: User, phoneNumber: E164, eventId: string) =>
-  change({ type: "UpdatePhoneNumber", userId: state.id, phoneNumber }, state, eventId)
+const update = (stored: StoredUser, phoneNumber: E164, eventId: string) =>
+  change({ type: "UpdatePhoneNumber", userId: stored.user.id, phoneNumber }, stored, eventId)
 
 /** The tag of the error an effect failed with ("success" if it did not). */
 const failureTag = (exit: Exit.Exit<unknown, { readonly _tag: string }>): string =>
@@ -50,7 +52,7 @@ const failureTag = (exit: Exit.Exit<unknown, { readonly _tag: string }>): string
     onSome: (error) => error._tag
   })
 
-const D1 = D1Live(env.DB, jwtConfig)
+const D1 = D1Services(env.DB, jwtConfig)
 
 describe("the D1 atomic write", () => {
   it.effect("writes the row and its event together", () =>
@@ -108,16 +110,16 @@ describe("the D1 atomic write", () => {
   it.effect("reports a failure that is no concurrency guard as the store being unavailable, and rolls back", () =>
     Effect.gen(function*() {
       const user = yield* givenUser("u_broken")
-      const write = yield* AtomicWrite
-      const exit = yield* Effect.exit(write(
-        Effect.succeed([
-          { sql: "UPDATE users SET version = 2 WHERE organization_id = ? AND id = ?", params: [ORG, user.id] },
+      const driver = yield* StoreDriver
+      const exit = yield* Effect.exit(driver.write(
+        [
+          { sql: "UPDATE users SET version = 2 WHERE organization_id = ? AND id = ?", params: [ORG, user.user.id] },
           { sql: "INSERT INTO no_such_table (x) VALUES (?)", params: [1] }
-        ]),
-        user.id
+        ],
+        user.user.id
       ))
 
       expect(failureTag(exit)).toBe("StoreUnavailable")
       expect(yield* Effect.promise(() => userRow(ORG, "u_broken"))).toEqual({ phone_number: OLD, version: 1 })
-    }).pipe(Effect.provide([D1, AtomicWriteBatch(env.DB)])))
+    }).pipe(Effect.provide([D1, D1Driver(env.DB)])))
 })

@@ -1,6 +1,6 @@
 /**
  * migrations/ on real local D1, as applied by applyD1Migrations: tables, and the triggers (BEGIN ... END)
- * that keep events append-only and tied to their user row's version.
+ * that keep events append-only, tied to their user row's version and linked to their user's previous event.
  */
 import { D1Client } from "@effect/sql-d1"
 import { describe, expect, it } from "@effect/vitest"
@@ -8,14 +8,14 @@ import { applyD1Migrations, env } from "cloudflare:test"
 import { Effect } from "effect"
 import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
 import { signServiceToken } from "../../src/dev/signing.js"
-import { makeFetchHandler } from "../../src/handler.js"
-import { D1Live } from "../../src/layers/d1.js"
+import { makeFetchHandler } from "../../src/fetch-handler.js"
+import { D1Services } from "../../src/layers/d1.js"
 import { BASE_URL, handlerOptions, jwtConfig, testKey } from "./support/d1-fixture.js"
 import { rows } from "./support/d1-fixture.js"
 
 const GENESIS = "0".repeat(64)
 
-const insertEvent = (eventId: string, version: number, chainSequence = version, prevHash = GENESIS) =>
+const insertEvent = (eventId: string, version: number, chainSequence: number | null = null, prevHash = GENESIS) =>
   env.DB.prepare(
     "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at, " +
       "chain_sequence, prev_hash, hash) " +
@@ -39,14 +39,18 @@ describe("the migrations on D1", () => {
     expect(applied.map((m) => m.name)).toEqual(env.TEST_MIGRATIONS.map((m) => m.name))
   })
 
-  it("creates the four triggers whole, bodies included", async () => {
+  it("creates the eight triggers whole, bodies included", async () => {
     const triggers = await rows<{ name: string; sql: string }>(
       "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     )
     expect(triggers.map((t) => t.name)).toEqual([
-      "events_extend_chain",
+      "audit_checkpoints_extend",
+      "audit_checkpoints_no_delete",
+      "audit_checkpoints_no_update",
+      "events_extend_user_chain",
       "events_match_user_version",
       "events_no_delete",
+      "events_no_organization_chain",
       "events_no_update"
     ])
     for (const trigger of triggers) expect(trigger.sql).toMatch(/BEGIN\s+SELECT RAISE\(ABORT, '[^']+'\);\s+END$/)
@@ -64,18 +68,63 @@ describe("the migrations on D1", () => {
 
   it("refuses an event whose version is not its user row's", async () => {
     await givenUserWithEvent()
-    await expect(insertEvent("e2", 2, 2, "hash-e1").run()).rejects.toThrow(/event version does not match the user row/)
+    await expect(insertEvent("e2", 2, null, "hash-e1").run()).rejects.toThrow(
+      /event version does not match the user row/
+    )
     expect(await rows("SELECT event_id FROM events WHERE aggregate_id = 'u_m'")).toEqual([{ event_id: "e1" }])
   })
 
-  it("refuses an event that does not extend its organization's audit chain", async () => {
+  it("refuses an event that does not extend its user's chain, or takes a place in the closed organization-wide one", async () => {
     await givenUserWithEvent()
     await env.DB.prepare("UPDATE users SET version = 2 WHERE id = 'u_m'").run()
-    await expect(insertEvent("e2", 2, 2, GENESIS).run()).rejects.toThrow(/does not extend the audit chain/)
-    await expect(insertEvent("e3", 2, 1, GENESIS).run()).rejects.toThrow(
-      /UNIQUE constraint failed: events.organization_id, events.chain_sequence/
+    await expect(insertEvent("e2", 2, null, GENESIS).run()).rejects.toThrow(/does not extend its user chain/)
+    await expect(insertEvent("e3", 2, 2, "hash-e1").run()).rejects.toThrow(/the organization-wide chain is closed/)
+    await insertEvent("e4", 2, null, "hash-e1").run()
+    expect(await rows("SELECT event_id FROM events WHERE aggregate_id = 'u_m' ORDER BY version")).toEqual([
+      { event_id: "e1" },
+      { event_id: "e4" }
+    ])
+  })
+})
+
+describe("migrations/0004 on a D1 database whose events form one chain per organization", () => {
+  const legacy = env.LEGACY_CHAIN_DB
+  const all = <T>(sql: string) => legacy.prepare(sql).all<T>().then((result) => result.results)
+
+  it("keeps every event, sequence and link, and the next event of a user links to its last legacy one", async () => {
+    await applyD1Migrations(legacy, env.TEST_MIGRATIONS.filter((m) => m.name < "0004"))
+    const event = (id: string, user: string, version: number, chainSequence: number, prevHash: string) =>
+      legacy.prepare(
+        "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
+          "occurred_at, chain_sequence, prev_hash, hash) VALUES (?, 'org_l', 'User', ?, ?, 'UserCreated', '{}', '{}', " +
+          "'2026-03-01', ?, ?, ?)"
+      ).bind(id, user, version, chainSequence, prevHash, `h-${id}`)
+    await legacy.batch([
+      legacy.prepare("INSERT INTO organizations (id, name, created_at) VALUES ('org_l', 'l', '2026-03-01')"),
+      legacy.prepare(
+        "INSERT INTO users (organization_id, id, version, created_at, updated_at) VALUES ('org_l', 'a', 1, 'x', 'x'), " +
+          "('org_l', 'b', 1, 'x', 'x')"
+      ),
+      event("l1", "a", 1, 1, GENESIS),
+      event("l2", "b", 1, 2, "h-l1")
+    ])
+    const before = await all("SELECT sequence, event_id, chain_sequence, prev_hash, hash FROM events ORDER BY sequence")
+
+    await applyD1Migrations(legacy, env.TEST_MIGRATIONS)
+    expect(await all("SELECT sequence, event_id, chain_sequence, prev_hash, hash FROM events ORDER BY sequence"))
+      .toEqual(before)
+    await legacy.batch([
+      legacy.prepare("UPDATE users SET version = 2 WHERE organization_id = 'org_l' AND id = 'a'"),
+      legacy.prepare(
+        "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
+          "occurred_at, chain_sequence, prev_hash, hash) VALUES ('n1', 'org_l', 'User', 'a', 2, 'X', '{}', '{}', 'x', " +
+          "NULL, 'h-l1', 'h-n1')"
+      )
+    ])
+    const next = await all<{ sequence: number; prev_hash: string }>(
+      "SELECT sequence, prev_hash FROM events WHERE event_id = 'n1'"
     )
-    expect(await rows("SELECT event_id FROM events WHERE aggregate_id = 'u_m'")).toEqual([{ event_id: "e1" }])
+    expect(next).toEqual([{ sequence: 3, prev_hash: "h-l1" }])
   })
 })
 
@@ -119,7 +168,7 @@ describe("migrations/0003 on a D1 database that has 0002 and rows in idempotency
         return yield* issueApiKey("org_up", "upgrade")
       }).pipe(Effect.provide(D1Client.layer({ db: upgrade })))
     )
-    const handler = makeFetchHandler(D1Live(upgrade, jwtConfig), handlerOptions)
+    const handler = makeFetchHandler(D1Services(upgrade, jwtConfig), handlerOptions)
     try {
       const token = await signServiceToken(testKey, "svc_up", "org_up", "users:write")
       const created = await handler.fetch(

@@ -1,18 +1,18 @@
 /**
  * Idempotency-Key on real local D1: migrations/0002 applies, a retry replays the kept answer and writes nothing, the
  * key with another request is refused, concurrent duplicates run once; and a store fault inside the D1 batch
- * (src/layers/faults.ts around AtomicWriteBatch) rolls back, is not kept, and the retry runs exactly once.
+ * (src/layers/faults.ts around D1Driver) rolls back, is not kept, and the retry runs exactly once.
  */
 import { D1Client } from "@effect/sql-d1"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { env } from "cloudflare:test"
 import { Effect, Layer } from "effect"
-import { makeFetchHandler } from "../../src/handler.js"
-import { AtomicWriteBatch } from "../../src/layers/d1.js"
-import { makeFaults, withFaults } from "../../src/layers/faults.js"
+import { makeFetchHandler } from "../../src/fetch-handler.js"
+import { D1Driver } from "../../src/layers/d1.js"
 import { SqlIdempotency } from "../../src/layers/sql/idempotency-store.js"
 import { sqlServices } from "../../src/layers/sql/services.js"
 import { Idempotency } from "../../src/services/idempotency.js"
+import { makeFaults, withFaults } from "../support/faults.js"
 import {
   type ApiClient,
   BASE_URL,
@@ -185,8 +185,7 @@ describe("a store fault inside the D1 batch", () => {
   it("rolls the batch back, answers 503 without keeping it, and the retry with the same key runs once", async () => {
     const faults = makeFaults()
     const services = sqlServices(jwtConfig).pipe(
-      Layer.provide(withFaults(faults)(AtomicWriteBatch(env.DB))),
-      Layer.provideMerge(D1Client.layer({ db: env.DB }))
+      Layer.provideMerge(Layer.merge(withFaults(faults)(D1Driver(env.DB)), D1Client.layer({ db: env.DB })))
     )
     const handler = makeFetchHandler(services, handlerOptions)
     try {

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "@effect/vitest"
 import { env, fetchMock } from "cloudflare:test"
 import { signServiceToken } from "../../src/dev/signing.js"
-import worker, { type WorkerEnv } from "../../src/worker.js"
+import worker, { type Bindings } from "../../src/worker.js"
 import { BASE_URL, seedTenant, testKey } from "./support/d1-fixture.js"
 
 const IDP = "https://idp.users-api.test"
@@ -20,7 +20,7 @@ beforeEach(() => {
 afterEach(() => fetchMock.deactivate())
 
 /** A Worker env of its own (so a fresh handler and key-set cache) that trusts the IdP's URL. */
-const workerEnv = (): WorkerEnv => ({
+const workerEnv = (): Bindings => ({
   DB: env.DB,
   JWT_ISSUER: env.JWT_ISSUER,
   JWT_AUDIENCE: env.JWT_AUDIENCE,
@@ -28,7 +28,7 @@ const workerEnv = (): WorkerEnv => ({
   IDEMPOTENCY_HASH_KEY: env.IDEMPOTENCY_HASH_KEY
 })
 
-const createUser = async (bindings: WorkerEnv, apiKey: string, token: string, id: string) =>
+const createUser = async (bindings: Bindings, apiKey: string, token: string, id: string) =>
   worker.fetch(
     new Request(`${BASE_URL}/users`, {
       method: "POST",

@@ -4,12 +4,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { env, SELF } from "cloudflare:test"
-import worker, { type WorkerEnv } from "../../src/worker.js"
+import worker, { type Bindings } from "../../src/worker.js"
 import { BASE_URL } from "./support/d1-fixture.js"
 
 const healthz = () => new Request(`${BASE_URL}/healthz`)
 
-const misconfigured = async (workerEnv: WorkerEnv) => {
+const misconfigured = async (workerEnv: Bindings) => {
   const response = await worker.fetch(healthz(), workerEnv)
   const problem = await response.json() as Record<string, unknown>
   expect(response.status).toBe(500)
@@ -59,7 +59,7 @@ describe("the Worker entry", () => {
   })
 
   it("builds the handler once per env and reuses it", async () => {
-    const bindings: { -readonly [K in keyof WorkerEnv]: WorkerEnv[K] } = {
+    const bindings: { -readonly [K in keyof Bindings]: Bindings[K] } = {
       DB: env.DB,
       JWT_ISSUER: env.JWT_ISSUER,
       JWT_AUDIENCE: env.JWT_AUDIENCE,
@@ -73,7 +73,7 @@ describe("the Worker entry", () => {
   })
 
   it("does not keep a configuration error: the first request after the fix is served", async () => {
-    const bindings: { -readonly [K in keyof WorkerEnv]: WorkerEnv[K] } = {
+    const bindings: { -readonly [K in keyof Bindings]: Bindings[K] } = {
       DB: env.DB,
       JWT_ISSUER: env.JWT_ISSUER,
       JWT_AUDIENCE: env.JWT_AUDIENCE,

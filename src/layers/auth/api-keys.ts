@@ -4,8 +4,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import { StoreUnavailable } from "../../app/errors.js"
-import { sha256HexEffect } from "../../sha256.js"
+import { StoreUnavailable } from "../../services/errors.js"
+import { sha256Hex } from "../../sha256.js"
 
 const PREFIX = "uak_"
 
@@ -22,7 +22,7 @@ export type LookupApiKey = (apiKey: string) => Effect.Effect<string | null, Stor
 export type LookupApiKeyHash = (keyHash: string) => Effect.Effect<string | null, StoreUnavailable>
 
 export const byApiKey = (lookup: LookupApiKeyHash): LookupApiKey => (apiKey) =>
-  Effect.flatMap(sha256HexEffect(apiKey), lookup)
+  Effect.suspend(() => lookup(sha256Hex(apiKey)))
 
 export const makeSqlLookupApiKeyHash = Effect.map(
   SqlClient.SqlClient,

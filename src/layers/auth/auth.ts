@@ -4,8 +4,8 @@
  * `scope`); one without `token_use` (or with "user") is a user token whose `sub` is the user id.
  */
 import { Effect, Layer, Redacted } from "effect"
-import { Forbidden, Unauthenticated } from "../../app/errors.js"
 import { Auth, type Principal } from "../../services/auth.js"
+import { Forbidden, Unauthenticated } from "../../services/errors.js"
 import { type ApiKeyCacheOptions, cacheApiKeyLookups } from "./api-key-cache.js"
 import { byApiKey, type LookupApiKey, makeSqlLookupApiKeyHash } from "./api-keys.js"
 import { type JwtConfig, makeVerifyJwt, type VerifyJwt } from "./jwt.js"

@@ -12,7 +12,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey
 } from "jose"
-import { type IdentityProviderUnavailable, Unauthenticated } from "../../app/errors.js"
+import { type IdentityProviderUnavailable, Unauthenticated } from "../../services/errors.js"
 import { type KeySource, localKeySource, remoteKeySource } from "./remote-jwks.js"
 
 export const ASYMMETRIC_ALGORITHMS = [

@@ -8,7 +8,7 @@
  */
 import { Clock, Effect, Random } from "effect"
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose"
-import { IdentityProviderUnavailable } from "../../app/errors.js"
+import { IdentityProviderUnavailable } from "../../services/errors.js"
 
 export interface RemoteJwksOptions {
   /** How long a fetched set is used without asking again. */

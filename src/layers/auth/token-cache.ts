@@ -7,7 +7,7 @@
  * where an uncached one would be refused. Refused tokens are never cached. The rules are in docs/DECISIONS.md.
  */
 import { Clock, Effect } from "effect"
-import { sha256HexEffect } from "../../sha256.js"
+import { sha256Hex } from "../../sha256.js"
 import { BoundedCache } from "./bounded-cache.js"
 import type { VerifyJwt } from "./jwt.js"
 
@@ -31,7 +31,7 @@ export const cacheVerifiedTokens = (verify: VerifyJwt, options: TokenCacheOption
   )
   return (token) =>
     Effect.gen(function*() {
-      const key = yield* sha256HexEffect(token)
+      const key = sha256Hex(token)
       const hit = cache.get(key)
       if (hit !== undefined) {
         if ((yield* Clock.currentTimeMillis) < hit.until) return hit.claims

@@ -4,7 +4,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
-import { StoreUnavailable } from "../../app/errors.js"
+import { StoreUnavailable } from "../../services/errors.js"
 import {
   DEFAULT_TIMINGS,
   Idempotency,

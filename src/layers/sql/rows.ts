@@ -1,11 +1,19 @@
 /**
- * How users and events are laid out in the tables of migrations/, shared by every SQL store.
+ * How users, events and checkpoints are laid out in the tables of migrations/, shared by every SQL store: the
+ * statements, and the rows as values.
  */
-import { type ChainHead, type ChainLink, emptyHead, type StoredLink } from "../../audit/chain.js"
+import type { EventLink } from "../../audit/chain.js"
+import type { Checkpoint } from "../../audit/checkpoint.js"
+import type { StoredEvent } from "../../audit/verify.js"
 import type { E164 } from "../../domain/phone.js"
 import type { User, UserEvent } from "../../domain/user.js"
 import type { Change } from "../../services/user-repo.js"
-import type { Statement } from "./atomic-write.js"
+
+/** One SQL statement with its parameters. */
+export interface Statement {
+  readonly sql: string
+  readonly params: ReadonlyArray<string | number | null>
+}
 
 export interface UserRow {
   readonly organization_id: string
@@ -14,9 +22,12 @@ export interface UserRow {
   readonly phone_number_verified: number
   readonly erased_at: string | null
   readonly version: number
+  /** The hash of the user's last event (its chain head), read with the row. */
+  readonly head_hash: string | null
 }
 
 export interface EventRow {
+  readonly sequence: number
   readonly event_id: string
   readonly organization_id: string
   readonly aggregate_type: string
@@ -26,25 +37,57 @@ export interface EventRow {
   readonly data: string
   readonly metadata: string
   readonly occurred_at: string
-  readonly chain_sequence: number
+  readonly chain_sequence: number | null
   readonly prev_hash: string
   readonly hash: string
 }
 
-export const SELECT_USER = "SELECT organization_id, id, phone_number, phone_number_verified, erased_at, version " +
-  "FROM users WHERE organization_id = ? AND id = ?"
+export interface CheckpointRow {
+  readonly organization_id: string
+  readonly sequence: number
+  readonly up_to_event_sequence: number
+  readonly event_count: number
+  readonly root: string
+  readonly prev_hash: string
+  readonly hash: string
+  readonly created_at: string
+}
+
+/** The user's row and its chain head in one statement: the read every command and GET /users/{id} makes. */
+export const SELECT_USER = "SELECT organization_id, id, phone_number, phone_number_verified, erased_at, version, " +
+  "(SELECT hash FROM events WHERE events.organization_id = users.organization_id AND events.aggregate_id = users.id " +
+  "AND events.version = users.version) AS head_hash FROM users WHERE organization_id = ? AND id = ?"
 
 const EVENT_COLUMNS = "event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
   "occurred_at, chain_sequence, prev_hash, hash"
 
-export const SELECT_EVENTS = `SELECT ${EVENT_COLUMNS} FROM events ` +
+export const SELECT_EVENTS = `SELECT sequence, ${EVENT_COLUMNS} FROM events ` +
   "WHERE organization_id = ? AND aggregate_id = ? AND version > ? ORDER BY version LIMIT ?"
 
-/** Every event of the store in chain order, for verification. */
-export const SELECT_CHAIN = `SELECT ${EVENT_COLUMNS} FROM events ORDER BY organization_id, chain_sequence`
+/** Every event of the store, for verification. */
+export const SELECT_ALL_EVENTS = `SELECT sequence, ${EVENT_COLUMNS} FROM events ORDER BY sequence`
 
-export const SELECT_HEAD =
-  "SELECT chain_sequence, hash FROM events WHERE organization_id = ? ORDER BY chain_sequence DESC LIMIT 1"
+/** An organization's events after a global sequence, in commit order: what a checkpoint seals. */
+export const SELECT_EVENT_HEADS_AFTER = "SELECT sequence, aggregate_id, version, hash FROM events " +
+  "WHERE organization_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
+
+const CHECKPOINT_COLUMNS = "organization_id, sequence, up_to_event_sequence, event_count, root, prev_hash, hash, " +
+  "created_at"
+
+export const SELECT_LAST_CHECKPOINT = `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ` +
+  "WHERE organization_id = ? ORDER BY sequence DESC LIMIT 1"
+
+export const SELECT_ALL_CHECKPOINTS =
+  `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY organization_id, sequence`
+
+export const INSERT_CHECKPOINT = `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+/** Organizations with events their latest checkpoint has not sealed: what the periodic checkpointer visits. */
+export const SELECT_UNSEALED_ORGANIZATIONS = "SELECT DISTINCT e.organization_id FROM events e " +
+  "WHERE e.sequence > COALESCE((SELECT max(c.up_to_event_sequence) FROM audit_checkpoints c " +
+  "WHERE c.organization_id = e.organization_id), 0) LIMIT ?"
+
+export const SELECT_USER_VERSIONS = "SELECT organization_id, id, version FROM users"
 
 export const toUser = (row: UserRow): User => ({
   organizationId: row.organization_id,
@@ -67,16 +110,36 @@ export const toEvent = (row: EventRow): UserEvent =>
     metadata: JSON.parse(row.metadata)
   }) as UserEvent
 
-export const toStoredLink = (row: EventRow): StoredLink => ({
+export const toStoredEvent = (row: EventRow): StoredEvent => ({
+  sequence: Number(row.sequence),
   organizationId: row.organization_id,
-  chainSequence: Number(row.chain_sequence),
+  chainSequence: row.chain_sequence === null ? null : Number(row.chain_sequence),
   prevHash: row.prev_hash,
   hash: row.hash,
   event: toEvent(row)
 })
 
-export const toHead = (rows: ReadonlyArray<{ chain_sequence: number; hash: string }>): ChainHead =>
-  rows[0] === undefined ? emptyHead : { sequence: Number(rows[0].chain_sequence), hash: rows[0].hash }
+export const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
+  organizationId: row.organization_id,
+  sequence: Number(row.sequence),
+  upToEventSequence: Number(row.up_to_event_sequence),
+  eventCount: Number(row.event_count),
+  root: row.root,
+  prevHash: row.prev_hash,
+  hash: row.hash,
+  createdAt: row.created_at
+})
+
+export const checkpointParams = (c: Checkpoint): ReadonlyArray<string | number> => [
+  c.organizationId,
+  c.sequence,
+  c.upToEventSequence,
+  c.eventCount,
+  c.root,
+  c.prevHash,
+  c.hash,
+  c.createdAt
+]
 
 /**
  * A user's completed Idempotency-Key records (answers and request hashes), deleted with its erasure. A running
@@ -89,7 +152,7 @@ const DELETE_USER_IDEMPOTENCY_RECORDS = "DELETE FROM idempotency_keys " +
  * The statements of one change, run as one atomic unit: the row write and the event append, in the order the
  * triggers expect (row first), and for an erasure the deletion of the user's idempotency records.
  */
-export const changeStatements = (change: Change, link: ChainLink): ReadonlyArray<Statement> =>
+export const changeStatements = (change: Change, link: EventLink): ReadonlyArray<Statement> =>
   change.event.type === "UserPersonalDataErased"
     ? [
       ...rowAndEvent(change, link),
@@ -97,13 +160,12 @@ export const changeStatements = (change: Change, link: ChainLink): ReadonlyArray
     ]
     : rowAndEvent(change, link)
 
-const rowAndEvent = ({ event, state }: Change, link: ChainLink): ReadonlyArray<Statement> => [
+const rowAndEvent = ({ event, state }: Change, link: EventLink): ReadonlyArray<Statement> => [
   state.version === 1
     ? {
       // A concurrent create of the same user must lose on the user's key (a race: retried, then 409
       // user-already-exists), not on the number it also took (phone-number-in-use, which would tell the loser that
       // the number is held): without the ON CONFLICT target SQLite reports the number's index first.
-      // Only D1 can race here (SQLite files read and write in one transaction); the event below then fails.
       sql: "INSERT INTO users (organization_id, id, phone_number, phone_number_verified, erased_at, version, " +
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (organization_id, id) DO NOTHING",
       params: [
@@ -131,7 +193,8 @@ const rowAndEvent = ({ event, state }: Change, link: ChainLink): ReadonlyArray<S
       ]
     },
   {
-    sql: `INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    // chain_sequence stays NULL: the organization-wide chain of migration 0001 is closed (migration 0004).
+    sql: `INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
     params: [
       event.id,
       event.metadata.organizationId,
@@ -142,7 +205,6 @@ const rowAndEvent = ({ event, state }: Change, link: ChainLink): ReadonlyArray<S
       JSON.stringify(event.data),
       JSON.stringify(event.metadata),
       event.occurredAt,
-      link.chainSequence,
       link.prevHash,
       link.hash
     ]

@@ -1,11 +1,11 @@
 /**
- * All the services over a SQL store: UserRepo, EventLog and Idempotency (SQL), Auth (jose + API keys in SQL), Masker.
- * Needs a SqlClient and the runtime's AtomicWrite (a transaction on SQLite files, a batch on D1).
+ * All the services over a SQL store: UserRepo, EventLog and Idempotency, Auth (jose + API keys in SQL), Masker.
+ * Needs the runtime's StoreDriver (the request path's statements) and a SqlClient (everything else).
  */
 import { Layer } from "effect"
-import { MaskerLast4 } from "../../services/masker.js"
 import { AuthLive } from "../auth/auth.js"
 import type { JwtConfig } from "../auth/jwt.js"
+import { MaskerLast4 } from "../masker.js"
 import { SqlIdempotency } from "./idempotency-store.js"
 import { SqlStores } from "./stores.js"
 

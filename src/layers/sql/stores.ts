@@ -1,70 +1,118 @@
 /**
- * UserRepo and EventLog over any @effect/sql client (SQLite under Node, Bun, Deno; D1 on Workers).
- * Reads share this code; the atomic write comes from the AtomicWrite the runtime provides.
+ * UserRepo and EventLog over any SQL store (SQLite under Node, Bun, Deno; D1 on Workers). The users row and the
+ * atomic write go through the runtime's StoreDriver; reading events and checkpoints through @effect/sql.
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
-import { StoreUnavailable } from "../../app/errors.js"
-import { nextLinkEffect } from "../../audit/chain.js"
+import { Clock, Effect, Layer } from "effect"
+import { GENESIS_HASH, nextLink } from "../../audit/chain.js"
+import { type Checkpoint, headsOf, nextCheckpoint } from "../../audit/checkpoint.js"
+import { StoreUnavailable } from "../../services/errors.js"
 import { EventLog } from "../../services/event-log.js"
 import { UserRepo } from "../../services/user-repo.js"
-import { AtomicWrite } from "./atomic-write.js"
+import { StoreDriver, unavailable } from "./driver.js"
 import {
   changeStatements,
+  checkpointParams,
+  type CheckpointRow,
   type EventRow,
+  INSERT_CHECKPOINT,
+  SELECT_EVENT_HEADS_AFTER,
   SELECT_EVENTS,
-  SELECT_HEAD,
+  SELECT_LAST_CHECKPOINT,
+  SELECT_UNSEALED_ORGANIZATIONS,
   SELECT_USER,
+  toCheckpoint,
   toEvent,
-  toHead,
   toUser,
   type UserRow
 } from "./rows.js"
 
-const unavailable = (cause: unknown) => new StoreUnavailable({ cause })
-
-const readHead = (sql: SqlClient.SqlClient, organizationId: string) =>
-  sql.unsafe<{ chain_sequence: number; hash: string }>(SELECT_HEAD, [organizationId]).pipe(
-    Effect.map(toHead),
-    Effect.mapError(unavailable)
-  )
-
 export const SqlUserRepo = Layer.effect(
   UserRepo,
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const write = yield* AtomicWrite
+  Effect.map(StoreDriver, (driver): UserRepo["Type"] => {
+    const ping = Effect.asVoid(driver.get("SELECT 1", []))
     return {
       find: (organizationId, userId) =>
-        sql.unsafe<UserRow>(SELECT_USER, [organizationId, userId]).pipe(
-          Effect.map((rows) => (rows[0] === undefined ? null : toUser(rows[0]))),
-          Effect.mapError(unavailable)
+        Effect.map(
+          driver.get<UserRow>(SELECT_USER, [organizationId, userId]),
+          (row) => row === undefined ? null : { user: toUser(row), headHash: row.head_hash ?? GENESIS_HASH }
         ),
       commit: (change) =>
-        write(
-          Effect.gen(function*() {
-            const head = yield* readHead(sql, change.state.organizationId)
-            const link = yield* nextLinkEffect(head, change.event)
-            return changeStatements(change, link)
-          }),
-          change.state.id
+        Effect.suspend(() =>
+          driver.write(changeStatements(change, nextLink(change.previousHash, change.event)), change.state.id)
         ),
-      ping: sql.unsafe("SELECT 1").pipe(Effect.asVoid, Effect.mapError(unavailable))
+      ping
     }
   })
 )
 
+/** At most this many events are sealed by one checkpoint; an organization with more gets several in a row. */
+export const MAX_EVENTS_PER_CHECKPOINT = 5_000
+
 export const SqlEventLog = Layer.effect(
   EventLog,
-  Effect.map(SqlClient.SqlClient, (sql) => ({
-    read: (organizationId, aggregateId, { afterVersion, limit }) =>
-      sql.unsafe<EventRow>(SELECT_EVENTS, [organizationId, aggregateId, afterVersion, limit]).pipe(
-        Effect.map((rows) => rows.map(toEvent)),
-        Effect.mapError(unavailable)
-      ),
-    head: (organizationId) => readHead(sql, organizationId)
-  }))
+  Effect.map(SqlClient.SqlClient, (sql): EventLog["Type"] => {
+    const query = <A extends object>(text: string, params: ReadonlyArray<string | number>) =>
+      sql.unsafe<A>(text, params as Array<string | number>).pipe(Effect.mapError(unavailable))
+    const latest = (organizationId: string) =>
+      Effect.map(
+        query<CheckpointRow>(SELECT_LAST_CHECKPOINT, [organizationId]),
+        (rows) => rows[0] === undefined ? undefined : toCheckpoint(rows[0])
+      )
+    // One checkpoint over the next events after `previous`, or `previous` when there are none. Two checkpointers
+    // that race both build on the same previous one; the store's guard refuses the second, which then reads the
+    // first's instead of failing.
+    const sealNext = (organizationId: string, previous: Checkpoint | undefined) =>
+      Effect.gen(function*() {
+        const events = yield* query<Pick<EventRow, "sequence" | "aggregate_id" | "version" | "hash">>(
+          SELECT_EVENT_HEADS_AFTER,
+          [organizationId, previous?.upToEventSequence ?? 0, MAX_EVENTS_PER_CHECKPOINT]
+        )
+        if (events.length === 0) return { checkpoint: previous, more: false }
+        const next = nextCheckpoint(previous, {
+          organizationId,
+          upToEventSequence: Number(events[events.length - 1]!.sequence),
+          eventCount: events.length,
+          heads: headsOf(
+            events.map((e) => ({ aggregateId: e.aggregate_id, version: Number(e.version), hash: e.hash }))
+          ),
+          createdAt: new Date(yield* Clock.currentTimeMillis).toISOString()
+        })
+        const written = yield* sql.unsafe(INSERT_CHECKPOINT, checkpointParams(next) as Array<string | number>).pipe(
+          Effect.as(true),
+          Effect.catchAll((cause) =>
+            /checkpoint does not extend|UNIQUE constraint failed: audit_checkpoints/.test(String(cause?.cause ?? cause))
+              ? Effect.succeed(false)
+              : Effect.fail(new StoreUnavailable({ cause }))
+          )
+        )
+        if (!written) return { checkpoint: yield* latest(organizationId), more: true }
+        return { checkpoint: next as Checkpoint | undefined, more: events.length === MAX_EVENTS_PER_CHECKPOINT }
+      })
+    return {
+      read: (organizationId, aggregateId, { afterVersion, limit }) =>
+        query<EventRow>(SELECT_EVENTS, [organizationId, aggregateId, afterVersion, limit]).pipe(
+          Effect.map((rows) => rows.map(toEvent))
+        ),
+      unsealedOrganizations: (limit) =>
+        Effect.map(
+          query<{ organization_id: string }>(SELECT_UNSEALED_ORGANIZATIONS, [limit]),
+          (rows) => rows.map((r) => r.organization_id)
+        ),
+      checkpoint: (organizationId) =>
+        Effect.gen(function*() {
+          let checkpoint = yield* latest(organizationId)
+          // Bounded: a busy organization may keep writing while this runs; what it writes later is the next one's.
+          for (let round = 0; round < 20; round++) {
+            const sealed = yield* sealNext(organizationId, checkpoint)
+            checkpoint = sealed.checkpoint
+            if (!sealed.more) break
+          }
+          return checkpoint
+        })
+    }
+  })
 )
 
-/** Both stores over a SqlClient and an AtomicWrite. */
+/** Both stores over a StoreDriver and a SqlClient. */
 export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog)

@@ -1,15 +1,15 @@
 /**
- * A second fetch handler over a fixture's SQLite file, built like SqliteNodeLive but with the store's AtomicWrite
+ * A second fetch handler over a fixture's SQLite file, built like SqliteNodeServices but with the store's AtomicWrite
  * wrapped by src/layers/faults.ts, and/or an Effect clock moved forward (for expiry), so tests can fail the real
  * store at a chosen step or let hours pass.
  */
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Clock, Duration, Effect, Layer } from "effect"
 import { DEV_AUDIENCE, DEV_ISSUER, jwksOf } from "../../../src/dev/signing.js"
-import { type FetchHandler, makeFetchHandler } from "../../../src/handler.js"
-import { type Faults, withFaults } from "../../../src/layers/faults.js"
-import { AtomicWriteTransaction } from "../../../src/layers/sql/atomic-write.js"
+import { type FetchHandler, makeFetchHandler } from "../../../src/fetch-handler.js"
 import { sqlServices } from "../../../src/layers/sql/services.js"
+import { SqliteNodeDriver } from "../../../src/layers/sqlite/node.js"
+import { type Faults, withFaults } from "../../support/faults.js"
 import type { SqliteFixture } from "../../support/sqlite-fixture.js"
 
 /** Wall-clock time plus `offset.millis`, read on every call, so a test can move it between requests. */
@@ -33,12 +33,11 @@ export interface HandlerOptions {
 
 export const handlerOver = (f: SqliteFixture, options: HandlerOptions = {}): FetchHandler => {
   const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }
-  const atomicWrite = options.faults === undefined
-    ? AtomicWriteTransaction
-    : withFaults(options.faults)(AtomicWriteTransaction)
+  const driver = options.faults === undefined
+    ? SqliteNodeDriver(f.filename)
+    : withFaults(options.faults)(SqliteNodeDriver(f.filename))
   const services = sqlServices(jwt).pipe(
-    Layer.provide(atomicWrite),
-    Layer.provideMerge(SqliteClient.layer({ filename: f.filename }))
+    Layer.provideMerge(Layer.merge(driver, SqliteClient.layer({ filename: f.filename })))
   )
   const clocked = options.clockOffset === undefined
     ? services

@@ -8,9 +8,9 @@ import { env } from "cloudflare:test"
 import { Effect } from "effect"
 import { ensureOrganization, issueApiKey } from "../../../src/admin/tenants.js"
 import { type SigningKey, signServiceToken, signUserToken } from "../../../src/dev/signing.js"
-import { type FetchHandler, makeFetchHandler } from "../../../src/handler.js"
+import { type FetchHandler, makeFetchHandler } from "../../../src/fetch-handler.js"
 import type { JwtConfig } from "../../../src/layers/auth/jwt.js"
-import { D1Live } from "../../../src/layers/d1.js"
+import { D1Services } from "../../../src/layers/d1.js"
 
 /** The key whose public half the Worker trusts (JWKS binding); see vitest.workers.config.mts. */
 export const testKey = JSON.parse(env.TEST_SIGNING_KEY) as SigningKey
@@ -83,6 +83,8 @@ export interface ApiClient {
   readonly userToken: (userId: string) => Promise<string>
   readonly createUser: (userId: string, phoneNumber?: string | null, options?: CallOptions) => Promise<Response>
   readonly updatePhoneNumber: (userId: string, phoneNumber: unknown, options?: CallOptions) => Promise<Response>
+  /** GET /organizations/{id}/audit/head with a service token holding audit:read: status and JSON body. */
+  readonly auditHead: () => Promise<{ readonly status: number; readonly body: any }>
 }
 
 export const makeApiClient = async (
@@ -90,6 +92,7 @@ export const makeApiClient = async (
   tenant: Tenant
 ): Promise<Omit<ApiClient, "handler">> => {
   const serviceToken = await signServiceToken(testKey, "svc_test", tenant.organizationId, "users:read users:write")
+  const auditor = await signServiceToken(testKey, "svc_audit", tenant.organizationId, "audit:read")
   const post = (path: string, body: unknown, options: CallOptions = {}) => {
     const headers: Record<string, string> = {
       authorization: `Bearer ${options.token ?? serviceToken}`,
@@ -106,13 +109,21 @@ export const makeApiClient = async (
     createUser: (userId, phoneNumber, options) =>
       post("/users", phoneNumber === undefined ? { id: userId } : { id: userId, phoneNumber }, options),
     updatePhoneNumber: (userId, phoneNumber, options) =>
-      post(`/users/${userId}/UpdatePhoneNumber`, { phoneNumber }, options)
+      post(`/users/${userId}/UpdatePhoneNumber`, { phoneNumber }, options),
+    auditHead: async () => {
+      const response = await fetch(
+        new Request(`${BASE_URL}/organizations/${tenant.organizationId}/audit/head`, {
+          headers: { authorization: `Bearer ${auditor}`, "x-api-key": tenant.apiKey }
+        })
+      )
+      return { status: response.status, body: await response.json() }
+    }
   }
 }
 
-/** A new tenant and `makeFetchHandler(D1Live(env.DB, jwt))`, the Worker's handler, with logs kept quiet. */
+/** A new tenant and `makeFetchHandler(D1Services(env.DB, jwt))`, the Worker's handler, with logs kept quiet. */
 export const makeD1Api = async (): Promise<ApiClient> => {
-  const handler = makeFetchHandler(D1Live(env.DB, jwtConfig), handlerOptions)
+  const handler = makeFetchHandler(D1Services(env.DB, jwtConfig), handlerOptions)
   const client = await makeApiClient(handler.fetch, await seedTenant())
   return { ...client, handler }
 }

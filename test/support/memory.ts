@@ -3,27 +3,26 @@
  * They keep the stores' guarantees that the program relies on (the version guard, atomic commit),
  * but they are not a store: storage is tested against real SQLite and real local D1.
  */
-import { Clock, Effect, Layer, Redacted } from "effect"
-import { Forbidden, PhoneNumberInUse, StoreUnavailable, Unauthenticated, VersionConflict } from "../app/errors.js"
-import { type ChainHead, emptyHead, nextLink } from "../audit/chain.js"
-import type { User, UserEvent } from "../domain/user.js"
-import { Auth, type Principal } from "../services/auth.js"
-import { EventLog } from "../services/event-log.js"
+import { Clock, Effect } from "effect"
+import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
+import type { User, UserEvent } from "../../src/domain/user.js"
+import { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../src/services/errors.js"
+import type { EventLog } from "../../src/services/event-log.js"
 import {
   DEFAULT_TIMINGS,
-  Idempotency,
+  type Idempotency,
   type IdempotencyScope,
   type IdempotencyTimings,
   type Reservation,
   type StoredResponse
-} from "../services/idempotency.js"
-import { MaskerLast4 } from "../services/masker.js"
-import { UserRepo } from "../services/user-repo.js"
+} from "../../src/services/idempotency.js"
+import type { UserRepo } from "../../src/services/user-repo.js"
 
 export interface MemoryStore {
   readonly users: Map<string, User>
   readonly events: Array<UserEvent>
-  readonly heads: Map<string, ChainHead>
+  /** Each user's chain head: the hash of its last event. */
+  readonly heads: Map<string, string>
   /** Idempotency-Key entries by organization, principal and key. */
   readonly idempotency: Map<string, MemoryIdempotencyEntry>
   /** When set, the next commit fails with StoreUnavailable before writing anything. */
@@ -54,8 +53,14 @@ const scopeKey = ({ key: idempotencyKey, organizationId, principal }: Idempotenc
   `${organizationId}\u0000${principal}\u0000${idempotencyKey}`
 
 export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
-  find: (organizationId, userId) => Effect.sync(() => store.users.get(key(organizationId, userId)) ?? null),
-  commit: ({ event, state }) =>
+  find: (organizationId, userId) =>
+    Effect.sync(() => {
+      const user = store.users.get(key(organizationId, userId))
+      return user === undefined
+        ? null
+        : { user, headHash: store.heads.get(key(organizationId, userId)) ?? GENESIS_HASH }
+    }),
+  commit: ({ event, previousHash, state }) =>
     Effect.suspend((): Effect.Effect<void, VersionConflict | PhoneNumberInUse | StoreUnavailable> => {
       if (store.failNextCommit) {
         store.failNextCommit = false
@@ -68,16 +73,18 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
           u.organizationId === state.organizationId && u.id !== state.id && u.phoneNumber === state.phoneNumber
         )
       if (taken) return Effect.fail(new PhoneNumberInUse())
-      const head = store.heads.get(state.organizationId) ?? emptyHead
-      return Effect.promise(() => nextLink(head, event)).pipe(
-        Effect.flatMap((link) => {
-          // Hashing yielded; another commit may have landed meanwhile, as a concurrent writer would in a store.
-          const moved = store.users.get(key(state.organizationId, state.id)) !== current ||
-            (store.heads.get(state.organizationId) ?? emptyHead) !== head
-          if (moved) return Effect.fail(new VersionConflict({ userId: state.id }))
-          store.users.set(key(state.organizationId, state.id), state)
+      const id = key(state.organizationId, state.id)
+      // As the stores' guard: the event extends the chain head its writer read, or the write is refused.
+      if ((store.heads.get(id) ?? GENESIS_HASH) !== previousHash) {
+        return Effect.fail(new VersionConflict({ userId: state.id }))
+      }
+      // A yield between deciding and writing, where a concurrent writer could land first, as in a store.
+      return Effect.yieldNow().pipe(
+        Effect.flatMap(() => {
+          if (store.users.get(id) !== current) return Effect.fail(new VersionConflict({ userId: state.id }))
+          store.users.set(id, state)
           store.events.push(event)
-          store.heads.set(state.organizationId, { sequence: link.chainSequence, hash: link.hash })
+          store.heads.set(id, nextLink(previousHash, event).hash)
           // As rows.ts changeStatements: erasure also deletes the user's completed idempotency records.
           if (event.type === "UserPersonalDataErased") {
             for (const [id, entry] of store.idempotency) {
@@ -105,7 +112,9 @@ export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
         .sort((a, b) => a.version - b.version)
         .slice(0, limit)
     ),
-  head: (organizationId) => Effect.sync(() => store.heads.get(organizationId) ?? emptyHead)
+  // The doubles test the program's logic; checkpoints are the stores' and are tested against real SQLite and D1.
+  checkpoint: () => Effect.succeed(undefined),
+  unsealedOrganizations: () => Effect.succeed([])
 })
 
 /** The SQL store's rules (src/layers/sql/idempotency-store.ts) over a Map: expired entries count as absent. */
@@ -146,40 +155,3 @@ export const memoryIdempotency = (
       if (entry?.lock === lock && entry.response === null) store.idempotency.delete(id)
     })
 })
-
-/** A token table instead of JWTs: token string → principal; one API key per organization. */
-export const memoryAuth = (
-  tokens: Record<string, Omit<Principal, "organizationId"> & { readonly organizationId?: string }>,
-  apiKeys: Record<string, string>
-): Auth["Type"] => ({
-  authenticate: ({ apiKey, bearerToken }) =>
-    Effect.gen(function*() {
-      const organizationId = apiKey === undefined ? undefined : apiKeys[Redacted.value(apiKey)]
-      if (organizationId === undefined) {
-        return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
-      }
-      const principal = bearerToken === undefined ? undefined : tokens[Redacted.value(bearerToken)]
-      if (principal === undefined) {
-        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token is malformed or not trusted." })
-      }
-      if (principal.organizationId !== undefined && principal.organizationId !== organizationId) {
-        return yield* new Forbidden({
-          reason: "organization-mismatch",
-          detail: "The token belongs to another organization."
-        })
-      }
-      return { ...principal, organizationId }
-    })
-})
-
-export const MemoryLive = (
-  store: MemoryStore,
-  auth: Auth["Type"]
-) =>
-  Layer.mergeAll(
-    Layer.succeed(UserRepo, memoryRepo(store)),
-    Layer.succeed(EventLog, memoryEventLog(store)),
-    Layer.succeed(Auth, auth),
-    Layer.succeed(Idempotency, memoryIdempotency(store)),
-    MaskerLast4
-  )

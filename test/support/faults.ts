@@ -1,8 +1,8 @@
 /**
- * Store faults on demand, for tests: wraps a runtime's real AtomicWrite (the SQLite transaction or the D1 batch)
- * and makes the next write(s) fail at a chosen step, so the real store's rollback is what gets tested.
+ * Store faults on demand, for tests: wraps a runtime's real StoreDriver write (the SQLite transaction or the D1
+ * batch) and makes the next write(s) fail at a chosen step, so the real store's rollback is what gets tested.
  *
- * - `before`: the plan (the reads the write needs) fails; no statement runs.
+ * - `before`: the write fails before it starts; no statement runs.
  * - `during`: a statement that fails is slipped in after the first one, inside the transaction or batch, so the
  *   database itself aborts the unit and rolls back the first statement's write.
  * - `after`: the write commits, then the caller is told it failed (a lost answer).
@@ -10,8 +10,9 @@
  * Each shows the caller a StoreUnavailable (503 with Retry-After).
  */
 import { Data, Effect, Layer } from "effect"
-import { StoreUnavailable } from "../app/errors.js"
-import { AtomicWrite, type Statement } from "./sql/atomic-write.js"
+import { StoreDriver } from "../../src/layers/sql/driver.js"
+import type { Statement } from "../../src/layers/sql/rows.js"
+import { StoreUnavailable } from "../../src/services/errors.js"
 
 export type FaultStep = "before" | "during" | "after"
 
@@ -69,27 +70,25 @@ export const makeFaults = (): Faults => {
 
 const injected = (step: FaultStep) => new StoreUnavailable({ cause: new InjectedFault({ step }) })
 
-/** The AtomicWrite function `write`, failing as armed in `faults`. */
-export const faultyWrite = (write: AtomicWrite["Type"], faults: Faults): AtomicWrite["Type"] => (plan, userId) =>
-  Effect.suspend(() => {
-    const step = faults.take()
-    switch (step) {
-      case undefined:
-        return write(plan, userId)
-      case "before":
-        return write(Effect.zipRight(Effect.fail(injected(step)), plan), userId)
-      case "during":
-        return write(
-          Effect.map(plan, (statements) => [...statements.slice(0, 1), FAULT_STATEMENT, ...statements.slice(1)]),
-          userId
-        )
-      case "after":
-        return Effect.zipRight(write(plan, userId), Effect.fail(injected(step)))
-    }
-  })
+/** The StoreDriver `driver`, its writes failing as armed in `faults`. */
+export const faultyDriver = (driver: StoreDriver["Type"], faults: Faults): StoreDriver["Type"] => ({
+  ...driver,
+  write: (statements, userId) =>
+    Effect.suspend(() => {
+      const step = faults.take()
+      switch (step) {
+        case undefined:
+          return driver.write(statements, userId)
+        case "before":
+          return Effect.fail(injected(step))
+        case "during":
+          return driver.write([...statements.slice(0, 1), FAULT_STATEMENT, ...statements.slice(1)], userId)
+        case "after":
+          return Effect.zipRight(driver.write(statements, userId), Effect.fail(injected(step)))
+      }
+    })
+})
 
-/** Wraps a runtime's AtomicWrite layer (AtomicWriteTransaction, AtomicWriteBatch(db)) with `faults`. */
-export const withFaults = (faults: Faults) => <E, R>(atomicWrite: Layer.Layer<AtomicWrite, E, R>) =>
-  Layer.effect(AtomicWrite, Effect.map(AtomicWrite, (write) => faultyWrite(write, faults))).pipe(
-    Layer.provide(atomicWrite)
-  )
+/** Wraps a runtime's StoreDriver layer (sqliteDriverLayer, or D1's) with `faults`. */
+export const withFaults = (faults: Faults) => <E, R>(driver: Layer.Layer<StoreDriver, E, R>) =>
+  Layer.effect(StoreDriver, Effect.map(StoreDriver, (d) => faultyDriver(d, faults))).pipe(Layer.provide(driver))

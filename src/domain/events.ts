@@ -1,0 +1,79 @@
+/**
+ * The User aggregate's events, declared once as Schemas: the decider (user.ts) builds values of these types, the
+ * stores keep them, the contract (src/http/api.ts) and the OpenAPI document show them, and a typed client decodes
+ * them. Numbers appear only masked (`****` and the last four digits) or as keyed fingerprints. Field order follows
+ * docs/CONTRACT.md: id, type, aggregate, version, time, data, metadata.
+ */
+import { Schema } from "effect"
+import { MaskedPhoneNumber } from "./phone.js"
+
+export const Actor = Schema.Struct({ type: Schema.Literal("user", "service"), id: Schema.String })
+export type Actor = typeof Actor.Type
+
+export const EventMetadata = Schema.Struct({
+  organizationId: Schema.String,
+  actor: Actor,
+  requestId: Schema.String.annotations({
+    description: "The server's own id of the request (UUID v7), never the caller's X-Request-Id; the request's log " +
+      "line names it as serverRequestId."
+  })
+})
+export type EventMetadata = typeof EventMetadata.Type
+
+const Masked = Schema.NullOr(MaskedPhoneNumber).annotations({
+  description: "Four * and the last four digits; null when there is no number.",
+  examples: [null]
+})
+
+const Fingerprint = Schema.optional(
+  Schema.String.annotations({
+    description: "Present when the service has a fingerprint key: hmac-sha256:<base64url> of the E.164 number. " +
+      "Equal numbers give equal fingerprints under one key; without the key they cannot be reversed."
+  })
+)
+
+const event = <Type extends string, Data extends Schema.Struct.Fields>(type: Type, data: Data) =>
+  Schema.Struct({
+    id: Schema.String.annotations({ description: "UUID v7" }),
+    type: Schema.Literal(type),
+    aggregateType: Schema.Literal("User"),
+    aggregateId: Schema.String,
+    version: Schema.Int,
+    occurredAt: Schema.String.annotations({ description: "ISO-8601" }),
+    data: Schema.Struct(data),
+    metadata: EventMetadata
+  }).annotations({ identifier: type })
+
+export const UserCreated = event("UserCreated", {
+  maskedPhoneNumber: Masked,
+  phoneNumberFingerprint: Fingerprint
+})
+export type UserCreated = typeof UserCreated.Type
+
+export const UserPhoneNumberUpdated = event("UserPhoneNumberUpdated", {
+  maskedPhoneNumber: Masked,
+  previousMaskedPhoneNumber: Masked,
+  phoneNumberVerified: Schema.Literal(false).annotations({ description: "A new number is unverified." }),
+  phoneNumberFingerprint: Fingerprint,
+  previousPhoneNumberFingerprint: Fingerprint
+})
+export type UserPhoneNumberUpdated = typeof UserPhoneNumberUpdated.Type
+
+export const UserPhoneNumberVerified = event("UserPhoneNumberVerified", {
+  maskedPhoneNumber: MaskedPhoneNumber,
+  phoneNumberFingerprint: Fingerprint
+})
+export type UserPhoneNumberVerified = typeof UserPhoneNumberVerified.Type
+
+export const UserPersonalDataErased = event("UserPersonalDataErased", {
+  erasedFields: Schema.Array(Schema.Literal("phoneNumber"))
+})
+export type UserPersonalDataErased = typeof UserPersonalDataErased.Type
+
+export const UserEvent = Schema.Union(
+  UserCreated,
+  UserPhoneNumberUpdated,
+  UserPhoneNumberVerified,
+  UserPersonalDataErased
+)
+export type UserEvent = typeof UserEvent.Type

@@ -1,0 +1,98 @@
+/**
+ * Builds the one web-standard fetch handler, `(Request) => Promise<Response>`, from the service layers.
+ * Every runtime entry (bun.ts, deno.ts, worker.ts) and every test goes through this function.
+ */
+import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
+import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
+import { UsersApi } from "./http/api.js"
+import { AuthenticationLive } from "./http/authentication.js"
+import { canonicalRequest } from "./http/canonical-request.js"
+import { DocsLive } from "./http/docs.js"
+import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
+import { AuditHandlers, HealthHandlers, UsersHandlers } from "./http/handlers.js"
+import { requestHasher } from "./http/idempotency.js"
+import { OPENAPI_PATH } from "./http/routes.js"
+import { maskerWithFingerprint } from "./layers/masker.js"
+import type { Auth } from "./services/auth.js"
+import type { EventLog } from "./services/event-log.js"
+import type { Idempotency } from "./services/idempotency.js"
+import type { Masker } from "./services/masker.js"
+import type { UserRepo } from "./services/user-repo.js"
+
+export type Services = Auth | UserRepo | EventLog | Masker | Idempotency
+
+export interface FetchHandler {
+  readonly fetch: (request: Request) => Promise<Response>
+  /**
+   * Runs `job` on the handler's own services (the same store connections and caches): `done` when it ends, `stop`
+   * to interrupt it. `dispose` stops every job still running first.
+   */
+  readonly run: (job: Effect.Effect<void, never, Services>) => Job
+  readonly dispose: () => Promise<void>
+}
+
+export interface Job {
+  readonly done: Promise<void>
+  readonly stop: () => Promise<void>
+}
+
+export interface HandlerOptions {
+  /** Where the one-line-per-request JSON log goes (default: console.log). */
+  readonly log?: LogSink
+  /** PHONE_FINGERPRINT_KEY: when set, events also carry an HMAC-SHA-256 fingerprint of each number. */
+  readonly phoneFingerprintKey?: string | undefined
+  /** IDEMPOTENCY_HASH_KEY (at least 32 characters): the secret of the Idempotency-Key request hashes. Required. */
+  readonly idempotencyHashKey: string
+  /**
+   * Effect's tracing, off unless asked for: with no exporter configured its spans (one per request in HttpApi, one per
+   * statement in @effect/sql) are work nobody reads. Pass `true` when a tracer layer is provided with the services.
+   */
+  readonly tracing?: boolean
+}
+
+/** The services, with the Masker replaced by one that also fingerprints when a key is configured. */
+const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
+  key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
+
+export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions): FetchHandler => {
+  const store = withFingerprints(services, options.phoneFingerprintKey)
+  // One memo map for the handler and its jobs: the services layer is built once and shared by both.
+  const memoMap = Effect.runSync(Layer.makeMemoMap)
+  const jobs = ManagedRuntime.make(store, memoMap)
+  const running = new Set<() => Promise<void>>()
+  const api = HttpApiBuilder.api(UsersApi).pipe(
+    Layer.provide([UsersHandlers, AuditHandlers, HealthHandlers]),
+    Layer.provide(AuthenticationLive),
+    Layer.provide(requestHasher(options.idempotencyHashKey))
+  )
+  const app = Layer.mergeAll(
+    HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }),
+    DocsLive,
+    edgeMiddleware(options.log ?? consoleSink),
+    HttpServer.layerContext,
+    options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)
+  ).pipe(Layer.provideMerge(api), Layer.provide(store))
+  const { dispose, handler } = HttpApiBuilder.toWebHandler(
+    options.tracing === true ? app : HttpMiddleware.withTracerDisabledWhen(app, () => true),
+    { memoMap }
+  )
+  return {
+    // Every runtime hands over its request as is; canonicalRequest makes them all look alike (its header says how).
+    fetch: (request) => handler(canonicalRequest(request)),
+    run: (job) => {
+      const fiber = jobs.runFork(job)
+      const stop = async () => {
+        running.delete(stop)
+        await jobs.runPromise(Fiber.interrupt(fiber))
+      }
+      running.add(stop)
+      const done = jobs.runPromise(Fiber.await(fiber)).then(() => void running.delete(stop))
+      return { done, stop }
+    },
+    dispose: async () => {
+      await Promise.all([...running].map((stop) => stop()))
+      await jobs.dispose()
+      await dispose()
+    }
+  }
+}

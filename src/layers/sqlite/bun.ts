@@ -1,0 +1,45 @@
+/**
+ * The services over an SQLite file under Bun (bun:sqlite): `npm start`'s store. The request path's statements run on
+ * bun:sqlite directly (../sql/driver.ts); everything else through @effect/sql-sqlite-bun.
+ */
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-bun"
+import { Database } from "bun:sqlite"
+import { Context, Effect, Layer } from "effect"
+import type { JwtConfig } from "../auth/jwt.js"
+import type { PrepareOptions } from "../sql/migrate.js"
+import { sqlServices } from "../sql/services.js"
+import { prepareSqliteFile, sqliteDriverLayer } from "./connection.js"
+
+const open = (filename: string) => () => new Database(filename, { create: true, readwrite: true })
+
+// @effect/sql-sqlite-bun sets only WAL on its connection, before anything else: it is turned off and set here after
+// busy_timeout, so that it waits for a lock rather than failing; synchronous NORMAL and foreign keys as everywhere
+// (tuneSqlite in ../sql/migrate.ts).
+const withConnectionPragmas = <E, R>(client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, E, R>) =>
+  Layer.tap(client, (context) => {
+    const sql = Context.get(context, SqlClient.SqlClient)
+    return Effect.all(
+      [
+        sql`PRAGMA busy_timeout = 5000`,
+        sql`PRAGMA journal_mode = WAL`,
+        sql`PRAGMA foreign_keys = ON`,
+        sql`PRAGMA synchronous = NORMAL`
+      ],
+      { discard: true }
+    )
+  })
+
+/** Creates the file if needed (0600) and readies it: migrations, and the seed if any. */
+export const prepareBunSqliteFile = (filename: string, options: PrepareOptions = {}) =>
+  prepareSqliteFile(filename, open(filename), options)
+
+export const SqliteBunServices = (filename: string, jwt: JwtConfig, options: PrepareOptions = {}) => {
+  prepareBunSqliteFile(filename, options)
+  return sqlServices(jwt).pipe(
+    Layer.provideMerge(Layer.merge(
+      sqliteDriverLayer(open(filename)),
+      withConnectionPragmas(SqliteClient.layer({ filename, disableWAL: true }))
+    ))
+  )
+}

@@ -1,0 +1,95 @@
+/**
+ * The life of a server on an SQLite file, whichever runtime serves it (bun.ts, deno.ts): settle the configuration
+ * (startup.ts; a refused start writes nothing), ready the file under data/, serve the one fetch handler, print the
+ * banner, seal checkpoints in the background, and on SIGINT or SIGTERM let in-flight requests finish (at most 5 s)
+ * before everything is closed.
+ */
+import type { Layer } from "effect"
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { sealPeriodically } from "./app/checkpoints.js"
+import { checkpointIntervalFromEnv, ConfigError, type Env } from "./config.js"
+import { DATA_DIR } from "./dev/state.js"
+import { makeFetchHandler, type Services } from "./fetch-handler.js"
+import type { JwtConfig } from "./layers/auth/jwt.js"
+import type { PrepareOptions } from "./layers/sql/migrate.js"
+import { banner, baseUrlOf, startup } from "./startup.js"
+
+/** What an entry brings: its runtime's way to serve, to exit and to hear signals, and its store. */
+export interface ServerRuntime {
+  readonly name: "Bun" | "Deno"
+  readonly env: Env
+  readonly cwd: string
+  readonly defaultPort: number
+  readonly database: string
+  readonly services: (filename: string, jwt: JwtConfig, options: PrepareOptions) => Layer.Layer<Services, unknown>
+  /** Starts listening (throws when it cannot) and answers the port, a graceful stop and a forced one. */
+  readonly listen: (
+    fetch: (request: Request) => Promise<Response>,
+    at: { readonly port: number; readonly hostname: string }
+  ) => { readonly port: number; readonly stop: () => Promise<void>; readonly kill: () => Promise<void> }
+  readonly onSignal: (signal: "SIGINT" | "SIGTERM", stop: () => void) => void
+  readonly exit: (code: number) => never
+  readonly credentialsCommand: string
+  /** Said on stderr at start, e.g. that misspelt variables cannot be seen. */
+  readonly notice?: string
+}
+
+export const runServer = async (runtime: ServerRuntime): Promise<void> => {
+  const fail = (message: string): never => {
+    console.error(`users-api: ${message}`)
+    return runtime.exit(1)
+  }
+  const warn = (message: string) => console.error(`users-api: warning: ${message}`)
+  if (runtime.notice !== undefined) warn(runtime.notice)
+  const config = await startup(runtime.env, runtime.defaultPort, fail, warn)
+  const interval = (() => {
+    try {
+      return checkpointIntervalFromEnv(runtime.env)
+    } catch (error) {
+      if (error instanceof ConfigError) return fail(error.message)
+      throw error
+    }
+  })()
+  mkdirSync(DATA_DIR, { recursive: true })
+  const filename = join(DATA_DIR, runtime.database)
+  const handler = makeFetchHandler(
+    runtime.services(filename, config.jwt, config.seedSql !== undefined ? { seedSql: config.seedSql } : {}),
+    { phoneFingerprintKey: config.phoneFingerprintKey, idempotencyHashKey: config.idempotencyHashKey }
+  )
+  let server: ReturnType<ServerRuntime["listen"]>
+  try {
+    server = runtime.listen(handler.fetch, { port: config.port, hostname: config.hostname })
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    const why = code === "EADDRINUSE" || /in use/i.test(String(error))
+      ? "it is in use; set PORT to another one"
+      : error instanceof Error
+      ? error.message
+      : String(error)
+    return fail(`cannot listen on ${config.hostname}:${config.port}: ${why}`)
+  }
+  handler.run(sealPeriodically(`${interval} seconds`))
+  console.log(
+    await banner({
+      runtime: runtime.name,
+      baseUrl: baseUrlOf(config.hostname, server.port),
+      hostname: config.hostname,
+      devState: config.devState,
+      filename,
+      cwd: runtime.cwd,
+      credentialsCommand: runtime.credentialsCommand
+    })
+  )
+  let stopping = false
+  const stop = (signal: string) => async () => {
+    if (stopping) return
+    stopping = true
+    console.log(`users-api: ${signal}, stopping`)
+    await Promise.race([server.stop(), new Promise((resolve) => setTimeout(resolve, 5_000)).then(server.kill)])
+    await handler.dispose()
+    runtime.exit(0)
+  }
+  runtime.onSignal("SIGINT", () => void stop("SIGINT")())
+  runtime.onSignal("SIGTERM", () => void stop("SIGTERM")())
+}

@@ -6,6 +6,7 @@ import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
 import { UsersApi } from "./http/api.js"
 import { AuthenticationLive } from "./http/authentication.js"
+import { prefetchBody } from "./http/body.js"
 import { canonicalRequest } from "./http/canonical-request.js"
 import { DocsLive } from "./http/docs.js"
 import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
@@ -78,7 +79,11 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   )
   return {
     // Every runtime hands over its request as is; canonicalRequest makes them all look alike (its header says how).
-    fetch: (request) => handler(canonicalRequest(request)),
+    fetch: (request) => {
+      const canonical = canonicalRequest(request)
+      const reading = prefetchBody(canonical)
+      return reading === undefined ? handler(canonical) : reading.then(() => handler(canonical))
+    },
     run: (job) => {
       const fiber = jobs.runFork(job)
       const stop = async () => {

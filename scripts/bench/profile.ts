@@ -135,8 +135,14 @@ const send = async (mode: Mode): Promise<boolean> => {
   if (mode === "read") return ok(await service.fetch(new Request(url, { headers })))
   const current = stored.get(user.id)!
   const phoneNumber = mode === "noop" ? current : current === user.first ? user.seeded : user.first
+  const body = `{"phoneNumber":"${phoneNumber}"}`
+  // The length a client on the wire declares (a Request made here would not carry it).
   const response = await service.fetch(
-    new Request(`${url}/UpdatePhoneNumber`, { method: "POST", headers, body: `{"phoneNumber":"${phoneNumber}"}` })
+    new Request(`${url}/UpdatePhoneNumber`, {
+      method: "POST",
+      headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      body
+    })
   )
   if (response.status === 200) stored.set(user.id, phoneNumber)
   return ok(response)

@@ -6,7 +6,7 @@
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
-import { Cause, Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { Cause, Effect, Either, ParseResult, Schema } from "effect"
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 export const MAX_BODY_BYTES = 16 * 1024
@@ -16,8 +16,7 @@ const isJsonMediaType = (header: string | undefined): boolean => {
   return mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)
 }
 
-// The web body read with its own reader: the same limit and outcome as the Stream path below, without an Effect
-// Stream per request (about 0.8 ms of CPU per request on the bench machine; see BENCHMARKS.md).
+// A body of unknown length (chunked) read with its own reader, without an Effect Stream per request.
 /** How much of an oversized body is read and dropped before the 413, rather than cut off mid-upload. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024
 
@@ -68,30 +67,57 @@ const readWebBody = (body: ReadableStream<Uint8Array>) =>
         : Effect.succeed(bytes)
   )
 
-const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
-  Effect.gen(function*() {
-    const declared = Number(request.headers["content-length"] ?? "0")
-    if (declared > MAX_BODY_BYTES) return yield* new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES })
-    const source = request.source
-    if (typeof Request !== "undefined" && source instanceof Request) {
-      return source.body === null ? new Uint8Array(0) : yield* readWebBody(source.body)
-    }
-    const chunks = yield* request.stream.pipe(
-      Stream.catchAll(() => Stream.failCause(Cause.interrupt(clientAbortFiberId))),
-      Stream.mapAccumEffect(0, (total, chunk) =>
-        total + chunk.byteLength > MAX_BODY_BYTES
-          ? Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES }))
-          : Effect.succeed([total + chunk.byteLength, chunk] as const)),
-      Stream.runCollect
+const tooLarge = Effect.fail(new PayloadTooLarge({ limitBytes: MAX_BODY_BYTES }))
+
+// A body of a declared length within the limit, read whole: one native read instead of a reader loop.
+const readDeclared = (source: Request) =>
+  Effect.flatMap(
+    Effect.promise(() => source.arrayBuffer().then((buffer) => new Uint8Array(buffer), () => "broken" as const)),
+    (bytes): Effect.Effect<Uint8Array, PayloadTooLarge> =>
+      bytes === "broken" ? clientGone : bytes.byteLength > MAX_BODY_BYTES ? tooLarge : Effect.succeed(bytes)
+  )
+
+const EMPTY = new Uint8Array(0)
+
+/** Bodies read before the request's fiber started (prefetchBody), by request. */
+const prefetched = new WeakMap<Request, Uint8Array | "broken">()
+
+const isPrefetchable = (request: Request): boolean => {
+  if (request.method !== "POST" || request.body === null) return false
+  const length = request.headers.get("content-length")
+  if (length === null) return false
+  const declared = Number(length)
+  return Number.isInteger(declared) && declared <= MAX_BODY_BYTES &&
+    isJsonMediaType(request.headers.get("content-type") ?? undefined)
+}
+
+/**
+ * Reads a small JSON body of declared length before the handler's fiber runs (src/fetch-handler.ts), so the fiber
+ * finds it read instead of waiting for it itself: suspending a fiber on a promise and resuming it costs more than the
+ * read. The rules stay readJsonBytes's (the same media type, limit and outcome, a broken-off body the client's abort);
+ * undefined when there is nothing to read ahead (the fiber then reads as before).
+ */
+export const prefetchBody = (request: Request): Promise<void> | undefined =>
+  isPrefetchable(request)
+    ? request.arrayBuffer().then(
+      (buffer) => void prefetched.set(request, new Uint8Array(buffer)),
+      () => void prefetched.set(request, "broken")
     )
-    const bytes = new Uint8Array(MAX_BODY_BYTES)
-    let offset = 0
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset)
-      offset += chunk.byteLength
-    }
-    return bytes.subarray(0, offset)
-  })
+    : undefined
+
+const readLimited = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Uint8Array, PayloadTooLarge> => {
+  const length = request.headers["content-length"]
+  const declared = length === undefined ? undefined : Number(length)
+  if (declared !== undefined && declared > MAX_BODY_BYTES) return tooLarge
+  // Every runtime hands a web Request to the handler (src/fetch-handler.ts).
+  const source = request.source as Request
+  const ahead = prefetched.get(source)
+  if (ahead !== undefined) {
+    return ahead === "broken" ? clientGone : ahead.byteLength > MAX_BODY_BYTES ? tooLarge : Effect.succeed(ahead)
+  }
+  if (source.body === null) return Effect.succeed(EMPTY)
+  return declared !== undefined && Number.isInteger(declared) ? readDeclared(source) : readWebBody(source.body)
+}
 
 const describeIssues = (error: ParseResult.ParseError): string => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
@@ -113,14 +139,12 @@ const describeIssues = (error: ParseResult.ParseError): string => {
 /** The body's bytes, once: a JSON media type (415) and at most MAX_BODY_BYTES (413). */
 export const readJsonBytes = (
   request: HttpServerRequest.HttpServerRequest
-): Effect.Effect<Uint8Array, PayloadTooLarge | UnsupportedMediaType> =>
-  Effect.gen(function*() {
-    const contentType = request.headers["content-type"]
-    if (!isJsonMediaType(contentType)) {
-      return yield* new UnsupportedMediaType({ contentType: contentType ?? "" })
-    }
-    return yield* readLimited(request)
-  })
+): Effect.Effect<Uint8Array, PayloadTooLarge | UnsupportedMediaType> => {
+  const contentType = request.headers["content-type"]
+  return isJsonMediaType(contentType)
+    ? readLimited(request)
+    : Effect.fail(new UnsupportedMediaType({ contentType: contentType ?? "" }))
+}
 
 const malformed = Either.left(
   new InvalidRequest({ code: "malformed-json", detail: "The body is not valid UTF-8 JSON." })

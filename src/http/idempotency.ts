@@ -155,15 +155,30 @@ export const idempotent = <E, R>(
   | StoreUnavailable,
   R | CurrentPrincipal | Idempotency | RequestHasher
 > =>
+  Effect.flatMap(
+    parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]),
+    (key) =>
+      Effect.flatMap(options.readsBody ? readJsonBytes(request) : Effect.succeed(EMPTY), (body) => {
+        // Without a key (the usual request) the command just runs; the rest is the keyed path.
+        if (key === undefined) return run(body, ignoreActsOn)
+        return keyed(request, key, body, run, options.userId)
+      })
+  )
+
+const ignoreActsOn: ActsOn = () => {}
+
+const keyed = <E, R>(
+  request: HttpServerRequest.HttpServerRequest,
+  key: string,
+  body: Uint8Array,
+  run: (body: Uint8Array, actsOn: ActsOn) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  actedOn: string | undefined
+) =>
   Effect.gen(function*() {
-    const key = yield* parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER])
-    const body = options.readsBody ? yield* readJsonBytes(request) : EMPTY
-    let userId = options.userId
+    let userId = actedOn
     const actsOn: ActsOn = (id) => {
       userId = id
     }
-    if (key === undefined) return yield* run(body, actsOn)
-
     const principal = yield* CurrentPrincipal
     const store = yield* Idempotency
     const scope = { organizationId: principal.organizationId, principal: principalOf(principal.actor), key }

@@ -4,12 +4,14 @@
  * `scope`); one without `token_use` (or with "user") is a user token whose `sub` is the user id.
  */
 import { Effect, Layer, Redacted } from "effect"
-import { Auth, type Principal } from "../../services/auth.js"
+import { Auth, type Credentials, type Principal } from "../../services/auth.js"
 import { Forbidden, Unauthenticated } from "../../services/errors.js"
-import { type ApiKeyCacheOptions, cacheApiKeyLookups } from "./api-key-cache.js"
+import { sha256Hex } from "../../sha256.js"
+import { API_KEY_CACHE_DEFAULTS, type ApiKeyCacheOptions, cacheApiKeyLookups } from "./api-key-cache.js"
 import { byApiKey, type LookupApiKey, makeSqlLookupApiKeyHash } from "./api-keys.js"
+import { BoundedCache } from "./bounded-cache.js"
 import { type JwtConfig, makeVerifyJwt, type VerifyJwt } from "./jwt.js"
-import { cacheVerifiedTokens, type TokenCacheOptions } from "./token-cache.js"
+import { cacheVerifiedTokens, TOKEN_CACHE_DEFAULTS, type TokenCacheOptions } from "./token-cache.js"
 
 const MAX_CREDENTIAL_LENGTH = 8192
 
@@ -23,70 +25,138 @@ const otherOrganization = new Forbidden({
   detail: "The token belongs to another organization than the API key."
 })
 
-export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth["Type"] => ({
-  authenticate: ({ apiKey, bearerToken }) =>
-    Effect.gen(function*() {
-      const key = apiKey === undefined ? "" : Redacted.value(apiKey)
-      if (key === "") {
-        return yield* new Unauthenticated({ reason: "missing-api-key", detail: "The X-API-Key header is required." })
+/** A principal, and until when its token may be trusted (its `exp`, and its `iat` plus JWT_MAX_AGE if set). */
+export interface Authenticated {
+  readonly principal: Principal
+  readonly tokenUntilMs: number
+}
+
+export type Authenticate = (credentials: Credentials) => Effect.Effect<Authenticated, AuthError>
+
+type AuthError = Effect.Effect.Error<ReturnType<Auth["Type"]["authenticate"]>>
+
+export const makeAuthenticate = (
+  verifyJwt: VerifyJwt,
+  lookupApiKey: LookupApiKey,
+  maxTokenAgeSeconds?: number
+): Authenticate =>
+({ apiKey, bearerToken }) =>
+  Effect.gen(function*() {
+    const key = apiKey === undefined ? "" : Redacted.value(apiKey)
+    if (key === "") {
+      return yield* new Unauthenticated({ reason: "missing-api-key", detail: "The X-API-Key header is required." })
+    }
+    const token = bearerToken === undefined ? "" : Redacted.value(bearerToken)
+    if (token === "") {
+      return yield* new Unauthenticated({
+        reason: "missing-token",
+        detail: "An Authorization: Bearer <JWT> header is required."
+      })
+    }
+    if (token.length > MAX_CREDENTIAL_LENGTH) {
+      return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token is too long." })
+    }
+    if (key.length > MAX_CREDENTIAL_LENGTH) {
+      return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
+    }
+    const claims = yield* verifyJwt(token)
+    // jose checks that sub is present, not its type; the actor id goes into events, so it must be a real string.
+    if (typeof claims.sub !== "string" || claims.sub === "") {
+      return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token's sub claim is not accepted." })
+    }
+    // The kind is marked on the powerful side: anything but an explicit "service" is a user (or refused).
+    const kind = claims.token_use === undefined || claims.token_use === "user"
+      ? "user"
+      : claims.token_use === "service"
+      ? "service"
+      : undefined
+    if (kind === undefined) {
+      return yield* new Unauthenticated({
+        reason: "invalid-token",
+        detail: "The token's token_use claim is not accepted."
+      })
+    }
+    if (claims.org_id != null && (typeof claims.org_id !== "string" || claims.org_id === "")) {
+      return yield* new Unauthenticated({
+        reason: "invalid-token",
+        detail: "The token's org_id claim is not accepted."
+      })
+    }
+    const organizationId = yield* lookupApiKey(key)
+    if (organizationId === null) {
+      return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
+    }
+    if (typeof claims.org_id !== "string") return yield* missingOrganization
+    if (claims.org_id !== organizationId) return yield* otherOrganization
+    const subject = claims.sub
+    const tokenUntilMs = Math.min(
+      typeof claims.exp === "number" ? claims.exp * 1000 : 0,
+      maxTokenAgeSeconds !== undefined && typeof claims.iat === "number"
+        ? (claims.iat + maxTokenAgeSeconds) * 1000
+        : Infinity
+    )
+    if (kind === "service") {
+      const scope = typeof claims.scope === "string" ? claims.scope : ""
+      const principal: Principal = {
+        organizationId,
+        actor: { type: "service", id: subject },
+        scopes: new Set(scope.split(" ").filter((s) => s !== ""))
       }
-      const token = bearerToken === undefined ? "" : Redacted.value(bearerToken)
-      if (token === "") {
-        return yield* new Unauthenticated({
-          reason: "missing-token",
-          detail: "An Authorization: Bearer <JWT> header is required."
-        })
+      return { principal, tokenUntilMs }
+    }
+    // A user's token may carry a scope (identity providers add one); it grants a user nothing.
+    const principal: Principal = { organizationId, actor: { type: "user", id: subject }, scopes: new Set() }
+    return { principal, tokenUntilMs }
+  })
+
+export interface PrincipalCacheOptions {
+  /** How long a (token, API key) pair's principal is reused: no longer than either credential's own cache allows. */
+  readonly ttlMs: number
+  readonly maxEntries?: number
+}
+
+/**
+ * The principal of a (token, API key) pair, remembered: a caller sends the same pair on every request, so the answer
+ * of the two caches behind it (token-cache.ts, api-key-cache.ts) is kept as one entry under one SHA-256 of the pair,
+ * for at most `ttlMs` (the shorter of their bounds: a revoked key is still refused within its 30 s) and never past
+ * the token's `exp` or maximum age. Refusals are never kept.
+ */
+export const cachePrincipals = (authenticate: Authenticate, options: PrincipalCacheOptions): Auth["Type"] => {
+  const cache = new BoundedCache<{ readonly principal: Principal; readonly until: number }>(
+    options.maxEntries ?? 10_000
+  )
+  const full = (credentials: Credentials) => Effect.map(authenticate(credentials), (a) => a.principal)
+  return {
+    authenticate: (credentials) => {
+      const token = credentials.bearerToken === undefined ? "" : Redacted.value(credentials.bearerToken)
+      const key = credentials.apiKey === undefined ? "" : Redacted.value(credentials.apiKey)
+      if (token === "" || key === "" || token.length > MAX_CREDENTIAL_LENGTH || key.length > MAX_CREDENTIAL_LENGTH) {
+        return full(credentials)
       }
-      if (token.length > MAX_CREDENTIAL_LENGTH) {
-        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token is too long." })
-      }
-      if (key.length > MAX_CREDENTIAL_LENGTH) {
-        return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
-      }
-      const claims = yield* verifyJwt(token)
-      // jose checks that sub is present, not its type; the actor id goes into events, so it must be a real string.
-      if (typeof claims.sub !== "string" || claims.sub === "") {
-        return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token's sub claim is not accepted." })
-      }
-      // The kind is marked on the powerful side: anything but an explicit "service" is a user (or refused).
-      const kind = claims.token_use === undefined || claims.token_use === "user"
-        ? "user"
-        : claims.token_use === "service"
-        ? "service"
-        : undefined
-      if (kind === undefined) {
-        return yield* new Unauthenticated({
-          reason: "invalid-token",
-          detail: "The token's token_use claim is not accepted."
-        })
-      }
-      if (claims.org_id != null && (typeof claims.org_id !== "string" || claims.org_id === "")) {
-        return yield* new Unauthenticated({
-          reason: "invalid-token",
-          detail: "The token's org_id claim is not accepted."
-        })
-      }
-      const organizationId = yield* lookupApiKey(key)
-      if (organizationId === null) {
-        return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
-      }
-      if (typeof claims.org_id !== "string") return yield* missingOrganization
-      if (claims.org_id !== organizationId) return yield* otherOrganization
-      const subject = claims.sub
-      if (kind === "service") {
-        const scope = typeof claims.scope === "string" ? claims.scope : ""
-        const principal: Principal = {
-          organizationId,
-          actor: { type: "service", id: subject },
-          scopes: new Set(scope.split(" ").filter((s) => s !== ""))
+      const id = sha256Hex(`${token}\n${key}`)
+      return Effect.clockWith((clock) => {
+        // The bound counts from before the credentials are checked: what they say is at least that fresh.
+        const now = clock.unsafeCurrentTimeMillis()
+        const hit = cache.get(id)
+        if (hit !== undefined) {
+          if (now < hit.until) return Effect.succeed(hit.principal)
+          cache.delete(id)
         }
-        return principal
-      }
-      // A user's token may carry a scope (identity providers add one); it grants a user nothing.
-      const principal: Principal = { organizationId, actor: { type: "user", id: subject }, scopes: new Set() }
-      return principal
-    })
-})
+        return Effect.map(authenticate(credentials), ({ principal, tokenUntilMs }) => {
+          const until = Math.min(now + options.ttlMs, tokenUntilMs)
+          if (until > now) cache.set(id, { principal, until })
+          return principal
+        })
+      })
+    }
+  }
+}
+
+/** Auth without the pair cache (each credential still behind its own cache, if the lookups given have one). */
+export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth["Type"] => {
+  const authenticate = makeAuthenticate(verifyJwt, lookupApiKey)
+  return { authenticate: (credentials) => Effect.map(authenticate(credentials), (a) => a.principal) }
+}
 
 export interface AuthCacheOptions {
   readonly tokens?: TokenCacheOptions
@@ -95,17 +165,27 @@ export interface AuthCacheOptions {
 
 /**
  * Auth with jose and API keys looked up in the SQL store, each behind its bounded cache (token-cache.ts,
- * api-key-cache.ts). The caches live as long as the layer: one per process, or per isolate on Workers.
+ * api-key-cache.ts), and the pair's principal behind one more (cachePrincipals). The caches live as long as the
+ * layer: one per process, or per isolate on Workers.
  */
 export const AuthLive = (config: JwtConfig, caches: AuthCacheOptions = {}) =>
   Layer.effect(
     Auth,
     Effect.map(makeSqlLookupApiKeyHash, (lookup) =>
-      makeAuth(
-        cacheVerifiedTokens(makeVerifyJwt(config), {
-          ...caches.tokens,
-          ...(config.maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds: config.maxTokenAgeSeconds } : {})
-        }),
-        byApiKey(cacheApiKeyLookups(lookup, caches.apiKeys))
+      cachePrincipals(
+        makeAuthenticate(
+          cacheVerifiedTokens(makeVerifyJwt(config), {
+            ...caches.tokens,
+            ...(config.maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds: config.maxTokenAgeSeconds } : {})
+          }),
+          byApiKey(cacheApiKeyLookups(lookup, caches.apiKeys)),
+          config.maxTokenAgeSeconds
+        ),
+        {
+          ttlMs: Math.min(
+            caches.apiKeys?.ttlMs ?? API_KEY_CACHE_DEFAULTS.ttlMs,
+            caches.tokens?.maxAgeMs ?? TOKEN_CACHE_DEFAULTS.maxAgeMs
+          )
+        }
       ))
   )

@@ -21,8 +21,10 @@ export default defineWorkersConfig(async () => {
         workers: {
           wrangler: { configPath: "./wrangler.toml" },
           miniflare: {
-            // Local D1s that apply-migrations.ts leaves alone, for migrations applied to an older schema.
             d1Databases: {
+              // A second shard (src/layers/d1.ts): the Worker entry serves over DB and DB_1.
+              DB_1: { id: "00000000-0000-4000-8000-000000000001" },
+              // Local D1s that apply-migrations.ts leaves alone, for migrations applied to an older schema.
               UPGRADE_DB: { id: "00000000-0000-4000-8000-000000000003" },
               LEGACY_CHAIN_DB: { id: "00000000-0000-4000-8000-000000000004" }
             },

@@ -1,7 +1,9 @@
 /**
  * `npm run -s admin -- <command> … <where>` (or `bun scripts/admin.ts …`): organizations and their API keys.
  *
- *   create-org <organizationId> <name>     creates the organization (nothing happens if it exists)
+ *   create-org <organizationId> <name> [--shard N]
+ *                                          creates the organization (nothing happens if it exists); on Workers,
+ *                                          with its data on shard N: the directory DB says so and DB_N gets the row
  *   issue-key <organizationId> <label>     issues a key and prints it ONCE; only its SHA-256 is stored
  *   revoke-key <keyId>                     revokes a key: refused (401) once the servers' key cache lets go of it
  *   list-keys <organizationId>             the organization's keys: id, label, created, revoked (never the key)
@@ -23,7 +25,7 @@ import { API_KEY_CACHE_DEFAULTS } from "../src/layers/auth/api-key-cache.js"
 
 const usage =
   `usage: bun scripts/admin.ts <command> <arguments> (--remote | --local [--persist-to DIR] | --db FILE | --print) [--env NAME]
-  create-org <organizationId> <name>
+  create-org <organizationId> <name> [--shard N]
   issue-key <organizationId> <label>
   revoke-key <keyId>
   list-keys <organizationId>`
@@ -44,7 +46,8 @@ const { positionals, values: options } = (() => {
         "persist-to": { type: "string" },
         env: { type: "string" },
         db: { type: "string" },
-        print: { type: "boolean" }
+        print: { type: "boolean" },
+        shard: { type: "string" }
       }
     })
   } catch (error) {
@@ -91,11 +94,14 @@ const explain = (reason: string) =>
     ? `${reason} (no organization ${args[0]}? create it first: create-org ${args[0]} <name>)`
     : reason
 
-/** Runs one statement where asked and returns its rows (statements end in RETURNING to show what they changed). */
-const execute = async (sql: string): Promise<Array<Row>> => {
+/**
+ * Runs one statement where asked and returns its rows (statements end in RETURNING to show what they changed); on
+ * D1, in the database bound as `binding` (DB, the directory, unless a shard's DB_N).
+ */
+const execute = async (sql: string, binding = "DB"): Promise<Array<Row>> => {
   switch (where.kind) {
     case "print":
-      process.stderr.write(`${sql}\n`)
+      process.stderr.write(binding === "DB" ? `${sql}\n` : `-- on ${binding}:\n${sql}\n`)
       return []
     case "db": {
       const { Database } = await import("bun:sqlite")
@@ -117,7 +123,7 @@ const execute = async (sql: string): Promise<Array<Row>> => {
         ...(where.env !== undefined ? ["--env", where.env] : []),
         ...(where.kind === "local" && where.persistTo !== undefined ? ["--persist-to", where.persistTo] : [])
       ]
-      const result = spawnSync(wrangler, ["d1", "execute", "DB", ...flags, "--json", "--command", sql], {
+      const result = spawnSync(wrangler, ["d1", "execute", binding, ...flags, "--json", "--command", sql], {
         encoding: "utf8",
         env: { WRANGLER_SEND_METRICS: "false", ...process.env },
         stdio: ["ignore", "pipe", "pipe"]
@@ -146,7 +152,13 @@ switch (command) {
   case "create-org": {
     const id = argument(0, "an organization id", ID)
     const name = argument(1, "a name")
-    const rows = await execute(returning(createOrganizationSql(id, name, now)))
+    const shard = Number(options.shard ?? "0")
+    if (!Number.isInteger(shard) || shard < 0) fail(`--shard ${JSON.stringify(options.shard)} is not a shard number`)
+    if (shard > 0 && where.kind === "db") fail("an SQLite file is one store: --shard is for D1 (--remote, --local)")
+    // The shard's copy first: were the directory's written first and this one failed, the directory would route
+    // the organization to a database without it.
+    if (shard > 0) await execute(createOrganizationSql(id, name, now, shard), `DB_${shard}`)
+    const rows = await execute(returning(createOrganizationSql(id, name, now, shard)))
     if (where.kind !== "print") {
       console.error(
         rows.length > 0

@@ -11,8 +11,22 @@ import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
 
-/** Every binding may be missing from a misconfigured deployment: each is checked when the handler is built. */
+/**
+ * Every binding may be missing from a misconfigured deployment: each is checked when the handler is built. DB is the
+ * directory and shard 0; DB_1, DB_2, … are the further shards (src/layers/d1.ts), numbered without gaps.
+ */
 export type Bindings = Partial<WorkerEnv>
+
+const shardsOf = (env: Bindings): Array<D1Database> => {
+  const bound = env as Readonly<Record<string, unknown>>
+  const shards: Array<D1Database> = []
+  for (let n = 1; typeof bound[`DB_${n}`] === "object" && bound[`DB_${n}`] !== null; n++) {
+    shards.push(bound[`DB_${n}`] as D1Database)
+  }
+  const stray = Object.keys(env).find((name) => /^DB_\d+$/.test(name) && Number(name.slice(3)) > shards.length)
+  if (stray !== undefined) throw new ConfigError(`the D1 binding ${stray} is bound but DB_${shards.length + 1} is not`)
+  return shards
+}
 
 // Keyed by the env object (one per isolate in production), so a different env never reuses a stale handler.
 const handlers = new WeakMap<object, FetchHandler>()
@@ -20,8 +34,13 @@ const handlers = new WeakMap<object, FetchHandler>()
 const handlerFor = (env: Bindings): FetchHandler => {
   const built = handlers.get(env)
   if (built !== undefined) return built
-  const { DB: db, ...vars } = env
+  const { DB: db } = env
+  // The settings are the Worker's vars and secrets: its string bindings.
+  const vars: Record<string, string> = Object.fromEntries(
+    Object.entries(env).filter((binding): binding is [string, string] => typeof binding[1] === "string")
+  )
   if (db === undefined) throw new ConfigError("the D1 binding DB is missing (see wrangler.toml)")
+  const shards = shardsOf(env)
   let jwt
   try {
     jwt = jwtConfigFromEnv(vars)
@@ -30,7 +49,7 @@ const handlerFor = (env: Bindings): FetchHandler => {
     throw error
   }
   // A Worker has no local dev mode: `npm run dev:worker` writes the dev state's key to .dev.vars.
-  const handler = makeFetchHandler(D1Services(db, jwt), {
+  const handler = makeFetchHandler(D1Services(db, jwt, shards), {
     phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars),
     idempotencyHashKey: idempotencyHashKeyFromEnv(vars)
   })

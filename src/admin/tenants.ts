@@ -11,15 +11,17 @@ import { sha256Hex } from "../sha256.js"
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-/** Creates the organization unless it exists. */
-export const ensureOrganization = (id: string, name: string) =>
+/**
+ * Creates the organization unless it exists, on `shard` (migrations/0005): run it on the directory and, for a shard
+ * other than 0, on that shard's database as well (the same row there, for the foreign keys).
+ */
+export const ensureOrganization = (id: string, name: string, shard = 0) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql.unsafe("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", [
-      id,
-      name,
-      yield* now
-    ])
+    yield* sql.unsafe(
+      "INSERT INTO organizations (id, name, created_at, shard) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+      [id, name, yield* now, shard]
+    )
   })
 
 export interface IssuedApiKey {
@@ -60,9 +62,10 @@ export const issueApiKeySql = (organizationId: string, label: string, id: string
 }
 
 /** The SQL that creates an organization unless it exists (same effect as ensureOrganization). */
-export const createOrganizationSql = (id: string, name: string, at: string) =>
-  `INSERT INTO organizations (id, name, created_at) VALUES (${sqlText(id)}, ${sqlText(name)}, ${sqlText(at)}) ` +
-  `ON CONFLICT (id) DO NOTHING;`
+export const createOrganizationSql = (id: string, name: string, at: string, shard = 0) =>
+  `INSERT INTO organizations (id, name, created_at, shard) VALUES (${sqlText(id)}, ${sqlText(name)}, ${sqlText(at)}, ${
+    Math.trunc(shard)
+  }) ON CONFLICT (id) DO NOTHING;`
 
 /** The SQL that revokes a key (same effect as revokeApiKey); revoking twice keeps the first time. */
 export const revokeApiKeySql = (id: string, at: string) =>

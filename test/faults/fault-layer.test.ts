@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { GENESIS_HASH } from "../../src/audit/chain.js"
 import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import { decide } from "../../src/domain/user.js"
+import { SingleShard } from "../../src/layers/sql/shards.js"
 import { SqlStores } from "../../src/layers/sql/stores.js"
 import { SqliteNodeDriver } from "../../src/layers/sqlite/node.js"
 import { StoreUnavailable } from "../../src/services/errors.js"
@@ -29,6 +30,7 @@ const withRepo = <A, E>(use: (repo: UserRepo["Type"]) => Effect.Effect<A, E>) =>
     Effect.flatMap(UserRepo, use).pipe(
       Effect.provide(
         SqlStores.pipe(
+          Layer.provide(SingleShard),
           Layer.provide(withFaults(faults)(SqliteNodeDriver(f.filename))),
           Layer.provideMerge(SqliteClient.layer({ filename: f.filename }))
         )

@@ -13,6 +13,8 @@ import { join } from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { signServiceToken } from "../../src/dev/signing.js"
 import { SqlIdempotency } from "../../src/layers/sql/idempotency-store.js"
+import { SingleShard } from "../../src/layers/sql/shards.js"
+import { SqliteNodeDriver } from "../../src/layers/sqlite/node.js"
 import { prepareNodeSqliteFile } from "../../src/layers/sqlite/node.js"
 import { DEFAULT_TIMINGS, Idempotency } from "../../src/services/idempotency.js"
 import { handlerOver } from "../faults/support/handler.js"
@@ -375,6 +377,8 @@ describe("the contract", () => {
 const sqlStore = (filename: () => string) =>
   Layer.suspend(() =>
     SqlIdempotency({ sweepEvery: 1, sweepLimit: 2 }).pipe(
+      Layer.provide(SingleShard),
+      Layer.provide(SqliteNodeDriver(filename())),
       Layer.provideMerge(SqliteClient.layer({ filename: filename() }))
     )
   )

@@ -3,6 +3,8 @@
 declare module "cloudflare:test" {
   interface ProvidedEnv {
     readonly DB: D1Database
+    /** Shard 1 (src/layers/d1.ts): DB is the directory and shard 0. */
+    readonly DB_1: D1Database
     /** Local D1 not migrated before the tests (test/workers/d1-migrations.test.ts migrates it step by step). */
     readonly UPGRADE_DB: D1Database
     /** Local D1 migrated to 0003 and given an organization-wide chain, then migrated on (migration 0004). */

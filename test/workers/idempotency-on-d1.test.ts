@@ -11,6 +11,7 @@ import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { D1Driver } from "../../src/layers/d1.js"
 import { SqlIdempotency } from "../../src/layers/sql/idempotency-store.js"
 import { sqlServices } from "../../src/layers/sql/services.js"
+import { SingleShard } from "../../src/layers/sql/shards.js"
 import { Idempotency } from "../../src/services/idempotency.js"
 import { makeFaults, withFaults } from "../support/faults.js"
 import {
@@ -163,7 +164,10 @@ describe("the idempotency store on D1", () => {
         (store) => store.reserve({ organizationId, principal: "service:svc_d1", key: "expired-3" }, "another-hash")
       ).pipe(
         Effect.provide(
-          SqlIdempotency({ sweepEvery: 1, sweepLimit: 1 }).pipe(Layer.provide(D1Client.layer({ db: env.DB })))
+          SqlIdempotency({ sweepEvery: 1, sweepLimit: 1 }).pipe(
+            Layer.provide(SingleShard),
+            Layer.provide([D1Driver(env.DB), D1Client.layer({ db: env.DB })])
+          )
         )
       )
     )

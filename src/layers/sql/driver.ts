@@ -28,7 +28,8 @@ const RACES = [
 ]
 const NUMBER_TAKEN = /UNIQUE constraint failed: users\.organization_id, users\.phone_number/
 
-const messageOf = (error: unknown): string => {
+/** The messages of an error and its causes, joined: how a refusal of the store names the guard that fired. */
+export const messageOf = (error: unknown): string => {
   const parts: Array<string> = []
   let current: unknown = error
   for (let depth = 0; current != null && depth < 5; depth++) {

@@ -2,7 +2,7 @@
  * Idempotency over any @effect/sql client (SQLite under Node, Bun, Deno; D1 on Workers): the idempotency_keys
  * table of migrations/0003. Every step is one statement, so it is atomic on D1 too, which has no transactions.
  */
-import { SqlClient } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../services/errors.js"
 import {
@@ -13,6 +13,7 @@ import {
   type Reservation,
   type StoredResponse
 } from "../../services/idempotency.js"
+import { Shards } from "./shards.js"
 
 export interface IdempotencyStoreOptions extends Partial<IdempotencyTimings> {
   /** Every `sweepEvery`-th claim also deletes up to `sweepLimit` expired rows of any organization. */
@@ -71,24 +72,34 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
   Layer.effect(
     Idempotency,
     Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
+      const shards = yield* Shards
       const retention = options.retentionMillis ?? DEFAULT_TIMINGS.retentionMillis
       const lockFor = options.lockMillis ?? DEFAULT_TIMINGS.lockMillis
       const sweepEvery = options.sweepEvery ?? 100
       const sweepLimit = options.sweepLimit ?? 100
       let claims = 0
-      const query = <A extends object>(text: string, params: ReadonlyArray<string | number | null>) =>
-        sql.unsafe<A>(text, params as Array<string | number | null>).pipe(Effect.mapError(unavailable))
+      const on = <A extends object>(
+        sql: SqlClient.SqlClient,
+        text: string,
+        params: ReadonlyArray<string | number | null>
+      ) => sql.unsafe<A>(text, params as Array<string | number | null>).pipe(Effect.mapError(unavailable))
+      // A key's statements run on the store of its organization (the first parameter of each but the sweep).
+      const query = <A extends object>(
+        text: string,
+        organizationId: string,
+        params: ReadonlyArray<string | number | null>
+      ) => Effect.flatMap(shards.of(organizationId), ({ sql }) => on<A>(sql, text, params))
 
-      // Bounded and best-effort: a failed sweep is retried by a later one and never fails a request.
-      const sweep = (now: number) =>
-        ++claims % sweepEvery === 0 ? Effect.ignore(query(SWEEP, [iso(now), sweepLimit])) : Effect.void
+      // Bounded and best-effort: a failed sweep is retried by a later one and never fails a request. It sweeps the
+      // store of the organization whose claim came due.
+      const sweep = (organizationId: string, now: number) =>
+        ++claims % sweepEvery === 0 ? Effect.ignore(query(SWEEP, organizationId, [iso(now), sweepLimit])) : Effect.void
 
       const claim = ({ key, organizationId, principal }: IdempotencyScope, requestHash: string) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           const lock = crypto.randomUUID()
-          const won = yield* query(CLAIM, [
+          const won = yield* query(CLAIM, organizationId, [
             organizationId,
             principal,
             key,
@@ -98,10 +109,10 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
             iso(now + lockFor)
           ])
           if (won.length > 0) {
-            yield* sweep(now)
+            yield* sweep(organizationId, now)
             return { _tag: "Acquired", lock } as const
           }
-          const row = (yield* query<KeyRow>(SELECT_KEY, [organizationId, principal, key]))[0]
+          const row = (yield* query<KeyRow>(SELECT_KEY, organizationId, [organizationId, principal, key]))[0]
           if (row === undefined || row.expires_at <= iso(now)) return undefined
           if (row.request_hash !== requestHash) return { _tag: "Mismatch" } as const
           if (row.state === "in_progress") return { _tag: "InUse" } as const
@@ -121,7 +132,7 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
           }),
         complete: ({ key, organizationId, principal }, lock, response, userId) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            query(COMPLETE, [
+            query(COMPLETE, organizationId, [
               response.status,
               JSON.stringify(response.headers),
               response.body,
@@ -133,7 +144,7 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
               lock
             ])).pipe(Effect.asVoid),
         release: ({ key, organizationId, principal }, lock) =>
-          query(RELEASE, [organizationId, principal, key, lock]).pipe(Effect.asVoid)
+          query(RELEASE, organizationId, [organizationId, principal, key, lock]).pipe(Effect.asVoid)
       }
     })
   )

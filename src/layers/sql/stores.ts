@@ -1,15 +1,16 @@
 /**
- * UserRepo and EventLog over any SQL store (SQLite under Node, Bun, Deno; D1 on Workers). The users row and the
- * atomic write go through the runtime's StoreDriver; reading events and checkpoints through @effect/sql.
+ * UserRepo and EventLog over any SQL store (SQLite under Node, Bun, Deno; D1 on Workers), each statement on the
+ * store that holds its organization (shards.ts). The users row and the atomic write go through the store's
+ * StoreDriver; reading events and checkpoints through @effect/sql.
  */
-import { SqlClient } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
 import { GENESIS_HASH, nextLink } from "../../audit/chain.js"
 import { type Checkpoint, headsOf, nextCheckpoint } from "../../audit/checkpoint.js"
 import { StoreUnavailable } from "../../services/errors.js"
 import { EventLog } from "../../services/event-log.js"
 import { UserRepo } from "../../services/user-repo.js"
-import { StoreDriver, unavailable } from "./driver.js"
+import { messageOf, unavailable } from "./driver.js"
 import {
   changeStatements,
   checkpointParams,
@@ -26,20 +27,24 @@ import {
   toUser,
   type UserRow
 } from "./rows.js"
+import { Shards } from "./shards.js"
 
 export const SqlUserRepo = Layer.effect(
   UserRepo,
-  Effect.map(StoreDriver, (driver): UserRepo["Type"] => {
-    const ping = Effect.asVoid(driver.get("SELECT 1", []))
+  Effect.map(Shards, (shards): UserRepo["Type"] => {
+    const ping = Effect.forEach(shards.all, (shard) => shard.driver.get("SELECT 1", []), { discard: true })
     return {
       find: (organizationId, userId) =>
-        Effect.map(
-          driver.get<UserRow>(SELECT_USER, [organizationId, userId]),
-          (row) => row === undefined ? null : { user: toUser(row), headHash: row.head_hash ?? GENESIS_HASH }
-        ),
+        Effect.flatMap(shards.of(organizationId), ({ driver }) =>
+          Effect.map(
+            driver.get<UserRow>(SELECT_USER, [organizationId, userId]),
+            (row) => row === undefined ? null : { user: toUser(row), headHash: row.head_hash ?? GENESIS_HASH }
+          )),
       commit: (change) =>
-        Effect.suspend(() =>
-          driver.write(changeStatements(change, nextLink(change.previousHash, change.event)), change.state.id)
+        Effect.flatMap(
+          shards.of(change.state.organizationId),
+          ({ driver }) =>
+            driver.write(changeStatements(change, nextLink(change.previousHash, change.event)), change.state.id)
         ),
       ping
     }
@@ -51,9 +56,12 @@ export const MAX_EVENTS_PER_CHECKPOINT = 5_000
 
 export const SqlEventLog = Layer.effect(
   EventLog,
-  Effect.map(SqlClient.SqlClient, (sql): EventLog["Type"] => {
-    const query = <A extends object>(text: string, params: ReadonlyArray<string | number>) =>
+  Effect.map(Shards, (shards): EventLog["Type"] => {
+    const on = <A extends object>(sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<string | number>) =>
       sql.unsafe<A>(text, params as Array<string | number>).pipe(Effect.mapError(unavailable))
+    // Every statement here names its organization first: it runs on that organization's store.
+    const query = <A extends object>(text: string, params: readonly [string, ...Array<string | number>]) =>
+      Effect.flatMap(shards.of(params[0]), ({ sql }) => on<A>(sql, text, params))
     const latest = (organizationId: string) =>
       Effect.map(
         query<CheckpointRow>(SELECT_LAST_CHECKPOINT, [organizationId]),
@@ -78,10 +86,11 @@ export const SqlEventLog = Layer.effect(
           ),
           createdAt: new Date(yield* Clock.currentTimeMillis).toISOString()
         })
+        const { sql } = yield* shards.of(organizationId)
         const written = yield* sql.unsafe(INSERT_CHECKPOINT, checkpointParams(next) as Array<string | number>).pipe(
           Effect.as(true),
           Effect.catchAll((cause) =>
-            /checkpoint does not extend|UNIQUE constraint failed: audit_checkpoints/.test(String(cause?.cause ?? cause))
+            /checkpoint does not extend|UNIQUE constraint failed: audit_checkpoints/.test(messageOf(cause))
               ? Effect.succeed(false)
               : Effect.fail(new StoreUnavailable({ cause }))
           )
@@ -96,8 +105,10 @@ export const SqlEventLog = Layer.effect(
         ),
       unsealedOrganizations: (limit) =>
         Effect.map(
-          query<{ organization_id: string }>(SELECT_UNSEALED_ORGANIZATIONS, [limit]),
-          (rows) => rows.map((r) => r.organization_id)
+          Effect.forEach(shards.all, ({ sql }) =>
+            on<{ organization_id: string }>(sql, SELECT_UNSEALED_ORGANIZATIONS, [limit])),
+          (perShard) =>
+            perShard.flat().map((r) => r.organization_id).slice(0, limit)
         ),
       checkpoint: (organizationId) =>
         Effect.gen(function*() {
@@ -114,5 +125,5 @@ export const SqlEventLog = Layer.effect(
   })
 )
 
-/** Both stores over a StoreDriver and a SqlClient. */
+/** Both stores, over the runtime's Shards. */
 export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog)

@@ -8,6 +8,13 @@
  *   revoke-key <keyId>                     revokes a key: refused (401) once the servers' key cache lets go of it
  *   list-keys <organizationId>             the organization's keys: id, label, created, revoked (never the key)
  *
+ * moving an organization to another D1 shard (docs/PRODUCTION.md, "Tenants across databases"; src/admin/shards.ts):
+ *   init-shard <N>                         on DB_N, once, before it holds events: its range of event numbers
+ *   freeze-org <organizationId>            in the directory: no shard, so its requests answer 503 for the move
+ *   export-org <organizationId> <from> <to> prints (stdout) the SQL that copies it from shard <from> to <to>
+ *   route-org <organizationId> <N>         in the directory: its data is on shard N
+ *   forget-moved-org <organizationId> <N>  on the shard it left: its raw numbers and kept answers go
+ *
  * where the statement runs, exactly one of:
  *   --remote [--env NAME]                  the deployed D1 database (wrangler d1 execute DB --remote [--env NAME])
  *   --local [--env NAME] [--persist-to DIR] the local D1 of `npm run dev:worker` (wrangler d1 execute DB --local)
@@ -16,10 +23,18 @@
  *
  * The SQL comes from src/admin/tenants.ts. The new key goes to stdout alone; everything else goes to stderr.
  */
+import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
+import {
+  exportOrganizationSql,
+  forgetMovedOrganizationSql,
+  initShardSql,
+  routeOrganizationSql,
+  type Row as ShardRow
+} from "../src/admin/shards.js"
 import { createOrganizationSql, issueApiKeySql, revokeApiKeySql } from "../src/admin/tenants.js"
 import { API_KEY_CACHE_DEFAULTS } from "../src/layers/auth/api-key-cache.js"
 
@@ -28,7 +43,9 @@ const usage =
   create-org <organizationId> <name> [--shard N]
   issue-key <organizationId> <label>
   revoke-key <keyId>
-  list-keys <organizationId>`
+  list-keys <organizationId>
+  init-shard <N> | freeze-org <organizationId> | export-org <organizationId> <from> <to>
+  route-org <organizationId> <N> | forget-moved-org <organizationId> <N>`
 
 const fail = (message: string, code = 2): never => {
   console.error(`admin: ${message}`)
@@ -56,7 +73,17 @@ const { positionals, values: options } = (() => {
 })()
 
 const [command, ...args] = positionals
-const COMMANDS = ["create-org", "issue-key", "revoke-key", "list-keys"]
+const COMMANDS = [
+  "create-org",
+  "issue-key",
+  "revoke-key",
+  "list-keys",
+  "init-shard",
+  "freeze-org",
+  "export-org",
+  "route-org",
+  "forget-moved-org"
+]
 if (command === undefined || !COMMANDS.includes(command)) {
   fail(command === undefined ? "no command" : `unknown command ${JSON.stringify(command)}`)
 }
@@ -68,6 +95,10 @@ const argument = (index: number, what: string, rule: RegExp = /^.{1,200}$/) => {
   if (!rule.test(value)) return fail(`${what} ${JSON.stringify(value)} is not valid (${rule.source})`)
   return value
 }
+
+const shardArgument = (index: number, what = "a shard number") => Number(argument(index, what, /^[0-9]{1,4}$/))
+/** The D1 binding of shard N: DB (the directory) is shard 0. */
+const bindingOf = (shard: number) => shard === 0 ? "DB" : `DB_${shard}`
 
 type Where =
   | { readonly kind: "remote"; readonly env?: string | undefined }
@@ -108,7 +139,8 @@ const execute = async (sql: string, binding = "DB"): Promise<Array<Row>> => {
       const db = new Database(where.file, { readwrite: true, create: false })
       try {
         db.exec("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
-        return db.query(sql).all() as Array<Row>
+        // The SQL of src/admin puts one statement on a line when it has several.
+        return sql.split("\n").flatMap((statement) => db.query(statement).all() as Array<Row>)
       } catch (error) {
         return fail(`the statement failed: ${explain(error instanceof Error ? error.message : String(error))}`, 1)
       } finally {
@@ -204,6 +236,56 @@ switch (command) {
       } ORDER BY created_at;`
     )
     if (where.kind !== "print") process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+    break
+  }
+  case "init-shard": {
+    const shard = shardArgument(0)
+    if (shard === 0) fail("shard 0 is the directory (DB): its events are numbered from 1 already")
+    await execute(initShardSql(shard), bindingOf(shard))
+    if (where.kind !== "print") console.error(`Shard ${shard} numbers its events from ${shard} × 2^40${target}.`)
+    break
+  }
+  case "freeze-org": {
+    const id = argument(0, "an organization id", ID)
+    await execute(routeOrganizationSql(id, null))
+    if (where.kind !== "print") {
+      console.error(`${id} is routed nowhere${target}: within 60 s every isolate answers its requests 503.`)
+    }
+    break
+  }
+  case "route-org": {
+    const id = argument(0, "an organization id", ID)
+    const shard = shardArgument(1)
+    await execute(routeOrganizationSql(id, shard))
+    if (where.kind !== "print") console.error(`${id} is served from shard ${shard} (${bindingOf(shard)})${target}.`)
+    break
+  }
+  case "export-org": {
+    const id = argument(0, "an organization id", ID)
+    const from = shardArgument(1, "the shard it is on")
+    const to = shardArgument(2, "the shard it moves to")
+    if (where.kind === "print") fail("export-org reads the shard it copies: use --remote, --local or --db FILE")
+    const statements = await Effect.runPromise(
+      Effect.either(
+        exportOrganizationSql(
+          (sql) => Effect.promise(() => execute(sql, bindingOf(from)) as Promise<Array<ShardRow>>),
+          id,
+          from,
+          to
+        )
+      )
+    )
+    if (statements._tag === "Left") fail(statements.left.message, 1)
+    else process.stdout.write(`${statements.right.join("\n")}\n`)
+    break
+  }
+  case "forget-moved-org": {
+    const id = argument(0, "an organization id", ID)
+    const shard = shardArgument(1, "the shard it left")
+    await execute(forgetMovedOrganizationSql(id), bindingOf(shard))
+    if (where.kind !== "print") {
+      console.error(`${id}'s raw numbers and kept answers are gone from shard ${shard}${target}.`)
+    }
     break
   }
 }

@@ -8,6 +8,14 @@ import { D1Client } from "@effect/sql-d1"
 import { describe, expect, it } from "@effect/vitest"
 import { env } from "cloudflare:test"
 import { Effect } from "effect"
+import {
+  exportOrganizationSql,
+  forgetMovedOrganizationSql,
+  initShardSql,
+  MoveRefused,
+  routeOrganizationSql,
+  SHARD_SEQUENCE_SPAN
+} from "../../src/admin/shards.js"
 import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
 import { verifyAudit } from "../../src/audit/verify.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
@@ -137,5 +145,79 @@ describe("organizations on two D1 shards", () => {
     const response = await worker.fetch(new Request("https://users-api.test/healthz"), gap)
     expect(response.status).toBe(500)
     expect(await response.json()).toMatchObject({ code: "misconfigured", detail: expect.stringMatching(/DB_2/) })
+  })
+
+  it("moves an organization from shard 0 to shard 1 with its history, checkpoints and keys, losing nothing", async () => {
+    // Runs SQL text as `wrangler d1 execute --file` would: statement after statement.
+    const run = async (db: D1Database, sql: string | ReadonlyArray<string>) => {
+      for (const statement of typeof sql === "string" ? sql.split("\n") : sql) await db.prepare(statement).run()
+    }
+    await run(env.DB_1, initShardSql(1))
+    const before = await makeApiClient(sharded().fetch, await seedOn(0))
+    const organizationId = before.tenant.organizationId
+    for (const [i, number] of ["+1 415 555 2601", "+1 415 555 2602", "+1 415 555 2603"].entries()) {
+      expect((await before.createUser(`mover_${i}`, number)).status).toBe(201)
+    }
+    expect((await before.updatePhoneNumber("mover_0", "+1 415 555 2611")).status).toBe(200)
+    const sealed = (await before.auditHead()).body
+    expect(sealed).toMatchObject({ sequence: 1, eventCount: 4 })
+    // One event after the checkpoint, and an answer kept under an Idempotency-Key.
+    const keyed = { headers: { "idempotency-key": "move-retry-1" } }
+    const first = await before.updatePhoneNumber("mover_1", "+1 415 555 2612", keyed)
+    expect(first.status).toBe(200)
+    const firstBody = await first.json()
+
+    // Frozen: the directory routes it nowhere, and a write is a 503 that changes nothing.
+    await run(env.DB, routeOrganizationSql(organizationId, null))
+    const frozen = await makeApiClient(sharded().fetch, before.tenant)
+    const refused = await frozen.updatePhoneNumber("mover_2", "+1 415 555 2613")
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get("retry-after")).toBeTruthy()
+
+    const select = (db: D1Database) => (sql: string) =>
+      Effect.promise(async () => (await db.prepare(sql).all<Record<string, string | number | null>>()).results)
+    const statements = await Effect.runPromise(exportOrganizationSql(select(env.DB), organizationId, 0, 1))
+    await run(env.DB_1, statements)
+    await run(env.DB_1, statements) // a second run, as after one that stopped half-way, adds nothing
+    await run(env.DB, routeOrganizationSql(organizationId, 1))
+    await run(env.DB, forgetMovedOrganizationSql(organizationId))
+
+    expect(await count(env.DB_1, "events", organizationId)).toBe(5)
+    expect(await count(env.DB_1, "audit_checkpoints", organizationId)).toBe(1)
+    const left = await env.DB.prepare("SELECT phone_number FROM users WHERE organization_id = ?").bind(organizationId)
+      .all()
+    expect(left.results).toEqual([{ phone_number: null }, { phone_number: null }, { phone_number: null }])
+
+    // Served from shard 1, as it was: the kept answer replays, the numbers and versions are there, and the next
+    // checkpoint extends the one kept before the move.
+    const after = await makeApiClient(sharded().fetch, before.tenant)
+    const replayed = await after.updatePhoneNumber("mover_1", "+1 415 555 2612", keyed)
+    expect(replayed.status).toBe(200)
+    expect(await replayed.json()).toEqual(firstBody)
+    expect((await after.updatePhoneNumber("mover_2", "+1 415 555 2613")).status).toBe(200)
+    const moved = await env.DB_1.prepare(
+      "SELECT id, phone_number, version FROM users WHERE organization_id = ? ORDER BY id"
+    ).bind(organizationId).all()
+    expect(moved.results).toEqual([
+      { id: "mover_0", phone_number: "+14155552611", version: 2 },
+      { id: "mover_1", phone_number: "+14155552612", version: 2 },
+      { id: "mover_2", phone_number: "+14155552613", version: 2 }
+    ])
+    const next = (await after.auditHead()).body
+    expect(next).toMatchObject({ sequence: 2, prevHash: sealed.hash, eventCount: 2 })
+    const newest = await env.DB_1.prepare("SELECT max(sequence) AS s FROM events WHERE organization_id = ?")
+      .bind(organizationId).first<{ s: number }>()
+    expect(newest!.s).toBeGreaterThan(SHARD_SEQUENCE_SPAN)
+
+    const onNew = await auditOf(env.DB_1)
+    expect(onNew.broken).toBeUndefined()
+    expect(onNew.organizations[organizationId]).toMatchObject({ events: 6, users: 3, checkpoint: { sequence: 2 } })
+    const onOld = await auditOf(env.DB)
+    expect(onOld.broken).toBeUndefined()
+    expect(onOld.organizations[organizationId]).toMatchObject({ events: 5, checkpoint: { sequence: 1 } })
+
+    // Down is refused: shard 1's numbers would enter shard 0's counter.
+    const down = await Effect.runPromise(Effect.flip(exportOrganizationSql(select(env.DB_1), organizationId, 1, 0)))
+    expect(down).toBeInstanceOf(MoveRefused)
   })
 })

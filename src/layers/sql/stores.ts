@@ -103,12 +103,19 @@ export const SqlEventLog = Layer.effect(
         query<EventRow>(SELECT_EVENTS, [organizationId, aggregateId, afterVersion, limit]).pipe(
           Effect.map((rows) => rows.map(toEvent))
         ),
+      // An organization moved to another shard leaves its old events behind, frozen (docs/PRODUCTION.md): only the
+      // shard it is on now is sealed.
       unsealedOrganizations: (limit) =>
         Effect.map(
-          Effect.forEach(shards.all, ({ sql }) =>
-            on<{ organization_id: string }>(sql, SELECT_UNSEALED_ORGANIZATIONS, [limit])),
-          (perShard) =>
-            perShard.flat().map((r) => r.organization_id).slice(0, limit)
+          Effect.forEach(shards.all, (shard) =>
+            Effect.flatMap(
+              on<{ organization_id: string }>(shard.sql, SELECT_UNSEALED_ORGANIZATIONS, [limit]),
+              (rows) =>
+                Effect.filter(rows.map((r) => r.organization_id), (id) =>
+                  // One being moved right now waits for the next round.
+                  Effect.orElseSucceed(Effect.map(shards.of(id), (home) => home === shard), () => false))
+            )),
+          (perShard) => perShard.flat().slice(0, limit)
         ),
       checkpoint: (organizationId) =>
         Effect.gen(function*() {

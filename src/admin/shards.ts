@@ -1,0 +1,175 @@
+/**
+ * Moving an organization between D1 shards (src/layers/d1.ts, migrations/0005; the procedure is in
+ * docs/PRODUCTION.md). Its events, checkpoints, users and idempotency keys are copied with their numbers unchanged:
+ * a checkpoint names the last event sequence it seals, and its hash covers that number, so renumbering the events
+ * would break every checkpoint a customer kept. Each shard therefore numbers its events in its own range
+ * (`initShardSql`), and an organization only moves up, to a shard with a higher number: the ranges it brings along
+ * are below the new shard's own, and no shard's counter ever enters another's range.
+ *
+ * Everything here is SQL text to run elsewhere (wrangler d1 execute), as the rest of src/admin.
+ */
+import { Effect } from "effect"
+import { sqlString } from "../layers/sql/literal.js"
+
+/** Shard N numbers its events from N × 2^40: a trillion events per shard before two ranges could meet. */
+export const SHARD_SEQUENCE_SPAN = 2 ** 40
+
+/** Starts shard `shard`'s event numbers at its range, on that shard's database, once, before it holds events. */
+export const initShardSql = (shard: number): string => {
+  const start = shard * SHARD_SEQUENCE_SPAN
+  return `INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ${start} ` +
+    `WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events');\n` +
+    `UPDATE sqlite_sequence SET seq = ${start} WHERE name = 'events' AND seq < ${start};`
+}
+
+/** In the directory: the organization's shard (a number), or NULL while it is moved (its requests answer 503). */
+export const routeOrganizationSql = (organizationId: string, shard: number | null): string =>
+  `UPDATE organizations SET shard = ${shard === null ? "NULL" : Math.trunc(shard)} WHERE id = ${
+    sqlString(organizationId)
+  };`
+
+/**
+ * On the shard left behind, once the directory routes elsewhere: the raw numbers and the kept answers go; the users'
+ * versions and the append-only events and checkpoints stay, frozen, and still verify there.
+ */
+export const forgetMovedOrganizationSql = (organizationId: string): string =>
+  `UPDATE users SET phone_number = NULL WHERE organization_id = ${sqlString(organizationId)};\n` +
+  `DELETE FROM idempotency_keys WHERE organization_id = ${sqlString(organizationId)};`
+
+export type Value = string | number | null
+/** A row as a query returns it: SQLite and D1 hand back text, integers and NULL. */
+export type Row = Readonly<Record<string, Value>>
+
+const literal = (value: Value): string =>
+  value === null ? "NULL" : typeof value === "number" ? String(value) : sqlString(value)
+
+/** An INSERT that skips a row already there, unless told what to do with it. */
+const insert = (table: string, columns: ReadonlyArray<string>, row: Row, onConflict = "DO NOTHING"): string =>
+  `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${
+    columns.map((c) => literal(row[c] ?? null)).join(", ")
+  }) ON CONFLICT ${onConflict};`
+
+const USER_COLUMNS = [
+  "organization_id",
+  "id",
+  "phone_number",
+  "phone_number_verified",
+  "erased_at",
+  "version",
+  "created_at",
+  "updated_at"
+]
+const EVENT_COLUMNS = [
+  "sequence",
+  "event_id",
+  "organization_id",
+  "aggregate_type",
+  "aggregate_id",
+  "version",
+  "type",
+  "data",
+  "metadata",
+  "occurred_at",
+  "prev_hash",
+  "hash"
+]
+const CHECKPOINT_COLUMNS = [
+  "organization_id",
+  "sequence",
+  "up_to_event_sequence",
+  "event_count",
+  "root",
+  "prev_hash",
+  "hash",
+  "created_at"
+]
+const IDEMPOTENCY_COLUMNS = [
+  "organization_id",
+  "principal",
+  "idempotency_key",
+  "user_id",
+  "request_hash",
+  "state",
+  "lock_token",
+  "response_status",
+  "response_headers",
+  "response_body",
+  "created_at",
+  "expires_at"
+]
+
+export class MoveRefused extends Error {}
+
+/**
+ * The SQL that copies an organization's data from the shard it is on to shard `to`; `select` runs a query on the
+ * shard it is on (a D1 client, `wrangler d1 execute --json`, an export of it). Run on the target shard, the SQL
+ * replays the rows in the order the triggers of migrations/0004 accept (each event after its user's previous one,
+ * its users row at that event's version), then sets every users row as it is now. Every statement leaves a row
+ * already there as it was, so a run that stopped half-way can run again.
+ */
+export const exportOrganizationSql = <E>(
+  select: (sql: string) => Effect.Effect<ReadonlyArray<Row>, E>,
+  organizationId: string,
+  from: number,
+  to: number
+) =>
+  Effect.gen(function*() {
+    if (!(Number.isInteger(to) && to > from)) {
+      return yield* Effect.fail(
+        new MoveRefused(`an organization moves to a shard numbered above its own (${from}), not to ${to}`)
+      )
+    }
+    const of = `organization_id = ${sqlString(organizationId)}`
+    const [organization] = yield* select(
+      `SELECT id, name, created_at FROM organizations WHERE id = ${sqlString(organizationId)}`
+    )
+    if (organization === undefined) {
+      return yield* Effect.fail(new MoveRefused(`no organization ${organizationId} on shard ${from}`))
+    }
+    if ((yield* select(`SELECT 1 FROM events WHERE ${of} AND chain_sequence IS NOT NULL LIMIT 1`)).length > 0) {
+      // Migration 0004 closed the organization-wide chain to new rows, copies included.
+      return yield* Effect.fail(
+        new MoveRefused(`${organizationId} has events from before migration 0004, which cannot be copied`)
+      )
+    }
+    const users = yield* select(`SELECT ${USER_COLUMNS.join(", ")} FROM users WHERE ${of}`)
+    const events = yield* select(`SELECT ${EVENT_COLUMNS.join(", ")} FROM events WHERE ${of} ORDER BY sequence`)
+    const checkpoints = yield* select(
+      `SELECT ${CHECKPOINT_COLUMNS.join(", ")} FROM audit_checkpoints WHERE ${of} ORDER BY sequence`
+    )
+    const keys = yield* select(`SELECT ${IDEMPOTENCY_COLUMNS.join(", ")} FROM idempotency_keys WHERE ${of}`)
+
+    const userById = new Map(users.map((u) => [String(u.id), u]))
+    const started = new Set<string>()
+    const where = (userId: string) => `WHERE ${of} AND id = ${sqlString(userId)}`
+    const statements = [
+      insert("organizations", ["id", "name", "created_at", "shard"], { ...organization, shard: to })
+    ]
+    for (const event of events) {
+      const userId = String(event.aggregate_id)
+      const user = userById.get(userId)
+      if (event.aggregate_type === "User" && user !== undefined) {
+        statements.push(
+          started.has(userId)
+            ? `UPDATE users SET version = ${literal(event.version!)} ${where(userId)};`
+            // On a second run the row is there at its final version: its first event needs it at version 1.
+            : insert(
+              "users",
+              USER_COLUMNS,
+              { ...user, version: event.version! },
+              "(organization_id, id) DO UPDATE SET version = excluded.version"
+            )
+        )
+        started.add(userId)
+      }
+      statements.push(insert("events", EVENT_COLUMNS, event))
+    }
+    for (const user of users) {
+      statements.push(insert("users", USER_COLUMNS, user))
+      const set = USER_COLUMNS.slice(2).map((c) => `${c} = ${literal(user[c] ?? null)}`).join(", ")
+      statements.push(`UPDATE users SET ${set} ${where(String(user.id))};`)
+    }
+    for (const checkpoint of checkpoints) statements.push(insert("audit_checkpoints", CHECKPOINT_COLUMNS, checkpoint))
+    for (const key of keys) statements.push(insert("idempotency_keys", IDEMPOTENCY_COLUMNS, key))
+    return statements
+  })

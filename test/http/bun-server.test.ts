@@ -136,7 +136,7 @@ describe("npm start (bun src/bun.ts) in local dev mode", () => {
     const head = await fetch(`${baseUrl}/organizations/org_demo/audit/head`, { headers: as(adminToken) })
     expect(head.status).toBe(200)
     // Sealed on demand, after the server's own rounds (one at start): at least one checkpoint.
-    const sealed = await head.json()
+    const sealed = (await head.json()) as { sequence: number }
     expect(sealed).toMatchObject({ success: true, organizationId: "org_demo" })
     expect(sealed.sequence).toBeGreaterThanOrEqual(1)
     const erased = await fetch(`${baseUrl}/users/user_from_service/ErasePersonalData`, {

@@ -5,6 +5,19 @@ import js from "@eslint/js"
 import sortDestructureKeys from "eslint-plugin-sort-destructure-keys"
 import tseslint from "typescript-eslint"
 
+// The house's layering (docs/DECISIONS.md, "House rules"): the pure domain and the service tags never reach outward
+// into the programs, the transport or the implementations, and nothing in src/ leans on the tests. The patterns match
+// the import as written: every import inside src/ is relative, so `../app/…` from src/domain is src/app.
+const outOf = (dirs, why) => ({
+  regex: `^(\\.\\./)+(src/)?(${dirs.join("|")})(/|$)`,
+  message: why
+})
+const notFromTest = outOf(
+  ["test"],
+  "src/ must not import from test/: the tests depend on the service, not the reverse."
+)
+const layering = (...patterns) => ({ "no-restricted-imports": ["error", { patterns: [...patterns, notFromTest] }] })
+
 export default tseslint.config(
   { ignores: ["node_modules/**", ".wrangler/**", "data/**", "bench/results/**", "coverage/**"] },
   js.configs.recommended,
@@ -37,5 +50,27 @@ export default tseslint.config(
       "@typescript-eslint/no-namespace": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }]
     }
+  },
+  // Later entries replace an earlier one's no-restricted-imports for the files they match, so each repeats notFromTest.
+  { files: ["src/**"], rules: layering() },
+  {
+    files: ["src/services/**"],
+    rules: layering(
+      outOf(
+        ["app", "http", "layers"],
+        "src/services holds tags and port errors only: it may import src/domain (and src/audit's types), " +
+          "never src/app, src/http or src/layers."
+      )
+    )
+  },
+  {
+    files: ["src/domain/**"],
+    rules: layering(
+      outOf(
+        ["app", "http", "layers", "services", "audit"],
+        "src/domain is pure: it imports only itself and packages " +
+          "(never src/app, src/http, src/layers, src/services or src/audit)."
+      )
+    )
   }
 )

@@ -102,11 +102,13 @@ export const devSeedSql = (state: DevState, now: string): string => {
     `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${
       quote(state.apiKeyId)
     }, ${org}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)}) ` +
-    `ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, organization_id = excluded.organization_id, revoked_at = NULL;`,
+    `ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, organization_id = excluded.organization_id, ` +
+    `revoked_at = NULL;`,
     `INSERT OR IGNORE INTO users (organization_id, id, phone_number, version, created_at, updated_at) VALUES (${org}, ${
       quote(state.userId)
     }, NULL, 1, ${quote(now)}, ${quote(now)});`,
-    `INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at, chain_sequence, prev_hash, hash) ` +
+    `INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, ` +
+    `occurred_at, chain_sequence, prev_hash, hash) ` +
     `SELECT ${quote(event.id)}, ${org}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${
       quote(JSON.stringify(event.data))
     }, ` +

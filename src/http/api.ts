@@ -212,9 +212,9 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write and users:pii:read)")
       .annotate(
         OpenApi.Description,
-        "Name the number that was checked (e.g. the one the code was sent to): it is marked verified only while it is " +
-          "still the stored one (else 409 phone-number-mismatch). Comparing it with the stored number is reading " +
-          "the number, so users:pii:read is needed as well as users:write; without either the answer is 403 " +
+        "Name the number that was checked (e.g. the one the code was sent to): it is marked verified only while " +
+          "it is still the stored one (else 409 phone-number-mismatch). Comparing it with the stored number is " +
+          "reading the number, so users:pii:read is needed as well as users:write; without either the answer is 403 " +
           "missing-scope before anything is read."
       )
   )

@@ -1,6 +1,6 @@
 /**
- * The HTTP contract (DESIGN.md §4, docs/DECISIONS.md) as one suite that knows a runtime only by its base URL and
- * credentials (a Target): every status code and problem `code`, the response and event shapes, masking, no-op,
+ * The HTTP contract (docs/CONTRACT.md §4, docs/DECISIONS.md) as one suite that knows a runtime only by its base URL
+ * and credentials (a Target): every status code and problem `code`, the response and event shapes, masking, no-op,
  * removal, If-Match, X-Request-Id, Idempotency-Key, concurrency and races, erasure, reading users and events, the
  * audit head, /healthz, /openapi.json and /docs, requests as sent on the wire (dot segments, empty headers), and
  * that no raw number reaches an event or the server's log. Run against every runtime by runtimes.test.ts.

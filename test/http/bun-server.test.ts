@@ -93,7 +93,7 @@ describe("npm start (bun src/bun.ts) in local dev mode", () => {
     })
     const credentials = JSON.parse(printed)
     expect(Object.keys(credentials).sort()).toEqual(
-      ["apiKey", "baseUrl", "organizationId", "serviceToken", "userId", "userToken"]
+      ["adminToken", "apiKey", "baseUrl", "organizationId", "serviceToken", "userId", "userToken"]
     )
     expect(credentials).toMatchObject({
       baseUrl: `http://127.0.0.1:${port}`,
@@ -118,6 +118,35 @@ describe("npm start (bun src/bun.ts) in local dev mode", () => {
     expect(events.status).toBe(200)
     const trail = (await events.json()) as { events: Array<{ version: number }> }
     expect(trail.events.map((e) => e.version)).toEqual([1, 2])
+  })
+
+  it("dev:credentials' adminToken does what only every scope allows: the raw number, the audit head, erasure", async () => {
+    const { stdout: printed } = await promisify(execFile)(BUN, ["scripts/dev-credentials.ts", "--port", String(port)], {
+      env,
+      timeout: 20_000
+    })
+    const { adminToken, apiKey, baseUrl, serviceToken } = JSON.parse(printed)
+    const as = (token: string) => ({ authorization: `Bearer ${token}`, "x-api-key": apiKey })
+    const user = await fetch(`${baseUrl}/users/user_demo`, { headers: as(adminToken) })
+    expect(await user.json()).toMatchObject({ phoneNumber: "+14155552671", phoneNumberForm: "raw" })
+    expect((await fetch(`${baseUrl}/users/user_demo`, { headers: as(serviceToken) })).status).toBe(200)
+    expect((await fetch(`${baseUrl}/organizations/org_demo/audit/head`, { headers: as(serviceToken) })).status).toBe(
+      403
+    )
+    const head = await fetch(`${baseUrl}/organizations/org_demo/audit/head`, { headers: as(adminToken) })
+    expect(head.status).toBe(200)
+    // Sealed on demand, after the server's own rounds (one at start): at least one checkpoint.
+    const sealed = (await head.json()) as { sequence: number }
+    expect(sealed).toMatchObject({ success: true, organizationId: "org_demo" })
+    expect(sealed.sequence).toBeGreaterThanOrEqual(1)
+    const erased = await fetch(`${baseUrl}/users/user_from_service/ErasePersonalData`, {
+      method: "POST",
+      headers: as(adminToken)
+    })
+    expect(erased.status).toBe(200)
+    expect(await erased.json()).toMatchObject({
+      event: { type: "UserPersonalDataErased", metadata: { actor: { type: "service", id: "svc_demo_admin" } } }
+    })
   })
 
   it("stops cleanly on SIGTERM", async () => {

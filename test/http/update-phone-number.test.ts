@@ -1,6 +1,6 @@
 /**
- * The HTTP contract of UpdatePhoneNumber (DESIGN.md §4) through the real fetch handler over a real SQLite file:
- * every status code, the response and event shapes, and that a rejected request writes nothing.
+ * The HTTP contract of UpdatePhoneNumber (docs/CONTRACT.md §4) through the real fetch handler over a real SQLite
+ * file: every status code, the response and event shapes, and that a rejected request writes nothing.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { signUserToken } from "../../src/dev/signing.js"

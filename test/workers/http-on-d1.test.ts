@@ -1,5 +1,6 @@
 /**
- * The fetch handler over D1Live, inside workerd: the main answers of the HTTP contract (DESIGN.md §4) on real local D1.
+ * The fetch handler over D1Services, inside workerd: the main answers of the HTTP contract (docs/CONTRACT.md §4) on
+ * real local D1.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ApiClient, BASE_URL, makeD1Api, userRow } from "./support/d1-fixture.js"

@@ -39,7 +39,7 @@ export const cacheVerifiedTokens = (verify: VerifyJwt, options: TokenCacheOption
       }
       const claims = yield* verify(token)
       const verifiedAt = yield* Clock.currentTimeMillis
-      // jose requires exp (requiredClaims in jwt.ts), and iat under a maximum token age; without them nothing is cached.
+      // jose requires exp (requiredClaims in jwt.ts) and iat under a maximum token age; without them nothing is cached.
       const agedOutAt = options.maxTokenAgeSeconds === undefined
         ? Infinity
         : typeof claims.iat === "number"

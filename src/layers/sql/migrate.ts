@@ -50,7 +50,7 @@ export const readMigrations = (dir: string = MIGRATIONS_DIR.pathname): ReadonlyA
 /**
  * Pragmas for a server's SQLite file: WAL so readers never wait for the writer; NORMAL is durable in WAL.
  * Only journal_mode is kept in the file; the others hold for `db` alone, so each server layer sets them again on
- * its own connection (sqlite-bun.ts, sqlite-deno/client.ts, sqlite-node.ts).
+ * its own connection (../sqlite/: connection.ts, and bun.ts, deno-client.ts and node.ts for their clients' own).
  */
 export const tuneSqlite = (db: RawSqlite) => {
   // First: without it, journal_mode (or anything after it) fails at once with "database is locked" when another

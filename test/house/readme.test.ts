@@ -4,10 +4,10 @@
  * answer compared with the one the README prints after it. In a printed answer `…` stands for anything; an HTTP
  * answer is its status line (exact), the headers shown (each must be among the answer's) and the body (its lines
  * joined, leading spaces dropped). The section must also hold an example of every route of the contract.
- * Needs curl, as the README does; skipped where there is none.
+ * Needs curl, as the README does (.ci/run installs it where it is missing).
  */
 import { HttpApi } from "@effect/platform"
-import { execFile, execFileSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -27,15 +27,6 @@ const examples = Array.from(
   { length: rest.length / 2 },
   (_, i) => ({ command: rest[2 * i]!, answer: rest[2 * i + 1]! })
 )
-
-const hasCurl = (() => {
-  try {
-    execFileSync("curl", ["--version"], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-})()
 
 /** `…` is anything; the rest is literal. */
 const like = (text: string) =>
@@ -87,7 +78,7 @@ describe("README.md: every route, from a shell", () => {
     }
   })
 
-  describe.skipIf(!hasCurl)("pasted against a fresh `npm start`", () => {
+  describe("pasted against a fresh `npm start`", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "users-api-readme-"))
     let server: ServerProcess
     let shellEnv: NodeJS.ProcessEnv

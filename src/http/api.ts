@@ -315,10 +315,18 @@ const finishDocument = (spec: Record<string, any>): Record<string, any> => {
   return spec
 }
 
+/**
+ * HttpApi declares its own HttpApiDecodeError at 400 on every endpoint, a body this server never sends: the edge
+ * answers a path or query that does not decode as a 400 problem (problemOfCause in problems.ts). Declaring that problem
+ * for the whole API lets a typed client decode a 400 from any endpoint, /healthz included, which declares no 400 itself.
+ */
+const [FrameworkDecodeProblem] = problemsFor(["InvalidRequest"])
+
 export class UsersApi extends HttpApi.make("users-api")
   .add(UsersGroup)
   .add(AuditGroup)
   .add(HealthGroup)
+  .addError(FrameworkDecodeProblem!)
   .annotate(OpenApi.Title, "users-api")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(

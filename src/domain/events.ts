@@ -5,7 +5,7 @@
  * docs/CONTRACT.md: id, type, aggregate, version, time, data, metadata.
  */
 import { Schema } from "effect"
-import { MaskedPhoneNumber } from "./phone.js"
+import { MaskedPhoneNumber } from "./masked-phone-number.js"
 
 export const Actor = Schema.Struct({ type: Schema.Literal("user", "service"), id: Schema.String })
 export type Actor = typeof Actor.Type

@@ -2,20 +2,15 @@
  * Phone numbers: parsing user input into E.164 and masking it for anything that is not the users row.
  * Pure: no I/O, no clock. libphonenumber-js with full ("max") metadata decides validity.
  */
-import { Either, Schema } from "effect"
+import { Either } from "effect"
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 import { InvalidPhoneNumber } from "./errors.js"
+import type { MaskedPhoneNumber } from "./masked-phone-number.js"
 
 /** A phone number in E.164 form (`+` and up to 15 digits), as stored in the users row. */
 export type E164 = string & { readonly E164: unique symbol }
 
-/** `****` and the last four digits: the only form a number takes outside the users row. */
-export const MaskedPhoneNumber = Schema.String.pipe(
-  Schema.pattern(/^\*{4}\d{4}$/),
-  Schema.brand("MaskedPhoneNumber"),
-  Schema.annotations({ examples: ["****2671" as never] })
-)
-export type MaskedPhoneNumber = typeof MaskedPhoneNumber.Type
+export { MaskedPhoneNumber } from "./masked-phone-number.js"
 
 // International form only: `+` or `00`, then digits with the usual separators.
 const INTERNATIONAL = /^(\+|00)[0-9][0-9 .\-()]*$/

@@ -119,6 +119,25 @@ export const IdempotencyKeyHeaders = Schema.Struct({
   )
 })
 
+const IF_MATCH_RULES = 'Optional: write only if the user is still at this version, e.g. "3" (the ETag of a read or ' +
+  'of an answer; W/"3" and 3 are accepted too), else 412 version-mismatch and nothing is written; * accepts any ' +
+  "version. Anything else is a 400 invalid-if-match."
+
+/**
+ * The headers of a command on an existing user: its Idempotency-Key and its optional If-Match. Declared so that a
+ * typed client (src/client.ts) can send If-Match at all, and as any string, like the key, so that the framework never
+ * refuses it on its own: the handler parses it (`parseIfMatch`) in its place in the order of checks.
+ */
+export const CommandHeaders = Schema.Struct({
+  ...IdempotencyKeyHeaders.fields,
+  "if-match": Schema.optional(
+    Schema.String.annotations({
+      description: IF_MATCH_RULES,
+      jsonSchema: { type: "string", description: IF_MATCH_RULES, examples: ['"3"'] }
+    })
+  )
+})
+
 /** Adds the problems of `tags` (src/http/problems.ts, one schema per status) to an endpoint's errors. */
 const withProblems = (...tags: ReadonlyArray<ProblemTag>) =>
 <E extends HttpApiEndpoint.HttpApiEndpoint.Any>(
@@ -193,7 +212,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("updatePhoneNumber")`/users/${IdPath}/UpdatePhoneNumber`
       .setPayload(UpdatePhoneNumberBody)
-      .setHeaders(IdempotencyKeyHeaders)
+      .setHeaders(CommandHeaders)
       .addSuccess(CommandResponse)
       .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
@@ -206,7 +225,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("markPhoneNumberVerified")`/users/${IdPath}/MarkPhoneNumberVerified`
       .setPayload(MarkPhoneNumberVerifiedBody)
-      .setHeaders(IdempotencyKeyHeaders)
+      .setHeaders(CommandHeaders)
       .addSuccess(CommandResponse)
       .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write and users:pii:read)")
@@ -220,7 +239,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
   )
   .add(
     HttpApiEndpoint.post("erasePersonalData")`/users/${IdPath}/ErasePersonalData`
-      .setHeaders(IdempotencyKeyHeaders)
+      .setHeaders(CommandHeaders)
       .addSuccess(CommandResponse)
       .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Erase the user's personal data (the user, or a service with users:erase)")
@@ -296,10 +315,18 @@ const finishDocument = (spec: Record<string, any>): Record<string, any> => {
   return spec
 }
 
+/**
+ * HttpApi declares its own HttpApiDecodeError at 400 on every endpoint, a body this server never sends: the edge
+ * answers a path or query that does not decode as a 400 problem (problemOfCause in problems.ts). Declaring that problem
+ * for the whole API lets a typed client decode a 400 from any endpoint, /healthz included, which declares no 400 itself.
+ */
+const [FrameworkDecodeProblem] = problemsFor(["InvalidRequest"])
+
 export class UsersApi extends HttpApi.make("users-api")
   .add(UsersGroup)
   .add(AuditGroup)
   .add(HealthGroup)
+  .addError(FrameworkDecodeProblem!)
   .annotate(OpenApi.Title, "users-api")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(

@@ -2,7 +2,7 @@
  * The one table where errors become HTTP: each error's status, stable `code`, title and fixed detail, read both by
  * the contract (api.ts declares each endpoint's problems from it) and by `toProblem`, which the handlers and the
  * authentication middleware apply once at their boundary. `Problem` is the RFC 9457 body every error answer
- * carries, and what a typed client (src/client.ts) decodes. No text here echoes a submitted value.
+ * carries, and what the typed client (src/client.ts) decodes. No text here echoes a submitted value.
  */
 import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
@@ -25,8 +25,16 @@ export class Problem extends Schema.Class<Problem>("Problem")({
   success: Schema.Literal(false),
   hint: Schema.optional(Schema.String.annotations({ description: "How to fix the request, when there is a way." }))
 }) {
-  /** The answer's own headers (WWW-Authenticate, Retry-After), outside its body; set by toProblem. */
+  /**
+   * The answer's headers, outside its body: on the server, its own (WWW-Authenticate, Retry-After), set by
+   * toProblem; in the typed client (src/client.ts), every header of the answer it was decoded from.
+   */
   declare headers?: Readonly<Record<string, string>>
+
+  /** A tag for `Effect.catchTag("Problem", …)` in a client; on the prototype, so never part of the body. */
+  get _tag(): "Problem" {
+    return "Problem"
+  }
 }
 
 export type KnownError =

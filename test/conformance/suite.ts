@@ -8,9 +8,17 @@
  * Each case makes its own users (ids unique per run) and its own phone numbers (unique per organization, since a
  * number another user holds is a 409), so cases neither depend on nor disturb each other, even on a long-lived
  * server. Every answer's status and problem code is recorded per case, so the runtimes can be compared afterwards.
+ *
+ * UpdatePhoneNumber, POST /users and GET /users/{id}/events go through the typed client (src/client.ts), which also
+ * holds every answer to the contract (`viaClient`); what the client cannot send stays a raw request (`send`,
+ * `updateRaw`, `eventsRaw`): a missing credential, a body, id or query the contract refuses, a wrong content type, an
+ * oversized or malformed body, and requests exactly as written on the wire (`sendRaw`).
  */
+import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Cause, Effect, Exit } from "effect"
 import { request as httpRequest } from "node:http"
 import { describe, expect, it } from "vitest"
+import { type CreateUserBody, makeUsersClient, Problem, type UsersApiClient } from "../../src/client.js"
 import { generateSigningKey, signUserToken } from "../../src/dev/signing.js"
 import { expectProblem } from "../support/client.js"
 import type { Target } from "./runtimes.js"
@@ -35,6 +43,21 @@ interface SendOptions {
   /** Sent as is, with only the headers given. */
   readonly raw?: BodyInit
   readonly headers?: Record<string, string>
+}
+
+/**
+ * A call through the typed client: both credentials are always sent, so a missing one is a raw call (`send`), and
+ * the headers are the ones the contract declares.
+ */
+interface ClientOptions {
+  /** Bearer token; default the dev service token. */
+  readonly token?: string
+  /** X-API-Key; default the dev key. */
+  readonly apiKey?: string
+  readonly ifMatch?: string
+  readonly idempotencyKey?: string
+  /** X-Request-Id: the contract does not declare it, so it goes on every request of the client's HttpClient. */
+  readonly requestId?: string
 }
 
 const ALL_SCOPES = "users:read users:write users:erase users:pii:read audit:read"
@@ -84,6 +107,23 @@ export const conformanceSuite = (target: () => Target, observations: Observation
 
   const caseName = () => (expect.getState().currentTestName ?? "?").split(" > ").slice(1).join(" > ")
 
+  const parseBody = (text: string): any => {
+    try {
+      return text === "" ? undefined : JSON.parse(text)
+    } catch {
+      return undefined
+    }
+  }
+
+  const observe = (status: number, parsed: any) => {
+    const name = caseName()
+    const code = (parsed as { code?: unknown } | undefined)?.code
+    observations.set(name, [
+      ...(observations.get(name) ?? []),
+      `${status}${typeof code === "string" ? ` ${code}` : ""}`
+    ])
+  }
+
   const send = async (method: string, path: string, options: SendOptions = {}): Promise<Answer> => {
     const headers: Record<string, string> = {}
     const token = options.token === undefined ? t().serviceToken : options.token
@@ -103,19 +143,55 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       signal: AbortSignal.timeout(20_000)
     } as RequestInit)
     const text = await response.text()
-    let parsed: unknown
-    try {
-      parsed = text === "" ? undefined : JSON.parse(text)
-    } catch {
-      parsed = undefined
-    }
-    const name = caseName()
-    const code = (parsed as { code?: unknown } | undefined)?.code
-    observations.set(name, [
-      ...(observations.get(name) ?? []),
-      `${response.status}${typeof code === "string" ? ` ${code}` : ""}`
-    ])
+    const parsed = parseBody(text)
+    observe(response.status, parsed)
     return { status: response.status, headers: response.headers, body: parsed, text }
+  }
+
+  /**
+   * A call through the typed client (src/client.ts), described as a raw call describes its answer: status, headers,
+   * body and text, all of the answer the client received. And held to the contract: a success must have decoded into
+   * the endpoint's declared schema without losing anything of the JSON on the wire, and an error into the Problem
+   * declared for its status, carrying the answer's headers. An answer at a status the endpoint does not declare fails.
+   */
+  const viaClient = async (
+    options: ClientOptions,
+    call: (client: UsersApiClient) => Effect.Effect<unknown, unknown>
+  ): Promise<Answer> => {
+    let received: HttpClientResponse.HttpClientResponse | undefined
+    const { requestId } = options
+    const program = makeUsersClient({
+      baseUrl: t().baseUrl,
+      token: options.token ?? t().serviceToken,
+      apiKey: options.apiKey ?? t().apiKey,
+      transformClient: (client) =>
+        (requestId === undefined
+          ? client
+          : HttpClient.mapRequest(client, HttpClientRequest.setHeader("x-request-id", requestId))).pipe(
+            HttpClient.tap((response) => Effect.sync(() => (received = response)))
+          )
+    }).pipe(Effect.flatMap(call), Effect.timeout("20 seconds"), Effect.provide(FetchHttpClient.layer))
+    const exit = await Effect.runPromiseExit(program)
+    if (received === undefined) {
+      throw new Error(`the typed client got no answer: ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "?"}`)
+    }
+    // The client read the body to decode it; the response keeps it.
+    const text = new TextDecoder().decode(await Effect.runPromise(received.arrayBuffer))
+    const parsed = parseBody(text)
+    observe(received.status, parsed)
+    if (Exit.isSuccess(exit)) {
+      expect(exit.value, "the client's decoded answer is the JSON on the wire").toEqual(parsed)
+    } else {
+      const error = Cause.squash(exit.cause)
+      if (!(error instanceof Problem)) {
+        throw new Error(`the typed client did not decode ${received.status} ${text} into a Problem: ${String(error)}`)
+      }
+      expect({ ...error }, "the client's Problem is the problem on the wire, with its headers").toEqual({
+        ...parsed,
+        headers: { ...received.headers }
+      })
+    }
+    return { status: received.status, headers: new Headers(received.headers), body: parsed, text }
   }
 
   /**
@@ -152,23 +228,46 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       outgoing.end(body)
     })
 
-  const update = (userId: string, phoneNumber: unknown, options: SendOptions = {}) =>
+  const commandHeaders = (options: ClientOptions) => ({
+    ...(options.idempotencyKey === undefined ? {} : { "idempotency-key": options.idempotencyKey }),
+    ...(options.ifMatch === undefined ? {} : { "if-match": options.ifMatch })
+  })
+  const update = (userId: string, phoneNumber: string | null, options: ClientOptions = {}) =>
+    viaClient(
+      options,
+      (client) =>
+        client.users.updatePhoneNumber({
+          path: { id: userId },
+          payload: { phoneNumber },
+          headers: commandHeaders(options)
+        })
+    )
+  /** For what the typed client cannot send: a missing credential, a body or user id the contract refuses. */
+  const updateRaw = (userId: string, phoneNumber: unknown, options: SendOptions = {}) =>
     send("POST", `/users/${userId}/UpdatePhoneNumber`, { json: { phoneNumber }, ...options })
+  const create = (body: typeof CreateUserBody.Type, options: ClientOptions = {}) => {
+    if (options.ifMatch !== undefined) throw new Error("POST /users takes no If-Match")
+    return viaClient(options, (client) => client.users.createUser({ payload: body, headers: commandHeaders(options) }))
+  }
   const verify = (userId: string, phoneNumber: string, options: SendOptions = {}) =>
     send("POST", `/users/${userId}/MarkPhoneNumberVerified`, { json: { phoneNumber }, ...options })
   const erase = (userId: string, options: SendOptions = {}) =>
     send("POST", `/users/${userId}/ErasePersonalData`, options)
   const read = (userId: string, options: SendOptions = {}) => send("GET", `/users/${userId}`, options)
-  const events = (userId: string, query = "", options: SendOptions = {}) =>
+  const events = (
+    userId: string,
+    query: { readonly afterVersion?: number; readonly limit?: number } = {},
+    options: ClientOptions = {}
+  ) => viaClient(options, (client) => client.users.listEvents({ path: { id: userId }, urlParams: query }))
+  /** For a user id or a query the contract refuses, which the typed client will not send. */
+  const eventsRaw = (userId: string, query = "", options: SendOptions = {}) =>
     send("GET", `/users/${userId}/events${query}`, options)
   const admin = () => t().signServiceToken(t().organizationId, ALL_SCOPES)
 
   /** A fresh user of the dev organization, created by the dev service token (201, version 1). */
   const newUser = async (label: string, phoneNumber?: PhoneNumber): Promise<string> => {
     const id = `${label}_${run}_${++users}`
-    const created = await send("POST", "/users", {
-      json: phoneNumber === undefined ? { id } : { id, phoneNumber: phoneNumber.typed }
-    })
+    const created = await create(phoneNumber === undefined ? { id } : { id, phoneNumber: phoneNumber.typed })
     expect(created.status, created.text).toBe(201)
     createdUsers.push(id)
     return id
@@ -399,7 +498,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("writes with a matching If-Match in every accepted form", async () => {
       const userId = await newUser("ifmatch")
       for (const [ifMatch, version] of [['"1"', 2], ['W/"2"', 3], ["3", 4], ["*", 5]] as const) {
-        const answer = await update(userId, numbers.next().e164, { headers: { "if-match": ifMatch } })
+        const answer = await update(userId, numbers.next().e164, { ifMatch })
         expect(answer.status, `${ifMatch}: ${answer.text}`).toBe(200)
         expect(answer.body.version).toBe(version)
       }
@@ -409,7 +508,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const userId = await newUser("stale", numbers.next())
       await unchanged(userId, async () => {
         expectProblem(
-          await update(userId, numbers.next().e164, { headers: { "if-match": '"7"' } }),
+          await update(userId, numbers.next().e164, { ifMatch: '"7"' }),
           412,
           "version-mismatch"
         )
@@ -419,7 +518,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("echoes a sane X-Request-Id on answers, problems and the log, never in events, and replaces one that is not", async () => {
       const userId = await newUser("reqid")
       const callers = `trace-abc.123:x_y-${run}`
-      const sane = await update(userId, numbers.next().e164, { headers: { "x-request-id": callers } })
+      const sane = await update(userId, numbers.next().e164, { requestId: callers })
       expect(sane.headers.get("x-request-id")).toBe(callers)
       // Events carry the server's own id (issue 9: a caller's id could carry anything, and events outlive erasure);
       // the log line names both, so the event can be matched to the caller's trace.
@@ -428,7 +527,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       expect(serverRequestId).not.toBe(callers)
       const line = await logLineWith(`"requestId":"${callers}"`)
       expect(line).toMatchObject({ msg: "request", requestId: callers, serverRequestId })
-      const problem = await update(userId, "not a number", { headers: { "x-request-id": "trace-problem" } })
+      const problem = await update(userId, "not a number", { requestId: "trace-problem" })
       expect(problem.headers.get("x-request-id")).toBe("trace-problem")
       expect(problem.body.requestId).toBe("trace-problem")
       for (const insane of ["<script>", "x".repeat(129), "a b"]) {
@@ -450,7 +549,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       expect(answers.map((a) => a.body.version).sort((a, b) => a - b)).toEqual(
         Array.from({ length: 20 }, (_, i) => i + 2)
       )
-      const trail = await events(userId, "?limit=100")
+      const trail = await events(userId, { limit: 100 })
       const written = trail.body.events as Array<any>
       expect(written.map((e) => e.version)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1))
       // Each update saw the one before it: the previous number of event n is the number of event n - 1.
@@ -467,7 +566,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("lets exactly one of 8 concurrent writers with the same If-Match win; the others get 412", async () => {
       const userId = await newUser("race_ifmatch")
       const answers = await Promise.all(
-        Array.from({ length: 8 }, () => update(userId, numbers.next().e164, { headers: { "if-match": '"1"' } }))
+        Array.from({ length: 8 }, () => update(userId, numbers.next().e164, { ifMatch: '"1"' }))
       )
       const won = answers.filter((a) => a.status === 200)
       expect(won).toHaveLength(1)
@@ -487,7 +586,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const id = `race_create_${run}`
       const number = numbers.next()
       const answers = await Promise.all(
-        Array.from({ length: 6 }, () => send("POST", "/users", { json: { id, phoneNumber: number.e164 } }))
+        Array.from({ length: 6 }, () => create({ id, phoneNumber: number.e164 }))
       )
       createdUsers.push(id)
       expect(answers.map((a) => `${a.status} ${a.body.code ?? ""}`).sort()).toEqual([
@@ -523,9 +622,10 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       (id) => send("POST", path(id), { raw: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: asJson })
     )
     rejects("a missing field", "invalid-body", (id) => send("POST", path(id), { json: {} }))
-    rejects("a number as a JSON number", "invalid-body", (id) => update(id, 14155550100))
-    rejects("an empty string", "invalid-body", (id) => update(id, ""))
-    rejects("a string over 64 characters", "invalid-body", (id) => update(id, "+1" + "4".repeat(70)))
+    // Bodies the contract refuses: the typed client would not send them.
+    rejects("a number as a JSON number", "invalid-body", (id) => updateRaw(id, 14155550100))
+    rejects("an empty string", "invalid-body", (id) => updateRaw(id, ""))
+    rejects("a string over 64 characters", "invalid-body", (id) => updateRaw(id, "+1" + "4".repeat(70)))
     rejects(
       "an unknown field",
       "invalid-body",
@@ -541,12 +641,12 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     rejects(
       "a malformed If-Match",
       "invalid-if-match",
-      (id) => update(id, null, { headers: { "if-match": "version two" } })
+      (id) => update(id, null, { ifMatch: "version two" })
     )
     rejects(
       "an If-Match of version 0",
       "invalid-if-match",
-      (id) => update(id, null, { headers: { "if-match": '"0"' } })
+      (id) => update(id, null, { ifMatch: '"0"' })
     )
 
     for (
@@ -558,20 +658,22 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         ["65 characters", "x".repeat(65)]
       ] as const
     ) {
+      // Ids the contract refuses: the typed client would not send them.
       it(`an id with ${name}: 400 invalid-user-id, on every route`, async () => {
-        expectProblem(await update(id, null), 400, "invalid-user-id")
+        expectProblem(await updateRaw(id, null), 400, "invalid-user-id")
         expectProblem(await read(id), 400, "invalid-user-id")
-        expectProblem(await events(id), 400, "invalid-user-id")
+        expectProblem(await eventsRaw(id), 400, "invalid-user-id")
         expectProblem(await erase(id), 400, "invalid-user-id")
       })
     }
 
     it("an events query out of range: 400 invalid-query", async () => {
       const userId = await newUser("query")
-      expectProblem(await events(userId, "?limit=1000"), 400, "invalid-query")
-      expectProblem(await events(userId, "?limit=0"), 400, "invalid-query")
-      expectProblem(await events(userId, "?afterVersion=-1"), 400, "invalid-query")
-      expectProblem(await events(userId, "?limit=ten"), 400, "invalid-query")
+      // Queries the contract refuses: the typed client would not send them.
+      expectProblem(await eventsRaw(userId, "?limit=1000"), 400, "invalid-query")
+      expectProblem(await eventsRaw(userId, "?limit=0"), 400, "invalid-query")
+      expectProblem(await eventsRaw(userId, "?afterVersion=-1"), 400, "invalid-query")
+      expectProblem(await eventsRaw(userId, "?limit=ten"), 400, "invalid-query")
     })
   })
 
@@ -583,7 +685,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const userId = await newUser("nokey", numbers.next())
       await unchanged(
         userId,
-        async () => expectUnauthenticated(await update(userId, null, { apiKey: null }), "missing-api-key")
+        async () => expectUnauthenticated(await updateRaw(userId, null, { apiKey: null }), "missing-api-key")
       )
     })
 
@@ -598,7 +700,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("no token: 401 missing-token", async () => {
       const userId = await newUser("notoken", numbers.next())
       await unchanged(userId, async () => {
-        expectUnauthenticated(await update(userId, null, { token: null }), "missing-token")
+        expectUnauthenticated(await updateRaw(userId, null, { token: null }), "missing-token")
         expectUnauthenticated(
           await read(userId, { token: null, headers: { authorization: "Basic dXNlcjpwdw==" } }),
           "missing-token"
@@ -654,9 +756,9 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       // B's user has the same id the token names: only the organization binding stands between them.
       const userId = `orgbound_${run}_${++users}`
       const asB = { apiKey: t().other.apiKey, token: t().other.serviceToken }
-      const created = await send("POST", "/users", { ...asB, json: { id: userId, phoneNumber: numbers.next().typed } })
+      const created = await create({ id: userId, phoneNumber: numbers.next().typed }, asB)
       expect(created.status, created.text).toBe(201)
-      const state = async () => [(await read(userId, asB)).body, (await events(userId, "", asB)).body]
+      const state = async () => [(await read(userId, asB)).body, (await events(userId, {}, asB)).body]
       const before = await state()
       const tokens = {
         "of the dev organization": await t().signUserToken(userId, t().organizationId),
@@ -692,11 +794,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       await unchanged(userId, async () => {
         expectProblem(await update(userId, null, { token: reader }), 403, "missing-scope")
         expectProblem(
-          await send("POST", "/users", { token: reader, json: { id: `${userId}_x` } }),
+          await create({ id: `${userId}_x` }, { token: reader }),
           403,
           "missing-scope"
         )
-        expectProblem(await send("POST", "/users", { token: t().userToken, json: {} }), 403, "missing-scope")
+        expectProblem(await create({}, { token: t().userToken }), 403, "missing-scope")
       })
     })
 
@@ -731,18 +833,17 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         expectProblem(missing, 404, "user-not-found")
         expect(foreign.body.detail).toBe(missing.body.detail)
         expectProblem(await read(userId, asOther), 404, "user-not-found")
-        expectProblem(await events(userId, "", asOther), 404, "user-not-found")
+        expectProblem(await events(userId, {}, asOther), 404, "user-not-found")
       })
     })
 
     it("keeps tenants apart: the same id and number in another organization is another user", async () => {
       const number = numbers.next()
       const userId = await newUser("twin", number)
-      const twin = await send("POST", "/users", {
-        apiKey: t().other.apiKey,
-        token: t().other.serviceToken,
-        json: { id: userId, phoneNumber: number.e164 }
-      })
+      const twin = await create(
+        { id: userId, phoneNumber: number.e164 },
+        { apiKey: t().other.apiKey, token: t().other.serviceToken }
+      )
       expect(twin.status).toBe(201)
       expect(twin.body.event.metadata.organizationId).toBe(t().other.organizationId)
     })
@@ -753,7 +854,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const userId = await newUser("exists", numbers.next())
       await unchanged(userId, async () => {
         expectProblem(
-          await send("POST", "/users", { json: { id: userId, phoneNumber: numbers.next().e164 } }),
+          await create({ id: userId, phoneNumber: numbers.next().e164 }),
           409,
           "user-already-exists"
         )
@@ -769,12 +870,9 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         return { status: answer.status, body }
       }
       await unchanged(userId, async () => {
-        const right = await send("POST", "/users", { token: writer, json: { id: userId, phoneNumber: number.e164 } })
-        const wrong = await send("POST", "/users", {
-          token: writer,
-          json: { id: userId, phoneNumber: numbers.next().e164 }
-        })
-        const none = await send("POST", "/users", { token: writer, json: { id: userId } })
+        const right = await create({ id: userId, phoneNumber: number.e164 }, { token: writer })
+        const wrong = await create({ id: userId, phoneNumber: numbers.next().e164 }, { token: writer })
+        const none = await create({ id: userId }, { token: writer })
         for (const answer of [right, wrong, none]) expectProblem(answer, 409, "user-already-exists")
         expect(observed(right)).toEqual(observed(wrong))
         expect(observed(none)).toEqual(observed(wrong))
@@ -805,7 +903,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         expect(answer.text).not.toContain(nationalDigits(number))
       })
       expectProblem(
-        await send("POST", "/users", { json: { id: `${taker}_2`, phoneNumber: number.e164 } }),
+        await create({ id: `${taker}_2`, phoneNumber: number.e164 }),
         409,
         "phone-number-in-use"
       )
@@ -872,7 +970,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         expectProblem(await update(userId, numbers.next().e164), 410, "user-erased")
         expectProblem(await update(userId, null), 410, "user-erased")
         expectProblem(await verify(userId, number.e164, { token }), 410, "user-erased")
-        expectProblem(await send("POST", "/users", { json: { id: userId } }), 410, "user-erased")
+        expectProblem(await create({ id: userId }), 410, "user-erased")
       })
       const trail = await events(userId)
       expect(trail.body.events.map((e: any) => e.type)).toEqual(["UserCreated", "UserPersonalDataErased"])
@@ -985,7 +1083,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("creates a user with a masked number in UserCreated: 201, version 1", async () => {
       const number = numbers.next()
       const id = `created_${run}_${++users}`
-      const answer = await send("POST", "/users", { json: { id, phoneNumber: number.typed } })
+      const answer = await create({ id, phoneNumber: number.typed })
       createdUsers.push(id)
       expect(answer.status).toBe(201)
       expect(answer.headers.get("etag")).toBe('"1"')
@@ -1000,7 +1098,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     })
 
     it("gives a user created without an id a UUID", async () => {
-      const answer = await send("POST", "/users", { json: {} })
+      const answer = await create({})
       expect(answer.status).toBe(201)
       expect(answer.body.aggregateId).toMatch(UUID)
       expect(answer.body.event).toMatchObject({ type: "UserCreated", data: { maskedPhoneNumber: null } })
@@ -1009,10 +1107,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
   })
 
   describe("Idempotency-Key", () => {
-    const keyed = (key: string, options: SendOptions = {}) => ({
-      ...options,
-      headers: { ...options.headers, "idempotency-key": key }
-    })
+    const keyed = (key: string, options: ClientOptions = {}): ClientOptions => ({ ...options, idempotencyKey: key })
 
     it("replays the first answer (status, body, ETag) with Idempotent-Replayed: true, and writes nothing", async () => {
       const userId = await newUser("idem")
@@ -1021,7 +1116,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const first = await update(userId, number.e164, keyed(key))
       expect(first.status).toBe(200)
       expect(first.headers.get("idempotent-replayed")).toBeNull()
-      const again = await update(userId, number.e164, keyed(key, { headers: { "x-request-id": "trace-replay" } }))
+      const again = await update(userId, number.e164, keyed(key, { requestId: "trace-replay" }))
       expect(again.status).toBe(200)
       expect(again.headers.get("idempotent-replayed")).toBe("true")
       expect(again.text).toBe(first.text)
@@ -1078,17 +1173,12 @@ export const conformanceSuite = (target: () => Target, observations: Observation
 
     it("keeps keys per organization: the same key in another organization runs there", async () => {
       const key = `idem-shared-${run}`
-      const here = await send("POST", "/users", keyed(key, { json: { id: `idem_org_${run}` } }))
+      const here = await create({ id: `idem_org_${run}` }, keyed(key))
       expect(here.status).toBe(201)
       createdUsers.push(`idem_org_${run}`)
-      const there = await send(
-        "POST",
-        "/users",
-        keyed(key, {
-          apiKey: t().other.apiKey,
-          token: t().other.serviceToken,
-          json: { id: `idem_org_${run}` }
-        })
+      const there = await create(
+        { id: `idem_org_${run}` },
+        keyed(key, { apiKey: t().other.apiKey, token: t().other.serviceToken })
       )
       expect(there.status).toBe(201)
       expect(there.headers.get("idempotent-replayed")).toBeNull()
@@ -1127,20 +1217,20 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const userId = await newUser("trail", first)
       await update(userId, second.e164)
       await update(userId, null)
-      const page1 = await events(userId, "?limit=2")
+      const page1 = await events(userId, { limit: 2 })
       expect(page1.status).toBe(200)
       expect(page1.body).toMatchObject({ success: true, aggregateId: userId, nextAfterVersion: 2 })
       expect(page1.body.events.map((e: any) => [e.type, e.version])).toEqual([["UserCreated", 1], [
         "UserPhoneNumberUpdated",
         2
       ]])
-      const page2 = await events(userId, "?afterVersion=2&limit=2")
+      const page2 = await events(userId, { afterVersion: 2, limit: 2 })
       expect(page2.body.nextAfterVersion).toBeNull()
       expect(page2.body.events.map((e: any) => e.data)).toEqual([
         { maskedPhoneNumber: null, previousMaskedPhoneNumber: second.masked, phoneNumberVerified: false }
       ])
       for (const event of [...page1.body.events, ...page2.body.events]) expectMaskedEvent(event, userId, event.version)
-      const own = await events(userId, "", { token: await t().signUserToken(userId, t().organizationId) })
+      const own = await events(userId, {}, { token: await t().signUserToken(userId, t().organizationId) })
       expect(own.body.events).toHaveLength(3)
     })
   })
@@ -1195,7 +1285,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       const digits = numbers.used.map(nationalDigits)
       expect(digits.length).toBeGreaterThan(40)
       for (const userId of [...createdUsers, t().userId]) {
-        const trail = await events(userId, "?limit=100", { token })
+        const trail = await events(userId, { limit: 100 }, { token })
         expect(trail.status, userId).toBe(200)
         for (const number of digits) expect(trail.text).not.toContain(number)
         for (const event of trail.body.events) {

@@ -163,18 +163,22 @@ const drive = async (mode: Mode, total: number) => {
     }
   }
   const started = performance.now()
+  const cpu = process.cpuUsage()
   await Promise.all(Array.from({ length: concurrency }, worker))
-  return { seconds: (performance.now() - started) / 1000, failed }
+  const used = process.cpuUsage(cpu)
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, failed }
 }
 
-const results = new Map<Mode, Array<{ readonly us: number; readonly failed: number }>>(modes.map((m) => [m, []]))
+const results = new Map<Mode, Array<{ readonly us: number; readonly cpuUs: number; readonly failed: number }>>(
+  modes.map((m) => [m, []])
+)
 try {
   for (let run = 1; run <= runs; run++) {
     for (const mode of modes) {
       if (warmup > 0) await drive(mode, warmup)
-      const { failed, seconds } = await drive(mode, requests)
+      const { cpuSeconds, failed, seconds } = await drive(mode, requests)
       const us = (seconds * 1e6) / requests
-      results.get(mode)!.push({ us, failed })
+      results.get(mode)!.push({ us, cpuUs: (cpuSeconds * 1e6) / requests, failed })
       if (firstForm) {
         console.log(
           `${requests} requests in ${seconds.toFixed(2)} s: ${Math.round(requests / seconds)} req/s, ` +
@@ -204,6 +208,9 @@ if (!firstForm) {
       targetUs: targetUs ?? null,
       met: targetUs === undefined ? null : us <= targetUs,
       runsUs: measured.map((m) => Math.round(m.us)),
+      // The process's CPU time per request (every thread, the harness included): steadier than wall time on a
+      // shared machine, which a neighbour's work slows without adding to it.
+      cpuUsPerRequest: Math.round(median(measured.map((m) => m.cpuUs))),
       notOk: measured.reduce((sum, m) => sum + m.failed, 0)
     }
   })

@@ -19,7 +19,7 @@ const notFromTest = outOf(
 const layering = (...patterns) => ({ "no-restricted-imports": ["error", { patterns: [...patterns, notFromTest] }] })
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", ".wrangler/**", "data/**", "bench/results/**", "coverage/**"] },
+  { ignores: ["node_modules/**", ".wrangler/**", "data/**", "bench/results/**", "coverage/**", "dist/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

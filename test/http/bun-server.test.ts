@@ -1,17 +1,25 @@
 /**
  * The new user's path under Bun: `bun src/bun.ts` on a free port with a fresh data dir, the curl it prints,
- * `bun scripts/dev-credentials.ts`, and a clean stop on SIGTERM. Runs the real binaries as child processes.
+ * `bun scripts/dev-credentials.ts`, and a clean stop on SIGTERM. Runs the real binaries as child processes. The same
+ * for what production runs (and the bench measures): package.json's `start:production`, which bundles the server
+ * into dist/bun.js (`npm run build`) and runs the bundle, migrations read from the repository's migrations/.
  */
 import { execFile } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BIN, localDevEnv, ServerProcess } from "../support/processes.js"
 
 const BUN = BIN.bun
-const READY_WITHIN_MS = 20_000
+const READY_WITHIN_MS = 30_000
+
+const scripts: Record<string, string> = JSON.parse(readFileSync("package.json", "utf8")).scripts
+const STARTS = [
+  { start: "npm start (bun src/bun.ts)", command: BUN, args: ["src/bun.ts"] },
+  { start: "npm run start:production (the bundle)", command: "sh", args: ["-c", scripts["start:production"]!] }
+]
 
 interface PrintedCurl {
   readonly url: string
@@ -35,16 +43,20 @@ const parseCurl = (banner: string): PrintedCurl => {
 
 const send = (curl: PrintedCurl) => fetch(curl.url, { method: "POST", headers: curl.headers, body: curl.body })
 
-describe("npm start (bun src/bun.ts) in local dev mode", () => {
+describe.each(STARTS)("$start in local dev mode", ({ args, command, start }) => {
   const dataDir = mkdtempSync(join(tmpdir(), "users-api-bun-"))
-  // Local dev mode on the loopback, whatever the calling shell has set.
-  const env = localDevEnv({ USERS_API_DATA_DIR: dataDir, PORT: "0" })
+  // Local dev mode on the loopback, whatever the calling shell has set; `bun` by name for package.json's scripts.
+  const env = localDevEnv({
+    USERS_API_DATA_DIR: dataDir,
+    PORT: "0",
+    PATH: `${dirname(BUN)}:${process.env.PATH}`
+  })
   let server: ServerProcess
   let port: number
   let curl: PrintedCurl
 
   beforeAll(async () => {
-    server = ServerProcess.start("bun src/bun.ts", BUN, ["src/bun.ts"], env)
+    server = ServerProcess.start(start, command, args, env)
     // The banner ends with the dev:credentials hint; wait for all of it, or for the process to die.
     await server.waitFor(
       "the whole banner",

@@ -34,7 +34,13 @@ export const withStatement = <A>(
   }
 }
 
-export const MIGRATIONS_DIR = new URL("../../../migrations/", import.meta.url)
+/**
+ * migrations/ beside the code that reads it: three levels up from src/layers/sql/ when run from source, one up from
+ * dist/ in the production bundle (`npm run build`), where this module is inlined into dist/bun.js.
+ */
+export const MIGRATIONS_DIR =
+  [new URL("../../../migrations/", import.meta.url), new URL("../migrations/", import.meta.url)]
+    .find((dir) => existsSync(dir)) ?? new URL("../../../migrations/", import.meta.url)
 
 export interface Migration {
   readonly name: string

@@ -1,7 +1,8 @@
 /**
  * The service under Deno: `deno task start` (deno.json's task, with its narrow permissions) on a free port with a
  * fresh data dir, answering over HTTP with tokens signed by the dev key it created, and a clean stop on SIGTERM.
- * The data dir sits under data/ because the task may write nowhere else (--allow-write=data).
+ * The data dir sits under data/ because the task may write nowhere else (--allow-write=data). The same for what
+ * production runs (and the bench measures): `deno task start:production`, the bundle of `deno task build`.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
@@ -10,9 +11,14 @@ import { signServiceToken, signUserToken } from "../../src/dev/signing.js"
 import type { DevState } from "../../src/dev/state.js"
 import { BIN, localDevEnv, ServerProcess } from "../support/processes.js"
 
-const READY_WITHIN_MS = 30_000
+const READY_WITHIN_MS = 60_000
 
-describe("npm run start:deno (deno task start) in local dev mode", () => {
+const STARTS = [
+  { start: "npm run start:deno (deno task start)", task: "start" },
+  { start: "deno task start:production (the bundle)", task: "start:production" }
+]
+
+describe.each(STARTS)("$start in local dev mode", ({ start, task }) => {
   mkdirSync(join(process.cwd(), "data"), { recursive: true })
   const dataDir = mkdtempSync(join(process.cwd(), "data", "test-deno-"))
   // Local dev mode on the loopback, whatever the calling shell has set; PORT 0 lets the system pick a free port.
@@ -34,7 +40,7 @@ describe("npm run start:deno (deno task start) in local dev mode", () => {
 
   beforeAll(async () => {
     // Its own process group (ServerProcess), so that the task and the `deno run` it starts are stopped together.
-    server = ServerProcess.start("deno task start", BIN.deno, ["task", "start"], env)
+    server = ServerProcess.start(start, BIN.deno, ["task", task], env)
     const deadline = Date.now() + READY_WITHIN_MS
     const port = await server.waitFor(
       "the banner",

@@ -36,11 +36,13 @@ export const withStatement = <A>(
 
 /**
  * migrations/ beside the code that reads it: three levels up from src/layers/sql/ when run from source, one up from
- * dist/ in the production bundle (`npm run build`), where this module is inlined into dist/bun.js.
+ * dist/ in the production bundles (`npm run build`, `deno task build`), where this module is inlined. Told apart by
+ * the module's own path, without touching the file system (Deno may read only migrations/ and data/).
  */
-export const MIGRATIONS_DIR =
-  [new URL("../../../migrations/", import.meta.url), new URL("../migrations/", import.meta.url)]
-    .find((dir) => existsSync(dir)) ?? new URL("../../../migrations/", import.meta.url)
+export const MIGRATIONS_DIR = new URL(
+  import.meta.url.includes("/src/layers/sql/") ? "../../../migrations/" : "../migrations/",
+  import.meta.url
+)
 
 export interface Migration {
   readonly name: string

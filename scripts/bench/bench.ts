@@ -18,6 +18,7 @@ import { sampleRss, stopAll } from "./processes.js"
 import { formatTable, median, type Summary } from "./report.js"
 import {
   bareWorker,
+  bunBareHttpApi,
   bunEndpoint,
   bunHandwritten,
   bunHello,
@@ -30,25 +31,29 @@ import {
 } from "./targets.js"
 import { type BenchUser, makeCredentials, makeSequence, makeUsers } from "./workload.js"
 
-// On Bun the endpoint is also measured against itself written by hand without Effect (issue 10).
+// On Bun the endpoint is also measured against itself written by hand without Effect, and against the floor of any
+// endpoint through HttpApi (issue 10).
 const RUNTIMES = {
   bun: {
     endpoint: bunEndpoint,
     baseline: bunHello,
     baselineName: "hello-world JSON on Bun.serve",
-    handwritten: bunHandwritten
+    handwritten: bunHandwritten,
+    floor: bunBareHttpApi
   },
   deno: {
     endpoint: denoEndpoint,
     baseline: denoHello,
     baselineName: "hello-world JSON on Deno.serve",
-    handwritten: undefined
+    handwritten: undefined,
+    floor: undefined
   },
   worker: {
     endpoint: workerEndpoint,
     baseline: bareWorker,
     baselineName: "bare D1 Worker (same batch)",
-    handwritten: undefined
+    handwritten: undefined,
+    floor: undefined
   }
 } as const
 type Runtime = keyof typeof RUNTIMES
@@ -173,7 +178,7 @@ try {
     const users = makeUsers(userCount)
     for (const connections of connectionsList) {
       for (const runtime of runtimes) {
-        const { baseline, baselineName, endpoint, handwritten } = RUNTIMES[runtime]
+        const { baseline, baselineName, endpoint, floor, handwritten } = RUNTIMES[runtime]
         const perRun = []
         // Events written equal the 2xx answers, plus at most one per connection cut off at the window's end.
         const consistent = (m: Measurement) =>
@@ -200,8 +205,17 @@ try {
                 `p99 ${round(hand.p99Ms, 2)} ms, ${storeLine(hand)}`
             )
           }
+          let bare: Measurement | undefined
+          if (floor !== undefined) {
+            progress("  bare HttpApi (the floor) ...")
+            bare = await measure(floor, users, connections)
+            progress(
+              `  bare HttpApi ${Math.round(bare.rps)} rps, p99 ${round(bare.p99Ms, 2)} ms, errors ${bare.errors}`
+            )
+          }
           perRun.push({
             run,
+            floor: bare,
             baseline: base,
             endpoint: end,
             ratio: end.rps / base.rps,
@@ -214,6 +228,7 @@ try {
         const baselineRps = median(perRun.map((r) => r.baseline.rps))
         const hands = perRun.flatMap((r) => (r.handwritten === undefined ? [] : [r.handwritten]))
         const handwrittenRps = hands.length === 0 ? undefined : median(hands.map((h) => h.rps))
+        const floors = perRun.flatMap((r) => (r.floor === undefined ? [] : [r.floor]))
         const ceilingTxPerS = ceiling !== undefined && ON_SQLITE_FILE.has(runtime) ? ceiling.readWriteTxPerS : undefined
         summaries.push({
           runtime,
@@ -246,6 +261,12 @@ try {
             handwrittenErrors: hands.reduce((sum, h) => sum + h.errors, 0),
             handwrittenRssMb: round(median(hands.map((h) => h.rssMb)))
           }),
+          ...(floors.length === 0 ? {} : {
+            floor: "the route through HttpApi on Bun.serve, body read, fixed answer (bare-httpapi-bun.ts)",
+            floorRps: round(median(floors.map((f) => f.rps))),
+            floorP99Ms: round(median(floors.map((f) => f.p99Ms)), 2),
+            floorErrors: floors.reduce((sum, f) => sum + f.errors, 0)
+          }),
           runs: perRun.map((r) => ({
             endpointRps: round(r.endpoint.rps),
             endpointP50Ms: round(r.endpoint.p50Ms, 2),
@@ -268,6 +289,7 @@ try {
               handwrittenEventsMatch2xx: r.handwrittenEventsMatch2xx,
               handwrittenChainIntact: r.handwritten.chainIntact
             }),
+            ...(r.floor === undefined ? {} : { floorRps: round(r.floor.rps), floorP99Ms: round(r.floor.p99Ms, 2) }),
             ...(ceilingTxPerS === undefined ? {} : { ceilingRatio: round(r.endpoint.rps / ceilingTxPerS, 3) })
           })),
           ...(ceiling === undefined

@@ -90,6 +90,10 @@ export const bunHandwritten = (ctx: RunContext): Promise<Target> =>
 const packageScript = (name: string): string =>
   JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts[name]
 
+/** The floor of any endpoint through HttpApi on Bun: the route, the body read, a fixed answer (bare-httpapi-bun.ts). */
+export const bunBareHttpApi = (ctx: RunContext): Promise<Target> =>
+  launch("bun bare httpapi", ctx, join(BIN, "bun"), () => ["scripts/bench/bare-httpapi-bun.ts"], {}, "/healthz")
+
 export const bunHello = (ctx: RunContext): Promise<Target> =>
   launch("bun hello", ctx, join(BIN, "bun"), () => ["scripts/bench/hello-bun.ts"], {}, "/")
 

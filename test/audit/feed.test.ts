@@ -64,7 +64,7 @@ describe("verifyFeed agrees with the server's chain and checkpoints", () => {
         expect(await verifyFeed(entries, second, { previousHead: first })).toMatchObject({ ok: true })
         // A consumer that joined after the first checkpoint checks the second from what it has.
         const joined = entries.slice(split)
-        const fresh = joined.every((e) => writers.indexOf(e.event.aggregateId) >= split)
+        const fresh = joined.every((e) => writers.indexOf(e.event.aggregateId as (typeof writers)[number]) >= split)
         if (fresh) expect(await verifyFeed(joined, second)).toMatchObject({ ok: true })
       }),
       { numRuns: 60 }

@@ -62,7 +62,7 @@ export interface RelayOptions {
   /** How many deliveries one round claims (default 50), and sends at once (default 16). */
   readonly claimLimit?: number
   readonly concurrency?: number
-  /** How far past the lowest cursor one round derives, in event numbers (default 1000). */
+  /** How far past the lowest cursor one round derives, in events (default 1000). */
   readonly deriveSpan?: number
   /** Who this relay is, in the lease (default a UUID v7): for the operator's eye only. */
   readonly relayId?: string

@@ -158,7 +158,7 @@ export class WebhookStore extends Context.Tag("users-api/WebhookStore")<WebhookS
   // The relay's side, over every store this process serves.
   /**
    * For every active subscription, a pending delivery of each matching event after its cursor, and the cursor
-   * moved past them, in one atomic unit per store; at most `span` event numbers a round. Answers how many.
+   * moved past them, in one atomic unit per store; at most `span` events a round. Answers how many.
    */
   readonly derive: (now: string, span: number) => Effect.Effect<number, StoreUnavailable>
   /**

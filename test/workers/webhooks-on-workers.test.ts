@@ -24,6 +24,7 @@ import {
 } from "cloudflare:test"
 import { Effect } from "effect"
 import { Webhook } from "standardwebhooks"
+import { initShardSql, SHARD_SEQUENCE_SPAN } from "../../src/admin/shards.js"
 import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
 import { DEFAULT_RETRY_POLICY, relayUntilIdle } from "../../src/app/webhook-relay.js"
 import { webhookSecretDeriver } from "../../src/app/webhook-secrets.js"
@@ -241,9 +242,11 @@ describe("the relay's SQL on D1", () => {
     ])
   })
 
-  it("relays an organization on shard 1 from that shard", async () => {
+  it("relays an organization on shard 1 from that shard, whose events are numbered from its own range", async () => {
     const handler = handlerOver([env.DB_1])
     const organizationId = `org_hooks_s1_${crypto.randomUUID().slice(0, 8)}`
+    // Shard 1 numbers its events from 2^40 (admin init-shard), and holds none yet: the subscription's cursor is 0.
+    for (const statement of initShardSql(1).split("\n")) await env.DB_1.prepare(statement).run()
     // The directory (DB) names the shard; the organization's own rows are on DB_1.
     await Effect.runPromise(
       Effect.provide(ensureOrganization(organizationId, organizationId, 1), D1Client.layer({ db: env.DB_1 }))
@@ -256,6 +259,9 @@ describe("the relay's SQL on D1", () => {
     await api.createUser("far")
     const sent = await relayWith(handler, () => ok)
     expect(sent.map(at)).toEqual(["far@1"])
+    const delivered = await env.DB_1.prepare("SELECT event_sequence FROM webhook_deliveries WHERE subscription_id = ?")
+      .bind(webhook.id).first<{ event_sequence: number }>()
+    expect(delivered!.event_sequence).toBeGreaterThan(SHARD_SEQUENCE_SPAN)
     expect(await deliveryRows(webhook.id, env.DB_1)).toEqual([
       { aggregate_id: "far", version: 1, status: "delivered", attempts: 1 }
     ])

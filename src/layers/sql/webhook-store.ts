@@ -129,6 +129,12 @@ const RESEND = "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, 
 const SELECT_DERIVE_RANGE = "SELECT (SELECT COALESCE(max(sequence), 0) FROM events) AS last, " +
   "(SELECT min(cursor) FROM webhook_subscriptions WHERE status = 'active') AS low"
 
+// How far one round derives: past the next `span` events after the lowest cursor, wherever they are numbered (a shard
+// numbers its events from its own range, and an organization moved in brings lower numbers: counting numbers instead
+// of events would crawl through the gap between them).
+const SELECT_DERIVE_UP_TO = "SELECT max(sequence) AS up_to, count(*) AS events FROM " +
+  "(SELECT sequence FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?)"
+
 // Deliveries are keyed by (subscription, event), so deriving the same events twice (two relays at once) adds nothing.
 const DERIVE_DELIVERIES = "INSERT OR IGNORE INTO webhook_deliveries (organization_id, subscription_id, " +
   "event_sequence, event_id, event_type, aggregate_id, version, status, attempts, next_attempt_at, " +
@@ -292,13 +298,15 @@ export const SqlWebhookStore = Layer.effect(
         const [range] = yield* on<{ last: number; low: number | null }>(shard.sql, SELECT_DERIVE_RANGE, [])
         if (range === undefined || range.low === null) return 0
         const low = Number(range.low)
-        const upTo = Math.min(Number(range.last), low + span)
-        if (upTo <= low) return 0
+        if (Number(range.last) <= low) return 0
+        const [next] = yield* on<{ up_to: number | null; events: number }>(shard.sql, SELECT_DERIVE_UP_TO, [low, span])
+        if (next === undefined || next.up_to === null) return 0
+        const upTo = Number(next.up_to)
         yield* atomically(shard, [
           { sql: DERIVE_DELIVERIES, params: [now, now, now, upTo] },
           { sql: ADVANCE_CURSORS, params: [upTo, upTo] }
         ])
-        return upTo - low
+        return Number(next.events)
       })
 
     const claimOn = (shard: Shard, options: Parameters<WebhookStore["Type"]["claim"]>[0]) =>

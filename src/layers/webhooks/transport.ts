@@ -7,8 +7,8 @@
  * any address a webhook may not reach (src/domain/webhook-url.ts) is refused, so a DNS answer that changed after the
  * subscription was created (rebinding) cannot point a delivery at this machine or a private network. fetch resolves
  * the name again itself, so a resolver that answers differently from one moment to the next could still slip past:
- * the window is one lookup wide (docs/DECISIONS.md, "Webhooks"). On Workers there is no lookup: a Worker's fetch
- * leaves from Cloudflare's network, which does not route to the deployment's own private networks.
+ * the window is one lookup wide (docs/DECISIONS.md, "Webhooks and the feed"). On Workers there is no lookup: a
+ * Worker's fetch leaves from Cloudflare's network, which does not route to the deployment's own private networks.
  */
 import { Effect, Layer } from "effect"
 import type * as NodeDns from "node:dns"
@@ -70,7 +70,9 @@ const describe = (error: unknown): string => {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause
   const code = (error as { code?: unknown })?.code ?? cause?.code
   const message = error instanceof Error ? error.message : String(error)
-  return `${typeof code === "string" ? `${code}: ` : ""}${message}`.slice(0, RESPONSE_EXCERPT_LENGTH)
+  // Bun's message begins with the code already ("ECONNREFUSED: Unable to connect…").
+  const prefix = typeof code === "string" && !message.startsWith(code) ? `${code}: ` : ""
+  return `${prefix}${message}`.slice(0, RESPONSE_EXCERPT_LENGTH)
 }
 
 export const sendWebhook = (options: TransportOptions) => (webhook: OutgoingWebhook) =>

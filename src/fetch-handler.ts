@@ -52,7 +52,7 @@ export interface HandlerOptions {
    * statement in @effect/sql) are work nobody reads. Pass `true` when a tracer layer is provided with the services.
    */
   readonly tracing?: boolean
-  /** Webhooks (docs/DECISIONS.md, "Webhooks"); without a secret key the webhook routes answer 503. */
+  /** Webhooks (docs/DECISIONS.md, "Webhooks and the feed"); without a secret key the webhook routes answer 503. */
   readonly webhooks?: WebhookOptions
 }
 

@@ -14,7 +14,7 @@
  * The Bun and Deno servers run `relayForever` in a fiber of their own, woken by every commit and polling as a safety
  * net; the Worker runs `relayUntilIdle` from its queue consumer and its cron trigger. What a crash can cost: a relay
  * that dies after sending but before recording leaves its lease to expire (`leaseMs`), after which the delivery is
- * claimed and sent again: at most one extra attempt per lease expiry (docs/DECISIONS.md, "Webhooks").
+ * claimed and sent again: at most one extra attempt per lease expiry (docs/DECISIONS.md, "Webhooks and the feed").
  */
 import { Clock, Duration, Effect } from "effect"
 import {

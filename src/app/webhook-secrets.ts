@@ -3,7 +3,7 @@
  * `whsec_` + base64(HMAC-SHA-256(WEBHOOK_SECRET_KEY, "users-api/webhook-secret/1\0" + id + "\0" + g)). The database
  * holds only the generation, so a copy of it (an export, a backup) signs nothing; the key is a deployment secret kept
  * like IDEMPOTENCY_HASH_KEY. The secret is shown once, when it is made (creation, rotation), and never listed.
- * docs/DECISIONS.md, "Webhooks": why derived, and what changing the key means.
+ * docs/DECISIONS.md, "Webhooks and the feed": why derived, and what changing the key means.
  */
 import { hmacSha256 } from "../sha256.js"
 import { SECRET_PREFIX, toBase64 } from "../webhooks/signature.js"

@@ -24,9 +24,15 @@ import {
 } from "cloudflare:test"
 import { Effect } from "effect"
 import { Webhook } from "standardwebhooks"
-import { initShardSql, SHARD_SEQUENCE_SPAN } from "../../src/admin/shards.js"
+import {
+  exportOrganizationSql,
+  forgetMovedOrganizationSql,
+  initShardSql,
+  routeOrganizationSql,
+  SHARD_SEQUENCE_SPAN
+} from "../../src/admin/shards.js"
 import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
-import { DEFAULT_RETRY_POLICY, relayUntilIdle } from "../../src/app/webhook-relay.js"
+import { DEFAULT_RETRY_POLICY, relayUntilIdle, type RetryPolicy } from "../../src/app/webhook-relay.js"
 import { webhookSecretDeriver } from "../../src/app/webhook-secrets.js"
 import { signServiceToken } from "../../src/dev/signing.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
@@ -163,7 +169,7 @@ describe("the relay's SQL on D1", () => {
   const relayWith = async (
     handler: ReturnType<typeof handlerOver>,
     answer: (payload: Payload) => TransportResult,
-    maxAttempts = 10
+    retry: Partial<RetryPolicy> = {}
   ) => {
     const sent: Array<Payload> = []
     const transport = WebhookTransport.of({
@@ -178,7 +184,8 @@ describe("the relay's SQL on D1", () => {
     await handler.run(
       relayUntilIdle({
         deriveSecret,
-        retry: { maxAttempts, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000, random: () => 0 },
+        // Retries due at once, unless the test says otherwise.
+        retry: { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000, random: () => 0, ...retry },
         log: () => undefined
       }).pipe(
         Effect.provideService(WebhookTransport, transport),
@@ -224,7 +231,7 @@ describe("the relay's SQL on D1", () => {
         ? { kind: "response", status: 500, excerpt: "" }
         : payload.data.version === 3
         ? { kind: "timeout" }
-        : ok, 3)
+        : ok, { maxAttempts: 3 })
     expect(sent.map(at)).toEqual(["v1@1", "v1@2", "v1@2", "v1@2", "v1@3", "v1@3", "v1@3"])
     expect(await deliveryRows(webhook.id)).toEqual([
       { aggregate_id: "v1", version: 1, status: "delivered", attempts: 1 },
@@ -267,6 +274,54 @@ describe("the relay's SQL on D1", () => {
     ])
     expect(await deliveryRows(webhook.id)).toEqual([])
     expect(await rows("SELECT 1 FROM webhook_subscriptions WHERE id = ?", webhook.id)).toEqual([])
+  })
+
+  it("moves a subscription with its organization: its deliveries and attempts go along, and it goes on there", async () => {
+    // As `wrangler d1 execute --file` runs SQL text: statement after statement.
+    const run = async (db: D1Database, sql: string | ReadonlyArray<string>) => {
+      for (const statement of typeof sql === "string" ? sql.split("\n") : sql) await db.prepare(statement).run()
+    }
+    await run(env.DB_1, initShardSql(1))
+    const handler = handlerOver([env.DB_1])
+    const tenant = await seedTenant()
+    const api = await as(tenant, handler.fetch)
+    const { webhook } = await api.subscribe("http://127.0.0.1:9/never")
+    await api.createUser("mover")
+    // Its first attempt fails on shard 0: the move carries a pending delivery with one attempt.
+    const later = { baseDelayMs: 3_600_000, maxDelayMs: 3_600_000, windowMs: 86_400_000, random: () => 0.5 }
+    expect((await relayWith(handler, () => ({ kind: "timeout" }), later)).map(at)).toEqual(["mover@1"])
+
+    await run(env.DB, routeOrganizationSql(tenant.organizationId, null))
+    const select = (sql: string) =>
+      Effect.promise(async () => (await env.DB.prepare(sql).all<Record<string, string | number | null>>()).results)
+    const statements = await Effect.runPromise(exportOrganizationSql(select, tenant.organizationId, 0, 1))
+    await run(env.DB_1, statements)
+    await run(env.DB_1, statements) // a second run, as after one that stopped half-way, adds nothing
+    await run(env.DB, routeOrganizationSql(tenant.organizationId, 1))
+    await run(env.DB, forgetMovedOrganizationSql(tenant.organizationId))
+
+    expect(await rows("SELECT 1 FROM webhook_subscriptions WHERE id = ?", webhook.id)).toEqual([])
+    expect(await deliveryRows(webhook.id)).toEqual([])
+    expect(await attemptRows(webhook.id)).toEqual([])
+    expect(await deliveryRows(webhook.id, env.DB_1)).toEqual([
+      { aggregate_id: "mover", version: 1, status: "pending", attempts: 1 }
+    ])
+    const copiedAttempts = await env.DB_1.prepare("SELECT outcome FROM webhook_attempts WHERE subscription_id = ?")
+      .bind(webhook.id).all()
+    expect(copiedAttempts.results).toEqual([{ outcome: "timeout" }])
+    // Listed on its new shard, as before; the next event (numbered in shard 1's range) is derived there, after the
+    // pending one, which the shard's relay now sends. (A new handler: the old one keeps the shard it read for 60 s.)
+    const movedHandler = handlerOver([env.DB_1])
+    const moved = await as(tenant, movedHandler.fetch)
+    expect(await moved.webhooks()).toMatchObject([{ id: webhook.id, status: "active" }])
+    await moved.update("mover", "+14155550401")
+    await env.DB_1.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE subscription_id = ?")
+      .bind(new Date(0).toISOString(), webhook.id).run()
+    expect((await relayWith(movedHandler, () => ok)).map(at)).toEqual(["mover@1", "mover@2"])
+    expect((await deliveryRows(webhook.id, env.DB_1)).map((r) => `${r.version}:${r.status}`)).toEqual([
+      "1:delivered",
+      "2:delivered"
+    ])
   })
 })
 

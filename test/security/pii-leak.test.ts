@@ -18,13 +18,14 @@ import { type FetchHandler, type Job, makeFetchHandler } from "../../src/fetch-h
 import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
 import { FetchWebhookTransport } from "../../src/layers/webhooks/transport.js"
 import { type Answer, call, type Fetch } from "../support/client.js"
+import { eventually } from "../support/eventually.js"
 import {
   makeSqliteFixture,
   type SqliteFixture,
   type Tenant,
   TEST_WEBHOOK_SECRET_KEY
 } from "../support/sqlite-fixture.js"
-import { eventually, type Receiver, startReceiver } from "../support/webhook-receiver.js"
+import { type Receiver, startReceiver } from "../support/webhook-receiver.js"
 
 /** Every phone-like string sent during the session, exactly as sent. */
 const SENT_NUMBERS = [

@@ -14,8 +14,9 @@ import type { Job } from "../../src/fetch-handler.js"
 import { sendWebhook } from "../../src/layers/webhooks/transport.js"
 import { WebhookTransport } from "../../src/services/webhooks.js"
 import { call } from "../support/client.js"
+import { eventually } from "../support/eventually.js"
 import { TEST_WEBHOOK_SECRET_KEY } from "../support/sqlite-fixture.js"
-import { eventually, type Receiver, startReceiver } from "../support/webhook-receiver.js"
+import { type Receiver, startReceiver } from "../support/webhook-receiver.js"
 import { FAST, immediateRetries, makeRelayFixture, numbers, type RelayFixture } from "./support.js"
 
 const cleanup: Array<() => Promise<unknown>> = []

@@ -40,6 +40,7 @@ import { D1Services } from "../../src/layers/d1.js"
 import { type TransportResult, WebhookTransport } from "../../src/services/webhooks.js"
 import { verifyWebhook } from "../../src/webhooks/verify.js"
 import worker, { type Bindings, DEAD_LETTER_SUFFIX, type RelayMessage } from "../../src/worker.js"
+import { eventually } from "../support/eventually.js"
 import {
   BASE_URL,
   handlerOptions,
@@ -111,17 +112,6 @@ const as = async (tenant: Tenant, send: (request: Request) => Promise<Response>)
 const box = () => crypto.randomUUID()
 const received = async (name: string): Promise<Array<Kept>> =>
   (await fetch(`${env.WEBHOOK_RECEIVER}/received/${name}`)).json()
-
-/** Waits for an outcome, bounded; never for a time to pass. */
-const eventually = async <A>(what: string, check: () => Promise<A | undefined>, withinMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + withinMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 interface DeliveryRow {
   readonly aggregate_id: string
@@ -363,14 +353,19 @@ const throughQueue = (name: string, body: () => Promise<void>) =>
     }
   }, QUEUE_TEST_TIMEOUT_MS)
 
+/** A fresh tenant calling the Worker (SELF), subscribed to a mailbox of the receiver; `query` says how it answers. */
+const subscribedThroughWorker = async (query = "") => {
+  const api = await as(await seedTenant(), (request) => SELF.fetch(request))
+  const mailbox = box()
+  const { secret, webhook } = await api.subscribe(`${env.WEBHOOK_RECEIVER}/hooks/${mailbox}${query}`)
+  return { api, mailbox, secret, webhook }
+}
+
 describe("webhooks on Workers, through the queue", () => {
   throughQueue(
     "a write through the Worker is delivered through the queue (Miniflare) to a real receiver, signed",
     async () => {
-      const tenant = await seedTenant()
-      const api = await as(tenant, (request) => SELF.fetch(request))
-      const mailbox = box()
-      const { secret, webhook } = await api.subscribe(`${env.WEBHOOK_RECEIVER}/hooks/${mailbox}`)
+      const { api, mailbox, secret, webhook } = await subscribedThroughWorker()
       const created = await api.createUser("queued", "+1 415 555 2671")
       const [first] = await eventually("the event at the receiver", async () => {
         const got = await received(mailbox)
@@ -400,10 +395,7 @@ describe("webhooks on Workers, through the queue", () => {
   throughQueue(
     "a receiver that fails three times, then succeeds, accepts the event once, each retry a round of the queue",
     async () => {
-      const tenant = await seedTenant()
-      const api = await as(tenant, (request) => SELF.fetch(request))
-      const mailbox = box()
-      const { secret, webhook } = await api.subscribe(`${env.WEBHOOK_RECEIVER}/hooks/${mailbox}?fail=3`)
+      const { api, mailbox, secret, webhook } = await subscribedThroughWorker("?fail=3")
       const created = await api.createUser("flaky")
       for (let attempt = 1; attempt <= 3; attempt++) {
         expect(await afterAttempts(webhook.id, attempt)).toMatchObject({ status: "pending", attempts: attempt })
@@ -437,13 +429,8 @@ describe("webhooks on Workers, through the queue", () => {
   throughQueue(
     "a receiver that keeps failing: failed after the last attempt, every one listed at ?status=failed, re-sent",
     async () => {
-      const tenant = await seedTenant()
-      const api = await as(tenant, (request) => SELF.fetch(request))
-      const mailbox = box()
       // The Worker's policy allows ten attempts; the receiver fails all ten, and takes the re-send.
-      const { webhook } = await api.subscribe(
-        `${env.WEBHOOK_RECEIVER}/hooks/${mailbox}?fail=${DEFAULT_RETRY_POLICY.maxAttempts}`
-      )
+      const { api, mailbox, webhook } = await subscribedThroughWorker(`?fail=${DEFAULT_RETRY_POLICY.maxAttempts}`)
       const created = await api.createUser("down")
       for (let attempt = 1; attempt < DEFAULT_RETRY_POLICY.maxAttempts; attempt++) {
         await afterAttempts(webhook.id, attempt)
@@ -468,10 +455,7 @@ describe("webhooks on Workers, through the queue", () => {
   )
 
   throughQueue("410 Gone from the receiver disables the subscription, and nothing more is sent to it", async () => {
-    const tenant = await seedTenant()
-    const api = await as(tenant, (request) => SELF.fetch(request))
-    const mailbox = box()
-    const { webhook } = await api.subscribe(`${env.WEBHOOK_RECEIVER}/hooks/${mailbox}?status=410`)
+    const { api, mailbox, webhook } = await subscribedThroughWorker("?status=410")
     await api.createUser("gone")
     expect(await afterAttempts(webhook.id, 1)).toMatchObject({ status: "failed", attempts: 1 })
     expect(await api.webhooks()).toMatchObject([{

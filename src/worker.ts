@@ -27,6 +27,7 @@ import {
 import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
+import { DEAD_LETTER_SUFFIX, type RelayMessage, SUBSCRIBED_TTL_MS } from "./layers/webhooks/queue.js"
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import { WebhookStore } from "./services/webhooks.js"
 
@@ -101,17 +102,6 @@ const built = (env: Bindings): Built => {
 }
 
 const handlerFor = (env: Bindings): FetchHandler => built(env).handler
-
-/** The message that asks the consumer for a relay round; its content is not needed (D1 knows the work). */
-export interface RelayMessage {
-  readonly kind: "relay"
-}
-
-/** The dead-letter queue's name ends so (wrangler.toml); its consumer only reports what reached it. */
-export const DEAD_LETTER_SUFFIX = "-dlq"
-
-/** How long an isolate trusts what it read about an organization's subscriptions. */
-export const SUBSCRIBED_TTL_MS = 60_000
 
 /**
  * After an answer: if the requests since the last wake-up committed events of an organization with an active

@@ -37,9 +37,10 @@ import { webhookSecretDeriver } from "../../src/app/webhook-secrets.js"
 import { signServiceToken } from "../../src/dev/signing.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { D1Services } from "../../src/layers/d1.js"
+import { DEAD_LETTER_SUFFIX, type RelayMessage } from "../../src/layers/webhooks/queue.js"
 import { type TransportResult, WebhookTransport } from "../../src/services/webhooks.js"
 import { verifyWebhook } from "../../src/webhooks/verify.js"
-import worker, { type Bindings, DEAD_LETTER_SUFFIX, type RelayMessage } from "../../src/worker.js"
+import worker, { type Bindings } from "../../src/worker.js"
 import { eventually } from "../support/eventually.js"
 import {
   BASE_URL,

@@ -16,7 +16,7 @@
  * makes a rewritten history fail too. Events written before migration 0004 link by another rule and are not
  * recomputed (their `hash` is taken as the feed gives it); every organization created since has none.
  */
-import { canonicalJson, GENESIS_HASH } from "./chain.js"
+import { canonicalJson, GENESIS_HASH } from "./canonical-json.js"
 
 /** One entry of the feed (or a webhook's `chain` with its `data`): the chain position and the event as shown. */
 export interface FeedEntry {

@@ -1,24 +1,30 @@
-import { defineWorkersConfig, readD1Migrations } from "@cloudflare/vitest-pool-workers/config"
+import {
+  defineWorkersConfig,
+  readD1Migrations,
+  type WorkerPoolOptionsContext
+} from "@cloudflare/vitest-pool-workers/config"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf } from "./src/dev/signing.js"
 
 // The D1 path, inside workerd (the Workers runtime) against real local D1: migrations/ are read here, in Node,
 // and applied by test/workers/apply-migrations.ts. One signing key per run: the Worker trusts it through JWKS,
-// and the tests sign with its private half (TEST_SIGNING_KEY).
+// and the tests sign with its private half (TEST_SIGNING_KEY). The webhook queue of wrangler.toml runs in Miniflare,
+// and a real receiver on 127.0.0.1 (test/workers/support/receiver-setup.ts, started in Node) hears the relay.
 export default defineWorkersConfig(async () => {
   const key = await generateSigningKey("workers-test-key")
+  const migrations = await readD1Migrations("migrations")
   return {
     test: {
       include: ["test/workers/**/*.test.ts"],
       setupFiles: ["./test/workers/apply-migrations.ts"],
+      globalSetup: ["./test/workers/support/receiver-setup.ts"],
       testTimeout: 30_000,
       hookTimeout: 60_000,
-      // The Worker logs a JSON line per request, and the entry's tests provoke configuration errors on purpose.
+      // The Worker logs a JSON line per request, and the entry's and webhook tests provoke errors on purpose.
       onConsoleLog: (log) =>
-        !/^\{"level":"(info|error)","msg":"(request|configuration error|identity provider key set fetch failed)"/.test(
-          log
-        ),
+        !/^\{"level":"(info|warn|error)","msg":"(request|configuration error|identity provider key set fetch failed|webhook [a-z -]+)"/
+          .test(log),
       poolOptions: {
-        workers: {
+        workers: ({ inject }: WorkerPoolOptionsContext) => ({
           wrangler: { configPath: "./wrangler.toml" },
           miniflare: {
             d1Databases: {
@@ -29,15 +35,19 @@ export default defineWorkersConfig(async () => {
               LEGACY_CHAIN_DB: { id: "00000000-0000-4000-8000-000000000004" }
             },
             bindings: {
-              TEST_MIGRATIONS: await readD1Migrations("migrations"),
+              TEST_MIGRATIONS: migrations,
               TEST_SIGNING_KEY: JSON.stringify(key),
               JWT_ISSUER: DEV_ISSUER,
               JWT_AUDIENCE: DEV_AUDIENCE,
               JWKS: JSON.stringify(jwksOf(key)),
-              IDEMPOTENCY_HASH_KEY: "workers-test-idempotency-hash-key-0123456789"
+              IDEMPOTENCY_HASH_KEY: "workers-test-idempotency-hash-key-0123456789",
+              WEBHOOK_SECRET_KEY: "workers-test-webhook-secret-key-0123456789",
+              // The receiver is on the loopback, over http: local development's rules.
+              WEBHOOK_ALLOW_LOOPBACK: "true",
+              WEBHOOK_RECEIVER: inject("webhookReceiver")
             }
           }
-        }
+        })
       }
     }
   }

@@ -13,7 +13,7 @@
  *   freeze-org <organizationId>            in the directory: no shard, so its requests answer 503 for the move
  *   export-org <organizationId> <from> <to> prints (stdout) the SQL that copies it from shard <from> to <to>
  *   route-org <organizationId> <N>         in the directory: its data is on shard N
- *   forget-moved-org <organizationId> <N>  on the shard it left: its raw numbers and kept answers go
+ *   forget-moved-org <organizationId> <N>  on the shard it left: its raw numbers, kept answers and webhooks go
  *
  * where the statement runs, exactly one of:
  *   --remote [--env NAME]                  the deployed D1 database (wrangler d1 execute DB --remote [--env NAME])

@@ -10,8 +10,8 @@
  *
  * Both credentials go on every call: `Authorization: Bearer <token>` and `X-API-Key`, per client. It runs on any
  * runtime with a global fetch (`UsersClient.layer` provides `FetchHttpClient.layer`), and loads nothing of the
- * server: no store, no jose, no phone metadata. Also exported here: the receiver's webhook verifier and the
- * contract's schemas.
+ * server: no store, no jose, no phone metadata. Also exported here: the receiver's webhook verifier, the check of the
+ * organization's feed against its audit head (`verifyFeed`), and the contract's schemas.
  *
  *   const client = yield* makeUsersClient({ baseUrl, apiKey, token })
  *   const answer = yield* client.users.updatePhoneNumber({
@@ -30,6 +30,14 @@ import { UsersApi } from "./http/api.js"
 import { Problem } from "./http/problems.js"
 
 export {
+  type FeedCheck,
+  type FeedCheckOptions,
+  type FeedEntry as FeedCheckEntry,
+  type FeedHead,
+  type FeedProblem,
+  verifyFeed
+} from "./audit/feed.js"
+export {
   Actor,
   EventMetadata,
   UserCreated,
@@ -43,12 +51,22 @@ export {
   AuditHeadResponse,
   CommandResponse,
   CreateUserBody,
+  CreateWebhookBody,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryPageResponse,
   EventPageResponse,
+  FeedEntry,
+  FeedResponse,
   MarkPhoneNumberVerifiedBody,
   UpdatePhoneNumberBody,
   UserId,
   UserResponse,
-  UsersApi
+  UsersApi,
+  Webhook,
+  WebhookEventType,
+  WebhookListResponse,
+  WebhookWithSecretResponse
 } from "./http/api.js"
 export { Problem } from "./http/problems.js"
 export { generateWebhookSecret, signWebhook, WEBHOOK_HEADERS, webhookHeaders } from "./webhooks/signature.js"

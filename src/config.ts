@@ -2,6 +2,7 @@
  * Configuration from the environment (process.env, Deno.env, or a Worker's env bindings).
  */
 import type { JSONWebKeySet } from "jose"
+import { MIN_WEBHOOK_SECRET_KEY_LENGTH } from "./app/webhook-secrets.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
 import { MIN_FINGERPRINT_KEY_LENGTH } from "./layers/masker.js"
 import { MIN_IDEMPOTENCY_HASH_KEY_LENGTH } from "./services/idempotency.js"
@@ -30,7 +31,9 @@ export const SERVER_VARIABLES = [
   "USERS_API_DATA_DIR",
   "PHONE_FINGERPRINT_KEY",
   "IDEMPOTENCY_HASH_KEY",
-  "CHECKPOINT_INTERVAL_SECONDS"
+  "CHECKPOINT_INTERVAL_SECONDS",
+  "WEBHOOK_SECRET_KEY",
+  "WEBHOOK_ALLOW_LOOPBACK"
 ] as const
 
 /** CHECKPOINT_INTERVAL_SECONDS (default 60): how often a server seals what organizations wrote (app/checkpoints.ts). */
@@ -218,4 +221,33 @@ export const idempotencyHashKeyFromEnv = (env: Env, devKey?: string): string => 
     throw new ConfigError(`IDEMPOTENCY_HASH_KEY must be at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters`)
   }
   return key
+}
+
+/**
+ * WEBHOOK_SECRET_KEY (optional; at least 32 characters when set): the key every webhook subscription's signing secret
+ * is derived from (src/app/webhook-secrets.ts). Unset, webhooks are off: their routes answer 503
+ * webhooks-not-configured and no relay runs; everything else is served. Local dev mode passes the dev state's key.
+ */
+export const webhookSecretKeyFromEnv = (env: Env, devKey?: string): string | undefined => {
+  const key = env.WEBHOOK_SECRET_KEY || devKey
+  if (key === undefined || key === "") return undefined
+  if (key.length < MIN_WEBHOOK_SECRET_KEY_LENGTH) {
+    throw new ConfigError(`WEBHOOK_SECRET_KEY must be at least ${MIN_WEBHOOK_SECRET_KEY_LENGTH} characters`)
+  }
+  return key
+}
+
+/**
+ * WEBHOOK_ALLOW_LOOPBACK ("true" or "false"): whether webhook URLs may be http:// to the loopback and name private
+ * addresses, for local development and benchmarks on one machine. Default: true in local dev mode, false otherwise.
+ */
+export const webhookAllowLoopbackFromEnv = (env: Env, devMode: boolean): boolean => {
+  const text = env.WEBHOOK_ALLOW_LOOPBACK?.trim().toLowerCase()
+  if (text === undefined || text === "") return devMode
+  if (text !== "true" && text !== "false") {
+    throw new ConfigError(
+      `WEBHOOK_ALLOW_LOOPBACK must be true or false, not ${JSON.stringify(env.WEBHOOK_ALLOW_LOOPBACK)}`
+    )
+  }
+  return text === "true"
 }

@@ -4,13 +4,15 @@
  */
 import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
+import { webhookSecretDeriver } from "./app/webhook-secrets.js"
+import { WebhookSettings } from "./app/webhooks.js"
 import { UsersApi } from "./http/api.js"
 import { AuthenticationLive } from "./http/authentication.js"
 import { prefetchBody } from "./http/body.js"
 import { canonicalRequest } from "./http/canonical-request.js"
 import { DocsLive } from "./http/docs.js"
 import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
-import { AuditHandlers, HealthHandlers, UsersHandlers } from "./http/handlers.js"
+import { AuditHandlers, HealthHandlers, UsersHandlers, WebhooksHandlers } from "./http/handlers.js"
 import { requestHasher } from "./http/idempotency.js"
 import { OPENAPI_PATH } from "./http/routes.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
@@ -19,8 +21,9 @@ import type { EventLog } from "./services/event-log.js"
 import type { Idempotency } from "./services/idempotency.js"
 import type { Masker } from "./services/masker.js"
 import type { UserRepo } from "./services/user-repo.js"
+import { RelaySignal, type WebhookStore } from "./services/webhooks.js"
 
-export type Services = Auth | UserRepo | EventLog | Masker | Idempotency
+export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore
 
 export interface FetchHandler {
   readonly fetch: (request: Request) => Promise<Response>
@@ -49,20 +52,46 @@ export interface HandlerOptions {
    * statement in @effect/sql) are work nobody reads. Pass `true` when a tracer layer is provided with the services.
    */
   readonly tracing?: boolean
+  /** Webhooks (docs/DECISIONS.md, "Webhooks and the feed"); without a secret key the webhook routes answer 503. */
+  readonly webhooks?: WebhookOptions
 }
+
+export interface WebhookOptions {
+  /** WEBHOOK_SECRET_KEY (at least 32 characters): the key every subscription's signing secret is derived from. */
+  readonly secretKey?: string | undefined
+  /** Local development (WEBHOOK_ALLOW_LOOPBACK): http:// to the loopback, and private addresses, are accepted. */
+  readonly allowLoopback?: boolean | undefined
+  /**
+   * Told after every commit of an event, and every re-sent delivery, in the request's fiber: how a server wakes its
+   * relay (src/app/webhook-relay.ts). Keep it cheap: it runs on the write path.
+   */
+  readonly onWrite?: ((organizationId: string) => void) | undefined
+}
+
+/** WebhookSettings and the RelaySignal from the handler's options. */
+const webhookLayer = (options: WebhookOptions | undefined) =>
+  Layer.merge(
+    Layer.succeed(WebhookSettings, {
+      deriveSecret: options?.secretKey === undefined || options.secretKey === ""
+        ? undefined
+        : webhookSecretDeriver(options.secretKey),
+      urlRules: { allowLoopback: options?.allowLoopback === true }
+    }),
+    options?.onWrite === undefined ? Layer.empty : Layer.succeed(RelaySignal, { wake: options.onWrite })
+  )
 
 /** The services, with the Masker replaced by one that also fingerprints when a key is configured. */
 const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
   key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
 export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions): FetchHandler => {
-  const store = withFingerprints(services, options.phoneFingerprintKey)
+  const store = Layer.merge(withFingerprints(services, options.phoneFingerprintKey), webhookLayer(options.webhooks))
   // One memo map for the handler and its jobs: the services layer is built once and shared by both.
   const memoMap = Effect.runSync(Layer.makeMemoMap)
   const jobs = ManagedRuntime.make(store, memoMap)
   const running = new Set<() => Promise<void>>()
   const api = HttpApiBuilder.api(UsersApi).pipe(
-    Layer.provide([UsersHandlers, AuditHandlers, HealthHandlers]),
+    Layer.provide([UsersHandlers, AuditHandlers, WebhooksHandlers, HealthHandlers]),
     Layer.provide(AuthenticationLive),
     Layer.provide(requestHasher(options.idempotencyHashKey))
   )

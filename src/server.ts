@@ -1,18 +1,21 @@
 /**
  * The life of a server on an SQLite file, whichever runtime serves it (bun.ts, deno.ts): settle the configuration
  * (startup.ts; a refused start writes nothing), ready the file under data/, serve the one fetch handler, print the
- * banner, seal checkpoints in the background, and on SIGINT or SIGTERM let in-flight requests finish (at most 5 s)
- * before everything is closed.
+ * banner, seal checkpoints and relay webhooks in the background, and on SIGINT or SIGTERM let in-flight requests
+ * finish (at most 5 s) before everything is closed.
  */
-import type { Layer } from "effect"
+import { Effect, type Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { sealPeriodically } from "./app/checkpoints.js"
+import { makeWakeSignal, relayForever, type RelayOptions } from "./app/webhook-relay.js"
+import { webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { checkpointIntervalFromEnv, ConfigError, type Env } from "./config.js"
 import { DATA_DIR } from "./dev/state.js"
 import { makeFetchHandler, type Services } from "./fetch-handler.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
 import type { PrepareOptions } from "./layers/sql/migrate.js"
+import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import { banner, baseUrlOf, startup } from "./startup.js"
 
 /** What an entry brings: its runtime's way to serve, to exit and to hear signals, and its store. */
@@ -33,6 +36,8 @@ export interface ServerRuntime {
   readonly credentialsCommand: string
   /** Said on stderr at start, e.g. that misspelt variables cannot be seen. */
   readonly notice?: string
+  /** The relay's timings (retry schedule, timeout, lease, poll interval), when not the defaults of webhook-relay.ts. */
+  readonly webhookRelay?: Omit<RelayOptions, "deriveSecret"> & { readonly pollIntervalMs?: number }
 }
 
 export const runServer = async (runtime: ServerRuntime): Promise<void> => {
@@ -53,9 +58,15 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
   })()
   mkdirSync(DATA_DIR, { recursive: true })
   const filename = join(DATA_DIR, runtime.database)
+  // Every commit wakes the relay: a signal in this process, nothing written.
+  const wake = makeWakeSignal()
   const handler = makeFetchHandler(
     runtime.services(filename, config.jwt, config.seedSql !== undefined ? { seedSql: config.seedSql } : {}),
-    { phoneFingerprintKey: config.phoneFingerprintKey, idempotencyHashKey: config.idempotencyHashKey }
+    {
+      phoneFingerprintKey: config.phoneFingerprintKey,
+      idempotencyHashKey: config.idempotencyHashKey,
+      webhooks: { secretKey: config.webhookSecretKey, allowLoopback: config.webhookAllowLoopback, onWrite: wake.wake }
+    }
   )
   let server: ReturnType<ServerRuntime["listen"]>
   try {
@@ -70,6 +81,19 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
     return fail(`cannot listen on ${config.hostname}:${config.port}: ${why}`)
   }
   handler.run(sealPeriodically(`${interval} seconds`))
+  if (config.webhookSecretKey !== undefined) {
+    // Outside local development each delivery's host is resolved and refused if it is private (DNS rebinding).
+    const transport = FetchWebhookTransport({ checkAddresses: !config.webhookAllowLoopback })
+    handler.run(
+      relayForever({
+        ...runtime.webhookRelay,
+        deriveSecret: webhookSecretDeriver(config.webhookSecretKey),
+        signal: wake
+      }).pipe(Effect.provide(transport))
+    )
+  } else {
+    warn("WEBHOOK_SECRET_KEY is not set: webhooks are off (their routes answer 503 webhooks-not-configured)")
+  }
   console.log(
     await banner({
       runtime: runtime.name,

@@ -13,7 +13,9 @@ import {
   jwtConfigFromEnv,
   phoneFingerprintKeyFromEnv,
   startMode,
-  unknownVariables
+  unknownVariables,
+  webhookAllowLoopbackFromEnv,
+  webhookSecretKeyFromEnv
 } from "./config.js"
 import { signUserToken } from "./dev/signing.js"
 import { devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
@@ -30,6 +32,10 @@ export interface Startup {
   readonly phoneFingerprintKey: string | undefined
   /** IDEMPOTENCY_HASH_KEY, or in local dev mode the one kept in the dev state. */
   readonly idempotencyHashKey: string
+  /** WEBHOOK_SECRET_KEY, or in local dev mode the dev state's; undefined: webhooks are off. */
+  readonly webhookSecretKey: string | undefined
+  /** WEBHOOK_ALLOW_LOOPBACK (default: local dev mode). */
+  readonly webhookAllowLoopback: boolean
 }
 
 export const startup = async (
@@ -63,7 +69,9 @@ export const startup = async (
     jwt: configured(() => jwtConfigFromEnv(devState !== undefined ? devJwtEnv(devState) : env)),
     seedSql: devState !== undefined ? await devSeedSql(devState, new Date().toISOString()) : undefined,
     phoneFingerprintKey: configured(() => phoneFingerprintKeyFromEnv(env)),
-    idempotencyHashKey: configured(() => idempotencyHashKeyFromEnv(env, devState?.idempotencyHashKey))
+    idempotencyHashKey: configured(() => idempotencyHashKeyFromEnv(env, devState?.idempotencyHashKey)),
+    webhookSecretKey: configured(() => webhookSecretKeyFromEnv(env, devState?.webhookSecretKey)),
+    webhookAllowLoopback: configured(() => webhookAllowLoopbackFromEnv(env, devState !== undefined))
   }
 }
 

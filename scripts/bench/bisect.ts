@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
+import { WebhookSettings } from "../../src/app/webhooks.js"
 import { idempotencyHashKeyFromEnv, jwtConfigFromEnv } from "../../src/config.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { UsersApi } from "../../src/http/api.js"
@@ -20,7 +21,7 @@ import { prefetchBody } from "../../src/http/body.js"
 import { canonicalRequest } from "../../src/http/canonical-request.js"
 import { DocsLive } from "../../src/http/docs.js"
 import { edgeMiddleware } from "../../src/http/edge.js"
-import { AuditHandlers, HealthHandlers, UsersHandlers } from "../../src/http/handlers.js"
+import { AuditHandlers, HealthHandlers, UsersHandlers, WebhooksHandlers } from "../../src/http/handlers.js"
 import { requestHasher } from "../../src/http/idempotency.js"
 import { OPENAPI_PATH } from "../../src/http/routes.js"
 import { SqliteBunServices } from "../../src/layers/sqlite/bun.js"
@@ -42,7 +43,11 @@ const database = join(dir, "users.sqlite")
 await seedSqliteFile(database, { apiKeyHash: credentials.apiKeyHash, users })
 const jwt = jwtConfigFromEnv(credentials.serverEnv)
 const idempotencyHashKey = idempotencyHashKeyFromEnv(credentials.serverEnv)
-const store = SqliteBunServices(database, jwt)
+// No webhook key: the webhook routes are part of the contract, and answer 503 (none is called here).
+const store = Layer.merge(
+  SqliteBunServices(database, jwt),
+  Layer.succeed(WebhookSettings, { deriveSecret: undefined, urlRules: { allowLoopback: false } })
+)
 
 const ok = HttpServerResponse.unsafeJson({ success: true })
 const quiet = (layer: Layer.Layer<any, any, never>) =>
@@ -93,6 +98,7 @@ const contractOnly = (auth: Layer.Layer<Auth>) =>
               .handleRaw("getUser", () => Effect.succeed(ok))
               .handleRaw("listEvents", () => Effect.succeed(ok))),
           AuditHandlers,
+          WebhooksHandlers,
           HealthHandlers
         ]),
         Layer.provide(AuthenticationLive),
@@ -125,7 +131,7 @@ const noWriteRepo = Layer.effect(
 ).pipe(Layer.provide(store))
 const app = (services: Layer.Layer<any, any, never>, options: { readonly edge: boolean; readonly docs: boolean }) => {
   const api = HttpApiBuilder.api(UsersApi).pipe(
-    Layer.provide([UsersHandlers, AuditHandlers, HealthHandlers]),
+    Layer.provide([UsersHandlers, AuditHandlers, WebhooksHandlers, HealthHandlers]),
     Layer.provide(AuthenticationLive),
     Layer.provide(requestHasher(idempotencyHashKey))
   )

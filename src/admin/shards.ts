@@ -1,6 +1,7 @@
 /**
  * Moving an organization between D1 shards (src/layers/d1.ts, migrations/0005; the procedure is in
- * docs/PRODUCTION.md). Its events, checkpoints, users and idempotency keys are copied with their numbers unchanged:
+ * docs/PRODUCTION.md). Its events, checkpoints, users, idempotency keys and webhooks (subscriptions, deliveries and
+ * their attempts) are copied with their numbers unchanged:
  * a checkpoint names the last event sequence it seals, and its hash covers that number, so renumbering the events
  * would break every checkpoint a customer kept. Each shard therefore numbers its events in its own range
  * (`initShardSql`), and an organization only moves up, to a shard with a higher number: the ranges it brings along
@@ -29,12 +30,19 @@ export const routeOrganizationSql = (organizationId: string, shard: number | nul
   };`
 
 /**
- * On the shard left behind, once the directory routes elsewhere: the raw numbers and the kept answers go; the users'
- * versions and the append-only events and checkpoints stay, frozen, and still verify there.
+ * On the shard left behind, once the directory routes elsewhere: the raw numbers, the kept answers and the webhooks
+ * go (the relay there already sends nothing of an organization that lives elsewhere); the users' versions and the
+ * append-only events and checkpoints stay, frozen, and still verify there.
  */
-export const forgetMovedOrganizationSql = (organizationId: string): string =>
-  `UPDATE users SET phone_number = NULL WHERE organization_id = ${sqlString(organizationId)};\n` +
-  `DELETE FROM idempotency_keys WHERE organization_id = ${sqlString(organizationId)};`
+export const forgetMovedOrganizationSql = (organizationId: string): string => {
+  const id = sqlString(organizationId)
+  return `UPDATE users SET phone_number = NULL WHERE organization_id = ${id};\n` +
+    `DELETE FROM idempotency_keys WHERE organization_id = ${id};\n` +
+    `DELETE FROM webhook_attempts WHERE subscription_id IN ` +
+    `(SELECT id FROM webhook_subscriptions WHERE organization_id = ${id});\n` +
+    `DELETE FROM webhook_deliveries WHERE organization_id = ${id};\n` +
+    `DELETE FROM webhook_subscriptions WHERE organization_id = ${id};`
+}
 
 export type Value = string | number | null
 /** A row as a query returns it: SQLite and D1 hand back text, integers and NULL. */
@@ -98,6 +106,57 @@ const IDEMPOTENCY_COLUMNS = [
   "expires_at"
 ]
 
+// A subscription's cursor is an event number, kept like the events' own: on the new shard it still says which of
+// the organization's events have their deliveries.
+const SUBSCRIPTION_COLUMNS = [
+  "organization_id",
+  "id",
+  "url",
+  "event_types",
+  "secret_generation",
+  "previous_generation",
+  "previous_until",
+  "status",
+  "disabled_reason",
+  "disabled_at",
+  "cursor",
+  "created_at"
+]
+// A lease belongs to a relay of the shard left behind: it is not copied.
+const DELIVERY_COLUMNS = [
+  "organization_id",
+  "subscription_id",
+  "event_sequence",
+  "event_id",
+  "event_type",
+  "aggregate_id",
+  "version",
+  "status",
+  "attempts",
+  "next_attempt_at",
+  "window_started_at",
+  "created_at",
+  "completed_at"
+]
+// Without the id: the new shard numbers its own attempts.
+const ATTEMPT_COLUMNS = [
+  "subscription_id",
+  "event_sequence",
+  "attempted_at",
+  "duration_ms",
+  "outcome",
+  "http_status",
+  "response_excerpt"
+]
+
+/** An attempt, unless the same one (delivery, time, outcome) is there from an earlier run. */
+const insertAttempt = (attempt: Row): string =>
+  `INSERT INTO webhook_attempts (${ATTEMPT_COLUMNS.join(", ")}) SELECT ${
+    ATTEMPT_COLUMNS.map((c) => literal(attempt[c] ?? null)).join(", ")
+  } WHERE NOT EXISTS (SELECT 1 FROM webhook_attempts WHERE ${
+    ATTEMPT_COLUMNS.slice(0, 3).map((c) => `${c} = ${literal(attempt[c] ?? null)}`).join(" AND ")
+  });`
+
 export class MoveRefused extends Error {}
 
 /**
@@ -138,6 +197,16 @@ export const exportOrganizationSql = <E>(
       `SELECT ${CHECKPOINT_COLUMNS.join(", ")} FROM audit_checkpoints WHERE ${of} ORDER BY sequence`
     )
     const keys = yield* select(`SELECT ${IDEMPOTENCY_COLUMNS.join(", ")} FROM idempotency_keys WHERE ${of}`)
+    const subscriptions = yield* select(
+      `SELECT ${SUBSCRIPTION_COLUMNS.join(", ")} FROM webhook_subscriptions WHERE ${of}`
+    )
+    const deliveries = yield* select(
+      `SELECT ${DELIVERY_COLUMNS.join(", ")} FROM webhook_deliveries WHERE ${of} ORDER BY event_sequence`
+    )
+    const attempts = yield* select(
+      `SELECT ${ATTEMPT_COLUMNS.join(", ")} FROM webhook_attempts WHERE subscription_id IN ` +
+        `(SELECT id FROM webhook_subscriptions WHERE ${of}) ORDER BY id`
+    )
 
     const userById = new Map(users.map((u) => [String(u.id), u]))
     const started = new Set<string>()
@@ -171,5 +240,10 @@ export const exportOrganizationSql = <E>(
     }
     for (const checkpoint of checkpoints) statements.push(insert("audit_checkpoints", CHECKPOINT_COLUMNS, checkpoint))
     for (const key of keys) statements.push(insert("idempotency_keys", IDEMPOTENCY_COLUMNS, key))
+    for (const subscription of subscriptions) {
+      statements.push(insert("webhook_subscriptions", SUBSCRIPTION_COLUMNS, subscription))
+    }
+    for (const delivery of deliveries) statements.push(insert("webhook_deliveries", DELIVERY_COLUMNS, delivery))
+    for (const attempt of attempts) statements.push(insertAttempt(attempt))
     return statements
   })

@@ -11,7 +11,8 @@ export const Scopes = {
   write: "users:write",
   erase: "users:erase",
   readPii: "users:pii:read",
-  auditRead: "audit:read"
+  auditRead: "audit:read",
+  webhooksWrite: "webhooks:write"
 } as const
 
 const missingScope = (scope: string) =>
@@ -62,6 +63,9 @@ export const authorizeErase = (principal: Principal, userId: string) => selfOrSc
 
 /** A service with `audit:read`. */
 export const authorizeAuditRead = (principal: Principal) => serviceWith(principal, Scopes.auditRead)
+
+/** A service with `webhooks:write`: every webhook route, reading ones included (they show where events go). */
+export const authorizeWebhooks = (principal: Principal) => serviceWith(principal, Scopes.webhooksWrite)
 
 /** The raw number: the user itself, or a service with `users:pii:read`. */
 export const maySeeRawNumber = (principal: Principal, userId: string): boolean =>

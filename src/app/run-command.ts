@@ -13,6 +13,7 @@ import { Masker } from "../services/masker.js"
 import { UserRepo } from "../services/user-repo.js"
 import { commandMetadata } from "./context.js"
 import { PreconditionFailed } from "./errors.js"
+import { wakeRelay } from "./relay-signal.js"
 
 /** `If-Match: "<version>"` or `If-Match: *` (any current version). */
 export type IfMatch = { readonly _tag: "Any" } | { readonly _tag: "Version"; readonly version: number }
@@ -82,9 +83,9 @@ export const runCommand = (
               case "Unchanged":
                 return Effect.succeed({ aggregateId: userId, version: decision.state.version, event: null })
               case "Changed":
-                return Effect.as(
-                  repo.commit({ ...decision, previousHash: stored?.headHash ?? GENESIS_HASH }),
-                  { aggregateId: userId, version: decision.state.version, event: decision.event }
+                return repo.commit({ ...decision, previousHash: stored?.headHash ?? GENESIS_HASH }).pipe(
+                  Effect.zipRight(wakeRelay(principal.organizationId)),
+                  Effect.as({ aggregateId: userId, version: decision.state.version, event: decision.event })
                 )
             }
           })

@@ -10,31 +10,9 @@
  */
 import type { UserEvent } from "../domain/user.js"
 import { sha256Hex } from "../sha256.js"
+import { canonicalJson, GENESIS_HASH } from "./canonical-json.js"
 
-export const GENESIS_HASH = "0".repeat(64)
-
-/** JSON with object keys sorted at every level and no whitespace: one text per value. */
-export const canonicalJson = (value: unknown): string => {
-  if (value === null || typeof value !== "object") return JSON.stringify(value)
-  if (Array.isArray(value)) {
-    let text = "["
-    // An undefined item adds nothing, as Array.prototype.join leaves it (the texts already hashed keep verifying).
-    for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + (canonicalJson(value[i]) ?? "")
-    return text + "]"
-  }
-  // One string built in a loop: this runs on every write.
-  const record = value as Record<string, unknown>
-  const keys = Object.keys(record).sort()
-  let text = "{"
-  let first = true
-  for (const key of keys) {
-    const field = record[key]
-    if (field === undefined) continue
-    text += (first ? "" : ",") + JSON.stringify(key) + ":" + canonicalJson(field)
-    first = false
-  }
-  return text + "}"
-}
+export { canonicalJson, GENESIS_HASH }
 
 /** Where an event sits in its user's chain: the hash it links to and its own. */
 export interface EventLink {

@@ -22,6 +22,8 @@ export interface DevState {
   readonly serviceId: string
   /** IDEMPOTENCY_HASH_KEY of the local runtimes, so that kept Idempotency-Keys still match after a restart. */
   readonly idempotencyHashKey: string
+  /** WEBHOOK_SECRET_KEY of the local runtimes, so that subscriptions keep their secrets across restarts. */
+  readonly webhookSecretKey: string
 }
 
 export const DATA_DIR = process.env.USERS_API_DATA_DIR ?? join(process.cwd(), "data")
@@ -37,12 +39,19 @@ const save = (file: string, state: DevState) => {
 
 export const loadOrCreateDevState = async (file: string = DEV_STATE_FILE): Promise<DevState> => {
   if (existsSync(file)) {
-    const stored = JSON.parse(readFileSync(file, "utf8")) as Omit<DevState, "idempotencyHashKey"> & {
-      readonly idempotencyHashKey?: string
+    const stored = JSON.parse(readFileSync(file, "utf8")) as
+      & Omit<DevState, "idempotencyHashKey" | "webhookSecretKey">
+      & {
+        readonly idempotencyHashKey?: string
+        readonly webhookSecretKey?: string
+      }
+    if (stored.idempotencyHashKey !== undefined && stored.webhookSecretKey !== undefined) return stored as DevState
+    // A dev state from before issue 9 or 13: the rest stays as it was (tokens and the demo key keep working).
+    const upgraded: DevState = {
+      ...stored,
+      idempotencyHashKey: stored.idempotencyHashKey ?? generateSecret(),
+      webhookSecretKey: stored.webhookSecretKey ?? generateSecret()
     }
-    if (stored.idempotencyHashKey !== undefined) return stored as DevState
-    // A dev state from before issue 9: the rest stays as it was (tokens and the demo key keep working).
-    const upgraded: DevState = { ...stored, idempotencyHashKey: generateSecret() }
     save(file, upgraded)
     return upgraded
   }
@@ -55,7 +64,8 @@ export const loadOrCreateDevState = async (file: string = DEV_STATE_FILE): Promi
     apiKeyHash: sha256Hex(apiKey),
     userId: "user_demo",
     serviceId: "svc_demo",
-    idempotencyHashKey: generateSecret()
+    idempotencyHashKey: generateSecret(),
+    webhookSecretKey: generateSecret()
   }
   save(file, state)
   return state
@@ -71,7 +81,10 @@ export const devJwtEnv = (state: DevState) => ({
 /** What a local Worker (wrangler dev, which has no dev mode of its own) needs: devJwtEnv and the dev secrets. */
 export const devWorkerEnv = (state: DevState) => ({
   ...devJwtEnv(state),
-  IDEMPOTENCY_HASH_KEY: state.idempotencyHashKey
+  IDEMPOTENCY_HASH_KEY: state.idempotencyHashKey,
+  WEBHOOK_SECRET_KEY: state.webhookSecretKey,
+  // What local dev mode means for webhooks on Bun and Deno: http:// to the loopback is accepted.
+  WEBHOOK_ALLOW_LOOPBACK: "true"
 })
 
 /**

@@ -13,7 +13,9 @@ import {
 } from "@effect/platform"
 import { Schema } from "effect"
 import { UserEvent } from "../domain/events.js"
+import { MAX_WEBHOOK_URL_LENGTH } from "../domain/webhook-url.js"
 import { CurrentPrincipal } from "../services/auth.js"
+import { WEBHOOK_EVENT_TYPES } from "../services/webhooks.js"
 import { type Problem, problemsFor, type ProblemTag } from "./problems.js"
 
 export const UserId = Schema.String.pipe(
@@ -90,6 +92,130 @@ export const EventPageResponse = Schema.Struct({
 const EventsQuery = Schema.Struct({
   afterVersion: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))),
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)))
+})
+
+const Timestamp = Schema.String.annotations({ description: "ISO-8601" })
+
+export const WebhookEventType = Schema.Literal(...WEBHOOK_EVENT_TYPES).annotations({
+  identifier: "WebhookEventType",
+  description: "A type of the User aggregate's events."
+})
+
+export const CreateWebhookBody = Schema.Struct({
+  url: Schema.String.pipe(Schema.minLength(1)).annotations({
+    description:
+      `Where to POST the events: https (http only to the loopback in local development), at most ${MAX_WEBHOOK_URL_LENGTH} characters, no user name or password, no loopback, private, link-local or reserved address.`,
+    examples: ["https://hooks.example.com/users-api"]
+  }),
+  eventTypes: Schema.Array(WebhookEventType).pipe(Schema.minItems(1), Schema.maxItems(WEBHOOK_EVENT_TYPES.length))
+    .annotations({
+      description: "The event types to send; duplicates count once.",
+      examples: [["UserPhoneNumberUpdated"]]
+    })
+}).annotations({ identifier: "CreateWebhookRequest" })
+
+export const Webhook = Schema.Struct({
+  id: Schema.String,
+  url: Schema.String,
+  eventTypes: Schema.Array(WebhookEventType),
+  status: Schema.Literal("active", "disabled"),
+  disabledReason: Schema.NullOr(Schema.String).annotations({
+    description: "Why it is disabled: receiver-gone (the receiver answered 410 Gone); null while active."
+  }),
+  disabledAt: Schema.NullOr(Timestamp),
+  createdAt: Timestamp,
+  previousSecretExpiresAt: Schema.NullOr(Timestamp).annotations({
+    description: "After a rotation: until when the secrets it replaced still sign too (null otherwise)."
+  })
+}).annotations({ identifier: "Webhook" })
+
+export const WebhookWithSecretResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  webhook: Webhook,
+  secret: Schema.String.annotations({
+    description: "The signing secret (whsec_…), shown this once: keep it in the receiver's configuration. It is " +
+      "not stored (it is derived again for every delivery) and no route shows it again."
+  })
+}).annotations({ identifier: "WebhookWithSecret" })
+
+export const WebhookListResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  webhooks: Schema.Array(Webhook)
+}).annotations({ identifier: "WebhookList" })
+
+export const DeliveryAttempt = Schema.Struct({
+  attemptedAt: Timestamp,
+  durationMs: Schema.Int,
+  outcome: Schema.Literal("delivered", "http-error", "gone", "timeout", "network-error", "blocked-address"),
+  httpStatus: Schema.NullOr(Schema.Int),
+  responseExcerpt: Schema.NullOr(Schema.String).annotations({
+    description: "At most 256 characters of the receiver's answer (or of the connection error)."
+  })
+}).annotations({ identifier: "DeliveryAttempt" })
+
+export const Delivery = Schema.Struct({
+  eventId: Schema.String.annotations({ description: "The event's id, and the webhook-id of every attempt." }),
+  eventSequence: Schema.Int,
+  eventType: Schema.String,
+  aggregateId: Schema.String,
+  version: Schema.Int,
+  status: Schema.Literal("pending", "delivered", "failed"),
+  nextAttemptAt: Schema.NullOr(Timestamp),
+  createdAt: Timestamp,
+  completedAt: Schema.NullOr(Timestamp),
+  attempts: Schema.Array(DeliveryAttempt)
+}).annotations({ identifier: "Delivery" })
+
+export const DeliveryPageResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  webhookId: Schema.String,
+  deliveries: Schema.Array(Delivery),
+  nextCursor: Schema.NullOr(Schema.String).annotations({ description: "after= of the next page, or null" })
+}).annotations({ identifier: "DeliveryPage" })
+
+export const DeliveryResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  delivery: Delivery
+}).annotations({ identifier: "DeliveryAnswer" })
+
+const Cursor = Schema.String.annotations({
+  description: "Opaque: the nextCursor of the previous page. Without it, from the start."
+})
+
+const DeliveriesQuery = Schema.Struct({
+  status: Schema.optional(Schema.Literal("pending", "delivered", "failed")),
+  after: Schema.optional(Cursor),
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)))
+})
+
+export const FeedEntry = Schema.Struct({
+  sequence: Schema.Int.annotations({
+    description: "The event's number in its store, in commit order (an organization lives on one store at a time)."
+  }),
+  aggregateId: Schema.String,
+  version: Schema.Int,
+  prevHash: Schema.String.annotations({ description: "The hash of the user's previous event (64 zeros at 1)." }),
+  hash: Schema.String.annotations({ description: "SHA-256 (hex) of prevHash and the canonical JSON of {event}." }),
+  event: UserEvent
+}).annotations({ identifier: "FeedEntry" })
+
+export const FeedResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  organizationId: Schema.String,
+  events: Schema.Array(FeedEntry),
+  nextCursor: Schema.String.annotations({
+    description: "after= of the next request: past this page's last event (the same cursor when it is empty)."
+  }),
+  hasMore: Schema.Boolean
+}).annotations({ identifier: "OrganizationFeed" })
+
+/** The feed's page size: default and maximum. */
+export const FEED_DEFAULT_LIMIT = 100
+export const FEED_MAX_LIMIT = 1_000
+
+const FeedQuery = Schema.Struct({
+  after: Schema.optional(Cursor),
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, FEED_MAX_LIMIT)))
 })
 
 const IDEMPOTENCY_KEY_RULES = "Optional, 1 to 255 printable ASCII characters (e.g. a UUID), chosen by the client per " +
@@ -278,6 +404,94 @@ export class AuditGroup extends HttpApiGroup.make("audit")
           "recomputes every user's chain, every checkpoint's root and every link."
       )
   )
+  .add(
+    HttpApiEndpoint.get("organizationEvents")`/organizations/${HttpApiSchema.param("organizationId", UserId)}/events`
+      .setUrlParams(FeedQuery)
+      .addSuccess(FeedResponse)
+      .pipe(withProblems("InvalidRequest", "OrganizationNotFound", "Forbidden", "StoreUnavailable"))
+      .annotate(
+        OpenApi.Summary,
+        "Every event of the organization in commit order, with its chain position (audit:read)"
+      )
+      .annotate(
+        OpenApi.Description,
+        `Pages of at most limit events (1 to ${FEED_MAX_LIMIT}, default ${FEED_DEFAULT_LIMIT}) after the cursor, each ` +
+          "with its store sequence and its user's chain link (prevHash, hash), masked as everywhere. A consumer " +
+          "that was down catches up from its last nextCursor, and can check what it received against the audit " +
+          "head: the typed client's verifyFeed recomputes every link and the head's count and Merkle root."
+      )
+  )
+  .middleware(Authentication)
+{}
+
+const OrganizationPath = HttpApiSchema.param("organizationId", UserId)
+const WebhookIdPath = HttpApiSchema.param("webhookId", UserId)
+
+const WEBHOOK_PROBLEMS: ReadonlyArray<ProblemTag> = [
+  "InvalidRequest",
+  "OrganizationNotFound",
+  "WebhookNotFound",
+  "Forbidden",
+  "StoreUnavailable"
+]
+
+export class WebhooksGroup extends HttpApiGroup.make("webhooks")
+  .add(
+    HttpApiEndpoint.post("createWebhook")`/organizations/${OrganizationPath}/webhooks`
+      .setPayload(CreateWebhookBody)
+      .addSuccess(WebhookWithSecretResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
+      .pipe(withProblems(
+        ...WEBHOOK_PROBLEMS,
+        "InvalidWebhookUrl",
+        "WebhookLimitReached",
+        "PayloadTooLarge",
+        "UnsupportedMediaType",
+        "WebhooksNotConfigured"
+      ))
+      .annotate(OpenApi.Summary, "Subscribe a URL to the organization's events (webhooks:write); the secret once")
+      .annotate(
+        OpenApi.Description,
+        "From the organization's next event on, each event of the types named is POSTed to the URL, signed as " +
+          "Standard Webhooks specifies (webhook-id is the event id), at least once and, per user, in version order. " +
+          "The answer carries the signing secret, which no route shows again; earlier events are the feed's " +
+          "(GET /organizations/{id}/events). Takes no Idempotency-Key: a kept answer would keep the secret."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("listWebhooks")`/organizations/${OrganizationPath}/webhooks`
+      .addSuccess(WebhookListResponse)
+      .pipe(withProblems(...WEBHOOK_PROBLEMS))
+      .annotate(OpenApi.Summary, "The organization's subscriptions, never their secrets (webhooks:write)")
+  )
+  .add(
+    HttpApiEndpoint.del("deleteWebhook")`/organizations/${OrganizationPath}/webhooks/${WebhookIdPath}`
+      .addSuccess(HttpApiSchema.NoContent)
+      .pipe(withProblems(...WEBHOOK_PROBLEMS))
+      .annotate(OpenApi.Summary, "Delete a subscription and its deliveries; nothing more is sent to it (204)")
+  )
+  .add(
+    HttpApiEndpoint.post(
+      "rotateWebhookSecret"
+    )`/organizations/${OrganizationPath}/webhooks/${WebhookIdPath}/rotate-secret`
+      .addSuccess(WebhookWithSecretResponse)
+      .pipe(withProblems(...WEBHOOK_PROBLEMS, "WebhooksNotConfigured"))
+      .annotate(OpenApi.Summary, "A new signing secret, shown once; the old one keeps signing too for 24 hours")
+  )
+  .add(
+    HttpApiEndpoint.get("listDeliveries")`/organizations/${OrganizationPath}/webhooks/${WebhookIdPath}/deliveries`
+      .setUrlParams(DeliveriesQuery)
+      .addSuccess(DeliveryPageResponse)
+      .pipe(withProblems(...WEBHOOK_PROBLEMS))
+      .annotate(OpenApi.Summary, "A subscription's deliveries with every attempt, oldest event first (?status=failed)")
+  )
+  .add(
+    HttpApiEndpoint.post("resendDelivery")`/organizations/${OrganizationPath}/webhooks/${WebhookIdPath}/deliveries/${
+      HttpApiSchema.param("eventId", UserId)
+    }/resend`
+      .addSuccess(DeliveryResponse)
+      .pipe(withProblems(...WEBHOOK_PROBLEMS, "DeliveryNotFound", "DeliveryPending", "WebhookDisabled"))
+      .annotate(OpenApi.Summary, "Send a delivered or failed delivery again, now, with a fresh day of retries")
+  )
   .middleware(Authentication)
 {}
 
@@ -325,6 +539,7 @@ const [FrameworkDecodeProblem] = problemsFor(["InvalidRequest"])
 export class UsersApi extends HttpApi.make("users-api")
   .add(UsersGroup)
   .add(AuditGroup)
+  .add(WebhooksGroup)
   .add(HealthGroup)
   .addError(FrameworkDecodeProblem!)
   .annotate(OpenApi.Title, "users-api")

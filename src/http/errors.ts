@@ -14,6 +14,9 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
     | "invalid-query"
     | "invalid-if-match"
     | "invalid-idempotency-key"
+    | "invalid-webhook-id"
+    | "invalid-event-id"
+    | "invalid-cursor"
   readonly detail: string
 }> {}
 

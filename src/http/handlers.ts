@@ -9,6 +9,7 @@ import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { readAuditHead } from "../app/audit-head.js"
 import { authorizeCreateUser, createUser } from "../app/create-user.js"
+import { readFeed } from "../app/organization-feed.js"
 import {
   authorizeErasePersonalData,
   authorizeMarkPhoneNumberVerified,
@@ -19,9 +20,27 @@ import { readEvents } from "../app/read-events.js"
 import { readUser } from "../app/read-user.js"
 import type { CommandResult, IfMatch } from "../app/run-command.js"
 import { authorizeUpdatePhoneNumber, updatePhoneNumber } from "../app/update-phone-number.js"
+import {
+  authorizeWebhookRoutes,
+  createWebhook,
+  deleteWebhook,
+  listDeliveries,
+  listWebhooks,
+  resendDelivery,
+  rotateWebhookSecret
+} from "../app/webhooks.js"
 import { UserRepo } from "../services/user-repo.js"
-import { CreateUserBody, MarkPhoneNumberVerifiedBody, UpdatePhoneNumberBody, UsersApi } from "./api.js"
-import { jsonBodyDecoder } from "./body.js"
+import type { Delivery } from "../services/webhooks.js"
+import {
+  CreateUserBody,
+  CreateWebhookBody,
+  FEED_DEFAULT_LIMIT,
+  MarkPhoneNumberVerifiedBody,
+  UpdatePhoneNumberBody,
+  UsersApi
+} from "./api.js"
+import { jsonBodyDecoder, readJsonBytes } from "./body.js"
+import { decodeCursor, encodeCursor } from "./cursor.js"
 import { InvalidRequest } from "./errors.js"
 import { idempotent } from "./idempotency.js"
 import { failAsProblem, isKnownError, type KnownError, type Problem } from "./problems.js"
@@ -34,6 +53,7 @@ const answered = <A, E extends KnownError, R>(program: Effect.Effect<A, E, R>): 
 const decodeCreate = jsonBodyDecoder(CreateUserBody)
 const decodeUpdate = jsonBodyDecoder(UpdatePhoneNumberBody)
 const decodeVerify = jsonBodyDecoder(MarkPhoneNumberVerifiedBody)
+const decodeCreateWebhook = jsonBodyDecoder(CreateWebhookBody)
 
 const etag = (version: number) => `"${version}"`
 
@@ -124,12 +144,91 @@ export const AuditHandlers = HttpApiBuilder.group(
   UsersApi,
   "audit",
   (handlers) =>
-    handlers.handleRaw("auditHead", ({ path }) =>
-      answered(Effect.map(
-        readAuditHead(path.organizationId),
-        (head) => HttpServerResponse.unsafeJson({ success: true, ...head })
-      )))
+    handlers
+      .handleRaw("auditHead", ({ path }) =>
+        answered(Effect.map(
+          readAuditHead(path.organizationId),
+          (head) => HttpServerResponse.unsafeJson({ success: true, ...head })
+        )))
+      .handleRaw("organizationEvents", ({ path, urlParams }) =>
+        answered(Effect.gen(function*() {
+          const afterSequence = yield* decodeCursor(urlParams.after)
+          const page = yield* readFeed({
+            organizationId: path.organizationId,
+            afterSequence,
+            limit: urlParams.limit ?? FEED_DEFAULT_LIMIT
+          })
+          return HttpServerResponse.unsafeJson({
+            success: true,
+            organizationId: path.organizationId,
+            events: page.events.map(({ event, hash, prevHash, sequence }) => ({
+              sequence,
+              aggregateId: event.aggregateId,
+              version: event.version,
+              prevHash,
+              hash,
+              event
+            })),
+            nextCursor: encodeCursor(page.nextAfterSequence),
+            hasMore: page.hasMore
+          })
+        })))
 )
+
+/** A delivery as the contract shows it (api.ts Delivery): the subscription is the path's. */
+const deliveryView = ({ subscriptionId: _, ...delivery }: Delivery) => delivery
+
+// A secret is in the answer: no cache may keep it.
+const withSecret = (body: unknown, status: 200 | 201) =>
+  HttpServerResponse.unsafeJson(body, { status, headers: { "cache-control": "no-store" } })
+
+export const WebhooksHandlers = HttpApiBuilder.group(UsersApi, "webhooks", (handlers) =>
+  handlers
+    .handleRaw("createWebhook", ({ path, request }) =>
+      answered(Effect.gen(function*() {
+        // Who may, before the body is read, as for the commands.
+        yield* authorizeWebhookRoutes(path.organizationId)
+        const body = yield* Effect.flatMap(readJsonBytes(request), decodeCreateWebhook)
+        const created = yield* createWebhook({ organizationId: path.organizationId, ...body })
+        return withSecret({ success: true, ...created }, 201)
+      })))
+    .handleRaw("listWebhooks", ({ path }) =>
+      answered(Effect.map(
+        listWebhooks(path.organizationId),
+        (webhooks) => HttpServerResponse.unsafeJson({ success: true, webhooks })
+      )))
+    .handleRaw("deleteWebhook", ({ path }) =>
+      answered(Effect.as(
+        deleteWebhook(path.organizationId, path.webhookId),
+        HttpServerResponse.empty({ status: 204 })
+      )))
+    .handleRaw("rotateWebhookSecret", ({ path }) =>
+      answered(Effect.map(
+        rotateWebhookSecret(path.organizationId, path.webhookId),
+        (rotated) => withSecret({ success: true, ...rotated }, 200)
+      )))
+    .handleRaw("listDeliveries", ({ path, urlParams }) =>
+      answered(Effect.gen(function*() {
+        const afterSequence = yield* decodeCursor(urlParams.after)
+        const page = yield* listDeliveries({
+          organizationId: path.organizationId,
+          webhookId: path.webhookId,
+          status: urlParams.status,
+          afterSequence,
+          limit: urlParams.limit ?? 50
+        })
+        return HttpServerResponse.unsafeJson({
+          success: true,
+          webhookId: path.webhookId,
+          deliveries: page.deliveries.map(deliveryView),
+          nextCursor: page.nextAfterSequence === null ? null : encodeCursor(page.nextAfterSequence)
+        })
+      })))
+    .handleRaw("resendDelivery", ({ path }) =>
+      answered(Effect.map(
+        resendDelivery(path.organizationId, path.webhookId, path.eventId),
+        (delivery) => HttpServerResponse.unsafeJson({ success: true, delivery: deliveryView(delivery) })
+      ))))
 
 export const HealthHandlers = HttpApiBuilder.group(
   UsersApi,

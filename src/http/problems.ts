@@ -51,6 +51,13 @@ export type KnownError =
   | Ports.PhoneNumberInUse
   | App.PreconditionFailed
   | App.OrganizationNotFound
+  | App.WebhookNotFound
+  | App.DeliveryNotFound
+  | App.DeliveryPending
+  | App.WebhookDisabled
+  | App.WebhookLimitReached
+  | App.InvalidWebhookUrl
+  | App.WebhooksNotConfigured
   | Http.InvalidRequest
   | Http.UnsupportedMediaType
   | Http.PayloadTooLarge
@@ -85,7 +92,10 @@ const INVALID_REQUEST_CODES = [
   "invalid-organization-id",
   "invalid-query",
   "invalid-if-match",
-  "invalid-idempotency-key"
+  "invalid-idempotency-key",
+  "invalid-webhook-id",
+  "invalid-event-id",
+  "invalid-cursor"
 ] as const satisfies ReadonlyArray<Http.InvalidRequest["code"]>
 
 export const PROBLEMS: { readonly [T in ProblemTag]: Row<Extract<Answer, { readonly _tag: T }>> } = {
@@ -94,6 +104,12 @@ export const PROBLEMS: { readonly [T in ProblemTag]: Row<Extract<Answer, { reado
     title: "Bad request",
     codes: INVALID_REQUEST_CODES,
     code: (e) => e.code,
+    detail: (e) => e.detail
+  },
+  InvalidWebhookUrl: {
+    status: 400,
+    title: "Bad request",
+    codes: ["invalid-webhook-url"],
     detail: (e) => e.detail
   },
   Unauthenticated: {
@@ -126,6 +142,18 @@ export const PROBLEMS: { readonly [T in ProblemTag]: Row<Extract<Answer, { reado
     title: "Organization not found",
     codes: ["organization-not-found"],
     detail: "No such organization is visible to you."
+  },
+  WebhookNotFound: {
+    status: 404,
+    title: "Webhook not found",
+    codes: ["webhook-not-found"],
+    detail: "No webhook subscription with this id exists in your organization."
+  },
+  DeliveryNotFound: {
+    status: 404,
+    title: "Delivery not found",
+    codes: ["delivery-not-found"],
+    detail: "The webhook subscription has no delivery of this event."
   },
   RouteNotFound: { status: 404, title: "Not found", codes: ["route-not-found"], detail: "No such route." },
   UserAlreadyExists: {
@@ -162,6 +190,24 @@ export const PROBLEMS: { readonly [T in ProblemTag]: Row<Extract<Answer, { reado
     codes: ["idempotency-key-in-use"],
     detail: "A request with this Idempotency-Key is still being processed; retry shortly to get its answer.",
     headers: () => ({ "retry-after": "1" })
+  },
+  WebhookLimitReached: {
+    status: 409,
+    title: "Webhook limit reached",
+    codes: ["webhook-limit-reached"],
+    detail: (e) => `Your organization has ${e.limit} webhook subscriptions, the most it may have; delete one first.`
+  },
+  DeliveryPending: {
+    status: 409,
+    title: "Delivery pending",
+    codes: ["delivery-pending"],
+    detail: "The delivery is still pending: it is sent on its schedule, and can be re-sent once delivered or failed."
+  },
+  WebhookDisabled: {
+    status: 409,
+    title: "Webhook disabled",
+    codes: ["webhook-disabled"],
+    detail: "The webhook subscription is disabled (its receiver answered 410 Gone); nothing is sent to it."
   },
   UserErased: {
     status: 410,
@@ -227,6 +273,13 @@ export const PROBLEMS: { readonly [T in ProblemTag]: Row<Extract<Answer, { reado
     detail: "The store did not answer; the request may or may not have been applied. Retry shortly.",
     headers: () => ({ "retry-after": "1" })
   },
+  WebhooksNotConfigured: {
+    status: 503,
+    title: "Webhooks not configured",
+    codes: ["webhooks-not-configured"],
+    // No Retry-After: it lasts until the operator sets the key.
+    detail: "This deployment has no WEBHOOK_SECRET_KEY, so it cannot sign webhooks; its operator must set one."
+  },
   IdentityProviderUnavailable: {
     status: 503,
     title: "Identity provider unavailable",
@@ -290,6 +343,10 @@ export const problemOfCause = (cause: Cause.Cause<unknown>, requestId: string): 
       ? new Http.InvalidRequest({ code: "invalid-user-id", detail: `The user id ${ID_RULE}` })
       : parameter === "organizationId"
       ? new Http.InvalidRequest({ code: "invalid-organization-id", detail: `The organization id ${ID_RULE}` })
+      : parameter === "webhookId"
+      ? new Http.InvalidRequest({ code: "invalid-webhook-id", detail: `The webhook id ${ID_RULE}` })
+      : parameter === "eventId"
+      ? new Http.InvalidRequest({ code: "invalid-event-id", detail: `The event id ${ID_RULE}` })
       : new Http.InvalidRequest({ code: "invalid-query", detail: `The query parameter ${parameter} is not valid.` })
     return toProblem(invalid, requestId)
   }

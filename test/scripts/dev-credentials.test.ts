@@ -62,7 +62,14 @@ describe("npm run dev:credentials", () => {
     const admin = decodeJwt(printed.adminToken!)
     expect(admin).toMatchObject({ sub: "svc_demo_admin", org_id: "org_demo", token_use: "service" })
     expect(String(admin.scope).split(" ").sort()).toEqual([...EVERY_SCOPE].sort())
-    expect(EVERY_SCOPE).toEqual(["users:read", "users:write", "users:erase", "users:pii:read", "audit:read"])
+    expect(EVERY_SCOPE).toEqual([
+      "users:read",
+      "users:write",
+      "users:erase",
+      "users:pii:read",
+      "audit:read",
+      "webhooks:write"
+    ])
     expect(admin.exp! - admin.iat!).toBe(24 * 60 * 60)
   })
 

@@ -1,17 +1,31 @@
 /**
  * No phone number leaks: a realistic session through the real handler over a real SQLite file, twice (once logging
  * to the fixture's sink, once to the console as in production), capturing every log line, everything written to
- * the console, every response (status, headers, body) and the whole events table. None may contain any of the
- * numbers used, in any of the forms a number is written in. The masked last four digits are allowed.
+ * the console, every response (status, headers, body), the whole events table, and every webhook the relay delivered
+ * (to a real receiver on 127.0.0.1 subscribed to every event type: headers and body as received). None may contain
+ * any of the numbers used, in any of the forms a number is written in; no webhook carries a token or an API key.
+ * The masked last four digits are allowed.
  */
+import { Effect } from "effect"
 import { parsePhoneNumber } from "libphonenumber-js/max"
 import { format } from "node:util"
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from "vitest"
+import { relayForever } from "../../src/app/webhook-relay.js"
+import { makeWakeSignal, type RelayLogLine } from "../../src/app/webhook-relay.js"
+import { webhookSecretDeriver } from "../../src/app/webhook-secrets.js"
 import { DEV_AUDIENCE, DEV_ISSUER, jwksOf } from "../../src/dev/signing.js"
-import { type FetchHandler, makeFetchHandler } from "../../src/fetch-handler.js"
+import { type FetchHandler, type Job, makeFetchHandler } from "../../src/fetch-handler.js"
 import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
+import { FetchWebhookTransport } from "../../src/layers/webhooks/transport.js"
 import { type Answer, call, type Fetch } from "../support/client.js"
-import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
+import { eventually } from "../support/eventually.js"
+import {
+  makeSqliteFixture,
+  type SqliteFixture,
+  type Tenant,
+  TEST_WEBHOOK_SECRET_KEY
+} from "../support/sqlite-fixture.js"
+import { type Receiver, startReceiver } from "../support/webhook-receiver.js"
 
 /** Every phone-like string sent during the session, exactly as sent. */
 const SENT_NUMBERS = [
@@ -70,10 +84,14 @@ const TEMPLATES = new Set([
   "/users/:id/UpdatePhoneNumber",
   "/users/:id/events",
   "/users/:id",
+  "/organizations/:organizationId/webhooks",
   "(unmatched)"
 ])
 
 let f: SqliteFixture
+let receiver: Receiver
+let relay: Job
+const relayLogs: Array<RelayLogLine> = []
 let consoleHandler: FetchHandler
 let consoleTenant: Tenant
 const spies: Array<MockInstance> = []
@@ -101,7 +119,8 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
   const carol = `${prefix}_carol`
   const aliceToken = await f.userToken(alice, tenant.organizationId)
   const mallory = await f.userToken(`${prefix}_mallory`, tenant.organizationId)
-  credentials.push(service, readOnly, otherOrg, aliceToken, mallory, tenant.apiKey, f.other.apiKey)
+  const webhooks = await f.serviceToken("webhooks:write", tenant.organizationId)
+  credentials.push(service, readOnly, otherOrg, aliceToken, mallory, webhooks, tenant.apiKey, f.other.apiKey)
   let requests = 0
 
   const step = async (
@@ -121,6 +140,20 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
     step(expected, "POST", `/users/${id}/UpdatePhoneNumber`, { body, ...options })
   const raw = (expected: Expected, id: string, text: string, contentType = "application/json") =>
     step(expected, "POST", `/users/${id}/UpdatePhoneNumber`, { raw: text, headers: { "content-type": contentType } })
+
+  // A receiver hears every event of the organization from here on.
+  await step(
+    { step: "subscribe the receiver to every event", status: 201 },
+    "POST",
+    `/organizations/${tenant.organizationId}/webhooks`,
+    {
+      token: webhooks,
+      body: {
+        url: receiver.url,
+        eventTypes: ["UserCreated", "UserPhoneNumberUpdated", "UserPhoneNumberVerified", "UserPersonalDataErased"]
+      }
+    }
+  )
 
   // Creating users, with and without numbers, idempotently, and in conflict.
   await step({ step: "create alice with a number", status: 201 }, "POST", "/users", {
@@ -260,7 +293,21 @@ let requestsToSink = 0
 let requestsToConsole = 0
 
 beforeAll(async () => {
-  f = await makeSqliteFixture()
+  receiver = await startReceiver()
+  const signal = makeWakeSignal()
+  f = await makeSqliteFixture({
+    webhooks: { secretKey: TEST_WEBHOOK_SECRET_KEY, allowLoopback: true, onWrite: signal.wake }
+  })
+  // The relay of the Bun and Deno servers over the same file: it sends both sessions' events (the second handler's
+  // commits are found by its polling).
+  relay = f.handler.run(
+    relayForever({
+      deriveSecret: webhookSecretDeriver(TEST_WEBHOOK_SECRET_KEY),
+      signal,
+      pollIntervalMs: 50,
+      log: (line) => relayLogs.push(line)
+    }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })))
+  )
   for (const method of ["log", "info", "warn", "error", "debug"] as const) {
     spies.push(
       vi.spyOn(console, method).mockImplementation((...args: Array<unknown>) => {
@@ -273,12 +320,20 @@ beforeAll(async () => {
   consoleTenant = await f.newTenant()
   consoleHandler = makeFetchHandler(
     SqliteNodeServices(f.filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }),
-    { idempotencyHashKey: f.idempotencyHashKey }
+    { idempotencyHashKey: f.idempotencyHashKey, webhooks: { secretKey: TEST_WEBHOOK_SECRET_KEY, allowLoopback: true } }
   )
   requestsToConsole = await runSession(consoleHandler.fetch, consoleTenant, "s2")
+  // Every event of both sessions reaches the receiver.
+  await eventually("every event delivered", () => {
+    const [pending] = f.query<{ n: number }>("SELECT count(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'")
+    const [all] = f.query<{ n: number }>("SELECT count(*) AS n FROM webhook_deliveries")
+    return pending!.n === 0 && all!.n > 0 && receiver.received.length === all!.n ? true : undefined
+  })
 }, 60_000)
 
 afterAll(async () => {
+  await relay?.stop()
+  await receiver?.close()
   for (const spy of spies) spy.mockRestore()
   console.info(
     `pii: ${forbiddenForms().size} forbidden forms of ${SENT_NUMBERS.length} numbers, checked in ${answers.length} responses, ` +
@@ -320,6 +375,17 @@ describe("no phone number leaks, in any form", () => {
       ...consoleOutput.map((entry, i) => [`console.${entry.method} #${i}`, entry.text] as const),
       ...f.query("SELECT * FROM events ORDER BY sequence").map((row, i) =>
         [`events row ${i}`, JSON.stringify(row)] as const
+      ),
+      ...receiver.received.map((webhook, i) =>
+        [
+          `webhook ${i} as received`,
+          `${webhook.method} ${webhook.path}\n${
+            Object.entries(webhook.headers).map(([k, v]) => `${k}: ${v}`).join("\n")
+          }\n\n${webhook.body}`
+        ] as const
+      ),
+      ...f.query("SELECT * FROM webhook_deliveries").map((row, i) =>
+        [`deliveries row ${i}`, JSON.stringify(row)] as const
       )
     ]
     expect(haystacks.length).toBeGreaterThan(150)
@@ -338,6 +404,31 @@ describe("no phone number leaks, in any form", () => {
     for (const row of rows) {
       const data = JSON.parse(row.data) as Record<string, unknown>
       for (const [key, value] of Object.entries(data)) {
+        if (/phone/i.test(key) && !/verified/i.test(key)) {
+          expect(value === null || /^\*{4}\d{4}$/.test(String(value)), key).toBe(true)
+        }
+      }
+    }
+  })
+})
+
+describe("webhooks", () => {
+  it("delivered every event of both sessions, and no credential with any", () => {
+    // Each organization subscribed before its first event.
+    const [events] = f.query<{ n: number }>(
+      "SELECT count(*) AS n FROM events WHERE organization_id IN (SELECT organization_id FROM webhook_subscriptions)"
+    )
+    expect(receiver.received.length).toBeGreaterThan(10)
+    expect(receiver.received.length).toBe(events!.n)
+    expect(relayLogs).toEqual([])
+    for (const webhook of receiver.received) {
+      const text = JSON.stringify(webhook)
+      expect(text).not.toMatch(/authorization|bearer|x-api-key|cookie/i)
+      expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}|uak_/)
+      for (const credential of credentials) expect(text).not.toContain(credential)
+      // Masked numbers only, wherever a number appears in the event.
+      const { data } = JSON.parse(webhook.body).data
+      for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
         if (/phone/i.test(key) && !/verified/i.test(key)) {
           expect(value === null || /^\*{4}\d{4}$/.test(String(value)), key).toBe(true)
         }

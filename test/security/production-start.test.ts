@@ -178,7 +178,8 @@ describe("the rules (src/config.ts)", () => {
       apiKeyHash: "0".repeat(64),
       userId: "user_demo",
       serviceId: "svc_demo",
-      idempotencyHashKey: "k".repeat(32)
+      idempotencyHashKey: "k".repeat(32),
+      webhookSecretKey: "w".repeat(32)
     }
     const input = { runtime: "Bun", devState: state, filename: "/x/users.sqlite", cwd: "/x" } as const
     const shown = await banner({

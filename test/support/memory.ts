@@ -112,7 +112,9 @@ export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
         .sort((a, b) => a.version - b.version)
         .slice(0, limit)
     ),
-  // The doubles test the program's logic; checkpoints are the stores' and are tested against real SQLite and D1.
+  // The doubles test the program's logic; the feed and checkpoints are the stores' and are tested against real SQLite
+  // and D1.
+  feed: () => Effect.succeed([]),
   checkpoint: () => Effect.succeed(undefined),
   unsealedOrganizations: () => Effect.succeed([])
 })

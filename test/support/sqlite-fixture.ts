@@ -18,7 +18,7 @@ import {
   signServiceToken,
   signUserToken
 } from "../../src/dev/signing.js"
-import { makeFetchHandler } from "../../src/fetch-handler.js"
+import { type FetchHandler, makeFetchHandler, type WebhookOptions } from "../../src/fetch-handler.js"
 import type { LogLine } from "../../src/http/edge.js"
 import type { JwtConfig } from "../../src/layers/auth/jwt.js"
 import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
@@ -32,11 +32,16 @@ export interface Tenant {
 /** The tests' IDEMPOTENCY_HASH_KEY, unless a fixture is given another. */
 export const TEST_IDEMPOTENCY_HASH_KEY = "test-idempotency-hash-key-0123456789abcdef"
 
+/** The tests' WEBHOOK_SECRET_KEY, unless a fixture is given other webhook options. */
+export const TEST_WEBHOOK_SECRET_KEY = "test-webhook-secret-key-0123456789abcdef"
+
 export interface SqliteFixture {
   readonly filename: string
   /** The handler's IDEMPOTENCY_HASH_KEY: another handler over the same file needs it to match kept keys. */
   readonly idempotencyHashKey: string
   readonly fetch: (request: Request) => Promise<Response>
+  /** The handler itself, to run jobs (the webhook relay) on its services. */
+  readonly handler: FetchHandler
   readonly key: SigningKey
   readonly tenant: Tenant
   readonly other: Tenant
@@ -60,10 +65,14 @@ export interface FixtureOptions {
   readonly idempotencyHashKey?: string
   /** Overrides of the JWT settings, e.g. a remote key set (`jwks: new URL(...)`) in place of the inline one. */
   readonly jwt?: Partial<JwtConfig>
+  /** Default: TEST_WEBHOOK_SECRET_KEY, loopback URLs accepted (the tests' receivers are on 127.0.0.1). */
+  readonly webhooks?: WebhookOptions
+  /** An SQLite file to serve instead of a fresh one (a server restarted on the same file). */
+  readonly filename?: string
 }
 
 export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<SqliteFixture> => {
-  const filename = join(mkdtempSync(join(tmpdir(), "users-api-")), "test.sqlite")
+  const filename = options.filename ?? join(mkdtempSync(join(tmpdir(), "users-api-")), "test.sqlite")
   const key = await generateSigningKey("test-key")
   const jwt: JwtConfig = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key), ...options.jwt }
   const services = SqliteNodeServices(filename, jwt)
@@ -72,7 +81,8 @@ export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<S
   const handler = makeFetchHandler(services, {
     log: (line) => logs.push(line),
     phoneFingerprintKey: options.phoneFingerprintKey,
-    idempotencyHashKey
+    idempotencyHashKey,
+    webhooks: options.webhooks ?? { secretKey: TEST_WEBHOOK_SECRET_KEY, allowLoopback: true }
   })
   const client = SqliteClient.layer({ filename })
   const run = <A, E>(effect: Effect.Effect<A, E, any>) =>
@@ -93,6 +103,7 @@ export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<S
     filename,
     idempotencyHashKey,
     fetch: handler.fetch,
+    handler,
     key,
     tenant,
     other,

@@ -16,5 +16,11 @@ declare module "cloudflare:test" {
     readonly JWT_AUDIENCE: string
     readonly JWKS: string
     readonly IDEMPOTENCY_HASH_KEY: string
+    readonly WEBHOOK_SECRET_KEY: string
+    readonly WEBHOOK_ALLOW_LOOPBACK: string
+    /** The receiver on 127.0.0.1 of test/workers/support/receiver-setup.ts: POST /hooks/<box>, GET /received/<box>. */
+    readonly WEBHOOK_RECEIVER: string
+    /** The webhook queue's producer (wrangler.toml). */
+    readonly WEBHOOKS: Queue
   }
 }

@@ -64,6 +64,10 @@ const EVENT_COLUMNS = "event_id, organization_id, aggregate_type, aggregate_id, 
 export const SELECT_EVENTS = `SELECT sequence, ${EVENT_COLUMNS} FROM events ` +
   "WHERE organization_id = ? AND aggregate_id = ? AND version > ? ORDER BY version LIMIT ?"
 
+/** An organization's events after a store event number, in commit order, whole: the organization's feed. */
+export const SELECT_FEED = `SELECT sequence, ${EVENT_COLUMNS} FROM events ` +
+  "WHERE organization_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
+
 /** Every event of the store, for verification. */
 export const SELECT_ALL_EVENTS = `SELECT sequence, ${EVENT_COLUMNS} FROM events ORDER BY sequence`
 

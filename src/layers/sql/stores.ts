@@ -19,6 +19,7 @@ import {
   INSERT_CHECKPOINT,
   SELECT_EVENT_HEADS_AFTER,
   SELECT_EVENTS,
+  SELECT_FEED,
   SELECT_LAST_CHECKPOINT,
   SELECT_UNSEALED_ORGANIZATIONS,
   SELECT_USER,
@@ -28,6 +29,7 @@ import {
   type UserRow
 } from "./rows.js"
 import { Shards } from "./shards.js"
+import { SqlWebhookStore } from "./webhook-store.js"
 
 export const SqlUserRepo = Layer.effect(
   UserRepo,
@@ -103,6 +105,17 @@ export const SqlEventLog = Layer.effect(
         query<EventRow>(SELECT_EVENTS, [organizationId, aggregateId, afterVersion, limit]).pipe(
           Effect.map((rows) => rows.map(toEvent))
         ),
+      feed: (organizationId, afterSequence, limit) =>
+        query<EventRow>(SELECT_FEED, [organizationId, afterSequence, limit]).pipe(
+          Effect.map((rows) =>
+            rows.map((row) => ({
+              sequence: Number(row.sequence),
+              prevHash: row.prev_hash,
+              hash: row.hash,
+              event: toEvent(row)
+            }))
+          )
+        ),
       // An organization moved to another shard leaves its old events behind, frozen (docs/PRODUCTION.md): only the
       // shard it is on now is sealed.
       unsealedOrganizations: (limit) =>
@@ -132,5 +145,5 @@ export const SqlEventLog = Layer.effect(
   })
 )
 
-/** Both stores, over the runtime's Shards. */
-export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog)
+/** The stores, over the runtime's Shards. */
+export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog, SqlWebhookStore)

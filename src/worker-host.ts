@@ -1,0 +1,235 @@
+/**
+ * What the Workers entry (src/worker.ts) does with each event of the Workers host: D1 as the store, settings from
+ * the Worker's vars and secrets (WorkerEnv, generated from wrangler.toml by `npm run types:worker`), audit
+ * checkpoints on the cron trigger, and the webhook relay. The handler is built on an isolate's first request and
+ * reused by the ones after it. (Its own module because workerd takes every export of the entry for a handler.)
+ *
+ * Webhooks (src/app/webhook-relay.ts): D1 holds every delivery's state, so the queue (binding WEBHOOKS) only says
+ * "run the relay": after a request that committed an event of an organization with an active subscription, the fetch
+ * handler sends it a message (in waitUntil, after the answer); its consumer, this Worker's `queue()`, runs the relay
+ * until it runs out of work, and sends itself a delayed message when a retry is due within the minute. The cron
+ * trigger runs the relay too, for retries due later and for a message that was lost. A round that fails (D1 away) is
+ * retried by the queue and, after its retries, lands in the dead-letter queue, whose consumer logs it: nothing is lost
+ * with it, the deliveries are in D1 and the next round finds them.
+ */
+import { HttpServerResponse } from "@effect/platform"
+import { Clock, Effect } from "effect"
+import { sealUnsealedOrganizations } from "./app/checkpoints.js"
+import { relayUntilIdle } from "./app/webhook-relay.js"
+import { type DeriveSecret, webhookSecretDeriver } from "./app/webhook-secrets.js"
+import {
+  ConfigError,
+  idempotencyHashKeyFromEnv,
+  jwtConfigFromEnv,
+  phoneFingerprintKeyFromEnv,
+  webhookAllowLoopbackFromEnv,
+  webhookSecretKeyFromEnv
+} from "./config.js"
+import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
+import { problemResponse, toProblem } from "./http/problems.js"
+import { D1Services } from "./layers/d1.js"
+import { DEAD_LETTER_SUFFIX, type RelayMessage, SUBSCRIBED_TTL_MS } from "./layers/webhooks/queue.js"
+import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
+import { WebhookStore } from "./services/webhooks.js"
+
+/**
+ * Every binding may be missing from a misconfigured deployment: each is checked when the handler is built. DB is the
+ * directory and shard 0; DB_1, DB_2, … are the further shards (src/layers/d1.ts), numbered without gaps.
+ */
+export type Bindings = Partial<WorkerEnv>
+
+const shardsOf = (env: Bindings): Array<D1Database> => {
+  const bound = env as Readonly<Record<string, unknown>>
+  const shards: Array<D1Database> = []
+  for (let n = 1; typeof bound[`DB_${n}`] === "object" && bound[`DB_${n}`] !== null; n++) {
+    shards.push(bound[`DB_${n}`] as D1Database)
+  }
+  const stray = Object.keys(env).find((name) => /^DB_\d+$/.test(name) && Number(name.slice(3)) > shards.length)
+  if (stray !== undefined) throw new ConfigError(`the D1 binding ${stray} is bound but DB_${shards.length + 1} is not`)
+  return shards
+}
+
+/** An isolate's handler, and what its webhook relay needs. */
+interface Built {
+  readonly handler: FetchHandler
+  /** Undefined without WEBHOOK_SECRET_KEY: webhooks are off. */
+  readonly deriveSecret: DeriveSecret | undefined
+  /** Organizations that committed an event since the last wake-up was sent. */
+  readonly written: Set<string>
+  /** Whether an organization has an active subscription, as last read, until when. */
+  readonly subscribed: Map<string, { readonly active: boolean; readonly until: number }>
+}
+
+// Keyed by the env object (one per isolate in production), so a different env never reuses a stale handler.
+const handlers = new WeakMap<object, Built>()
+
+const built = (env: Bindings): Built => {
+  const found = handlers.get(env)
+  if (found !== undefined) return found
+  const { DB: db } = env
+  // The settings are the Worker's vars and secrets: its string bindings.
+  const vars: Record<string, string> = Object.fromEntries(
+    Object.entries(env).filter((binding): binding is [string, string] => typeof binding[1] === "string")
+  )
+  if (db === undefined) throw new ConfigError("the D1 binding DB is missing (see wrangler.toml)")
+  const shards = shardsOf(env)
+  let jwt
+  try {
+    jwt = jwtConfigFromEnv(vars)
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new ConfigError("JWKS is not valid JSON (an inline JSON key set)")
+    throw error
+  }
+  // A Worker has no local dev mode: `npm run dev:worker` writes the dev state's keys to .dev.vars.
+  const secretKey = webhookSecretKeyFromEnv(vars)
+  const written = new Set<string>()
+  const handler = makeFetchHandler(D1Services(db, jwt, shards), {
+    phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars),
+    idempotencyHashKey: idempotencyHashKeyFromEnv(vars),
+    webhooks: {
+      secretKey,
+      allowLoopback: webhookAllowLoopbackFromEnv(vars, false),
+      onWrite: (organizationId) => void written.add(organizationId)
+    }
+  })
+  const entry: Built = {
+    handler,
+    deriveSecret: secretKey === undefined ? undefined : webhookSecretDeriver(secretKey),
+    written,
+    subscribed: new Map()
+  }
+  handlers.set(env, entry)
+  return entry
+}
+
+const handlerFor = (env: Bindings): FetchHandler => built(env).handler
+
+/**
+ * After an answer: if the requests since the last wake-up committed events of an organization with an active
+ * subscription, one message to the queue. Which request's waitUntil carries it does not matter: the commit happened
+ * before its own answer, so this runs, at the latest, after that answer.
+ */
+const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
+  if (entry.written.size === 0 || entry.deriveSecret === undefined || env.WEBHOOKS === undefined) return
+  const organizations = [...entry.written]
+  entry.written.clear()
+  const now = Date.now()
+  let active = false
+  const job = entry.handler.run(Effect.gen(function*() {
+    const store = yield* WebhookStore
+    for (const organizationId of organizations) {
+      const known = entry.subscribed.get(organizationId)
+      const found = known !== undefined && known.until > now
+        ? known.active
+        : yield* Effect.orElseSucceed(store.hasActive(organizationId), () => true)
+      if (known === undefined || known.until <= now) {
+        if (entry.subscribed.size >= 10_000) entry.subscribed.clear()
+        entry.subscribed.set(organizationId, { active: found, until: now + SUBSCRIBED_TTL_MS })
+      }
+      active ||= found
+    }
+  }))
+  await job.done
+  if (active) await env.WEBHOOKS.send({ kind: "relay" } satisfies RelayMessage)
+}
+
+const logError = (msg: string, fields: Record<string, unknown> = {}) =>
+  console.error(JSON.stringify({ level: "error", msg, ...fields }))
+
+/**
+ * Runs the relay until it is idle; `true` when it ran to the end. A retry due within the minute (before the next cron
+ * round) gets a delayed message of its own.
+ */
+const runRelay = async (env: Bindings): Promise<boolean> => {
+  const entry = built(env)
+  if (entry.deriveSecret === undefined) return true
+  let ok = false
+  const job = entry.handler.run(
+    relayUntilIdle({ deriveSecret: entry.deriveSecret }).pipe(
+      Effect.flatMap((due) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          ok = true
+          const seconds = due === undefined ? undefined : Math.max(1, Math.ceil((Date.parse(due) - now) / 1000))
+          return seconds === undefined || seconds > 60 || env.WEBHOOKS === undefined
+            ? Effect.void
+            : Effect.promise(() =>
+              env.WEBHOOKS!.send({ kind: "relay" } satisfies RelayMessage, { delaySeconds: seconds })
+            )
+        })
+      ),
+      Effect.catchAll((error) => Effect.sync(() => logError("webhook relay round failed", { kind: error._tag }))),
+      Effect.provide(FetchWebhookTransport({ checkAddresses: false }))
+    )
+  )
+  await job.done
+  return ok
+}
+
+const misconfigured = (error: unknown): Response => {
+  const detail = error instanceof ConfigError
+    ? `The service is misconfigured: ${error.message}.`
+    : "The service could not start."
+  const requestId = crypto.randomUUID()
+  console.error(JSON.stringify({ level: "error", msg: "configuration error", requestId, detail }))
+  const response = problemResponse(toProblem({ _tag: "Misconfigured", detail }, requestId))
+  return HttpServerResponse.toWeb(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+}
+
+/** A request: the isolate's handler answers it; then, after the answer, the relay's wake-up. */
+export const onFetch = (request: Request, env: Bindings, ctx?: ExecutionContext): Promise<Response> => {
+  let handler: FetchHandler
+  try {
+    handler = handlerFor(env)
+  } catch (error) {
+    return Promise.resolve(misconfigured(error))
+  }
+  const response = handler.fetch(request)
+  // The first request also builds the isolate's shared runtime; were its client to disconnect, workerd would
+  // cancel that build and every later request would wait on it (Effect-TS/effect#6319). waitUntil lets it finish.
+  // Then the relay's wake-up, if this or an earlier request committed an event someone subscribed to.
+  ctx?.waitUntil(
+    response.then(() => undefined, () => undefined).then(() => wakeRelay(built(env), env)).catch((error) =>
+      logError("webhook relay wake-up failed", { kind: String((error as { name?: string })?.name ?? "unknown") })
+    )
+  )
+  return response
+}
+
+/** A batch of the webhook queue (or of its dead-letter queue): one relay round for all of it. */
+export const onQueue = async (batch: MessageBatch<unknown>, env: Bindings): Promise<void> => {
+  if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) {
+    // Rounds that kept failing: their deliveries are still pending in D1, and the cron's next round has them.
+    for (const message of batch.messages) {
+      logError("webhook relay message dead-lettered", { queue: batch.queue, messageId: message.id })
+    }
+    batch.ackAll()
+    return
+  }
+  let ran: boolean
+  try {
+    ran = await runRelay(env)
+  } catch (error) {
+    logError("webhook relay could not start", { detail: error instanceof ConfigError ? error.message : "unknown" })
+    ran = false
+  }
+  // One round for the whole batch: every message asked for the same thing.
+  if (ran) batch.ackAll()
+  else batch.retryAll({ delaySeconds: 10 })
+}
+
+/** The cron trigger: a checkpoint round and a relay round. */
+export const onScheduled = (env: Bindings, ctx: ExecutionContext): void => {
+  const round = handlerFor(env).run(
+    Effect.asVoid(
+      Effect.catchAll(
+        sealUnsealedOrganizations,
+        (error) =>
+          Effect.sync(() =>
+            console.error(JSON.stringify({ level: "error", msg: "checkpoint round failed", kind: error._tag }))
+          )
+      )
+    )
+  )
+  ctx.waitUntil(round.done)
+  ctx.waitUntil(runRelay(env).then(() => undefined, () => logError("webhook relay could not start")))
+}

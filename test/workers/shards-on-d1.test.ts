@@ -17,20 +17,10 @@ import {
   SHARD_SEQUENCE_SPAN
 } from "../../src/admin/shards.js"
 import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
-import { verifyAudit } from "../../src/audit/verify.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { D1Services } from "../../src/layers/d1.js"
-import {
-  type CheckpointRow,
-  type EventRow,
-  SELECT_ALL_CHECKPOINTS,
-  SELECT_ALL_EVENTS,
-  SELECT_USER_VERSIONS,
-  toCheckpoint,
-  toStoredEvent
-} from "../../src/layers/sql/rows.js"
 import worker, { type Bindings } from "../../src/worker.js"
-import { handlerOptions, jwtConfig, makeApiClient, type Tenant } from "./support/d1-fixture.js"
+import { auditOf, handlerOptions, jwtConfig, makeApiClient, type Tenant } from "./support/d1-fixture.js"
 
 const on = <A, E>(db: D1Database, effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
   Effect.runPromise(Effect.provide(effect, D1Client.layer({ db })))
@@ -50,19 +40,6 @@ const count = async (db: D1Database, table: "users" | "events" | "audit_checkpoi
   (await db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE organization_id = ?`).bind(organizationId).first<
     { n: number }
   >())!.n
-
-const auditOf = async (db: D1Database) => {
-  const all = async <T>(sql: string) => (await db.prepare(sql).all<T>()).results
-  return verifyAudit({
-    events: (await all<EventRow>(SELECT_ALL_EVENTS)).map(toStoredEvent),
-    checkpoints: (await all<CheckpointRow>(SELECT_ALL_CHECKPOINTS)).map(toCheckpoint),
-    users: (await all<{ organization_id: string; id: string; version: number }>(SELECT_USER_VERSIONS)).map((r) => ({
-      organizationId: r.organization_id,
-      userId: r.id,
-      version: r.version
-    }))
-  })
-}
 
 const sharded = () => makeFetchHandler(D1Services(env.DB, jwtConfig, [env.DB_1]), handlerOptions)
 

@@ -7,10 +7,13 @@ import { D1Client } from "@effect/sql-d1"
 import { env } from "cloudflare:test"
 import { Effect } from "effect"
 import { ensureOrganization, issueApiKey } from "../../../src/admin/tenants.js"
+import { verifyAudit } from "../../../src/audit/verify.js"
 import { type SigningKey, signServiceToken, signUserToken } from "../../../src/dev/signing.js"
 import { type FetchHandler, makeFetchHandler } from "../../../src/fetch-handler.js"
 import type { JwtConfig } from "../../../src/layers/auth/jwt.js"
 import { D1Services } from "../../../src/layers/d1.js"
+import { readAuditInput } from "../../../src/layers/sql/audit-input.js"
+import { SELECT_ALL_CHECKPOINTS, SELECT_ALL_EVENTS, SELECT_USER_VERSIONS } from "../../../src/layers/sql/rows.js"
 
 /** The key whose public half the Worker trusts (JWKS binding); see vitest.workers.config.mts. */
 export const testKey = JSON.parse(env.TEST_SIGNING_KEY) as SigningKey
@@ -42,6 +45,15 @@ export const seedTenant = (organizationId = `org_${crypto.randomUUID().slice(0, 
 /** Rows straight from local D1, bypassing the service. */
 export const rows = async <T = Record<string, unknown>>(sql: string, ...params: Array<unknown>): Promise<Array<T>> =>
   (await env.DB.prepare(sql).bind(...params).all<T>()).results
+
+/** A D1 database's whole audit trail verified as `npm run audit:verify` verifies a file (readAuditInput's reading). */
+export const auditOf = async (db: D1Database = env.DB) => {
+  const read = [SELECT_ALL_EVENTS, SELECT_ALL_CHECKPOINTS, SELECT_USER_VERSIONS]
+  const results = new Map(
+    await Promise.all(read.map(async (sql) => [sql, (await db.prepare(sql).all()).results] as const))
+  )
+  return verifyAudit(readAuditInput((sql) => results.get(sql)!))
+}
 
 export interface UserRow {
   readonly phone_number: string | null

@@ -1,7 +1,12 @@
 /**
- * Issue 9: the Idempotency-Key request hash was a plain SHA-256 of the request, body included, so a number was
- * recovered from `idempotency_keys.request_hash` by hashing guesses (178 of them). It is now an HMAC-SHA-256 under the
- * deployment's IDEMPOTENCY_HASH_KEY. Through the real fetch handler over a real SQLite file.
+ * Issue 9, what `idempotency_keys` kept of a user's number. Through the real fetch handler over a real SQLite file.
+ *
+ * - The request hash was a plain SHA-256 of the request, body included, so a number was recovered from
+ *   `idempotency_keys.request_hash` by hashing guesses (178 of them). It is now an HMAC-SHA-256 under the
+ *   deployment's IDEMPOTENCY_HASH_KEY.
+ * - Erasure left the user's Idempotency-Key records (their answers and request hashes) for up to 24 hours.
+ *   ErasePersonalData now deletes the user's completed records in its own atomic write, keeping only the running
+ *   erase request's own row, so that its answer is still kept.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { signServiceToken } from "../../src/dev/signing.js"
@@ -88,5 +93,50 @@ describe("the kept request hash", () => {
     } finally {
       await other.dispose()
     }
+  })
+})
+
+describe("ErasePersonalData", () => {
+  it("deletes the user's completed idempotency records, keeps its own, and leaves other users' alone", async () => {
+    const userId = await newUser("+14155552671", "create-erased")
+    const bystander = await newUser("+14155552672", "create-bystander")
+    const path = (id: string) => `/users/${id}/UpdatePhoneNumber`
+    expect((await post(path(userId), { phoneNumber: "+14155552673" }, "update-erased")).status).toBe(200)
+    // A refusal about the user is a record of it too: its hash covers the number that was sent.
+    expect((await post(path(userId), { phoneNumber: "+1 415 555" }, "invalid-erased")).status).toBe(422)
+    const userToken = await f.userToken(userId, tenant.organizationId)
+    expect((await post(path(userId), { phoneNumber: "+14155552674" }, "self-erased", userToken)).status).toBe(200)
+    expect((await post(path(bystander), { phoneNumber: "+14155552675" }, "update-bystander")).status).toBe(200)
+    expect(rows().map((r) => r.idempotency_key)).toEqual([
+      "create-bystander",
+      "create-erased",
+      "invalid-erased",
+      "self-erased",
+      "update-bystander",
+      "update-erased"
+    ])
+
+    const erased = await post(`/users/${userId}/ErasePersonalData`, undefined, "erase")
+    expect(erased.status).toBe(200)
+    expect(erased.body.event.type).toBe("UserPersonalDataErased")
+
+    // Only the erasure's own answer is left of the user's, and it is kept: a retry replays it.
+    const left = rows()
+    expect(left.map((r) => r.idempotency_key)).toEqual(["create-bystander", "erase", "update-bystander"])
+    expect(left.find((r) => r.idempotency_key === "erase")).toMatchObject({ state: "completed" })
+    const replay = await post(`/users/${userId}/ErasePersonalData`, undefined, "erase")
+    expect(replay.headers.get("idempotent-replayed")).toBe("true")
+    expect(replay.text).toBe(erased.text)
+    // The bystander's records still replay.
+    const again = await post(path(bystander), { phoneNumber: "+14155552675" }, "update-bystander")
+    expect(again.headers.get("idempotent-replayed")).toBe("true")
+  })
+
+  it("deletes the records of a user created without an id, found by the id it was given", async () => {
+    const created = await post("/users", { phoneNumber: "+14155552676" }, "create-anonymous")
+    expect(created.status).toBe(201)
+    const userId = created.body.aggregateId as string
+    expect((await post(`/users/${userId}/ErasePersonalData`, undefined)).status).toBe(200)
+    expect(rows().map((r) => r.idempotency_key)).toEqual([])
   })
 })

@@ -28,6 +28,25 @@ describe("the audit chain's link", () => {
     expect(canonicalJson([1, undefined, { b: 2, a: [null, "x"] }])).toBe('[1,,{"a":[null,"x"],"b":2}]')
   })
 
+  it("writes every string, key or value, exactly as JSON.stringify does, escapes included", () => {
+    const strings = [
+      "",
+      "plain ~ text!",
+      'a "quoted" word',
+      "back\\slash",
+      "tab\tnew\nline",
+      "\u0000\u001f\u007f",
+      "é ü 日本",
+      "\u2028\u2029",
+      "\ud800 lone",
+      "😀"
+    ]
+    for (const text of strings) {
+      expect(canonicalJson(text)).toBe(JSON.stringify(text))
+      expect(canonicalJson({ [text]: text })).toBe(`{${JSON.stringify(text)}:${JSON.stringify(text)}}`)
+    }
+  })
+
   it("hashes a legacy (organization-chain) event to the value the first implementation stored", () => {
     expect(legacyLinkHash(GENESIS_HASH, 1, event)).toBe(
       "027f298f2012c6123addc026bb9e4971801e16401e897c780001f147ea4065d1"

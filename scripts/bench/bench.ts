@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --runtime bun|deno|worker|all] [--connections 32] [--duration 10] [--users 10000]
  *  [--runs 3] [--warmup 3] [--json]`: UpdatePhoneNumber under load from 127.0.0.1 (autocannon, in this
- * process), against a same-run baseline per runtime (on Bun also the endpoint written by hand without Effect,
- * handwritten-bun.ts), `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
+ * process), against a same-run baseline per runtime (on Bun and Deno also the endpoint written by hand without Effect,
+ * handwritten.ts), `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
  * the storage ceiling. `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
  * --connections 8,32,128`) for a growth matrix.
  * Prints a table (or, with --json, one JSON object per runtime and workload) and writes
@@ -23,6 +23,7 @@ import {
   bunHandwritten,
   bunHello,
   denoEndpoint,
+  denoHandwritten,
   denoHello,
   ROOT,
   type RunContext,
@@ -45,7 +46,7 @@ const RUNTIMES = {
     endpoint: denoEndpoint,
     baseline: denoHello,
     baselineName: "hello-world JSON on Deno.serve",
-    handwritten: undefined,
+    handwritten: denoHandwritten,
     floor: undefined
   },
   worker: {
@@ -255,7 +256,9 @@ try {
           baselineP99Ms: round(median(perRun.map((r) => r.baseline.p99Ms)), 2),
           baselineErrors: perRun.reduce((sum, r) => sum + r.baseline.errors, 0),
           ...(hands.length === 0 ? {} : {
-            handwritten: "the endpoint written by hand on Bun.serve + bun:sqlite, no Effect (handwritten-bun.ts)",
+            handwritten: runtime === "bun"
+              ? "the endpoint written by hand on Bun.serve + bun:sqlite, no Effect (handwritten.ts)"
+              : "the endpoint written by hand on Deno.serve + node:sqlite, no Effect (handwritten.ts under Deno)",
             handwrittenP50Ms: round(median(hands.map((h) => h.p50Ms)), 2),
             handwrittenP99Ms: round(median(hands.map((h) => h.p99Ms)), 2),
             handwrittenErrors: hands.reduce((sum, h) => sum + h.errors, 0),

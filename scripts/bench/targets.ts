@@ -83,9 +83,9 @@ const bunOnSqlite = async (
 export const bunEndpoint = (ctx: RunContext): Promise<Target> =>
   bunOnSqlite("bun endpoint", ctx, "sh", ["-c", packageScript("start:production")])
 
-/** The same endpoint written by hand on Bun.serve and bun:sqlite, without Effect (handwritten-bun.ts). */
+/** The same endpoint written by hand on Bun.serve and bun:sqlite, without Effect (handwritten.ts). */
 export const bunHandwritten = (ctx: RunContext): Promise<Target> =>
-  bunOnSqlite("bun handwritten", ctx, join(BIN, "bun"), ["scripts/bench/handwritten-bun.ts"])
+  bunOnSqlite("bun handwritten", ctx, join(BIN, "bun"), ["scripts/bench/handwritten.ts"])
 
 const packageScript = (name: string): string =>
   JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts[name]
@@ -131,6 +131,27 @@ export const denoEndpoint = async (ctx: RunContext): Promise<Target> => {
     env,
     "/healthz"
   )
+  return { ...target, check: () => checkSqliteFile(database) }
+}
+
+/**
+ * The same hand-written endpoint on Deno.serve and node:sqlite (handwritten.ts under Deno), from source with Deno's
+ * defaults: what this endpoint costs on Deno without Effect, the runtime's own floor for it.
+ */
+export const denoHandwritten = async (ctx: RunContext): Promise<Target> => {
+  const database = join(ctx.dir, "users.sqlite")
+  await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
+  const env = { ...ctx.credentials.serverEnv, USERS_API_DATA_DIR: ctx.dir }
+  const args = [
+    "run",
+    "--no-prompt",
+    "--allow-net=127.0.0.1",
+    `--allow-read=${ROOT},${ctx.dir}`,
+    `--allow-write=${ctx.dir}`,
+    "--allow-env",
+    "scripts/bench/handwritten.ts"
+  ]
+  const target = await launch("deno handwritten", ctx, join(BIN, "deno"), () => args, env, "/healthz")
   return { ...target, check: () => checkSqliteFile(database) }
 }
 

@@ -60,13 +60,12 @@ export const edgeMiddleware = (sink: LogSink) =>
         serverRequestId,
         requestId: offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : serverRequestId
       }
-      // Set, not Effect.locally: every request runs in a fiber of its own (HttpApp.toWebHandler forks one per
-      // request), so there is no earlier value to restore, and a set is one step where locally is a dozen.
-      fiber.setFiberRef(CurrentRequest, edge)
       const routed: HttpApp.Default<RouteNotFound> = isAmbiguousPath(request.url)
         ? Effect.fail(new RouteNotFound({ request }))
         : app
-      return routed.pipe(
+      // Set, not Effect.locally: every request runs in a fiber of its own (HttpApp.toWebHandler forks one per
+      // request), so there is no earlier value to restore, and a set is one step where locally is a dozen.
+      return Effect.zipRight(FiberRef.set(CurrentRequest, edge), routed).pipe(
         Effect.catchAllCause((cause) => {
           const problem = problemOfCause(cause, edge.requestId)
           edge.code = problem.code

@@ -1,14 +1,15 @@
 /**
- * The hand-written Bun baseline of `npm run bench` (issue 10): `POST /users/{id}/UpdatePhoneNumber` as one would
- * write it without Effect, on Bun.serve and bun:sqlite, doing on every request what the service does and caching
- * nothing: jose's jwtVerify of the bearer token, the API key looked up by its SHA-256, the body read and checked,
- * the number parsed with the service's rules, authorization, then one transaction that reads the user row and the
- * chain head and writes the row and its linked, masked event with the service's own statements. What the service
- * spends above this is the price of its framework. Environment as the service's: JWKS (or JWKS_URL), JWT_ISSUER,
- * JWT_AUDIENCE, JWT_ALGORITHMS, PORT, HOST, USERS_API_DATA_DIR (its users.sqlite, migrated and seeded).
- * Not here: If-Match and Idempotency-Key (a 400), fingerprints, the bounded retry of a lost race, other routes.
+ * The hand-written baseline of `npm run bench` (issue 10): `POST /users/{id}/UpdatePhoneNumber` as one would write it
+ * without Effect, on the runtime's own server and SQLite binding (Bun.serve and bun:sqlite under Bun, Deno.serve and
+ * node:sqlite under Deno), doing on every request what the service does and caching nothing: jose's jwtVerify of
+ * the bearer token, the API key looked up by its SHA-256, the body read and checked, the number parsed with the
+ * service's rules, authorization, then one transaction that reads the user row and the chain head and writes the row
+ * and its linked, masked event with the service's own statements. What the service spends above this is the price
+ * of its framework; what it costs on Deno against Bun is the price of the runtime. Environment as the service's:
+ * JWKS (or JWKS_URL), JWT_ISSUER, JWT_AUDIENCE, JWT_ALGORITHMS, PORT, HOST, USERS_API_DATA_DIR (its users.sqlite,
+ * migrated and seeded). Not here: If-Match and Idempotency-Key (a 400), fingerprints, the bounded retry of a lost
+ * race, other routes.
  */
-import { Database } from "bun:sqlite"
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from "jose"
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 import { join } from "node:path"
@@ -19,9 +20,21 @@ import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import type { User } from "../../src/domain/user.js"
 import { PROBLEMS as TABLE, type ProblemTag } from "../../src/http/problems.js"
 import { ASYMMETRIC_ALGORITHMS } from "../../src/layers/auth/jwt.js"
-import { applyMigrations, tuneSqlite } from "../../src/layers/sql/migrate.js"
+import { applyMigrations, type RawSqlite, tuneSqlite } from "../../src/layers/sql/migrate.js"
 import { changeStatements, SELECT_USER, toUser, type UserRow } from "../../src/layers/sql/rows.js"
 import { hexOf, sha256Hex } from "../../src/sha256.js"
+
+/** What this file needs of Deno, when it runs there. */
+declare const Deno:
+  | undefined
+  | {
+    serve(
+      options: { port: number; hostname: string; onListen?: () => void },
+      handler: (request: Request) => Promise<Response>
+    ): { shutdown(): Promise<void> }
+    addSignalListener(signal: "SIGTERM", handler: () => void): void
+    exit(code: number): never
+  }
 
 const MAX_BODY_BYTES = 16 * 1024
 const ROUTE = /^\/users\/([^/]+)\/UpdatePhoneNumber$/
@@ -74,13 +87,45 @@ const verifyOptions = {
 /** The identity provider's key set could not be fetched (JWKS_URL): the service answers 503 then, not 401. */
 const keySetFailed = (error: unknown) => error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid
 
-const db = new Database(join(process.env.USERS_API_DATA_DIR ?? "data", "users.sqlite"), { readwrite: true })
+/** An SQLite connection as migrate.ts takes it, and the statement calls used here: bun:sqlite and node:sqlite share them. */
+interface Connection extends RawSqlite {
+  prepare(sql: string): ReturnType<RawSqlite["prepare"]> & { get(...params: Array<string | number | null>): unknown }
+  close(): unknown
+}
+
+const file = join(process.env.USERS_API_DATA_DIR ?? "data", "users.sqlite")
+const db: Connection = typeof Deno === "undefined"
+  ? new (await import("bun:sqlite")).Database(file, { readwrite: true })
+  : new (await import("node:sqlite")).DatabaseSync(file)
 tuneSqlite(db)
 applyMigrations(db)
-const selectKey = db.query<{ organization_id: string }, [string]>(
-  "SELECT organization_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"
-)
-const selectUser = db.query<UserRow, [string, string]>(SELECT_USER)
+// Statements prepared once and kept, as bun:sqlite's query() would.
+const prepared = new Map<string, ReturnType<Connection["prepare"]>>()
+const statement = (sql: string) => {
+  let found = prepared.get(sql)
+  if (found === undefined) prepared.set(sql, found = db.prepare(sql))
+  return found
+}
+const selectKey = (hash: string) =>
+  statement("SELECT organization_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL").get(hash) as
+    | { organization_id: string }
+    | null
+    | undefined
+const selectUser = (organizationId: string, userId: string) =>
+  (statement(SELECT_USER).get(organizationId, userId) ?? null) as UserRow | null
+
+/** One transaction around `work`, rolled back if it throws (bun:sqlite's db.transaction, on either binding). */
+const transaction = <A extends Array<unknown>, R>(work: (...args: A) => R) => (...args: A): R => {
+  statement("BEGIN").run()
+  try {
+    const result = work(...args)
+    statement("COMMIT").run()
+    return result
+  } catch (error) {
+    statement("ROLLBACK").run()
+    throw error
+  }
+}
 
 /** src/app/context.ts `uuidv7`, an Effect there, with the clock read directly. */
 const uuidv7 = () => {
@@ -108,7 +153,7 @@ const authenticate = async (request: Request): Promise<Principal> => {
   const { org_id: org, scope, sub } = payload
   if (typeof sub !== "string" || sub === "") throw new Problem("invalid-token")
   if (org != null && (typeof org !== "string" || org === "")) throw new Problem("invalid-token")
-  const organizationId = selectKey.get(sha256Hex(apiKey))?.organization_id
+  const organizationId = selectKey(sha256Hex(apiKey))?.organization_id
   if (organizationId === undefined) throw new Problem("invalid-api-key")
   if (typeof org !== "string") return { organizationId, actor: { type: "user", id: sub }, scopes: [] }
   if (org !== organizationId) throw new Problem("organization-mismatch")
@@ -123,7 +168,7 @@ const readPhoneNumber = async (request: Request): Promise<string | null> => {
   const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase()
   if (!JSON_TYPE.test(mediaType)) throw new Problem("unsupported-media-type")
   if (Number(request.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) throw new Problem("payload-too-large")
-  const bytes = await request.bytes()
+  const bytes = new Uint8Array(await request.arrayBuffer())
   if (bytes.byteLength > MAX_BODY_BYTES) throw new Problem("payload-too-large")
   let body: unknown
   try {
@@ -156,9 +201,9 @@ const parsePhone = (input: string): E164 => {
 }
 
 /** One transaction: the user row (with its chain head) read, the decision, the row and its linked event written. */
-const update = db.transaction((principal: Principal, userId: string, phoneNumber: E164 | null, requestId: string) => {
+const update = transaction((principal: Principal, userId: string, phoneNumber: E164 | null, requestId: string) => {
   const { actor, organizationId } = principal
-  const row = selectUser.get(organizationId, userId)
+  const row = selectUser(organizationId, userId)
   if (row === null) throw new Problem("user-not-found")
   const user = toUser(row)
   if (user.erasedAt !== null) throw new Problem("user-erased")
@@ -181,7 +226,7 @@ const update = db.transaction((principal: Principal, userId: string, phoneNumber
   }
   const previousHash = row.head_hash ?? GENESIS_HASH
   const link = nextLink(previousHash, event)
-  for (const s of changeStatements({ state, event, previousHash }, link)) db.query(s.sql).run(...s.params)
+  for (const s of changeStatements({ state, event, previousHash }, link)) statement(s.sql).run(...s.params)
   return { aggregateId: userId, version: state.version, event }
 })
 
@@ -243,15 +288,24 @@ const fetch = async (request: Request): Promise<Response> => {
   return response
 }
 
-const server = Bun.serve({
-  port: Number(process.env.PORT ?? 8790),
-  hostname: process.env.HOST ?? "127.0.0.1",
-  maxRequestBodySize: 1024 * 1024, // Bun's own bound on any body, chunked ones too; the 16 KiB rule is above.
-  fetch
-})
-console.log(`users-api hand-written baseline (Bun) listening on http://${server.hostname}:${server.port}`)
-process.on("SIGTERM", async () => {
-  await server.stop(true)
+const port = Number(process.env.PORT ?? 8790)
+const hostname = process.env.HOST ?? "127.0.0.1"
+const runtime = typeof Deno === "undefined" ? "Bun" : "Deno"
+const stop: () => Promise<void> = typeof Deno === "undefined"
+  ? (() => {
+    // Bun's own bound on any body, chunked ones too; the 16 KiB rule is above.
+    const server = Bun.serve({ port, hostname, maxRequestBodySize: 1024 * 1024, fetch })
+    return () => server.stop(true)
+  })()
+  : (() => {
+    const server = Deno.serve({ port, hostname, onListen: () => {} }, fetch)
+    return () => server.shutdown()
+  })()
+console.log(`users-api hand-written baseline (${runtime}) listening on http://${hostname}:${port}`)
+const onTerm = async () => {
+  await stop()
   db.close() // checkpoints the WAL, as the service's dispose does
   process.exit(0)
-})
+}
+if (typeof Deno === "undefined") process.on("SIGTERM", onTerm)
+else Deno.addSignalListener("SIGTERM", onTerm)

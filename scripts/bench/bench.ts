@@ -324,8 +324,29 @@ for (const runtime of runtimes) {
   progress(`wrote ${file}`)
 }
 
+// Issue 10's Deno target is relative to Bun in the same run: Deno's endpoint ÷ Bun's, and, as the runtime's own
+// ratio for this endpoint without Effect, Deno's hand-written ÷ Bun's.
+const runtimeRatios = summaries.flatMap((deno) => {
+  const bun = summaries.find((s) => s.runtime === "bun" && s.users === deno.users && s.connections === deno.connections)
+  if (deno.runtime !== "deno" || bun === undefined) return []
+  const hand = deno.handwrittenRps !== undefined && bun.handwrittenRps !== undefined
+    ? { handwrittenDenoVsBun: round(deno.handwrittenRps / bun.handwrittenRps, 3) }
+    : {}
+  return [{
+    compare: "deno vs bun",
+    users: deno.users,
+    connections: deno.connections,
+    endpointDenoVsBun: round(deno.endpointRps / bun.endpointRps, 3),
+    ...hand
+  }]
+})
+
 if (values.json) {
-  for (const summary of summaries) process.stdout.write(JSON.stringify(summary) + "\n")
+  for (const line of [...summaries, ...runtimeRatios]) process.stdout.write(JSON.stringify(line) + "\n")
 } else {
   process.stdout.write(formatTable(summaries, ceiling) + "\n")
+  for (const r of runtimeRatios) {
+    const hand = r.handwrittenDenoVsBun === undefined ? "" : `; hand-written, Deno ÷ Bun: ${r.handwrittenDenoVsBun}`
+    process.stdout.write(`endpoint, Deno ÷ Bun: ${r.endpointDenoVsBun}${hand}\n`)
+  }
 }

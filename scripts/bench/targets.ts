@@ -193,12 +193,19 @@ const seedLocalD1 = async (ctx: RunContext, config: string, persist: string) => 
   return database
 }
 
-const wranglerDev = async (name: string, ctx: RunContext, config: string, persist: string, readyPath: string) => {
+const wranglerDev = async (
+  name: string,
+  ctx: RunContext,
+  config: string,
+  persist: string,
+  readyPath: string,
+  vars: Record<string, string> = {}
+) => {
   // An env file of our own: wrangler then ignores any .dev.vars a developer left next to the config.
   const envFile = join(ctx.dir, "bench.env")
   writeFileSync(
     envFile,
-    Object.entries(ctx.credentials.serverEnv).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n",
+    Object.entries({ ...ctx.credentials.serverEnv, ...vars }).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n",
     { mode: 0o600 }
   )
   const inspector = await freePort()
@@ -241,10 +248,26 @@ export const workerEndpoint = async (ctx: RunContext): Promise<Target> => {
   return { ...target, check: () => checkSqliteFile(database) }
 }
 
-export const bareWorker = async (ctx: RunContext): Promise<Target> => {
-  const config = join(ROOT, "scripts", "bench", "wrangler.bare.toml")
+const bare = async (
+  ctx: RunContext,
+  name: string,
+  vars: Record<string, string>,
+  configFile = "wrangler.bare.toml"
+): Promise<Target> => {
+  const config = join(ROOT, "scripts", "bench", configFile)
   const persist = join(ctx.dir, "d1")
   const database = await seedLocalD1(ctx, config, persist)
-  const target = await wranglerDev("bare worker", ctx, config, persist, "/")
+  const target = await wranglerDev(name, ctx, config, persist, "/", vars)
   return { ...target, check: () => checkSqliteFile(database) }
 }
+
+/** The bench's Workers baseline: the service's D1 write and nothing else (bare-worker.ts). */
+export const bareWorker = (ctx: RunContext): Promise<Target> => bare(ctx, "bare worker", {})
+
+/** The same, writing the service's one log line per request (bare-worker.ts with LOG_LINE=1). */
+export const bareWorkerWithLogLine = (ctx: RunContext): Promise<Target> =>
+  bare(ctx, "bare worker with log line", { LOG_LINE: "1" })
+
+/** The bare Worker's write behind one HttpApi route, nothing else: the floor of HttpApi on workerd. */
+export const bareHttpApiWorker = (ctx: RunContext): Promise<Target> =>
+  bare(ctx, "bare httpapi worker", {}, "wrangler.bare-httpapi.toml")

@@ -265,47 +265,56 @@ const problemAnswer = (error: unknown, requestId: string, log: Record<string, un
   return answer(status, body, headers)
 }
 
-const fetch = async (request: Request): Promise<Response> => {
+/** Where the log line goes: stdout, as the service's (profile.ts, calling `handle` in-process, silences both). */
+export type LogLineSink = (line: string) => void
+
+/** The endpoint, as a fetch handler: what the server below serves, and what profile.ts calls in-process. */
+export const handle = async (request: Request, log: LogLineSink = console.log): Promise<Response> => {
   const started = Date.now()
   const offered = request.headers.get("x-request-id")
   const requestId = offered !== null && SANE_REQUEST_ID.test(offered) ? offered : uuidv7()
   const path = new URL(request.url).pathname
   if (request.method === "GET" && path === "/healthz") return answer(200, { status: "ok" }, {})
   const userId = request.method === "POST" ? ROUTE.exec(path)?.[1] : undefined
-  const log: Record<string, unknown> = { level: "info", msg: "request", requestId, method: request.method }
+  const line: Record<string, unknown> = { level: "info", msg: "request", requestId, method: request.method }
   let response: Response
   try {
     if (userId === undefined) throw new Problem("route-not-found")
-    response = await updatePhoneNumber(request, userId, requestId, log)
+    response = await updatePhoneNumber(request, userId, requestId, line)
   } catch (error) {
-    response = problemAnswer(error, requestId, log)
+    response = problemAnswer(error, requestId, line)
   }
   // The service's one log line per request (src/http/edge.ts), to stdout as there.
   const { status } = response
   const level = status < 500 ? "info" : "error"
   const route = userId === undefined ? "(unmatched)" : "/users/:id/UpdatePhoneNumber"
-  console.log(JSON.stringify({ ...log, level, route, status, durationMs: Date.now() - started }))
+  log(JSON.stringify({ ...line, level, route, status, durationMs: Date.now() - started }))
   return response
 }
 
-const port = Number(process.env.PORT ?? 8790)
-const hostname = process.env.HOST ?? "127.0.0.1"
-const runtime = typeof Deno === "undefined" ? "Bun" : "Deno"
-const stop: () => Promise<void> = typeof Deno === "undefined"
-  ? (() => {
-    // Bun's own bound on any body, chunked ones too; the 16 KiB rule is above.
-    const server = Bun.serve({ port, hostname, maxRequestBodySize: 1024 * 1024, fetch })
-    return () => server.stop(true)
-  })()
-  : (() => {
-    const server = Deno.serve({ port, hostname, onListen: () => {} }, fetch)
-    return () => server.shutdown()
-  })()
-console.log(`users-api hand-written baseline (${runtime}) listening on http://${hostname}:${port}`)
-const onTerm = async () => {
-  await stop()
-  db.close() // checkpoints the WAL, as the service's dispose does
-  process.exit(0)
+/** Serves `handle` on the runtime's own server (Bun.serve, Deno.serve), until SIGTERM. */
+const serve = () => {
+  const port = Number(process.env.PORT ?? 8790)
+  const hostname = process.env.HOST ?? "127.0.0.1"
+  const runtime = typeof Deno === "undefined" ? "Bun" : "Deno"
+  const stop: () => Promise<void> = typeof Deno === "undefined"
+    ? (() => {
+      // Bun's own bound on any body, chunked ones too; the 16 KiB rule is above.
+      const server = Bun.serve({ port, hostname, maxRequestBodySize: 1024 * 1024, fetch: (request) => handle(request) })
+      return () => server.stop(true)
+    })()
+    : (() => {
+      const server = Deno.serve({ port, hostname, onListen: () => {} }, (request) => handle(request))
+      return () => server.shutdown()
+    })()
+  console.log(`users-api hand-written baseline (${runtime}) listening on http://${hostname}:${port}`)
+  const onTerm = async () => {
+    await stop()
+    db.close() // checkpoints the WAL, as the service's dispose does
+    process.exit(0)
+  }
+  if (typeof Deno === "undefined") process.on("SIGTERM", onTerm)
+  else Deno.addSignalListener("SIGTERM", onTerm)
 }
-if (typeof Deno === "undefined") process.on("SIGTERM", onTerm)
-else Deno.addSignalListener("SIGTERM", onTerm)
+
+if (import.meta.main) serve()

@@ -9,7 +9,10 @@
  * - `read`: GET /users/{id} (authentication from the caches, one indexed read);
  * - `noop`: UpdatePhoneNumber to each user's current number (body, schema, phone parse, read, decision: no write);
  * - `write`: UpdatePhoneNumber to the user's other number, as the bench sends it (as `noop`, plus the audit link
- *   and the transaction).
+ *   and the transaction);
+ * - `hand`: the same writes sent to the hand-written endpoint (handwritten.ts's `handle`: no Effect, jose verifying
+ *   every token, one transaction per write) over the same store, its log line silenced as the service's is: issue
+ *   10's hand-written baseline without the HTTP server, no target of its own.
  *
  * `bun scripts/bench/profile.ts --modes bare,health,read,noop,write --runs 3 [--requests 10000] [--concurrency 32]
  * [--warmup 1000] [--json]` runs every mode given, the modes one after another within each run (so a noisy machine
@@ -39,13 +42,15 @@ const MODES = {
   health: { request: "GET /healthz (router, edge middleware, SELECT 1)", targetUs: 50 },
   read: { request: "GET /users/{id} (cached auth, one read)", targetUs: 100 },
   noop: { request: "UpdatePhoneNumber, the current number (no write)", targetUs: 150 },
-  write: { request: "UpdatePhoneNumber, the other number (a write)", targetUs: 250 }
+  write: { request: "UpdatePhoneNumber, the other number (a write)", targetUs: 250 },
+  hand: { request: "the same write to the hand-written endpoint (no Effect)", targetUs: undefined }
 } as const
 type Mode = keyof typeof MODES
 const isMode = (name: string): name is Mode => Object.hasOwn(MODES, name)
 
-const usage = "usage: bun scripts/bench/profile.ts --modes bare,health,read,noop,write [--runs 3] [--requests 10000] " +
-  "[--concurrency 32] [--warmup 1000] [--json]\n   or: [MODE=write|noop|read|health|bare] bun scripts/bench/profile.ts " +
+const usage =
+  "usage: bun scripts/bench/profile.ts --modes bare,health,read,noop,write,hand [--runs 3] [--requests 10000] " +
+  "[--concurrency 32] [--warmup 1000] [--json]\n   or: [MODE=write|noop|read|health|bare|hand] bun scripts/bench/profile.ts " +
   "[requests] [concurrency]"
 const fail = (message: string): never => {
   console.error(`profile: ${message}\n${usage}`)
@@ -115,6 +120,10 @@ const service = makeFetchHandler(SqliteBunServices(database, jwtConfigFromEnv(cr
   idempotencyHashKey: idempotencyHashKeyFromEnv(credentials.serverEnv)
 })
 const bare = modes.includes("bare") ? makeBareHandler() : undefined
+// The hand-written endpoint reads its settings from the environment when loaded, as its server would.
+Object.assign(process.env, credentials.serverEnv, { USERS_API_DATA_DIR: dir })
+const hand = modes.includes("hand") ? (await import("./handwritten.js")).handle : undefined
+const silent = () => {}
 const headers = {
   authorization: `Bearer ${credentials.serviceToken}`,
   "x-api-key": credentials.apiKey,
@@ -137,7 +146,8 @@ const send = async (mode: Mode): Promise<boolean> => {
   const phoneNumber = mode === "noop" ? current : current === user.first ? user.seeded : user.first
   const body = `{"phoneNumber":"${phoneNumber}"}`
   // The length a client on the wire declares (a Request made here would not carry it).
-  const response = await service.fetch(
+  const fetch = mode === "hand" ? (request: Request) => hand!(request, silent) : service.fetch
+  const response = await fetch(
     new Request(`${url}/UpdatePhoneNumber`, {
       method: "POST",
       headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },

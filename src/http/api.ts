@@ -306,15 +306,17 @@ export const BearerJwt = HttpApiSecurity.bearer.pipe(
 )
 
 /**
- * Both credentials are required on every call. HttpApi tries security schemes in order as alternatives,
- * so the API-key entry never succeeds alone: the bearer entry checks the JWT and the key together.
+ * Both credentials are required on every call. HttpApi tries security schemes in order as alternatives: the bearer
+ * entry, first, checks the JWT and the key together, and the API-key entry, tried only when it refused, never
+ * succeeds alone (it refuses with the bearer entry's answer). Bearer first, so that an accepted request decodes
+ * one scheme, not two.
  */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
   provides: CurrentPrincipal,
   failure: Schema.Union(
     ...problemsFor(["Unauthenticated", "Forbidden", "StoreUnavailable", "IdentityProviderUnavailable"])
   ),
-  security: { apiKey: ApiKeyHeader, bearer: BearerJwt }
+  security: { bearer: BearerJwt, apiKey: ApiKeyHeader }
 }) {}
 
 const IdPath = HttpApiSchema.param("id", UserId)

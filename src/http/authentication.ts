@@ -8,41 +8,49 @@ import { Auth, type Principal } from "../services/auth.js"
 import { Unauthenticated } from "../services/errors.js"
 import { Authentication } from "./api.js"
 import { currentEdgeRequest } from "./edge.js"
-import { failAsProblem, type KnownError, toProblem } from "./problems.js"
+import { failAsProblem, type KnownError, type Problem, toProblem } from "./problems.js"
 
 const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i
 
-// Tried before the bearer entry on every request (HttpApi's order) and always refused, so made once; its problem is
-// never seen: the bearer entry runs next and answers.
-const keyAlone = Effect.fail(
-  toProblem(
-    new Unauthenticated({ reason: "missing-token", detail: "An Authorization: Bearer <JWT> header is required." }),
-    ""
-  )
+// What the bearer entry refused a request with, for the API-key entry that HttpApi tries after it (api.ts).
+const refusals = new WeakMap<HttpServerRequest.HttpServerRequest, Problem>()
+
+// Never seen in practice: the bearer entry has always refused first and left its answer.
+const keyAlone = toProblem(
+  new Unauthenticated({ reason: "missing-token", detail: "An Authorization: Bearer <JWT> header is required." }),
+  ""
 )
+
+const currentRequest = (fiber: { readonly currentContext: Context.Context<never> }) =>
+  Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
 
 export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.map(Auth, (auth) => ({
-    // The key alone never authenticates (see api.ts): the bearer entry checks the JWT and the key together.
-    apiKey: () => keyAlone,
     bearer: () =>
-      Effect.withFiberRuntime<Principal, KnownError>((fiber) => {
-        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+      Effect.withFiberRuntime<Principal, Problem>((fiber) => {
+        const request = currentRequest(fiber)
         const token = BEARER.exec(request.headers.authorization ?? "")?.[1]
         const apiKey = request.headers["x-api-key"]?.trim()
         return auth.authenticate({
           bearerToken: token === undefined ? undefined : Redacted.make(token),
           apiKey: apiKey === undefined ? undefined : Redacted.make(apiKey)
-        })
-      }).pipe(
-        Effect.tap((principal) =>
-          Effect.map(currentEdgeRequest, (edge) => {
-            edge.organizationId = principal.organizationId
-            edge.actor = `${principal.actor.type}:${principal.actor.id}`
-          })
-        ),
-        Effect.catchAll(failAsProblem)
+        }).pipe(
+          Effect.tap((principal) =>
+            Effect.map(currentEdgeRequest, (edge) => {
+              edge.organizationId = principal.organizationId
+              edge.actor = `${principal.actor.type}:${principal.actor.id}`
+            })
+          ),
+          Effect.catchAll((error: KnownError) =>
+            Effect.tapError(failAsProblem(error), (problem) => Effect.sync(() => refusals.set(request, problem)))
+          )
+        )
+      }),
+    // The key alone never authenticates: the bearer entry checked the JWT and the key together, and refused.
+    apiKey: () =>
+      Effect.withFiberRuntime<Principal, Problem>((fiber) =>
+        Effect.fail(refusals.get(currentRequest(fiber)) ?? keyAlone)
       )
   }))
 )

@@ -33,7 +33,6 @@ declare const Deno:
       handler: (request: Request) => Promise<Response>
     ): { shutdown(): Promise<void> }
     addSignalListener(signal: "SIGTERM", handler: () => void): void
-    exit(code: number): never
   }
 
 const MAX_BODY_BYTES = 16 * 1024
@@ -284,7 +283,7 @@ export const handle = async (request: Request, log: LogLineSink = console.log): 
   } catch (error) {
     response = problemAnswer(error, requestId, line)
   }
-  // The service's one log line per request (src/http/edge.ts), to stdout as there.
+  // The service's one log line per request (src/http/edge.ts), to `log`: stdout, as there, unless told otherwise.
   const { status } = response
   const level = status < 500 ? "info" : "error"
   const route = userId === undefined ? "(unmatched)" : "/users/:id/UpdatePhoneNumber"

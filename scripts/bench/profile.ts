@@ -120,10 +120,15 @@ const service = makeFetchHandler(SqliteBunServices(database, jwtConfigFromEnv(cr
   idempotencyHashKey: idempotencyHashKeyFromEnv(credentials.serverEnv)
 })
 const bare = modes.includes("bare") ? makeBareHandler() : undefined
-// The hand-written endpoint reads its settings from the environment when loaded, as its server would.
-Object.assign(process.env, credentials.serverEnv, { USERS_API_DATA_DIR: dir })
-const hand = modes.includes("hand") ? (await import("./handwritten.js")).handle : undefined
-const silent = () => {}
+// The hand-written endpoint reads its settings from the environment when loaded, as its server would; its log line
+// is silenced as the service's is.
+const handFetch = modes.includes("hand")
+  ? await (async () => {
+    Object.assign(process.env, credentials.serverEnv, { USERS_API_DATA_DIR: dir })
+    const { handle } = await import("./handwritten.js")
+    return (request: Request) => handle(request, () => {})
+  })()
+  : undefined
 const headers = {
   authorization: `Bearer ${credentials.serviceToken}`,
   "x-api-key": credentials.apiKey,
@@ -146,8 +151,7 @@ const send = async (mode: Mode): Promise<boolean> => {
   const phoneNumber = mode === "noop" ? current : current === user.first ? user.seeded : user.first
   const body = `{"phoneNumber":"${phoneNumber}"}`
   // The length a client on the wire declares (a Request made here would not carry it).
-  const fetch = mode === "hand" ? (request: Request) => hand!(request, silent) : service.fetch
-  const response = await fetch(
+  const response = await (mode === "hand" ? handFetch! : service.fetch)(
     new Request(`${url}/UpdatePhoneNumber`, {
       method: "POST",
       headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
@@ -236,7 +240,7 @@ if (!firstForm) {
         String(r.usPerRequest),
         String(r.requestsPerS),
         r.targetUs === null ? "-" : `≤ ${r.targetUs}`,
-        r.met === null ? "(floor)" : r.met ? "yes" : "no",
+        r.met === null ? (r.mode === "bare" ? "(floor)" : "(baseline)") : r.met ? "yes" : "no",
         r.runsUs.join(", "),
         String(r.notOk)
       ])

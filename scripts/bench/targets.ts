@@ -61,20 +61,34 @@ const launch = async (
   return { url, process: started }
 }
 
-/** A Bun server (`command args`) over a freshly seeded data/users.sqlite of its own, with the service's environment. */
-const bunOnSqlite = async (
+/**
+ * A server (`command`, its arguments computed at launch) over a freshly seeded SQLite file of its own, `file` in this
+ * run's directory (its USERS_API_DATA_DIR), with the service's environment and `env`.
+ */
+const onSqlite = async (
   name: string,
   ctx: RunContext,
+  file: string,
   command: string,
-  args: ReadonlyArray<string>
+  args: () => ReadonlyArray<string>,
+  env: NodeJS.ProcessEnv = {}
 ): Promise<Target> => {
-  const database = join(ctx.dir, "users.sqlite")
+  const database = join(ctx.dir, file)
   await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
-  // node_modules/.bin first, as under npm: package.json's scripts call `bun` by name.
-  const env = { ...ctx.credentials.serverEnv, USERS_API_DATA_DIR: ctx.dir, PATH: `${BIN}:${process.env.PATH}` }
-  const target = await launch(name, ctx, command, () => args, env, "/healthz")
+  const target = await launch(
+    name,
+    ctx,
+    command,
+    args,
+    { ...ctx.credentials.serverEnv, USERS_API_DATA_DIR: ctx.dir, ...env },
+    "/healthz"
+  )
   return { ...target, check: () => checkSqliteFile(database) }
 }
+
+/** A Bun server over data/users.sqlite; node_modules/.bin first in PATH, as under npm (package.json calls `bun`). */
+const bunOnSqlite = (name: string, ctx: RunContext, command: string, args: ReadonlyArray<string>) =>
+  onSqlite(name, ctx, "users.sqlite", command, () => args, { PATH: `${BIN}:${process.env.PATH}` })
 
 /**
  * What production runs on Bun: package.json's `start:production` (the bundle of `npm run build`, with its memory
@@ -119,30 +133,15 @@ const denoProductionArgs = (dir: string): Array<string> => {
   )
 }
 
-export const denoEndpoint = async (ctx: RunContext): Promise<Target> => {
-  const database = join(ctx.dir, "users-deno.sqlite")
-  await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
-  const env = { ...ctx.credentials.serverEnv, USERS_API_DATA_DIR: ctx.dir }
-  const target = await launch(
-    "deno endpoint",
-    ctx,
-    join(BIN, "deno"),
-    () => denoProductionArgs(ctx.dir),
-    env,
-    "/healthz"
-  )
-  return { ...target, check: () => checkSqliteFile(database) }
-}
+export const denoEndpoint = (ctx: RunContext): Promise<Target> =>
+  onSqlite("deno endpoint", ctx, "users-deno.sqlite", join(BIN, "deno"), () => denoProductionArgs(ctx.dir))
 
 /**
  * The same hand-written endpoint on Deno.serve and node:sqlite (handwritten.ts under Deno), from source with Deno's
  * defaults: what this endpoint costs on Deno without Effect, the runtime's own floor for it.
  */
-export const denoHandwritten = async (ctx: RunContext): Promise<Target> => {
-  const database = join(ctx.dir, "users.sqlite")
-  await seedSqliteFile(database, { apiKeyHash: ctx.credentials.apiKeyHash, users: ctx.users })
-  const env = { ...ctx.credentials.serverEnv, USERS_API_DATA_DIR: ctx.dir }
-  const args = [
+export const denoHandwritten = (ctx: RunContext): Promise<Target> =>
+  onSqlite("deno handwritten", ctx, "users.sqlite", join(BIN, "deno"), () => [
     "run",
     "--no-prompt",
     "--allow-net=127.0.0.1",
@@ -150,10 +149,7 @@ export const denoHandwritten = async (ctx: RunContext): Promise<Target> => {
     `--allow-write=${ctx.dir}`,
     "--allow-env",
     "scripts/bench/handwritten.ts"
-  ]
-  const target = await launch("deno handwritten", ctx, join(BIN, "deno"), () => args, env, "/healthz")
-  return { ...target, check: () => checkSqliteFile(database) }
-}
+  ])
 
 export const denoHello = (ctx: RunContext): Promise<Target> =>
   launch(
@@ -240,34 +236,33 @@ const wranglerDev = async (
   )
 }
 
-export const workerEndpoint = async (ctx: RunContext): Promise<Target> => {
-  const config = join(ROOT, "wrangler.toml")
+/** A Worker under wrangler dev (`config`) over a freshly seeded local D1 of its own, with the service's vars and `vars`. */
+const onLocalD1 = async (
+  name: string,
+  ctx: RunContext,
+  config: string,
+  readyPath: string,
+  vars: Record<string, string> = {}
+): Promise<Target> => {
   const persist = join(ctx.dir, "d1")
   const database = await seedLocalD1(ctx, config, persist)
-  const target = await wranglerDev("worker endpoint", ctx, config, persist, "/healthz")
+  const target = await wranglerDev(name, ctx, config, persist, readyPath, vars)
   return { ...target, check: () => checkSqliteFile(database) }
 }
 
-const bare = async (
-  ctx: RunContext,
-  name: string,
-  vars: Record<string, string>,
-  configFile = "wrangler.bare.toml"
-): Promise<Target> => {
-  const config = join(ROOT, "scripts", "bench", configFile)
-  const persist = join(ctx.dir, "d1")
-  const database = await seedLocalD1(ctx, config, persist)
-  const target = await wranglerDev(name, ctx, config, persist, "/", vars)
-  return { ...target, check: () => checkSqliteFile(database) }
-}
+export const workerEndpoint = (ctx: RunContext): Promise<Target> =>
+  onLocalD1("worker endpoint", ctx, join(ROOT, "wrangler.toml"), "/healthz")
+
+const bench = (file: string) => join(ROOT, "scripts", "bench", file)
 
 /** The bench's Workers baseline: the service's D1 write and nothing else (bare-worker.ts). */
-export const bareWorker = (ctx: RunContext): Promise<Target> => bare(ctx, "bare worker", {})
+export const bareWorker = (ctx: RunContext): Promise<Target> =>
+  onLocalD1("bare worker", ctx, bench("wrangler.bare.toml"), "/")
 
 /** The same, writing the service's one log line per request (bare-worker.ts with LOG_LINE=1). */
 export const bareWorkerWithLogLine = (ctx: RunContext): Promise<Target> =>
-  bare(ctx, "bare worker with log line", { LOG_LINE: "1" })
+  onLocalD1("bare worker with log line", ctx, bench("wrangler.bare.toml"), "/", { LOG_LINE: "1" })
 
 /** The bare Worker's write behind one HttpApi route, nothing else: the floor of HttpApi on workerd. */
 export const bareHttpApiWorker = (ctx: RunContext): Promise<Target> =>
-  bare(ctx, "bare httpapi worker", {}, "wrangler.bare-httpapi.toml")
+  onLocalD1("bare httpapi worker", ctx, bench("wrangler.bare-httpapi.toml"), "/")

@@ -2,7 +2,8 @@
  * `npm run bench [-- --runtime bun|deno|worker|all] [--connections 32] [--duration 10] [--users 10000]
  *  [--runs 3] [--warmup 3] [--json]`: UpdatePhoneNumber under load from 127.0.0.1 (autocannon, in this
  * process), against a same-run baseline per runtime (on Bun and Deno also the endpoint written by hand without Effect,
- * handwritten.ts), `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
+ * handwritten.ts; on Bun also that endpoint behind HttpApi, handwritten-httpapi.ts, and the bare HttpApi floor),
+ * `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
  * the storage ceiling. `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
  * --connections 8,32,128`) for a growth matrix.
  * Prints a table (or, with --json, one JSON object per runtime and workload) and writes
@@ -21,6 +22,7 @@ import {
   bunBareHttpApi,
   bunEndpoint,
   bunHandwritten,
+  bunHandwrittenHttpApi,
   bunHello,
   denoEndpoint,
   denoHandwritten,
@@ -32,14 +34,15 @@ import {
 } from "./targets.js"
 import { type BenchUser, makeCredentials, makeSequence, makeUsers } from "./workload.js"
 
-// On Bun the endpoint is also measured against itself written by hand without Effect, and against the floor of any
-// endpoint through HttpApi (issue 10).
+// On Bun the endpoint is also measured against itself written by hand without Effect, against the floor of any
+// endpoint through HttpApi, and against the hand-written endpoint served through HttpApi (issue 10).
 const RUNTIMES = {
   bun: {
     endpoint: bunEndpoint,
     baseline: bunHello,
     baselineName: "hello-world JSON on Bun.serve",
     handwritten: bunHandwritten,
+    handwrittenHttpApi: bunHandwrittenHttpApi,
     floor: bunBareHttpApi
   },
   deno: {
@@ -47,6 +50,7 @@ const RUNTIMES = {
     baseline: denoHello,
     baselineName: "hello-world JSON on Deno.serve",
     handwritten: denoHandwritten,
+    handwrittenHttpApi: undefined,
     floor: undefined
   },
   worker: {
@@ -54,6 +58,7 @@ const RUNTIMES = {
     baseline: bareWorker,
     baselineName: "bare D1 Worker (same batch)",
     handwritten: undefined,
+    handwrittenHttpApi: undefined,
     floor: undefined
   }
 } as const
@@ -179,7 +184,7 @@ try {
     const users = makeUsers(userCount)
     for (const connections of connectionsList) {
       for (const runtime of runtimes) {
-        const { baseline, baselineName, endpoint, floor, handwritten } = RUNTIMES[runtime]
+        const { baseline, baselineName, endpoint, floor, handwritten, handwrittenHttpApi } = RUNTIMES[runtime]
         const perRun = []
         // Events written equal the 2xx answers, plus at most one per connection cut off at the window's end.
         const consistent = (m: Measurement) =>
@@ -206,6 +211,15 @@ try {
                 `p99 ${round(hand.p99Ms, 2)} ms, ${storeLine(hand)}`
             )
           }
+          let handApi: Measurement | undefined
+          if (handwrittenHttpApi !== undefined) {
+            progress("  hand-written behind HttpApi ...")
+            handApi = await measure(handwrittenHttpApi, users, connections)
+            progress(
+              `  hand-written behind HttpApi ${Math.round(handApi.rps)} rps, p99 ${round(handApi.p99Ms, 2)} ms, ` +
+                storeLine(handApi)
+            )
+          }
           let bare: Measurement | undefined
           if (floor !== undefined) {
             progress("  bare HttpApi (the floor) ...")
@@ -222,13 +236,16 @@ try {
             ratio: end.rps / base.rps,
             eventsMatch2xx: consistent(end),
             handwritten: hand,
-            handwrittenEventsMatch2xx: hand === undefined ? undefined : consistent(hand)
+            handwrittenEventsMatch2xx: hand === undefined ? undefined : consistent(hand),
+            handwrittenHttpApi: handApi,
+            handwrittenHttpApiEventsMatch2xx: handApi === undefined ? undefined : consistent(handApi)
           })
         }
         const endpointRps = median(perRun.map((r) => r.endpoint.rps))
         const baselineRps = median(perRun.map((r) => r.baseline.rps))
         const hands = perRun.flatMap((r) => (r.handwritten === undefined ? [] : [r.handwritten]))
         const handwrittenRps = hands.length === 0 ? undefined : median(hands.map((h) => h.rps))
+        const handApis = perRun.flatMap((r) => (r.handwrittenHttpApi === undefined ? [] : [r.handwrittenHttpApi]))
         const floors = perRun.flatMap((r) => (r.floor === undefined ? [] : [r.floor]))
         const ceilingTxPerS = ceiling !== undefined && ON_SQLITE_FILE.has(runtime) ? ceiling.readWriteTxPerS : undefined
         summaries.push({
@@ -264,6 +281,16 @@ try {
             handwrittenErrors: hands.reduce((sum, h) => sum + h.errors, 0),
             handwrittenRssMb: round(median(hands.map((h) => h.rssMb)))
           }),
+          ...(handApis.length === 0 ? {} : (() => {
+            const handwrittenHttpApiRps = median(handApis.map((h) => h.rps))
+            return {
+              handwrittenHttpApi: "the hand-written endpoint as the work of one HttpApi route (handwritten-httpapi.ts)",
+              handwrittenHttpApiRps: round(handwrittenHttpApiRps),
+              handwrittenHttpApiRatio: round(endpointRps / handwrittenHttpApiRps, 3),
+              handwrittenHttpApiP99Ms: round(median(handApis.map((h) => h.p99Ms)), 2),
+              handwrittenHttpApiErrors: handApis.reduce((sum, h) => sum + h.errors, 0)
+            }
+          })()),
           ...(floors.length === 0 ? {} : {
             floor: "the route through HttpApi on Bun.serve, body read, fixed answer (bare-httpapi-bun.ts)",
             floorRps: round(median(floors.map((f) => f.rps))),
@@ -291,6 +318,13 @@ try {
               handwrittenEventsWritten: r.handwritten.events,
               handwrittenEventsMatch2xx: r.handwrittenEventsMatch2xx,
               handwrittenChainIntact: r.handwritten.chainIntact
+            }),
+            ...(r.handwrittenHttpApi === undefined ? {} : {
+              handwrittenHttpApiRps: round(r.handwrittenHttpApi.rps),
+              handwrittenHttpApiRatio: round(r.endpoint.rps / r.handwrittenHttpApi.rps, 3),
+              handwrittenHttpApiP99Ms: round(r.handwrittenHttpApi.p99Ms, 2),
+              handwrittenHttpApiEventsMatch2xx: r.handwrittenHttpApiEventsMatch2xx,
+              handwrittenHttpApiChainIntact: r.handwrittenHttpApi.chainIntact
             }),
             ...(r.floor === undefined ? {} : { floorRps: round(r.floor.rps), floorP99Ms: round(r.floor.p99Ms, 2) }),
             ...(ceilingTxPerS === undefined ? {} : { ceilingRatio: round(r.endpoint.rps / ceilingTxPerS, 3) })

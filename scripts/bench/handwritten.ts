@@ -291,22 +291,28 @@ export const handle = async (request: Request, log: LogLineSink = console.log): 
   return response
 }
 
-/** Serves `handle` on the runtime's own server (Bun.serve, Deno.serve), until SIGTERM. */
-const serve = () => {
+/**
+ * Serves `fetch` (by default `handle`) on the runtime's own server (Bun.serve, Deno.serve), until SIGTERM; `name` is
+ * what its first line calls it. handwritten-httpapi.ts serves `handle` behind an HttpApi route this way.
+ */
+export const serve = (
+  fetch: (request: Request) => Promise<Response> = (request) => handle(request),
+  name = "hand-written baseline"
+) => {
   const port = Number(process.env.PORT ?? 8790)
   const hostname = process.env.HOST ?? "127.0.0.1"
   const runtime = typeof Deno === "undefined" ? "Bun" : "Deno"
   const stop: () => Promise<void> = typeof Deno === "undefined"
     ? (() => {
       // Bun's own bound on any body, chunked ones too; the 16 KiB rule is above.
-      const server = Bun.serve({ port, hostname, maxRequestBodySize: 1024 * 1024, fetch: (request) => handle(request) })
+      const server = Bun.serve({ port, hostname, maxRequestBodySize: 1024 * 1024, fetch })
       return () => server.stop(true)
     })()
     : (() => {
-      const server = Deno.serve({ port, hostname, onListen: () => {} }, (request) => handle(request))
+      const server = Deno.serve({ port, hostname, onListen: () => {} }, fetch)
       return () => server.shutdown()
     })()
-  console.log(`users-api hand-written baseline (${runtime}) listening on http://${hostname}:${port}`)
+  console.log(`users-api ${name} (${runtime}) listening on http://${hostname}:${port}`)
   const onTerm = async () => {
     await stop()
     db.close() // checkpoints the WAL, as the service's dispose does

@@ -21,6 +21,10 @@ export interface Summary {
   readonly handwrittenRps?: number
   /** endpointRps / handwrittenRps. */
   readonly handwrittenRatio?: number
+  /** Bun: the hand-written endpoint served through HttpApi (handwritten-httpapi.ts), median over the runs. */
+  readonly handwrittenHttpApiRps?: number
+  /** endpointRps / handwrittenHttpApiRps. */
+  readonly handwrittenHttpApiRatio?: number
   /** Bun and Deno: the storage ceiling with the two reads (ceiling.ts), measured once per bench. */
   readonly ceilingTxPerS?: number
   /** endpointRps / ceilingTxPerS. */
@@ -48,6 +52,8 @@ const COLUMNS: ReadonlyArray<readonly [string, (s: Summary) => string]> = [
   ["ratio", (s) => s.ratio.toFixed(3)],
   ["hand rps", (s) => s.handwrittenRps?.toFixed(0) ?? "-"],
   ["hand ratio", (s) => s.handwrittenRatio?.toFixed(3) ?? "-"],
+  ["hand+api rps", (s) => s.handwrittenHttpApiRps?.toFixed(0) ?? "-"],
+  ["hand+api ratio", (s) => s.handwrittenHttpApiRatio?.toFixed(3) ?? "-"],
   ["ceiling tx/s", (s) => s.ceilingTxPerS?.toFixed(0) ?? "-"],
   ["ceil ratio", (s) => s.ceilingRatio?.toFixed(3) ?? "-"],
   ["rss MB", (s) => s.rssMb.toFixed(0)]
@@ -69,6 +75,12 @@ export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling 
       ? [
         "hand rps: the endpoint written by hand on the runtime's server and SQLite binding, no Effect " +
         "(scripts/bench/handwritten.ts); hand ratio = endpoint rps ÷ hand rps"
+      ]
+      : []),
+    ...(summaries.some((s) => s.handwrittenHttpApiRps !== undefined)
+      ? [
+        "hand+api rps: the same hand-written endpoint as the work of one HttpApi route " +
+        "(scripts/bench/handwritten-httpapi.ts); hand+api ratio = endpoint rps ÷ hand+api rps"
       ]
       : []),
     ...(summaries.some((s) => s.ceilingTxPerS !== undefined)

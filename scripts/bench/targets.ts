@@ -101,6 +101,13 @@ export const bunEndpoint = (ctx: RunContext): Promise<Target> =>
 export const bunHandwritten = (ctx: RunContext): Promise<Target> =>
   bunOnSqlite("bun handwritten", ctx, join(BIN, "bun"), ["scripts/bench/handwritten.ts"])
 
+/**
+ * The same hand-written endpoint as the work of one HttpApi route (handwritten-httpapi.ts): the hand-written endpoint
+ * plus what every endpoint through HttpApi pays.
+ */
+export const bunHandwrittenHttpApi = (ctx: RunContext): Promise<Target> =>
+  bunOnSqlite("bun handwritten httpapi", ctx, join(BIN, "bun"), ["scripts/bench/handwritten-httpapi.ts"])
+
 const packageScript = (name: string): string =>
   JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts[name]
 

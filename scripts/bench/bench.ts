@@ -2,7 +2,8 @@
  * `npm run bench [-- --runtime bun|deno|worker|all] [--connections 32] [--duration 10] [--users 10000]
  *  [--runs 3] [--warmup 3] [--json]`: UpdatePhoneNumber under load from 127.0.0.1 (autocannon, in this
  * process), against a same-run baseline per runtime (on Bun and Deno also the endpoint written by hand without Effect,
- * handwritten.ts; on Bun also that endpoint behind HttpApi, handwritten-httpapi.ts, and the bare HttpApi floor),
+ * handwritten.ts, and over D1 on Workers, handwritten-worker.ts; on Bun also that endpoint behind HttpApi,
+ * handwritten-httpapi.ts, and the bare HttpApi floor),
  * `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
  * the storage ceiling. `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
  * --connections 8,32,128`) for a growth matrix.
@@ -27,6 +28,7 @@ import {
   denoEndpoint,
   denoHandwritten,
   denoHello,
+  handwrittenWorker,
   ROOT,
   type RunContext,
   type Target,
@@ -57,7 +59,7 @@ const RUNTIMES = {
     endpoint: workerEndpoint,
     baseline: bareWorker,
     baselineName: "bare D1 Worker (same batch)",
-    handwritten: undefined,
+    handwritten: handwrittenWorker,
     handwrittenHttpApi: undefined,
     floor: undefined
   }
@@ -273,9 +275,11 @@ try {
           baselineP99Ms: round(median(perRun.map((r) => r.baseline.p99Ms)), 2),
           baselineErrors: perRun.reduce((sum, r) => sum + r.baseline.errors, 0),
           ...(hands.length === 0 ? {} : {
-            handwritten: runtime === "bun"
-              ? "the endpoint written by hand on Bun.serve + bun:sqlite, no Effect (handwritten.ts)"
-              : "the endpoint written by hand on Deno.serve + node:sqlite, no Effect (handwritten.ts under Deno)",
+            handwritten: {
+              bun: "the endpoint written by hand on Bun.serve + bun:sqlite, no Effect (handwritten.ts)",
+              deno: "the endpoint written by hand on Deno.serve + node:sqlite, no Effect (handwritten.ts under Deno)",
+              worker: "the endpoint written by hand over D1, no Effect (handwritten-worker.ts)"
+            }[runtime],
             handwrittenP50Ms: round(median(hands.map((h) => h.p50Ms)), 2),
             handwrittenP99Ms: round(median(hands.map((h) => h.p99Ms)), 2),
             handwrittenErrors: hands.reduce((sum, h) => sum + h.errors, 0),

@@ -17,7 +17,7 @@ export interface Summary {
   readonly baselineRps: number
   /** endpointRps / baselineRps, both medians over the runs. */
   readonly ratio: number
-  /** Bun and Deno: the endpoint written by hand without Effect (handwritten.ts), median over the runs. */
+  /** The endpoint written by hand without Effect (handwritten.ts, handwritten-worker.ts), median over the runs. */
   readonly handwrittenRps?: number
   /** endpointRps / handwrittenRps. */
   readonly handwrittenRatio?: number
@@ -73,8 +73,8 @@ export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling 
     ...[...new Set(summaries.map((s) => `baseline for ${s.runtime}: ${s.baseline}`))],
     ...(summaries.some((s) => s.handwrittenRps !== undefined)
       ? [
-        "hand rps: the endpoint written by hand on the runtime's server and SQLite binding, no Effect " +
-        "(scripts/bench/handwritten.ts); hand ratio = endpoint rps ÷ hand rps"
+        "hand rps: the endpoint written by hand on the runtime's server and store, no Effect " +
+        "(scripts/bench/handwritten.ts, handwritten-worker.ts); hand ratio = endpoint rps ÷ hand rps"
       ]
       : []),
     ...(summaries.some((s) => s.handwrittenHttpApiRps !== undefined)

@@ -270,6 +270,10 @@ export const bareWorker = (ctx: RunContext): Promise<Target> =>
 export const bareWorkerWithLogLine = (ctx: RunContext): Promise<Target> =>
   onLocalD1("bare worker with log line", ctx, bench("wrangler.bare.toml"), "/", { LOG_LINE: "1" })
 
+/** The same endpoint written by hand over D1, without Effect (handwritten-worker.ts). */
+export const handwrittenWorker = (ctx: RunContext): Promise<Target> =>
+  onLocalD1("handwritten worker", ctx, bench("wrangler.handwritten.toml"), "/healthz")
+
 /** The bare Worker's write behind one HttpApi route, nothing else: the floor of HttpApi on workerd. */
 export const bareHttpApiWorker = (ctx: RunContext): Promise<Target> =>
   onLocalD1("bare httpapi worker", ctx, bench("wrangler.bare-httpapi.toml"), "/")

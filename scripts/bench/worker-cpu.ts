@@ -1,8 +1,9 @@
 /**
  * `bun scripts/bench/worker-cpu.ts [--requests 400] [--block 50]`: where the Worker's time goes, without a saturated
- * machine in the way. Starts four Workers under wrangler dev side by side (local D1, as `npm run bench` does): the
+ * machine in the way. Starts five Workers under wrangler dev side by side (local D1, as `npm run bench` does): the
  * bare D1 Worker, the same writing the service's log line (LOG_LINE=1), the same behind one HttpApi route
- * (bare-httpapi-worker.ts: the floor of HttpApi on workerd), and the service's. Sends them the bench's
+ * (bare-httpapi-worker.ts: the floor of HttpApi on workerd), the whole endpoint written by hand without Effect
+ * (handwritten-worker.ts), and the service's. Sends them the bench's
  * UpdatePhoneNumber requests one at a time, in alternating blocks of `--block` (so that a machine that slows down
  * meanwhile slows all alike), and prints per request of each: the client's latency and the CPU time of its
  * wrangler's processes (workerd, both of them: the Worker's and D1's; and wrangler's own Node process), read from
@@ -17,6 +18,7 @@ import {
   bareHttpApiWorker,
   bareWorker,
   bareWorkerWithLogLine,
+  handwrittenWorker,
   type RunContext,
   type Target,
   workerEndpoint
@@ -100,6 +102,7 @@ try {
     await launch("bare", bareWorker),
     await launch("bare + log line", bareWorkerWithLogLine),
     await launch("bare behind HttpApi", bareHttpApiWorker),
+    await launch("hand-written", handwrittenWorker),
     await launch("endpoint", workerEndpoint)
   ]
   for (let done = 0; done < requests; done += block) {

@@ -11,6 +11,12 @@ export type Env = Readonly<Record<string, string | undefined>>
 
 export class ConfigError extends Error {}
 
+/** A Worker's settings: its vars and secrets, the string bindings of its env (the others are D1, queues, ...). */
+export const stringBindings = (env: object): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).filter((binding): binding is [string, string] => typeof binding[1] === "string")
+  )
+
 /** The JWT and key-set variables users-api reads; any other JWT* or JWKS* name is reported as unknown at start. */
 export const JWT_VARIABLES = [
   "JWKS",

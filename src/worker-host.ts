@@ -22,6 +22,7 @@ import {
   idempotencyHashKeyFromEnv,
   jwtConfigFromEnv,
   phoneFingerprintKeyFromEnv,
+  stringBindings,
   webhookAllowLoopbackFromEnv,
   webhookSecretKeyFromEnv
 } from "./config.js"
@@ -67,10 +68,7 @@ const built = (env: Bindings): Built => {
   const found = handlers.get(env)
   if (found !== undefined) return found
   const { DB: db } = env
-  // The settings are the Worker's vars and secrets: its string bindings.
-  const vars: Record<string, string> = Object.fromEntries(
-    Object.entries(env).filter((binding): binding is [string, string] => typeof binding[1] === "string")
-  )
+  const vars = stringBindings(env)
   if (db === undefined) throw new ConfigError("the D1 binding DB is missing (see wrangler.toml)")
   const shards = shardsOf(env)
   let jwt

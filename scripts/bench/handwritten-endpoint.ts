@@ -92,6 +92,116 @@ export interface HandStore {
 /** Where the log line goes: stdout, as the service's (profile.ts, calling the handler in-process, silences both). */
 export type LogLineSink = (line: string) => void
 
+/** src/app/context.ts `uuidv7`, an Effect there, with the clock read directly. */
+const uuidv7 = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  for (let i = 5, ms = Date.now(); i >= 0; i--, ms = Math.floor(ms / 256)) bytes[i] = ms % 256
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80
+  const hex = hexOf(bytes)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+type Principal = { readonly organizationId: string; readonly actor: Actor; readonly scopes: ReadonlyArray<string> }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** src/http/body.ts and api.ts's UpdatePhoneNumberBody: JSON, at most 16 KiB, exactly {phoneNumber}. */
+const readPhoneNumber = async (request: Request): Promise<string | null> => {
+  const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase()
+  if (!JSON_TYPE.test(mediaType)) throw new Problem("unsupported-media-type")
+  if (Number(request.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) throw new Problem("payload-too-large")
+  const bytes = new Uint8Array(await request.arrayBuffer())
+  if (bytes.byteLength > MAX_BODY_BYTES) throw new Problem("payload-too-large")
+  let body: unknown
+  try {
+    body = JSON.parse(utf8.decode(bytes))
+  } catch {
+    throw new Problem("malformed-json")
+  }
+  const fields = typeof body === "object" && body !== null && !Array.isArray(body) ? Object.keys(body) : []
+  const value = (body as { phoneNumber?: unknown } | null)?.phoneNumber
+  const valid = value === null || (typeof value === "string" && value.length >= 1 && value.length <= 64)
+  if (fields.length !== 1 || fields[0] !== "phoneNumber" || !valid) throw new Problem("invalid-body")
+  return value as string | null
+}
+
+/** src/domain/phone.ts `parsePhoneNumber`'s rules (an Either there): international form, valid, E.164. */
+const parsePhone = (input: string): E164 => {
+  const trimmed = input.trim()
+  if (trimmed.toLowerCase() === "null") {
+    throw new Problem("invalid-phone-number", 'To remove the phone number, send JSON null (not the string "null").')
+  }
+  if (!INTERNATIONAL.test(trimmed)) {
+    const hint = "Use the international form: a leading + or 00, then the country code and the number."
+    throw new Problem("invalid-phone-number", hint)
+  }
+  const parsed = parsePhoneNumberFromString(trimmed.startsWith("00") ? `+${trimmed.slice(2)}` : trimmed)
+  if (parsed === undefined || !parsed.isValid()) {
+    throw new Problem("invalid-phone-number", "The number is not a valid phone number for its country.")
+  }
+  return parsed.number as E164
+}
+
+/**
+ * The command on the user's row as read (with its chain head): what to answer, and the statements that write the row
+ * and its linked, masked event (none when the number is already the user's).
+ */
+const decide = (
+  row: UserRow | null,
+  principal: Principal,
+  userId: string,
+  phoneNumber: E164 | null,
+  requestId: string
+): Change => {
+  const { actor, organizationId } = principal
+  if (row === null) throw new Problem("user-not-found")
+  const user = toUser(row)
+  if (user.erasedAt !== null) throw new Problem("user-erased")
+  if (user.phoneNumber === phoneNumber) {
+    return { result: { aggregateId: userId, version: user.version, event: null }, statements: [] }
+  }
+  const state: User = { ...user, phoneNumber, phoneNumberVerified: false, version: user.version + 1 }
+  // Fields in the order of the service's answer (src/http/api.ts); data and metadata as decide() builds them.
+  const event: UserPhoneNumberUpdated = {
+    id: uuidv7(),
+    type: "UserPhoneNumberUpdated",
+    aggregateType: "User",
+    aggregateId: userId,
+    version: state.version,
+    occurredAt: new Date().toISOString(),
+    data: {
+      maskedPhoneNumber: maskPhoneNumber(phoneNumber),
+      previousMaskedPhoneNumber: maskPhoneNumber(user.phoneNumber),
+      phoneNumberVerified: false
+    },
+    metadata: { organizationId, actor, requestId }
+  }
+  const previousHash = row.head_hash ?? GENESIS_HASH
+  const statements = changeStatements({ state, event, previousHash }, nextLink(previousHash, event))
+  return { result: { aggregateId: userId, version: state.version, event }, statements }
+}
+
+const answer = (status: number, body: unknown, headers: Record<string, string>) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
+
+const problemAnswer = (error: unknown, requestId: string, log: Record<string, unknown>) => {
+  const { code, hint } = error instanceof Problem
+    ? error
+    : new Problem(
+      error instanceof Error && NUMBER_TAKEN.test(error.message) ? "phone-number-in-use" : "store-unavailable"
+    )
+  const [status, title, detail] = PROBLEMS[code]
+  const headers: Record<string, string> = { "content-type": "application/problem+json", "x-request-id": requestId }
+  if (status === 401) {
+    headers["www-authenticate"] = `Bearer realm="users-api"${code === "invalid-token" ? `, error="invalid_token"` : ""}`
+  }
+  if (status === 503) headers["retry-after"] = "1"
+  const body = { type: `urn:users-api:problem:${code}`, title, status, detail, code, requestId, success: false, hint }
+  log.code = code
+  return answer(status, body, headers)
+}
+
 /** The endpoint over `store`, trusting the tokens `jwt` describes. */
 export const makeHandle = (jwt: JwtConfig, store: HandStore) => {
   const keys = jwt.jwks instanceof URL ? createRemoteJWKSet(jwt.jwks) : createLocalJWKSet(jwt.jwks)
@@ -102,18 +212,6 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore) => {
     clockTolerance: 5,
     requiredClaims: ["exp", "sub"]
   }
-
-  /** src/app/context.ts `uuidv7`, an Effect there, with the clock read directly. */
-  const uuidv7 = () => {
-    const bytes = crypto.getRandomValues(new Uint8Array(16))
-    for (let i = 5, ms = Date.now(); i >= 0; i--, ms = Math.floor(ms / 256)) bytes[i] = ms % 256
-    bytes[6] = (bytes[6]! & 0x0f) | 0x70
-    bytes[8] = (bytes[8]! & 0x3f) | 0x80
-    const hex = hexOf(bytes)
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-  }
-
-  type Principal = { readonly organizationId: string; readonly actor: Actor; readonly scopes: ReadonlyArray<string> }
 
   /** src/layers/auth/auth.ts and jwt.ts without their caches: the token verified and the key looked up every time. */
   const authenticate = async (request: Request): Promise<Principal> => {
@@ -137,84 +235,6 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore) => {
     if (org !== organizationId) throw new Problem("organization-mismatch")
     const scopes = typeof scope === "string" ? scope.split(" ") : []
     return { organizationId, actor: { type: "service", id: sub }, scopes }
-  }
-
-  const utf8 = new TextDecoder("utf-8", { fatal: true })
-
-  /** src/http/body.ts and api.ts's UpdatePhoneNumberBody: JSON, at most 16 KiB, exactly {phoneNumber}. */
-  const readPhoneNumber = async (request: Request): Promise<string | null> => {
-    const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase()
-    if (!JSON_TYPE.test(mediaType)) throw new Problem("unsupported-media-type")
-    if (Number(request.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) throw new Problem("payload-too-large")
-    const bytes = new Uint8Array(await request.arrayBuffer())
-    if (bytes.byteLength > MAX_BODY_BYTES) throw new Problem("payload-too-large")
-    let body: unknown
-    try {
-      body = JSON.parse(utf8.decode(bytes))
-    } catch {
-      throw new Problem("malformed-json")
-    }
-    const fields = typeof body === "object" && body !== null && !Array.isArray(body) ? Object.keys(body) : []
-    const value = (body as { phoneNumber?: unknown } | null)?.phoneNumber
-    const valid = value === null || (typeof value === "string" && value.length >= 1 && value.length <= 64)
-    if (fields.length !== 1 || fields[0] !== "phoneNumber" || !valid) throw new Problem("invalid-body")
-    return value as string | null
-  }
-
-  /** src/domain/phone.ts `parsePhoneNumber`'s rules (an Either there): international form, valid, E.164. */
-  const parsePhone = (input: string): E164 => {
-    const trimmed = input.trim()
-    if (trimmed.toLowerCase() === "null") {
-      throw new Problem("invalid-phone-number", 'To remove the phone number, send JSON null (not the string "null").')
-    }
-    if (!INTERNATIONAL.test(trimmed)) {
-      const hint = "Use the international form: a leading + or 00, then the country code and the number."
-      throw new Problem("invalid-phone-number", hint)
-    }
-    const parsed = parsePhoneNumberFromString(trimmed.startsWith("00") ? `+${trimmed.slice(2)}` : trimmed)
-    if (parsed === undefined || !parsed.isValid()) {
-      throw new Problem("invalid-phone-number", "The number is not a valid phone number for its country.")
-    }
-    return parsed.number as E164
-  }
-
-  /**
-   * The command on the user's row as read (with its chain head): what to answer, and the statements that write the row
-   * and its linked, masked event (none when the number is already the user's).
-   */
-  const decide = (
-    row: UserRow | null,
-    principal: Principal,
-    userId: string,
-    phoneNumber: E164 | null,
-    requestId: string
-  ): Change => {
-    const { actor, organizationId } = principal
-    if (row === null) throw new Problem("user-not-found")
-    const user = toUser(row)
-    if (user.erasedAt !== null) throw new Problem("user-erased")
-    if (user.phoneNumber === phoneNumber) {
-      return { result: { aggregateId: userId, version: user.version, event: null }, statements: [] }
-    }
-    const state: User = { ...user, phoneNumber, phoneNumberVerified: false, version: user.version + 1 }
-    // Fields in the order of the service's answer (src/http/api.ts); data and metadata as decide() builds them.
-    const event: UserPhoneNumberUpdated = {
-      id: uuidv7(),
-      type: "UserPhoneNumberUpdated",
-      aggregateType: "User",
-      aggregateId: userId,
-      version: state.version,
-      occurredAt: new Date().toISOString(),
-      data: {
-        maskedPhoneNumber: maskPhoneNumber(phoneNumber),
-        previousMaskedPhoneNumber: maskPhoneNumber(user.phoneNumber),
-        phoneNumberVerified: false
-      },
-      metadata: { organizationId, actor, requestId }
-    }
-    const previousHash = row.head_hash ?? GENESIS_HASH
-    const statements = changeStatements({ state, event, previousHash }, nextLink(previousHash, event))
-    return { result: { aggregateId: userId, version: state.version, event }, statements }
   }
 
   /** The service's order: authentication, the path's id, headers, the body, authorization, the number, the store. */
@@ -243,28 +263,6 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore) => {
     )
     const result = updated instanceof Promise ? await updated : updated
     return answer(200, { success: true, ...result }, { etag: `"${result.version}"`, "x-request-id": requestId })
-  }
-
-  const answer = (status: number, body: unknown, headers: Record<string, string>) =>
-    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
-
-  const problemAnswer = (error: unknown, requestId: string, log: Record<string, unknown>) => {
-    const { code, hint } = error instanceof Problem
-      ? error
-      : new Problem(
-        error instanceof Error && NUMBER_TAKEN.test(error.message) ? "phone-number-in-use" : "store-unavailable"
-      )
-    const [status, title, detail] = PROBLEMS[code]
-    const headers: Record<string, string> = { "content-type": "application/problem+json", "x-request-id": requestId }
-    if (status === 401) {
-      headers["www-authenticate"] = `Bearer realm="users-api"${
-        code === "invalid-token" ? `, error="invalid_token"` : ""
-      }`
-    }
-    if (status === 503) headers["retry-after"] = "1"
-    const body = { type: `urn:users-api:problem:${code}`, title, status, detail, code, requestId, success: false, hint }
-    log.code = code
-    return answer(status, body, headers)
   }
 
   /** The endpoint, as a fetch handler: what the servers serve, and what profile.ts calls in-process. */

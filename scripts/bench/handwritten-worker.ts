@@ -6,7 +6,7 @@
  * bindings, as the service's (JWKS, JWT_ISSUER, JWT_AUDIENCE, JWT_ALGORITHMS). (Its own module: a Worker's main
  * module may export only handlers.)
  */
-import { jwtConfigFromEnv } from "../../src/config.js"
+import { jwtConfigFromEnv, stringBindings } from "../../src/config.js"
 import { SELECT_USER, type UserRow } from "../../src/layers/sql/rows.js"
 import { type HandStore, makeHandle, SELECT_API_KEY } from "./handwritten-endpoint.js"
 
@@ -23,17 +23,11 @@ const d1Store = (db: D1Database): HandStore => ({
 })
 
 // Made on the isolate's first request, from its env (one per isolate, as the service's handler is).
-let handle: ((request: Request) => Promise<Response>) | undefined
+let handle: ReturnType<typeof makeHandle> | undefined
 
 export default {
   fetch: (request: Request, env: Env): Promise<Response> => {
-    if (handle === undefined) {
-      const vars = Object.fromEntries(
-        Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string")
-      )
-      const endpoint = makeHandle(jwtConfigFromEnv(vars), d1Store(env.DB))
-      handle = (r) => endpoint(r)
-    }
+    handle ??= makeHandle(jwtConfigFromEnv(stringBindings(env)), d1Store(env.DB))
     return handle(request)
   }
 }

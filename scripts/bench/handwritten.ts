@@ -67,7 +67,8 @@ export const handle = makeHandle(jwtConfigFromEnv(process.env), store)
 
 /**
  * Serves `fetch` (by default `handle`) on the runtime's own server (Bun.serve, Deno.serve), until SIGTERM; `name` is
- * what its first line calls it. handwritten-httpapi.ts serves `handle` behind an HttpApi route this way.
+ * what its first line calls it. handwritten-httpapi.ts serves `handle` behind an HttpApi route this way. (`handle` is
+ * wrapped: Bun.serve passes the server as a second argument, which `handle` would take for its log sink.)
  */
 export const serve = (
   fetch: (request: Request) => Promise<Response> = (request) => handle(request),

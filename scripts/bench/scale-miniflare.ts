@@ -101,7 +101,7 @@ export const copyD1 = (template: string, persist: string): string => {
 
 // workerd processes that are this process's children were started by Miniflare for us (wrangler's own are its
 // children, in their own groups): each is killed by its pid should Miniflare not have stopped it.
-const childWorkerds = (): Array<number> =>
+export const childWorkerds = (): Array<number> =>
   readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8")

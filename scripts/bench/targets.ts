@@ -277,3 +277,10 @@ export const handwrittenWorker = (ctx: RunContext): Promise<Target> =>
 /** The bare Worker's write behind one HttpApi route, nothing else: the floor of HttpApi on workerd. */
 export const bareHttpApiWorker = (ctx: RunContext): Promise<Target> =>
   onLocalD1("bare httpapi worker", ctx, bench("wrangler.bare-httpapi.toml"), "/")
+
+/**
+ * The service's whole HTTP side with the bare Worker's write as its UpdatePhoneNumber (contract-worker.ts): the
+ * service without its program.
+ */
+export const contractWorker = (ctx: RunContext): Promise<Target> =>
+  onLocalD1("contract worker", ctx, bench("wrangler.contract.toml"), "/healthz")

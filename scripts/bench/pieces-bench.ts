@@ -6,13 +6,14 @@
  * and reads workerd's CPU time around them, so a call's cost includes its share of ten requests (a few µs per
  * thousand calls). Prints the median of the rounds per piece, in µs per call, and workerd ÷ Bun.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { PIECES, runPiece } from "./pieces.js"
+import { cpuSeconds } from "./processes.js"
 import { median } from "./report.js"
-import { bundleWorker, childWorkerds, startCluster, stopClusters } from "./scale-miniflare.js"
+import { bundleWorker, startSingle, stopClusters } from "./scale-miniflare.js"
 import { ROOT } from "./targets.js"
 
 const { values } = parseArgs({
@@ -25,12 +26,6 @@ const { values } = parseArgs({
 const count = Math.max(10, Math.round(Number(values.count) / 10) * 10)
 const rounds = Math.max(1, Number(values.rounds))
 const names = Object.keys(PIECES)
-
-const cpuSecondsOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
 
 const onBun: Record<string, Array<number>> = {}
 for (const name of names) await runPiece(name, 2_000)
@@ -48,29 +43,25 @@ try {
   const config = join(ROOT, "scripts", "bench", "wrangler.pieces.toml")
   const script = await bundleWorker(config, undefined, join(dir, "bundle"))
   mkdirSync(join(dir, "persist"))
-  const before = new Set(childWorkerds())
-  const cluster = await startCluster({
+  const { pid, url } = await startSingle({
     name: "pieces",
     config,
     script,
-    copies: 1,
     persist: join(dir, "persist"),
     vars: {},
     log: join(dir, "workerd.log")
   })
-  const pid = childWorkerds().find((p) => !before.has(p))
-  if (pid === undefined) throw new Error("no workerd process found for the pieces Worker")
   const send = async (name: string, calls: number) => {
-    const response = await fetch(`${cluster.urls[0]}/?piece=${name}&count=${calls}`)
+    const response = await fetch(`${url}/?piece=${name}&count=${calls}`)
     await response.arrayBuffer()
     if (response.status !== 200) throw new Error(`piece ${name}: ${response.status}`)
   }
   for (const name of names) await send(name, 2_000)
   for (let round = 0; round < rounds; round++) {
     for (const name of names) {
-      const cpu = cpuSecondsOf(pid)
+      const cpu = cpuSeconds(pid)
       for (let i = 0; i < 10; i++) await send(name, count / 10)
-      ;(onWorkerd[name] ??= []).push(((cpuSecondsOf(pid) - cpu) * 1e6) / count)
+      ;(onWorkerd[name] ??= []).push(((cpuSeconds(pid) - cpu) * 1e6) / count)
     }
   }
 } finally {

@@ -101,7 +101,7 @@ export const copyD1 = (template: string, persist: string): string => {
 
 // workerd processes that are this process's children were started by Miniflare for us (wrangler's own are its
 // children, in their own groups): each is killed by its pid should Miniflare not have stopped it.
-export const childWorkerds = (): Array<number> =>
+const childWorkerds = (): Array<number> =>
   readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
@@ -233,4 +233,19 @@ export const startCluster = async (options: ClusterOptions): Promise<Cluster> =>
     throw error
   }
   return cluster
+}
+
+/**
+ * One copy of a Worker in a Miniflare of its own, and the id of the workerd process that runs it (and its D1), whose
+ * CPU time the benchmarks read (worker-cpu.ts, pieces-bench.ts). Start one at a time: the process is the child
+ * workerd that was not there before.
+ */
+export const startSingle = async (
+  options: Omit<ClusterOptions, "copies">
+): Promise<{ readonly url: string; readonly pid: number }> => {
+  const before = new Set(childWorkerds())
+  const cluster = await startCluster({ ...options, copies: 1 })
+  const pid = childWorkerds().find((p) => !before.has(p))
+  if (pid === undefined) throw new Error(`no workerd process found for ${options.name}`)
+  return { url: cluster.urls[0]!, pid }
 }

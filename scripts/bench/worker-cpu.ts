@@ -18,8 +18,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { stopAll } from "./processes.js"
-import { bundleWorker, childWorkerds, migratedD1, startCluster, stopClusters } from "./scale-miniflare.js"
+import { cpuSeconds, stopAll } from "./processes.js"
+import { bundleWorker, migratedD1, startSingle, stopClusters } from "./scale-miniflare.js"
 import { seedSqliteFile } from "./seed.js"
 import {
   bareHttpApiWorker,
@@ -69,13 +69,6 @@ const cpuOfGroup = (pid: number): Record<string, number> => {
   return totals
 }
 
-/** CPU seconds (user + system) of one process. */
-const cpuOfProcess = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S
-}
-
 const workDir = mkdtempSync(join(tmpdir(), "users-api-worker-cpu-"))
 const credentials = await makeCredentials()
 // Every request a user of its own, as in the bench (warm-up included).
@@ -103,19 +96,15 @@ const inMiniflare = async (dir: string, config: string, vars: Record<string, str
   const script = await bundleWorker(config, undefined, join(dir, "bundle"))
   const persist = join(dir, "d1")
   await seedSqliteFile(await migratedD1(config, persist), { apiKeyHash: credentials.apiKeyHash, users })
-  const before = new Set(childWorkerds())
-  const cluster = await startCluster({
+  const { pid, url } = await startSingle({
     name: dir.split("/").pop()!,
     config,
     script,
-    copies: 1,
     persist,
     vars: { ...credentials.serverEnv, ...vars },
     log: join(dir, "workerd.log")
   })
-  const pid = childWorkerds().find((p) => !before.has(p))
-  if (pid === undefined) throw new Error(`no workerd process found for ${config}`)
-  return { url: cluster.urls[0]!, cpu: () => ({ workerd: cpuOfProcess(pid) }) }
+  return { url, cpu: () => ({ workerd: cpuSeconds(pid) }) }
 }
 
 const bench = (file: string) => join(ROOT, "scripts", "bench", file)

@@ -382,7 +382,12 @@ describe("webhooks on Workers, through the queue", () => {
         chain: { aggregateId: "queued", version: 1 }
       })
       expect(first!.body).not.toContain("4155552671")
-      expect(await deliveryRows(webhook.id)).toEqual([{
+      // The receiver answers before the consumer records the attempt: wait for the record.
+      const rows = await eventually("the delivery recorded", async () => {
+        const found = await deliveryRows(webhook.id)
+        return found[0]?.status === "delivered" ? found : undefined
+      })
+      expect(rows).toEqual([{
         aggregate_id: "queued",
         version: 1,
         status: "delivered",

@@ -1,19 +1,27 @@
 /**
  * Single steps of a request, each run many times in a loop, so what one step costs a runtime is a figure of its own
  * rather than a share of a noisy request: the web objects a request brings (a Request, its canonical form), the
- * hashes and ids of a write, the number's parse, the audit link, Effect's steps, and a POST through the floor's one
- * HttpApi route with no I/O. The same definitions run in-process on Bun and inside a Worker on workerd
- * (pieces-worker.ts); pieces-bench.ts runs both and prints them side by side.
+ * hashes and ids of a write, the number's parse, the audit link, Effect's steps, and a write through the handler as
+ * assemblies.ts builds it one piece at a time (the floor's one HttpApi route, this contract, the program, the edge
+ * and the documentation routes), over in-memory doubles, so no I/O hides what each piece adds. The same definitions
+ * run in-process on Bun and inside a Worker on workerd (pieces-worker.ts); pieces-bench.ts runs both and prints them
+ * side by side.
  */
-import { HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { uuidv7At } from "../../src/app/context.js"
+import { WebhookSettings } from "../../src/app/webhooks.js"
 import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
 import type { UserPhoneNumberUpdated } from "../../src/domain/events.js"
-import { type MaskedPhoneNumber, parsePhoneNumber } from "../../src/domain/phone.js"
+import { type E164, type MaskedPhoneNumber, parsePhoneNumber } from "../../src/domain/phone.js"
 import { canonicalRequest } from "../../src/http/canonical-request.js"
+import { MaskerLast4 } from "../../src/layers/masker.js"
+import { EventLog } from "../../src/services/event-log.js"
+import { Idempotency } from "../../src/services/idempotency.js"
+import { UserRepo } from "../../src/services/user-repo.js"
+import { WebhookStore } from "../../src/services/webhooks.js"
 import { sha256Hex } from "../../src/sha256.js"
-import { floorHandler } from "./floor-httpapi.js"
+import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo } from "../../test/support/memory.js"
+import { contractOnly, type Fetch, fixedAuth, floor, serviceApp } from "./assemblies.js"
 
 const BODY = '{"phoneNumber":"+14155552671"}'
 const HEADERS = {
@@ -48,12 +56,62 @@ const hundredSteps = (() => {
   return effect
 })()
 
-const answer = HttpServerResponse.unsafeJson({ success: true })
-const floor = floorHandler({ healthPath: "/healthz", update: (request) => request.arrayBuffer().then(() => answer) })
-
 // A Request is made on first use: workerd allows none outside a request's handler.
 let write: Request | undefined
 const aWrite = () => write ??= newWrite()
+
+// The services over in-memory doubles (test/support/memory.ts) and a fixed principal: what is left of a write is the
+// handler's CPU. Ten users, each sent its two numbers in turn, so every write changes the number and appends an event.
+const memory = makeMemoryStore()
+const USERS = 10
+/** User i's two numbers (numbers are unique in an organization). */
+const numberOf = (user: number, which: number) => `+1415555${2600 + 2 * user + which}`
+for (let i = 0; i < USERS; i++) {
+  const id = `user_${i}`
+  memory.users.set(`org_bench\u0000${id}`, {
+    organizationId: "org_bench",
+    id,
+    phoneNumber: numberOf(i, 1) as E164,
+    phoneNumberVerified: false,
+    erasedAt: null,
+    version: 1
+  })
+}
+const doubles = Layer.mergeAll(
+  fixedAuth({
+    organizationId: "org_bench",
+    actor: { type: "service", id: "svc_bench" },
+    scopes: new Set(["users:write"])
+  }),
+  Layer.succeed(UserRepo, memoryRepo(memory)),
+  Layer.succeed(EventLog, memoryEventLog(memory)),
+  Layer.succeed(Idempotency, memoryIdempotency(memory)),
+  MaskerLast4,
+  // No write touches the webhook store; the webhook routes are declared, never called here.
+  Layer.succeed(WebhookStore, {} as WebhookStore["Type"]),
+  Layer.succeed(WebhookSettings, { deriveSecret: undefined, urlRules: { allowLoopback: false } })
+)
+const hashKey = "bench-idempotency-hash-key-0123456789abcdef"
+let sent = 0
+/** The next write: user (n mod 10), at the number it does not have. */
+const nextWrite = () => {
+  const n = sent++
+  const body = `{"phoneNumber":"${numberOf(n % USERS, Math.floor(n / USERS) % 2)}"}`
+  return new Request(`http://127.0.0.1:8787/users/user_${n % USERS}/UpdatePhoneNumber`, {
+    method: "POST",
+    headers: { ...HEADERS, "content-length": String(body.length) },
+    body
+  })
+}
+// Built on first use, inside a request on workerd, as the service's handler is.
+const handlers: Record<string, Fetch> = {}
+const through = (name: string, build: () => Fetch) => () =>
+  (handlers[name] ??= build())(nextWrite()).then(async (response) => {
+    if (response.status !== 200) throw new Error(`${name}: ${response.status} ${await response.text()}`)
+    // The doubles keep every event; nothing here reads them, and a growing array would charge later pieces its GC.
+    if (memory.events.length > 1_000) memory.events.length = 0
+    return response.arrayBuffer()
+  })
 
 /** Each piece once; what it returns is kept, so no engine drops the work. */
 export const PIECES: Record<string, { readonly what: string; readonly run: () => unknown }> = {
@@ -65,8 +123,24 @@ export const PIECES: Record<string, { readonly what: string; readonly run: () =>
   auditLink: { what: "the audit link (canonical JSON and SHA-256)", run: () => nextLink(GENESIS_HASH, EVENT) },
   effectSteps: { what: "100 Effect.flatMap steps run synchronously", run: () => Effect.runSync(hundredSteps) },
   httpApiPost: {
-    what: "a POST through the floor's one HttpApi route, no I/O",
-    run: () => floor(newWrite()).then((response) => response.arrayBuffer())
+    what: "a write through the floor's one HttpApi route (body read, constant answer)",
+    run: through("httpApiPost", floor)
+  },
+  contractPost: {
+    what: "+ this contract and its Authentication middleware (fixed Auth)",
+    run: through("contractPost", () => contractOnly(doubles))
+  },
+  programPost: {
+    what: "+ the real handlers and program (the write to memory)",
+    run: through("programPost", () => serviceApp(doubles, { edge: false, docs: false, idempotencyHashKey: hashKey }))
+  },
+  edgePost: {
+    what: "+ the edge (ids, problems, the log line discarded)",
+    run: through("edgePost", () => serviceApp(doubles, { edge: true, docs: false, idempotencyHashKey: hashKey }))
+  },
+  servicePost: {
+    what: "+ /openapi.json and /docs: the service's handler, fixed Auth, doubles",
+    run: through("servicePost", () => serviceApp(doubles, { edge: true, docs: true, idempotencyHashKey: hashKey }))
   }
 }
 

@@ -20,8 +20,9 @@ import { Idempotency } from "../../src/services/idempotency.js"
 import { UserRepo } from "../../src/services/user-repo.js"
 import { WebhookStore } from "../../src/services/webhooks.js"
 import { sha256Hex } from "../../src/sha256.js"
-import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo } from "../../test/support/memory.js"
+import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo, putUser } from "../../test/support/memory.js"
 import { contractOnly, type Fetch, fixedAuth, floor, serviceApp } from "./assemblies.js"
+import { ORGANIZATION_ID } from "./bare-write.js"
 
 const BODY = '{"phoneNumber":"+14155552671"}'
 const HEADERS = {
@@ -47,7 +48,7 @@ const EVENT: UserPhoneNumberUpdated = {
     previousMaskedPhoneNumber: "****2672" as MaskedPhoneNumber,
     phoneNumberVerified: false
   },
-  metadata: { organizationId: "org_bench", actor: { type: "service", id: "svc_bench" }, requestId: "req" }
+  metadata: { organizationId: ORGANIZATION_ID, actor: { type: "service", id: "svc_bench" }, requestId: "req" }
 }
 
 const hundredSteps = (() => {
@@ -67,10 +68,9 @@ const USERS = 10
 /** User i's two numbers (numbers are unique in an organization). */
 const numberOf = (user: number, which: number) => `+1415555${2600 + 2 * user + which}`
 for (let i = 0; i < USERS; i++) {
-  const id = `user_${i}`
-  memory.users.set(`org_bench\u0000${id}`, {
-    organizationId: "org_bench",
-    id,
+  putUser(memory, {
+    organizationId: ORGANIZATION_ID,
+    id: `user_${i}`,
     phoneNumber: numberOf(i, 1) as E164,
     phoneNumberVerified: false,
     erasedAt: null,
@@ -79,7 +79,7 @@ for (let i = 0; i < USERS; i++) {
 }
 const doubles = Layer.mergeAll(
   fixedAuth({
-    organizationId: "org_bench",
+    organizationId: ORGANIZATION_ID,
     actor: { type: "service", id: "svc_bench" },
     scopes: new Set(["users:write"])
   }),

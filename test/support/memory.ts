@@ -49,6 +49,10 @@ export const makeMemoryStore = (): MemoryStore => ({
 
 const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
 
+/** Puts `user` in the store as it is, without an event: a user to start from. */
+export const putUser = (store: MemoryStore, user: User): void =>
+  void store.users.set(key(user.organizationId, user.id), user)
+
 const scopeKey = ({ key: idempotencyKey, organizationId, principal }: IdempotencyScope) =>
   `${organizationId}\u0000${principal}\u0000${idempotencyKey}`
 

@@ -3,7 +3,8 @@
  *  [--runs 3] [--warmup 3] [--json]`: UpdatePhoneNumber under load from 127.0.0.1 (autocannon, in this
  * process), against a same-run baseline per runtime (on Bun and Deno also the endpoint written by hand without Effect,
  * handwritten.ts, and over D1 on Workers, handwritten-worker.ts; on Bun also that endpoint behind HttpApi,
- * handwritten-httpapi.ts, and the bare HttpApi floor),
+ * handwritten-httpapi.ts; on Bun and Workers the floor of any endpoint through HttpApi, bare-httpapi-bun.ts and
+ * bare-httpapi-worker.ts, whose floorRatio is the share of the baseline an HttpApi endpoint keeps doing nothing more),
  * `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
  * the storage ceiling. `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
  * --connections 8,32,128`) for a growth matrix.
@@ -19,6 +20,7 @@ import { runLoad } from "./load.js"
 import { sampleRss, stopAll } from "./processes.js"
 import { formatTable, median, type Summary } from "./report.js"
 import {
+  bareHttpApiWorker,
   bareWorker,
   bunBareHttpApi,
   bunEndpoint,
@@ -37,7 +39,8 @@ import {
 import { type BenchUser, makeCredentials, makeSequence, makeUsers } from "./workload.js"
 
 // On Bun the endpoint is also measured against itself written by hand without Effect, against the floor of any
-// endpoint through HttpApi, and against the hand-written endpoint served through HttpApi (issue 10).
+// endpoint through HttpApi, and against the hand-written endpoint served through HttpApi (issue 10). On Workers the
+// floor is the bare Worker's write behind one HttpApi route: what the ratio to the bare Worker can be at most.
 const RUNTIMES = {
   bun: {
     endpoint: bunEndpoint,
@@ -45,7 +48,8 @@ const RUNTIMES = {
     baselineName: "hello-world JSON on Bun.serve",
     handwritten: bunHandwritten,
     handwrittenHttpApi: bunHandwrittenHttpApi,
-    floor: bunBareHttpApi
+    floor: bunBareHttpApi,
+    floorName: "the route through HttpApi on Bun.serve, body read, fixed answer (bare-httpapi-bun.ts)"
   },
   deno: {
     endpoint: denoEndpoint,
@@ -53,7 +57,8 @@ const RUNTIMES = {
     baselineName: "hello-world JSON on Deno.serve",
     handwritten: denoHandwritten,
     handwrittenHttpApi: undefined,
-    floor: undefined
+    floor: undefined,
+    floorName: undefined
   },
   worker: {
     endpoint: workerEndpoint,
@@ -61,7 +66,8 @@ const RUNTIMES = {
     baselineName: "bare D1 Worker (same batch)",
     handwritten: handwrittenWorker,
     handwrittenHttpApi: undefined,
-    floor: undefined
+    floor: bareHttpApiWorker,
+    floorName: "the bare D1 Worker's write behind one HttpApi route, nothing else (bare-httpapi-worker.ts)"
   }
 } as const
 type Runtime = keyof typeof RUNTIMES
@@ -186,7 +192,7 @@ try {
     const users = makeUsers(userCount)
     for (const connections of connectionsList) {
       for (const runtime of runtimes) {
-        const { baseline, baselineName, endpoint, floor, handwritten, handwrittenHttpApi } = RUNTIMES[runtime]
+        const { baseline, baselineName, endpoint, floor, floorName, handwritten, handwrittenHttpApi } = RUNTIMES[runtime]
         const perRun = []
         // Events written equal the 2xx answers, plus at most one per connection cut off at the window's end.
         const consistent = (m: Measurement) =>
@@ -227,7 +233,8 @@ try {
             progress("  bare HttpApi (the floor) ...")
             bare = await measure(floor, users, connections)
             progress(
-              `  bare HttpApi ${Math.round(bare.rps)} rps, p99 ${round(bare.p99Ms, 2)} ms, errors ${bare.errors}`
+              `  bare HttpApi ${Math.round(bare.rps)} rps, p99 ${round(bare.p99Ms, 2)} ms, ` +
+                (bare.events === undefined ? `errors ${bare.errors}` : storeLine(bare))
             )
           }
           perRun.push({
@@ -250,6 +257,7 @@ try {
         const handApis = perRun.flatMap((r) => (r.handwrittenHttpApi === undefined ? [] : [r.handwrittenHttpApi]))
         const handwrittenHttpApiRps = handApis.length === 0 ? undefined : median(handApis.map((h) => h.rps))
         const floors = perRun.flatMap((r) => (r.floor === undefined ? [] : [r.floor]))
+        const floorRps = floors.length === 0 ? undefined : median(floors.map((f) => f.rps))
         const ceilingTxPerS = ceiling !== undefined && ON_SQLITE_FILE.has(runtime) ? ceiling.readWriteTxPerS : undefined
         summaries.push({
           runtime,
@@ -293,9 +301,10 @@ try {
             handwrittenHttpApiP99Ms: round(median(handApis.map((h) => h.p99Ms)), 2),
             handwrittenHttpApiErrors: handApis.reduce((sum, h) => sum + h.errors, 0)
           }),
-          ...(floors.length === 0 ? {} : {
-            floor: "the route through HttpApi on Bun.serve, body read, fixed answer (bare-httpapi-bun.ts)",
-            floorRps: round(median(floors.map((f) => f.rps))),
+          ...(floorRps === undefined ? {} : {
+            floor: floorName,
+            floorRps: round(floorRps),
+            floorRatio: round(floorRps / baselineRps, 3),
             floorP99Ms: round(median(floors.map((f) => f.p99Ms)), 2),
             floorErrors: floors.reduce((sum, f) => sum + f.errors, 0)
           }),
@@ -328,7 +337,11 @@ try {
               handwrittenHttpApiEventsMatch2xx: r.handwrittenHttpApiEventsMatch2xx,
               handwrittenHttpApiChainIntact: r.handwrittenHttpApi.chainIntact
             }),
-            ...(r.floor === undefined ? {} : { floorRps: round(r.floor.rps), floorP99Ms: round(r.floor.p99Ms, 2) }),
+            ...(r.floor === undefined ? {} : {
+              floorRps: round(r.floor.rps),
+              floorRatio: round(r.floor.rps / r.baseline.rps, 3),
+              floorP99Ms: round(r.floor.p99Ms, 2)
+            }),
             ...(ceilingTxPerS === undefined ? {} : { ceilingRatio: round(r.endpoint.rps / ceilingTxPerS, 3) })
           })),
           ...(ceiling === undefined

@@ -25,6 +25,10 @@ export interface Summary {
   readonly handwrittenHttpApiRps?: number
   /** endpointRps / handwrittenHttpApiRps. */
   readonly handwrittenHttpApiRatio?: number
+  /** Bun and Workers: the floor of any endpoint through HttpApi (bare-httpapi-bun.ts, bare-httpapi-worker.ts). */
+  readonly floorRps?: number
+  /** floorRps / baselineRps: the most of the baseline an endpoint through HttpApi keeps. */
+  readonly floorRatio?: number
   /** Bun and Deno: the storage ceiling with the two reads (ceiling.ts), measured once per bench. */
   readonly ceilingTxPerS?: number
   /** endpointRps / ceilingTxPerS. */
@@ -54,6 +58,8 @@ const COLUMNS: ReadonlyArray<readonly [string, (s: Summary) => string]> = [
   ["hand ratio", (s) => s.handwrittenRatio?.toFixed(3) ?? "-"],
   ["hand+api rps", (s) => s.handwrittenHttpApiRps?.toFixed(0) ?? "-"],
   ["hand+api ratio", (s) => s.handwrittenHttpApiRatio?.toFixed(3) ?? "-"],
+  ["floor rps", (s) => s.floorRps?.toFixed(0) ?? "-"],
+  ["floor ratio", (s) => s.floorRatio?.toFixed(3) ?? "-"],
   ["ceiling tx/s", (s) => s.ceilingTxPerS?.toFixed(0) ?? "-"],
   ["ceil ratio", (s) => s.ceilingRatio?.toFixed(3) ?? "-"],
   ["rss MB", (s) => s.rssMb.toFixed(0)]
@@ -81,6 +87,12 @@ export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling 
       ? [
         "hand+api rps: the same hand-written endpoint as the work of one HttpApi route " +
         "(scripts/bench/handwritten-httpapi.ts); hand+api ratio = endpoint rps ÷ hand+api rps"
+      ]
+      : []),
+    ...(summaries.some((s) => s.floorRps !== undefined)
+      ? [
+        "floor rps: the floor of any endpoint through HttpApi (bun: one route, fixed answer, bare-httpapi-bun.ts; " +
+        "worker: the bare Worker's write behind one route, bare-httpapi-worker.ts); floor ratio = floor rps ÷ baseline rps"
       ]
       : []),
     ...(summaries.some((s) => s.ceilingTxPerS !== undefined)

@@ -192,7 +192,8 @@ try {
     const users = makeUsers(userCount)
     for (const connections of connectionsList) {
       for (const runtime of runtimes) {
-        const { baseline, baselineName, endpoint, floor, floorName, handwritten, handwrittenHttpApi } = RUNTIMES[runtime]
+        const { baseline, baselineName, endpoint, floor, floorName, handwritten, handwrittenHttpApi } =
+          RUNTIMES[runtime]
         const perRun = []
         // Events written equal the 2xx answers, plus at most one per connection cut off at the window's end.
         const consistent = (m: Measurement) =>

@@ -16,6 +16,7 @@ import { AuditHandlers, HealthHandlers, UsersHandlers, WebhooksHandlers } from "
 import { requestHasher } from "../../src/http/idempotency.js"
 import { OPENAPI_PATH } from "../../src/http/routes.js"
 import { Auth, type Principal } from "../../src/services/auth.js"
+import { ORGANIZATION_ID } from "./bare-write.js"
 import { floorHandler } from "./floor-httpapi.js"
 
 export type Fetch = (request: Request) => Promise<Response>
@@ -32,6 +33,16 @@ const quiet = (layer: Layer.Layer<any, any, never>) =>
 /** 1. The floor: HttpApi with this project's POST route, which reads its body and answers a constant. */
 export const floor = (): Fetch =>
   floorHandler({ healthPath: "/healthz", update: (request) => request.arrayBuffer().then(() => ok) })
+
+/**
+ * The bench's caller: a service of the bench's organization with users:write (workload.ts's SERVICE_ID, spelled here
+ * because workload.ts signs tokens and is not bundled into the bench's Workers).
+ */
+export const benchPrincipal: Principal = {
+  organizationId: ORGANIZATION_ID,
+  actor: { type: "service", id: "svc_bench" },
+  scopes: new Set(["users:write"])
+}
 
 /** An Auth that answers `principal` for every request, for the configurations that leave Auth out. */
 export const fixedAuth = (principal: Principal) =>

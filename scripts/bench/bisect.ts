@@ -14,11 +14,10 @@ import { WebhookSettings } from "../../src/app/webhooks.js"
 import { idempotencyHashKeyFromEnv, jwtConfigFromEnv } from "../../src/config.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { SqliteBunServices } from "../../src/layers/sqlite/bun.js"
-import type { Principal } from "../../src/services/auth.js"
 import { UserRepo } from "../../src/services/user-repo.js"
-import { contractOnly, type Fetch, fixedAuth, floor, serviceApp } from "./assemblies.js"
+import { benchPrincipal, contractOnly, type Fetch, fixedAuth, floor, serviceApp } from "./assemblies.js"
 import { seedSqliteFile } from "./seed.js"
-import { makeCredentials, makeSequence, makeUsers, ORGANIZATION_ID, SERVICE_ID } from "./workload.js"
+import { makeCredentials, makeSequence, makeUsers, ORGANIZATION_ID } from "./workload.js"
 
 const { values } = parseArgs({ options: { requests: { type: "string" }, runs: { type: "string" } } })
 const REQUESTS = Number(values.requests ?? 10_000)
@@ -36,12 +35,6 @@ const store = Layer.merge(
   SqliteBunServices(database, jwt),
   Layer.succeed(WebhookSettings, { deriveSecret: undefined, urlRules: { allowLoopback: false } })
 )
-
-const principal: Principal = {
-  organizationId: ORGANIZATION_ID,
-  actor: { type: "service", id: SERVICE_ID },
-  scopes: new Set(["users:write"])
-}
 
 // 3.–5. The real handlers: the whole program over a repo that decides nothing (every user is at the number sent),
 //       then the real store; with and without the edge and documentation routes.
@@ -71,7 +64,7 @@ const configurations: ReadonlyArray<readonly [string, Fetch, boolean]> = [
   ["bare HttpApi: one POST route, body read, constant answer", floor(), false],
   [
     "+ this contract and its Authentication middleware, stub Auth",
-    contractOnly(Layer.merge(store, fixedAuth(principal))),
+    contractOnly(Layer.merge(store, fixedAuth(benchPrincipal))),
     false
   ],
   ["+ the real Auth (its caches warm)", contractOnly(store), false],

@@ -8,20 +8,18 @@
  * `bareLogLine` (the same writing the service's log line), `floor` (bare-httpapi-worker.ts: the bare write behind one
  * HttpApi route) and `service` (src/worker.ts: real Auth, the log line on the console); then, to split the service,
  * `serviceHandler` (src/fetch-handler.ts's handler over D1 with real Auth, the log line discarded, no Workers host
- * around it), `serviceFixedAuth` (the same with a fixed principal, assemblies.ts)
- * and two pieces with no storage at all (pieces.ts), `floorNoStore` (the floor's route with a constant answer) and
- * `serviceNoStore` (the service's handler over the in-memory doubles, fixed principal), which send the pieces' own
- * writes and ignore the pairs.
+ * around it), `serviceFixedAuth` (the same with a fixed principal, assemblies.ts) and two pieces with no storage at
+ * all (pieces.ts), `floorNoStore` (the floor's route with a constant answer) and `serviceNoStore` (the service's
+ * handler over the in-memory doubles, fixed principal), which send the pieces' own writes and ignore the pairs.
  */
 import { Layer } from "effect"
 import { idempotencyHashKeyFromEnv, jwtConfigFromEnv, stringBindings } from "../../src/config.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { D1Services } from "../../src/layers/d1.js"
 import service from "../../src/worker.js"
-import { type Fetch, fixedAuth, serviceApp } from "./assemblies.js"
+import { benchPrincipal, type Fetch, fixedAuth, serviceApp } from "./assemblies.js"
 import bareHttpApi from "./bare-httpapi-worker.js"
 import bare from "./bare-worker.js"
-import { ORGANIZATION_ID } from "./bare-write.js"
 import { PIECES } from "./pieces.js"
 
 interface Env {
@@ -49,11 +47,7 @@ const withFixedAuth = (env: Env): Fetch =>
     const vars = stringBindings(env)
     const services = Layer.merge(
       D1Services(env.DB, jwtConfigFromEnv(vars)),
-      fixedAuth({
-        organizationId: ORGANIZATION_ID,
-        actor: { type: "service", id: "svc_bench" },
-        scopes: new Set(["users:write"])
-      })
+      fixedAuth(benchPrincipal)
     )
     return serviceApp(services, { edge: true, docs: true, idempotencyHashKey: idempotencyHashKeyFromEnv(vars) })
   })()

@@ -21,7 +21,7 @@ import { UserRepo } from "../../src/services/user-repo.js"
 import { WebhookStore } from "../../src/services/webhooks.js"
 import { sha256Hex } from "../../src/sha256.js"
 import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo, putUser } from "../../test/support/memory.js"
-import { contractOnly, type Fetch, fixedAuth, floor, serviceApp } from "./assemblies.js"
+import { benchPrincipal, contractOnly, type Fetch, fixedAuth, floor, serviceApp } from "./assemblies.js"
 import { ORGANIZATION_ID } from "./bare-write.js"
 
 const BODY = '{"phoneNumber":"+14155552671"}'
@@ -48,7 +48,7 @@ const EVENT: UserPhoneNumberUpdated = {
     previousMaskedPhoneNumber: "****2672" as MaskedPhoneNumber,
     phoneNumberVerified: false
   },
-  metadata: { organizationId: ORGANIZATION_ID, actor: { type: "service", id: "svc_bench" }, requestId: "req" }
+  metadata: { organizationId: ORGANIZATION_ID, actor: benchPrincipal.actor, requestId: "req" }
 }
 
 const hundredSteps = (() => {
@@ -78,11 +78,7 @@ for (let i = 0; i < USERS; i++) {
   })
 }
 const doubles = Layer.mergeAll(
-  fixedAuth({
-    organizationId: ORGANIZATION_ID,
-    actor: { type: "service", id: "svc_bench" },
-    scopes: new Set(["users:write"])
-  }),
+  fixedAuth(benchPrincipal),
   Layer.succeed(UserRepo, memoryRepo(memory)),
   Layer.succeed(EventLog, memoryEventLog(memory)),
   Layer.succeed(Idempotency, memoryIdempotency(memory)),

@@ -8,8 +8,10 @@ import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken } from "../../src/dev/signing.js"
 import { generateApiKey } from "../../src/layers/auth/api-keys.js"
 import { sha256Hex } from "../../src/sha256.js"
+import { ORGANIZATION_ID } from "./bare-write.js"
 
-export const ORGANIZATION_ID = "org_bench"
+// The organization is bare-write.ts's, which the bench's Workers import without this module's signing.
+export { ORGANIZATION_ID }
 export const SERVICE_ID = "svc_bench"
 
 export interface Credentials {

@@ -4,7 +4,10 @@
  * process), against a same-run baseline per runtime (on Bun and Deno also the endpoint written by hand without Effect,
  * handwritten.ts, and over D1 on Workers, handwritten-worker.ts; on Bun also that endpoint behind HttpApi,
  * handwritten-httpapi.ts; on Bun and Workers the floor of any endpoint through HttpApi, bare-httpapi-bun.ts and
- * bare-httpapi-worker.ts, whose floorRatio is the share of the baseline an HttpApi endpoint keeps doing nothing more),
+ * bare-httpapi-worker.ts, whose floorRatio is the share of the baseline an HttpApi endpoint keeps doing nothing more;
+ * and there the design's floor, the hand-written endpoint with the service's credential cache behind one HttpApi route,
+ * handwritten-cached-httpapi.ts and handwritten-cached-httpapi-worker.ts, whose designFloorRatio is the share any
+ * implementation of this design keeps and endpointToDesignFloor what the service keeps of it),
  * `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
  * the storage ceiling. `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
  * --connections 8,32,128`) for a growth matrix.
@@ -25,11 +28,13 @@ import {
   bunBareHttpApi,
   bunEndpoint,
   bunHandwritten,
+  bunHandwrittenCachedHttpApi,
   bunHandwrittenHttpApi,
   bunHello,
   denoEndpoint,
   denoHandwritten,
   denoHello,
+  handwrittenCachedHttpApiWorker,
   handwrittenWorker,
   ROOT,
   type RunContext,
@@ -40,7 +45,10 @@ import { type BenchUser, makeCredentials, makeSequence, makeUsers } from "./work
 
 // On Bun the endpoint is also measured against itself written by hand without Effect, against the floor of any
 // endpoint through HttpApi, and against the hand-written endpoint served through HttpApi (issue 10). On Workers the
-// floor is the bare Worker's write behind one HttpApi route: what the ratio to the bare Worker can be at most.
+// floor is the bare Worker's write behind one HttpApi route: what the ratio to the bare Worker can be at most. On both,
+// the design's floor is the hand-written endpoint with the service's credential cache behind one HttpApi route: what
+// any implementation of this design (HttpApi, the endpoint's work, the service's caches) keeps of the baseline, so
+// that the service's distance to it is the price of this project's layering.
 const RUNTIMES = {
   bun: {
     endpoint: bunEndpoint,
@@ -49,7 +57,10 @@ const RUNTIMES = {
     handwritten: bunHandwritten,
     handwrittenHttpApi: bunHandwrittenHttpApi,
     floor: bunBareHttpApi,
-    floorName: "the route through HttpApi on Bun.serve, body read, fixed answer (bare-httpapi-bun.ts)"
+    floorName: "the route through HttpApi on Bun.serve, body read, fixed answer (bare-httpapi-bun.ts)",
+    designFloor: bunHandwrittenCachedHttpApi,
+    designFloorName: "the hand-written endpoint with the service's credential cache, behind one HttpApi route " +
+      "(handwritten-cached-httpapi.ts)"
   },
   deno: {
     endpoint: denoEndpoint,
@@ -58,7 +69,9 @@ const RUNTIMES = {
     handwritten: denoHandwritten,
     handwrittenHttpApi: undefined,
     floor: undefined,
-    floorName: undefined
+    floorName: undefined,
+    designFloor: undefined,
+    designFloorName: undefined
   },
   worker: {
     endpoint: workerEndpoint,
@@ -67,7 +80,10 @@ const RUNTIMES = {
     handwritten: handwrittenWorker,
     handwrittenHttpApi: undefined,
     floor: bareHttpApiWorker,
-    floorName: "the bare D1 Worker's write behind one HttpApi route, nothing else (bare-httpapi-worker.ts)"
+    floorName: "the bare D1 Worker's write behind one HttpApi route, nothing else (bare-httpapi-worker.ts)",
+    designFloor: handwrittenCachedHttpApiWorker,
+    designFloorName: "the hand-written endpoint with the service's credential cache, behind one HttpApi route, " +
+      "over D1 (handwritten-cached-httpapi-worker.ts)"
   }
 } as const
 type Runtime = keyof typeof RUNTIMES
@@ -192,8 +208,9 @@ try {
     const users = makeUsers(userCount)
     for (const connections of connectionsList) {
       for (const runtime of runtimes) {
-        const { baseline, baselineName, endpoint, floor, floorName, handwritten, handwrittenHttpApi } =
+        const { baseline, baselineName, designFloor, designFloorName, endpoint, floor, floorName, handwritten } =
           RUNTIMES[runtime]
+        const { handwrittenHttpApi } = RUNTIMES[runtime]
         const perRun = []
         // Events written equal the 2xx answers, plus at most one per connection cut off at the window's end.
         const consistent = (m: Measurement) =>
@@ -238,9 +255,20 @@ try {
                 (bare.events === undefined ? `errors ${bare.errors}` : storeLine(bare))
             )
           }
+          let design: Measurement | undefined
+          if (designFloor !== undefined) {
+            progress("  the design's floor ...")
+            design = await measure(designFloor, users, connections)
+            progress(
+              `  the design's floor ${Math.round(design.rps)} rps, p99 ${round(design.p99Ms, 2)} ms, ${
+                storeLine(design)
+              }`
+            )
+          }
           perRun.push({
             run,
             floor: bare,
+            designFloor: design,
             baseline: base,
             endpoint: end,
             ratio: end.rps / base.rps,
@@ -259,6 +287,8 @@ try {
         const handwrittenHttpApiRps = handApis.length === 0 ? undefined : median(handApis.map((h) => h.rps))
         const floors = perRun.flatMap((r) => (r.floor === undefined ? [] : [r.floor]))
         const floorRps = floors.length === 0 ? undefined : median(floors.map((f) => f.rps))
+        const designs = perRun.flatMap((r) => (r.designFloor === undefined ? [] : [r.designFloor]))
+        const designFloorRps = designs.length === 0 ? undefined : median(designs.map((d) => d.rps))
         const ceilingTxPerS = ceiling !== undefined && ON_SQLITE_FILE.has(runtime) ? ceiling.readWriteTxPerS : undefined
         summaries.push({
           runtime,
@@ -309,6 +339,14 @@ try {
             floorP99Ms: round(median(floors.map((f) => f.p99Ms)), 2),
             floorErrors: floors.reduce((sum, f) => sum + f.errors, 0)
           }),
+          ...(designFloorRps === undefined ? {} : {
+            designFloor: designFloorName,
+            designFloorRps: round(designFloorRps),
+            designFloorRatio: round(designFloorRps / baselineRps, 3),
+            endpointToDesignFloor: round(endpointRps / designFloorRps, 3),
+            designFloorP99Ms: round(median(designs.map((d) => d.p99Ms)), 2),
+            designFloorErrors: designs.reduce((sum, d) => sum + d.errors, 0)
+          }),
           runs: perRun.map((r) => ({
             endpointRps: round(r.endpoint.rps),
             endpointP50Ms: round(r.endpoint.p50Ms, 2),
@@ -342,6 +380,14 @@ try {
               floorRps: round(r.floor.rps),
               floorRatio: round(r.floor.rps / r.baseline.rps, 3),
               floorP99Ms: round(r.floor.p99Ms, 2)
+            }),
+            ...(r.designFloor === undefined ? {} : {
+              designFloorRps: round(r.designFloor.rps),
+              designFloorRatio: round(r.designFloor.rps / r.baseline.rps, 3),
+              endpointToDesignFloor: round(r.endpoint.rps / r.designFloor.rps, 3),
+              designFloorP99Ms: round(r.designFloor.p99Ms, 2),
+              designFloorEventsMatch2xx: consistent(r.designFloor),
+              designFloorChainIntact: r.designFloor.chainIntact
             }),
             ...(ceilingTxPerS === undefined ? {} : { ceilingRatio: round(r.endpoint.rps / ceilingTxPerS, 3) })
           })),

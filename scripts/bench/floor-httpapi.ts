@@ -23,6 +23,17 @@ export interface FloorOptions {
   readonly update: (request: Request) => Promise<HttpServerResponse.HttpServerResponse>
 }
 
+/**
+ * A fetch handler's answer as the route's work (the hand-written endpoint behind HttpApi: handwritten-httpapi.ts,
+ * handwritten-cached-httpapi.ts and its Worker): its text handed over as is (fromWeb would stream it through an Effect
+ * Stream, a cost of the floor's making and not of HttpApi's).
+ */
+export const answeredBy =
+  (fetch: (request: Request) => Promise<Response>): FloorOptions["update"] => async (request) => {
+    const response = await fetch(request)
+    return HttpServerResponse.raw(await response.text(), { status: response.status, headers: response.headers })
+  }
+
 export const floorHandler = ({ healthPath, update }: FloorOptions): (request: Request) => Promise<Response> => {
   const Answer = Schema.Struct({ success: Schema.Boolean })
   const Floor = HttpApiGroup.make("floor")

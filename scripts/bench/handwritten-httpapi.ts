@@ -5,18 +5,10 @@
  * every endpoint served through HttpApi pays and the hand-written one does not (the floor), so the bench prints, in
  * the same run, how far the service is from the hand-written endpoint once both go through HttpApi.
  */
-import { HttpServerResponse } from "@effect/platform"
-import { floorHandler } from "./floor-httpapi.js"
+import { answeredBy, floorHandler } from "./floor-httpapi.js"
 import { handle, serve } from "./handwritten.js"
 
-// The answer's text handed over as is (fromWeb would stream it through an Effect Stream, a cost of the floor's
-// making and not of HttpApi's).
-const update = async (request: Request) => {
-  const response = await handle(request)
-  return HttpServerResponse.raw(await response.text(), { status: response.status, headers: response.headers })
-}
-
 serve(
-  floorHandler({ healthPath: "/healthz", update }),
+  floorHandler({ healthPath: "/healthz", update: answeredBy((request) => handle(request)) }),
   "hand-written baseline behind HttpApi"
 )

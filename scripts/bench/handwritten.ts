@@ -65,6 +65,9 @@ const store: HandStore = {
 /** The endpoint, as a fetch handler: what the server below serves, and what profile.ts calls in-process. */
 export const handle = makeHandle(jwtConfigFromEnv(process.env), store)
 
+/** The same endpoint remembering each caller's credentials as the service does (handwritten-cached-httpapi.ts). */
+export const rememberingHandle = makeHandle(jwtConfigFromEnv(process.env), store, { rememberCredentials: true })
+
 /**
  * Serves `fetch` (by default `handle`) on the runtime's own server (Bun.serve, Deno.serve), until SIGTERM; `name` is
  * what its first line calls it. handwritten-httpapi.ts serves `handle` behind an HttpApi route this way. (`handle` is

@@ -29,6 +29,15 @@ export interface Summary {
   readonly floorRps?: number
   /** floorRps / baselineRps: the most of the baseline an endpoint through HttpApi keeps. */
   readonly floorRatio?: number
+  /**
+   * Bun and Workers: the design's floor, the hand-written endpoint with the service's credential cache behind one
+   * HttpApi route (handwritten-cached-httpapi.ts, handwritten-cached-httpapi-worker.ts), median over the runs.
+   */
+  readonly designFloorRps?: number
+  /** designFloorRps / baselineRps: the most of the baseline any implementation of this design keeps. */
+  readonly designFloorRatio?: number
+  /** endpointRps / designFloorRps: what the service keeps of it, the price of this project's layering. */
+  readonly endpointToDesignFloor?: number
   /** Bun and Deno: the storage ceiling with the two reads (ceiling.ts), measured once per bench. */
   readonly ceilingTxPerS?: number
   /** endpointRps / ceilingTxPerS. */
@@ -60,6 +69,9 @@ const COLUMNS: ReadonlyArray<readonly [string, (s: Summary) => string]> = [
   ["hand+api ratio", (s) => s.handwrittenHttpApiRatio?.toFixed(3) ?? "-"],
   ["floor rps", (s) => s.floorRps?.toFixed(0) ?? "-"],
   ["floor ratio", (s) => s.floorRatio?.toFixed(3) ?? "-"],
+  ["design rps", (s) => s.designFloorRps?.toFixed(0) ?? "-"],
+  ["design ratio", (s) => s.designFloorRatio?.toFixed(3) ?? "-"],
+  ["÷ design", (s) => s.endpointToDesignFloor?.toFixed(3) ?? "-"],
   ["ceiling tx/s", (s) => s.ceilingTxPerS?.toFixed(0) ?? "-"],
   ["ceil ratio", (s) => s.ceilingRatio?.toFixed(3) ?? "-"],
   ["rss MB", (s) => s.rssMb.toFixed(0)]
@@ -93,6 +105,13 @@ export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling 
       ? [
         "floor rps: the floor of any endpoint through HttpApi (bun: one route, fixed answer, bare-httpapi-bun.ts; " +
         "worker: the bare Worker's write behind one route, bare-httpapi-worker.ts); floor ratio = floor rps ÷ baseline rps"
+      ]
+      : []),
+    ...(summaries.some((s) => s.designFloorRps !== undefined)
+      ? [
+        "design rps: the design's floor, the hand-written endpoint with the service's credential cache behind one " +
+        "HttpApi route (handwritten-cached-httpapi.ts, handwritten-cached-httpapi-worker.ts); design ratio = design " +
+        "rps ÷ baseline rps; ÷ design = endpoint rps ÷ design rps"
       ]
       : []),
     ...(summaries.some((s) => s.ceilingTxPerS !== undefined)

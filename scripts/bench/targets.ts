@@ -108,6 +108,10 @@ export const bunHandwritten = (ctx: RunContext): Promise<Target> =>
 export const bunHandwrittenHttpApi = (ctx: RunContext): Promise<Target> =>
   bunOnSqlite("bun handwritten httpapi", ctx, join(BIN, "bun"), ["scripts/bench/handwritten-httpapi.ts"])
 
+/** The design's floor on Bun: the hand-written endpoint with the service's credential cache behind one HttpApi route. */
+export const bunHandwrittenCachedHttpApi = (ctx: RunContext): Promise<Target> =>
+  bunOnSqlite("bun handwritten cached httpapi", ctx, join(BIN, "bun"), ["scripts/bench/handwritten-cached-httpapi.ts"])
+
 const packageScript = (name: string): string =>
   JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts[name]
 
@@ -273,6 +277,13 @@ export const bareWorkerWithLogLine = (ctx: RunContext): Promise<Target> =>
 /** The same endpoint written by hand over D1, without Effect (handwritten-worker.ts). */
 export const handwrittenWorker = (ctx: RunContext): Promise<Target> =>
   onLocalD1("handwritten worker", ctx, bench("wrangler.handwritten.toml"), "/healthz")
+
+/**
+ * The design's floor for this endpoint on Workers: the hand-written endpoint, with the service's credential cache,
+ * behind one HttpApi route (handwritten-cached-httpapi-worker.ts).
+ */
+export const handwrittenCachedHttpApiWorker = (ctx: RunContext): Promise<Target> =>
+  onLocalD1("handwritten cached httpapi worker", ctx, bench("wrangler.handwritten-cached-httpapi.toml"), "/healthz")
 
 /** The bare Worker's write behind one HttpApi route, nothing else: the floor of HttpApi on workerd. */
 export const bareHttpApiWorker = (ctx: RunContext): Promise<Target> =>

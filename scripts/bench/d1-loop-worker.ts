@@ -1,12 +1,14 @@
 /**
  * Writes in a loop inside one request (d1-loop.ts): `POST /loop?mode=M` with a JSON array of [userId, number] pairs
- * sends each pair's UpdatePhoneNumber through the Worker M names, one after another inside this request, so no
- * request of workerd's own comes between them and workerd's CPU around the request is theirs. Answers 200 when
- * every write answered 200.
+ * sends each pair's UpdatePhoneNumber through the Worker M names, one after another inside this request (or
+ * `&in-flight=N` at a time, as N concurrent requests share an isolate), so no request of workerd's own comes between
+ * them and workerd's CPU around the request is theirs. Answers 200 when every write answered 200.
  *
  * The modes (MODES): the Workers the other benches run, called with the same request, `bare` (bare-worker.ts),
  * `bareLogLine` (the same writing the service's log line), `floor` (bare-httpapi-worker.ts: the bare write behind one
- * HttpApi route) and `service` (src/worker.ts: real Auth, the log line on the console); then, to split the service,
+ * HttpApi route), `designFloor` (handwritten-cached-httpapi-worker.ts: the hand-written endpoint with the service's
+ * credential cache behind one HttpApi route, its log line on the console) and `service` (src/worker.ts: real Auth, the
+ * log line on the console); then, to split the service,
  * `serviceHandler` (src/fetch-handler.ts's handler over D1 with real Auth, the log line discarded, no Workers host
  * around it), `serviceFixedAuth` (the same with a fixed principal, assemblies.ts) and two pieces with no storage at
  * all (pieces.ts), `floorNoStore` (the floor's route with a constant answer) and `serviceNoStore` (the service's
@@ -20,6 +22,7 @@ import service from "../../src/worker.js"
 import { benchPrincipal, type Fetch, fixedAuth, serviceApp } from "./assemblies.js"
 import bareHttpApi from "./bare-httpapi-worker.js"
 import bare from "./bare-worker.js"
+import designFloor from "./handwritten-cached-httpapi-worker.js"
 import { PIECES } from "./pieces.js"
 
 interface Env {
@@ -74,6 +77,7 @@ const MODES: Record<string, (env: Env, ctx: ExecutionContext) => Write> = {
   bare: (env) => (id, number) => bare.fetch(request(id, number), env),
   bareLogLine: (env) => (id, number) => bare.fetch(request(id, number), { ...env, LOG_LINE: "1" }),
   floor: (env) => (id, number) => bareHttpApi.fetch(request(id, number), env),
+  designFloor: (env) => (id, number) => designFloor.fetch(request(id, number, credentials(env)), env as never),
   service: (env, ctx) => (id, number) => service.fetch(request(id, number, credentials(env)), env as never, ctx),
   serviceHandler: (env) => (id, number) => withRealAuth(env)(request(id, number, credentials(env))),
   serviceFixedAuth: (env) => (id, number) => withFixedAuth(env)(request(id, number)),
@@ -88,11 +92,20 @@ export default {
     const mode = MODES[url.searchParams.get("mode") ?? ""]
     if (mode === undefined) return new Response("unknown mode", { status: 404 })
     const send = mode(env, ctx)
-    for (const [id, number] of (await incoming.json()) as Array<[string, string]>) {
-      const response = await send(id, number)
-      await response.arrayBuffer()
-      if (response.status !== 200) return new Response(`a write answered ${response.status}`, { status: 500 })
+    const pairs = (await incoming.json()) as Array<[string, string]>
+    // `in-flight` writes at a time (default 1: one after another), as concurrent requests share an isolate.
+    const inFlight = Math.max(1, Number(url.searchParams.get("in-flight") ?? 1))
+    let next = 0
+    let failed: number | undefined
+    const writer = async () => {
+      while (next < pairs.length && failed === undefined) {
+        const [id, number] = pairs[next++]!
+        const response = await send(id, number)
+        await response.arrayBuffer()
+        if (response.status !== 200) failed = response.status
+      }
     }
-    return new Response("ok")
+    await Promise.all(Array.from({ length: inFlight }, writer))
+    return failed === undefined ? new Response("ok") : new Response(`a write answered ${failed}`, { status: 500 })
   }
 }

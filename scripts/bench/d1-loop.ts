@@ -1,5 +1,6 @@
 /**
- * `bun scripts/bench/d1-loop.ts [--block 500] [--rounds 7] [--modes bare,floor,...]`: what each part of the service
+ * `bun scripts/bench/d1-loop.ts [--block 500] [--rounds 7] [--in-flight 1] [--modes bare,floor,...]`: what each part
+ * of the service
  * costs workerd per write over D1, with nothing between the writes. One Worker (d1-loop-worker.ts) in a Miniflare of
  * its own (one workerd process holding it and its local D1, nothing attached: scale-miniflare.ts) runs `--block`
  * writes in a loop inside one request, through the Worker a mode names; the modes take turns, block by block, for
@@ -12,7 +13,10 @@
  * - the service's handler above the floor with no storage (serviceNoStore − floorNoStore);
  * - the real Auth from its caches (serviceHandler − serviceFixedAuth), the log line on the console and the Workers
  *   host around the handler (service − serviceHandler), and the log line alone (bareLogLine − bare);
- * - the bare Worker ÷ the floor and ÷ the service: the Workers target's ratio by workerd's CPU.
+ * - what the service costs above the design's floor (service − designFloor: the hand-written endpoint with the
+ *   service's credential cache behind one HttpApi route, both writing their log line on the console), the price of
+ *   this project's layering over D1;
+ * - the bare Worker ÷ the floor, ÷ the design's floor and ÷ the service: the Workers target's ratio by workerd's CPU.
  *
  * workerd runs its JavaScript and D1's SQLite on one thread (its other threads take a few µs per write), so its
  * process CPU is the figure. Linux only.
@@ -32,6 +36,7 @@ const ALL_MODES = [
   "bareLogLine",
   "floorNoStore",
   "floor",
+  "designFloor",
   "serviceNoStore",
   "serviceFixedAuth",
   "serviceHandler",
@@ -41,15 +46,17 @@ const { values } = parseArgs({
   options: {
     block: { type: "string", default: "500" },
     rounds: { type: "string", default: "7" },
-    modes: { type: "string", default: ALL_MODES.join(",") }
+    modes: { type: "string", default: ALL_MODES.join(",") },
+    "in-flight": { type: "string", default: "1" }
   }
 })
 const block = Number(values.block)
 const rounds = Number(values.rounds)
 const modes = values.modes!.split(",")
+const inFlight = Number(values["in-flight"])
 const unknown = modes.filter((m) => !ALL_MODES.includes(m))
-if (!(block > 0) || !(rounds > 0) || unknown.length > 0) {
-  console.error(`d1-loop: --block and --rounds are positive; modes are ${ALL_MODES.join(", ")}`)
+if (!(block > 0) || !(rounds > 0) || !Number.isInteger(inFlight) || inFlight < 1 || unknown.length > 0) {
+  console.error(`d1-loop: --block, --rounds and --in-flight are positive; modes are ${ALL_MODES.join(", ")}`)
   process.exit(2)
 }
 
@@ -74,7 +81,10 @@ try {
   let next = 0
   const runBlock = async (mode: string) => {
     const pairs = users.slice(next, next += block).map((u) => [u.id, u.first])
-    const response = await fetch(`${url}/loop?mode=${mode}`, { method: "POST", body: JSON.stringify(pairs) })
+    const response = await fetch(`${url}/loop?mode=${mode}&in-flight=${inFlight}`, {
+      method: "POST",
+      body: JSON.stringify(pairs)
+    })
     if (response.status !== 200) throw new Error(`${mode}: ${response.status} ${await response.text()}`)
   }
   const perWrite: Record<string, Array<number>> = Object.fromEntries(modes.map((m) => [m, []]))
@@ -93,7 +103,9 @@ try {
         all ? `   (${all.map((v) => v.toFixed(0)).join(", ")})` : ""
       }`
     )
-  console.log(`workerd CPU per write, median of ${rounds} blocks of ${block} (each block's in brackets)`)
+  console.log(
+    `workerd CPU per write, median of ${rounds} blocks of ${block}, ${inFlight} in flight (each block's in brackets)`
+  )
   for (const mode of modes) row(mode, us[mode]!, perWrite[mode])
   const has = (...names: Array<string>) => names.every((n) => n in us)
   const diff = (a: string, b: string) => us[a]! - us[b]!
@@ -117,7 +129,11 @@ try {
     row("the log line and the Workers host (service − serviceHandler)", diff("service", "serviceHandler"))
   }
   if (has("bareLogLine", "bare")) row("the log line (bareLogLine − bare)", diff("bareLogLine", "bare"))
+  if (has("service", "designFloor")) {
+    row("the service above the design's floor (service − designFloor)", diff("service", "designFloor"))
+  }
   if (has("bare", "floor")) console.log(`bare ÷ floor: ${(us.bare! / us.floor!).toFixed(3)}`)
+  if (has("bare", "designFloor")) console.log(`bare ÷ design floor: ${(us.bare! / us.designFloor!).toFixed(3)}`)
   if (has("bare", "service")) console.log(`bare ÷ service: ${(us.bare! / us.service!).toFixed(3)}`)
 } finally {
   await stopClusters()

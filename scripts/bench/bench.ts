@@ -222,49 +222,32 @@ try {
           progress(`${runtime} ${userCount} users, ${connections} connections, run ${run}/${runs}: baseline ...`)
           const base = await measure(baseline, users, connections)
           progress(`  baseline ${Math.round(base.rps)} rps, p99 ${round(base.p99Ms, 2)} ms, errors ${base.errors}`)
-          progress("  endpoint ...")
-          const end = await measure(endpoint, users, connections)
-          progress(
-            `  endpoint ${Math.round(end.rps)} rps, p50 ${round(end.p50Ms, 2)} ms, p99 ${round(end.p99Ms, 2)} ms, ` +
-              storeLine(end)
-          )
-          let hand: Measurement | undefined
-          if (handwritten !== undefined) {
-            progress("  hand-written ...")
-            hand = await measure(handwritten, users, connections)
+          // The targets measured beside the baseline, in an order that turns by one each run: whichever goes first
+          // after the baseline was measured 10–20 % slower on Workers (BENCHMARKS.md, the eighth round), so no target
+          // takes that place in two runs of a row, and a median of three runs leaves out the one where it did.
+          const steps = ([
+            ["endpoint", "endpoint", endpoint],
+            ["handwritten", "hand-written", handwritten],
+            ["handwrittenHttpApi", "hand-written behind HttpApi", handwrittenHttpApi],
+            ["floor", "bare HttpApi (the floor)", floor],
+            ["designFloor", "the design's floor", designFloor]
+          ] as const).filter((step) => step[2] !== undefined)
+          const turn = (run - 1) % steps.length
+          const measured = new Map<(typeof steps)[number][0], Measurement>()
+          for (const [key, label, make] of [...steps.slice(turn), ...steps.slice(0, turn)]) {
+            progress(`  ${label} ...`)
+            const m = await measure(make!, users, connections)
+            measured.set(key, m)
             progress(
-              `  hand-written ${Math.round(hand.rps)} rps, p50 ${round(hand.p50Ms, 2)} ms, ` +
-                `p99 ${round(hand.p99Ms, 2)} ms, ${storeLine(hand)}`
+              `  ${label} ${Math.round(m.rps)} rps, p50 ${round(m.p50Ms, 2)} ms, p99 ${round(m.p99Ms, 2)} ms, ` +
+                (m.events === undefined ? `errors ${m.errors}` : storeLine(m))
             )
           }
-          let handApi: Measurement | undefined
-          if (handwrittenHttpApi !== undefined) {
-            progress("  hand-written behind HttpApi ...")
-            handApi = await measure(handwrittenHttpApi, users, connections)
-            progress(
-              `  hand-written behind HttpApi ${Math.round(handApi.rps)} rps, p99 ${round(handApi.p99Ms, 2)} ms, ` +
-                storeLine(handApi)
-            )
-          }
-          let bare: Measurement | undefined
-          if (floor !== undefined) {
-            progress("  bare HttpApi (the floor) ...")
-            bare = await measure(floor, users, connections)
-            progress(
-              `  bare HttpApi ${Math.round(bare.rps)} rps, p99 ${round(bare.p99Ms, 2)} ms, ` +
-                (bare.events === undefined ? `errors ${bare.errors}` : storeLine(bare))
-            )
-          }
-          let design: Measurement | undefined
-          if (designFloor !== undefined) {
-            progress("  the design's floor ...")
-            design = await measure(designFloor, users, connections)
-            progress(
-              `  the design's floor ${Math.round(design.rps)} rps, p99 ${round(design.p99Ms, 2)} ms, ${
-                storeLine(design)
-              }`
-            )
-          }
+          const end = measured.get("endpoint")!
+          const hand = measured.get("handwritten")
+          const handApi = measured.get("handwrittenHttpApi")
+          const bare = measured.get("floor")
+          const design = measured.get("designFloor")
           perRun.push({
             run,
             floor: bare,

@@ -223,8 +223,8 @@ try {
           const base = await measure(baseline, users, connections)
           progress(`  baseline ${Math.round(base.rps)} rps, p99 ${round(base.p99Ms, 2)} ms, errors ${base.errors}`)
           // The targets measured beside the baseline, in an order that turns by one each run: whichever goes first
-          // after the baseline was measured 10–20 % slower on Workers (BENCHMARKS.md, the eighth round), so no target
-          // takes that place in two runs of a row, and a median of three runs leaves out the one where it did.
+          // after the baseline was measured up to 20 % slower on Workers (BENCHMARKS.md, the eighth round), so with
+          // three or more targets none takes that place in more than one of three runs, and their medians leave it out.
           const steps = ([
             ["endpoint", "endpoint", endpoint],
             ["handwritten", "hand-written", handwritten],

@@ -5,9 +5,9 @@
  * handwritten.ts, and over D1 on Workers, handwritten-worker.ts; on Bun also that endpoint behind HttpApi,
  * handwritten-httpapi.ts; on Bun and Workers the floor of any endpoint through HttpApi, bare-httpapi-bun.ts and
  * bare-httpapi-worker.ts, whose floorRatio is the share of the baseline an HttpApi endpoint keeps doing nothing more;
- * and there the design's floor, the hand-written endpoint with the service's credential cache behind one HttpApi route,
- * handwritten-cached-httpapi.ts and handwritten-cached-httpapi-worker.ts, whose designFloorRatio is the share any
- * implementation of this design keeps and endpointToDesignFloor what the service keeps of it),
+ * and on every runtime the design's floor, the hand-written endpoint with the service's credential cache behind one
+ * HttpApi route, handwritten-cached-httpapi.ts and handwritten-cached-httpapi-worker.ts, whose designFloorRatio is the
+ * share any implementation of this design keeps and endpointToDesignFloor what the service keeps of it),
  * `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
  * the storage ceiling. `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
  * --connections 8,32,128`) for a growth matrix.
@@ -33,6 +33,7 @@ import {
   bunHello,
   denoEndpoint,
   denoHandwritten,
+  denoHandwrittenCachedHttpApi,
   denoHello,
   handwrittenCachedHttpApiWorker,
   handwrittenWorker,
@@ -45,8 +46,8 @@ import { type BenchUser, makeCredentials, makeSequence, makeUsers } from "./work
 
 // On Bun the endpoint is also measured against itself written by hand without Effect, against the floor of any
 // endpoint through HttpApi, and against the hand-written endpoint served through HttpApi (issue 10). On Workers the
-// floor is the bare Worker's write behind one HttpApi route: what the ratio to the bare Worker can be at most. On both,
-// the design's floor is the hand-written endpoint with the service's credential cache behind one HttpApi route: what
+// floor is the bare Worker's write behind one HttpApi route: what the ratio to the bare Worker can be at most. On every
+// runtime the design's floor is the hand-written endpoint with the service's credential cache behind one HttpApi route: what
 // any implementation of this design (HttpApi, the endpoint's work, the service's caches) keeps of the baseline, so
 // that the service's distance to it is the price of this project's layering.
 const RUNTIMES = {
@@ -70,8 +71,9 @@ const RUNTIMES = {
     handwrittenHttpApi: undefined,
     floor: undefined,
     floorName: undefined,
-    designFloor: undefined,
-    designFloorName: undefined
+    designFloor: denoHandwrittenCachedHttpApi,
+    designFloorName: "the hand-written endpoint with the service's credential cache, behind one HttpApi route, on " +
+      "Deno.serve + node:sqlite (handwritten-cached-httpapi.ts under Deno)"
   },
   worker: {
     endpoint: workerEndpoint,
@@ -404,19 +406,24 @@ for (const runtime of runtimes) {
 }
 
 // Issue 10's Deno target is relative to Bun in the same run: Deno's endpoint ÷ Bun's, and, as the runtime's own
-// ratio for this endpoint without Effect, Deno's hand-written ÷ Bun's.
+// ratio for this endpoint without Effect, Deno's hand-written ÷ Bun's, and for any implementation of this design,
+// Deno's design's floor ÷ Bun's.
 const runtimeRatios = summaries.flatMap((deno) => {
   const bun = summaries.find((s) => s.runtime === "bun" && s.users === deno.users && s.connections === deno.connections)
   if (deno.runtime !== "deno" || bun === undefined) return []
   const hand = deno.handwrittenRps !== undefined && bun.handwrittenRps !== undefined
     ? { handwrittenDenoVsBun: round(deno.handwrittenRps / bun.handwrittenRps, 3) }
     : {}
+  const design = deno.designFloorRps !== undefined && bun.designFloorRps !== undefined
+    ? { designFloorDenoVsBun: round(deno.designFloorRps / bun.designFloorRps, 3) }
+    : {}
   return [{
     compare: "deno vs bun",
     users: deno.users,
     connections: deno.connections,
     endpointDenoVsBun: round(deno.endpointRps / bun.endpointRps, 3),
-    ...hand
+    ...hand,
+    ...design
   }]
 })
 
@@ -426,6 +433,9 @@ if (values.json) {
   process.stdout.write(formatTable(summaries, ceiling) + "\n")
   for (const r of runtimeRatios) {
     const hand = r.handwrittenDenoVsBun === undefined ? "" : `; hand-written, Deno ÷ Bun: ${r.handwrittenDenoVsBun}`
-    process.stdout.write(`endpoint, Deno ÷ Bun: ${r.endpointDenoVsBun}${hand}\n`)
+    const design = r.designFloorDenoVsBun === undefined
+      ? ""
+      : `; the design's floor, Deno ÷ Bun: ${r.designFloorDenoVsBun}`
+    process.stdout.write(`endpoint, Deno ÷ Bun: ${r.endpointDenoVsBun}${hand}${design}\n`)
   }
 }

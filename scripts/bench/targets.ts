@@ -152,14 +152,21 @@ export const denoEndpoint = (ctx: RunContext): Promise<Target> =>
  * defaults: what this endpoint costs on Deno without Effect, the runtime's own floor for it.
  */
 export const denoHandwritten = (ctx: RunContext): Promise<Target> =>
-  onSqlite("deno handwritten", ctx, "users.sqlite", join(BIN, "deno"), () => [
+  denoFromSource("deno handwritten", ctx, "scripts/bench/handwritten.ts")
+
+/** The design's floor on Deno: handwritten-cached-httpapi.ts under Deno, from source with Deno's defaults. */
+export const denoHandwrittenCachedHttpApi = (ctx: RunContext): Promise<Target> =>
+  denoFromSource("deno handwritten cached httpapi", ctx, "scripts/bench/handwritten-cached-httpapi.ts")
+
+const denoFromSource = (name: string, ctx: RunContext, script: string) =>
+  onSqlite(name, ctx, "users.sqlite", join(BIN, "deno"), () => [
     "run",
     "--no-prompt",
     "--allow-net=127.0.0.1",
     `--allow-read=${ROOT},${ctx.dir}`,
     `--allow-write=${ctx.dir}`,
     "--allow-env",
-    "scripts/bench/handwritten.ts"
+    script
   ])
 
 export const denoHello = (ctx: RunContext): Promise<Target> =>

@@ -30,7 +30,7 @@ export interface Summary {
   /** floorRps / baselineRps: the most of the baseline an endpoint through HttpApi keeps. */
   readonly floorRatio?: number
   /**
-   * Bun and Workers: the design's floor, the hand-written endpoint with the service's credential cache behind one
+   * Every runtime: the design's floor, the hand-written endpoint with the service's credential cache behind one
    * HttpApi route (handwritten-cached-httpapi.ts, handwritten-cached-httpapi-worker.ts), median over the runs.
    */
   readonly designFloorRps?: number

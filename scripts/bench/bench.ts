@@ -210,9 +210,17 @@ try {
     const users = makeUsers(userCount)
     for (const connections of connectionsList) {
       for (const runtime of runtimes) {
-        const { baseline, baselineName, designFloor, designFloorName, endpoint, floor, floorName, handwritten } =
-          RUNTIMES[runtime]
-        const { handwrittenHttpApi } = RUNTIMES[runtime]
+        const {
+          baseline,
+          baselineName,
+          designFloor,
+          designFloorName,
+          endpoint,
+          floor,
+          floorName,
+          handwritten,
+          handwrittenHttpApi
+        } = RUNTIMES[runtime]
         const perRun = []
         // Events written equal the 2xx answers, plus at most one per connection cut off at the window's end.
         const consistent = (m: Measurement) =>

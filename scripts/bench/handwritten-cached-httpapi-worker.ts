@@ -1,7 +1,7 @@
 /**
  * The design's floor for this endpoint on Workers (issue 10: a limit is shown, not assumed): the hand-written endpoint
  * (handwritten-endpoint.ts, no Effect) remembering each caller's credentials as the service does, over the hand-written
- * Worker's D1 store (handwritten-worker.ts), as the work of this project's route in the one-group HttpApi of
+ * Worker's D1 store (handwritten-d1.ts), as the work of this project's route in the one-group HttpApi of
  * floor-httpapi.ts, and writing the service's log line on the console. It does what the design requires of any
  * implementation (HttpApi, the endpoint's checks, its answer and its log line) with the service's caches and none of
  * this project's layering, so `npm run bench` reads the service against it in the same run: what the service keeps of

@@ -1,5 +1,5 @@
 /**
- * The design's floor for this endpoint on Bun (issue 10: a limit is shown, not assumed): handwritten-httpapi.ts with
+ * The design's floor for this endpoint on Bun and, run by Deno, on Deno (issue 10: a limit is shown, not assumed): handwritten-httpapi.ts with
  * the hand-written endpoint remembering each caller's credentials as the service does (handwritten-endpoint.ts,
  * `rememberCredentials`). It does what the design requires of any implementation (HttpApi, the endpoint's checks,
  * its store, its answer and its log line) with the service's caches and none of this project's layering, so

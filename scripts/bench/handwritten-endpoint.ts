@@ -5,13 +5,13 @@
  * authorization, then one atomic unit that reads the user row and the chain head and writes the row and its linked,
  * masked event with the service's own statements. What the service spends above it is the price of its framework.
  * The store is the caller's (`HandStore`): an SQLite transaction in handwritten.ts (Bun.serve and bun:sqlite, or
- * Deno.serve and node:sqlite), a read and one `batch()` on D1 in handwritten-worker.ts. Not here: If-Match and
+ * Deno.serve and node:sqlite), a read and one `batch()` on D1 in handwritten-d1.ts. Not here: If-Match and
  * Idempotency-Key (a 400), fingerprints, the bounded retry of a lost race, other routes.
  *
  * With `rememberCredentials` it also does the one thing the service does to spare itself work on every request: it
  * keeps the principal of a (token, API key) pair under one SHA-256 of the pair, as src/layers/auth/auth.ts's
  * cachePrincipals does, for the same time (API_KEY_CACHE_DEFAULTS, never past the token's `exp`). Behind one HttpApi
- * route (handwritten-cached-httpapi-worker.ts) that is the design's floor for this endpoint: the framework the
+ * route (handwritten-cached-httpapi.ts, handwritten-cached-httpapi-worker.ts) that is the design's floor for this endpoint: the framework the
  * design requires, the endpoint's own work, the service's caches, and nothing of this project's layering.
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from "jose"
@@ -22,6 +22,7 @@ import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import type { User } from "../../src/domain/user.js"
 import { PROBLEMS as TABLE, type ProblemTag } from "../../src/http/problems.js"
 import { API_KEY_CACHE_DEFAULTS } from "../../src/layers/auth/api-key-cache.js"
+import { BoundedCache } from "../../src/layers/auth/bounded-cache.js"
 import { ASYMMETRIC_ALGORITHMS, type JwtConfig } from "../../src/layers/auth/jwt.js"
 import { changeStatements, type Statement, toUser, type UserRow } from "../../src/layers/sql/rows.js"
 import { hexOf, sha256Hex } from "../../src/sha256.js"
@@ -214,6 +215,7 @@ export interface HandOptions {
   readonly rememberCredentials?: boolean
 }
 
+/** As many pairs as cachePrincipals keeps by default. */
 const REMEMBERED_PAIRS = 10_000
 
 /** The endpoint over `store`, trusting the tokens `jwt` describes. */
@@ -251,7 +253,7 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore, options: HandOption
     return { principal: { organizationId, actor: { type: "service", id: sub }, scopes }, untilMs }
   }
 
-  const remembered = new Map<string, { readonly principal: Principal; readonly until: number }>()
+  const remembered = new BoundedCache<{ readonly principal: Principal; readonly until: number }>(REMEMBERED_PAIRS)
 
   const authenticate = async (request: Request): Promise<Principal> => {
     const apiKey = request.headers.get("x-api-key")?.trim() ?? ""
@@ -268,7 +270,6 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore, options: HandOption
     if (hit !== undefined && now < hit.until) return hit.principal
     const { principal, untilMs } = await verify(token, apiKey)
     const until = Math.min(now + API_KEY_CACHE_DEFAULTS.ttlMs, untilMs)
-    if (remembered.size >= REMEMBERED_PAIRS) remembered.clear()
     if (until > now) remembered.set(pair, { principal, until })
     return principal
   }

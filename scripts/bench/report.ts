@@ -77,6 +77,35 @@ const COLUMNS: ReadonlyArray<readonly [string, (s: Summary) => string]> = [
   ["rss MB", (s) => s.rssMb.toFixed(0)]
 ]
 
+/** What a column means, printed under the table when some summary has the field. */
+const LEGENDS: ReadonlyArray<readonly [keyof Summary, string]> = [
+  [
+    "handwrittenRps",
+    "hand rps: the endpoint written by hand on the runtime's server and store, no Effect " +
+    "(scripts/bench/handwritten.ts, handwritten-worker.ts); hand ratio = endpoint rps ÷ hand rps"
+  ],
+  [
+    "handwrittenHttpApiRps",
+    "hand+api rps: the same hand-written endpoint as the work of one HttpApi route " +
+    "(scripts/bench/handwritten-httpapi.ts); hand+api ratio = endpoint rps ÷ hand+api rps"
+  ],
+  [
+    "floorRps",
+    "floor rps: the floor of any endpoint through HttpApi (bun: one route, fixed answer, bare-httpapi-bun.ts; " +
+    "worker: the bare Worker's write behind one route, bare-httpapi-worker.ts); floor ratio = floor rps ÷ baseline rps"
+  ],
+  [
+    "designFloorRps",
+    "design rps: the design's floor, the hand-written endpoint with the service's credential cache behind one " +
+    "HttpApi route (handwritten-cached-httpapi.ts, handwritten-cached-httpapi-worker.ts); design ratio = design " +
+    "rps ÷ baseline rps; ÷ design = endpoint rps ÷ design rps"
+  ],
+  [
+    "ceilingTxPerS",
+    "ceiling tx/s: the storage ceiling with the two reads (below); ceil ratio = endpoint rps ÷ ceiling tx/s"
+  ]
+]
+
 export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling | undefined): string => {
   const rows = [COLUMNS.map(([title]) => title), ...summaries.map((s) => COLUMNS.map(([, cell]) => cell(s)))]
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
@@ -89,34 +118,7 @@ export const formatTable = (summaries: ReadonlyArray<Summary>, ceiling: Ceiling 
     `medians of ${(summaries[0]!.runs as Array<unknown>).length} runs, ${summaries[0]!.durationS} s each after a ` +
     `${summaries[0]!.warmupS} s warm-up; errors summed over the runs`,
     ...[...new Set(summaries.map((s) => `baseline for ${s.runtime}: ${s.baseline}`))],
-    ...(summaries.some((s) => s.handwrittenRps !== undefined)
-      ? [
-        "hand rps: the endpoint written by hand on the runtime's server and store, no Effect " +
-        "(scripts/bench/handwritten.ts, handwritten-worker.ts); hand ratio = endpoint rps ÷ hand rps"
-      ]
-      : []),
-    ...(summaries.some((s) => s.handwrittenHttpApiRps !== undefined)
-      ? [
-        "hand+api rps: the same hand-written endpoint as the work of one HttpApi route " +
-        "(scripts/bench/handwritten-httpapi.ts); hand+api ratio = endpoint rps ÷ hand+api rps"
-      ]
-      : []),
-    ...(summaries.some((s) => s.floorRps !== undefined)
-      ? [
-        "floor rps: the floor of any endpoint through HttpApi (bun: one route, fixed answer, bare-httpapi-bun.ts; " +
-        "worker: the bare Worker's write behind one route, bare-httpapi-worker.ts); floor ratio = floor rps ÷ baseline rps"
-      ]
-      : []),
-    ...(summaries.some((s) => s.designFloorRps !== undefined)
-      ? [
-        "design rps: the design's floor, the hand-written endpoint with the service's credential cache behind one " +
-        "HttpApi route (handwritten-cached-httpapi.ts, handwritten-cached-httpapi-worker.ts); design ratio = design " +
-        "rps ÷ baseline rps; ÷ design = endpoint rps ÷ design rps"
-      ]
-      : []),
-    ...(summaries.some((s) => s.ceilingTxPerS !== undefined)
-      ? ["ceiling tx/s: the storage ceiling with the two reads (below); ceil ratio = endpoint rps ÷ ceiling tx/s"]
-      : [])
+    ...LEGENDS.filter(([field]) => summaries.some((s) => s[field] !== undefined)).map(([, legend]) => legend)
   ]
   if (ceiling !== undefined) {
     notes.push(

@@ -1,213 +1,56 @@
 /**
  * The webhook relay: from the outbox (the events table) to the receivers, at least once, each user's events to a
- * subscription in version order. A round (`relayRound`):
+ * subscription in version order. Each turn of a relay:
  *
  * 1. derive: each active subscription's events after its cursor become pending deliveries, and the cursor moves past
  *    them, in one atomic unit per store (nothing is lost between a commit and its webhook: the event is durable, and
  *    the cursor only moves with the rows);
- * 2. claim: the lease of up to `claimLimit` due deliveries, in one UPDATE … RETURNING per store, skipping a delivery
- *    while an earlier one of the same user to the same subscription is pending;
- * 3. send each, signed as Standard Webhooks specifies (webhook-id = the event id), and record the attempt: 2xx is
- *    delivered, 410 disables the subscription, anything else (another status, a timeout, a reset) is retried with
- *    exponential back-off and full jitter for about a day, then the delivery is failed (and can be re-sent).
+ * 2. claim: the lease of as many due deliveries as the relay has free send slots, in one UPDATE … RETURNING per
+ *    store, fairly (subscriptions and organizations take turns, at most `perSubscription` in flight each), skipping
+ *    a delivery while an earlier one of the same user to the same subscription is pending;
+ * 3. send each in a fiber of its own, under its own time-out, which records the attempt (src/app/webhook-delivery.ts)
+ *    and wakes the relay: a turn never waits for a send, so a slow receiver delays nobody but itself.
  *
  * The Bun and Deno servers run `relayForever` in a fiber of their own, woken by every commit and polling as a safety
  * net; the Worker runs `relayUntilIdle` from its queue consumer and its cron trigger. What a crash can cost: a relay
  * that dies after sending but before recording leaves its lease to expire (`leaseMs`), after which the delivery is
  * claimed and sent again: at most one extra attempt per lease expiry (docs/DECISIONS.md, "Webhooks and the feed").
  */
-import { Clock, Duration, Effect } from "effect"
-import {
-  type AttemptOutcome,
-  type AttemptRecord,
-  type ChainedEvent,
-  type ClaimedDelivery,
-  type TransportResult,
-  WebhookStore,
-  WebhookTransport
-} from "../services/webhooks.js"
-import { webhookHeaders } from "../webhooks/signature.js"
+import { Clock, Duration, Effect, FiberSet, Ref } from "effect"
+import { WebhookStore } from "../services/webhooks.js"
 import { uuidv7At } from "./context.js"
-import { type DeriveSecret, signingSecrets } from "./webhook-secrets.js"
+import { deliver, iso, type RelayOptions, settings } from "./webhook-delivery.js"
 
-/**
- * When to try again: after the n-th failed attempt, a random time between 0 and min(maxDelayMs, baseDelayMs × 2^n)
- * ("full jitter"), so receivers that fail together are not retried together; failed after `maxAttempts` attempts, or
- * when the next one would fall later than `windowMs` after the delivery was created (or re-sent).
- */
-export interface RetryPolicy {
-  readonly maxAttempts: number
-  readonly baseDelayMs: number
-  readonly maxDelayMs: number
-  readonly windowMs: number
-  /** In [0, 1); Math.random unless a test fixes it. */
-  readonly random?: () => number
-}
+export {
+  afterFailedAttempt,
+  DEFAULT_RETRY_POLICY,
+  outgoingWebhook,
+  type RelayLogLine,
+  type RelayOptions,
+  RESPONSE_EXCERPT_LENGTH,
+  type RetryPolicy,
+  WEBHOOK_USER_AGENT,
+  webhookPayload
+} from "./webhook-delivery.js"
 
-/** Ten attempts over about a day: 10, 20, 40 … minutes up to 12 h (halved on average by the jitter), within 24 h. */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 10,
-  baseDelayMs: 5 * 60_000,
-  maxDelayMs: 12 * 60 * 60_000,
-  windowMs: 24 * 60 * 60_000
-}
-
-export interface RelayOptions {
-  readonly deriveSecret: DeriveSecret
-  readonly retry?: RetryPolicy
-  /** How long a receiver has to answer (default 10 s); longer is a timeout, retried. */
-  readonly timeoutMs?: number
-  /** How long a claim holds a delivery (default 60 s): more than the timeout, or a slow send would be sent twice. */
-  readonly leaseMs?: number
-  /** How many deliveries one round claims (default 50), and sends at once (default 16). */
-  readonly claimLimit?: number
-  readonly concurrency?: number
-  /** How far past the lowest cursor one round derives, in events (default 1000). */
-  readonly deriveSpan?: number
-  /** Who this relay is, in the lease (default a UUID v7): for the operator's eye only. */
-  readonly relayId?: string
-  /** Where a delivery that failed for good, or a subscription disabled, is reported (default: stderr as JSON). */
-  readonly log?: (line: RelayLogLine) => void
-}
-
-export interface RelayLogLine {
-  readonly level: "warn" | "error"
-  readonly msg: "webhook delivery failed" | "webhook subscription disabled" | "webhook relay round failed"
-  readonly organizationId?: string
-  readonly webhookId?: string
-  readonly eventId?: string
-  readonly outcome?: AttemptOutcome
-  readonly kind?: string
-}
-
-const consoleLog = (line: RelayLogLine) => console.error(JSON.stringify(line))
-
-/** Who is calling, in every request to a receiver. */
-export const WEBHOOK_USER_AGENT = "users-api-webhooks/1"
-
-/** At most this much of a receiver's answer is kept with the attempt. */
-export const RESPONSE_EXCERPT_LENGTH = 256
-
-const settings = (options: RelayOptions) => ({
-  retry: options.retry ?? DEFAULT_RETRY_POLICY,
-  timeoutMs: options.timeoutMs ?? 10_000,
-  leaseMs: options.leaseMs ?? 60_000,
-  claimLimit: options.claimLimit ?? 50,
-  concurrency: options.concurrency ?? 16,
-  deriveSpan: options.deriveSpan ?? 1_000,
-  log: options.log ?? consoleLog
-})
-
-const iso = (millis: number) => new Date(millis).toISOString()
-
-/**
- * The body of a webhook (Standard Webhooks' recommended envelope): the event's type, when it happened, the event
- * exactly as the API shows it (masked: the users row is never read here), and its chain position, so a receiver can
- * check it against the organization's feed and audit head.
- */
-export const webhookPayload = ({ event, hash, prevHash, sequence }: ChainedEvent): string =>
-  JSON.stringify({
-    type: event.type,
-    timestamp: event.occurredAt,
-    data: event,
-    chain: { sequence, aggregateId: event.aggregateId, version: event.version, prevHash, hash }
-  })
-
-/** Where a delivery goes after an attempt that did not deliver it. */
-export const afterFailedAttempt = (
-  policy: RetryPolicy,
-  attempts: number,
-  windowStartedAt: string,
-  now: number
-): AttemptRecord["next"] => {
-  if (attempts >= policy.maxAttempts) return { status: "failed" }
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempts)
-  const next = now + Math.floor((policy.random ?? Math.random)() * cap)
-  return next > Date.parse(windowStartedAt) + policy.windowMs
-    ? { status: "failed" }
-    : { status: "pending", nextAttemptAt: iso(next) }
-}
-
-const outcomeOf = (result: TransportResult): AttemptOutcome =>
-  result.kind === "response"
-    ? result.status >= 200 && result.status < 300 ? "delivered" : result.status === 410 ? "gone" : "http-error"
-    : result.kind
-
-/** The signed request for a claimed delivery, as sent: nothing but the envelope and the Standard Webhooks headers. */
-export const outgoingWebhook = (
-  deriveSecret: DeriveSecret,
-  claimed: ClaimedDelivery,
-  now: number,
-  timeoutMs: number
-) =>
-  Effect.map(
-    Effect.promise(() =>
-      webhookHeaders(
-        signingSecrets(deriveSecret, claimed.subscription, iso(now)),
-        claimed.event.event.id,
-        Math.floor(now / 1000),
-        webhookPayload(claimed.event)
-      )
-    ),
-    (signed) => ({
-      url: claimed.subscription.url,
-      headers: { "content-type": "application/json", "user-agent": WEBHOOK_USER_AGENT, ...signed },
-      body: webhookPayload(claimed.event),
-      timeoutMs
-    })
-  )
-
-const deliver = (options: RelayOptions, claimed: ClaimedDelivery) =>
+/** Derives, then leases up to `limit` due deliveries, the fairest first. */
+const claimDue = (options: RelayOptions, limit: number) =>
   Effect.gen(function*() {
-    const { log, retry, timeoutMs } = settings(options)
-    const [store, transport] = [yield* WebhookStore, yield* WebhookTransport]
-    const started = yield* Clock.currentTimeMillis
-    const webhook = yield* outgoingWebhook(options.deriveSecret, claimed, started, timeoutMs)
-    const result = yield* transport.send(webhook)
-    const ended = yield* Clock.currentTimeMillis
-    const outcome = outcomeOf(result)
-    const attempts = claimed.attempts + 1
-    const excerpt = result.kind === "response"
-      ? result.excerpt
-      : result.kind === "network-error"
-      ? result.detail
-      : null
-    const record: AttemptRecord = {
-      attempt: {
-        attemptedAt: iso(started),
-        durationMs: ended - started,
-        outcome,
-        httpStatus: result.kind === "response" ? result.status : null,
-        responseExcerpt: excerpt === null ? null : excerpt.slice(0, RESPONSE_EXCERPT_LENGTH)
-      },
-      next: outcome === "delivered"
-        ? { status: "delivered" }
-        : outcome === "gone"
-        ? { status: "failed" }
-        : afterFailedAttempt(retry, attempts, claimed.windowStartedAt, ended),
-      ...(outcome === "gone" ? { disable: "receiver-gone" } : {})
-    }
-    yield* store.record(claimed, record)
-    const about = {
-      organizationId: claimed.organizationId,
-      webhookId: claimed.subscription.id,
-      eventId: claimed.event.event.id,
-      outcome
-    }
-    if (outcome === "gone") log({ level: "warn", msg: "webhook subscription disabled", ...about })
-    else if (record.next.status === "failed") log({ level: "warn", msg: "webhook delivery failed", ...about })
-  })
-
-/** One round: derive, claim, send and record. Answers how many deliveries it sent. */
-export const relayRound = (options: RelayOptions) =>
-  Effect.gen(function*() {
-    const { claimLimit, concurrency, deriveSpan, leaseMs } = settings(options)
+    const { deriveSpan, leaseMs, perSubscription } = settings(options)
     const store = yield* WebhookStore
     const now = yield* Clock.currentTimeMillis
     yield* store.derive(iso(now), deriveSpan)
     // A token of this claim alone: what it records is dropped should another relay have taken the lease over since.
     const owner = `${options.relayId ?? "relay"}:${uuidv7At(now)}`
-    const claimed = yield* store.claim({ owner, now: iso(now), leaseUntil: iso(now + leaseMs), limit: claimLimit })
+    const leaseUntil = iso(now + leaseMs)
+    return yield* store.claim({ owner, now: iso(now), leaseUntil, limit, perSubscription })
+  })
+
+/** One round, its sends awaited: for tools and tests. The relays below never wait for a send before claiming more. */
+export const relayRound = (options: RelayOptions) =>
+  Effect.gen(function*() {
+    const { claimLimit, concurrency } = settings(options)
+    const claimed = yield* claimDue(options, claimLimit)
     yield* Effect.forEach(claimed, (delivery) => deliver(options, delivery), { concurrency, discard: true })
     return claimed.length
   })
@@ -240,44 +83,91 @@ export const makeWakeSignal = (): WakeSignal => {
 }
 
 /**
- * The Bun and Deno servers' relay, for ever: rounds back to back while they find work, else a wait until a commit
- * wakes it, the next retry is due, or `pollIntervalMs` passes (the safety net: a commit of another process on the same
- * file, a wake lost to a crash). A failed round is logged and the next one tries again.
+ * A relay's send slots: every send is a fiber of `sends` (interrupted with the relay's scope), counted in `inFlight`
+ * until it has recorded its attempt, then it opens `signal`, so the relay claims again at once.
+ */
+const makeSlots = (options: RelayOptions, signal: WakeSignal) =>
+  Effect.gen(function*() {
+    const sends = yield* FiberSet.make<void, never>()
+    const inFlight = yield* Ref.make(0)
+    const { claimLimit, concurrency } = settings(options)
+    /** Claims as many as there are free slots and starts their sends; how many it claimed, and of how many free. */
+    const turn = Effect.gen(function*() {
+      // Closed before the claim reads: a commit or a send that ends after this reopens it, so no wake-up is missed.
+      yield* signal.latch.close
+      const free = Math.min(claimLimit, concurrency - (yield* Ref.get(inFlight)))
+      const claimed = free > 0 ? yield* claimDue(options, free) : []
+      for (const delivery of claimed) {
+        yield* Ref.update(inFlight, (n) => n + 1)
+        const send = deliver(options, delivery).pipe(
+          Effect.catchAll(roundFailed(options)),
+          Effect.ensuring(Effect.zipRight(Ref.update(inFlight, (n) => n - 1), signal.latch.open))
+        )
+        yield* FiberSet.run(sends, send)
+      }
+      return { claimed: claimed.length, free }
+    })
+    return { turn, inFlight: Ref.get(inFlight), drained: FiberSet.awaitEmpty(sends) }
+  })
+
+/** When the next delivery is due, if later than `claimedAt` (an earlier one is held back: a send's end wakes us). */
+const dueAfter = (claimedAt: number) =>
+  Effect.map(
+    Effect.orElseSucceed(Effect.flatMap(WebhookStore, (store) => store.nextDue), () => undefined),
+    (due) => due === undefined || Date.parse(due) <= claimedAt ? undefined : Date.parse(due)
+  )
+
+const waitFor = (signal: WakeSignal, millis: number) =>
+  Effect.raceFirst(signal.latch.await, Effect.sleep(Duration.millis(Math.max(0, millis))))
+
+/**
+ * The Bun and Deno servers' relay, for ever: a turn whenever a commit wakes it, a send ends, the next retry is due, or
+ * `pollIntervalMs` passes (the safety net: a commit of another process on the same file, a wake lost to a crash). A
+ * failed turn is logged and the next one tries again.
  */
 export const relayForever = (
   options: RelayOptions & { readonly pollIntervalMs?: number; readonly signal: WakeSignal }
-) => {
-  const poll = options.pollIntervalMs ?? 5_000
-  let rounds = 0
-  const step = Effect.gen(function*() {
-    // Closed before the round reads: a commit after this reopens it, so the wait below cannot miss it.
-    yield* options.signal.latch.close
-    const sent = yield* relayRound(options).pipe(Effect.catchAll((error) => Effect.as(roundFailed(options)(error), 0)))
-    if (++rounds % 1_000 === 1) yield* Effect.catchAll(sweep, roundFailed(options))
-    if (sent > 0) return
-    const now = yield* Clock.currentTimeMillis
-    const due = yield* Effect.orElseSucceed(
-      Effect.flatMap(WebhookStore, (store) => store.nextDue),
-      () => undefined
-    )
-    const untilDue = due === undefined ? poll : Math.max(0, Date.parse(due) - now)
-    yield* Effect.raceFirst(options.signal.latch.await, Effect.sleep(Duration.millis(Math.min(poll, untilDue))))
-  })
-  return Effect.forever(step)
-}
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const poll = options.pollIntervalMs ?? 5_000
+    const slots = yield* makeSlots(options, options.signal)
+    let turns = 0
+    const step = Effect.gen(function*() {
+      const claimedAt = yield* Clock.currentTimeMillis
+      const { claimed, free } = yield* slots.turn.pipe(
+        Effect.catchAll((error) => Effect.as(roundFailed(options)(error), { claimed: 0, free: 0 }))
+      )
+      if (++turns % 1_000 === 1) yield* Effect.catchAll(sweep, roundFailed(options))
+      // Slots all taken: the next send to end wakes us. Else everything claimable was claimed: wait for what is due.
+      const due = claimed < free ? yield* dueAfter(claimedAt) : undefined
+      const now = yield* Clock.currentTimeMillis
+      yield* waitFor(options.signal, due === undefined ? poll : Math.min(poll, due - now))
+    })
+    return yield* Effect.forever(step)
+  }))
 
 /**
- * The Worker's relay: rounds while they find work, for at most `budgetMs`; answers when the next retry is due (if
- * any), for the caller to schedule a wake-up then. A failed round fails, so that the queue retries its message.
+ * The Worker's relay: turns while there is work, for at most `budgetMs`, polling every `busyPollMs` for new events
+ * while sends are in flight (no commit wakes it); then it waits for its sends and answers when the next retry is due
+ * (if any), for the caller to schedule a wake-up then. A failed claim fails, so that the queue retries its message.
  */
-export const relayUntilIdle = (options: RelayOptions & { readonly budgetMs?: number }) =>
-  Effect.gen(function*() {
+export const relayUntilIdle = (
+  options: RelayOptions & { readonly budgetMs?: number; readonly busyPollMs?: number }
+) =>
+  Effect.scoped(Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const budget = options.budgetMs ?? 20_000
-    for (;;) {
-      const sent = yield* relayRound(options)
-      if (sent === 0 || (yield* Clock.currentTimeMillis) - started > budget) break
-    }
+    const signal = makeWakeSignal()
+    const slots = yield* makeSlots(options, signal)
+    const work = Effect.gen(function*() {
+      for (;;) {
+        const { claimed } = yield* slots.turn
+        if (claimed === 0 && (yield* slots.inFlight) === 0) return
+        if ((yield* Clock.currentTimeMillis) - started > budget) return
+        yield* waitFor(signal, options.busyPollMs ?? 1_000)
+      }
+    })
+    yield* Effect.ensuring(work, slots.drained)
     yield* Effect.catchAll(sweep, roundFailed(options))
     return yield* Effect.flatMap(WebhookStore, (store) => store.nextDue)
-  })
+  }))

@@ -164,17 +164,19 @@ export class WebhookStore extends Context.Tag("users-api/WebhookStore")<WebhookS
   /**
    * Takes the lease (`owner` until `leaseUntil`) of at most `limit` due deliveries of active subscriptions, in one
    * UPDATE … RETURNING per store, skipping any with an earlier delivery of the same user to the same subscription
-   * still pending: a user's events go out in version order. A lease that expired is taken like a free one.
+   * still pending: a user's events go out in version order. A lease that expired is taken like a free one. Fair:
+   * subscriptions and organizations take turns, and none has more than `perSubscription` leases at once.
    */
   readonly claim: (options: {
     readonly owner: string
     readonly now: string
     readonly leaseUntil: string
     readonly limit: number
+    readonly perSubscription: number
   }) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreUnavailable>
   /** Writes the attempt, and the delivery's next state if the lease is still the claim's. */
   readonly record: (claimed: ClaimedDelivery, record: AttemptRecord) => Effect.Effect<void, StoreUnavailable>
-  /** The earliest time a pending delivery of an active subscription is due, if any. */
+  /** The earliest time a pending delivery of an active subscription is due (not one held back behind its user's). */
   readonly nextDue: Effect.Effect<string | undefined, StoreUnavailable>
   /** Forgets completed deliveries (and their attempts) older than the retention; bounded per call. */
   readonly sweep: (deliveredBefore: string, failedBefore: string) => Effect.Effect<void, StoreUnavailable>

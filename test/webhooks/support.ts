@@ -10,7 +10,12 @@ import { webhookSecretDeriver } from "../../src/app/webhook-secrets.js"
 import type { Job } from "../../src/fetch-handler.js"
 import { FetchWebhookTransport } from "../../src/layers/webhooks/transport.js"
 import { call } from "../support/client.js"
-import { makeSqliteFixture, type SqliteFixture, TEST_WEBHOOK_SECRET_KEY } from "../support/sqlite-fixture.js"
+import {
+  makeSqliteFixture,
+  type SqliteFixture,
+  type Tenant,
+  TEST_WEBHOOK_SECRET_KEY
+} from "../support/sqlite-fixture.js"
 
 /** Retries at once, at most `maxAttempts` attempts. */
 export const immediateRetries = (maxAttempts: number): RelayOptions["retry"] => ({
@@ -27,13 +32,19 @@ export const FAST: Omit<RelayOptions, "deriveSecret"> = {
   leaseMs: 10_000
 }
 
-export interface RelayFixture extends SqliteFixture {
+export interface RelayFixture extends SqliteFixture, OrganizationCalls {
   /** A service token of the fixture's tenant with every scope, webhooks:write included. */
   readonly admin: string
   readonly logs: Array<any>
   readonly relayLogs: Array<RelayLogLine>
   /** Starts the relay fiber (once per call; `stop` each). */
   readonly startRelay: (options?: Omit<RelayOptions, "deriveSecret">) => Job
+  /** The same calls as another organization (`other`, or `newTenant()`), with every scope. */
+  readonly as: (tenant: Tenant) => Promise<OrganizationCalls>
+}
+
+/** What the tests do as an organization's service: subscribe, write users, read deliveries. */
+export interface OrganizationCalls {
   readonly subscribe: (
     url: string,
     eventTypes?: ReadonlyArray<string>
@@ -56,8 +67,6 @@ export const makeRelayFixture = async (
   })
   const admin = await f.serviceToken(ALL_SCOPES)
   const relayLogs: Array<RelayLogLine> = []
-  const as = { token: admin, apiKey: f.tenant.apiKey }
-  const org = f.tenant.organizationId
   return {
     ...f,
     admin,
@@ -72,29 +81,41 @@ export const makeRelayFixture = async (
           log: (line) => relayLogs.push(line)
         }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })))
       ),
+    ...organizationCalls(f.fetch, f.tenant.organizationId, admin, f.tenant.apiKey),
+    as: async (tenant) =>
+      organizationCalls(
+        f.fetch,
+        tenant.organizationId,
+        await f.serviceToken(ALL_SCOPES, tenant.organizationId),
+        tenant.apiKey
+      )
+  }
+}
+
+const organizationCalls = (fetch: SqliteFixture["fetch"], org: string, token: string, apiKey: string) => {
+  const as = { token, apiKey }
+  const calls: OrganizationCalls = {
     subscribe: async (url, eventTypes = ["UserCreated", "UserPhoneNumberUpdated", "UserPersonalDataErased"]) => {
-      const answer = await call(f.fetch, "POST", `/organizations/${org}/webhooks`, {
-        ...as,
-        body: { url, eventTypes }
-      })
+      const answer = await call(fetch, "POST", `/organizations/${org}/webhooks`, { ...as, body: { url, eventTypes } })
       if (answer.status !== 201) throw new Error(`subscribe: ${answer.status} ${answer.text}`)
       return { id: answer.body.webhook.id, secret: answer.body.secret }
     },
     createUser: async (id, phoneNumber) => {
-      const answer = await call(f.fetch, "POST", "/users", {
+      const answer = await call(fetch, "POST", "/users", {
         ...as,
         body: phoneNumber === undefined ? { id } : { id, phoneNumber }
       })
       if (answer.status !== 201) throw new Error(`create ${id}: ${answer.status} ${answer.text}`)
     },
     update: (id, phoneNumber) =>
-      call(f.fetch, "POST", `/users/${id}/UpdatePhoneNumber`, { ...as, body: { phoneNumber } }),
+      call(fetch, "POST", `/users/${id}/UpdatePhoneNumber`, { ...as, body: { phoneNumber } }),
     deliveries: async (webhookId, query = "") => {
-      const answer = await call(f.fetch, "GET", `/organizations/${org}/webhooks/${webhookId}/deliveries${query}`, as)
+      const answer = await call(fetch, "GET", `/organizations/${org}/webhooks/${webhookId}/deliveries${query}`, as)
       if (answer.status !== 200) throw new Error(`deliveries: ${answer.status} ${answer.text}`)
       return answer.body
     }
   }
+  return calls
 }
 
 /** A distinct valid US number per call within a test file (the last four digits count up). */

@@ -6,7 +6,8 @@
  * (test/workers/support/receiver-setup.ts); a receiver that fails is retried, one queue round per retry (the test
  * moves the retry's due time to now instead of waiting for it), until it accepts or the delivery is failed, listed
  * and re-sent; 410 disables; the cron trigger's round delivers without a queue; the dead-letter consumer reports and
- * acknowledges; a round that cannot run is retried by the queue.
+ * acknowledges; a round that cannot run is retried by the queue. Last, fairness: a receiver that hangs holds up no
+ * other organization's deliveries (queue), and one subscription's backlog does not starve another's (cron).
  *
  * The SQL tests come first: a queue test's consumer may send itself a delayed message (a retry due within the
  * minute), whose round would otherwise claim their deliveries.
@@ -58,6 +59,8 @@ const SCOPES = "users:read users:write webhooks:write"
 interface Kept {
   readonly headers: Record<string, string>
   readonly body: string
+  /** Its place among every request the receiver got, whatever the mailbox. */
+  readonly n: number
 }
 
 /** Requests of a tenant's service with webhooks:write, through `send` (SELF.fetch, worker.fetch, a handler). */
@@ -514,4 +517,60 @@ describe("webhooks on Workers, through the queue", () => {
       expect(await getQueueResult(batch, ctx2)).toMatchObject({ ackAll: false, retryBatch: { retry: true } })
     }
   )
+})
+
+describe("fair delivery on Workers", () => {
+  throughQueue(
+    "a receiver that hangs holds up no other organization: the queue's round delivers the other while it hangs",
+    async () => {
+      // Answers after 6 s (the relay's time-out is 10 s): the consumer's round holds the attempt open meanwhile.
+      const slow = await subscribedThroughWorker("?delay=6000")
+      const fast = await subscribedThroughWorker()
+      await slow.api.createUser("hangs")
+      await eventually(
+        "the hanging attempt",
+        async () => ((await received(slow.mailbox)).length > 0 ? true : undefined)
+      )
+      await fast.api.createUser("quick")
+      const slowWhenDelivered = await eventually("the other organization's delivery", async () => {
+        const [row] = await deliveryRows(fast.webhook.id)
+        return row?.status === "delivered" ? (await deliveryRows(slow.webhook.id))[0] : undefined
+      })
+      // Recorded while the hanging attempt was still open; it is delivered once its receiver answers.
+      expect(slowWhenDelivered).toMatchObject({ aggregate_id: "hangs", status: "pending", attempts: 0 })
+      const [hung] = await received(slow.mailbox)
+      const [quick] = await received(fast.mailbox)
+      expect(hung!.n).toBeLessThan(quick!.n)
+      expect(await afterAttempts(slow.webhook.id, 1)).toMatchObject({ status: "delivered", attempts: 1 })
+    }
+  )
+
+  it("the cron round: one subscription's backlog does not starve another organization's, and order holds", async () => {
+    const bindings: Bindings = { ...(env as unknown as Bindings), WEBHOOKS: undefined }
+    const ctx = createExecutionContext()
+    const through = (request: Request) => worker.fetch(request, bindings, ctx)
+    const [busy, quiet] = [await as(await seedTenant(), through), await as(await seedTenant(), through)]
+    const [busyBox, quietBox] = [box(), box()]
+    const backlog = await busy.subscribe(`${env.WEBHOOK_RECEIVER}/hooks/${busyBox}`)
+    const single = await quiet.subscribe(`${env.WEBHOOK_RECEIVER}/hooks/${quietBox}`)
+    // More users than a claim takes, committed before the other organization's one event.
+    const users = 60
+    for (let n = 0; n < users; n++) await busy.createUser(`b${n}`)
+    await busy.update("b0", "+14155550121")
+    await busy.update("b0", "+14155550122")
+    await quiet.createUser("lonely")
+    await waitOnExecutionContext(ctx)
+    const cron = createExecutionContext()
+    worker.scheduled(createScheduledController(), bindings, cron)
+    await waitOnExecutionContext(cron)
+    const [sent, other] = [await received(busyBox), await received(quietBox)]
+    expect(sent).toHaveLength(users + 2)
+    expect(other).toHaveLength(1)
+    // Sent in the round's first claim, not after the backlog's.
+    expect(sent.filter((w) => w.n < other[0]!.n).length).toBeLessThan(16)
+    const b0 = sent.map((w) => JSON.parse(w.body).data).filter((e) => e.aggregateId === "b0")
+    expect(b0.map((e) => e.version)).toEqual([1, 2, 3])
+    expect((await deliveryRows(backlog.webhook.id)).every((r) => r.status === "delivered")).toBe(true)
+    expect((await deliveryRows(single.webhook.id)).map((r) => r.status)).toEqual(["delivered"])
+  })
 })

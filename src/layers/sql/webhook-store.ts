@@ -146,15 +146,28 @@ const DERIVE_DELIVERIES = "INSERT OR IGNORE INTO webhook_deliveries (organizatio
 
 const ADVANCE_CURSORS = "UPDATE webhook_subscriptions SET cursor = ? WHERE status = 'active' AND cursor < ?"
 
-// One statement takes the leases: what two relays race for, only one gets. The order check: no earlier delivery of
-// the same user to the same subscription may still be pending (in flight or waiting for its retry).
+// No earlier delivery of the same user to the same subscription may still be pending (in flight or waiting for its
+// retry): a user's events go out in version order.
+const FIRST_OF_USER = "NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.subscription_id = d.subscription_id " +
+  "AND p.aggregate_id = d.aggregate_id AND p.event_sequence < d.event_sequence AND p.status = 'pending')"
+
+// One statement takes the leases: what two relays race for, only one gets. Fair turns: a subscription's due
+// deliveries are numbered after the sends it has in flight (at most `perSubscription`), an organization's likewise
+// over its subscriptions' turns, and the lowest turns go first, so no backlog or hanging receiver crowds out another.
 const CLAIM = "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE rowid IN (" +
-  "SELECT d.rowid FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id " +
+  "WITH busy AS (SELECT subscription_id, organization_id, count(*) AS n FROM webhook_deliveries " +
+  "WHERE lease_owner IS NOT NULL AND lease_until > ? AND status = 'pending' GROUP BY subscription_id), " +
+  "due AS (SELECT d.rowid AS id, d.organization_id, d.next_attempt_at, d.event_sequence, " +
+  "COALESCE((SELECT b.n FROM busy b WHERE b.subscription_id = d.subscription_id), 0) + " +
+  "row_number() OVER (PARTITION BY d.subscription_id ORDER BY d.next_attempt_at, d.event_sequence) AS turn " +
+  "FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id " +
   "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?) " +
-  "AND s.status = 'active' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p " +
-  "WHERE p.subscription_id = d.subscription_id AND p.aggregate_id = d.aggregate_id " +
-  "AND p.event_sequence < d.event_sequence AND p.status = 'pending') " +
-  "ORDER BY d.next_attempt_at, d.event_sequence LIMIT ?) RETURNING event_sequence"
+  `AND s.status = 'active' AND ${FIRST_OF_USER}), ` +
+  "fair AS (SELECT id, turn, next_attempt_at, event_sequence, " +
+  "COALESCE((SELECT sum(b.n) FROM busy b WHERE b.organization_id = due.organization_id), 0) + " +
+  "row_number() OVER (PARTITION BY organization_id ORDER BY turn, next_attempt_at, event_sequence) AS org_turn " +
+  "FROM due WHERE turn <= ?) " +
+  "SELECT id FROM fair ORDER BY org_turn, turn, next_attempt_at, event_sequence LIMIT ?) RETURNING event_sequence"
 
 const SELECT_CLAIMED = "SELECT d.subscription_id, d.event_sequence, d.attempts, d.window_started_at, s.url, " +
   "s.secret_generation, s.previous_generation, s.previous_until, e.sequence, e.event_id, e.organization_id, " +
@@ -174,10 +187,10 @@ const FINISH_ATTEMPT = "UPDATE webhook_deliveries SET status = ?, attempts = att
 const DISABLE = "UPDATE webhook_subscriptions SET status = 'disabled', disabled_reason = ?, disabled_at = ? " +
   "WHERE id = ? AND status = 'active'"
 
-// A leased delivery is due again when its lease ends.
+// A leased delivery is due again when its lease ends; one held back behind a user's earlier delivery is not due.
 const SELECT_NEXT_DUE = "SELECT min(max(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at))) AS due " +
   "FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id " +
-  "WHERE d.status = 'pending' AND s.status = 'active'"
+  `WHERE d.status = 'pending' AND s.status = 'active' AND ${FIRST_OF_USER}`
 
 const SWEPT = "((status = 'delivered' AND completed_at < ?) OR (status = 'failed' AND completed_at < ?))"
 const SWEEP_LIMIT = 1_000
@@ -316,6 +329,8 @@ export const SqlWebhookStore = Layer.effect(
           options.leaseUntil,
           options.now,
           options.now,
+          options.now,
+          options.perSubscription,
           options.limit
         ])
         if (taken.length === 0) return []

@@ -5,7 +5,9 @@
  *
  *   POST /hooks/<box>?status=<n>   kept under <box>, answered <n> (default 204)
  *   POST /hooks/<box>?fail=<n>     kept under <box>; the first <n> requests to <box> are answered 500, later ones 204
- *   GET  /received/<box>           what <box> was sent, as JSON: [{ headers, body }, …]
+ *   POST /hooks/<box>?delay=<ms>   kept under <box> at once, answered after <ms> (a receiver that hangs)
+ *   GET  /received/<box>           what <box> was sent, as JSON: [{ headers, body, n }, …], n counting every request
+ *                                  to any box, so tests can compare the order across boxes
  *
  * Its address reaches the Worker as the binding WEBHOOK_RECEIVER (vitest.workers.config.mts, through provide/inject).
  */
@@ -23,7 +25,8 @@ declare module "vitest" {
 const LIFETIME_MS = 15 * 60_000
 
 export default async function setup(project: TestProject) {
-  const boxes = new Map<string, Array<{ headers: Record<string, string>; body: string }>>()
+  const boxes = new Map<string, Array<{ headers: Record<string, string>; body: string; n: number }>>()
+  let arrivals = 0
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1")
     const [, kind, box] = url.pathname.split("/")
@@ -40,10 +43,13 @@ export default async function setup(project: TestProject) {
       }
       const headers: Record<string, string> = {}
       for (const [name, value] of Object.entries(request.headers)) if (typeof value === "string") headers[name] = value
-      const kept = [...(boxes.get(box) ?? []), { headers, body: Buffer.concat(chunks).toString("utf8") }]
+      const kept = [...(boxes.get(box) ?? []), { headers, body: Buffer.concat(chunks).toString("utf8"), n: ++arrivals }]
       boxes.set(box, kept)
       const failing = kept.length <= Number(url.searchParams.get("fail") ?? 0)
-      response.writeHead(failing ? 500 : Number(url.searchParams.get("status") ?? 204)).end()
+      const answer = () => {
+        if (!response.destroyed) response.writeHead(failing ? 500 : Number(url.searchParams.get("status") ?? 204)).end()
+      }
+      setTimeout(answer, Number(url.searchParams.get("delay") ?? 0)).unref()
     })
   })
   // Bounded even if the run never tears down: a request gets 10 s, the server at most LIFETIME_MS, and neither keeps

@@ -1,0 +1,197 @@
+/**
+ * One delivery attempt of the webhook relay (src/app/webhook-relay.ts): the signed request, as Standard Webhooks
+ * specifies (webhook-id = the event id), sent under its own time-out, and the attempt recorded: 2xx is delivered, 410
+ * disables the subscription, anything else (another status, a timeout, a reset) is retried with exponential back-off
+ * and full jitter for about a day, then the delivery is failed (and can be re-sent).
+ */
+import { Clock, Duration, Effect } from "effect"
+import {
+  type AttemptOutcome,
+  type AttemptRecord,
+  type ChainedEvent,
+  type ClaimedDelivery,
+  type TransportResult,
+  WebhookStore,
+  WebhookTransport
+} from "../services/webhooks.js"
+import { webhookHeaders } from "../webhooks/signature.js"
+import { type DeriveSecret, signingSecrets } from "./webhook-secrets.js"
+
+/**
+ * When to try again: after the n-th failed attempt, a random time between 0 and min(maxDelayMs, baseDelayMs × 2^n)
+ * ("full jitter"), so receivers that fail together are not retried together; failed after `maxAttempts` attempts, or
+ * when the next one would fall later than `windowMs` after the delivery was created (or re-sent).
+ */
+export interface RetryPolicy {
+  readonly maxAttempts: number
+  readonly baseDelayMs: number
+  readonly maxDelayMs: number
+  readonly windowMs: number
+  /** In [0, 1); Math.random unless a test fixes it. */
+  readonly random?: () => number
+}
+
+/** Ten attempts over about a day: 10, 20, 40 … minutes up to 12 h (halved on average by the jitter), within 24 h. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 10,
+  baseDelayMs: 5 * 60_000,
+  maxDelayMs: 12 * 60 * 60_000,
+  windowMs: 24 * 60 * 60_000
+}
+
+export interface RelayOptions {
+  readonly deriveSecret: DeriveSecret
+  readonly retry?: RetryPolicy
+  /** How long a receiver has to answer (default 10 s); longer is a timeout, retried. */
+  readonly timeoutMs?: number
+  /** How long a claim holds a delivery (default 60 s): more than the timeout, or a slow send would be sent twice. */
+  readonly leaseMs?: number
+  /** How many deliveries one claim takes at most (default 50), and how many are sent at once (default 16). */
+  readonly claimLimit?: number
+  readonly concurrency?: number
+  /** How many sends one subscription may have in flight, over every relay (default 4): a hanging one holds no more. */
+  readonly perSubscription?: number
+  /** How far past the lowest cursor one round derives, in events (default 1000). */
+  readonly deriveSpan?: number
+  /** Who this relay is, in the lease (default a UUID v7): for the operator's eye only. */
+  readonly relayId?: string
+  /** Where a delivery that failed for good, or a subscription disabled, is reported (default: stderr as JSON). */
+  readonly log?: (line: RelayLogLine) => void
+}
+
+export interface RelayLogLine {
+  readonly level: "warn" | "error"
+  readonly msg: "webhook delivery failed" | "webhook subscription disabled" | "webhook relay round failed"
+  readonly organizationId?: string
+  readonly webhookId?: string
+  readonly eventId?: string
+  readonly outcome?: AttemptOutcome
+  readonly kind?: string
+}
+
+const consoleLog = (line: RelayLogLine) => console.error(JSON.stringify(line))
+
+/** Who is calling, in every request to a receiver. */
+export const WEBHOOK_USER_AGENT = "users-api-webhooks/1"
+
+/** At most this much of a receiver's answer is kept with the attempt. */
+export const RESPONSE_EXCERPT_LENGTH = 256
+
+export const settings = (options: RelayOptions) => ({
+  retry: options.retry ?? DEFAULT_RETRY_POLICY,
+  timeoutMs: options.timeoutMs ?? 10_000,
+  leaseMs: options.leaseMs ?? 60_000,
+  claimLimit: options.claimLimit ?? 50,
+  concurrency: options.concurrency ?? 16,
+  perSubscription: options.perSubscription ?? 4,
+  deriveSpan: options.deriveSpan ?? 1_000,
+  log: options.log ?? consoleLog
+})
+
+export const iso = (millis: number) => new Date(millis).toISOString()
+
+/**
+ * The body of a webhook (Standard Webhooks' recommended envelope): the event's type, when it happened, the event
+ * exactly as the API shows it (masked: the users row is never read here), and its chain position, so a receiver can
+ * check it against the organization's feed and audit head.
+ */
+export const webhookPayload = ({ event, hash, prevHash, sequence }: ChainedEvent): string =>
+  JSON.stringify({
+    type: event.type,
+    timestamp: event.occurredAt,
+    data: event,
+    chain: { sequence, aggregateId: event.aggregateId, version: event.version, prevHash, hash }
+  })
+
+/** Where a delivery goes after an attempt that did not deliver it. */
+export const afterFailedAttempt = (
+  policy: RetryPolicy,
+  attempts: number,
+  windowStartedAt: string,
+  now: number
+): AttemptRecord["next"] => {
+  if (attempts >= policy.maxAttempts) return { status: "failed" }
+  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempts)
+  const next = now + Math.floor((policy.random ?? Math.random)() * cap)
+  return next > Date.parse(windowStartedAt) + policy.windowMs
+    ? { status: "failed" }
+    : { status: "pending", nextAttemptAt: iso(next) }
+}
+
+const outcomeOf = (result: TransportResult): AttemptOutcome =>
+  result.kind === "response"
+    ? result.status >= 200 && result.status < 300 ? "delivered" : result.status === 410 ? "gone" : "http-error"
+    : result.kind
+
+/** The signed request for a claimed delivery, as sent: nothing but the envelope and the Standard Webhooks headers. */
+export const outgoingWebhook = (
+  deriveSecret: DeriveSecret,
+  claimed: ClaimedDelivery,
+  now: number,
+  timeoutMs: number
+) =>
+  Effect.map(
+    Effect.promise(() =>
+      webhookHeaders(
+        signingSecrets(deriveSecret, claimed.subscription, iso(now)),
+        claimed.event.event.id,
+        Math.floor(now / 1000),
+        webhookPayload(claimed.event)
+      )
+    ),
+    (signed) => ({
+      url: claimed.subscription.url,
+      headers: { "content-type": "application/json", "user-agent": WEBHOOK_USER_AGENT, ...signed },
+      body: webhookPayload(claimed.event),
+      timeoutMs
+    })
+  )
+
+const TIMED_OUT: TransportResult = { kind: "timeout" }
+
+/** Sends one claimed delivery, under its own time-out, and records the attempt; logs a failure or a disabling. */
+export const deliver = (options: RelayOptions, claimed: ClaimedDelivery) =>
+  Effect.gen(function*() {
+    const { log, retry, timeoutMs } = settings(options)
+    const [store, transport] = [yield* WebhookStore, yield* WebhookTransport]
+    const started = yield* Clock.currentTimeMillis
+    const webhook = yield* outgoingWebhook(options.deriveSecret, claimed, started, timeoutMs)
+    // The transport has the same time-out; this one also bounds what it does before fetch (a DNS lookup).
+    const result = yield* Effect.timeoutTo(transport.send(webhook), {
+      duration: Duration.millis(timeoutMs),
+      onSuccess: (answer) => answer,
+      onTimeout: () => TIMED_OUT
+    })
+    const ended = yield* Clock.currentTimeMillis
+    const outcome = outcomeOf(result)
+    const attempts = claimed.attempts + 1
+    const excerpt = result.kind === "response"
+      ? result.excerpt
+      : result.kind === "network-error"
+      ? result.detail
+      : null
+    const record: AttemptRecord = {
+      attempt: {
+        attemptedAt: iso(started),
+        durationMs: ended - started,
+        outcome,
+        httpStatus: result.kind === "response" ? result.status : null,
+        responseExcerpt: excerpt === null ? null : excerpt.slice(0, RESPONSE_EXCERPT_LENGTH)
+      },
+      next: outcome === "delivered"
+        ? { status: "delivered" }
+        : outcome === "gone"
+        ? { status: "failed" }
+        : afterFailedAttempt(retry, attempts, claimed.windowStartedAt, ended),
+      ...(outcome === "gone" ? { disable: "receiver-gone" } : {})
+    }
+    yield* store.record(claimed, record)
+    const about = {
+      organizationId: claimed.organizationId,
+      webhookId: claimed.subscription.id,
+      eventId: claimed.event.event.id,
+      outcome
+    }
+    if (outcome === "gone") log({ level: "warn", msg: "webhook subscription disabled", ...about })
+    else if (record.next.status === "failed") log({ level: "warn", msg: "webhook delivery failed", ...about })
+  })

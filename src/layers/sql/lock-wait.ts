@@ -1,8 +1,7 @@
 /**
- * Waiting for another connection's lock on an SQLite file without blocking the event loop. The drivers here are
- * synchronous and SQLite's busy_timeout sleeps inside the call, so each call waits only a few milliseconds there
- * (BUSY_TIMEOUT_MS); one refused with "database is locked" is tried again on LOCK_RETRY, yielding in between, and
- * after LOCK_WAIT is a StoreUnavailable (503 store-unavailable, Retry-After). Nothing refused that way was applied.
+ * Waiting for another connection's lock on an SQLite file off the event loop: the drivers are synchronous and
+ * busy_timeout sleeps inside the call, so a call waits BUSY_TIMEOUT_MS there, and one refused with "database is
+ * locked" (nothing applied) is tried again on LOCK_RETRY, yielding in between, then is a StoreUnavailable (503).
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient, type SqlConnection, type SqlError, Statement } from "@effect/sql"
@@ -34,12 +33,11 @@ export const isLocked = (error: unknown): boolean => {
 export const retryWhileLocked = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.retry(effect, { schedule: LOCK_RETRY, while: isLocked })
 
-type Run = <A>(use: (connection: SqlConnection.Connection) => Effect.Effect<A, SqlError.SqlError>) => Effect.Effect<
-  A,
-  SqlError.SqlError
->
+type Sql<A> = Effect.Effect<A, SqlError.SqlError>
 
-const connectionOver = (run: Run): SqlConnection.Connection => ({
+const connectionOver = (
+  run: <A>(use: (c: SqlConnection.Connection) => Sql<A>) => Sql<A>
+): SqlConnection.Connection => ({
   execute: (sql, params, transformRows) => run((c) => c.execute(sql, params, transformRows)),
   executeRaw: (sql, params) => run((c) => c.executeRaw(sql, params)),
   executeValues: (sql, params) => run((c) => c.executeValues(sql, params)),

@@ -14,6 +14,7 @@ import { checkpointIntervalFromEnv, ConfigError, type Env } from "./config.js"
 import { DATA_DIR } from "./dev/state.js"
 import { makeFetchHandler, type Services } from "./fetch-handler.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
+import { messageOf } from "./layers/sql/driver.js"
 import type { PrepareOptions } from "./layers/sql/migrate.js"
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import { banner, baseUrlOf, startup } from "./startup.js"
@@ -40,6 +41,13 @@ export interface ServerRuntime {
   readonly webhookRelay?: Omit<RelayOptions, "deriveSecret"> & { readonly pollIntervalMs?: number }
 }
 
+/** An SQLite error as one line: its message, and its code when the driver gives one (SQLITE_FULL). */
+const storageFailure = (error: unknown): string => {
+  const code = (error as { code?: unknown } | null)?.code
+  const message = messageOf(error).split("\n")[0] || String(error)
+  return typeof code === "string" && /^SQLITE_/.test(code) ? `${message} (${code})` : message
+}
+
 export const runServer = async (runtime: ServerRuntime): Promise<void> => {
   const fail = (message: string): never => {
     console.error(`users-api: ${message}`)
@@ -60,8 +68,16 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
   const filename = join(DATA_DIR, runtime.database)
   // Every commit wakes the relay: a signal in this process, nothing written.
   const wake = makeWakeSignal()
+  const services = (() => {
+    try {
+      return runtime.services(filename, config.jwt, config.seedSql !== undefined ? { seedSql: config.seedSql } : {})
+    } catch (error) {
+      // Readying the file (migrations, seed) met the disk or the file, not a bug: one line, not a stack trace.
+      return fail(`cannot ready the database ${filename}: ${storageFailure(error)}`)
+    }
+  })()
   const handler = makeFetchHandler(
-    runtime.services(filename, config.jwt, config.seedSql !== undefined ? { seedSql: config.seedSql } : {}),
+    services,
     {
       phoneFingerprintKey: config.phoneFingerprintKey,
       idempotencyHashKey: config.idempotencyHashKey,

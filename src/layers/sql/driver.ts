@@ -6,6 +6,7 @@
  */
 import { Context, Effect } from "effect"
 import { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../services/errors.js"
+import { retryWhileLocked } from "./lock-wait.js"
 import type { Statement } from "./rows.js"
 
 export type WriteError = VersionConflict | PhoneNumberInUse | StoreUnavailable
@@ -131,13 +132,16 @@ export const sqliteDriver = (db: SyncSqlite): StoreDriver["Type"] => {
   }
   return {
     get: <R>(sql: string, params: ReadonlyArray<string | number | null>) =>
-      Effect.try({ try: () => (statement(sql).get(...params) ?? undefined) as R | undefined, catch: unavailable }),
+      retryWhileLocked(
+        Effect.try({ try: () => (statement(sql).get(...params) ?? undefined) as R | undefined, catch: unavailable })
+      ),
+    // A write refused because another connection holds the lock was rolled back: it joins a later group.
     write: (statements, userId) =>
-      Effect.async<void, WriteError>((resume) => {
+      retryWhileLocked(Effect.async<void, WriteError>((resume) => {
         queue.push({ statements, userId, resume })
         // After the requests already read in this turn of the event loop have had their go, not at once: a server
         // hands each request to JavaScript in its own callback, and a microtask would run before the next one's.
         if (queue.length === 1) nextTurn(flush)
-      })
+      }))
   }
 }

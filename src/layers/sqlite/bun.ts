@@ -7,6 +7,7 @@ import { SqliteClient } from "@effect/sql-sqlite-bun"
 import { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import type { JwtConfig } from "../auth/jwt.js"
+import { waitingForLocks } from "../sql/lock-wait.js"
 import type { PrepareOptions } from "../sql/migrate.js"
 import { sqlServices } from "../sql/services.js"
 import { prepareSqliteFile, sqliteDriverLayer } from "./connection.js"
@@ -39,7 +40,7 @@ export const SqliteBunServices = (filename: string, jwt: JwtConfig, options: Pre
   return sqlServices(jwt).pipe(
     Layer.provideMerge(Layer.merge(
       sqliteDriverLayer(open(filename)),
-      withConnectionPragmas(SqliteClient.layer({ filename, disableWAL: true }))
+      waitingForLocks(withConnectionPragmas(SqliteClient.layer({ filename, disableWAL: true })))
     ))
   )
 }

@@ -4,6 +4,7 @@
  */
 import { Effect, Layer } from "effect"
 import { sqliteDriver, StoreDriver, type SyncSqlite } from "../sql/driver.js"
+import { BUSY_TIMEOUT_MS } from "../sql/lock-wait.js"
 import {
   makePrivateDatabaseFile,
   type PrepareOptions,
@@ -29,6 +30,8 @@ export const sqliteDriverLayer = (open: () => Connection) =>
         Effect.sync(() => {
           const db = open()
           tuneSqlite(db)
+          // Serving: a lock is waited for between attempts (../sql/lock-wait.ts), not inside the call.
+          db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
           return db
         }),
         (db) => Effect.sync(() => db.close())

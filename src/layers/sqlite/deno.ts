@@ -7,6 +7,7 @@
 import { Layer } from "effect"
 import { DatabaseSync } from "node:sqlite"
 import type { JwtConfig } from "../auth/jwt.js"
+import { waitingForLocks } from "../sql/lock-wait.js"
 import type { PrepareOptions } from "../sql/migrate.js"
 import { sqlServices } from "../sql/services.js"
 import { prepareSqliteFile, sqliteDriverLayer } from "./connection.js"
@@ -17,6 +18,8 @@ const open = (filename: string) => () => new DatabaseSync(filename)
 export const SqliteDenoServices = (filename: string, jwt: JwtConfig, options: PrepareOptions = {}) => {
   prepareSqliteFile(filename, open(filename), options)
   return sqlServices(jwt).pipe(
-    Layer.provideMerge(Layer.merge(sqliteDriverLayer(open(filename)), SqliteDenoClient.layer({ filename })))
+    Layer.provideMerge(
+      Layer.merge(sqliteDriverLayer(open(filename)), waitingForLocks(SqliteDenoClient.layer({ filename })))
+    )
   )
 }

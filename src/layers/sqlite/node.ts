@@ -7,6 +7,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
 import { Context, Layer } from "effect"
 import type { JwtConfig } from "../auth/jwt.js"
+import { waitingForLocks } from "../sql/lock-wait.js"
 import type { PrepareOptions } from "../sql/migrate.js"
 import { sqlServices } from "../sql/services.js"
 import { type Connection, prepareSqliteFile, sqliteDriverLayer } from "./connection.js"
@@ -29,7 +30,7 @@ export const SqliteNodeServices = (filename: string, jwt: JwtConfig, options: Pr
   return sqlServices(jwt).pipe(
     Layer.provideMerge(Layer.merge(
       SqliteNodeDriver(filename),
-      withConnectionPragmas(SqliteClient.layer({ filename }))
+      waitingForLocks(withConnectionPragmas(SqliteClient.layer({ filename })))
     ))
   )
 }

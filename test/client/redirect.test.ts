@@ -35,7 +35,7 @@ describe("the typed client and a redirect to another origin", () => {
   const options = () => ({ baseUrl, apiKey: "key_live_secret", token: "header.payload.signature" })
 
   it("does not follow it: the other origin sees nothing, the call fails with a ResponseError", async () => {
-    const answers = await Effect.runPromise(
+    const answers: ReadonlyArray<Either.Either<unknown, unknown>> = await Effect.runPromise(
       Effect.gen(function*() {
         const client = yield* UsersClient
         return [

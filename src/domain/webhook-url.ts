@@ -45,13 +45,16 @@ export const WEBHOOK_URL_REFUSALS: Readonly<Record<WebhookUrlRefusal, string>> =
   credentials: "The webhook URL must not carry a user name or password.",
   fragment: "The webhook URL must not have a #fragment.",
   "private-address": "The webhook URL names a loopback, private, link-local or reserved address.",
-  "local-name": "The webhook URL names this machine or an internal host (localhost, a metadata name, no dot).",
+  "local-name": "The webhook URL names this machine or an internal host (localhost, a local suffix, no dot).",
   "host-not-allowed": "The webhook URL's host is not one of the receivers this deployment sends to."
 }
 
 // Names only a local resolver answers: this machine, cloud metadata, special-use and never-delegated suffixes.
-const LOCAL_NAMES =
-  /^(metadata|instance-data)$|(^|\.)(localhost|local|localdomain|internal|intranet|lan|home|corp|private|svc|arpa|invalid|test|example|onion|alt)$/
+const LOCAL_SUFFIXES = [
+  ...["localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "corp", "private", "svc"],
+  ...["arpa", "invalid", "test", "example", "onion", "alt"]
+]
+const LOCAL_NAMES = new RegExp(`^(metadata|instance-data)$|(^|\\.)(${LOCAL_SUFFIXES.join("|")})$`)
 
 /** A host as it is judged: as the URL parser writes it (lower case, IDNA to punycode), without its trailing dot. */
 export const normalizeHost = (hostname: string): string => hostname.toLowerCase().replace(/\.+$/, "")

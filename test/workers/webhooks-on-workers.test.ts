@@ -60,7 +60,7 @@ interface Kept {
   readonly body: string
 }
 
-/** Requests of a tenant's service with webhooks:write and audit:read, through `send` (SELF.fetch, worker.fetch, a handler). */
+/** Requests of a tenant's service with the SCOPES, through `send` (SELF.fetch, worker.fetch, a handler). */
 const as = async (tenant: Tenant, send: (request: Request) => Promise<Response>) => {
   const token = await signServiceToken(testKey, "svc_hooks", tenant.organizationId, SCOPES)
   const request = (method: string, path: string, body?: unknown) =>

@@ -8,7 +8,8 @@
  * `problem.headers`. An answer the contract does not declare for the endpoint fails as an `HttpClientError`
  * (`ResponseError`, with the response); a declared status whose body does not match its schema, as a `ParseError`.
  *
- * Both credentials go on every call: `Authorization: Bearer <token>` and `X-API-Key`, per client. It runs on any
+ * Both credentials go on every call: `Authorization: Bearer <token>` and `X-API-Key`, per client, and no redirect is
+ * followed (fetch would carry `X-API-Key` to the other origin): a 3xx fails as a `ResponseError`. It runs on any
  * runtime with a global fetch (`UsersClient.layer` provides `FetchHttpClient.layer`), and loads nothing of the
  * server: no store, no jose, no phone metadata. Also exported here: the receiver's webhook verifier, the check of the
  * organization's feed against its audit head (`verifyFeed`), and the contract's schemas.
@@ -22,10 +23,11 @@ import {
   FetchHttpClient,
   HttpApiClient,
   HttpClient,
+  HttpClientError,
   HttpClientRequest,
   type HttpClientResponse
 } from "@effect/platform"
-import { Context, Effect, FiberRef, Layer, Redacted } from "effect"
+import { Context, Effect, FiberRef, Layer, Option, Redacted } from "effect"
 import { UsersApi } from "./http/api.js"
 import { Problem } from "./http/problems.js"
 
@@ -110,6 +112,35 @@ const withAnswerHeaders = (decoded: Effect.Effect<unknown, unknown>): Effect.Eff
       return Effect.fail(problem)
     }))
 
+/** 300-308 but 304 (not a redirect); 0 is the opaque answer a browser's fetch gives a redirect it did not follow. */
+const isRedirect = (status: number): boolean => status === 0 || (status >= 300 && status < 400 && status !== 304)
+
+/**
+ * fetch is told not to follow redirects (the credentials would go with it to wherever Location points), and a
+ * redirect that reaches the client, from fetch or from a client of your own, fails the call instead of being decoded.
+ */
+const refuseRedirects = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
+  client.pipe(
+    HttpClient.transform((answer) =>
+      Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+        Effect.provideService(answer, FetchHttpClient.RequestInit, {
+          ...Option.getOrElse(init, () => ({})),
+          redirect: "manual"
+        }))
+    ),
+    HttpClient.filterOrFail(
+      (answer) =>
+        !isRedirect(answer.status),
+      (answer) =>
+        new HttpClientError.ResponseError({
+          request: answer.request,
+          response: answer,
+          reason: "StatusCode",
+          description: `a redirect (${answer.status}) is not followed: the credentials would go with it`
+        })
+    )
+  )
+
 const reveal = (secret: string | Redacted.Redacted<string>): string =>
   typeof secret === "string" ? secret : Redacted.value(secret)
 
@@ -127,6 +158,7 @@ export const makeUsersClient = (options: UsersClientOptions) => {
         HttpClient.mapRequest((request) =>
           request.pipe(HttpClientRequest.bearerToken(token), HttpClientRequest.setHeader("x-api-key", apiKey))
         ),
+        refuseRedirects,
         HttpClient.tap((answer) => FiberRef.set(currentAnswer, answer))
       ),
     transformResponse: withAnswerHeaders

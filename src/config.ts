@@ -3,6 +3,7 @@
  */
 import type { JSONWebKeySet } from "jose"
 import { MIN_WEBHOOK_SECRET_KEY_LENGTH } from "./app/webhook-secrets.js"
+import { allowedHostEntry } from "./domain/webhook-url.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
 import { MIN_FINGERPRINT_KEY_LENGTH } from "./layers/masker.js"
 import { MIN_IDEMPOTENCY_HASH_KEY_LENGTH } from "./services/idempotency.js"
@@ -39,7 +40,8 @@ export const SERVER_VARIABLES = [
   "IDEMPOTENCY_HASH_KEY",
   "CHECKPOINT_INTERVAL_SECONDS",
   "WEBHOOK_SECRET_KEY",
-  "WEBHOOK_ALLOW_LOOPBACK"
+  "WEBHOOK_ALLOW_LOOPBACK",
+  "WEBHOOK_ALLOWED_HOSTS"
 ] as const
 
 /** CHECKPOINT_INTERVAL_SECONDS (default 60): how often a server seals what organizations wrote (app/checkpoints.ts). */
@@ -256,4 +258,21 @@ export const webhookAllowLoopbackFromEnv = (env: Env, devMode: boolean): boolean
     )
   }
   return text === "true"
+}
+
+/**
+ * WEBHOOK_ALLOWED_HOSTS (optional): the operator's egress allow-list of receivers, hosts (`hooks.example.com`) and
+ * suffixes (`.example.com`, `*.example.com`), separated by commas or spaces. When set, subscriptions and deliveries
+ * name only those, on every runtime; unset or empty, any public host.
+ */
+export const webhookAllowedHostsFromEnv = (env: Env): ReadonlyArray<string> | undefined => {
+  const entries = (env.WEBHOOK_ALLOWED_HOSTS ?? "").split(/[\s,]+/).filter((entry) => entry !== "")
+  if (entries.length === 0) return undefined
+  return entries.map((entry) => {
+    const host = allowedHostEntry(entry)
+    if (host === undefined) {
+      throw new ConfigError(`WEBHOOK_ALLOWED_HOSTS: ${JSON.stringify(entry)} is not a host or .suffix`)
+    }
+    return host
+  })
 }

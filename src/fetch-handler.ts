@@ -61,6 +61,8 @@ export interface WebhookOptions {
   readonly secretKey?: string | undefined
   /** Local development (WEBHOOK_ALLOW_LOOPBACK): http:// to the loopback, and private addresses, are accepted. */
   readonly allowLoopback?: boolean | undefined
+  /** WEBHOOK_ALLOWED_HOSTS: when set, the only hosts a subscription may name. */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
   /**
    * Told after every commit of an event, and every re-sent delivery, in the request's fiber: how a server wakes its
    * relay (src/app/webhook-relay.ts). Keep it cheap: it runs on the write path.
@@ -75,7 +77,7 @@ const webhookLayer = (options: WebhookOptions | undefined) =>
       deriveSecret: options?.secretKey === undefined || options.secretKey === ""
         ? undefined
         : webhookSecretDeriver(options.secretKey),
-      urlRules: { allowLoopback: options?.allowLoopback === true }
+      urlRules: { allowLoopback: options?.allowLoopback === true, allowedHosts: options?.allowedHosts }
     }),
     options?.onWrite === undefined ? Layer.empty : Layer.succeed(RelaySignal, { wake: options.onWrite })
   )

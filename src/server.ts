@@ -81,7 +81,12 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
     {
       phoneFingerprintKey: config.phoneFingerprintKey,
       idempotencyHashKey: config.idempotencyHashKey,
-      webhooks: { secretKey: config.webhookSecretKey, allowLoopback: config.webhookAllowLoopback, onWrite: wake.wake }
+      webhooks: {
+        secretKey: config.webhookSecretKey,
+        allowLoopback: config.webhookAllowLoopback,
+        allowedHosts: config.webhookAllowedHosts,
+        onWrite: wake.wake
+      }
     }
   )
   let server: ReturnType<ServerRuntime["listen"]>
@@ -98,8 +103,11 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
   }
   handler.run(sealPeriodically(`${interval} seconds`))
   if (config.webhookSecretKey !== undefined) {
-    // Outside local development each delivery's host is resolved and refused if it is private (DNS rebinding).
-    const transport = FetchWebhookTransport({ checkAddresses: !config.webhookAllowLoopback })
+    // Every delivery's URL is checked again; outside local development its host is resolved too (DNS rebinding).
+    const transport = FetchWebhookTransport({
+      checkAddresses: !config.webhookAllowLoopback,
+      urlRules: { allowLoopback: config.webhookAllowLoopback, allowedHosts: config.webhookAllowedHosts }
+    })
     handler.run(
       relayForever({
         ...runtime.webhookRelay,

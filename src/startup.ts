@@ -14,6 +14,7 @@ import {
   phoneFingerprintKeyFromEnv,
   startMode,
   unknownVariables,
+  webhookAllowedHostsFromEnv,
   webhookAllowLoopbackFromEnv,
   webhookSecretKeyFromEnv
 } from "./config.js"
@@ -36,6 +37,8 @@ export interface Startup {
   readonly webhookSecretKey: string | undefined
   /** WEBHOOK_ALLOW_LOOPBACK (default: local dev mode). */
   readonly webhookAllowLoopback: boolean
+  /** WEBHOOK_ALLOWED_HOSTS: the only receivers, when set. */
+  readonly webhookAllowedHosts: ReadonlyArray<string> | undefined
 }
 
 export const startup = async (
@@ -71,7 +74,8 @@ export const startup = async (
     phoneFingerprintKey: configured(() => phoneFingerprintKeyFromEnv(env)),
     idempotencyHashKey: configured(() => idempotencyHashKeyFromEnv(env, devState?.idempotencyHashKey)),
     webhookSecretKey: configured(() => webhookSecretKeyFromEnv(env, devState?.webhookSecretKey)),
-    webhookAllowLoopback: configured(() => webhookAllowLoopbackFromEnv(env, devState !== undefined))
+    webhookAllowLoopback: configured(() => webhookAllowLoopbackFromEnv(env, devState !== undefined)),
+    webhookAllowedHosts: configured(() => webhookAllowedHostsFromEnv(env))
   }
 }
 

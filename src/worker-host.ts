@@ -23,9 +23,11 @@ import {
   jwtConfigFromEnv,
   phoneFingerprintKeyFromEnv,
   stringBindings,
+  webhookAllowedHostsFromEnv,
   webhookAllowLoopbackFromEnv,
   webhookSecretKeyFromEnv
 } from "./config.js"
+import type { WebhookUrlRules } from "./domain/webhook-url.js"
 import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
@@ -55,6 +57,8 @@ interface Built {
   readonly handler: FetchHandler
   /** Undefined without WEBHOOK_SECRET_KEY: webhooks are off. */
   readonly deriveSecret: DeriveSecret | undefined
+  /** What every delivery's URL is held to before it is sent: no lookup here, the allow-list stands in for one. */
+  readonly urlRules: WebhookUrlRules
   /** Organizations that committed an event since the last wake-up was sent. */
   readonly written: Set<string>
   /** Whether an organization has an active subscription, as last read, until when. */
@@ -81,18 +85,19 @@ const built = (env: Bindings): Built => {
   // A Worker has no local dev mode: `npm run dev:worker` writes the dev state's keys to .dev.vars.
   const secretKey = webhookSecretKeyFromEnv(vars)
   const written = new Set<string>()
+  const urlRules = {
+    allowLoopback: webhookAllowLoopbackFromEnv(vars, false),
+    allowedHosts: webhookAllowedHostsFromEnv(vars)
+  }
   const handler = makeFetchHandler(D1Services(db, jwt, shards), {
     phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars),
     idempotencyHashKey: idempotencyHashKeyFromEnv(vars),
-    webhooks: {
-      secretKey,
-      allowLoopback: webhookAllowLoopbackFromEnv(vars, false),
-      onWrite: (organizationId) => void written.add(organizationId)
-    }
+    webhooks: { secretKey, ...urlRules, onWrite: (organizationId) => void written.add(organizationId) }
   })
   const entry: Built = {
     handler,
     deriveSecret: secretKey === undefined ? undefined : webhookSecretDeriver(secretKey),
+    urlRules,
     written,
     subscribed: new Map()
   }
@@ -156,7 +161,7 @@ const runRelay = async (env: Bindings): Promise<boolean> => {
         })
       ),
       Effect.catchAll((error) => Effect.sync(() => logError("webhook relay round failed", { kind: error._tag }))),
-      Effect.provide(FetchWebhookTransport({ checkAddresses: false }))
+      Effect.provide(FetchWebhookTransport({ checkAddresses: false, urlRules: entry.urlRules }))
     )
   )
   await job.done

@@ -108,7 +108,7 @@ const credentials = async (): Promise<Credentials> => {
   return {
     apiKey,
     apiKeyHash: sha256Hex(apiKey),
-    serviceToken: await signServiceToken(key, SERVICE_ID, ORGANIZATION_ID, "users:write webhooks:write", {
+    serviceToken: await signServiceToken(key, SERVICE_ID, ORGANIZATION_ID, "users:write audit:read webhooks:write", {
       expiresIn: "2h"
     }),
     serverEnv: {

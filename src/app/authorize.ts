@@ -67,6 +67,22 @@ export const authorizeAuditRead = (principal: Principal) => serviceWith(principa
 /** A service with `webhooks:write`: every webhook route, reading ones included (they show where events go). */
 export const authorizeWebhooks = (principal: Principal) => serviceWith(principal, Scopes.webhooksWrite)
 
+const missingEventsScope = new Forbidden({
+  reason: "missing-scope",
+  detail: `The service token lacks the scope ${Scopes.auditRead}: a webhook receiver gets the organization's events, ` +
+    `which only ${Scopes.auditRead} may read.`
+})
+
+/**
+ * A service with `webhooks:write` and `audit:read`: what sends the organization's events to a receiver or shows
+ * them (creating, rotating, re-sending, the deliveries) needs the scope the feed of the same events needs.
+ */
+export const authorizeWebhookEvents = (principal: Principal): Effect.Effect<void, Forbidden> =>
+  Effect.zipRight(
+    authorizeWebhooks(principal),
+    principal.scopes.has(Scopes.auditRead) ? Effect.void : Effect.fail(missingEventsScope)
+  )
+
 /** The raw number: the user itself, or a service with `users:pii:read`. */
 export const maySeeRawNumber = (principal: Principal, userId: string): boolean =>
   principal.actor.type === "user" ? principal.actor.id === userId : principal.scopes.has(Scopes.readPii)

@@ -1,8 +1,9 @@
 /**
  * The webhook routes' programs: subscriptions of the caller's own organization (create, list, delete, rotate the
- * secret) and their deliveries (list, re-send). A service with `webhooks:write` only; another organization is a 404
- * exactly as its audit head is, and another organization's subscription looks like none. Sending is the relay's
- * (webhook-relay.ts); nothing here contacts a receiver.
+ * secret) and their deliveries (list, re-send). A service with `webhooks:write`, and `audit:read` too for what sends
+ * or shows events (authorize.ts); another organization is a 404 exactly as its audit head is, and another
+ * organization's subscription looks like none. Sending is the relay's (webhook-relay.ts); nothing here contacts a
+ * receiver.
  */
 import { Clock, Context, Effect } from "effect"
 import { checkWebhookUrl, WEBHOOK_URL_REFUSALS, type WebhookUrlRules } from "../domain/webhook-url.js"
@@ -14,7 +15,7 @@ import {
   WebhookStore,
   type WebhookSubscription
 } from "../services/webhooks.js"
-import { authorizeWebhooks } from "./authorize.js"
+import { authorizeWebhookEvents, authorizeWebhooks } from "./authorize.js"
 import { uuidv7 } from "./context.js"
 import {
   DeliveryNotFound,
@@ -71,13 +72,13 @@ const viewOf = (subscription: WebhookSubscription, now: string): WebhookView => 
 const nowIso = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis).toISOString())
 
 /**
- * The caller may manage the organization's webhooks: a service with webhooks:write, of that organization. The handler
- * checks it before it reads a body, the program again.
+ * The caller may manage the organization's webhooks: a service with webhooks:write (and audit:read when `events`: the
+ * route sends or shows events), of that organization. The handler checks it before it reads a body, the program again.
  */
-export const authorizeWebhookRoutes = (organizationId: string) =>
+export const authorizeWebhookRoutes = (organizationId: string, events: boolean) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
-    yield* authorizeWebhooks(principal)
+    yield* (events ? authorizeWebhookEvents(principal) : authorizeWebhooks(principal))
     if (organizationId !== principal.organizationId) return yield* new OrganizationNotFound()
   })
 
@@ -102,7 +103,7 @@ export interface CreateWebhookInput {
 /** A new subscription, active from the organization's next event on, and its secret, shown this once. */
 export const createWebhook = (input: CreateWebhookInput) =>
   Effect.gen(function*() {
-    yield* authorizeWebhookRoutes(input.organizationId)
+    yield* authorizeWebhookRoutes(input.organizationId, true)
     const derive = yield* secretDeriver
     const { urlRules } = yield* WebhookSettings
     const checked = checkWebhookUrl(input.url, urlRules)
@@ -124,7 +125,7 @@ export const createWebhook = (input: CreateWebhookInput) =>
 
 export const listWebhooks = (organizationId: string) =>
   Effect.gen(function*() {
-    yield* authorizeWebhookRoutes(organizationId)
+    yield* authorizeWebhookRoutes(organizationId, false)
     const now = yield* nowIso
     return (yield* (yield* WebhookStore).list(organizationId)).map((s) => viewOf(s, now))
   })
@@ -132,7 +133,7 @@ export const listWebhooks = (organizationId: string) =>
 /** Deletes the subscription and its deliveries: nothing more is sent to it, and nothing pending goes out. */
 export const deleteWebhook = (organizationId: string, id: string) =>
   Effect.gen(function*() {
-    yield* authorizeWebhookRoutes(organizationId)
+    yield* authorizeWebhookRoutes(organizationId, false)
     if (!(yield* (yield* WebhookStore).remove(organizationId, id))) return yield* new WebhookNotFound()
   })
 
@@ -142,7 +143,7 @@ export const deleteWebhook = (organizationId: string, id: string) =>
  */
 export const rotateWebhookSecret = (organizationId: string, id: string) =>
   Effect.gen(function*() {
-    yield* authorizeWebhookRoutes(organizationId)
+    yield* authorizeWebhookRoutes(organizationId, true)
     const derive = yield* secretDeriver
     const millis = yield* Clock.currentTimeMillis
     const now = new Date(millis).toISOString()
@@ -168,7 +169,7 @@ export interface DeliveryPage {
 
 export const listDeliveries = (input: DeliveriesInput) =>
   Effect.gen(function*() {
-    yield* authorizeWebhookRoutes(input.organizationId)
+    yield* authorizeWebhookRoutes(input.organizationId, true)
     yield* subscriptionOf(input.organizationId, input.webhookId)
     // One extra row tells whether another page follows.
     const rows = yield* (yield* WebhookStore).deliveries(input.organizationId, input.webhookId, {
@@ -190,7 +191,7 @@ export const listDeliveries = (input: DeliveriesInput) =>
  */
 export const resendDelivery = (organizationId: string, webhookId: string, eventId: string) =>
   Effect.gen(function*() {
-    yield* authorizeWebhookRoutes(organizationId)
+    yield* authorizeWebhookRoutes(organizationId, true)
     const subscription = yield* subscriptionOf(organizationId, webhookId)
     if (subscription.status !== "active") return yield* new WebhookDisabled()
     const store = yield* WebhookStore

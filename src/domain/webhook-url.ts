@@ -1,15 +1,17 @@
 /**
- * Which URLs a webhook may be sent to, and which network addresses a delivery may reach: the rules against
- * server-side request forgery (a subscription is a request our server makes to a URL a caller chose). Pure: the
- * creation of a subscription checks the URL (src/app/webhooks.ts), and on Bun and Deno each delivery checks the
- * addresses its host resolves to (src/layers/webhooks/transport.ts), against a DNS answer that changed since.
+ * Which URLs a webhook may be sent to: the rules against server-side request forgery (a subscription is a request our
+ * server makes to a URL a caller chose). Pure: creating a subscription checks the URL (src/app/webhooks.ts), and so
+ * does every delivery (src/layers/webhooks/transport.ts), which on Bun and Deno also checks what the name resolves to.
  *
  * Outside local development: https only, no credentials in the URL, no fragment, at most 2 KiB, and no host that
- * names this machine or a private network: a literal loopback, private (RFC 1918, CGNAT), link-local (the cloud
- * metadata address 169.254.169.254 among them), unique-local or otherwise reserved address, `localhost` and its
- * subdomains, a cloud metadata name, or a name without a dot (which a resolver completes with its search domains).
- * In local development (`allowLoopback`): http is accepted too, to the loopback only, and private addresses are.
+ * names this machine or a private network: an address that is not globally routable (src/domain/ip-address.ts), a
+ * name under a special-use or local suffix (`localhost`, `.local`, `.internal`, …), a cloud metadata name, or a name
+ * without a dot (which a resolver completes with its search domains). With an allow-list (WEBHOOK_ALLOWED_HOSTS)
+ * only its hosts. In local development (`allowLoopback`): http to the loopback, and private addresses, are accepted.
  */
+import { isLoopbackHost, isPublicAddress } from "./ip-address.js"
+
+export { isLoopbackHost, isPublicAddress } from "./ip-address.js"
 
 /** Longer URLs are refused: 2 KiB, as the issue asks and as browsers and proxies reliably carry. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048
@@ -17,6 +19,8 @@ export const MAX_WEBHOOK_URL_LENGTH = 2048
 export interface WebhookUrlRules {
   /** Local development: http:// to the loopback, and private addresses, are accepted. */
   readonly allowLoopback: boolean
+  /** The operator's receivers (allowedHostEntry's form: a host, or `.suffix`); undefined: any public host. */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
 }
 
 export type WebhookUrlRefusal =
@@ -27,6 +31,7 @@ export type WebhookUrlRefusal =
   | "fragment"
   | "private-address"
   | "local-name"
+  | "host-not-allowed"
 
 export type WebhookUrlCheck =
   | { readonly ok: true; readonly url: string }
@@ -40,119 +45,39 @@ export const WEBHOOK_URL_REFUSALS: Readonly<Record<WebhookUrlRefusal, string>> =
   credentials: "The webhook URL must not carry a user name or password.",
   fragment: "The webhook URL must not have a #fragment.",
   "private-address": "The webhook URL names a loopback, private, link-local or reserved address.",
-  "local-name": "The webhook URL names this machine or an internal host (localhost, a metadata name, no dot)."
+  "local-name": "The webhook URL names this machine or an internal host (localhost, a local suffix, no dot).",
+  "host-not-allowed": "The webhook URL's host is not one of the receivers this deployment sends to."
 }
 
-// Names that reach the machine itself or a cloud's metadata service whatever DNS says.
-const LOCAL_NAMES = /^(localhost|metadata|metadata\.google\.internal|instance-data)$|\.localhost$/
-
-const ipv4Bytes = (host: string): ReadonlyArray<number> | undefined => {
-  const parts = host.split(".")
-  if (parts.length !== 4) return undefined
-  const bytes = parts.map((part) => (/^\d{1,3}$/.test(part) ? Number(part) : Number.NaN))
-  return bytes.every((b) => b >= 0 && b <= 255) ? bytes : undefined
-}
-
-/** An IPv6 address (no brackets, no zone) as 8 groups of 16 bits, an embedded IPv4 tail included. */
-const ipv6Groups = (host: string): ReadonlyArray<number> | undefined => {
-  let text = host.toLowerCase()
-  if (!/^[0-9a-f:.]+$/.test(text) || !text.includes(":")) return undefined
-  const tail = /(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text)
-  let tailGroups: Array<number> = []
-  if (tail !== null) {
-    const bytes = ipv4Bytes(tail[1]!)
-    if (bytes === undefined) return undefined
-    tailGroups = [bytes[0]! * 256 + bytes[1]!, bytes[2]! * 256 + bytes[3]!]
-    text = text.slice(0, -tail[1]!.length) + "0:0"
-  }
-  const halves = text.split("::")
-  if (halves.length > 2) return undefined
-  const parse = (
-    half: string
-  ) => (half === "" ? [] : half.split(":").map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : Number.NaN)))
-  const head = parse(halves[0]!)
-  const rest = halves.length === 2 ? parse(halves[1]!) : []
-  const missing = 8 - head.length - rest.length
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined
-  const groups = [...head, ...Array<number>(halves.length === 2 ? missing : 0).fill(0), ...rest]
-  if (groups.some(Number.isNaN)) return undefined
-  if (tail !== null) groups.splice(6, 2, ...tailGroups)
-  return groups
-}
-
-const inV4 = (b: ReadonlyArray<number>, [net, bits]: readonly [ReadonlyArray<number>, number]) => {
-  const value = (bytes: ReadonlyArray<number>) =>
-    ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0
-  return ((value(b) & mask) >>> 0) === ((value(net) & mask) >>> 0)
-}
-
-// Not globally routable (IANA special-purpose registry): this network, private, CGNAT, loopback, link-local (the
-// metadata address), protocol assignments, documentation, benchmarking, multicast, reserved and broadcast.
-const V4_NOT_PUBLIC: ReadonlyArray<readonly [ReadonlyArray<number>, number]> = [
-  [[0, 0, 0, 0], 8],
-  [[10, 0, 0, 0], 8],
-  [[100, 64, 0, 0], 10],
-  [[127, 0, 0, 0], 8],
-  [[169, 254, 0, 0], 16],
-  [[172, 16, 0, 0], 12],
-  [[192, 0, 0, 0], 24],
-  [[192, 0, 2, 0], 24],
-  [[192, 88, 99, 0], 24],
-  [[192, 168, 0, 0], 16],
-  [[198, 18, 0, 0], 15],
-  [[198, 51, 100, 0], 24],
-  [[203, 0, 113, 0], 24],
-  [[224, 0, 0, 0], 4],
-  [[240, 0, 0, 0], 4]
+// Names only a local resolver answers: this machine, cloud metadata, special-use and never-delegated suffixes.
+const LOCAL_SUFFIXES = [
+  ...["localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "corp", "private", "svc"],
+  ...["arpa", "invalid", "test", "example", "onion", "alt"]
 ]
+const LOCAL_NAMES = new RegExp(`^(metadata|instance-data)$|(^|\\.)(${LOCAL_SUFFIXES.join("|")})$`)
 
-const v4IsPublic = (bytes: ReadonlyArray<number>) => !V4_NOT_PUBLIC.some((range) => inV4(bytes, range))
-
-const v6IsPublic = (g: ReadonlyArray<number>): boolean => {
-  const v4Tail = [g[6]! >> 8, g[6]! & 255, g[7]! >> 8, g[7]! & 255]
-  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0)
-  if (zeros(0, 8)) return false // ::
-  if (zeros(0, 7) && g[7] === 1) return false // ::1
-  if (zeros(0, 5) && g[5] === 0xffff) return v4IsPublic(v4Tail) // ::ffff:a.b.c.d, IPv4-mapped
-  if (zeros(0, 6)) return v4IsPublic(v4Tail) // ::a.b.c.d, the deprecated IPv4-compatible form
-  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return v4IsPublic(v4Tail) // 64:ff9b::/96, NAT64
-  if ((g[0]! & 0xfe00) === 0xfc00) return false // fc00::/7, unique local (fd00:ec2::254, AWS metadata, among them)
-  if ((g[0]! & 0xffc0) === 0xfe80) return false // fe80::/10, link-local
-  if ((g[0]! & 0xff00) === 0xff00) return false // ff00::/8, multicast
-  if (g[0] === 0x2001 && g[1] === 0x0db8) return false // 2001:db8::/32, documentation
-  if (g[0] === 0x0100 && zeros(1, 4)) return false // 100::/64, discard
-  if (g[0] === 0x2002) return v4IsPublic([g[1]! >> 8, g[1]! & 255, g[2]! >> 8, g[2]! & 255]) // 6to4
-  return true
-}
+/** A host as it is judged: as the URL parser writes it (lower case, IDNA to punycode), without its trailing dot. */
+export const normalizeHost = (hostname: string): string => hostname.toLowerCase().replace(/\.+$/, "")
 
 /**
- * Whether `address` (an IPv4 or IPv6 literal, as a DNS lookup or a URL host gives it; brackets allowed) is one a
- * webhook may reach outside local development: globally routable. undefined when it is not an IP address.
+ * An allow-list entry (WEBHOOK_ALLOWED_HOSTS) in the form it is matched in: a host (`hooks.example.com`) or a suffix
+ * (`.example.com` or `*.example.com`: any name under it); undefined when the entry is no host.
  */
-export const isPublicAddress = (address: string): boolean | undefined => {
-  const bare = address.startsWith("[") && address.endsWith("]") ? address.slice(1, -1) : address
-  const v4 = ipv4Bytes(bare)
-  if (v4 !== undefined) return v4IsPublic(v4)
-  const v6 = ipv6Groups(bare.replace(/%.*$/, ""))
-  return v6 === undefined ? undefined : v6IsPublic(v6)
+export const allowedHostEntry = (entry: string): string | undefined => {
+  const suffix = /^\*?\./.test(entry)
+  const name = entry.replace(/^\*?\./, "")
+  if (!/^([^/\\?#@:%\s[\]]+|\[[0-9a-f:.]+\])$/i.test(name) || !URL.canParse(`https://${name}/`)) return undefined
+  const host = normalizeHost(new URL(`https://${name}/`).hostname)
+  return host === "" || host.includes("..") ? undefined : suffix ? `.${host}` : host
 }
 
-/** 127.0.0.0/8, ::1 (and ::ffff:127.x), or `localhost`: this machine. */
-export const isLoopbackHost = (host: string): boolean => {
-  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
-  if (bare === "localhost") return true
-  const v4 = ipv4Bytes(bare)
-  if (v4 !== undefined) return v4[0] === 127
-  const v6 = ipv6Groups(bare)
-  if (v6 === undefined) return false
-  if (v6.slice(0, 7).every((x) => x === 0) && v6[7] === 1) return true
-  return v6.slice(0, 5).every((x) => x === 0) && v6[5] === 0xffff && v6[6]! >> 8 === 127
-}
+const allowed = (host: string, entries: ReadonlyArray<string>) =>
+  entries.some((entry) => entry.startsWith(".") ? host.endsWith(entry) : host === entry)
 
 /**
- * The URL a subscription may be created with, normalized as the WHATWG URL parser writes it (so `0x7f000001` is
- * seen as 127.0.0.1 and `[::ffff:7f00:1]` as the loopback), or why not.
+ * The URL a subscription may be created with, or a delivery sent to, normalized as the WHATWG URL parser writes it (so
+ * `0x7f000001` is seen as 127.0.0.1 and `[::ffff:7f00:1]` as the loopback), or why not. The host is judged without
+ * its trailing dot; the URL keeps it (a dot-terminated name is not completed with search domains).
  */
 export const checkWebhookUrl = (text: string, rules: WebhookUrlRules): WebhookUrlCheck => {
   const refuse = (refusal: WebhookUrlRefusal): WebhookUrlCheck => ({ ok: false, refusal })
@@ -162,14 +87,14 @@ export const checkWebhookUrl = (text: string, rules: WebhookUrlRules): WebhookUr
   if (url.protocol !== "https:" && url.protocol !== "http:") return refuse("not-https")
   if (url.username !== "" || url.password !== "") return refuse("credentials")
   if (url.hash !== "" || text.includes("#")) return refuse("fragment")
-  const host = url.hostname.toLowerCase()
+  const host = normalizeHost(url.hostname)
+  if (host === "" || host.includes("..")) return refuse("not-a-url")
   if (url.protocol === "http:" && !(rules.allowLoopback && isLoopbackHost(host))) return refuse("not-https")
   if (!rules.allowLoopback) {
     const publicAddress = isPublicAddress(host)
     if (publicAddress === false) return refuse("private-address")
-    if (publicAddress === undefined && (LOCAL_NAMES.test(host.replace(/\.$/, "")) || !host.includes("."))) {
-      return refuse("local-name")
-    }
+    if (publicAddress === undefined && (LOCAL_NAMES.test(host) || !host.includes("."))) return refuse("local-name")
   }
+  if (rules.allowedHosts !== undefined && !allowed(host, rules.allowedHosts)) return refuse("host-not-allowed")
   return url.href.length > MAX_WEBHOOK_URL_LENGTH ? refuse("too-long") : { ok: true, url: url.href }
 }

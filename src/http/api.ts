@@ -450,7 +450,7 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
         "UnsupportedMediaType",
         "WebhooksNotConfigured"
       ))
-      .annotate(OpenApi.Summary, "Subscribe a URL to the organization's events (webhooks:write); the secret once")
+      .annotate(OpenApi.Summary, "Subscribe a URL to the events (webhooks:write, audit:read); the secret once")
       .annotate(
         OpenApi.Description,
         "From the organization's next event on, each event of the types named is POSTed to the URL, signed as " +

@@ -187,7 +187,7 @@ export const WebhooksHandlers = HttpApiBuilder.group(UsersApi, "webhooks", (hand
     .handleRaw("createWebhook", ({ path, request }) =>
       answered(Effect.gen(function*() {
         // Who may, before the body is read, as for the commands.
-        yield* authorizeWebhookRoutes(path.organizationId)
+        yield* authorizeWebhookRoutes(path.organizationId, true)
         const body = yield* Effect.flatMap(readJsonBytes(request), decodeCreateWebhook)
         const created = yield* createWebhook({ organizationId: path.organizationId, ...body })
         return withSecret({ success: true, ...created }, 201)

@@ -1279,6 +1279,35 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     })
   })
 
+  describe("webhook subscriptions and scopes", () => {
+    it("create, rotate, deliveries and re-send need webhooks:write and audit:read (403 missing-scope)", async () => {
+      const org = t().organizationId
+      const sign = (scope: string) => t().signServiceToken(org, scope)
+      const subscribe = (token: string) =>
+        viaClient({ token }, (client) =>
+          client.webhooks.createWebhook({
+            path: { organizationId: org },
+            payload: { url: "http://127.0.0.1:9/conformance", eventTypes: ["UserCreated"] }
+          }))
+      const writer = await sign("users:read users:write webhooks:write")
+      const refused = (answer: Answer) => {
+        expectProblem(answer, 403, "missing-scope")
+        expect(answer.body.detail).toMatch(/lacks the scope audit:read: a webhook receiver gets the organization's/)
+      }
+      refused(await subscribe(writer))
+      expectProblem(await subscribe(await sign("audit:read")), 403, "missing-scope")
+      const created = await subscribe(await sign("webhooks:write audit:read"))
+      expect(created.status, created.text).toBe(201)
+      const hook = `/organizations/${org}/webhooks/${created.body.webhook.id}`
+      refused(await send("POST", `${hook}/rotate-secret`, { token: writer }))
+      refused(await send("GET", `${hook}/deliveries`, { token: writer }))
+      refused(await send("POST", `${hook}/deliveries/evt_none/resend`, { token: writer }))
+      // What neither sends nor shows events: listing and deleting.
+      expect((await send("GET", `/organizations/${org}/webhooks`, { token: writer })).status).toBe(200)
+      expect((await send("DELETE", hook, { token: writer })).status).toBe(204)
+    })
+  })
+
   describe("personal data never leaks", () => {
     it("no event of any user this suite touched holds a raw number", async () => {
       const token = await admin()

@@ -185,6 +185,33 @@ describe("POST /organizations/{id}/webhooks", () => {
     )
   })
 
+  it("needs audit:read too for what sends or shows events; listing and deleting need webhooks:write only", async () => {
+    const { webhook } = await created(create(hook()))
+    const hooks = `/organizations/${org()}/webhooks`
+    const writer = as(await f.serviceToken("users:read users:write webhooks:write"))
+    const refused = (answer: Answer) => {
+      expectProblem(answer, 403, "missing-scope")
+      expect(answer.body.detail).toBe(
+        "The service token lacks the scope audit:read: a webhook receiver gets the organization's events, which only " +
+          "audit:read may read."
+      )
+    }
+    refused(await create(hook(), f, writer.token))
+    // Refused before the body is read: a body that is not even JSON gets the same 403.
+    refused(
+      await call(f.fetch, "POST", hooks, { ...writer, raw: "{", headers: { "content-type": "application/json" } })
+    )
+    refused(await call(f.fetch, "POST", `${hooks}/${webhook.id}/rotate-secret`, writer))
+    refused(await call(f.fetch, "GET", `${hooks}/${webhook.id}/deliveries`, writer))
+    refused(await call(f.fetch, "POST", `${hooks}/${webhook.id}/deliveries/evt_1/resend`, writer))
+    expect((await call(f.fetch, "GET", hooks, writer)).status).toBe(200)
+    expect((await call(f.fetch, "DELETE", `${hooks}/${webhook.id}`, writer)).status).toBe(204)
+    // audit:read alone manages nothing.
+    expectProblem(await create(hook(), f, await f.serviceToken("audit:read")), 403, "missing-scope")
+    const both = await f.serviceToken("webhooks:write audit:read")
+    await remove((await created(create(hook(), f, both))).webhook.id)
+  })
+
   it("another organization is a 404 organization-not-found, like an unknown one; a bad id is a 400", async () => {
     for (const other of [f.other.organizationId, "org_nowhere"]) {
       expectProblem(

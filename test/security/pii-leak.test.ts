@@ -119,7 +119,7 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
   const carol = `${prefix}_carol`
   const aliceToken = await f.userToken(alice, tenant.organizationId)
   const mallory = await f.userToken(`${prefix}_mallory`, tenant.organizationId)
-  const webhooks = await f.serviceToken("webhooks:write", tenant.organizationId)
+  const webhooks = await f.serviceToken("webhooks:write audit:read", tenant.organizationId)
   credentials.push(service, readOnly, otherOrg, aliceToken, mallory, webhooks, tenant.apiKey, f.other.apiKey)
   let requests = 0
 

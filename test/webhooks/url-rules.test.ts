@@ -1,69 +1,30 @@
 /**
- * Where a webhook may go (src/domain/webhook-url.ts) and what the transport does at send time
- * (src/layers/webhooks/transport.ts): the address classes of both IP versions in their many spellings, the URL rules
- * of each mode, a name that resolves to the loopback refused at send time (the DNS-rebinding check of Bun and Deno),
- * no redirect followed, and at most 256 characters of an answer kept.
+ * Where a webhook may go (src/domain/webhook-url.ts, src/domain/ip-address.ts) and what the transport does at send
+ * time (src/layers/webhooks/transport.ts): the special-purpose registries of both IP versions and the audit's forms
+ * (test/support/address-table.ts, which test/workers runs too), the URL rules of each mode, the operator's allow-list,
+ * the rules held again at send time, a name that resolves to the loopback refused at send time (the DNS-rebinding
+ * check of Bun and Deno), no redirect followed, and at most 256 characters of an answer kept.
  */
 import { Effect } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { checkWebhookUrl, isLoopbackHost, isPublicAddress } from "../../src/domain/webhook-url.js"
+import { ConfigError, webhookAllowedHostsFromEnv } from "../../src/config.js"
+import {
+  allowedHostEntry,
+  checkWebhookUrl,
+  isLoopbackHost,
+  isPublicAddress,
+  type WebhookUrlRules
+} from "../../src/domain/webhook-url.js"
 import { sendWebhook } from "../../src/layers/webhooks/transport.js"
+import { IPV4_REGISTRY, IPV6_REGISTRY, PRODUCTION_URLS } from "../support/address-table.js"
 import { type Receiver, startReceiver } from "../support/webhook-receiver.js"
 
 describe("isPublicAddress", () => {
-  it.each([
-    "0.0.0.0",
-    "10.0.0.1",
-    "100.64.0.1",
-    "127.0.0.1",
-    "127.255.255.254",
-    "169.254.169.254",
-    "172.16.0.1",
-    "172.31.255.255",
-    "192.0.0.8",
-    "192.0.2.1",
-    "192.168.0.1",
-    "198.18.0.1",
-    "198.51.100.1",
-    "203.0.113.1",
-    "224.0.0.1",
-    "240.0.0.1",
-    "255.255.255.255",
-    "::",
-    "::1",
-    "[::1]",
-    "::ffff:127.0.0.1",
-    "::ffff:7f00:1",
-    "::ffff:10.0.0.1",
-    "::127.0.0.1",
-    "64:ff9b::a00:1",
-    "fc00::1",
-    "fd00:ec2::254",
-    "fe80::1",
-    "fe80::1%eth0",
-    "ff02::1",
-    "2001:db8::1",
-    "2002:7f00:1::"
-  ])("%s is not public", (address) => {
-    expect(isPublicAddress(address)).toBe(false)
+  it.each([...IPV4_REGISTRY, ...IPV6_REGISTRY])("%s is public: %s (%s)", (address, isPublic) => {
+    expect(isPublicAddress(address)).toBe(isPublic)
   })
-
-  it.each([
-    "8.8.8.8",
-    "1.1.1.1",
-    "172.32.0.1",
-    "100.128.0.1",
-    "2606:4700:4700::1111",
-    "::ffff:8.8.8.8",
-    "2002:808:808::"
-  ])(
-    "%s is public",
-    (address) => {
-      expect(isPublicAddress(address)).toBe(true)
-    }
-  )
 
   it.each(["example.com", "1.2.3", "1.2.3.256", "::g", "1::2::3", ""])("%s is not an address", (text) => {
     expect(isPublicAddress(text)).toBeUndefined()
@@ -106,6 +67,57 @@ describe("checkWebhookUrl", () => {
     expect(refusal("http://127.0.0.1:1/", local)).toBe("accepted")
     expect(refusal("https://10.0.0.1/", local)).toBe("accepted")
   })
+
+  it.each(PRODUCTION_URLS)("judges %s after normalizing it: %s", (url, expected) => {
+    const checked = checkWebhookUrl(url, production)
+    expect(checked.ok ? "accepted" : checked.refusal).toBe(expected)
+  })
+
+  it("keeps the trailing dot it accepted (a dot-terminated name gets no search domain)", () => {
+    expect(checkWebhookUrl("https://Hooks.Example.COM./x", production)).toEqual({
+      ok: true,
+      url: "https://hooks.example.com./x"
+    })
+  })
+
+  it("with an allow-list, accepts only its hosts and suffixes, and still refuses private addresses", () => {
+    const entries = ["hooks.example.com", ".receivers.example.net", "*.other.example.org", "B\u00fccher.DE."]
+    const allowedHosts = entries.map((entry) => allowedHostEntry(entry)!)
+    expect(allowedHosts).toEqual([
+      "hooks.example.com",
+      ".receivers.example.net",
+      ".other.example.org",
+      "xn--bcher-kva.de"
+    ])
+    const refusal = (url: string, rules = { ...production, allowedHosts }) => {
+      const checked = checkWebhookUrl(url, rules)
+      return checked.ok ? "accepted" : checked.refusal
+    }
+    expect(refusal("https://hooks.example.com/a")).toBe("accepted")
+    expect(refusal("https://HOOKS.example.com./a")).toBe("accepted")
+    expect(refusal("https://a.receivers.example.net/")).toBe("accepted")
+    expect(refusal("https://x.y.other.example.org/")).toBe("accepted")
+    expect(refusal("https://b\u00fccher.de/")).toBe("accepted")
+    expect(refusal("https://receivers.example.net/")).toBe("host-not-allowed")
+    expect(refusal("https://evilreceivers.example.net/")).toBe("host-not-allowed")
+    expect(refusal("https://hooks.example.com.evil.com/")).toBe("host-not-allowed")
+    expect(refusal("https://8.8.8.8/")).toBe("host-not-allowed")
+    expect(refusal("https://[::ffff:0:7f00:1]/")).toBe("private-address")
+    expect(refusal("http://127.0.0.1:1/", { allowLoopback: true, allowedHosts })).toBe("host-not-allowed")
+    for (const entry of ["", ".", "*.", "https://x.com", "x.com/path", "a b", "user@x.com", "x.com:443"]) {
+      expect(allowedHostEntry(entry), entry).toBeUndefined()
+    }
+  })
+})
+
+describe("WEBHOOK_ALLOWED_HOSTS", () => {
+  it("is read as hosts and suffixes, unset when empty; an entry that is no host stops the start", () => {
+    expect(webhookAllowedHostsFromEnv({})).toBeUndefined()
+    expect(webhookAllowedHostsFromEnv({ WEBHOOK_ALLOWED_HOSTS: " , " })).toBeUndefined()
+    expect(webhookAllowedHostsFromEnv({ WEBHOOK_ALLOWED_HOSTS: "Hooks.Example.com., *.example.net .example.org" }))
+      .toEqual(["hooks.example.com", ".example.net", ".example.org"])
+    expect(() => webhookAllowedHostsFromEnv({ WEBHOOK_ALLOWED_HOSTS: "hooks.example.com/x" })).toThrow(ConfigError)
+  })
 })
 
 describe("sending (the transport)", () => {
@@ -129,14 +141,37 @@ describe("sending (the transport)", () => {
     await new Promise((resolve) => redirecting.close(resolve))
   })
 
-  const send = (url: string, checkAddresses: boolean) =>
-    Effect.runPromise(sendWebhook({ checkAddresses })({ url, headers: {}, body: "{}", timeoutMs: 5_000 }))
+  const send = (url: string, checkAddresses: boolean, urlRules?: WebhookUrlRules) =>
+    Effect.runPromise(sendWebhook({ checkAddresses, urlRules })({ url, headers: {}, body: "{}", timeoutMs: 5_000 }))
 
   it("outside local development, refuses a host that resolves to a private address, before connecting", async () => {
     const before = receiver.received.length
     expect(await send(`http://localhost:${receiver.port}/`, true)).toEqual({ kind: "blocked-address" })
     expect(await send(`http://127.0.0.1:${receiver.port}/`, true)).toEqual({ kind: "blocked-address" })
     expect(receiver.received.length).toBe(before)
+  })
+
+  it("holds every URL to the rules again, literal addresses included, with or without a lookup (Workers)", async () => {
+    const before = receiver.received.length
+    for (const checkAddresses of [true, false]) {
+      for (const url of ["https://[::ffff:0:7f00:1]/", "https://[64:ff9b:1::a9fe:a9fe]/", "https://vm./"]) {
+        expect(await send(url, checkAddresses, { allowLoopback: false }), url).toEqual({ kind: "blocked-address" })
+      }
+    }
+    expect(await send(`http://127.0.0.1:${receiver.port}/`, false, { allowLoopback: false })).toEqual({
+      kind: "blocked-address"
+    })
+    expect(receiver.received.length).toBe(before)
+  })
+
+  it("sends only to the allow-list's hosts when there is one, on every runtime", async () => {
+    const before = receiver.received.length
+    const rules = (allowedHosts: ReadonlyArray<string>) => ({ allowLoopback: true, allowedHosts })
+    const url = `http://127.0.0.1:${receiver.port}/`
+    expect(await send(url, false, rules(["hooks.example.com"]))).toEqual({ kind: "blocked-address" })
+    expect(receiver.received.length).toBe(before)
+    expect(await send(url, false, rules(["127.0.0.1"]))).toMatchObject({ kind: "response", status: 200 })
+    expect(receiver.received.length).toBe(before + 1)
   })
 
   it("in local development, sends; keeps 256 characters of the answer", async () => {

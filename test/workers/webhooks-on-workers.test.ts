@@ -54,7 +54,7 @@ import {
   testKey
 } from "./support/d1-fixture.js"
 
-const SCOPES = "users:read users:write webhooks:write"
+const SCOPES = "users:read users:write audit:read webhooks:write"
 
 interface Kept {
   readonly headers: Record<string, string>
@@ -63,7 +63,7 @@ interface Kept {
   readonly n: number
 }
 
-/** Requests of a tenant's service with webhooks:write, through `send` (SELF.fetch, worker.fetch, a handler). */
+/** Requests of a tenant's service with the SCOPES, through `send` (SELF.fetch, worker.fetch, a handler). */
 const as = async (tenant: Tenant, send: (request: Request) => Promise<Response>) => {
   const token = await signServiceToken(testKey, "svc_hooks", tenant.organizationId, SCOPES)
   const request = (method: string, path: string, body?: unknown) =>

@@ -3,22 +3,25 @@
  * 3xx is an answer like any other non-2xx, retried), the whole exchange bounded by the timeout, and at most
  * RESPONSE_EXCERPT_LENGTH characters of the answer read before the rest is dropped.
  *
+ * `urlRules` (every runtime): the URL is held to the subscription rules again (src/domain/webhook-url.ts), so a
+ * subscription made under older rules, or a host since taken off WEBHOOK_ALLOWED_HOSTS, is refused before connecting.
  * `checkAddresses` (Bun and Deno outside local development): the host is resolved first, and a name that resolves to
- * any address a webhook may not reach (src/domain/webhook-url.ts) is refused, so a DNS answer that changed after the
- * subscription was created (rebinding) cannot point a delivery at this machine or a private network. fetch resolves
- * the name again itself, so a resolver that answers differently from one moment to the next could still slip past:
- * the window is one lookup wide (docs/DECISIONS.md, "Webhooks and the feed"). On Workers there is no lookup: a
- * Worker's fetch leaves from Cloudflare's network, which does not route to the deployment's own private networks.
+ * any address a webhook may not reach is refused, so a DNS answer that changed after the subscription was created
+ * (rebinding) cannot point a delivery at this machine or a private network. fetch resolves the name again itself, so
+ * a resolver that answers differently from one moment to the next could still slip past: the window is one lookup
+ * wide. On Workers there is no lookup; the allow-list stands in for it (docs/PRODUCTION.md, "Webhooks").
  */
 import { Effect, Layer } from "effect"
 import type * as NodeDns from "node:dns"
 import { RESPONSE_EXCERPT_LENGTH } from "../../app/webhook-relay.js"
-import { isPublicAddress } from "../../domain/webhook-url.js"
+import { checkWebhookUrl, isPublicAddress, type WebhookUrlRules } from "../../domain/webhook-url.js"
 import { type OutgoingWebhook, type TransportResult, WebhookTransport } from "../../services/webhooks.js"
 
 export interface TransportOptions {
   /** Resolve each host and refuse private addresses (outside local development on Bun and Deno). */
   readonly checkAddresses: boolean
+  /** The rules every URL is held to again before sending; undefined only where tests send anywhere. */
+  readonly urlRules?: WebhookUrlRules | undefined
 }
 
 // Looked up, not imported, so that no Workers bundle has to resolve it (as src/sha256.ts does node:crypto).
@@ -82,6 +85,9 @@ export const sendWebhook = (options: TransportOptions) => (webhook: OutgoingWebh
     const timer = setTimeout(() => timeout.abort(), webhook.timeoutMs)
     const signal = AbortSignal.any([timeout.signal, interrupted])
     try {
+      if (options.urlRules !== undefined && !checkWebhookUrl(webhook.url, options.urlRules).ok) {
+        return { kind: "blocked-address" }
+      }
       if (options.checkAddresses) {
         const reachable = await resolvesToPublic(url.hostname)
         if (reachable === false) return { kind: "blocked-address" }

@@ -3,6 +3,8 @@
  * file, test/faults/support/crash-server.ts): the crash comes from a hook in the store layer, so it lands exactly
  * between the commit and everything after it. Restarted with its clock past the key's 60 s lock, the server lets
  * another writer change the user; the retry must then replay the first answer, never write again.
+ * And an attempt that is only paused (over a real SQLite file, in this process) past its lock, while its retry takes
+ * the key over and completes it, is refused when it resumes: 409, nothing written.
  */
 import Database from "better-sqlite3"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -12,7 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { signServiceToken, signUserToken } from "../../src/dev/signing.js"
 import type { DevState } from "../../src/dev/state.js"
 import { DEFAULT_TIMINGS } from "../../src/services/idempotency.js"
+import { call, expectProblem } from "../support/client.js"
+import { makeHold } from "../support/faults.js"
 import { BIN, localDevEnv, ServerProcess } from "../support/processes.js"
+import { makeSqliteFixture } from "../support/sqlite-fixture.js"
+import { handlerOver } from "./support/handler.js"
 
 const SCRIPT = "test/faults/support/crash-server.ts"
 const RUNTIMES = [
@@ -114,5 +120,54 @@ describe.each(RUNTIMES)("a keyed write whose $runtime server is killed right aft
       events: Array<{ version: number }>
     }
     expect(trail.events.map((e) => e.version)).toEqual([1, 2, 3])
+  })
+})
+
+describe("a keyed attempt paused past its lock while its retry took the key over", () => {
+  it("is refused when it resumes (409 idempotency-key-in-use) and writes nothing", async () => {
+    const f = await makeSqliteFixture()
+    const hold = makeHold()
+    const offset = { millis: 0 }
+    const handler = handlerOver(f, { hold, clockOffset: offset })
+    try {
+      const tenant = await f.newTenant()
+      const service = await f.serviceToken("users:read users:write", tenant.organizationId)
+      const as = (token: string, body: unknown, headers: Record<string, string> = {}) =>
+        call(handler.fetch, "POST", "/users/u_paused/UpdatePhoneNumber", {
+          token,
+          apiKey: tenant.apiKey,
+          body,
+          headers
+        })
+      const created = await call(handler.fetch, "POST", "/users", {
+        token: service,
+        apiKey: tenant.apiKey,
+        body: { id: "u_paused" }
+      })
+      expect(created.status).toBe(201)
+
+      // The first attempt has claimed the key and decided; it stops just before its write.
+      hold.arm()
+      const paused = as(service, { phoneNumber: "+1 415 555 0001" }, { "idempotency-key": "w-26" })
+      await hold.reached
+      offset.millis = DEFAULT_TIMINGS.lockMillis + 1_000
+      const retry = await as(service, { phoneNumber: "+1 415 555 0001" }, { "idempotency-key": "w-26" })
+      expect(retry.status).toBe(200)
+      expect(retry.body).toMatchObject({ version: 2 })
+      const other = await as(await f.userToken("u_paused", tenant.organizationId), { phoneNumber: "+1 415 555 0003" })
+      expect(other.status).toBe(200)
+
+      hold.release()
+      expectProblem(await paused, 409, "idempotency-key-in-use")
+      expect(f.query("SELECT phone_number, version FROM users WHERE id = 'u_paused'")).toEqual([
+        { phone_number: "+14155550003", version: 3 }
+      ])
+      const replay = await as(service, { phoneNumber: "+1 415 555 0001" }, { "idempotency-key": "w-26" })
+      expect(replay.headers.get("idempotent-replayed")).toBe("true")
+      expect(replay.text).toBe(retry.text)
+    } finally {
+      await handler.dispose()
+      await f.dispose()
+    }
   })
 })

@@ -96,6 +96,37 @@ export const faultyDriver = (driver: StoreDriver["Type"], faults: Faults): Store
 export const withFaults = (faults: Faults) => <E, R>(driver: Layer.Layer<StoreDriver, E, R>) =>
   Layer.effect(StoreDriver, Effect.map(StoreDriver, (d) => faultyDriver(d, faults))).pipe(Layer.provide(driver))
 
+/** Holds the next write, once armed, before it starts, until released: an attempt paused before its commit. */
+export interface Hold {
+  readonly arm: () => void
+  /** Resolved when the held write arrives. */
+  readonly reached: Promise<void>
+  readonly release: () => void
+}
+
+export const makeHold = (): Hold & { readonly wrap: (driver: StoreDriver["Type"]) => StoreDriver["Type"] } => {
+  let armed = false
+  let reach = () => {}
+  let release = () => {}
+  const reached = new Promise<void>((resolve) => (reach = resolve))
+  const released = new Promise<void>((resolve) => (release = resolve))
+  return {
+    arm: () => void (armed = true),
+    reached,
+    release: () => release(),
+    wrap: (driver) => ({
+      ...driver,
+      write: (statements, userId) =>
+        Effect.suspend(() => {
+          if (!armed) return driver.write(statements, userId)
+          armed = false
+          reach()
+          return Effect.zipRight(Effect.promise(() => released), driver.write(statements, userId))
+        })
+    })
+  }
+}
+
 /**
  * A crash at the worst moment: `crash` runs as soon as a change's atomic unit has committed, before anything else the
  * request would do (keep its key's answer, answer the client). A server passes a SIGKILL of itself.

@@ -125,21 +125,18 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
         authorizeErasePersonalData(path.id).pipe(
           Effect.zipRight(parseIfMatch(request.headers["if-match"])),
           Effect.flatMap((ifMatch) =>
-            idempotent(
-              request,
-              () =>
-                erasePersonalData({ userId: path.id, ifMatch }),
-              { status: 200, readsBody: false, userId: path.id }
-            )
+            idempotent(request, () =>
+              erasePersonalData({ userId: path.id, ifMatch }), {
+              status: 200,
+              readsBody: false,
+              userId: path.id
+            })
           )
         )
       ))
-    .handleRaw(
-      "getUser",
-      ({ path }) =>
-        answered(Effect.map(readUser(path.id), (user) =>
-          HttpServerResponse.unsafeJson({ success: true, ...user }, { headers: { etag: etag(user.version) } })))
-    )
+    .handleRaw("getUser", ({ path }) =>
+      answered(Effect.map(readUser(path.id), (user) =>
+        HttpServerResponse.unsafeJson({ success: true, ...user }, { headers: { etag: etag(user.version) } }))))
     .handleRaw("listEvents", ({ path, urlParams }) =>
       answered(Effect.map(
         readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }),

@@ -133,10 +133,7 @@ const EMPTY = new Uint8Array(0)
 
 /** A command's answer: its result with the user's version as ETag. */
 export const commandResponse = (result: CommandResult, status: 200 | 201) =>
-  HttpServerResponse.unsafeJson({ success: true, ...result }, {
-    status,
-    headers: { etag: `"${result.version}"` }
-  })
+  HttpServerResponse.unsafeJson({ success: true, ...result }, { status, headers: { etag: `"${result.version}"` } })
 
 export interface IdempotentOptions {
   /** The status of the command's success: 201 for a create, 200 for the others. */
@@ -234,10 +231,7 @@ const keyed = <E, R>(
             return toStored(commandResponse(result, status))
           }
         }
-        const exit = yield* Effect.exit(
-          restore(Effect.map(run(body, actsOn), (result) => ({ result, response: commandResponse(result, status) })))
-            .pipe(Effect.locally(currentKeyedWrite, write))
-        )
+        const exit = yield* Effect.exit(restore(Effect.locally(run(body, actsOn), currentKeyedWrite, write)))
         // A failure to keep or release the answer does not change it: the lock then expires on its own.
         const settle = (response: HttpServerResponse.HttpServerResponse, code: string | undefined) =>
           Effect.ignore(
@@ -246,8 +240,9 @@ const keyed = <E, R>(
               : store.release(scope, reservation.lock)
           )
         if (Exit.isSuccess(exit)) {
-          const { response, result } = exit.value
-          if (!(keptWithChange && result.event !== null)) yield* settle(response, undefined)
+          const response = commandResponse(exit.value, status)
+          // A change's answer was kept by the change's own atomic unit already.
+          if (!(keptWithChange && exit.value.event !== null)) yield* settle(response, undefined)
           return response
         }
         // Rendered here, once, as the edge renders any failure: what is kept is what the client gets. The edge logs

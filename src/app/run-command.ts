@@ -7,7 +7,7 @@ import { GENESIS_HASH } from "../audit/chain.js"
 import { UserAlreadyExists, UserErased, UserNotFound, VerificationRejected } from "../domain/errors.js"
 import { decide, type UserCommand, type UserEvent } from "../domain/user.js"
 import type { Principal } from "../services/auth.js"
-import type { PhoneNumberInUse, StoreUnavailable } from "../services/errors.js"
+import type { IdempotencyKeyInUse, PhoneNumberInUse, StoreUnavailable } from "../services/errors.js"
 import { VersionConflict } from "../services/errors.js"
 import { Masker } from "../services/masker.js"
 import { UserRepo } from "../services/user-repo.js"
@@ -31,6 +31,7 @@ export type CommandError =
   | VerificationRejected
   | PreconditionFailed
   | PhoneNumberInUse
+  | IdempotencyKeyInUse
   | VersionConflict
   | StoreUnavailable
 

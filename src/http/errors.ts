@@ -31,7 +31,7 @@ export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ reado
 export class ClientClosedRequest extends Data.TaggedError("ClientClosedRequest")<{}> {}
 
 /** A request with this Idempotency-Key is still running; retry once it has finished. */
-export class IdempotencyKeyInUse extends Data.TaggedError("IdempotencyKeyInUse")<{}> {}
+export { IdempotencyKeyInUse } from "../services/errors.js"
 
 /** This Idempotency-Key was used before for a different request (method, path, body, caller or If-Match). */
 export class IdempotencyKeyReused extends Data.TaggedError("IdempotencyKeyReused")<{}> {}

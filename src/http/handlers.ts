@@ -18,7 +18,7 @@ import {
 } from "../app/personal-data.js"
 import { readEvents } from "../app/read-events.js"
 import { readUser } from "../app/read-user.js"
-import type { CommandResult, IfMatch } from "../app/run-command.js"
+import type { IfMatch } from "../app/run-command.js"
 import { authorizeUpdatePhoneNumber, updatePhoneNumber } from "../app/update-phone-number.js"
 import {
   authorizeWebhookRoutes,
@@ -57,9 +57,6 @@ const decodeCreateWebhook = jsonBodyDecoder(CreateWebhookBody)
 
 const etag = (version: number) => `"${version}"`
 
-const commandResponse = (result: CommandResult, status: 200 | 201) =>
-  HttpServerResponse.unsafeJson({ success: true, ...result }, { status, headers: { etag: etag(result.version) } })
-
 const invalidIfMatch = Effect.fail(
   new InvalidRequest({ code: "invalid-if-match", detail: 'If-Match must be a version in quotes, e.g. "3".' })
 )
@@ -81,12 +78,11 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
         idempotent(request, (bytes, actsOn) =>
           Effect.flatMap(decodeCreate(bytes), (body) => {
             if (body.id !== undefined) actsOn(body.id)
-            return Effect.map(createUser({ userId: body.id, phoneNumber: body.phoneNumber }), (result) => {
+            // A create either creates (201) or fails: an existing id is a 409 whatever the number (issue 9).
+            return Effect.tap(createUser({ userId: body.id, phoneNumber: body.phoneNumber }), (result) => {
               actsOn(result.aggregateId)
-              // A create either creates (201) or fails: an existing id is a 409 whatever the number (issue 9).
-              return commandResponse(result, 201)
             })
-          }))
+          }), { status: 201, readsBody: true })
       )))
     .handleRaw("updatePhoneNumber", ({ path, request }) =>
       answered(
@@ -94,11 +90,14 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
           Effect.zipRight(parseIfMatch(request.headers["if-match"])),
           Effect.flatMap((ifMatch) =>
             idempotent(request, (bytes) =>
-              Effect.flatMap(decodeUpdate(bytes), (body) =>
-                Effect.map(
-                  updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch }),
-                  (result) => commandResponse(result, 200)
-                )), { readsBody: true, userId: path.id })
+              Effect.flatMap(
+                decodeUpdate(bytes),
+                (body) => updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
+              ), {
+              status: 200,
+              readsBody: true,
+              userId: path.id
+            })
           )
         )
       ))
@@ -107,12 +106,17 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
         authorizeMarkPhoneNumberVerified.pipe(
           Effect.zipRight(parseIfMatch(request.headers["if-match"])),
           Effect.flatMap((ifMatch) =>
-            idempotent(request, (bytes) =>
-              Effect.flatMap(decodeVerify(bytes), (body) =>
-                Effect.map(
-                  markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch }),
-                  (result) => commandResponse(result, 200)
-                )), { readsBody: true, userId: path.id })
+            idempotent(
+              request,
+              (bytes) =>
+                Effect.flatMap(decodeVerify(bytes), (body) =>
+                  markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })),
+              {
+                status: 200,
+                readsBody: true,
+                userId: path.id
+              }
+            )
           )
         )
       ))
@@ -121,12 +125,12 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
         authorizeErasePersonalData(path.id).pipe(
           Effect.zipRight(parseIfMatch(request.headers["if-match"])),
           Effect.flatMap((ifMatch) =>
-            idempotent(
-              request,
-              () =>
-                Effect.map(erasePersonalData({ userId: path.id, ifMatch }), (result) => commandResponse(result, 200)),
-              { readsBody: false, userId: path.id }
-            )
+            idempotent(request, () =>
+              erasePersonalData({ userId: path.id, ifMatch }), {
+              status: 200,
+              readsBody: false,
+              userId: path.id
+            })
           )
         )
       ))

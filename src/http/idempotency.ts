@@ -3,15 +3,22 @@
  * (organization, principal, key) is kept for 24 hours and replayed, byte for byte, to a retry of the same request
  * (`Idempotent-Replayed: true`, nothing written); the key sent with another request is a 422; a retry while the
  * first is still running is a 409. The handler authorizes the command before it calls `idempotent`, so a refused
- * request never claims a key. The rules, and what is kept, are in docs/DECISIONS.md ("Idempotency and faults").
+ * request never claims a key. A command that changes a user keeps its answer in the change's own atomic unit
+ * (currentKeyedWrite), so no crash can separate the two. The rules are in docs/DECISIONS.md ("Idempotency and faults").
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Exit, Layer } from "effect"
+import type { CommandResult } from "../app/run-command.js"
 import type { Actor } from "../domain/events.js"
 import { CurrentPrincipal } from "../services/auth.js"
 import type { StoreUnavailable } from "../services/errors.js"
-import { Idempotency, MIN_IDEMPOTENCY_HASH_KEY_LENGTH, type StoredResponse } from "../services/idempotency.js"
+import {
+  currentKeyedWrite,
+  Idempotency,
+  MIN_IDEMPOTENCY_HASH_KEY_LENGTH,
+  type StoredResponse
+} from "../services/idempotency.js"
 import { hmacSha256Hex } from "../sha256.js"
 import { readJsonBytes } from "./body.js"
 import { currentEdgeRequest } from "./edge.js"
@@ -124,7 +131,13 @@ const replay = ({ body, headers, status }: StoredResponse) => {
 
 const EMPTY = new Uint8Array(0)
 
+/** A command's answer: its result with the user's version as ETag. */
+export const commandResponse = (result: CommandResult, status: 200 | 201) =>
+  HttpServerResponse.unsafeJson({ success: true, ...result }, { status, headers: { etag: `"${result.version}"` } })
+
 export interface IdempotentOptions {
+  /** The status of the command's success: 201 for a create, 200 for the others. */
+  readonly status: 200 | 201
   /** Whether the command has a JSON body (read here once, hashed, and handed to `run`). */
   readonly readsBody: boolean
   /** The user the command acts on, when the path names it: its erasure deletes the record (rows.ts). */
@@ -134,16 +147,18 @@ export interface IdempotentOptions {
 /** For a command whose user is known only once its body is read (a create): `run` names it here. */
 export type ActsOn = (userId: string) => void
 
+type Run<E, R> = (body: Uint8Array, actsOn: ActsOn) => Effect.Effect<CommandResult, E, R>
+
 /**
- * Runs a command's handler under the request's Idempotency-Key, if it sent one. Call it once the command is authorized
- * (a 403 must never claim a key, or a caller could squat another's). Before the key is touched: its syntax (400),
- * then the body's media type and size (415, 413); those answers are never kept. `run` gets the body's bytes and
- * decodes them itself, so a malformed body is an answer the key keeps.
+ * Runs a command under the request's Idempotency-Key, if it sent one, and answers its result. Call it once the command
+ * is authorized (a 403 must never claim a key, or a caller could squat another's). Before the key is touched: its
+ * syntax (400), then the body's media type and size (415, 413); those answers are never kept. `run` gets the body's
+ * bytes and decodes them itself, so a malformed body is an answer the key keeps.
  */
 export const idempotent = <E, R>(
   request: HttpServerRequest.HttpServerRequest,
-  run: (body: Uint8Array, actsOn: ActsOn) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
-  options: IdempotentOptions = { readsBody: true }
+  run: Run<E, R>,
+  options: IdempotentOptions
 ): Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   | E
@@ -160,8 +175,8 @@ export const idempotent = <E, R>(
     (key) =>
       Effect.flatMap(options.readsBody ? readJsonBytes(request) : Effect.succeed(EMPTY), (body) => {
         // Without a key (the usual request) the command just runs; the rest is the keyed path.
-        if (key === undefined) return run(body, ignoreActsOn)
-        return keyed(request, key, body, run, options.userId)
+        if (key === undefined) return Effect.map(run(body, ignoreActsOn), (r) => commandResponse(r, options.status))
+        return keyed(request, key, body, run, options)
       })
   )
 
@@ -171,8 +186,8 @@ const keyed = <E, R>(
   request: HttpServerRequest.HttpServerRequest,
   key: string,
   body: Uint8Array,
-  run: (body: Uint8Array, actsOn: ActsOn) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
-  actedOn: string | undefined
+  run: Run<E, R>,
+  { status, userId: actedOn }: IdempotentOptions
 ) =>
   Effect.gen(function*() {
     let userId = actedOn
@@ -204,7 +219,19 @@ const keyed = <E, R>(
           case "Acquired":
             break
         }
-        const exit = yield* Effect.exit(restore(run(body, actsOn)))
+        // A change the command commits keeps this answer in its own atomic unit (UserRepo.commit).
+        let keptWithChange = false
+        const write = {
+          scope,
+          lock: reservation.lock,
+          requestHash: hash,
+          retentionMillis: store.retentionMillis,
+          answer: (result: CommandResult) => {
+            keptWithChange = true
+            return toStored(commandResponse(result, status))
+          }
+        }
+        const exit = yield* Effect.exit(restore(Effect.locally(run(body, actsOn), currentKeyedWrite, write)))
         // A failure to keep or release the answer does not change it: the lock then expires on its own.
         const settle = (response: HttpServerResponse.HttpServerResponse, code: string | undefined) =>
           Effect.ignore(
@@ -213,8 +240,10 @@ const keyed = <E, R>(
               : store.release(scope, reservation.lock)
           )
         if (Exit.isSuccess(exit)) {
-          yield* settle(exit.value, undefined)
-          return exit.value
+          const response = commandResponse(exit.value, status)
+          // A change's answer was kept by the change's own atomic unit already.
+          if (!(keptWithChange && exit.value.event !== null)) yield* settle(response, undefined)
+          return response
         }
         // Rendered here, once, as the edge renders any failure: what is kept is what the client gets. The edge logs
         // the code it is told.

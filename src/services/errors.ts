@@ -35,3 +35,9 @@ export class VersionConflict extends Data.TaggedError("VersionConflict")<{ reado
 
 /** Another user of the organization holds this number. Which one is never said. */
 export class PhoneNumberInUse extends Data.TaggedError("PhoneNumberInUse")<{}> {}
+
+/**
+ * A request with this Idempotency-Key is running: the key is claimed by another attempt, or was taken over by one
+ * while this attempt ran (its lock expired), in which case this attempt's change is refused.
+ */
+export class IdempotencyKeyInUse extends Data.TaggedError("IdempotencyKeyInUse")<{}> {}

@@ -3,7 +3,8 @@
  * and key so that a client's retry gets that answer again instead of running the command twice
  * (src/http/idempotency.ts).
  */
-import { Context, type Effect } from "effect"
+import { Context, type Effect, FiberRef } from "effect"
+import type { UserEvent } from "../domain/user.js"
 import type { StoreUnavailable } from "./errors.js"
 
 /** An answer as the client received it, minus the per-request X-Request-Id. */
@@ -47,6 +48,8 @@ export const MIN_IDEMPOTENCY_HASH_KEY_LENGTH = 32
 export class Idempotency extends Context.Tag("users-api/Idempotency")<
   Idempotency,
   {
+    /** How long a completed answer is kept. */
+    readonly retentionMillis: number
     /** Claims the key for a request (identified by its hash), or says why not. Expired entries count as absent. */
     readonly reserve: (scope: IdempotencyScope, requestHash: string) => Effect.Effect<Reservation, StoreUnavailable>
     /**
@@ -63,3 +66,28 @@ export class Idempotency extends Context.Tag("users-api/Idempotency")<
     readonly release: (scope: IdempotencyScope, lock: string) => Effect.Effect<void, StoreUnavailable>
   }
 >() {}
+
+/** What a committed change produced: a keyed command's answer is rendered from it. */
+export interface Written {
+  readonly aggregateId: string
+  readonly version: number
+  readonly event: UserEvent
+}
+
+/** The claimed key a command runs under, and how its answer reads should its change commit. */
+export interface KeyedWrite {
+  readonly scope: IdempotencyScope
+  readonly lock: string
+  readonly requestHash: string
+  readonly retentionMillis: number
+  /** Called by the store as it builds the atomic unit; the answer is kept in that same unit. */
+  readonly answer: (written: Written) => StoredResponse
+}
+
+/**
+ * The key of the running command, if its request sent one: UserRepo.commit keeps the key's answer in the same atomic
+ * unit as the change, so a crash can never leave a committed change whose key a retry could claim again.
+ */
+export const currentKeyedWrite: FiberRef.FiberRef<KeyedWrite | undefined> = FiberRef.unsafeMake<
+  KeyedWrite | undefined
+>(undefined)

@@ -3,7 +3,7 @@
  */
 import { Context, type Effect } from "effect"
 import type { User, UserEvent } from "../domain/user.js"
-import type { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "./errors.js"
+import type { IdempotencyKeyInUse, PhoneNumberInUse, StoreUnavailable, VersionConflict } from "./errors.js"
 
 /** A user as stored: its row, and the hash of its last event, which the next event's link extends. */
 export interface StoredUser {
@@ -26,9 +26,13 @@ export class UserRepo extends Context.Tag("users-api/UserRepo")<
     /**
      * Writes the row and appends its event, linked to `previousHash`, in one atomic unit. Fails with VersionConflict,
      * writing nothing, when the row is no longer at `state.version - 1` (or exists already, for version 1) or its
-     * chain moved on; with PhoneNumberInUse when another user of the organization holds the number.
+     * chain moved on; with PhoneNumberInUse when another user of the organization holds the number. Under an
+     * Idempotency-Key (currentKeyedWrite) the key's answer is kept in the same unit; IdempotencyKeyInUse when another
+     * attempt took the key over meanwhile.
      */
-    readonly commit: (change: Change) => Effect.Effect<void, VersionConflict | PhoneNumberInUse | StoreUnavailable>
+    readonly commit: (
+      change: Change
+    ) => Effect.Effect<void, VersionConflict | PhoneNumberInUse | IdempotencyKeyInUse | StoreUnavailable>
     /** Succeeds when the store answers. */
     readonly ping: Effect.Effect<void, StoreUnavailable>
   }

@@ -1,8 +1,9 @@
 /**
- * Store faults through the real fetch handler over a real SQLite file (src/layers/faults.ts around the SQLite
+ * Store faults through the real fetch handler over a real SQLite file (test/support/faults.ts around the SQLite
  * transaction): for each step UpdatePhoneNumber answers 503 with Retry-After, a fault before or during the atomic
  * write leaves the row and the events byte for byte as they were, and the client's retry with the same
- * Idempotency-Key succeeds exactly once, with exactly one new event in all.
+ * Idempotency-Key succeeds exactly once, with exactly one new event in all. After the commit the key's answer was
+ * kept with the change, so the retry replays it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { FetchHandler } from "../../src/fetch-handler.js"
@@ -65,30 +66,27 @@ describe.each(FAULT_STEPS)("a store fault %s the atomic write of UpdatePhoneNumb
     expect(failed.headers.get("retry-after")).toBe("1")
     expect(failed.text).not.toMatch(/4155552672|555 2672/)
     expect(faults.injected[step]).toBe(1)
-    // A 503 is not kept: the key is free for the retry.
-    expect(f.query("SELECT * FROM idempotency_keys WHERE idempotency_key = ?", key)).toEqual([])
 
     const afterFault = tables(userId)
+    const kept = f.query("SELECT state FROM idempotency_keys WHERE idempotency_key = ?", key)
     if (step === "after") {
-      // The write landed; only its answer was lost.
+      // The write landed with its key's answer; only the answer sent was lost.
       expect(afterFault.user).toMatchObject([{ phone_number: "+14155552672", version: 2 }])
       expect(afterFault.events).toHaveLength(before.events.length + 1)
+      expect(kept).toEqual([{ state: "completed" }])
     } else {
       expect(afterFault).toEqual(before)
+      // A 503 is not kept: the key is free for the retry.
+      expect(kept).toEqual([])
     }
 
     const retry = await update(userId, "+1 415 555 2672", key)
     expect(retry.status).toBe(200)
-    expect(retry.headers.get("idempotent-replayed")).toBeNull()
-    if (step === "after") {
-      // The retry runs again, finds the number already stored and says so: nothing changed, at the landed version.
-      expect(retry.body).toEqual({ success: true, aggregateId: userId, version: 2, event: null })
-    } else {
-      expect(retry.body).toMatchObject({
-        version: 2,
-        event: { version: 2, data: { maskedPhoneNumber: "****2672", previousMaskedPhoneNumber: "****2671" } }
-      })
-    }
+    expect(retry.headers.get("idempotent-replayed")).toBe(step === "after" ? "true" : null)
+    expect(retry.body).toMatchObject({
+      version: 2,
+      event: { version: 2, data: { maskedPhoneNumber: "****2672", previousMaskedPhoneNumber: "****2671" } }
+    })
 
     const final = tables(userId)
     expect(final.user).toMatchObject([{ phone_number: "+14155552672", version: 2 }])
@@ -105,9 +103,9 @@ describe.each(FAULT_STEPS)("a store fault %s the atomic write of UpdatePhoneNumb
 })
 
 describe.each(FAULT_STEPS)("a store fault %s the atomic write of POST /users", (step) => {
-  // Creating an existing id is a 409 whatever the number (issue 9), so a create whose answer was lost is the one
-  // command whose retry cannot answer as the first would have: it says the user exists, and its trail says by whom.
-  it(`answers 503; the retry with the same Idempotency-Key then ${step === "after" ? "finds the user" : "creates it"}, one event in all`, async () => {
+  // Creating an existing id is a 409 whatever the number: a create whose answer was lost gets its 201 back only
+  // because the key's answer was kept with the user it created.
+  it(`answers 503; the retry with the same Idempotency-Key then ${step === "after" ? "replays the 201" : "creates it"}, one event in all`, async () => {
     const userId = `created_${step}_${++counter}`
     const key = crypto.randomUUID()
     const create = () =>
@@ -124,29 +122,18 @@ describe.each(FAULT_STEPS)("a store fault %s the atomic write of POST /users", (
     const failed = await create()
     expectProblem(failed, 503, "store-unavailable")
     expect(faults.injected[step]).toBe(injectedBefore + 1)
-    expect(f.query("SELECT * FROM idempotency_keys WHERE idempotency_key = ?", key)).toEqual([])
+    const kept = f.query("SELECT state FROM idempotency_keys WHERE idempotency_key = ?", key)
+    expect(kept).toEqual(step === "after" ? [{ state: "completed" }] : [])
     if (step !== "after") expect(tables(userId)).toEqual(before)
 
     const retry = await create()
-    if (step === "after") {
-      // The write landed with the first attempt; the retry runs again and meets the user it created.
-      expectProblem(retry, 409, "user-already-exists")
-      const trail = await call(faulty.fetch, "GET", `/users/${userId}/events`, {
-        token: service,
-        apiKey: tenant.apiKey
-      })
-      expect(trail.body.events).toMatchObject([
-        {
-          type: "UserCreated",
-          version: 1,
-          data: { maskedPhoneNumber: "****2671" },
-          metadata: { actor: { type: "service", id: "svc_test" } }
-        }
-      ])
-    } else {
-      expect(retry.status).toBe(201)
-      expect(retry.body.event).toMatchObject({ type: "UserCreated", version: 1 })
-    }
+    expect(retry.status).toBe(201)
+    expect(retry.headers.get("idempotent-replayed")).toBe(step === "after" ? "true" : null)
+    expect(retry.body.event).toMatchObject({
+      type: "UserCreated",
+      version: 1,
+      metadata: { actor: { type: "service", id: "svc_test" } }
+    })
     const final = tables(userId)
     expect(final.user).toMatchObject([{ phone_number: "+14155552671", version: 1 }])
     expect(final.events).toHaveLength(before.events.length + 1)

@@ -10,9 +10,12 @@
  * Each shows the caller a StoreUnavailable (503 with Retry-After).
  */
 import { Data, Effect, Layer } from "effect"
+import type { Services } from "../../src/fetch-handler.js"
 import { StoreDriver } from "../../src/layers/sql/driver.js"
 import type { Statement } from "../../src/layers/sql/rows.js"
 import { StoreUnavailable } from "../../src/services/errors.js"
+import { Idempotency } from "../../src/services/idempotency.js"
+import { UserRepo } from "../../src/services/user-repo.js"
 
 export type FaultStep = "before" | "during" | "after"
 
@@ -92,3 +95,71 @@ export const faultyDriver = (driver: StoreDriver["Type"], faults: Faults): Store
 /** Wraps a runtime's StoreDriver layer (sqliteDriverLayer, or D1's) with `faults`. */
 export const withFaults = (faults: Faults) => <E, R>(driver: Layer.Layer<StoreDriver, E, R>) =>
   Layer.effect(StoreDriver, Effect.map(StoreDriver, (d) => faultyDriver(d, faults))).pipe(Layer.provide(driver))
+
+/** Holds the next write, once armed, before it starts, until released: an attempt paused before its commit. */
+export interface Hold {
+  readonly arm: () => void
+  /** Resolved when the held write arrives. */
+  readonly reached: Promise<void>
+  readonly release: () => void
+}
+
+export const makeHold = (): Hold & { readonly wrap: (driver: StoreDriver["Type"]) => StoreDriver["Type"] } => {
+  let armed = false
+  let reach = () => {}
+  let release = () => {}
+  const reached = new Promise<void>((resolve) => (reach = resolve))
+  const released = new Promise<void>((resolve) => (release = resolve))
+  return {
+    arm: () => void (armed = true),
+    reached,
+    release: () => release(),
+    wrap: (driver) => ({
+      ...driver,
+      write: (statements, userId) =>
+        Effect.suspend(() => {
+          if (!armed) return driver.write(statements, userId)
+          armed = false
+          reach()
+          return Effect.zipRight(Effect.promise(() => released), driver.write(statements, userId))
+        })
+    })
+  }
+}
+
+/**
+ * A crash at the worst moment: `crash` runs as soon as a change's atomic unit has committed, before anything else the
+ * request would do (keep its key's answer, answer the client). A server passes a SIGKILL of itself.
+ */
+export const crashAfterCommit = (crash: () => void) => <E, R>(services: Layer.Layer<Services, E, R>) =>
+  Layer.merge(
+    services,
+    Layer.effect(
+      UserRepo,
+      Effect.map(UserRepo, (repo): UserRepo["Type"] => ({
+        ...repo,
+        commit: (change) => Effect.zipRight(repo.commit(change), Effect.sync(crash))
+      }))
+    ).pipe(Layer.provide(services))
+  )
+
+/**
+ * The same where a process cannot be killed (workerd): the request dies with a defect right after the commit, and
+ * from then on nothing of this handler reaches the Idempotency store, as nothing of a dead process would.
+ */
+export const dieAfterCommit = <E, R>(services: Layer.Layer<Services, E, R>) => {
+  let dead = false
+  const silenced = Layer.effect(
+    Idempotency,
+    Effect.map(Idempotency, (store): Idempotency["Type"] => ({
+      ...store,
+      complete: (...args) => dead ? Effect.void : store.complete(...args),
+      release: (...args) => dead ? Effect.void : store.release(...args)
+    }))
+  ).pipe(Layer.provide(services))
+  const crashing = crashAfterCommit(() => {
+    dead = true
+    throw new Error("the process died right after the commit")
+  })(services)
+  return { layer: Layer.merge(crashing, silenced), died: () => dead }
+}

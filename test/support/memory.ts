@@ -128,6 +128,7 @@ export const memoryIdempotency = (
   store: MemoryStore,
   timings: IdempotencyTimings = DEFAULT_TIMINGS
 ): Idempotency["Type"] => ({
+  retentionMillis: timings.retentionMillis,
   reserve: (scope, requestHash) =>
     Effect.map(Clock.currentTimeMillis, (now): Reservation => {
       const id = scopeKey(scope)

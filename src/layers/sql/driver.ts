@@ -5,11 +5,11 @@
  * goes through @effect/sql. `write` runs its statements as one all-or-nothing unit and says why it was refused.
  */
 import { Context, Effect } from "effect"
-import { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../services/errors.js"
+import { IdempotencyKeyInUse, PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../services/errors.js"
 import { retryWhileLocked } from "./lock-wait.js"
 import type { Statement } from "./rows.js"
 
-export type WriteError = VersionConflict | PhoneNumberInUse | StoreUnavailable
+export type WriteError = VersionConflict | PhoneNumberInUse | IdempotencyKeyInUse | StoreUnavailable
 
 export class StoreDriver extends Context.Tag("users-api/StoreDriver")<StoreDriver, {
   readonly get: <R>(
@@ -28,6 +28,8 @@ const RACES = [
   /event does not extend its user chain/
 ]
 const NUMBER_TAKEN = /UNIQUE constraint failed: users\.organization_id, users\.phone_number/
+// The Idempotency-Key this write's answer is kept under was taken over by another attempt (idempotency-store.ts).
+const KEY_TAKEN = /NOT NULL constraint failed: idempotency_keys\.state/
 
 /** The messages of an error and its causes, joined: how a refusal of the store names the guard that fired. */
 export const messageOf = (error: unknown): string => {
@@ -42,11 +44,15 @@ export const messageOf = (error: unknown): string => {
 }
 
 export const classifyWriteError = (userId: string) => (error: unknown): WriteError => {
-  if (error instanceof VersionConflict || error instanceof PhoneNumberInUse || error instanceof StoreUnavailable) {
+  if (
+    error instanceof VersionConflict || error instanceof PhoneNumberInUse || error instanceof IdempotencyKeyInUse ||
+    error instanceof StoreUnavailable
+  ) {
     return error
   }
   const message = messageOf(error)
   if (NUMBER_TAKEN.test(message)) return new PhoneNumberInUse()
+  if (KEY_TAKEN.test(message)) return new IdempotencyKeyInUse()
   if (RACES.some((guard) => guard.test(message))) return new VersionConflict({ userId })
   return new StoreUnavailable({ cause: error })
 }

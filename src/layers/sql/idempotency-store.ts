@@ -1,6 +1,7 @@
 /**
  * Idempotency over any @effect/sql client (SQLite under Node, Bun, Deno; D1 on Workers): the idempotency_keys
- * table of migrations/0003. Every step is one statement, so it is atomic on D1 too, which has no transactions.
+ * table of migrations/0003. Every step is one statement, so it is atomic on D1 too, which has no transactions; the
+ * answer of a command that changes a user is kept by `keepAnswer`, a statement of that change's own atomic unit.
  */
 import type { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
@@ -10,9 +11,12 @@ import {
   Idempotency,
   type IdempotencyScope,
   type IdempotencyTimings,
+  type KeyedWrite,
   type Reservation,
-  type StoredResponse
+  type StoredResponse,
+  type Written
 } from "../../services/idempotency.js"
+import type { Statement } from "./rows.js"
 import { Shards } from "./shards.js"
 
 export interface IdempotencyStoreOptions extends Partial<IdempotencyTimings> {
@@ -51,14 +55,49 @@ const COMPLETE = "UPDATE idempotency_keys SET state = 'completed', lock_token = 
 const RELEASE = "DELETE FROM idempotency_keys " +
   "WHERE organization_id = ? AND principal = ? AND idempotency_key = ? AND lock_token = ? AND state = 'in_progress'"
 
+const iso = (millis: number) => new Date(millis).toISOString()
+
+// The answer, kept inside the change's own atomic unit: it completes the key this attempt holds, or records it if
+// the row is gone (expired and swept). A key another attempt holds or completed meanwhile sets state to NULL,
+// which NOT NULL refuses: the whole unit rolls back and the change is not made (driver.ts: IdempotencyKeyInUse).
+const KEEP =
+  "INSERT INTO idempotency_keys (organization_id, principal, idempotency_key, user_id, request_hash, state, " +
+  "lock_token, response_status, response_headers, response_body, created_at, expires_at) " +
+  "VALUES (?, ?, ?, ?, ?, 'completed', NULL, ?, ?, ?, ?, ?) " +
+  "ON CONFLICT (organization_id, principal, idempotency_key) DO UPDATE SET state = CASE WHEN " +
+  "idempotency_keys.state = 'in_progress' AND idempotency_keys.lock_token = ? THEN 'completed' END, " +
+  "lock_token = NULL, user_id = excluded.user_id, response_status = excluded.response_status, " +
+  "response_headers = excluded.response_headers, response_body = excluded.response_body, " +
+  "expires_at = excluded.expires_at"
+
+/** The statement that keeps `write`'s answer to `written` in the atomic unit of the change, at `now`. */
+export const keepAnswer = (write: KeyedWrite, written: Written, now: number): Statement => {
+  const { key, organizationId, principal } = write.scope
+  const response = write.answer(written)
+  return {
+    sql: KEEP,
+    params: [
+      organizationId,
+      principal,
+      key,
+      written.aggregateId,
+      write.requestHash,
+      response.status,
+      JSON.stringify(response.headers),
+      response.body,
+      iso(now),
+      iso(now + write.retentionMillis),
+      write.lock
+    ]
+  }
+}
+
 // DELETE ... LIMIT is not compiled into every SQLite (D1's included); a rowid sub-select bounds it everywhere.
 const SWEEP = "DELETE FROM idempotency_keys WHERE rowid IN " +
   "(SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
 
 /** A claim that found the row gone or expired (released or taken over meanwhile) tries again, this often. */
 const CLAIM_ATTEMPTS = 3
-
-const iso = (millis: number) => new Date(millis).toISOString()
 
 const unavailable = (cause: unknown) => new StoreUnavailable({ cause })
 
@@ -120,6 +159,7 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
         })
 
       return {
+        retentionMillis: retention,
         reserve: (scope, requestHash) =>
           Effect.gen(function*() {
             for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {

@@ -1,16 +1,19 @@
 /**
  * UserRepo and EventLog over any SQL store (SQLite under Node, Bun, Deno; D1 on Workers), each statement on the
  * store that holds its organization (shards.ts). The users row and the atomic write go through the store's
- * StoreDriver; reading events and checkpoints through @effect/sql.
+ * StoreDriver (with the answer of the request's Idempotency-Key, if any); reading events and checkpoints through
+ * @effect/sql.
  */
 import type { SqlClient } from "@effect/sql"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect, FiberRef, Layer } from "effect"
 import { GENESIS_HASH, nextLink } from "../../audit/chain.js"
 import { type Checkpoint, headsOf, nextCheckpoint } from "../../audit/checkpoint.js"
 import { StoreUnavailable } from "../../services/errors.js"
 import { EventLog } from "../../services/event-log.js"
+import { currentKeyedWrite } from "../../services/idempotency.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { messageOf, unavailable } from "./driver.js"
+import { keepAnswer } from "./idempotency-store.js"
 import {
   changeStatements,
   checkpointParams,
@@ -43,11 +46,15 @@ export const SqlUserRepo = Layer.effect(
             (row) => row === undefined ? null : { user: toUser(row), headHash: row.head_hash ?? GENESIS_HASH }
           )),
       commit: (change) =>
-        Effect.flatMap(
-          shards.of(change.state.organizationId),
-          ({ driver }) =>
-            driver.write(changeStatements(change, nextLink(change.previousHash, change.event)), change.state.id)
-        ),
+        Effect.flatMap(shards.of(change.state.organizationId), ({ driver }) => {
+          const statements = changeStatements(change, nextLink(change.previousHash, change.event))
+          return Effect.flatMap(FiberRef.get(currentKeyedWrite), (keyed) => {
+            if (keyed === undefined) return driver.write(statements, change.state.id)
+            const written = { aggregateId: change.state.id, version: change.state.version, event: change.event }
+            return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              driver.write([...statements, keepAnswer(keyed, written, now)], change.state.id))
+          })
+        }),
       ping
     }
   })

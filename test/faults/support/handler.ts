@@ -4,38 +4,30 @@
  * store at a chosen step or let hours pass.
  */
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { DEV_AUDIENCE, DEV_ISSUER, jwksOf } from "../../../src/dev/signing.js"
 import { type FetchHandler, makeFetchHandler } from "../../../src/fetch-handler.js"
+import { StoreDriver } from "../../../src/layers/sql/driver.js"
 import { sqlServices } from "../../../src/layers/sql/services.js"
 import { SqliteNodeDriver } from "../../../src/layers/sqlite/node.js"
-import { type Faults, withFaults } from "../../support/faults.js"
+import { type Faults, type makeHold, withFaults } from "../../support/faults.js"
+import { shiftedClock } from "../../support/shifted-clock.js"
 import type { SqliteFixture } from "../../support/sqlite-fixture.js"
-
-/** Wall-clock time plus `offset.millis`, read on every call, so a test can move it between requests. */
-export const shiftedClock = (offset: { millis: number }): Clock.Clock => {
-  const live = Clock.make()
-  const millis = () => live.unsafeCurrentTimeMillis() + offset.millis
-  return {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: millis,
-    currentTimeMillis: Effect.sync(millis),
-    unsafeCurrentTimeNanos: () => BigInt(millis()) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => BigInt(millis()) * 1_000_000n),
-    sleep: (duration: Duration.DurationInput) => live.sleep(Duration.decode(duration))
-  }
-}
 
 export interface HandlerOptions {
   readonly faults?: Faults
+  /** Holds the write it is armed for until released (makeHold). */
+  readonly hold?: ReturnType<typeof makeHold>
   readonly clockOffset?: { millis: number }
 }
 
 export const handlerOver = (f: SqliteFixture, options: HandlerOptions = {}): FetchHandler => {
   const jwt = { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }
-  const driver = options.faults === undefined
+  const hold = options.hold
+  const real = hold === undefined
     ? SqliteNodeDriver(f.filename)
-    : withFaults(options.faults)(SqliteNodeDriver(f.filename))
+    : Layer.effect(StoreDriver, Effect.map(StoreDriver, hold.wrap)).pipe(Layer.provide(SqliteNodeDriver(f.filename)))
+  const driver = options.faults === undefined ? real : withFaults(options.faults)(real)
   const services = sqlServices(jwt).pipe(
     Layer.provideMerge(Layer.merge(driver, SqliteClient.layer({ filename: f.filename })))
   )

@@ -18,6 +18,8 @@ export interface StoredEvent {
   readonly prevHash: string
   readonly hash: string
   readonly event: UserEvent
+  /** Its fingerprints were removed by erasure after it was hashed: its stored hash is linked, not recomputed. */
+  readonly redacted?: boolean
 }
 
 export interface StoredUserVersion {
@@ -98,7 +100,7 @@ const verifyLegacyChain = (organizationId: string, events: ReadonlyArray<StoredE
     const chainSequence = i + 1
     if (link.chainSequence !== chainSequence) return { reason: "legacy-missing", organizationId, chainSequence }
     if (link.prevHash !== prev) return { reason: "legacy-prev-hash", organizationId, chainSequence }
-    if (legacyLinkHash(link.prevHash, chainSequence, link.event) !== link.hash) {
+    if (link.redacted !== true && legacyLinkHash(link.prevHash, chainSequence, link.event) !== link.hash) {
       return { reason: "legacy-hash", organizationId, chainSequence }
     }
     prev = link.hash
@@ -116,7 +118,7 @@ const verifyUserChain = (organizationId: string, events: Array<StoredEvent>): Br
     // Legacy events link into the organization's chain, checked above; their successors link to them.
     if (stored.chainSequence === null) {
       if (stored.prevHash !== prev) return { reason: "prev-hash", organizationId, aggregateId, version, eventId }
-      if (linkHash(stored.prevHash, stored.event) !== stored.hash) {
+      if (stored.redacted !== true && linkHash(stored.prevHash, stored.event) !== stored.hash) {
         return { reason: "hash", organizationId, aggregateId, version, eventId }
       }
     }

@@ -72,6 +72,8 @@ export interface OrganizationAudit {
   readonly checkpoint: Pick<Checkpoint, "sequence" | "hash" | "upToEventSequence"> | undefined
   /** Events written after the latest checkpoint (protected by their users' links only). */
   readonly unsealedEvents: number
+  /** Events whose fingerprints erasure removed after they were hashed: linked and sealed, content not recomputed. */
+  readonly redactedEvents: number
 }
 
 export interface AuditReport {
@@ -196,7 +198,8 @@ export const verifyAudit = (input: AuditInput): AuditReport => {
       checkpoint: latest === undefined
         ? undefined
         : { sequence: latest.sequence, hash: latest.hash, upToEventSequence: latest.upToEventSequence },
-      unsealedEvents: own.filter((e) => e.sequence > (latest?.upToEventSequence ?? 0)).length
+      unsealedEvents: own.filter((e) => e.sequence > (latest?.upToEventSequence ?? 0)).length,
+      redactedEvents: own.filter((e) => e.redacted === true).length
     }
     checked += own.length
   }

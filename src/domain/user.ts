@@ -4,7 +4,7 @@
  * Unlike a replayed aggregate, the events here deliberately lack the raw number (it is PII and
  * must stay erasable), so the state cannot be rebuilt from them: `decide` returns the next state
  * together with the event, and the store writes both in one atomic unit.
- * Pure: time, ids and the masking function arrive with the call.
+ * Pure: time, ids and the masking and fingerprint functions (which make the salts) arrive with the call.
  */
 import type { Actor, PhoneFingerprints, UserEvent } from "./events.js"
 import type { E164, MaskedPhoneNumber } from "./phone.js"

@@ -6,9 +6,10 @@
 -- (src/layers/sql/fingerprint-rows.ts). Events written before carry the fingerprint itself inside their hashed data:
 -- erasure removes those two fields in place (the one UPDATE the events table allows) and lists the event in
 -- redacted_events, whose link is then checked by its stored hash only (docs/DECISIONS.md, "Erasure that forgets").
--- Statements run in order, copy before redaction: stopped half-way, every fingerprint is still readable somewhere.
+-- Copy before redaction, and every statement can run again: stopped half-way (SQLite rolls the whole file back),
+-- every fingerprint is still readable somewhere, and applying the file again completes it.
 
-CREATE TABLE phone_fingerprints (
+CREATE TABLE IF NOT EXISTS phone_fingerprints (
   organization_id TEXT NOT NULL,
   aggregate_id    TEXT NOT NULL,
   version         INTEGER NOT NULL,
@@ -25,29 +26,30 @@ SELECT organization_id, aggregate_id, version, json_patch('{}', json_object(
   'previousPhoneNumberFingerprint', json_extract(data, '$.previousPhoneNumberFingerprint')))
 FROM events
 WHERE json_type(data, '$.phoneNumberFingerprint') IS NOT NULL
-  OR json_type(data, '$.previousPhoneNumberFingerprint') IS NOT NULL;
+  OR json_type(data, '$.previousPhoneNumberFingerprint') IS NOT NULL
+ON CONFLICT DO NOTHING;
 
-CREATE TABLE redacted_events (
+CREATE TABLE IF NOT EXISTS redacted_events (
   organization_id TEXT NOT NULL,
   aggregate_id    TEXT NOT NULL,
   version         INTEGER NOT NULL,
   PRIMARY KEY (organization_id, aggregate_id, version)
 );
 
-CREATE TRIGGER redacted_events_erased_only
+CREATE TRIGGER IF NOT EXISTS redacted_events_erased_only
 BEFORE INSERT ON redacted_events
 WHEN (SELECT erased_at FROM users WHERE organization_id = NEW.organization_id AND id = NEW.aggregate_id) IS NULL
 BEGIN
   SELECT RAISE(ABORT, 'only the events of an erased user are redacted');
 END;
 
-CREATE TRIGGER redacted_events_no_update
+CREATE TRIGGER IF NOT EXISTS redacted_events_no_update
 BEFORE UPDATE ON redacted_events
 BEGIN
   SELECT RAISE(ABORT, 'redactions are append-only');
 END;
 
-CREATE TRIGGER redacted_events_no_delete
+CREATE TRIGGER IF NOT EXISTS redacted_events_no_delete
 BEFORE DELETE ON redacted_events
 BEGIN
   SELECT RAISE(ABORT, 'redactions are append-only');
@@ -81,7 +83,8 @@ SELECT e.organization_id, e.aggregate_id, e.version FROM events e
 JOIN users u ON u.organization_id = e.organization_id AND u.id = e.aggregate_id
 WHERE u.erased_at IS NOT NULL
   AND (json_type(e.data, '$.phoneNumberFingerprint') IS NOT NULL
-    OR json_type(e.data, '$.previousPhoneNumberFingerprint') IS NOT NULL);
+    OR json_type(e.data, '$.previousPhoneNumberFingerprint') IS NOT NULL)
+ON CONFLICT DO NOTHING;
 
 UPDATE events SET data = json_remove(data, '$.phoneNumberFingerprint', '$.previousPhoneNumberFingerprint')
 WHERE EXISTS (SELECT 1 FROM redacted_events r WHERE r.organization_id = events.organization_id

@@ -1,6 +1,7 @@
 /**
  * migrations/0009_erasure_forgets.sql on an SQLite file written before it, whose events carry fingerprints inside
- * their hashed data: a migration stopped half-way leaves every row as it was; once applied, a user erased before it
+ * their hashed data: a migration stopped half-way leaves every row as it was, and its statements run twice (as on a
+ * D1 whose run stopped) change nothing more; once applied, a user erased before it
  * has lost its fingerprints, a user not erased keeps them (in its events and served beside them) until its erasure
  * removes them, the events table refuses any other change, and every chain and checkpoint verifies throughout.
  */
@@ -43,16 +44,33 @@ describe("migrations/0009 over events that carry fingerprints", () => {
     applyMigrations(db, before0009)
     writeOldHistory(db)
     const events = db.prepare(EVENTS).all()
-    // A table in the way of its second CREATE: the statements before it (the copy of the fingerprints) ran.
-    db.exec("CREATE TABLE redacted_events (x)")
-    expect(() => applyMigrations(db)).toThrow(/already exists/)
+    // Its last statement, the redaction of the user erased before it, fails: every statement before it ran.
+    db.exec("CREATE TRIGGER block_redaction BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'blocked'); END")
+    expect(() => applyMigrations(db)).toThrow(/blocked/)
     expect(db.prepare(EVENTS).all()).toEqual(events)
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'phone_fingerprints'").all()).toEqual([])
     expect(db.prepare("SELECT name FROM d1_migrations WHERE name LIKE '0009%'").all()).toEqual([])
 
-    db.exec("DROP TABLE redacted_events")
+    db.exec("DROP TRIGGER block_redaction")
     expect(applyMigrations(db)).toBe(1)
+    expect(db.prepare("SELECT aggregate_id, version FROM redacted_events").all()).toEqual([
+      { aggregate_id: "gone", version: 1 }
+    ])
     expect(verifyAudit(readAuditInput((sql) => db.prepare(sql).all())).broken).toBeUndefined()
+    db.close()
+  })
+
+  it("can run its statements again, as after a run on D1 that stopped half-way", () => {
+    const db = new Database(join(dir, "twice.sqlite"))
+    applyMigrations(db, before0009)
+    writeOldHistory(db)
+    const sql = readMigrations().find((m) => m.name.startsWith("0009"))!.sql
+    db.exec(sql)
+    const once = db.prepare(EVENTS).all()
+    db.exec(sql)
+    expect(db.prepare(EVENTS).all()).toEqual(once)
+    expect(db.prepare("SELECT count(*) AS n FROM phone_fingerprints").get()).toEqual({ n: 2 })
+    expect(verifyAudit(readAuditInput((q) => db.prepare(q).all())).broken).toBeUndefined()
     db.close()
   })
 

@@ -66,7 +66,8 @@ if (result.broken === undefined) {
         audit.checkpoint.hash
     console.log(
       `  ${organizationId}: ${audit.events} events of ${audit.users} users, ${sealed}; ` +
-        `${audit.unsealedEvents} later events protected by their users' links only`
+        `${audit.unsealedEvents} later events protected by their users' links only` +
+        (audit.redactedEvents === 0 ? "" : `; ${audit.redactedEvents} erased events checked by link, not content`)
     )
   }
   process.exit(0)

@@ -204,7 +204,7 @@ export const jwtConfigFromEnv = (env: Env): JwtConfig => {
   }
 }
 
-/** PHONE_FINGERPRINT_KEY (optional): the secret for the keyed fingerprints of numbers in events. */
+/** PHONE_FINGERPRINT_KEY (optional): the secret for the keyed fingerprints of numbers that events commit to. */
 export const phoneFingerprintKeyFromEnv = (env: Env): string | undefined => {
   const key = env.PHONE_FINGERPRINT_KEY
   if (key === undefined || key === "") return undefined

@@ -43,7 +43,7 @@ export interface Job {
 export interface HandlerOptions {
   /** Where the one-line-per-request JSON log goes (default: console.log). */
   readonly log?: LogSink
-  /** PHONE_FINGERPRINT_KEY: when set, events also carry an HMAC-SHA-256 fingerprint of each number. */
+  /** PHONE_FINGERPRINT_KEY: when set, events commit to an HMAC-SHA-256 fingerprint of each number (served beside). */
   readonly phoneFingerprintKey?: string | undefined
   /** IDEMPOTENCY_HASH_KEY (at least 32 characters): the secret of the Idempotency-Key request hashes. Required. */
   readonly idempotencyHashKey: string

@@ -1,7 +1,7 @@
 /**
  * Moving an organization between D1 shards (src/layers/d1.ts, migrations/0005; the procedure is in
- * docs/PRODUCTION.md). Its events, checkpoints, users, idempotency keys and webhooks (subscriptions, deliveries and
- * their attempts) are copied with their numbers unchanged:
+ * docs/PRODUCTION.md). Its events (with their fingerprints and redactions), checkpoints, users, idempotency keys and
+ * webhooks (subscriptions, deliveries and their attempts) are copied with their numbers unchanged:
  * a checkpoint names the last event sequence it seals, and its hash covers that number, so renumbering the events
  * would break every checkpoint a customer kept. Each shard therefore numbers its events in its own range
  * (`initShardSql`), and an organization only moves up, to a shard with a higher number: the ranges it brings along
@@ -37,6 +37,7 @@ export const routeOrganizationSql = (organizationId: string, shard: number | nul
 export const forgetMovedOrganizationSql = (organizationId: string): string => {
   const id = sqlString(organizationId)
   return `UPDATE users SET phone_number = NULL WHERE organization_id = ${id};\n` +
+    `DELETE FROM phone_fingerprints WHERE organization_id = ${id};\n` +
     `DELETE FROM idempotency_keys WHERE organization_id = ${id};\n` +
     `DELETE FROM webhook_attempts WHERE subscription_id IN ` +
     `(SELECT id FROM webhook_subscriptions WHERE organization_id = ${id});\n` +
@@ -91,6 +92,8 @@ const CHECKPOINT_COLUMNS = [
   "hash",
   "created_at"
 ]
+const REDACTED_COLUMNS = ["organization_id", "aggregate_id", "version"]
+const FINGERPRINT_COLUMNS = [...REDACTED_COLUMNS, "fingerprints"]
 const IDEMPOTENCY_COLUMNS = [
   "organization_id",
   "principal",
@@ -196,6 +199,8 @@ export const exportOrganizationSql = <E>(
     const checkpoints = yield* select(
       `SELECT ${CHECKPOINT_COLUMNS.join(", ")} FROM audit_checkpoints WHERE ${of} ORDER BY sequence`
     )
+    const fingerprints = yield* select(`SELECT ${FINGERPRINT_COLUMNS.join(", ")} FROM phone_fingerprints WHERE ${of}`)
+    const redacted = yield* select(`SELECT ${REDACTED_COLUMNS.join(", ")} FROM redacted_events WHERE ${of}`)
     const keys = yield* select(`SELECT ${IDEMPOTENCY_COLUMNS.join(", ")} FROM idempotency_keys WHERE ${of}`)
     const subscriptions = yield* select(
       `SELECT ${SUBSCRIPTION_COLUMNS.join(", ")} FROM webhook_subscriptions WHERE ${of}`
@@ -238,6 +243,9 @@ export const exportOrganizationSql = <E>(
       const set = USER_COLUMNS.slice(2).map((c) => `${c} = ${literal(user[c] ?? null)}`).join(", ")
       statements.push(`UPDATE users SET ${set} ${where(String(user.id))};`)
     }
+    // After the users rows are final: only an erased user's events are listed as redacted.
+    for (const row of fingerprints) statements.push(insert("phone_fingerprints", FINGERPRINT_COLUMNS, row))
+    for (const row of redacted) statements.push(insert("redacted_events", REDACTED_COLUMNS, row))
     for (const checkpoint of checkpoints) statements.push(insert("audit_checkpoints", CHECKPOINT_COLUMNS, checkpoint))
     for (const key of keys) statements.push(insert("idempotency_keys", IDEMPOTENCY_COLUMNS, key))
     for (const subscription of subscriptions) {

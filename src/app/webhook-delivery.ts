@@ -92,15 +92,16 @@ export const iso = (millis: number) => new Date(millis).toISOString()
 
 /**
  * The body of a webhook (Standard Webhooks' recommended envelope): the event's type, when it happened, the event
- * exactly as the API shows it (masked: the users row is never read here), and its chain position, so a receiver can
- * check it against the organization's feed and audit head.
+ * exactly as the API shows it (masked: the users row is never read here), its chain position, so a receiver can
+ * check it against the organization's feed and audit head, and while the user is not erased its fingerprints.
  */
-export const webhookPayload = ({ event, hash, prevHash, sequence }: ChainedEvent): string =>
+export const webhookPayload = ({ event, fingerprints, hash, prevHash, redacted, sequence }: ChainedEvent): string =>
   JSON.stringify({
     type: event.type,
     timestamp: event.occurredAt,
     data: event,
-    chain: { sequence, aggregateId: event.aggregateId, version: event.version, prevHash, hash }
+    chain: { sequence, aggregateId: event.aggregateId, version: event.version, prevHash, hash, redacted },
+    fingerprints
   })
 
 /** Where a delivery goes after an attempt that did not deliver it. */

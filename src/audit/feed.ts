@@ -28,6 +28,8 @@ export interface FeedEntry {
     readonly version: number
     readonly [field: string]: unknown
   }
+  /** Erasure removed fingerprints it had when hashed: linked, not recomputed. */
+  readonly redacted?: boolean
 }
 
 /** The audit head's fields this check reads (the answer of GET …/audit/head has them all). */
@@ -118,7 +120,8 @@ export const verifyFeed = async (
     if (i > 0 && entry.sequence <= entries[i - 1]!.sequence) return fail("out-of-order", entry.sequence)
     const { event } = entry
     if (
-      options.legacy?.(entry) !== true && (await sha256Hex(entry.prevHash + canonicalJson({ event }))) !== entry.hash
+      options.legacy?.(entry) !== true && entry.redacted !== true &&
+      (await sha256Hex(entry.prevHash + canonicalJson({ event }))) !== entry.hash
     ) {
       return fail("hash", entry.sequence)
     }

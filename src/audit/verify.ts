@@ -18,6 +18,8 @@ export interface StoredEvent {
   readonly prevHash: string
   readonly hash: string
   readonly event: UserEvent
+  /** Its fingerprints were removed by erasure after it was hashed: its stored hash is linked, not recomputed. */
+  readonly redacted?: boolean
 }
 
 export interface StoredUserVersion {
@@ -70,6 +72,8 @@ export interface OrganizationAudit {
   readonly checkpoint: Pick<Checkpoint, "sequence" | "hash" | "upToEventSequence"> | undefined
   /** Events written after the latest checkpoint (protected by their users' links only). */
   readonly unsealedEvents: number
+  /** Events whose fingerprints erasure removed after they were hashed: linked and sealed, content not recomputed. */
+  readonly redactedEvents: number
 }
 
 export interface AuditReport {
@@ -98,7 +102,7 @@ const verifyLegacyChain = (organizationId: string, events: ReadonlyArray<StoredE
     const chainSequence = i + 1
     if (link.chainSequence !== chainSequence) return { reason: "legacy-missing", organizationId, chainSequence }
     if (link.prevHash !== prev) return { reason: "legacy-prev-hash", organizationId, chainSequence }
-    if (legacyLinkHash(link.prevHash, chainSequence, link.event) !== link.hash) {
+    if (link.redacted !== true && legacyLinkHash(link.prevHash, chainSequence, link.event) !== link.hash) {
       return { reason: "legacy-hash", organizationId, chainSequence }
     }
     prev = link.hash
@@ -116,7 +120,7 @@ const verifyUserChain = (organizationId: string, events: Array<StoredEvent>): Br
     // Legacy events link into the organization's chain, checked above; their successors link to them.
     if (stored.chainSequence === null) {
       if (stored.prevHash !== prev) return { reason: "prev-hash", organizationId, aggregateId, version, eventId }
-      if (linkHash(stored.prevHash, stored.event) !== stored.hash) {
+      if (stored.redacted !== true && linkHash(stored.prevHash, stored.event) !== stored.hash) {
         return { reason: "hash", organizationId, aggregateId, version, eventId }
       }
     }
@@ -194,7 +198,8 @@ export const verifyAudit = (input: AuditInput): AuditReport => {
       checkpoint: latest === undefined
         ? undefined
         : { sequence: latest.sequence, hash: latest.hash, upToEventSequence: latest.upToEventSequence },
-      unsealedEvents: own.filter((e) => e.sequence > (latest?.upToEventSequence ?? 0)).length
+      unsealedEvents: own.filter((e) => e.sequence > (latest?.upToEventSequence ?? 0)).length,
+      redactedEvents: own.filter((e) => e.redacted === true).length
     }
     checked += own.length
   }

@@ -1,7 +1,8 @@
 /**
  * The User aggregate's events, declared once as Schemas: the decider (user.ts) builds values of these types, the
  * stores keep them, the contract (src/http/api.ts) and the OpenAPI document show them, and a typed client decodes
- * them. Numbers appear only masked (`****` and the last four digits) or as keyed fingerprints. Field order follows
+ * them. Numbers appear only masked (`****` and the last four digits) or as salted commitments to keyed fingerprints,
+ * whose openings live in a record that erasure deletes (docs/DECISIONS.md, "Erasure that forgets"). Field order follows
  * docs/CONTRACT.md: id, type, aggregate, version, time, data, metadata.
  */
 import { Schema } from "effect"
@@ -25,10 +26,18 @@ const Masked = Schema.NullOr(MaskedPhoneNumber).annotations({
   examples: [null]
 })
 
-const Fingerprint = Schema.optional(
+const Commitment = Schema.optional(
   Schema.String.annotations({
-    description: "Present when the service has a fingerprint key: hmac-sha256:<base64url> of the E.164 number. " +
-      "Equal numbers give equal fingerprints under one key; without the key they cannot be reversed."
+    description:
+      "Present when the service has a fingerprint key: sha256: and the hex SHA-256 of <salt>:<fingerprint>. " +
+      "The fingerprint and salt are served beside the event (`fingerprints`) until the user is erased."
+  })
+)
+
+// Events written before migration 0009 carried the fingerprint itself; erasure removes it from them.
+const LegacyFingerprint = Schema.optional(
+  Schema.String.annotations({
+    description: "Only on events written before commitments: hmac-sha256:<base64url> of the number, until erasure."
   })
 )
 
@@ -46,7 +55,8 @@ const event = <Type extends string, Data extends Schema.Struct.Fields>(type: Typ
 
 export const UserCreated = event("UserCreated", {
   maskedPhoneNumber: Masked,
-  phoneNumberFingerprint: Fingerprint
+  phoneNumberCommitment: Commitment,
+  phoneNumberFingerprint: LegacyFingerprint
 })
 export type UserCreated = typeof UserCreated.Type
 
@@ -54,14 +64,17 @@ export const UserPhoneNumberUpdated = event("UserPhoneNumberUpdated", {
   maskedPhoneNumber: Masked,
   previousMaskedPhoneNumber: Masked,
   phoneNumberVerified: Schema.Literal(false).annotations({ description: "A new number is unverified." }),
-  phoneNumberFingerprint: Fingerprint,
-  previousPhoneNumberFingerprint: Fingerprint
+  phoneNumberCommitment: Commitment,
+  previousPhoneNumberCommitment: Commitment,
+  phoneNumberFingerprint: LegacyFingerprint,
+  previousPhoneNumberFingerprint: LegacyFingerprint
 })
 export type UserPhoneNumberUpdated = typeof UserPhoneNumberUpdated.Type
 
 export const UserPhoneNumberVerified = event("UserPhoneNumberVerified", {
   maskedPhoneNumber: MaskedPhoneNumber,
-  phoneNumberFingerprint: Fingerprint
+  phoneNumberCommitment: Commitment,
+  phoneNumberFingerprint: LegacyFingerprint
 })
 export type UserPhoneNumberVerified = typeof UserPhoneNumberVerified.Type
 
@@ -69,6 +82,20 @@ export const UserPersonalDataErased = event("UserPersonalDataErased", {
   erasedFields: Schema.Array(Schema.Literal("phoneNumber"))
 })
 export type UserPersonalDataErased = typeof UserPersonalDataErased.Type
+
+/** The openings of an event's commitments, kept per event in a record that erasure deletes (migrations/0009). */
+export const PhoneFingerprints = Schema.Struct({
+  phoneNumberFingerprint: Schema.optional(Schema.String),
+  phoneNumberSalt: Schema.optional(Schema.String),
+  previousPhoneNumberFingerprint: Schema.optional(Schema.String),
+  previousPhoneNumberSalt: Schema.optional(Schema.String)
+}).annotations({
+  identifier: "PhoneFingerprints",
+  description:
+    "The keyed fingerprints (hmac-sha256:<base64url>) the event's commitments hide, and their salts: equal " +
+    "numbers give equal fingerprints under one key. Gone once the user is erased."
+})
+export type PhoneFingerprints = typeof PhoneFingerprints.Type
 
 export const UserEvent = Schema.Union(
   UserCreated,

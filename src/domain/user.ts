@@ -4,12 +4,12 @@
  * Unlike a replayed aggregate, the events here deliberately lack the raw number (it is PII and
  * must stay erasable), so the state cannot be rebuilt from them: `decide` returns the next state
  * together with the event, and the store writes both in one atomic unit.
- * Pure: time, ids and the masking function arrive with the call.
+ * Pure: time, ids and the masking and fingerprint functions (which make the salts) arrive with the call.
  */
-import type { Actor, UserEvent } from "./events.js"
+import type { Actor, PhoneFingerprints, UserEvent } from "./events.js"
 import type { E164, MaskedPhoneNumber } from "./phone.js"
 
-export type { Actor, EventMetadata, UserEvent } from "./events.js"
+export type { Actor, EventMetadata, PhoneFingerprints, UserEvent } from "./events.js"
 
 /** Who asked, when, and under which ids: supplied by the caller, never read from a clock here. */
 export interface CommandMetadata {
@@ -36,10 +36,18 @@ export type UserCommand =
   | { readonly type: "MarkPhoneNumberVerified"; readonly userId: string; readonly phoneNumber: E164 }
   | { readonly type: "ErasePersonalData"; readonly userId: string }
 
-/** What a command decided: nothing to write, or the next state and its one event. */
+/**
+ * What a command decided: nothing to write, or the next state and its one event, with the openings of the event's
+ * fingerprint commitments (stored beside it, deleted by erasure) when there are any.
+ */
 export type Decision =
   | { readonly _tag: "Unchanged"; readonly state: User }
-  | { readonly _tag: "Changed"; readonly state: User; readonly event: UserEvent }
+  | {
+    readonly _tag: "Changed"
+    readonly state: User
+    readonly event: UserEvent
+    readonly fingerprints?: PhoneFingerprints
+  }
 
 /** The command cannot apply to the current state. */
 export type Rejection =
@@ -51,8 +59,15 @@ export type Rejection =
 
 export type Mask = (phoneNumber: E164 | null) => MaskedPhoneNumber | null
 
-/** Keyed fingerprints of numbers (`hmac-sha256:<base64url>`), or undefined when no fingerprint key is configured. */
-export type FingerprintOf = (phoneNumber: E164) => string | undefined
+/** A keyed fingerprint (`hmac-sha256:<base64url>`), a fresh salt, and the commitment to both that an event keeps. */
+export interface CommittedFingerprint {
+  readonly fingerprint: string
+  readonly salt: string
+  readonly commitment: string
+}
+
+/** Committed fingerprints of numbers, or undefined when no fingerprint key is configured. */
+export type FingerprintOf = (phoneNumber: E164) => CommittedFingerprint | undefined
 
 const noFingerprints: FingerprintOf = () => undefined
 
@@ -63,11 +78,19 @@ export const decide = (
   mask: Mask,
   fingerprintOf: FingerprintOf = noFingerprints
 ): Decision | Rejection => {
-  // Omitted, not null, when absent: events look the same as before fingerprints existed.
-  const fingerprint = <Key extends string>(key: Key, phoneNumber: E164 | null) => {
+  // The event keeps only the commitment; its opening goes to `fingerprints`, which erasure deletes. Omitted, not
+  // null, when absent: events look the same as without a fingerprint key.
+  let fingerprints: Record<string, string> | undefined
+  const commit = <Field extends "phoneNumber" | "previousPhoneNumber">(field: Field, phoneNumber: E164 | null) => {
     const value = phoneNumber === null ? undefined : fingerprintOf(phoneNumber)
-    return (value === undefined ? {} : { [key]: value }) as { readonly [K in Key]?: string }
+    if (value === undefined) return {} as { readonly [K in `${Field}Commitment`]?: string }
+    fingerprints = { ...fingerprints, [`${field}Fingerprint`]: value.fingerprint, [`${field}Salt`]: value.salt }
+    return { [`${field}Commitment`]: value.commitment } as { readonly [K in `${Field}Commitment`]?: string }
   }
+  const changed = (next: User, event: UserEvent): Decision =>
+    fingerprints === undefined
+      ? { _tag: "Changed", state: next, event }
+      : { _tag: "Changed", state: next, event, fingerprints }
   // Fields in the contract's order (docs/CONTRACT.md), as every answer and stored event shows them.
   const event = <Type extends UserEvent["type"], Data>(type: Type, version: number, data: Data) => ({
     id: metadata.eventId,
@@ -94,14 +117,13 @@ export const decide = (
       erasedAt: null,
       version: 1
     }
-    return {
-      _tag: "Changed",
-      state: next,
-      event: event("UserCreated", 1, {
+    return changed(
+      next,
+      event("UserCreated", 1, {
         maskedPhoneNumber: mask(command.phoneNumber),
-        ...fingerprint("phoneNumberFingerprint", command.phoneNumber)
+        ...commit("phoneNumber", command.phoneNumber)
       })
-    }
+    )
   }
   if (state === null) return { _tag: "UserNotFound" }
   switch (command.type) {
@@ -114,17 +136,16 @@ export const decide = (
         phoneNumberVerified: false,
         version: state.version + 1
       }
-      return {
-        _tag: "Changed",
-        state: next,
-        event: event("UserPhoneNumberUpdated", next.version, {
+      return changed(
+        next,
+        event("UserPhoneNumberUpdated", next.version, {
           maskedPhoneNumber: mask(command.phoneNumber),
           previousMaskedPhoneNumber: mask(state.phoneNumber),
           phoneNumberVerified: false as const,
-          ...fingerprint("phoneNumberFingerprint", command.phoneNumber),
-          ...fingerprint("previousPhoneNumberFingerprint", state.phoneNumber)
+          ...commit("phoneNumber", command.phoneNumber),
+          ...commit("previousPhoneNumber", state.phoneNumber)
         })
-      }
+      )
     }
     case "MarkPhoneNumberVerified": {
       if (state.erasedAt !== null) return { _tag: "UserErased", state }
@@ -133,14 +154,13 @@ export const decide = (
       if (state.phoneNumber !== command.phoneNumber) return { _tag: "PhoneNumberChanged", state }
       if (state.phoneNumberVerified) return { _tag: "Unchanged", state }
       const next: User = { ...state, phoneNumberVerified: true, version: state.version + 1 }
-      return {
-        _tag: "Changed",
-        state: next,
-        event: event("UserPhoneNumberVerified", next.version, {
+      return changed(
+        next,
+        event("UserPhoneNumberVerified", next.version, {
           maskedPhoneNumber: mask(state.phoneNumber)!,
-          ...fingerprint("phoneNumberFingerprint", state.phoneNumber)
+          ...commit("phoneNumber", state.phoneNumber)
         })
-      }
+      )
     }
     case "ErasePersonalData": {
       if (state.erasedAt !== null) return { _tag: "Unchanged", state }
@@ -151,11 +171,7 @@ export const decide = (
         erasedAt: metadata.now,
         version: state.version + 1
       }
-      return {
-        _tag: "Changed",
-        state: next,
-        event: event("UserPersonalDataErased", next.version, { erasedFields: ["phoneNumber" as const] })
-      }
+      return changed(next, event("UserPersonalDataErased", next.version, { erasedFields: ["phoneNumber" as const] }))
     }
     default:
       return assertNever(command)

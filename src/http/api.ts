@@ -12,7 +12,7 @@ import {
   OpenApi
 } from "@effect/platform"
 import { Schema } from "effect"
-import { UserEvent } from "../domain/events.js"
+import { PhoneFingerprints, UserEvent } from "../domain/events.js"
 import { MAX_WEBHOOK_URL_LENGTH } from "../domain/webhook-url.js"
 import { CurrentPrincipal } from "../services/auth.js"
 import { WEBHOOK_EVENT_TYPES } from "../services/webhooks.js"
@@ -196,7 +196,14 @@ export const FeedEntry = Schema.Struct({
   version: Schema.Int,
   prevHash: Schema.String.annotations({ description: "The hash of the user's previous event (64 zeros at 1)." }),
   hash: Schema.String.annotations({ description: "SHA-256 (hex) of prevHash and the canonical JSON of {event}." }),
-  event: UserEvent
+  event: UserEvent,
+  fingerprints: Schema.optional(PhoneFingerprints),
+  redacted: Schema.optional(
+    Schema.Literal(true).annotations({
+      description: "An event written before fingerprint commitments whose fingerprints erasure removed: its hash " +
+        "covers what it had, so it is linked, not recomputed."
+    })
+  )
 }).annotations({ identifier: "FeedEntry" })
 
 export const FeedResponse = Schema.Struct({

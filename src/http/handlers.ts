@@ -165,13 +165,15 @@ export const AuditHandlers = HttpApiBuilder.group(
           return HttpServerResponse.unsafeJson({
             success: true,
             organizationId: path.organizationId,
-            events: page.events.map(({ event, hash, prevHash, sequence }) => ({
+            events: page.events.map(({ event, fingerprints, hash, prevHash, redacted, sequence }) => ({
               sequence,
               aggregateId: event.aggregateId,
               version: event.version,
               prevHash,
               hash,
-              event
+              event,
+              ...(fingerprints === undefined ? {} : { fingerprints }),
+              ...(redacted === undefined ? {} : { redacted })
             })),
             nextCursor: encodeCursor(page.nextAfterSequence),
             hasMore: page.hasMore

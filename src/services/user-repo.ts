@@ -2,7 +2,7 @@
  * UserRepo: the users rows (current state, with the raw number) and the atomic write of a row with its event.
  */
 import { Context, type Effect } from "effect"
-import type { User, UserEvent } from "../domain/user.js"
+import type { PhoneFingerprints, User, UserEvent } from "../domain/user.js"
 import type { IdempotencyKeyInUse, PhoneNumberInUse, StoreUnavailable, VersionConflict } from "./errors.js"
 
 /** A user as stored: its row, and the hash of its last event, which the next event's link extends. */
@@ -17,6 +17,8 @@ export interface Change {
   readonly event: UserEvent
   /** The hash of the user's last event as read (the genesis hash for a new user): the event links to it. */
   readonly previousHash: string
+  /** The openings of the event's fingerprint commitments: kept beside the event until the user is erased. */
+  readonly fingerprints?: PhoneFingerprints
 }
 
 export class UserRepo extends Context.Tag("users-api/UserRepo")<

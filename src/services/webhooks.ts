@@ -4,7 +4,7 @@
  * and the routes (src/app/webhooks.ts) are written against these; src/layers has their implementations.
  */
 import { Context, type Effect } from "effect"
-import type { UserEvent } from "../domain/user.js"
+import type { PhoneFingerprints, UserEvent } from "../domain/user.js"
 import type { StoreUnavailable } from "./errors.js"
 
 /** The events a subscription can ask for: every type of the User aggregate (src/domain/events.ts). */
@@ -74,6 +74,10 @@ export interface ChainedEvent {
   readonly prevHash: string
   readonly hash: string
   readonly event: UserEvent
+  /** The openings of the event's fingerprint commitments, until its user is erased. */
+  readonly fingerprints?: PhoneFingerprints
+  /** An event written before commitments whose fingerprints erasure removed: its hash covers what it had. */
+  readonly redacted?: true
 }
 
 /** A delivery the relay holds the lease of, with what it needs to send it. */

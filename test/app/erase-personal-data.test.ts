@@ -1,12 +1,14 @@
 /**
  * ErasePersonalData over the in-memory doubles: like the SQL stores (src/layers/sql/rows.ts changeStatements), the
- * double's commit of the erasure deletes the user's completed Idempotency-Key records, and only those.
+ * double's commit of the erasure deletes the user's completed Idempotency-Key records and its fingerprints, and only
+ * those; the events commit to fingerprints without carrying them. Storage: test/security/erasure-forgets.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { createUser } from "../../src/app/create-user.js"
 import { erasePersonalData } from "../../src/app/personal-data.js"
-import { MaskerLast4 } from "../../src/layers/masker.js"
+import { updatePhoneNumber } from "../../src/app/update-phone-number.js"
+import { commitmentOf, MaskerLast4, maskerWithFingerprint } from "../../src/layers/masker.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
 import { EventLog } from "../../src/services/event-log.js"
 import { UserRepo } from "../../src/services/user-repo.js"
@@ -54,5 +56,36 @@ describe("ErasePersonalData (program, with doubles)", () => {
         ["org_b", "u1", true],
         ["org_a", undefined, false]
       ])
+    }))
+
+  it.effect("commits events to fingerprints it keeps aside, and deletes the user's with the erasure, and only those", () =>
+    Effect.gen(function*() {
+      const store = makeMemoryStore()
+      const layer = Layer.mergeAll(
+        Layer.succeed(UserRepo, memoryRepo(store)),
+        Layer.succeed(EventLog, memoryEventLog(store)),
+        Layer.succeed(CurrentPrincipal, service),
+        maskerWithFingerprint("erase-personal-data-fingerprint-key-0123")
+      )
+      yield* createUser({ userId: "u1", phoneNumber: "+14155552671" }).pipe(Effect.provide(layer))
+      yield* updatePhoneNumber({ userId: "u1", phoneNumber: "+442079460958", ifMatch: undefined }).pipe(
+        Effect.provide(layer)
+      )
+      yield* createUser({ userId: "u2", phoneNumber: "+16175550123" }).pipe(Effect.provide(layer))
+      const opened = [...store.fingerprints.entries()]
+      expect(opened.map(([id]) => id.split("\u0000").slice(1))).toEqual([["u1", "1"], ["u1", "2"], ["u2", "1"]])
+      const [, updated] = opened[1]!
+      expect(store.events[1]!.data).toMatchObject({
+        phoneNumberCommitment: commitmentOf(updated.phoneNumberSalt!, updated.phoneNumberFingerprint!),
+        previousPhoneNumberCommitment: commitmentOf(
+          updated.previousPhoneNumberSalt!,
+          updated.previousPhoneNumberFingerprint!
+        )
+      })
+      expect(JSON.stringify(store.events)).not.toContain("hmac-sha256:")
+
+      yield* erasePersonalData({ userId: "u1", ifMatch: undefined }).pipe(Effect.provide(layer))
+
+      expect([...store.fingerprints.keys()].map((id) => id.split("\u0000").slice(1))).toEqual([["u2", "1"]])
     }))
 })

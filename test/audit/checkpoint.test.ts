@@ -116,13 +116,29 @@ describe("verifyAudit", () => {
       events: 8,
       users: 4,
       checkpoint: { sequence: 2, hash: checkpoints[1]!.hash, upToEventSequence: 6 },
-      unsealedEvents: 2
+      unsealedEvents: 2,
+      redactedEvents: 0
     })
   })
 
   it("reports an edited event at its own hash", () => {
     const edited = events.map((e, i) => (i === 2 ? { ...e, event: { ...e.event, occurredAt: "2027-01-01" } } : e))
     expect(verify(edited).broken).toMatchObject({ reason: "hash", aggregateId: "u1", version: 2 })
+  })
+
+  it("checks an event redacted by erasure by its links and seal, not its content", () => {
+    // The event at sequence 3 lost fields after it was hashed (erasure of fingerprints written before 0009).
+    const redacted = events.map((e, i) =>
+      i === 2
+        ? { ...e, event: { ...e.event, data: { maskedPhoneNumber: "****0000" } } as UserEvent, redacted: true }
+        : e
+    )
+    const report = verify(redacted)
+    expect(report.broken).toBeUndefined()
+    expect(report.organizations[ORG]).toMatchObject({ redactedEvents: 1 })
+    expect(verify(redacted.filter((_, i) => i !== 2)).broken).toMatchObject({ reason: "version-gap", version: 2 })
+    const relinked = redacted.map((e, i) => (i === 2 ? { ...e, hash: "f".repeat(64) } : e))
+    expect(verify(relinked).broken).toMatchObject({ reason: "prev-hash", aggregateId: "u1", version: 3 })
   })
 
   it("reports a deleted event in the middle of a user's chain as a gap", () => {

@@ -86,6 +86,16 @@ describe("verifyFeed agrees with the server's chain and checkpoints", () => {
     )
   })
 
+  it("takes a redacted entry's hash as given, and still checks its links and seal", async () => {
+    const entries = build(["a", "a", "b"])
+    const head = checkpointOver(entries)
+    const stripped = { ...entries[0]!, event: { ...entries[0]!.event, data: {} } }
+    expect(await verifyFeed([stripped, ...entries.slice(1)], head)).toMatchObject({ ok: false, problem: "hash" })
+    expect(await verifyFeed([{ ...stripped, redacted: true }, ...entries.slice(1)], head)).toMatchObject({ ok: true })
+    const relinked = { ...stripped, redacted: true, hash: "f".repeat(64) }
+    expect(await verifyFeed([relinked, ...entries.slice(1)], head)).toMatchObject({ ok: false, problem: "prev-hash" })
+  })
+
   it("checks no seal while there is no checkpoint, and still every link", async () => {
     const entries = build(["a", "a", "b"])
     const none = { sequence: 0, upToEventSequence: 0, eventCount: 0, root: "x" }

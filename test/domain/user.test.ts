@@ -272,9 +272,12 @@ describe("the User decider", () => {
   })
 
   describe("fingerprints", () => {
-    const fingerprintOf = (n: E164) => `hmac-sha256:${n === A ? "fa" : "fb"}`
+    const fingerprintOf = (n: E164) => {
+      const f = n === A ? "fa" : "fb"
+      return { fingerprint: `hmac-sha256:${f}`, salt: `salt-${f}`, commitment: `sha256:c-${f}` }
+    }
 
-    it("given a fingerprint function, when a number changes, then both fingerprints are in the event", () => {
+    it("given a fingerprint function, when a number changes, then the event commits to both, and the decision opens them", () => {
       const decision = decide(
         { type: "UpdatePhoneNumber", userId: "u1", phoneNumber: B },
         user(A),
@@ -282,15 +285,26 @@ describe("the User decider", () => {
         maskPhoneNumber,
         fingerprintOf
       )
-      expect(decision._tag === "Changed" && decision.event.data).toMatchObject({
+      if (decision._tag !== "Changed") throw new Error(decision._tag)
+      expect(decision.event.data).toEqual({
+        maskedPhoneNumber: "****0958",
+        previousMaskedPhoneNumber: "****2671",
+        phoneNumberVerified: false,
+        phoneNumberCommitment: "sha256:c-fb",
+        previousPhoneNumberCommitment: "sha256:c-fa"
+      })
+      expect(decision.fingerprints).toEqual({
         phoneNumberFingerprint: "hmac-sha256:fb",
-        previousPhoneNumberFingerprint: "hmac-sha256:fa"
+        phoneNumberSalt: "salt-fb",
+        previousPhoneNumberFingerprint: "hmac-sha256:fa",
+        previousPhoneNumberSalt: "salt-fa"
       })
     })
 
     it("given no fingerprint function, then the event has no fingerprint fields", () => {
       const decision = decide({ type: "CreateUser", userId: "u1", phoneNumber: A }, null, metadata, maskPhoneNumber)
       expect(decision._tag === "Changed" && Object.keys(decision.event.data)).toEqual(["maskedPhoneNumber"])
+      expect(decision._tag === "Changed" && "fingerprints" in decision).toBe(false)
     })
   })
 })

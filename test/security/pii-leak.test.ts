@@ -4,7 +4,8 @@
  * the console, every response (status, headers, body), the whole events table, and every webhook the relay delivered
  * (to a real receiver on 127.0.0.1 subscribed to every event type: headers and body as received). None may contain
  * any of the numbers used, in any of the forms a number is written in; no webhook carries a token or an API key.
- * The masked last four digits are allowed.
+ * The masked last four digits are allowed. The first handler has a fingerprint key: its events carry commitments,
+ * and the fingerprints themselves are only in phone_fingerprints, which is scanned too.
  */
 import { Effect } from "effect"
 import { parsePhoneNumber } from "libphonenumber-js/max"
@@ -302,6 +303,7 @@ beforeAll(async () => {
   receiver = await startReceiver()
   const signal = makeWakeSignal()
   f = await makeSqliteFixture({
+    phoneFingerprintKey: "pii-leak-fingerprint-key-0123456789abcdef",
     webhooks: { secretKey: TEST_WEBHOOK_SECRET_KEY, allowLoopback: true, onWrite: signal.wake }
   })
   // The relay of the Bun and Deno servers over the same file: it sends both sessions' events (the second handler's
@@ -394,6 +396,9 @@ describe("no phone number leaks, in any form", () => {
       ),
       ...f.query("SELECT * FROM webhook_deliveries").map((row, i) =>
         [`deliveries row ${i}`, JSON.stringify(row)] as const
+      ),
+      ...f.query("SELECT * FROM phone_fingerprints").map((row, i) =>
+        [`phone_fingerprints row ${i}`, JSON.stringify(row)] as const
       )
     ]
     expect(haystacks.length).toBeGreaterThan(150)
@@ -406,17 +411,24 @@ describe("no phone number leaks, in any form", () => {
     expect(leaks).toEqual([])
   })
 
-  it("masks every number in the events: ****dddd or null, nothing else", () => {
+  it("masks every number in the events: ****dddd or null, or a salted commitment, nothing else", () => {
     const rows = f.query<{ data: string }>("SELECT data FROM events")
     expect(rows.length).toBeGreaterThan(10)
+    let commitments = 0
     for (const row of rows) {
       const data = JSON.parse(row.data) as Record<string, unknown>
       for (const [key, value] of Object.entries(data)) {
-        if (/phone/i.test(key) && !/verified/i.test(key)) {
+        if (/Commitment$/.test(key)) {
+          commitments++
+          expect(/^sha256:[0-9a-f]{64}$/.test(String(value)), key).toBe(true)
+        } else if (/phone/i.test(key) && !/verified/i.test(key)) {
           expect(value === null || /^\*{4}\d{4}$/.test(String(value)), key).toBe(true)
         }
       }
     }
+    expect(commitments).toBeGreaterThan(5)
+    expect(f.query<{ n: number }>("SELECT count(*) AS n FROM phone_fingerprints")[0]!.n).toBeGreaterThan(5)
+    expect(JSON.stringify(rows)).not.toContain("hmac-sha256:")
   })
 })
 
@@ -431,12 +443,17 @@ describe("webhooks", () => {
       expect(text).not.toMatch(/authorization|bearer|x-api-key|cookie/i)
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}|uak_/)
       for (const credential of credentials) expect(text).not.toContain(credential)
-      // Masked numbers only, wherever a number appears in the event.
-      const { data } = JSON.parse(webhook.body).data
-      for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
-        if (/phone/i.test(key) && !/verified/i.test(key)) {
+      // Masked numbers or commitments only, wherever a number appears in the event; fingerprints beside it.
+      const body = JSON.parse(webhook.body)
+      for (const [key, value] of Object.entries(body.data.data as Record<string, unknown>)) {
+        if (/Commitment$/.test(key)) expect(/^sha256:[0-9a-f]{64}$/.test(String(value)), key).toBe(true)
+        else if (/phone/i.test(key) && !/verified/i.test(key)) {
           expect(value === null || /^\*{4}\d{4}$/.test(String(value)), key).toBe(true)
         }
+      }
+      for (const [key, value] of Object.entries((body.fingerprints ?? {}) as Record<string, unknown>)) {
+        const shape = /Fingerprint$/.test(key) ? /^hmac-sha256:[\w-]{43}$/ : /^[0-9a-f]{64}$/
+        expect(shape.test(String(value)), key).toBe(true)
       }
     }
   })

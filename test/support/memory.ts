@@ -5,7 +5,7 @@
  */
 import { Clock, Effect } from "effect"
 import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
-import type { User, UserEvent } from "../../src/domain/user.js"
+import type { PhoneFingerprints, User, UserEvent } from "../../src/domain/user.js"
 import { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../src/services/errors.js"
 import type { EventLog } from "../../src/services/event-log.js"
 import {
@@ -25,6 +25,8 @@ export interface MemoryStore {
   readonly heads: Map<string, string>
   /** Idempotency-Key entries by organization, principal and key. */
   readonly idempotency: Map<string, MemoryIdempotencyEntry>
+  /** The openings of events' fingerprint commitments, by organization, user and version (phone_fingerprints). */
+  readonly fingerprints: Map<string, PhoneFingerprints>
   /** When set, the next commit fails with StoreUnavailable before writing anything. */
   failNextCommit: boolean
 }
@@ -44,6 +46,7 @@ export const makeMemoryStore = (): MemoryStore => ({
   events: [],
   heads: new Map(),
   idempotency: new Map(),
+  fingerprints: new Map(),
   failNextCommit: false
 })
 
@@ -64,7 +67,7 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
         ? null
         : { user, headHash: store.heads.get(key(organizationId, userId)) ?? GENESIS_HASH }
     }),
-  commit: ({ event, previousHash, state }) =>
+  commit: ({ event, fingerprints, previousHash, state }) =>
     Effect.suspend((): Effect.Effect<void, VersionConflict | PhoneNumberInUse | StoreUnavailable> => {
       if (store.failNextCommit) {
         store.failNextCommit = false
@@ -89,8 +92,12 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
           store.users.set(id, state)
           store.events.push(event)
           store.heads.set(id, nextLink(previousHash, event).hash)
-          // As rows.ts changeStatements: erasure also deletes the user's completed idempotency records.
+          if (fingerprints !== undefined) store.fingerprints.set(`${id}\u0000${event.version}`, fingerprints)
+          // As rows.ts changeStatements: erasure also deletes the user's completed idempotency records and fingerprints.
           if (event.type === "UserPersonalDataErased") {
+            for (const opening of store.fingerprints.keys()) {
+              if (opening.startsWith(`${id}\u0000`)) store.fingerprints.delete(opening)
+            }
             for (const [id, entry] of store.idempotency) {
               if (
                 entry.organizationId === state.organizationId && entry.userId === state.id && entry.response !== null

@@ -21,7 +21,8 @@ describe("the audit trail on D1", () => {
       events: 15,
       users: 15,
       checkpoint: { sequence: 1, hash: head.body.hash },
-      unsealedEvents: 0
+      unsealedEvents: 0,
+      redactedEvents: 0
     })
   })
 })

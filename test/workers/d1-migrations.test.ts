@@ -39,7 +39,7 @@ describe("the migrations on D1", () => {
     expect(applied.map((m) => m.name)).toEqual(env.TEST_MIGRATIONS.map((m) => m.name))
   })
 
-  it("creates the eight triggers whole, bodies included", async () => {
+  it("creates the eleven triggers whole, bodies included", async () => {
     const triggers = await rows<{ name: string; sql: string }>(
       "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     )
@@ -51,7 +51,10 @@ describe("the migrations on D1", () => {
       "events_match_user_version",
       "events_no_delete",
       "events_no_organization_chain",
-      "events_no_update"
+      "events_no_update",
+      "redacted_events_erased_only",
+      "redacted_events_no_delete",
+      "redacted_events_no_update"
     ])
     for (const trigger of triggers) expect(trigger.sql).toMatch(/BEGIN\s+SELECT RAISE\(ABORT, '[^']+'\);\s+END$/)
   })

@@ -36,12 +36,17 @@ const seedOn = async (shard: number, db?: D1Database): Promise<Tenant> => {
   return { organizationId, apiKey }
 }
 
-const count = async (db: D1Database, table: "users" | "events" | "audit_checkpoints", organizationId: string) =>
+const count = async (
+  db: D1Database,
+  table: "users" | "events" | "audit_checkpoints" | "phone_fingerprints",
+  organizationId: string
+) =>
   (await db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE organization_id = ?`).bind(organizationId).first<
     { n: number }
   >())!.n
 
-const sharded = () => makeFetchHandler(D1Services(env.DB, jwtConfig, [env.DB_1]), handlerOptions)
+const sharded = (options: { readonly phoneFingerprintKey?: string } = {}) =>
+  makeFetchHandler(D1Services(env.DB, jwtConfig, [env.DB_1]), { ...handlerOptions, ...options })
 
 describe("organizations on two D1 shards", () => {
   it("keeps each organization's users, events and checkpoints on its own shard, invisible from the other", async () => {
@@ -130,7 +135,8 @@ describe("organizations on two D1 shards", () => {
       for (const statement of typeof sql === "string" ? sql.split("\n") : sql) await db.prepare(statement).run()
     }
     await run(env.DB_1, initShardSql(1))
-    const before = await makeApiClient(sharded().fetch, await seedOn(0))
+    const fingerprinted = { phoneFingerprintKey: "shards-on-d1-fingerprint-key-0123456789" }
+    const before = await makeApiClient(sharded(fingerprinted).fetch, await seedOn(0))
     const organizationId = before.tenant.organizationId
     for (const [i, number] of ["+1 415 555 2601", "+1 415 555 2602", "+1 415 555 2603"].entries()) {
       expect((await before.createUser(`mover_${i}`, number)).status).toBe(201)
@@ -161,6 +167,9 @@ describe("organizations on two D1 shards", () => {
 
     expect(await count(env.DB_1, "events", organizationId)).toBe(5)
     expect(await count(env.DB_1, "audit_checkpoints", organizationId)).toBe(1)
+    // The fingerprints move with their events, and none stay behind.
+    expect(await count(env.DB_1, "phone_fingerprints", organizationId)).toBe(5)
+    expect(await count(env.DB, "phone_fingerprints", organizationId)).toBe(0)
     const left = await env.DB.prepare("SELECT phone_number FROM users WHERE organization_id = ?").bind(organizationId)
       .all()
     expect(left.results).toEqual([{ phone_number: null }, { phone_number: null }, { phone_number: null }])

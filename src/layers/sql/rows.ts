@@ -8,6 +8,14 @@ import type { StoredEvent } from "../../audit/verify.js"
 import type { E164 } from "../../domain/phone.js"
 import type { User, UserEvent } from "../../domain/user.js"
 import type { Change } from "../../services/user-repo.js"
+import type { ChainedEvent } from "../../services/webhooks.js"
+import {
+  fingerprintStatements,
+  forgetStatements,
+  openingColumns,
+  type OpeningRow,
+  toOpening
+} from "./fingerprint-rows.js"
 
 /** One SQL statement with its parameters. */
 export interface Statement {
@@ -40,6 +48,9 @@ export interface EventRow {
   readonly chain_sequence: number | null
   readonly prev_hash: string
   readonly hash: string
+  /** Read by the feed, webhooks and verification only (fingerprint-rows.ts). */
+  readonly fingerprints?: OpeningRow["fingerprints"]
+  readonly redacted?: OpeningRow["redacted"]
 }
 
 export interface CheckpointRow {
@@ -65,11 +76,12 @@ export const SELECT_EVENTS = `SELECT sequence, ${EVENT_COLUMNS} FROM events ` +
   "WHERE organization_id = ? AND aggregate_id = ? AND version > ? ORDER BY version LIMIT ?"
 
 /** An organization's events after a store event number, in commit order, whole: the organization's feed. */
-export const SELECT_FEED = `SELECT sequence, ${EVENT_COLUMNS} FROM events ` +
+export const SELECT_FEED = `SELECT sequence, ${EVENT_COLUMNS}, ${openingColumns("events")} FROM events ` +
   "WHERE organization_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
 
 /** Every event of the store, for verification. */
-export const SELECT_ALL_EVENTS = `SELECT sequence, ${EVENT_COLUMNS} FROM events ORDER BY sequence`
+export const SELECT_ALL_EVENTS = `SELECT sequence, ${EVENT_COLUMNS}, ${openingColumns("events")} FROM events ` +
+  "ORDER BY sequence"
 
 /** An organization's events after a global sequence, in commit order: what a checkpoint seals. */
 export const SELECT_EVENT_HEADS_AFTER = "SELECT sequence, aggregate_id, version, hash FROM events " +
@@ -120,7 +132,17 @@ export const toStoredEvent = (row: EventRow): StoredEvent => ({
   chainSequence: row.chain_sequence === null ? null : Number(row.chain_sequence),
   prevHash: row.prev_hash,
   hash: row.hash,
-  event: toEvent(row)
+  event: toEvent(row),
+  ...(Number(row.redacted) === 1 ? { redacted: true } : {})
+})
+
+/** An event as the feed and webhooks carry it, with its chain position and, while kept, its fingerprints. */
+export const toChainedEvent = (row: EventRow): ChainedEvent => ({
+  sequence: Number(row.sequence),
+  prevHash: row.prev_hash,
+  hash: row.hash,
+  event: toEvent(row),
+  ...toOpening({ fingerprints: row.fingerprints ?? null, redacted: row.redacted ?? 0 })
 })
 
 export const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
@@ -154,15 +176,17 @@ const DELETE_USER_IDEMPOTENCY_RECORDS = "DELETE FROM idempotency_keys " +
 
 /**
  * The statements of one change, run as one atomic unit: the row write and the event append, in the order the
- * triggers expect (row first), and for an erasure the deletion of the user's idempotency records.
+ * triggers expect (row first), with the event's fingerprints; for an erasure, the deletion of the user's idempotency
+ * records and fingerprints.
  */
 export const changeStatements = (change: Change, link: EventLink): ReadonlyArray<Statement> =>
   change.event.type === "UserPersonalDataErased"
     ? [
       ...rowAndEvent(change, link),
-      { sql: DELETE_USER_IDEMPOTENCY_RECORDS, params: [change.state.organizationId, change.state.id] }
+      { sql: DELETE_USER_IDEMPOTENCY_RECORDS, params: [change.state.organizationId, change.state.id] },
+      ...forgetStatements(change.state.organizationId, change.state.id)
     ]
-    : rowAndEvent(change, link)
+    : [...rowAndEvent(change, link), ...fingerprintStatements(change)]
 
 const rowAndEvent = ({ event, state }: Change, link: EventLink): ReadonlyArray<Statement> => [
   state.version === 1

@@ -26,6 +26,7 @@ import {
   SELECT_LAST_CHECKPOINT,
   SELECT_UNSEALED_ORGANIZATIONS,
   SELECT_USER,
+  toChainedEvent,
   toCheckpoint,
   toEvent,
   toUser,
@@ -114,14 +115,7 @@ export const SqlEventLog = Layer.effect(
         ),
       feed: (organizationId, afterSequence, limit) =>
         query<EventRow>(SELECT_FEED, [organizationId, afterSequence, limit]).pipe(
-          Effect.map((rows) =>
-            rows.map((row) => ({
-              sequence: Number(row.sequence),
-              prevHash: row.prev_hash,
-              hash: row.hash,
-              event: toEvent(row)
-            }))
-          )
+          Effect.map((rows) => rows.map(toChainedEvent))
         ),
       // An organization moved to another shard leaves its old events behind, frozen (docs/PRODUCTION.md): only the
       // shard it is on now is sealed.

@@ -16,7 +16,8 @@ import {
   type WebhookSubscription
 } from "../../services/webhooks.js"
 import { unavailable } from "./driver.js"
-import { type EventRow, toEvent } from "./rows.js"
+import { openingColumns } from "./fingerprint-rows.js"
+import { type EventRow, toChainedEvent } from "./rows.js"
 import type { Statement } from "./rows.js"
 import { type Shard, Shards } from "./shards.js"
 
@@ -172,7 +173,8 @@ const CLAIM = "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WH
 const SELECT_CLAIMED = "SELECT d.subscription_id, d.event_sequence, d.attempts, d.window_started_at, s.url, " +
   "s.secret_generation, s.previous_generation, s.previous_until, e.sequence, e.event_id, e.organization_id, " +
   "e.aggregate_type, e.aggregate_id, e.version, e.type, e.data, e.metadata, e.occurred_at, e.chain_sequence, " +
-  "e.prev_hash, e.hash FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id " +
+  `e.prev_hash, e.hash, ${openingColumns("e")} ` +
+  "FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id " +
   "JOIN events e ON e.sequence = d.event_sequence WHERE d.lease_owner = ? ORDER BY d.event_sequence"
 
 // Kept even when the lease was lost meanwhile (the attempt happened), unless the subscription was deleted.
@@ -258,7 +260,7 @@ const toClaimed = (row: ClaimedRow, leaseOwner: string): ClaimedDelivery => ({
   attempts: Number(row.attempts),
   windowStartedAt: row.window_started_at,
   leaseOwner,
-  event: { sequence: Number(row.sequence), prevHash: row.prev_hash, hash: row.hash, event: toEvent(row) }
+  event: toChainedEvent(row)
 })
 
 const on = <A extends object>(sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<Param>) =>

@@ -79,7 +79,8 @@ const EVENT_COLUMNS = [
   "metadata",
   "occurred_at",
   "prev_hash",
-  "hash"
+  "hash",
+  "organization_sequence"
 ]
 const CHECKPOINT_COLUMNS = [
   "organization_id",
@@ -89,7 +90,8 @@ const CHECKPOINT_COLUMNS = [
   "root",
   "prev_hash",
   "hash",
-  "created_at"
+  "created_at",
+  "legacy_up_to_event_sequence"
 ]
 const IDEMPOTENCY_COLUMNS = [
   "organization_id",

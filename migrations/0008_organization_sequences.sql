@@ -29,7 +29,7 @@ BEFORE INSERT ON events
 WHEN NEW.organization_sequence IS NULL OR NEW.organization_sequence > 1 + COALESCE(
   (SELECT max(organization_sequence) FROM events WHERE organization_id = NEW.organization_id), 0)
 BEGIN
-  SELECT RAISE(ABORT, 'event does not take its organization''s next number');
+  SELECT RAISE(ABORT, 'event does not take the next number of its organization');
 END;
 
 -- Checkpoints seal up to an organization number. Those sealed before this migration keep their hash, which covers the

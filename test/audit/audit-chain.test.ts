@@ -199,7 +199,7 @@ describe("the audit trail", () => {
       )
         .all(org()) as Array<{ hash: string }>
       expect(insert(99, head!.hash)).toThrow(/the organization-wide chain is closed/)
-      expect(insert(null, head!.hash, next + 1)).toThrow(/does not take its organization's next number/)
+      expect(insert(null, head!.hash, next + 1)).toThrow(/does not take the next number of its organization/)
       expect(insert(null, head!.hash, next - 1)).toThrow(/UNIQUE constraint failed: events.organization_id/)
     } finally {
       db.prepare("UPDATE users SET version = 2 WHERE organization_id = ? AND id = 'a4'").run(org())

@@ -175,7 +175,7 @@ export const DeliveryAttempt = Schema.Struct({
 
 export const Delivery = Schema.Struct({
   eventId: Schema.String.annotations({ description: "The event's id, and the webhook-id of every attempt." }),
-  eventSequence: Schema.Int,
+  eventSequence: Schema.Int.annotations({ description: "The organization's own event number (the feed's sequence)." }),
   eventType: Schema.String,
   aggregateId: Schema.String,
   version: Schema.Int,

@@ -104,6 +104,28 @@ describe("GET /organizations/{id}/events", () => {
     expectProblem(await feed("", writer), 403, "missing-scope")
     expectProblem(await feed("", await f.userToken("ann")), 403, "missing-scope")
   })
+
+  it("lists checkpoints after a number, and refuses a bad query (400), another organization (404), no audit:read (403)", async () => {
+    const checkpoints = (query = "", token = auditor, organizationId = f.tenant.organizationId) =>
+      call(f.fetch, "GET", `/organizations/${organizationId}/audit/checkpoints${query}`, {
+        token,
+        apiKey: f.tenant.apiKey
+      })
+    const sealed = await head()
+    const listed = await checkpoints(`?afterSequence=${sealed.sequence - 1}`)
+    expect(listed.body).toEqual({
+      success: true,
+      organizationId: f.tenant.organizationId,
+      checkpoints: [{ ...sealed, success: undefined }],
+      nextAfterSequence: null
+    })
+    expect((await checkpoints(`?afterSequence=${sealed.sequence}`)).body.checkpoints).toEqual([])
+    for (const query of ["?afterSequence=-1", "?afterSequence=x", "?limit=0", "?limit=1001"]) {
+      expectProblem(await checkpoints(query), 400, "invalid-query")
+    }
+    expectProblem(await checkpoints("", auditor, f.other.organizationId), 404, "organization-not-found")
+    expectProblem(await checkpoints("", writer), 403, "missing-scope")
+  })
 })
 
 describe("checking the feed against the audit head (verifyFeed)", () => {

@@ -1,9 +1,10 @@
 /**
  * Verifying a store's audit trail (`npm run audit:verify`): every user's chain link by link, the organization-wide
- * chain of the events written before migration 0004, each organization's event numbers (1, 2, 3… without a gap),
- * every checkpoint's root, count and link, and each users row's version against its last event. It reports the first break it finds and, for each organization, up to which
- * checkpoint the whole history is sealed: events after the latest checkpoint are protected by their users' links
- * only (an attacker who deletes a user's newest events and rolls its row back is seen at the next checkpoint).
+ * chain of the events written before migration 0004, every checkpoint's root, count and link, each organization's
+ * event numbers (1, 2, 3… without a gap), and each users row's version against its last event. It reports the first
+ * break it finds and, for each organization, up to which checkpoint the whole history is sealed: events after the
+ * latest checkpoint are protected by their users' links only (an attacker who deletes a user's newest events and
+ * rolls its row back is seen at the next checkpoint).
  */
 import type { UserEvent } from "../domain/user.js"
 import { GENESIS_HASH, legacyLinkHash, linkHash } from "./chain.js"

@@ -463,9 +463,10 @@ export class AuditGroup extends HttpApiGroup.make("audit")
       .annotate(
         OpenApi.Description,
         `Pages of at most limit events (1 to ${FEED_MAX_LIMIT}, default ${FEED_DEFAULT_LIMIT}) after the cursor, each ` +
-          "with the organization's event number and its user's chain link (prevHash, hash), masked as everywhere. A consumer " +
-          "that was down catches up from its last nextCursor, and can check what it received against the audit " +
-          "head: the typed client's verifyFeed recomputes every link and the head's count and Merkle root."
+          "with the organization's own event number and its user's chain link (prevHash, hash), masked as " +
+          "everywhere. A consumer that was down catches up from its last nextCursor, and can check what it received " +
+          "against the audit head: the typed client's verifyFeed recomputes every link and the head's count and " +
+          "Merkle root."
       )
   )
   .middleware(Authentication)

@@ -8,12 +8,13 @@
  * - every event's `hash` is SHA-256(prevHash ‖ canonical JSON of {event}): the event is the one the chain holds;
  * - a user's consecutive versions link (`prevHash` of version v is the `hash` of v − 1), and no version received is
  *   missing between two others;
- * - the events the head seals, the last `eventCount` received up to its `upToEventSequence` (or, given the head kept
- *   before, exactly those after its `upToEventSequence`), are that many, end at that number, and give its Merkle
- *   `root` over the users' newest heads.
+ * - the events a checkpoint seals, the organization's numbers `upToEventSequence - eventCount + 1` to
+ *   `upToEventSequence` (numbers have no gaps), are all there and give its Merkle `root` over the users' newest heads;
+ * - given a head kept before and the checkpoints since (GET …/audit/checkpoints), each checkpoint hashes to its `hash`
+ *   and links to the one before, and the kept head sits in that chain at its place with its hash.
  *
- * So a feed replayed with an event changed, dropped, reordered or invented fails here, and a head kept elsewhere
- * makes a rewritten history fail too. Events written before migration 0004 link by another rule and are not
+ * So a feed replayed with an event changed, dropped, reordered or invented fails here, and a history rewritten at or
+ * before a kept head fails too, however many checkpoints were sealed since. Events written before migration 0004 link by another rule and are not
  * recomputed (their `hash` is taken as the feed gives it); every organization created since has none.
  */
 import { canonicalJson, GENESIS_HASH } from "./canonical-json.js"

@@ -33,6 +33,7 @@ export default defineWorkersConfig(async () => {
               // Local D1s that apply-migrations.ts leaves alone, for migrations applied to an older schema.
               UPGRADE_DB: { id: "00000000-0000-4000-8000-000000000003" },
               LEGACY_CHAIN_DB: { id: "00000000-0000-4000-8000-000000000004" },
+              NUMBERS_DB: { id: "00000000-0000-4000-8000-000000000005" },
               FINGERPRINTS_DB: { id: "00000000-0000-4000-8000-000000000009" }
             },
             bindings: {

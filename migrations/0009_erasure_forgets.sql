@@ -65,7 +65,7 @@ WHEN NOT (
   AND NEW.aggregate_type IS OLD.aggregate_type AND NEW.aggregate_id IS OLD.aggregate_id
   AND NEW.version IS OLD.version AND NEW.type IS OLD.type AND NEW.metadata IS OLD.metadata
   AND NEW.occurred_at IS OLD.occurred_at AND NEW.chain_sequence IS OLD.chain_sequence
-  AND NEW.prev_hash IS OLD.prev_hash AND NEW.hash IS OLD.hash
+  AND NEW.prev_hash IS OLD.prev_hash AND NEW.hash IS OLD.hash AND NEW.organization_sequence IS OLD.organization_sequence
   AND EXISTS (SELECT 1 FROM redacted_events r WHERE r.organization_id = OLD.organization_id
     AND r.aggregate_id = OLD.aggregate_id AND r.version = OLD.version)
 )

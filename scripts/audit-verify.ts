@@ -86,12 +86,15 @@ const why: Record<Break["reason"], string> = {
   "checkpoint-order": "this checkpoint seals less than the one before it",
   "checkpoint-count": "the events this checkpoint sealed are not all there (deleted, or added since)",
   "checkpoint-root": "the users' heads this checkpoint sealed are not the stored ones (events rewritten)",
+  "organization-sequence": "the organization's event numbers skip or repeat one here (an event deleted or added)",
   "row-version": "this user's row is at a version its events do not reach (its newest events deleted)"
 }
 const where = "checkpoint" in broken
   ? `at checkpoint ${broken.checkpoint}`
   : "chainSequence" in broken
   ? `at chain sequence ${broken.chainSequence}`
+  : "organizationSequence" in broken
+  ? `at event number ${broken.organizationSequence}`
   : `at user ${broken.aggregateId} version ${broken.version}` +
     ("eventId" in broken ? ` (event ${broken.eventId})` : "")
 console.error(

@@ -63,7 +63,8 @@ export const seedSqliteFile = async (
     )
     const insertEvent = db.prepare(
       "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
-        "occurred_at, chain_sequence, prev_hash, hash) VALUES (?, ?, 'User', ?, 1, 'UserCreated', ?, ?, ?, NULL, ?, ?)"
+        "occurred_at, chain_sequence, prev_hash, hash, organization_sequence) " +
+        "VALUES (?, ?, 'User', ?, 1, 'UserCreated', ?, ?, ?, NULL, ?, ?, ?)"
     )
     const insertOrganization = db.prepare(
       "INSERT INTO organizations (id, name, created_at) VALUES (?, 'Bench organization', ?)"
@@ -78,7 +79,7 @@ export const seedSqliteFile = async (
         users.forEach((user, i) => {
           const [eventId, aggregateId, data, metadata, prevHash, hash] = rows[i]!
           insertUser.run(organizationId, user.id, user.seeded, now, now)
-          insertEvent.run(eventId!, organizationId, aggregateId!, data!, metadata!, now, prevHash!, hash!)
+          insertEvent.run(eventId!, organizationId, aggregateId!, data!, metadata!, now, prevHash!, hash!, i + 1)
         })
       })()
     } finally {

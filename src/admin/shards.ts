@@ -1,9 +1,9 @@
 /**
  * Moving an organization between D1 shards (src/layers/d1.ts, migrations/0005; the procedure is in
  * docs/PRODUCTION.md). Its events (with their fingerprints and redactions), checkpoints, users, idempotency keys and
- * webhooks (subscriptions, deliveries and their attempts) are copied with their numbers unchanged:
- * a checkpoint names the last event sequence it seals, and its hash covers that number, so renumbering the events
- * would break every checkpoint a customer kept. Each shard therefore numbers its events in its own range
+ * webhooks (subscriptions, deliveries and their attempts) are copied with their numbers unchanged, the organization's
+ * event numbers and the store's row ids: a checkpoint sealed before migration 0008 hashes the row id it was sealed
+ * at, so renumbering the rows would break every such checkpoint a customer kept. Each shard therefore numbers its events in its own range
  * (`initShardSql`), and an organization only moves up, to a shard with a higher number: the ranges it brings along
  * are below the new shard's own, and no shard's counter ever enters another's range.
  *
@@ -80,7 +80,8 @@ const EVENT_COLUMNS = [
   "metadata",
   "occurred_at",
   "prev_hash",
-  "hash"
+  "hash",
+  "organization_sequence"
 ]
 const CHECKPOINT_COLUMNS = [
   "organization_id",
@@ -90,7 +91,8 @@ const CHECKPOINT_COLUMNS = [
   "root",
   "prev_hash",
   "hash",
-  "created_at"
+  "created_at",
+  "legacy_up_to_event_sequence"
 ]
 const REDACTED_COLUMNS = ["organization_id", "aggregate_id", "version"]
 const FINGERPRINT_COLUMNS = [...REDACTED_COLUMNS, "fingerprints"]

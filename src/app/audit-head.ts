@@ -1,5 +1,6 @@
 /**
- * The head of an organization's audit trail: its latest checkpoint, sealing every event written until now.
+ * The head of an organization's audit trail: its latest checkpoint, sealing every event written until now; and the
+ * checkpoints after one kept earlier, which link it to the head.
  */
 import { Effect } from "effect"
 import { GENESIS_HASH } from "../audit/chain.js"
@@ -11,12 +12,17 @@ import { OrganizationNotFound } from "./errors.js"
 
 export type AuditHead = Omit<Checkpoint, "createdAt"> & { readonly createdAt: string | null }
 
-/** Another organization's head is indistinguishable from an unknown organization's. */
-export const readAuditHead = (organizationId: string) =>
+/** Another organization's audit trail is indistinguishable from an unknown organization's. */
+const ownAuditTrail = (organizationId: string) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
     yield* authorizeAuditRead(principal)
     if (organizationId !== principal.organizationId) return yield* new OrganizationNotFound()
+  })
+
+export const readAuditHead = (organizationId: string) =>
+  Effect.gen(function*() {
+    yield* ownAuditTrail(organizationId)
     const latest: Checkpoint | undefined = yield* (yield* EventLog).checkpoint(organizationId)
     const head: AuditHead = {
       organizationId,
@@ -26,7 +32,27 @@ export const readAuditHead = (organizationId: string) =>
       root: latest?.root ?? EMPTY_ROOT,
       upToEventSequence: latest?.upToEventSequence ?? 0,
       eventCount: latest?.eventCount ?? 0,
-      createdAt: latest?.createdAt ?? null
+      createdAt: latest?.createdAt ?? null,
+      legacyUpToEventSequence: latest?.legacyUpToEventSequence ?? null
     }
     return head
+  })
+
+export interface CheckpointPage {
+  readonly checkpoints: ReadonlyArray<Checkpoint>
+  /** afterSequence of the next page; null on the last one. */
+  readonly nextAfterSequence: number | null
+}
+
+export const readAuditCheckpoints = (organizationId: string, afterSequence: number, limit: number) =>
+  Effect.gen(function*() {
+    yield* ownAuditTrail(organizationId)
+    // One extra row tells whether another page follows.
+    const rows = yield* (yield* EventLog).checkpoints(organizationId, afterSequence, limit + 1)
+    const checkpoints = rows.slice(0, limit)
+    const page: CheckpointPage = {
+      checkpoints,
+      nextAfterSequence: rows.length > limit ? checkpoints[checkpoints.length - 1]!.sequence : null
+    }
+    return page
   })

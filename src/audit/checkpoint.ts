@@ -21,7 +21,7 @@ export interface Checkpoint {
   readonly organizationId: string
   /** 1, 2, 3… per organization. */
   readonly sequence: number
-  /** The last event (global `events.sequence`) it seals; every event of the organization up to it is sealed. */
+  /** The organization's last event number it seals; every event of the organization up to it is sealed. */
   readonly upToEventSequence: number
   /** How many events of the organization it seals (those after the previous checkpoint). */
   readonly eventCount: number
@@ -30,6 +30,11 @@ export interface Checkpoint {
   readonly prevHash: string
   readonly hash: string
   readonly createdAt: string
+  /**
+   * Only on checkpoints sealed before migration 0008: the store-wide event number they were sealed at, which their
+   * hash covers instead of `upToEventSequence`.
+   */
+  readonly legacyUpToEventSequence: number | null
 }
 
 // Leaves, inner nodes and the empty tree hash distinct texts (RFC 6962's domain separation, over hex strings).
@@ -69,7 +74,7 @@ export const checkpointHash = (checkpoint: Omit<Checkpoint, "hash">): string =>
         organizationId: checkpoint.organizationId,
         root: checkpoint.root,
         sequence: checkpoint.sequence,
-        upToEventSequence: checkpoint.upToEventSequence
+        upToEventSequence: checkpoint.legacyUpToEventSequence ?? checkpoint.upToEventSequence
       }
     })
   )
@@ -92,7 +97,8 @@ export const nextCheckpoint = (previous: Checkpoint | undefined, input: Checkpoi
     eventCount: input.eventCount,
     root: headsRoot(input.heads),
     prevHash: previous?.hash ?? GENESIS_HASH,
-    createdAt: input.createdAt
+    createdAt: input.createdAt,
+    legacyUpToEventSequence: null
   }
   return { ...unsealed, hash: checkpointHash(unsealed) }
 }

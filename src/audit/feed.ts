@@ -8,12 +8,13 @@
  * - every event's `hash` is SHA-256(prevHash ‖ canonical JSON of {event}): the event is the one the chain holds;
  * - a user's consecutive versions link (`prevHash` of version v is the `hash` of v − 1), and no version received is
  *   missing between two others;
- * - the events the head seals, the last `eventCount` received up to its `upToEventSequence` (or, given the head kept
- *   before, exactly those after its `upToEventSequence`), are that many, end at that number, and give its Merkle
- *   `root` over the users' newest heads.
+ * - the events a checkpoint seals, the organization's numbers `upToEventSequence - eventCount + 1` to
+ *   `upToEventSequence` (numbers have no gaps), are all there and give its Merkle `root` over the users' newest heads;
+ * - given a head kept before and the checkpoints since (GET …/audit/checkpoints), each checkpoint hashes to its `hash`
+ *   and links to the one before, and the kept head sits in that chain at its place with its hash.
  *
- * So a feed replayed with an event changed, dropped, reordered or invented fails here, and a head kept elsewhere
- * makes a rewritten history fail too. Events written before migration 0004 link by another rule and are not
+ * So a feed replayed with an event changed, dropped, reordered or invented fails here, and a history rewritten at or
+ * before a kept head fails too, however many checkpoints were sealed since. Events written before migration 0004 link by another rule and are not
  * recomputed (their `hash` is taken as the feed gives it); every organization created since has none.
  */
 import { canonicalJson, GENESIS_HASH } from "./canonical-json.js"
@@ -32,12 +33,17 @@ export interface FeedEntry {
   readonly redacted?: boolean
 }
 
-/** The audit head's fields this check reads (the answer of GET …/audit/head has them all). */
+/** An audit checkpoint as GET …/audit/head and GET …/audit/checkpoints answer it (sequence 0: none yet). */
 export interface FeedHead {
+  readonly organizationId: string
   readonly sequence: number
+  readonly hash: string
+  readonly prevHash: string
+  readonly root: string
   readonly upToEventSequence: number
   readonly eventCount: number
-  readonly root: string
+  readonly createdAt: string | null
+  readonly legacyUpToEventSequence: number | null
 }
 
 export type FeedProblem =
@@ -48,6 +54,9 @@ export type FeedProblem =
   | "checkpoint-missing-events"
   | "checkpoint-count"
   | "checkpoint-root"
+  | "checkpoint-chain"
+  | "previous-head"
+  | "checkpoints-missing"
 
 export type FeedCheck =
   | { readonly ok: true; readonly checked: number; readonly sealed: number }
@@ -93,9 +102,29 @@ const headsRoot = async (entries: ReadonlyArray<FeedEntry>): Promise<string> => 
   return merkleRoot(leaves)
 }
 
+/** As checkpoint.ts `checkpointHash`: what the server hashed, the store-wide number for one sealed before 0008. */
+const checkpointHash = (c: FeedHead): Promise<string> =>
+  sha256Hex(
+    c.prevHash + canonicalJson({
+      checkpoint: {
+        createdAt: c.createdAt,
+        eventCount: c.eventCount,
+        organizationId: c.organizationId,
+        root: c.root,
+        sequence: c.sequence,
+        upToEventSequence: c.legacyUpToEventSequence ?? c.upToEventSequence
+      }
+    })
+  )
+
 export interface FeedCheckOptions {
-  /** The head kept from before: the check then knows exactly where the new head's events begin. */
-  readonly previousHead?: Pick<FeedHead, "upToEventSequence">
+  /** A head kept from before: it must still be in the history, at its place, with its hash. */
+  readonly previousHead?: FeedHead
+  /**
+   * The checkpoints after the kept head up to `head` (GET …/audit/checkpoints?afterSequence= its sequence), or from
+   * any earlier one: each is recomputed and linked to the one before, and checked against the entries it seals.
+   */
+  readonly checkpoints?: ReadonlyArray<FeedHead>
   /**
    * Events with a legacy organization-chain link (written before migration 0004), by sequence: their hash is not
    * recomputed. Leave it out for organizations created since.
@@ -103,17 +132,13 @@ export interface FeedCheckOptions {
   readonly legacy?: (entry: FeedEntry) => boolean
 }
 
-/**
- * Checks `entries` (the feed's events in the order received, from any starting point) against `head`. A head with
- * sequence 0 (no checkpoint yet) seals nothing; the links are still checked.
- */
-export const verifyFeed = async (
-  entries: ReadonlyArray<FeedEntry>,
-  head: FeedHead,
-  options: FeedCheckOptions = {}
-): Promise<FeedCheck> => {
-  const fail = (problem: FeedProblem, sequence?: number): FeedCheck =>
-    sequence === undefined ? { ok: false, problem } : { ok: false, problem, sequence }
+type Fail = (problem: FeedProblem, sequence?: number) => FeedCheck
+
+const fail: Fail = (problem, sequence) =>
+  sequence === undefined ? { ok: false, problem } : { ok: false, problem, sequence }
+
+/** Each entry's hash, and each user's versions and links among the entries. */
+const checkLinks = async (entries: ReadonlyArray<FeedEntry>, options: FeedCheckOptions) => {
   const byUser = new Map<string, FeedEntry>()
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!
@@ -134,15 +159,80 @@ export const verifyFeed = async (
     }
     byUser.set(event.aggregateId, entry)
   }
-  if (head.sequence === 0) return { ok: true, checked: entries.length, sealed: 0 }
-  const upTo = entries.filter((entry) => entry.sequence <= head.upToEventSequence)
-  if (upTo.length === 0 || upTo[upTo.length - 1]!.sequence !== head.upToEventSequence) {
-    return fail("checkpoint-missing-events")
+  return undefined
+}
+
+/**
+ * The checkpoints from the earliest one known up to `head`, each recomputed and following the one before (number,
+ * link, and its events starting where the previous one's ended), with the kept head in it at its place.
+ */
+const knownChain = async (head: FeedHead, options: FeedCheckOptions): Promise<Array<FeedHead> | FeedCheck> => {
+  const chain = (options.checkpoints ?? []).filter((c) => c.sequence <= head.sequence)
+  if (chain.at(-1)?.sequence !== head.sequence) chain.push(head)
+  else if (chain.at(-1)!.hash !== head.hash) return fail("checkpoint-chain")
+  const kept = options.previousHead
+  if (kept !== undefined && kept.sequence < chain[0]!.sequence) chain.unshift(kept)
+  for (let i = 0; i < chain.length; i++) {
+    const c = chain[i]!
+    if (c.sequence === 0) {
+      if (c.hash !== GENESIS_HASH || c.upToEventSequence !== 0) return fail("previous-head")
+      continue
+    }
+    if ((await checkpointHash(c)) !== c.hash) return fail("checkpoint-chain")
+    const before = chain[i - 1]
+    if (before === undefined) continue
+    const linked = c.sequence === before.sequence + 1 && c.prevHash === before.hash &&
+      c.upToEventSequence - c.eventCount === before.upToEventSequence
+    // Between the kept head and the rest, a missing checkpoint is the caller's to fetch; otherwise it is a break.
+    if (!linked && before === kept && c.sequence > kept.sequence + 1) return fail("checkpoints-missing")
+    if (!linked) return fail(before === kept ? "previous-head" : "checkpoint-chain")
   }
-  const sealed = options.previousHead === undefined
-    ? upTo.slice(Math.max(0, upTo.length - head.eventCount))
-    : upTo.filter((entry) => entry.sequence > options.previousHead!.upToEventSequence)
-  if (sealed.length !== head.eventCount) return fail("checkpoint-count")
-  if ((await headsRoot(sealed)) !== head.root) return fail("checkpoint-root")
-  return { ok: true, checked: entries.length, sealed: sealed.length }
+  if (kept !== undefined && kept.sequence > 0) {
+    const found = chain.find((c) => c.sequence === kept.sequence)
+    if (found === undefined || found.hash !== kept.hash || found.upToEventSequence !== kept.upToEventSequence) {
+      return fail("previous-head")
+    }
+  }
+  return chain.filter((c) => c.sequence > 0)
+}
+
+/**
+ * Checks `entries` (the feed's events in the order received, from any starting point) against `head`: every link,
+ * and each checkpoint whose events the entries hold. With `previousHead`, the kept head must be in the history at its
+ * place with its hash, and every entry at or before it must be sealed by a checkpoint given; the checkpoints between
+ * it and `head` are then needed (`checkpoints`), however many there are.
+ */
+export const verifyFeed = async (
+  entries: ReadonlyArray<FeedEntry>,
+  head: FeedHead,
+  options: FeedCheckOptions = {}
+): Promise<FeedCheck> => {
+  const broken = await checkLinks(entries, options)
+  if (broken !== undefined) return broken
+  if (options.previousHead !== undefined && options.previousHead.sequence > head.sequence) return fail("previous-head")
+  const chain = await knownChain(head, options)
+  if (!Array.isArray(chain)) return chain
+  const keptUpTo = options.previousHead?.upToEventSequence ?? 0
+  const first = entries[0]?.sequence ?? Infinity
+  let sealed = 0
+  for (const c of chain) {
+    const start = c.upToEventSequence - c.eventCount
+    const inside = entries.filter((e) => e.sequence > start && e.sequence <= c.upToEventSequence)
+    const isHead = c === chain.at(-1)
+    // A range before the entries was checked when it was read; the head's only if it is the kept one.
+    if (c.eventCount === 0 || c.upToEventSequence < first && (!isHead || c.upToEventSequence <= keptUpTo)) continue
+    if (first > start + 1 && !isHead && c.upToEventSequence > keptUpTo) {
+      // The entries begin inside this range, after the kept head: they are all there from where they begin.
+      if (inside.length !== c.upToEventSequence - first + 1) return fail("checkpoint-count")
+      continue
+    }
+    if (inside.at(-1)?.sequence !== c.upToEventSequence) return fail("checkpoint-missing-events")
+    if (inside.length !== c.eventCount) return fail("checkpoint-count")
+    if ((await headsRoot(inside)) !== c.root) return fail("checkpoint-root")
+    sealed += inside.length
+  }
+  // What the kept head vouches for must be sealed by a checkpoint given.
+  const known = chain[0] === undefined ? 0 : chain[0].upToEventSequence - chain[0].eventCount
+  if (options.previousHead !== undefined && first <= Math.min(keptUpTo, known)) return fail("checkpoints-missing")
+  return { ok: true, checked: entries.length, sealed }
 }

@@ -1,17 +1,20 @@
 /**
  * Verifying a store's audit trail (`npm run audit:verify`): every user's chain link by link, the organization-wide
- * chain of the events written before migration 0004, every checkpoint's root, count and link, and each users row's
- * version against its last event. It reports the first break it finds and, for each organization, up to which
- * checkpoint the whole history is sealed: events after the latest checkpoint are protected by their users' links
- * only (an attacker who deletes a user's newest events and rolls its row back is seen at the next checkpoint).
+ * chain of the events written before migration 0004, every checkpoint's root, count and link, each organization's
+ * event numbers (1, 2, 3… without a gap), and each users row's version against its last event. It reports the first
+ * break it finds and, for each organization, up to which checkpoint the whole history is sealed: events after the
+ * latest checkpoint are protected by their users' links only (an attacker who deletes a user's newest events and
+ * rolls its row back is seen at the next checkpoint).
  */
 import type { UserEvent } from "../domain/user.js"
 import { GENESIS_HASH, legacyLinkHash, linkHash } from "./chain.js"
 import { type Checkpoint, checkpointHash, headsOf, headsRoot } from "./checkpoint.js"
 
 export interface StoredEvent {
-  /** The store's global event sequence (commit order). */
+  /** The store's row id (commit order across the store). */
   readonly sequence: number
+  /** The organization's own event number: 1, 2, 3… in commit order, without a gap. */
+  readonly organizationSequence: number
   readonly organizationId: string
   /** Set only on events linked into the organization-wide chain before migration 0004. */
   readonly chainSequence: number | null
@@ -57,6 +60,11 @@ export type Break =
       | "checkpoint-root"
     readonly organizationId: string
     readonly checkpoint: number
+  }
+  | {
+    readonly reason: "organization-sequence"
+    readonly organizationId: string
+    readonly organizationSequence: number
   }
   | {
     readonly reason: "row-version"
@@ -129,12 +137,20 @@ const verifyUserChain = (organizationId: string, events: Array<StoredEvent>): Br
   return undefined
 }
 
+/** The organization's numbers, in the store's commit order, are 1, 2, 3… without a gap. */
+const verifyOrganizationSequence = (
+  organizationId: string,
+  bySequence: ReadonlyArray<StoredEvent>
+): Break | undefined => {
+  const at = bySequence.findIndex((e, i) => e.organizationSequence !== i + 1)
+  return at === -1 ? undefined : { reason: "organization-sequence", organizationId, organizationSequence: at + 1 }
+}
+
 const verifyCheckpoints = (
   organizationId: string,
-  events: ReadonlyArray<StoredEvent>,
+  bySequence: ReadonlyArray<StoredEvent>,
   checkpoints: ReadonlyArray<Checkpoint>
 ): Break | undefined => {
-  const bySequence = [...events].sort((a, b) => a.sequence - b.sequence)
   let prevHash = GENESIS_HASH
   let from = 0
   let upTo = 0
@@ -146,9 +162,14 @@ const verifyCheckpoints = (
     if (checkpointHash(checkpoint) !== checkpoint.hash) return { reason: "checkpoint-hash", ...at }
     if (checkpoint.upToEventSequence < upTo) return { reason: "checkpoint-order", ...at }
     let to = from
-    while (to < bySequence.length && bySequence[to]!.sequence <= checkpoint.upToEventSequence) to++
+    while (to < bySequence.length && bySequence[to]!.organizationSequence <= checkpoint.upToEventSequence) to++
     const sealed = bySequence.slice(from, to)
     if (sealed.length !== checkpoint.eventCount) return { reason: "checkpoint-count", ...at }
+    // Sealed before migration 0008: its hash covers the store's number, which must end the same events.
+    const legacy = checkpoint.legacyUpToEventSequence
+    if (legacy !== null && bySequence.filter((e) => e.sequence <= legacy).length !== to) {
+      return { reason: "checkpoint-count", ...at }
+    }
     const heads = headsOf(
       sealed.map((e) => ({ aggregateId: e.event.aggregateId, version: e.event.version, hash: e.hash }))
     )
@@ -176,6 +197,7 @@ export const verifyAudit = (input: AuditInput): AuditReport => {
   const ids = [...new Set([...events.keys(), ...checkpoints.keys(), ...users.keys()])].sort()
   for (const organizationId of ids) {
     const own = events.get(organizationId) ?? []
+    const bySequence = [...own].sort((a, b) => a.sequence - b.sequence)
     const byUser = groupBy(own, (e) => e.event.aggregateId)
     const sealing = (checkpoints.get(organizationId) ?? []).sort((a, b) => a.sequence - b.sequence)
     const broken = verifyLegacyChain(organizationId, own) ??
@@ -183,7 +205,8 @@ export const verifyAudit = (input: AuditInput): AuditReport => {
         (found, userId) => found ?? verifyUserChain(organizationId, byUser.get(userId)!),
         undefined
       ) ??
-      verifyCheckpoints(organizationId, own, sealing) ??
+      verifyCheckpoints(organizationId, bySequence, sealing) ??
+      verifyOrganizationSequence(organizationId, bySequence) ??
       (users.get(organizationId) ?? []).map((row): Break | undefined => {
         const last = byUser.get(row.userId)?.at(-1)?.event.version ?? 0
         return last === row.version
@@ -198,7 +221,7 @@ export const verifyAudit = (input: AuditInput): AuditReport => {
       checkpoint: latest === undefined
         ? undefined
         : { sequence: latest.sequence, hash: latest.hash, upToEventSequence: latest.upToEventSequence },
-      unsealedEvents: own.filter((e) => e.sequence > (latest?.upToEventSequence ?? 0)).length,
+      unsealedEvents: own.filter((e) => e.organizationSequence > (latest?.upToEventSequence ?? 0)).length,
       redactedEvents: own.filter((e) => e.redacted === true).length
     }
     checked += own.length

@@ -121,11 +121,12 @@ export const devSeedSql = (state: DevState, now: string): string => {
       quote(state.userId)
     }, NULL, 1, ${quote(now)}, ${quote(now)});`,
     `INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, ` +
-    `occurred_at, chain_sequence, prev_hash, hash) ` +
+    `occurred_at, chain_sequence, prev_hash, hash, organization_sequence) ` +
     `SELECT ${quote(event.id)}, ${org}, 'User', ${quote(state.userId)}, 1, 'UserCreated', ${
       quote(JSON.stringify(event.data))
     }, ` +
-    `${quote(JSON.stringify(event.metadata))}, ${quote(now)}, NULL, ${quote(link.prevHash)}, ${quote(link.hash)} ` +
+    `${quote(JSON.stringify(event.metadata))}, ${quote(now)}, NULL, ${quote(link.prevHash)}, ${quote(link.hash)}, ` +
+    `(SELECT COALESCE(max(organization_sequence), 0) + 1 FROM events WHERE organization_id = ${org}) ` +
     `WHERE NOT EXISTS (SELECT 1 FROM events WHERE organization_id = ${org} AND aggregate_id = ${quote(state.userId)});`
   ].join("\n")
 }

@@ -55,12 +55,11 @@ export const UserResponse = Schema.Struct({
   erased: Schema.Boolean
 }).annotations({ identifier: "User" })
 
-export const AuditHeadResponse = Schema.Struct({
-  success: Schema.Literal(true),
+const checkpointFields = {
   organizationId: Schema.String,
-  sequence: Schema.Int.annotations({ description: "The latest checkpoint's number (0 while there is none)." }),
+  sequence: Schema.Int.annotations({ description: "The checkpoint's number, 1, 2, 3… (0: there is none yet)." }),
   hash: Schema.String.annotations({
-    description: "SHA-256 (hex) of the latest checkpoint, chained to every checkpoint before it; 64 zeros when none."
+    description: "SHA-256 (hex) of the checkpoint, chained to every checkpoint before it; 64 zeros when none."
   }),
   prevHash: Schema.String.annotations({
     description: "The hash of the checkpoint before it (64 zeros for the first)."
@@ -69,11 +68,32 @@ export const AuditHeadResponse = Schema.Struct({
     description: "Merkle root over the chain heads of the users its events touched (src/audit/checkpoint.ts)."
   }),
   upToEventSequence: Schema.Int.annotations({
-    description: "Every event of the organization up to this one is sealed."
+    description: "The organization's event number up to which every event is sealed (the feed's sequence)."
   }),
-  eventCount: Schema.Int.annotations({ description: "How many events this checkpoint sealed." }),
+  eventCount: Schema.Int.annotations({
+    description: "How many events it sealed: the organization's events after upToEventSequence - eventCount."
+  }),
+  legacyUpToEventSequence: Schema.NullOr(Schema.Int).annotations({
+    description: "Only on checkpoints sealed before per-organization numbers: the number their hash covers."
+  })
+}
+
+export const AuditHeadResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  ...checkpointFields,
   createdAt: Schema.NullOr(Schema.String).annotations({ description: "When it was made; null when there is none." })
 }).annotations({ identifier: "AuditHead" })
+
+export const AuditCheckpoint = Schema.Struct({ ...checkpointFields, createdAt: Schema.String }).annotations({
+  identifier: "AuditCheckpoint"
+})
+
+export const CheckpointsResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  organizationId: Schema.String,
+  checkpoints: Schema.Array(AuditCheckpoint),
+  nextAfterSequence: Schema.NullOr(Schema.Int).annotations({ description: "afterSequence of the next page, or null" })
+}).annotations({ identifier: "AuditCheckpoints" })
 
 export const CommandResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -155,7 +175,7 @@ export const DeliveryAttempt = Schema.Struct({
 
 export const Delivery = Schema.Struct({
   eventId: Schema.String.annotations({ description: "The event's id, and the webhook-id of every attempt." }),
-  eventSequence: Schema.Int,
+  eventSequence: Schema.Int.annotations({ description: "The organization's own event number (the feed's sequence)." }),
   eventType: Schema.String,
   aggregateId: Schema.String,
   version: Schema.Int,
@@ -190,7 +210,7 @@ const DeliveriesQuery = Schema.Struct({
 
 export const FeedEntry = Schema.Struct({
   sequence: Schema.Int.annotations({
-    description: "The event's number in its store, in commit order (an organization lives on one store at a time)."
+    description: "The organization's own event number: 1, 2, 3… in commit order, without a gap."
   }),
   aggregateId: Schema.String,
   version: Schema.Int,
@@ -222,6 +242,16 @@ export const FEED_MAX_LIMIT = 1_000
 
 const FeedQuery = Schema.Struct({
   after: Schema.optional(Cursor),
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, FEED_MAX_LIMIT)))
+})
+
+/** The checkpoints' page size: default and maximum. */
+export const CHECKPOINTS_DEFAULT_LIMIT = 100
+
+const CheckpointsQuery = Schema.Struct({
+  afterSequence: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))
+  ),
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, FEED_MAX_LIMIT)))
 })
 
@@ -414,6 +444,21 @@ export class AuditGroup extends HttpApiGroup.make("audit")
       )
   )
   .add(
+    HttpApiEndpoint.get("auditCheckpoints")`/organizations/${
+      HttpApiSchema.param("organizationId", UserId)
+    }/audit/checkpoints`
+      .setUrlParams(CheckpointsQuery)
+      .addSuccess(CheckpointsResponse)
+      .pipe(withProblems("InvalidRequest", "OrganizationNotFound", "Forbidden", "StoreUnavailable"))
+      .annotate(OpenApi.Summary, "The organization's audit checkpoints after a number, oldest first (audit:read)")
+      .annotate(
+        OpenApi.Description,
+        `Pages of at most limit checkpoints (1 to ${FEED_MAX_LIMIT}, default ${CHECKPOINTS_DEFAULT_LIMIT}). With ` +
+          "afterSequence the number of a head kept earlier, they are what links it to the latest head: verifyFeed " +
+          "recomputes each one's hash and link, and checks the kept head is still in the chain."
+      )
+  )
+  .add(
     HttpApiEndpoint.get("organizationEvents")`/organizations/${HttpApiSchema.param("organizationId", UserId)}/events`
       .setUrlParams(FeedQuery)
       .addSuccess(FeedResponse)
@@ -425,9 +470,10 @@ export class AuditGroup extends HttpApiGroup.make("audit")
       .annotate(
         OpenApi.Description,
         `Pages of at most limit events (1 to ${FEED_MAX_LIMIT}, default ${FEED_DEFAULT_LIMIT}) after the cursor, each ` +
-          "with its store sequence and its user's chain link (prevHash, hash), masked as everywhere. A consumer " +
-          "that was down catches up from its last nextCursor, and can check what it received against the audit " +
-          "head: the typed client's verifyFeed recomputes every link and the head's count and Merkle root."
+          "with the organization's own event number and its user's chain link (prevHash, hash), masked as " +
+          "everywhere. A consumer that was down catches up from its last nextCursor, and can check what it received " +
+          "against the audit head: the typed client's verifyFeed recomputes every link and the head's count and " +
+          "Merkle root."
       )
   )
   .middleware(Authentication)

@@ -1,19 +1,27 @@
 /**
- * The opaque cursors of the paged routes that walk the store's event numbers (the organization's feed, a
- * subscription's deliveries): base64url of `s:<number>`. Opaque, so that callers pass back what they were given
- * rather than compute positions; anything else is a 400 invalid-cursor.
+ * The opaque cursors of the paged routes that walk an organization's event numbers (the organization's feed, a
+ * subscription's deliveries): base64url of `o:<number>`. Opaque, so that callers pass back what they were given
+ * rather than compute positions; anything else is a 400 invalid-cursor. A cursor of the store-wide numbers used
+ * before (`s:<number>`) is a 400 outdated-cursor: translating it would tell where the organization's events fell
+ * among every organization's.
  */
 import { Effect } from "effect"
 import { InvalidRequest } from "./errors.js"
 
-const PREFIX = "s:"
-
 const toBase64Url = (text: string) => btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
 
-export const encodeCursor = (sequence: number): string => toBase64Url(`${PREFIX}${sequence}`)
+export const encodeCursor = (sequence: number): string => toBase64Url(`o:${sequence}`)
 
 const invalid = Effect.fail(
   new InvalidRequest({ code: "invalid-cursor", detail: "The cursor is not one this service gave out." })
+)
+
+const outdated = Effect.fail(
+  new InvalidRequest({
+    code: "outdated-cursor",
+    detail: "The cursor counts every organization's events, as before per-organization event numbers: start again " +
+      "without after, and skip the event ids already seen."
+  })
 )
 
 /** The event number a cursor stands for; 0 (from the start) without one. */
@@ -26,6 +34,7 @@ export const decodeCursor = (cursor: string | undefined): Effect.Effect<number, 
   } catch {
     return invalid
   }
-  const match = /^s:(0|[1-9][0-9]{0,15})$/.exec(text)
-  return match === null || !Number.isSafeInteger(Number(match[1])) ? invalid : Effect.succeed(Number(match[1]))
+  const match = /^([os]):(0|[1-9][0-9]{0,15})$/.exec(text)
+  if (match === null || !Number.isSafeInteger(Number(match[2]))) return invalid
+  return match[1] === "s" ? outdated : Effect.succeed(Number(match[2]))
 }

@@ -17,6 +17,7 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
     | "invalid-webhook-id"
     | "invalid-event-id"
     | "invalid-cursor"
+    | "outdated-cursor"
   readonly detail: string
 }> {}
 

@@ -7,7 +7,7 @@
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
-import { readAuditHead } from "../app/audit-head.js"
+import { readAuditCheckpoints, readAuditHead } from "../app/audit-head.js"
 import { authorizeCreateUser, createUser } from "../app/create-user.js"
 import { readFeed } from "../app/organization-feed.js"
 import {
@@ -32,6 +32,7 @@ import {
 import { UserRepo } from "../services/user-repo.js"
 import type { Delivery } from "../services/webhooks.js"
 import {
+  CHECKPOINTS_DEFAULT_LIMIT,
   CreateUserBody,
   CreateWebhookBody,
   FEED_DEFAULT_LIMIT,
@@ -153,6 +154,15 @@ export const AuditHandlers = HttpApiBuilder.group(
         answered(Effect.map(
           readAuditHead(path.organizationId),
           (head) => HttpServerResponse.unsafeJson({ success: true, ...head })
+        )))
+      .handleRaw("auditCheckpoints", ({ path, urlParams }) =>
+        answered(Effect.map(
+          readAuditCheckpoints(
+            path.organizationId,
+            urlParams.afterSequence ?? 0,
+            urlParams.limit ?? CHECKPOINTS_DEFAULT_LIMIT
+          ),
+          (page) => HttpServerResponse.unsafeJson({ success: true, organizationId: path.organizationId, ...page })
         )))
       .handleRaw("organizationEvents", ({ path, urlParams }) =>
         answered(Effect.gen(function*() {

@@ -95,7 +95,8 @@ const INVALID_REQUEST_CODES = [
   "invalid-idempotency-key",
   "invalid-webhook-id",
   "invalid-event-id",
-  "invalid-cursor"
+  "invalid-cursor",
+  "outdated-cursor"
 ] as const satisfies ReadonlyArray<Http.InvalidRequest["code"]>
 
 export const PROBLEMS: { readonly [T in ProblemTag]: Row<Extract<Answer, { readonly _tag: T }>> } = {

@@ -27,9 +27,15 @@ export class EventLog extends Context.Tag("users-api/EventLog")<
      * answers the latest checkpoint (undefined while the organization has no event).
      */
     readonly checkpoint: (organizationId: string) => Effect.Effect<Checkpoint | undefined, StoreUnavailable>
+    /** The organization's checkpoints after its checkpoint number `afterSequence`, oldest first. */
+    readonly checkpoints: (
+      organizationId: string,
+      afterSequence: number,
+      limit: number
+    ) => Effect.Effect<ReadonlyArray<Checkpoint>, StoreUnavailable>
     /**
-     * The organization's events after the store's event number `afterSequence`, in that order (commit order), each
-     * with its chain position: the organization's feed (GET /organizations/{id}/events).
+     * The organization's events after its event number `afterSequence`, in that order (commit order), each with its
+     * chain position: the organization's feed (GET /organizations/{id}/events).
      */
     readonly feed: (
       organizationId: string,

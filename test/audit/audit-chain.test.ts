@@ -180,21 +180,27 @@ describe("the audit trail", () => {
     expect(result.out).toMatch(/at user late version 2: this user's row is at a version its events do not reach/)
   })
 
-  it("refuses, in the live store, an event that does not extend its user's chain or claims an organization-wide place", () => {
+  it("refuses, in the live store, an event that does not extend its user's chain, claims an organization-wide place or skips a number", () => {
     const db = new Database(f.filename)
     try {
       db.prepare("UPDATE users SET version = 3 WHERE organization_id = ? AND id = 'a4'").run(org())
-      const insert = (chainSequence: number | null, prevHash: string) => () =>
+      const [{ next }] = db.prepare(
+        "SELECT max(organization_sequence) + 1 AS next FROM events WHERE organization_id = ?"
+      ).all(org()) as [{ next: number }]
+      const insert = (chainSequence: number | null, prevHash: string, number = next) => () =>
         db.prepare(
           "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
-            "occurred_at, chain_sequence, prev_hash, hash) VALUES (?, ?, 'User', 'a4', 3, 'Forged', '{}', '{}', 'now', ?, ?, ?)"
-        ).run(crypto.randomUUID(), org(), chainSequence, prevHash, "1".repeat(64))
+            "occurred_at, chain_sequence, prev_hash, hash, organization_sequence) " +
+            "VALUES (?, ?, 'User', 'a4', 3, 'Forged', '{}', '{}', 'now', ?, ?, ?, ?)"
+        ).run(crypto.randomUUID(), org(), chainSequence, prevHash, "1".repeat(64), number)
       expect(insert(null, GENESIS_HASH)).toThrow(/does not extend its user chain/)
       const [head] = db.prepare(
         "SELECT hash FROM events WHERE organization_id = ? AND aggregate_id = 'a4' AND version = 2"
       )
         .all(org()) as Array<{ hash: string }>
       expect(insert(99, head!.hash)).toThrow(/the organization-wide chain is closed/)
+      expect(insert(null, head!.hash, next + 1)).toThrow(/does not take the next number of its organization/)
+      expect(insert(null, head!.hash, next - 1)).toThrow(/UNIQUE constraint failed: events.organization_id/)
     } finally {
       db.prepare("UPDATE users SET version = 2 WHERE organization_id = ? AND id = 'a4'").run(org())
       db.close()

@@ -39,7 +39,7 @@ const history = (writes: ReadonlyArray<string>) => {
     const event = eventOf(userId, head.version + 1)
     const link = nextLink(head.hash, event)
     heads.set(userId, { version: event.version, hash: link.hash })
-    return { sequence: i + 1, organizationId: ORG, chainSequence: null, ...link, event }
+    return { sequence: i + 1, organizationSequence: i + 1, organizationId: ORG, chainSequence: null, ...link, event }
   })
 }
 
@@ -189,13 +189,22 @@ describe("verifyAudit", () => {
     const legacy = ["u1", "u2"].map((userId, i): StoredEvent => {
       const event = eventOf(userId, 1)
       const hash = legacyLinkHash(prev, i + 1, event)
-      const stored = { sequence: i + 1, organizationId: ORG, chainSequence: i + 1, prevHash: prev, hash, event }
+      const stored = {
+        sequence: i + 1,
+        organizationSequence: i + 1,
+        organizationId: ORG,
+        chainSequence: i + 1,
+        prevHash: prev,
+        hash,
+        event
+      }
       prev = hash
       return stored
     })
     const next = eventOf("u1", 2)
     const after: StoredEvent = {
       sequence: 3,
+      organizationSequence: 3,
       organizationId: ORG,
       chainSequence: null,
       ...nextLink(legacy[0]!.hash, next),

@@ -1250,7 +1250,9 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         root: expect.stringMatching(/^[0-9a-f]{64}$/),
         upToEventSequence: expect.any(Number),
         eventCount: expect.any(Number),
-        createdAt: expect.any(String)
+        createdAt: expect.any(String),
+        // Set only on checkpoints sealed before per-organization numbers.
+        legacyUpToEventSequence: before.body.legacyUpToEventSequence === null ? null : expect.any(Number)
       })
       // Nothing written since: the same checkpoint again.
       expect((await head()).body).toEqual(before.body)
@@ -1260,6 +1262,64 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       expect(after.body.prevHash).toBe(before.body.hash)
       expect(after.body.eventCount).toBe(1)
       expect(after.body.upToEventSequence).toBeGreaterThan(before.body.upToEventSequence)
+    })
+
+    it("numbers the organization's events 1, 2, 3… without a gap, whatever other organizations write meanwhile", async () => {
+      const token = await admin()
+      const organizationId = t().organizationId
+      const feed = (after?: string) =>
+        send(
+          "GET",
+          `/organizations/${organizationId}/events?limit=1000${after === undefined ? "" : `&after=${after}`}`,
+          {
+            token
+          }
+        )
+      const head = async () => (await send("GET", `/organizations/${organizationId}/audit/head`, { token })).body
+      // The head kept, then the feed read to its end: the cursor is where the kept head ends.
+      const kept = await head()
+      let cursor: string | undefined
+      let last = 0
+      for (let page = await feed();; page = await feed(cursor)) {
+        expect(page.status, page.text).toBe(200)
+        last = page.body.events.at(-1)?.sequence ?? last
+        cursor = page.body.nextCursor
+        if (!page.body.hasMore) break
+      }
+      expect(last).toBe(kept.upToEventSequence)
+      // Concurrent writers of this organization, of one of its users, and of another organization, sealed twice.
+      const racer = await newUser("numbered")
+      const other = { apiKey: t().other.apiKey, token: t().other.serviceToken }
+      const written = await Promise.all([
+        ...Array.from({ length: 6 }, (_, i) => create({ id: `numbered_${run}_${i}` })),
+        ...Array.from({ length: 6 }, () => update(racer, numbers.next().e164)),
+        ...Array.from({ length: 6 }, (_, i) => create({ id: `numbered_${run}_${i}` }, other))
+      ])
+      for (const answer of written) expect(answer.status, answer.text).toBeLessThan(300)
+      await head()
+      await update(racer, null)
+      const now = await head()
+      const mine = [racer, ...written.slice(0, 12).map((a) => a.body.event.id)]
+      const entries = (await feed(cursor)).body.events as Array<any>
+      // The racer's UserCreated, 12 concurrent events and the removal: exactly the next 14 numbers.
+      expect(entries.map((e) => e.sequence)).toEqual(Array.from({ length: 14 }, (_, i) => last + 1 + i))
+      expect(entries.map((e) => e.event.id)).toEqual(expect.arrayContaining(mine.slice(1)))
+      expect(entries.every((e) => e.event.metadata.organizationId === organizationId)).toBe(true)
+      expect(now.upToEventSequence).toBe(last + 14)
+      // The kept head is two checkpoints back: the checkpoints between link it to the new one.
+      const listed = await send(
+        "GET",
+        `/organizations/${organizationId}/audit/checkpoints?afterSequence=${kept.sequence}`,
+        {
+          token
+        }
+      )
+      expect(listed.body.checkpoints.map((c: any) => c.sequence)).toEqual([kept.sequence + 1, kept.sequence + 2])
+      const { verifyFeed } = await import("../../src/client.js")
+      expect(await verifyFeed(entries, now, { previousHead: kept, checkpoints: listed.body.checkpoints }))
+        .toMatchObject({ ok: true, sealed: 14 })
+      // A cursor of the store-wide numbers: refused, never translated.
+      expectProblem(await feed(btoa(`s:${last}`).replace(/=+$/, "")), 400, "outdated-cursor")
     })
 
     it("hides other organizations (404 organization-not-found) and needs audit:read (403 missing-scope)", async () => {

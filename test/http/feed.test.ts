@@ -72,8 +72,8 @@ describe("GET /organizations/{id}/events", () => {
       expect(Object.keys(entry)).toEqual(["sequence", "aggregateId", "version", "prevHash", "hash", "event"])
       expect(entry.event).toMatchObject({ aggregateId: entry.aggregateId, version: entry.version })
     }
-    const sequences = entries.map((e) => e.sequence)
-    expect([...sequences].sort((a, b) => a - b)).toEqual(sequences)
+    // The organization's own numbers: the other organization's write in between takes none of them.
+    expect(entries.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6])
     expect(answer.text).not.toMatch(/4155550(101|102|103|104)/)
     expect(answer.text).not.toContain("zed")
     // Each user's events link: version 2's prevHash is version 1's hash.
@@ -92,12 +92,39 @@ describe("GET /organizations/{id}/events", () => {
   it("refuses a bad cursor or limit (400), another organization (404), a caller without audit:read (403)", async () => {
     expectProblem(await feed("?after=%%%"), 400, "invalid-cursor")
     expectProblem(await feed(`?after=${btoa("sequence 4")}`), 400, "invalid-cursor")
+    // A cursor of the store-wide numbers used before: refused, not translated (that would place the organization's
+    // events among every organization's).
+    const outdated = await feed(`?after=${btoa("s:4").replace(/=+$/, "")}`)
+    expectProblem(outdated, 400, "outdated-cursor")
+    expect(outdated.body.detail).toMatch(/start again without after/)
     expectProblem(await feed("?limit=0"), 400, "invalid-query")
     expectProblem(await feed("?limit=1001"), 400, "invalid-query")
     expectProblem(await feed("", auditor, f.other.organizationId), 404, "organization-not-found")
     expectProblem(await feed("", auditor, "org_nowhere"), 404, "organization-not-found")
     expectProblem(await feed("", writer), 403, "missing-scope")
     expectProblem(await feed("", await f.userToken("ann")), 403, "missing-scope")
+  })
+
+  it("lists checkpoints after a number, and refuses a bad query (400), another organization (404), no audit:read (403)", async () => {
+    const checkpoints = (query = "", token = auditor, organizationId = f.tenant.organizationId) =>
+      call(f.fetch, "GET", `/organizations/${organizationId}/audit/checkpoints${query}`, {
+        token,
+        apiKey: f.tenant.apiKey
+      })
+    const sealed = await head()
+    const listed = await checkpoints(`?afterSequence=${sealed.sequence - 1}`)
+    expect(listed.body).toEqual({
+      success: true,
+      organizationId: f.tenant.organizationId,
+      checkpoints: [{ ...sealed, success: undefined }],
+      nextAfterSequence: null
+    })
+    expect((await checkpoints(`?afterSequence=${sealed.sequence}`)).body.checkpoints).toEqual([])
+    for (const query of ["?afterSequence=-1", "?afterSequence=x", "?limit=0", "?limit=1001"]) {
+      expectProblem(await checkpoints(query), 400, "invalid-query")
+    }
+    expectProblem(await checkpoints("", auditor, f.other.organizationId), 404, "organization-not-found")
+    expectProblem(await checkpoints("", writer), 403, "missing-scope")
   })
 })
 
@@ -120,11 +147,24 @@ describe("checking the feed against the audit head (verifyFeed)", () => {
     const after = await head()
     expect(after.eventCount).toBe(2)
     const { all } = await everything()
-    expect(await verifyFeed(all, after, { previousHead: before })).toEqual({ ok: true, checked: 8, sealed: 2 })
-    // The previous head's own events are not the new one's.
-    expect(await verifyFeed(all, after, { previousHead: { upToEventSequence: 0 } })).toMatchObject({
+    // Both heads' events are checked: the kept one's against it, the new ones against the new head.
+    expect(await verifyFeed(all, after, { previousHead: before })).toEqual({ ok: true, checked: 8, sealed: 8 })
+    // A kept head further back needs the checkpoints in between, which the route lists.
+    const genesis = { ...before, sequence: 0, hash: "0".repeat(64), upToEventSequence: 0, eventCount: 0 }
+    expect(await verifyFeed(all, after, { previousHead: genesis })).toMatchObject({
       ok: false,
-      problem: "checkpoint-count"
+      problem: "checkpoints-missing"
+    })
+    const listed = await call(f.fetch, "GET", `/organizations/${f.tenant.organizationId}/audit/checkpoints`, {
+      token: auditor,
+      apiKey: f.tenant.apiKey
+    })
+    expect(listed.body).toMatchObject({ success: true, nextAfterSequence: null })
+    expect(listed.body.checkpoints.at(-1)).toEqual({ ...after, success: undefined })
+    expect(await verifyFeed(all, after, { previousHead: genesis, checkpoints: listed.body.checkpoints })).toEqual({
+      ok: true,
+      checked: 8,
+      sealed: 8
     })
   })
 
@@ -151,7 +191,11 @@ describe("checking the feed against the audit head (verifyFeed)", () => {
     const { sha256Hex } = await import("../../src/sha256.js")
     const forged = { ...forgedPrev, hash: sha256Hex(forgedPrev.prevHash + canonicalJson({ event: forgedPrev.event })) }
     expect(await verifyFeed([...all.slice(0, -1), forged], sealed)).toMatchObject({ ok: false, problem: "prev-hash" })
-    expect(await verifyFeed(all, { ...sealed, root: "0".repeat(64) })).toMatchObject({
+    // A head whose root is not over the events received: as given, it does not hash; rehashed, its root is wrong.
+    const { checkpointHash } = await import("../../src/audit/checkpoint.js")
+    const other = { ...sealed, root: "0".repeat(64) }
+    expect(await verifyFeed(all, other)).toMatchObject({ ok: false, problem: "checkpoint-chain" })
+    expect(await verifyFeed(all, { ...other, hash: checkpointHash(other) })).toMatchObject({
       ok: false,
       problem: "checkpoint-root"
     })

@@ -172,7 +172,7 @@ describe("ErasePersonalData", () => {
     await erase("e5")
     const head = await call(f.fetch, "GET", `/organizations/${tenant.organizationId}/audit/head`, as(admin))
     const [last] = f.query<{ sequence: number }>(
-      "SELECT max(sequence) AS sequence FROM events WHERE organization_id = ?",
+      "SELECT max(organization_sequence) AS sequence FROM events WHERE organization_id = ?",
       tenant.organizationId
     )
     expect(head.body).toMatchObject({ success: true, organizationId: tenant.organizationId })
@@ -232,7 +232,8 @@ describe("GET /organizations/{id}/audit/head", () => {
     await setNumber("h1", null)
     const answer = await call(f.fetch, "GET", `/organizations/${tenant.organizationId}/audit/head`, as(admin))
     const events = f.query<{ sequence: number; aggregate_id: string; version: number; hash: string }>(
-      "SELECT sequence, aggregate_id, version, hash FROM events WHERE organization_id = ? ORDER BY sequence",
+      "SELECT organization_sequence AS sequence, aggregate_id, version, hash FROM events WHERE organization_id = ? " +
+        "ORDER BY sequence",
       tenant.organizationId
     )
     expect(answer.body.upToEventSequence).toBe(events.at(-1)!.sequence)

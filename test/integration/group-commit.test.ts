@@ -9,8 +9,11 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
+import type { User, UserEvent } from "../../src/domain/user.js"
 import { sqliteDriver, type SyncSqlite } from "../../src/layers/sql/driver.js"
 import { applyMigrations, tuneSqlite } from "../../src/layers/sql/migrate.js"
+import { changeStatements } from "../../src/layers/sql/rows.js"
 
 let db: Database.Database
 let reader: Database.Database
@@ -85,5 +88,41 @@ describe("the SQLite driver's group commit", () => {
     expect(users()).not.toContain("late")
     await pending
     expect(users()).toContain("late")
+  })
+})
+
+describe("event numbers in a group commit", () => {
+  const created = (organizationId: string, id: string, phoneNumber: string | null) => {
+    const event = {
+      id: crypto.randomUUID(),
+      type: "UserCreated",
+      aggregateType: "User",
+      aggregateId: id,
+      version: 1,
+      occurredAt: "2026-03-01T00:00:00.000Z",
+      data: { maskedPhoneNumber: null },
+      metadata: { organizationId, actor: { type: "service", id: "svc" }, requestId: id }
+    } as UserEvent
+    const state = { organizationId, id, phoneNumber, phoneNumberVerified: false, erasedAt: null, version: 1 } as User
+    return changeStatements({ state, event, previousHash: GENESIS_HASH }, nextLink(GENESIS_HASH, event))
+  }
+  const numbers = (organizationId: string) =>
+    reader.prepare("SELECT organization_sequence FROM events WHERE organization_id = ? ORDER BY sequence").pluck()
+      .all(organizationId)
+
+  it("gives each organization its next numbers, none skipped when a write in between is rolled back", async () => {
+    db.exec("INSERT INTO organizations (id, name, created_at) VALUES ('org_n', 'n', 'now'), ('org_o', 'o', 'now')")
+    const driver = sqliteDriver(db as unknown as SyncSqlite)
+    const exits = await Effect.runPromise(Effect.all([
+      Effect.exit(driver.write(created("org_n", "n1", "+14155550111"), "n1")),
+      Effect.exit(driver.write(created("org_o", "o1", null), "o1")),
+      // Takes n1's number: rolled back to its savepoint, with the number it had read.
+      Effect.exit(driver.write(created("org_n", "n2", "+14155550111"), "n2")),
+      Effect.exit(driver.write(created("org_n", "n3", null), "n3")),
+      Effect.exit(driver.write(created("org_o", "o2", null), "o2"))
+    ], { concurrency: "unbounded" }))
+    expect(exits.map(Exit.isSuccess)).toEqual([true, true, false, true, true])
+    expect(numbers("org_n")).toEqual([1, 2])
+    expect(numbers("org_o")).toEqual([1, 2])
   })
 })

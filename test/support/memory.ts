@@ -126,6 +126,7 @@ export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
   // The doubles test the program's logic; the feed and checkpoints are the stores' and are tested against real SQLite
   // and D1.
   feed: () => Effect.succeed([]),
+  checkpoints: () => Effect.succeed([]),
   checkpoint: () => Effect.succeed(undefined),
   unsealedOrganizations: () => Effect.succeed([])
 })

@@ -59,7 +59,7 @@ export const oldHistory = (): ReadonlyArray<Statement> => {
     { sql: "INSERT INTO organizations (id, name, created_at) VALUES (?, 'old', ?)", params: [OLD_ORG, AT] }
   ]
   const heads = new Map<string, { aggregateId: string; version: number; hash: string }>()
-  for (const [e, phoneNumber, erasedAt] of history) {
+  for (const [index, [e, phoneNumber, erasedAt]] of history.entries()) {
     statements.push({
       sql: "INSERT INTO users (organization_id, id, phone_number, erased_at, version, created_at, updated_at) " +
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (organization_id, id) DO UPDATE SET version = excluded.version, " +
@@ -70,7 +70,8 @@ export const oldHistory = (): ReadonlyArray<Statement> => {
     heads.set(e.aggregateId, { aggregateId: e.aggregateId, version: e.version, hash: link.hash })
     statements.push({
       sql: "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, " +
-        "metadata, occurred_at, chain_sequence, prev_hash, hash) VALUES (?, ?, 'User', ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+        "metadata, occurred_at, chain_sequence, prev_hash, hash, organization_sequence) " +
+        "VALUES (?, ?, 'User', ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
       params: [
         e.id,
         OLD_ORG,
@@ -81,7 +82,8 @@ export const oldHistory = (): ReadonlyArray<Statement> => {
         JSON.stringify(e.metadata),
         AT,
         link.prevHash,
-        link.hash
+        link.hash,
+        index + 1
       ]
     })
   }

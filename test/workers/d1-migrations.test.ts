@@ -18,8 +18,9 @@ const GENESIS = "0".repeat(64)
 const insertEvent = (eventId: string, version: number, chainSequence: number | null = null, prevHash = GENESIS) =>
   env.DB.prepare(
     "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at, " +
-      "chain_sequence, prev_hash, hash) " +
-      "VALUES (?, 'org_m', 'User', 'u_m', ?, 'UserCreated', '{}', '{}', '2026-03-01T00:00:00.000Z', ?, ?, ?)"
+      "chain_sequence, prev_hash, hash, organization_sequence) " +
+      "VALUES (?, 'org_m', 'User', 'u_m', ?, 'UserCreated', '{}', '{}', '2026-03-01T00:00:00.000Z', ?, ?, ?, " +
+      "(SELECT COALESCE(max(organization_sequence), 0) + 1 FROM events WHERE organization_id = 'org_m'))"
   ).bind(eventId, version, chainSequence, prevHash, `hash-${eventId}`)
 
 const givenUserWithEvent = () =>
@@ -39,7 +40,7 @@ describe("the migrations on D1", () => {
     expect(applied.map((m) => m.name)).toEqual(env.TEST_MIGRATIONS.map((m) => m.name))
   })
 
-  it("creates the eleven triggers whole, bodies included", async () => {
+  it("creates the twelve triggers whole, bodies included", async () => {
     const triggers = await rows<{ name: string; sql: string }>(
       "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     )
@@ -52,6 +53,7 @@ describe("the migrations on D1", () => {
       "events_no_delete",
       "events_no_organization_chain",
       "events_no_update",
+      "events_organization_sequence",
       "redacted_events_erased_only",
       "redacted_events_no_delete",
       "redacted_events_no_update"
@@ -120,8 +122,8 @@ describe("migrations/0004 on a D1 database whose events form one chain per organ
       legacy.prepare("UPDATE users SET version = 2 WHERE organization_id = 'org_l' AND id = 'a'"),
       legacy.prepare(
         "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
-          "occurred_at, chain_sequence, prev_hash, hash) VALUES ('n1', 'org_l', 'User', 'a', 2, 'X', '{}', '{}', 'x', " +
-          "NULL, 'h-l1', 'h-n1')"
+          "occurred_at, chain_sequence, prev_hash, hash, organization_sequence) VALUES ('n1', 'org_l', 'User', 'a', 2, " +
+          "'X', '{}', '{}', 'x', NULL, 'h-l1', 'h-n1', 3)"
       )
     ])
     const next = await all<{ sequence: number; prev_hash: string }>(

@@ -19,13 +19,14 @@ export class StoreDriver extends Context.Tag("users-api/StoreDriver")<StoreDrive
   readonly write: (statements: ReadonlyArray<Statement>, userId: string) => Effect.Effect<void, WriteError>
 }>() {}
 
-// The guards of migrations/ (0001, 0004): a lost race on the user's row, version or chain (retry against fresh
-// state), and a number that another user of the organization holds (no retry).
+// The guards of migrations/ (0001, 0004, 0008): a lost race on the user's row, version, chain or the organization's
+// next event number (retry against fresh state), and a number that another user of the organization holds (no retry).
 const RACES = [
   /UNIQUE constraint failed: events\.organization_id, events\.aggregate_id, events\.version/,
   /UNIQUE constraint failed: users\.organization_id, users\.id/,
   /event version does not match the user row/,
-  /event does not extend its user chain/
+  /event does not extend its user chain/,
+  /UNIQUE constraint failed: events\.organization_id, events\.organization_sequence/
 ]
 const NUMBER_TAKEN = /UNIQUE constraint failed: users\.organization_id, users\.phone_number/
 // The Idempotency-Key this write's answer is kept under was taken over by another attempt (idempotency-store.ts).

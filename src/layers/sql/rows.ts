@@ -35,7 +35,10 @@ export interface UserRow {
 }
 
 export interface EventRow {
+  /** The store's row id: never shown to a tenant. */
   readonly sequence: number
+  /** The organization's own event number, 1, 2, 3… (migrations/0008): what a tenant sees. */
+  readonly organization_sequence: number
   readonly event_id: string
   readonly organization_id: string
   readonly aggregate_type: string
@@ -57,6 +60,7 @@ export interface CheckpointRow {
   readonly organization_id: string
   readonly sequence: number
   readonly up_to_event_sequence: number
+  readonly legacy_up_to_event_sequence: number | null
   readonly event_count: number
   readonly root: string
   readonly prev_hash: string
@@ -70,25 +74,25 @@ export const SELECT_USER = "SELECT organization_id, id, phone_number, phone_numb
   "AND events.version = users.version) AS head_hash FROM users WHERE organization_id = ? AND id = ?"
 
 const EVENT_COLUMNS = "event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
-  "occurred_at, chain_sequence, prev_hash, hash"
+  "occurred_at, chain_sequence, prev_hash, hash, organization_sequence"
 
 export const SELECT_EVENTS = `SELECT sequence, ${EVENT_COLUMNS} FROM events ` +
   "WHERE organization_id = ? AND aggregate_id = ? AND version > ? ORDER BY version LIMIT ?"
 
-/** An organization's events after a store event number, in commit order, whole: the organization's feed. */
+/** An organization's events after one of its event numbers, in commit order, whole: the organization's feed. */
 export const SELECT_FEED = `SELECT sequence, ${EVENT_COLUMNS}, ${openingColumns("events")} FROM events ` +
-  "WHERE organization_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
+  "WHERE organization_id = ? AND organization_sequence > ? ORDER BY organization_sequence LIMIT ?"
 
 /** Every event of the store, for verification. */
 export const SELECT_ALL_EVENTS = `SELECT sequence, ${EVENT_COLUMNS}, ${openingColumns("events")} FROM events ` +
   "ORDER BY sequence"
 
-/** An organization's events after a global sequence, in commit order: what a checkpoint seals. */
-export const SELECT_EVENT_HEADS_AFTER = "SELECT sequence, aggregate_id, version, hash FROM events " +
-  "WHERE organization_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
+/** An organization's events after one of its event numbers, in commit order: what a checkpoint seals. */
+export const SELECT_EVENT_HEADS_AFTER = "SELECT organization_sequence, aggregate_id, version, hash FROM events " +
+  "WHERE organization_id = ? AND organization_sequence > ? ORDER BY organization_sequence LIMIT ?"
 
 const CHECKPOINT_COLUMNS = "organization_id, sequence, up_to_event_sequence, event_count, root, prev_hash, hash, " +
-  "created_at"
+  "created_at, legacy_up_to_event_sequence"
 
 export const SELECT_LAST_CHECKPOINT = `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ` +
   "WHERE organization_id = ? ORDER BY sequence DESC LIMIT 1"
@@ -96,11 +100,16 @@ export const SELECT_LAST_CHECKPOINT = `SELECT ${CHECKPOINT_COLUMNS} FROM audit_c
 export const SELECT_ALL_CHECKPOINTS =
   `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY organization_id, sequence`
 
-export const INSERT_CHECKPOINT = `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+export const INSERT_CHECKPOINT =
+  `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+/** An organization's checkpoints after one of their numbers, oldest first. */
+export const SELECT_CHECKPOINTS_AFTER = `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ` +
+  "WHERE organization_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
 
 /** Organizations with events their latest checkpoint has not sealed: what the periodic checkpointer visits. */
 export const SELECT_UNSEALED_ORGANIZATIONS = "SELECT DISTINCT e.organization_id FROM events e " +
-  "WHERE e.sequence > COALESCE((SELECT max(c.up_to_event_sequence) FROM audit_checkpoints c " +
+  "WHERE e.organization_sequence > COALESCE((SELECT max(c.up_to_event_sequence) FROM audit_checkpoints c " +
   "WHERE c.organization_id = e.organization_id), 0) LIMIT ?"
 
 export const SELECT_USER_VERSIONS = "SELECT organization_id, id, version FROM users"
@@ -128,6 +137,7 @@ export const toEvent = (row: EventRow): UserEvent =>
 
 export const toStoredEvent = (row: EventRow): StoredEvent => ({
   sequence: Number(row.sequence),
+  organizationSequence: Number(row.organization_sequence),
   organizationId: row.organization_id,
   chainSequence: row.chain_sequence === null ? null : Number(row.chain_sequence),
   prevHash: row.prev_hash,
@@ -138,7 +148,7 @@ export const toStoredEvent = (row: EventRow): StoredEvent => ({
 
 /** An event as the feed and webhooks carry it, with its chain position and, while kept, its fingerprints. */
 export const toChainedEvent = (row: EventRow): ChainedEvent => ({
-  sequence: Number(row.sequence),
+  sequence: Number(row.organization_sequence),
   prevHash: row.prev_hash,
   hash: row.hash,
   event: toEvent(row),
@@ -153,10 +163,11 @@ export const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
   root: row.root,
   prevHash: row.prev_hash,
   hash: row.hash,
-  createdAt: row.created_at
+  createdAt: row.created_at,
+  legacyUpToEventSequence: row.legacy_up_to_event_sequence === null ? null : Number(row.legacy_up_to_event_sequence)
 })
 
-export const checkpointParams = (c: Checkpoint): ReadonlyArray<string | number> => [
+export const checkpointParams = (c: Checkpoint): ReadonlyArray<string | number | null> => [
   c.organizationId,
   c.sequence,
   c.upToEventSequence,
@@ -164,7 +175,8 @@ export const checkpointParams = (c: Checkpoint): ReadonlyArray<string | number> 
   c.root,
   c.prevHash,
   c.hash,
-  c.createdAt
+  c.createdAt,
+  c.legacyUpToEventSequence
 ]
 
 /**
@@ -221,8 +233,10 @@ const rowAndEvent = ({ event, state }: Change, link: EventLink): ReadonlyArray<S
       ]
     },
   {
-    // chain_sequence stays NULL: the organization-wide chain of migration 0001 is closed (migration 0004).
-    sql: `INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+    // chain_sequence stays NULL: the organization-wide chain of migration 0001 is closed (migration 0004). The
+    // organization's next number is read in this same atomic unit, so concurrent writers neither collide nor skip one.
+    sql: `INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ` +
+      "(SELECT COALESCE(max(organization_sequence), 0) + 1 FROM events WHERE organization_id = ?))",
     params: [
       event.id,
       event.metadata.organizationId,
@@ -234,7 +248,8 @@ const rowAndEvent = ({ event, state }: Change, link: EventLink): ReadonlyArray<S
       JSON.stringify(event.metadata),
       event.occurredAt,
       link.prevHash,
-      link.hash
+      link.hash,
+      event.metadata.organizationId
     ]
   }
 ]

@@ -20,6 +20,7 @@ import {
   type CheckpointRow,
   type EventRow,
   INSERT_CHECKPOINT,
+  SELECT_CHECKPOINTS_AFTER,
   SELECT_EVENT_HEADS_AFTER,
   SELECT_EVENTS,
   SELECT_FEED,
@@ -82,14 +83,14 @@ export const SqlEventLog = Layer.effect(
     // first's instead of failing.
     const sealNext = (organizationId: string, previous: Checkpoint | undefined) =>
       Effect.gen(function*() {
-        const events = yield* query<Pick<EventRow, "sequence" | "aggregate_id" | "version" | "hash">>(
+        const events = yield* query<Pick<EventRow, "organization_sequence" | "aggregate_id" | "version" | "hash">>(
           SELECT_EVENT_HEADS_AFTER,
           [organizationId, previous?.upToEventSequence ?? 0, MAX_EVENTS_PER_CHECKPOINT]
         )
         if (events.length === 0) return { checkpoint: previous, more: false }
         const next = nextCheckpoint(previous, {
           organizationId,
-          upToEventSequence: Number(events[events.length - 1]!.sequence),
+          upToEventSequence: Number(events[events.length - 1]!.organization_sequence),
           eventCount: events.length,
           heads: headsOf(
             events.map((e) => ({ aggregateId: e.aggregate_id, version: Number(e.version), hash: e.hash }))
@@ -97,14 +98,15 @@ export const SqlEventLog = Layer.effect(
           createdAt: new Date(yield* Clock.currentTimeMillis).toISOString()
         })
         const { sql } = yield* shards.of(organizationId)
-        const written = yield* sql.unsafe(INSERT_CHECKPOINT, checkpointParams(next) as Array<string | number>).pipe(
-          Effect.as(true),
-          Effect.catchAll((cause) =>
-            /checkpoint does not extend|UNIQUE constraint failed: audit_checkpoints/.test(messageOf(cause))
-              ? Effect.succeed(false)
-              : Effect.fail(new StoreUnavailable({ cause }))
+        const written = yield* sql.unsafe(INSERT_CHECKPOINT, checkpointParams(next) as Array<string | number | null>)
+          .pipe(
+            Effect.as(true),
+            Effect.catchAll((cause) =>
+              /checkpoint does not extend|UNIQUE constraint failed: audit_checkpoints/.test(messageOf(cause))
+                ? Effect.succeed(false)
+                : Effect.fail(new StoreUnavailable({ cause }))
+            )
           )
-        )
         if (!written) return { checkpoint: yield* latest(organizationId), more: true }
         return { checkpoint: next as Checkpoint | undefined, more: events.length === MAX_EVENTS_PER_CHECKPOINT }
       })
@@ -130,6 +132,11 @@ export const SqlEventLog = Layer.effect(
                   Effect.orElseSucceed(Effect.map(shards.of(id), (home) => home === shard), () => false))
             )),
           (perShard) => perShard.flat().slice(0, limit)
+        ),
+      checkpoints: (organizationId, afterSequence, limit) =>
+        Effect.map(
+          query<CheckpointRow>(SELECT_CHECKPOINTS_AFTER, [organizationId, afterSequence, limit]),
+          (rows) => rows.map(toCheckpoint)
         ),
       checkpoint: (organizationId) =>
         Effect.gen(function*() {

@@ -137,10 +137,11 @@ const SELECT_DERIVE_UP_TO = "SELECT max(sequence) AS up_to, count(*) AS events F
   "(SELECT sequence FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?)"
 
 // Deliveries are keyed by (subscription, event), so deriving the same events twice (two relays at once) adds nothing.
+// The cursor is the store's row id (it walks the whole store); a delivery names the organization's event number.
 const DERIVE_DELIVERIES = "INSERT OR IGNORE INTO webhook_deliveries (organization_id, subscription_id, " +
   "event_sequence, event_id, event_type, aggregate_id, version, status, attempts, next_attempt_at, " +
   "window_started_at, created_at) " +
-  "SELECT s.organization_id, s.id, e.sequence, e.event_id, e.type, e.aggregate_id, e.version, 'pending', 0, ?, ?, ? " +
+  "SELECT s.organization_id, s.id, e.organization_sequence, e.event_id, e.type, e.aggregate_id, e.version, 'pending', 0, ?, ?, ? " +
   "FROM webhook_subscriptions s JOIN events e ON e.organization_id = s.organization_id " +
   "AND e.sequence > s.cursor AND e.sequence <= ? " +
   "WHERE s.status = 'active' AND EXISTS (SELECT 1 FROM json_each(s.event_types) t WHERE t.value = e.type)"
@@ -173,9 +174,10 @@ const CLAIM = "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WH
 const SELECT_CLAIMED = "SELECT d.subscription_id, d.event_sequence, d.attempts, d.window_started_at, s.url, " +
   "s.secret_generation, s.previous_generation, s.previous_until, e.sequence, e.event_id, e.organization_id, " +
   "e.aggregate_type, e.aggregate_id, e.version, e.type, e.data, e.metadata, e.occurred_at, e.chain_sequence, " +
-  `e.prev_hash, e.hash, ${openingColumns("e")} ` +
+  `e.prev_hash, e.hash, e.organization_sequence, ${openingColumns("e")} ` +
   "FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id " +
-  "JOIN events e ON e.sequence = d.event_sequence WHERE d.lease_owner = ? ORDER BY d.event_sequence"
+  "JOIN events e ON e.organization_id = d.organization_id AND e.organization_sequence = d.event_sequence " +
+  "WHERE d.lease_owner = ? ORDER BY d.event_sequence"
 
 // Kept even when the lease was lost meanwhile (the attempt happened), unless the subscription was deleted.
 const INSERT_ATTEMPT = "INSERT INTO webhook_attempts (subscription_id, event_sequence, attempted_at, duration_ms, " +

@@ -4,7 +4,7 @@
  * them. Numbers appear only masked (`****` and the last four digits) or as keyed fingerprints. Field order follows
  * docs/CONTRACT.md: id, type, aggregate, version, time, data, metadata.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { MaskedPhoneNumber } from "./masked-phone-number.js"
 
 export const Actor = Schema.Struct({ type: Schema.Literal("user", "service"), id: Schema.String })

@@ -13,6 +13,7 @@ import { webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { checkpointIntervalFromEnv, ConfigError, type Env } from "./config.js"
 import { DATA_DIR } from "./dev/state.js"
 import { makeFetchHandler, type Services } from "./fetch-handler.js"
+import { DocsInline } from "./http/docs-inline.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
 import type { PrepareOptions } from "./layers/sql/migrate.js"
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
@@ -65,7 +66,8 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
     {
       phoneFingerprintKey: config.phoneFingerprintKey,
       idempotencyHashKey: config.idempotencyHashKey,
-      webhooks: { secretKey: config.webhookSecretKey, allowLoopback: config.webhookAllowLoopback, onWrite: wake.wake }
+      webhooks: { secretKey: config.webhookSecretKey, allowLoopback: config.webhookAllowLoopback, onWrite: wake.wake },
+      docs: DocsInline
     }
   )
   let server: ReturnType<ServerRuntime["listen"]>

@@ -27,6 +27,7 @@ import {
   webhookSecretKeyFromEnv
 } from "./config.js"
 import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
+import { DocsLinkedScript } from "./http/docs.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
 import { DEAD_LETTER_SUFFIX, type RelayMessage, SUBSCRIBED_TTL_MS } from "./layers/webhooks/queue.js"
@@ -88,7 +89,8 @@ const built = (env: Bindings): Built => {
       secretKey,
       allowLoopback: webhookAllowLoopbackFromEnv(vars, false),
       onWrite: (organizationId) => void written.add(organizationId)
-    }
+    },
+    docs: DocsLinkedScript
   })
   const entry: Built = {
     handler,

@@ -1,0 +1,40 @@
+/**
+ * `npm run build:docs`: writes the Worker's static assets (wrangler.toml's [assets], git-ignored): Scalar's script, the
+ * one @effect/platform inlines into /docs on Bun and Deno, as dist/worker-assets/docs/scalar.js, which the Worker's
+ * /docs page loads from its own origin (src/http/docs.ts). wrangler runs it before `dev` and `deploy` ([build]); the
+ * Workers tests' config runs it too. Rewrites the file only when it changed. Runs under Node or Bun.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { DOCS_SCRIPT_PATH } from "../src/http/docs.js"
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
+export const ASSETS_DIR = join(ROOT, "dist", "worker-assets")
+
+/** Scalar's script as @effect/platform ships it (its internal module, not exported: found beside HttpApiScalar). */
+const scalarScript = async (): Promise<string> => {
+  const entry = createRequire(import.meta.url).resolve("@effect/platform/HttpApiScalar")
+  const file = join(dirname(entry), "internal", "httpApiScalar.js")
+  if (!existsSync(file)) throw new Error(`build:docs: ${file} is missing; has @effect/platform moved Scalar's script?`)
+  const module = await import(pathToFileURL(file).href) as { javascript?: unknown; default?: { javascript?: unknown } }
+  const script = module.javascript ?? module.default?.javascript
+  if (typeof script !== "string" || !script.includes("@scalar/api-reference")) {
+    throw new Error(`build:docs: ${file} no longer exports Scalar's script as \`javascript\``)
+  }
+  return script
+}
+
+/** Writes the assets; answers their directory. */
+export const buildDocs = async (): Promise<string> => {
+  const target = join(ASSETS_DIR, ...DOCS_SCRIPT_PATH.split("/"))
+  const script = await scalarScript()
+  if (!existsSync(target) || readFileSync(target, "utf8") !== script) {
+    mkdirSync(dirname(target), { recursive: true })
+    writeFileSync(target, script)
+  }
+  return ASSETS_DIR
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await buildDocs()

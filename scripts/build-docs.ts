@@ -1,10 +1,10 @@
 /**
  * `npm run build:docs`: writes the Worker's static assets (wrangler.toml's [assets], git-ignored): Scalar's script, the
  * one @effect/platform inlines into /docs on Bun and Deno, as dist/worker-assets/docs/scalar.js, which the Worker's
- * /docs page loads from its own origin (src/http/docs.ts). wrangler runs it before `dev` and `deploy` ([build]); the
- * Workers tests' config runs it too. Rewrites the file only when it changed. Runs under Node or Bun.
+ * /docs page loads from its own origin (src/http/docs.ts). wrangler runs it before `dev`, `deploy` and `types`
+ * ([build]); the Workers tests' config runs it too. Rewrites the file only when it changed. Runs under Node or Bun.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -26,10 +26,16 @@ const scalarScript = async (): Promise<string> => {
   return script
 }
 
-/** Writes the assets; answers their directory. */
+/** Writes the assets, and removes any other file there (all of it would be public); answers their directory. */
 export const buildDocs = async (): Promise<string> => {
   const target = join(ASSETS_DIR, ...DOCS_SCRIPT_PATH.split("/"))
   const script = await scalarScript()
+  if (existsSync(ASSETS_DIR)) {
+    for (const name of readdirSync(ASSETS_DIR, { encoding: "utf8", recursive: true })) {
+      const file = join(ASSETS_DIR, name)
+      if (file !== target && statSync(file).isFile()) rmSync(file)
+    }
+  }
   if (!existsSync(target) || readFileSync(target, "utf8") !== script) {
     mkdirSync(dirname(target), { recursive: true })
     writeFileSync(target, script)

@@ -1,8 +1,6 @@
 /**
- * `npm run build:docs`: writes the Worker's static assets (wrangler.toml's [assets], git-ignored): Scalar's script, the
- * one @effect/platform inlines into /docs on Bun and Deno, as dist/worker-assets/docs/scalar.js, which the Worker's
- * /docs page loads from its own origin (src/http/docs.ts). wrangler runs it before `dev`, `deploy` and `types`
- * ([build]); the Workers tests' config runs it too. Rewrites the file only when it changed. Runs under Node or Bun.
+ * `npm run build:docs`: Scalar's script, which @effect/platform inlines into /docs on Bun and Deno, as the Worker's one
+ * static asset (wrangler.toml's [assets], git-ignored). Run by wrangler's [build] and by the Workers tests' config.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"

@@ -1,9 +1,6 @@
 /**
- * `bun scripts/bench/cold-start.ts [--samples 5] [--json]`: the Worker's bundle as `wrangler deploy` makes it (bytes,
- * raw and gzip), and its cold start: the time from handing the script to a fresh Miniflare (one new workerd, one new
- * isolate: the script parsed, its top level run) to its first answer (GET /healthz, so the handler is built and D1
- * pinged), beside the bare D1 Worker's (bare-worker.ts, GET /) measured the same way in the same run. Each sample
- * starts one of each, alternating, after one unmeasured pair; medians are reported. bench.ts runs it for Workers.
+ * `bun scripts/bench/cold-start.ts [--samples 5] [--json]`: the Worker's bundle size (raw, gzip) and its cold start, a
+ * fresh Miniflare per sample to the first answer, beside the bare D1 Worker's, alternating; medians (BENCHMARKS.md).
  */
 import { Miniflare } from "miniflare"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"

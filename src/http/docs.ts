@@ -1,8 +1,7 @@
 /**
  * GET /docs: the interactive API reference (Scalar), generated from the same HttpApi definition as /openapi.json.
- * Scalar's script never comes from a CDN, so the page works with no internet: Bun and Deno inline it (docs-inline.ts,
- * @effect/platform's page); the Worker's page, below, loads it from its own origin at DOCS_SCRIPT_PATH, a static asset
- * (scripts/build-docs.ts), which keeps its 3 MB out of the Worker's script.
+ * Its script never comes from a CDN: Bun and Deno inline it (docs-inline.ts); the Worker's page loads it from its own
+ * origin, a static asset (scripts/build-docs.ts), which keeps its 3 MB out of the Worker's script.
  * Everything in Scalar that would reach a third party is turned off: its web fonts (fonts.scalar.com), its
  * telemetry, and the localhost toolbar whose "Share" and "Generate SDKs" upload the document to scalar.com.
  * "Test Request" sends to the page's own origin with the bearer token and X-API-Key typed into the client.

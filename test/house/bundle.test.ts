@@ -1,8 +1,6 @@
 /**
- * What production runs carries no test code, and the Worker stays small enough to start fast in every new isolate:
- * the Worker as `wrangler deploy --dry-run` bundles it with wrangler.toml's settings (≤ 1.2 MB, ≤ 400 KB gzip, so
- * minified and without Scalar's 3 MB script, a static asset), and the Bun bundle of `npm run build`. What went in is
- * read from the Worker's source map and Bun's metafile; no test library, devDependency or file of test/ may appear.
+ * The Worker as `wrangler deploy --dry-run` bundles it stays small (every new isolate parses all of it), and neither
+ * it nor `npm run build`'s Bun bundle holds a test library, devDependency or file of test/ (source map, metafile).
  */
 import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"

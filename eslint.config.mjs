@@ -16,7 +16,16 @@ const notFromTest = outOf(
   ["test"],
   "src/ must not import from test/: the tests depend on the service, not the reverse."
 )
-const layering = (...patterns) => ({ "no-restricted-imports": ["error", { patterns: [...patterns, notFromTest] }] })
+// Imported through the "effect" barrel, Schema is bundled whole, fast-check (its Arbitrary's) included: the production
+// bundles must hold no test library (test/house/bundle.test.ts).
+const notFromBarrel = {
+  name: "effect",
+  importNames: ["Schema", "Arbitrary", "FastCheck"],
+  message: 'import * as Schema from "effect/Schema": the barrel\'s Schema brings fast-check into the bundles.'
+}
+const layering = (...patterns) => ({
+  "no-restricted-imports": ["error", { paths: [notFromBarrel], patterns: [...patterns, notFromTest] }]
+})
 
 export default tseslint.config(
   { ignores: ["node_modules/**", ".wrangler/**", "data/**", "bench/results/**", "coverage/**", "dist/**"] },

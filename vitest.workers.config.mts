@@ -3,13 +3,16 @@ import {
   readD1Migrations,
   type WorkerPoolOptionsContext
 } from "@cloudflare/vitest-pool-workers/config"
+import { buildDocs } from "./scripts/build-docs.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf } from "./src/dev/signing.js"
 
 // The D1 path, inside workerd (the Workers runtime) against real local D1: migrations/ are read here, in Node,
 // and applied by test/workers/apply-migrations.ts. One signing key per run: the Worker trusts it through JWKS,
 // and the tests sign with its private half (TEST_SIGNING_KEY). The webhook queue of wrangler.toml runs in Miniflare,
 // and a real receiver on 127.0.0.1 (test/workers/support/receiver-setup.ts, started in Node) hears the relay.
+// wrangler.toml's [assets] directory must exist; wrangler's [build] does not run here, so the config writes it.
 export default defineWorkersConfig(async () => {
+  await buildDocs()
   const key = await generateSigningKey("workers-test-key")
   const migrations = await readD1Migrations("migrations")
   return {

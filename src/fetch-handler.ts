@@ -2,7 +2,7 @@
  * Builds the one web-standard fetch handler, `(Request) => Promise<Response>`, from the service layers.
  * Every runtime entry (bun.ts, deno.ts, worker.ts) and every test goes through this function.
  */
-import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
+import { type HttpApi, HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
 import { webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { WebhookSettings } from "./app/webhooks.js"
@@ -10,7 +10,6 @@ import { UsersApi } from "./http/api.js"
 import { AuthenticationLive } from "./http/authentication.js"
 import { prefetchBody } from "./http/body.js"
 import { canonicalRequest } from "./http/canonical-request.js"
-import { DocsLive } from "./http/docs.js"
 import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
 import { AuditHandlers, HealthHandlers, UsersHandlers, WebhooksHandlers } from "./http/handlers.js"
 import { requestHasher } from "./http/idempotency.js"
@@ -54,6 +53,11 @@ export interface HandlerOptions {
   readonly tracing?: boolean
   /** Webhooks (docs/DECISIONS.md, "Webhooks and the feed"); without a secret key the webhook routes answer 503. */
   readonly webhooks?: WebhookOptions
+  /**
+   * GET /docs: DocsInline (http/docs-inline.ts) or, on Workers, DocsLinkedScript (http/docs.ts). A parameter so that
+   * the Worker never bundles the inlined script; without it there is no /docs.
+   */
+  readonly docs?: Layer.Layer<never, never, HttpApi.Api>
 }
 
 export interface WebhookOptions {
@@ -99,7 +103,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   )
   const app = Layer.mergeAll(
     HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }),
-    DocsLive,
+    options.docs ?? Layer.empty,
     edgeMiddleware(options.log ?? consoleSink),
     HttpServer.layerContext,
     options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)

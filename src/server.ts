@@ -13,6 +13,7 @@ import { webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { checkpointIntervalFromEnv, ConfigError, type Env } from "./config.js"
 import { DATA_DIR } from "./dev/state.js"
 import { makeFetchHandler, type Services } from "./fetch-handler.js"
+import { DocsInline } from "./http/docs-inline.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
 import { messageOf } from "./layers/sql/driver.js"
 import type { PrepareOptions } from "./layers/sql/migrate.js"
@@ -86,7 +87,8 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
         allowLoopback: config.webhookAllowLoopback,
         allowedHosts: config.webhookAllowedHosts,
         onWrite: wake.wake
-      }
+      },
+      docs: DocsInline
     }
   )
   let server: ReturnType<ServerRuntime["listen"]>

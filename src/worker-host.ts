@@ -29,6 +29,7 @@ import {
 } from "./config.js"
 import type { WebhookUrlRules } from "./domain/webhook-url.js"
 import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
+import { DocsLinkedScript } from "./http/docs.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
 import { DEAD_LETTER_SUFFIX, type RelayMessage, SUBSCRIBED_TTL_MS } from "./layers/webhooks/queue.js"
@@ -92,7 +93,8 @@ const built = (env: Bindings): Built => {
   const handler = makeFetchHandler(D1Services(db, jwt, shards), {
     phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars),
     idempotencyHashKey: idempotencyHashKeyFromEnv(vars),
-    webhooks: { secretKey, ...urlRules, onWrite: (organizationId) => void written.add(organizationId) }
+    webhooks: { secretKey, ...urlRules, onWrite: (organizationId) => void written.add(organizationId) },
+    docs: DocsLinkedScript
   })
   const entry: Built = {
     handler,

@@ -10,7 +10,7 @@ import { UsersApi } from "../../src/http/api.js"
 import { AuthenticationLive } from "../../src/http/authentication.js"
 import { prefetchBody } from "../../src/http/body.js"
 import { canonicalRequest } from "../../src/http/canonical-request.js"
-import { DocsLive } from "../../src/http/docs.js"
+import { DocsInline } from "../../src/http/docs-inline.js"
 import { edgeMiddleware } from "../../src/http/edge.js"
 import { AuditHandlers, HealthHandlers, UsersHandlers, WebhooksHandlers } from "../../src/http/handlers.js"
 import { requestHasher } from "../../src/http/idempotency.js"
@@ -90,7 +90,7 @@ export const serviceApp = (
     Layer.provide(requestHasher(options.idempotencyHashKey))
   )
   const pieces = [
-    ...(options.docs ? [HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }), DocsLive] : []),
+    ...(options.docs ? [HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }), DocsInline] : []),
     ...(options.edge ? [edgeMiddleware(() => undefined)] : []),
     HttpServer.layerContext
   ] as unknown as [Layer.Layer<any, any, any>, ...Array<Layer.Layer<any, any, any>>]

@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --runtime bun|deno|worker|all] [--connections 32] [--duration 10] [--users 10000]
- *  [--runs 3] [--warmup 3] [--json]`: UpdatePhoneNumber under load from 127.0.0.1 (autocannon, in this
+ * `npm run bench [-- --runtime bun|deno|worker|all] [--connections 32] [--duration 10] [--users 10000] [--runs 3]
+ * [--warmup 3] [--cold-start-samples 5] [--json]`: UpdatePhoneNumber under load from 127.0.0.1 (autocannon, in this
  * process), against a same-run baseline per runtime (on Bun and Deno also the endpoint written by hand without Effect,
  * handwritten.ts, and over D1 on Workers, handwritten-worker.ts; on Bun also that endpoint behind HttpApi,
  * handwritten-httpapi.ts; on Bun and Workers the floor of any endpoint through HttpApi, bare-httpapi-bun.ts and
@@ -9,7 +9,8 @@
  * HttpApi route, handwritten-cached-httpapi.ts and handwritten-cached-httpapi-worker.ts, whose designFloorRatio is the
  * share any implementation of this design keeps and endpointToDesignFloor what the service keeps of it),
  * `--runs` times each (medians reported), plus the raw SQLite write rate of this machine as
- * the storage ceiling. `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
+ * the storage ceiling. On Workers also the bundle's size and its cold start beside the bare Worker's (cold-start.ts,
+ * measured once, before the load). `--users` and `--connections` take comma lists (e.g. `--users 1000,10000,100000
  * --connections 8,32,128`) for a growth matrix.
  * Prints a table (or, with --json, one JSON object per runtime and workload) and writes
  * bench/results/<date>-<runtime>.json. Every process it starts is stopped, on success or failure.
@@ -19,6 +20,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { type Ceiling, storageCeiling } from "./ceiling.js"
+import { type ColdStart, formatColdStart, measureColdStart } from "./cold-start.js"
 import { runLoad } from "./load.js"
 import { sampleRss, stopAll } from "./processes.js"
 import { formatTable, median, type Summary } from "./report.js"
@@ -93,7 +95,7 @@ type Runtime = keyof typeof RUNTIMES
 const ON_SQLITE_FILE: ReadonlySet<Runtime> = new Set(["bun", "deno"])
 
 const usage = "usage: bun scripts/bench/bench.ts [--runtime bun|deno|worker|all] [--connections 32] " +
-  "[--duration 10] [--users 10000] [--runs 3] [--warmup 3] [--json]"
+  "[--duration 10] [--users 10000] [--runs 3] [--warmup 3] [--cold-start-samples 5] [--json]"
 
 const fail = (message: string): never => {
   console.error(`bench: ${message}\n${usage}`)
@@ -110,6 +112,7 @@ const { values } = (() => {
         users: { type: "string", default: "10000" },
         runs: { type: "string", default: "3" },
         warmup: { type: "string", default: "3" },
+        "cold-start-samples": { type: "string", default: "5" },
         json: { type: "boolean", default: false },
         "no-ceiling": { type: "boolean", default: false }
       }
@@ -136,6 +139,7 @@ const usersList = list("users", values.users!)
 const durationS = positive("duration", values.duration!)
 const warmupS = Number(values.warmup)
 const runs = Math.round(positive("runs", values.runs!))
+const coldStartSamples = Math.round(positive("cold-start-samples", values["cold-start-samples"]!))
 for (const users of usersList) {
   for (const connections of connectionsList) {
     if (users <= connections) fail(`--users (${users}) must exceed --connections (${connections})`)
@@ -194,7 +198,9 @@ const measure = async (
 
 const summaries: Array<Summary> = []
 let ceiling: Ceiling | undefined
+let coldStart: ColdStart | undefined
 try {
+  if (runtimes.includes("worker")) coldStart = await measureColdStart(coldStartSamples, progress)
   if (!values["no-ceiling"]) {
     const dir = join(workDir, "ceiling")
     mkdirSync(dir)
@@ -390,6 +396,13 @@ try {
               storageCeilingTxPerS: Math.round(ceiling.writeTxPerS),
               storageCeilingWithReadsTxPerS: Math.round(ceiling.readWriteTxPerS)
             }),
+          ...(runtime !== "worker" || coldStart === undefined ? {} : {
+            bundleBytes: coldStart.bundleBytes,
+            bundleGzipBytes: coldStart.bundleGzipBytes,
+            coldStartMs: round(coldStart.service.totalMs),
+            bareColdStartMs: round(coldStart.bare.totalMs),
+            coldStart
+          }),
           warmupS,
           loadGenerator: `autocannon 8 in ${typeof Bun === "undefined" ? "Node" : `Bun ${Bun.version}`}, same machine`,
           at: new Date().toISOString()
@@ -439,6 +452,7 @@ if (values.json) {
   for (const line of [...summaries, ...runtimeRatios]) process.stdout.write(JSON.stringify(line) + "\n")
 } else {
   process.stdout.write(formatTable(summaries, ceiling) + "\n")
+  if (coldStart !== undefined) process.stdout.write(formatColdStart(coldStart) + "\n")
   for (const r of runtimeRatios) {
     const hand = r.handwrittenDenoVsBun === undefined ? "" : `; hand-written, Deno ÷ Bun: ${r.handwrittenDenoVsBun}`
     const design = r.designFloorDenoVsBun === undefined

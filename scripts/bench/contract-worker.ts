@@ -14,7 +14,7 @@ import type { E164 } from "../../src/domain/phone.js"
 import { UsersApi } from "../../src/http/api.js"
 import { AuthenticationLive } from "../../src/http/authentication.js"
 import { canonicalRequest } from "../../src/http/canonical-request.js"
-import { DocsLive } from "../../src/http/docs.js"
+import { DocsLinkedScript } from "../../src/http/docs.js"
 import { consoleSink, edgeMiddleware } from "../../src/http/edge.js"
 import { AuditHandlers, HealthHandlers, WebhooksHandlers } from "../../src/http/handlers.js"
 import { requestHasher } from "../../src/http/idempotency.js"
@@ -55,7 +55,7 @@ const build = (env: Env) => {
   )
   const app = Layer.mergeAll(
     HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }),
-    DocsLive,
+    DocsLinkedScript,
     edgeMiddleware(consoleSink),
     HttpServer.layerContext,
     Layer.setTracerEnabled(false)

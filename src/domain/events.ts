@@ -5,7 +5,7 @@
  * whose openings live in a record that erasure deletes (docs/DECISIONS.md, "Erasure that forgets"). Field order follows
  * docs/CONTRACT.md: id, type, aggregate, version, time, data, metadata.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { MaskedPhoneNumber } from "./masked-phone-number.js"
 
 export const Actor = Schema.Struct({ type: Schema.Literal("user", "service"), id: Schema.String })

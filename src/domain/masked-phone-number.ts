@@ -2,7 +2,7 @@
  * The masked form of a phone number, on its own so that what only decodes events (src/domain/events.ts, the typed
  * client) does not load libphonenumber-js and its full metadata, which only parsing (phone.ts) needs.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** `****` and the last four digits: the only form a number takes outside the users row. */
 export const MaskedPhoneNumber = Schema.String.pipe(

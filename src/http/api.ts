@@ -11,7 +11,7 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "@effect/platform"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { PhoneFingerprints, UserEvent } from "../domain/events.js"
 import { MAX_WEBHOOK_URL_LENGTH } from "../domain/webhook-url.js"
 import { CurrentPrincipal } from "../services/auth.js"

@@ -6,7 +6,8 @@
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
-import { Cause, Effect, Either, ParseResult, Schema } from "effect"
+import { Cause, Effect, Either, ParseResult } from "effect"
+import * as Schema from "effect/Schema"
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 export const MAX_BODY_BYTES = 16 * 1024

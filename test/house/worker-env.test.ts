@@ -1,13 +1,13 @@
 /**
  * `src/worker-env.d.ts` is what `npm run types:worker` generates (docs/DECISIONS.md, "House rules"). The command is
  * read from package.json, so the test and the script cannot drift, and run in a scratch directory holding only its
- * inputs (wrangler.toml, the env files it names, src/): a developer's .dev.vars or .wrangler/ state cannot change the
+ * inputs (wrangler.toml, the env files it names, src/, and what its [build] runs): a developer's .dev.vars or .wrangler/ state cannot change the
  * outcome, and the checked-in file is never touched. `wrangler types --check` would be the natural tool, but in
  * wrangler 4.72 it regenerates without `--env-file` and so reports these types out of date whatever they hold.
  * No network: the banner (and with it wrangler's update check) and telemetry are off.
  */
 import { execFile } from "node:child_process"
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -38,6 +38,9 @@ describe("npm run types:worker", () => {
     for (const input of [config, ...valuesOf("--env-file")]) cpSync(join(ROOT, input), join(scratch, input))
     // The entry module the config names lives in src/; the generated file refers to it by a relative path.
     cpSync(join(ROOT, "src"), join(scratch, "src"), { recursive: true })
+    // wrangler types runs the config's [build] first (npm run build:docs), and leaves the entry out if it fails.
+    for (const input of ["package.json", "scripts/build-docs.ts"]) cpSync(join(ROOT, input), join(scratch, input))
+    symlinkSync(join(ROOT, "node_modules"), join(scratch, "node_modules"))
     rmSync(join(scratch, output))
     await promisify(execFile)(BIN.wrangler, words.slice(1), {
       cwd: scratch,

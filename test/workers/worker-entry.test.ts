@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { env, SELF } from "cloudflare:test"
+import { DOCS_SCRIPT_PATH } from "../../src/http/docs.js"
 import worker, { type Bindings } from "../../src/worker.js"
 import { BASE_URL } from "./support/d1-fixture.js"
 
@@ -25,6 +26,22 @@ describe("the Worker entry", () => {
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ status: "ok" })
     expect(response.headers.get("x-request-id")).toBeTruthy()
+  })
+
+  // The script is wrangler.toml's static asset (scripts/build-docs.ts), which SELF serves as Cloudflare does.
+  it("serves /docs with Scalar's script loaded from its own origin, not inlined into the Worker", async () => {
+    const page = await SELF.fetch(`${BASE_URL}/docs`)
+    const html = await page.text()
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/)
+    expect(page.headers.get("x-request-id")).toBeTruthy()
+    expect(html).toContain("/users/{id}/UpdatePhoneNumber")
+    expect([...html.matchAll(/<script[^>]*\ssrc="([^"]*)"/g)].map(([, src]) => src)).toEqual([DOCS_SCRIPT_PATH])
+    expect(html).not.toContain("@scalar/api-reference")
+    const script = await SELF.fetch(`${BASE_URL}${DOCS_SCRIPT_PATH}`)
+    expect(script.status).toBe(200)
+    expect(script.headers.get("content-type")).toMatch(/^(text|application)\/javascript/)
+    expect(await script.text()).toContain("@scalar/api-reference")
   })
 
   it("answers 500 naming JWT_ISSUER and JWT_AUDIENCE when they are not set", async () => {

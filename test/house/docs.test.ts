@@ -1,8 +1,8 @@
 /**
  * The docs say what the code does (docs/DECISIONS.md, "House rules"): docs/CONTRACT.md's versions table is
  * package.json's pins, its problem codes are src/http/problems.ts's table, the sections cited as "CONTRACT.md §N"
- * exist, and no file of the repository cites the outside reference the contract was written from, which the
- * repository does not contain.
+ * exist, no file of the repository cites the outside reference the contract was written from, which the
+ * repository does not contain, and no doc tells a reader to run `deno task` without `npx`.
  */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -90,5 +90,14 @@ describe.skipIf(repositoryFiles() === undefined)("the repository", () => {
       }
     })
     expect(citing).toEqual([])
+  })
+
+  it("runs Deno's tasks through npm or npx: deno is in node_modules/.bin, not on a fresh clone's PATH", () => {
+    const bare = repositoryFiles()!.filter((file) => file.endsWith(".md")).flatMap((file) =>
+      readFileSync(join(ROOT, file), "utf8").split("\n").flatMap((line, i) =>
+        /(?<![\w/.-])(?<!npx )deno task/.test(line) ? [`${file}:${i + 1}`] : []
+      )
+    )
+    expect(bare).toEqual([])
   })
 })

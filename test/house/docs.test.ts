@@ -1,8 +1,8 @@
 /**
  * The docs say what the code does (docs/DECISIONS.md, "House rules"): docs/CONTRACT.md's versions table is
  * package.json's pins, its problem codes are src/http/problems.ts's table, the sections cited as "CONTRACT.md §N"
- * exist, and no file of the repository cites the outside reference the contract was written from, which the
- * repository does not contain.
+ * exist, no file of the repository cites the outside reference the contract was written from, which the
+ * repository does not contain, and no doc tells a reader to run `deno task` without `npx`.
  */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -48,9 +48,9 @@ describe("docs/CONTRACT.md", () => {
     const rows = tableRows(section("## 3. Known-good versions"))
     expect(rows.length).toBeGreaterThan(10)
     for (const [name, version] of rows) expect([name, pinned[name!]]).toEqual([name, version])
-    // Every runtime dependency is in the table.
+    // The client's peers are in the table.
     const listed = new Set(rows.map(([name]) => name))
-    for (const name of Object.keys(packageJson.dependencies)) expect(listed, name).toContain(name)
+    for (const name of Object.keys(packageJson.peerDependencies)) expect(listed, name).toContain(name)
   })
 
   it("§4.3 lists every code of PROBLEMS with its status and title, and no other", () => {
@@ -90,5 +90,14 @@ describe.skipIf(repositoryFiles() === undefined)("the repository", () => {
       }
     })
     expect(citing).toEqual([])
+  })
+
+  it("runs Deno's tasks through npm or npx: deno is in node_modules/.bin, not on a fresh clone's PATH", () => {
+    const bare = repositoryFiles()!.filter((file) => file.endsWith(".md")).flatMap((file) =>
+      readFileSync(join(ROOT, file), "utf8").split("\n").flatMap((line, i) =>
+        /(?<![\w/.-])(?<!npx )deno task/.test(line) ? [`${file}:${i + 1}`] : []
+      )
+    )
+    expect(bare).toEqual([])
   })
 })

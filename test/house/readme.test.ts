@@ -3,7 +3,8 @@
  * first block (`eval "$(npm run -s dev:credentials -- --shell)"`) runs as written, then each example in order, each
  * answer compared with the one the README prints after it. In a printed answer `…` stands for anything; an HTTP
  * answer is its status line (exact), the headers shown (each must be among the answer's) and the body (its lines
- * joined, leading spaces dropped). The section must also hold an example of every route of the contract.
+ * joined, leading spaces dropped). The section must also hold an example of every route of the contract, and survive
+ * being pasted twice.
  * Needs curl, as the README does (.ci/run installs it where it is missing).
  */
 import { HttpApi } from "@effect/platform"
@@ -121,5 +122,18 @@ describe("README.md: every route, from a shell", () => {
         expectAnswer(stdout, answer.text)
       }
     )
+
+    it("survives being pasted a second time: no example fails or sends a malformed request", async () => {
+      for (const { command } of examples) {
+        const { stderr, stdout } = await promisify(execFile)("/bin/sh", ["-c", command.text], {
+          cwd: ROOT,
+          env: shellEnv,
+          timeout: 30_000,
+          maxBuffer: 16 * 1024 * 1024
+        })
+        expect(stderr, command.text).toBe("")
+        expect(stdout, command.text).not.toMatch(/^HTTP\/1\.1 (400|5\d\d)/m)
+      }
+    }, 120_000)
   })
 })

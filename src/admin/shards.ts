@@ -2,7 +2,7 @@
  * Moving an organization between D1 shards (src/layers/d1.ts, migrations/0005; the procedure is in
  * docs/PRODUCTION.md). Its events (with their fingerprints and redactions), checkpoints, users, idempotency keys and
  * webhooks (subscriptions, deliveries and their attempts) are copied with their numbers unchanged, the organization's
- * event numbers and the store's row ids: a checkpoint sealed before migration 0008 hashes the row id it was sealed
+ * event numbers and the store's row ids: a checkpoint sealed before migration 0007 hashes the row id it was sealed
  * at, so renumbering the rows would break every such checkpoint a customer kept. Each shard therefore numbers its events in its own range
  * (`initShardSql`), and an organization only moves up, to a shard with a higher number: the ranges it brings along
  * are below the new shard's own, and no shard's counter ever enters another's range.

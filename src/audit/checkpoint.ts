@@ -31,7 +31,7 @@ export interface Checkpoint {
   readonly hash: string
   readonly createdAt: string
   /**
-   * Only on checkpoints sealed before migration 0008: the store-wide event number they were sealed at, which their
+   * Only on checkpoints sealed before migration 0007: the store-wide event number they were sealed at, which their
    * hash covers instead of `upToEventSequence`.
    */
   readonly legacyUpToEventSequence: number | null

@@ -102,7 +102,7 @@ const headsRoot = async (entries: ReadonlyArray<FeedEntry>): Promise<string> => 
   return merkleRoot(leaves)
 }
 
-/** As checkpoint.ts `checkpointHash`: what the server hashed, the store-wide number for one sealed before 0008. */
+/** As checkpoint.ts `checkpointHash`: what the server hashed, the store-wide number for one sealed before 0007. */
 const checkpointHash = (c: FeedHead): Promise<string> =>
   sha256Hex(
     c.prevHash + canonicalJson({

@@ -165,7 +165,7 @@ const verifyCheckpoints = (
     while (to < bySequence.length && bySequence[to]!.organizationSequence <= checkpoint.upToEventSequence) to++
     const sealed = bySequence.slice(from, to)
     if (sealed.length !== checkpoint.eventCount) return { reason: "checkpoint-count", ...at }
-    // Sealed before migration 0008: its hash covers the store's number, which must end the same events.
+    // Sealed before migration 0007: its hash covers the store's number, which must end the same events.
     const legacy = checkpoint.legacyUpToEventSequence
     if (legacy !== null && bySequence.filter((e) => e.sequence <= legacy).length !== to) {
       return { reason: "checkpoint-count", ...at }

@@ -34,7 +34,7 @@ const Commitment = Schema.optional(
   })
 )
 
-// Events written before migration 0009 carried the fingerprint itself; erasure removes it from them.
+// Events written before migration 0008 carried the fingerprint itself; erasure removes it from them.
 const LegacyFingerprint = Schema.optional(
   Schema.String.annotations({
     description: "Only on events written before commitments: hmac-sha256:<base64url> of the number, until erasure."
@@ -83,7 +83,7 @@ export const UserPersonalDataErased = event("UserPersonalDataErased", {
 })
 export type UserPersonalDataErased = typeof UserPersonalDataErased.Type
 
-/** The openings of an event's commitments, kept per event in a record that erasure deletes (migrations/0009). */
+/** The openings of an event's commitments, kept per event in a record that erasure deletes (migrations/0008). */
 export const PhoneFingerprints = Schema.Struct({
   phoneNumberFingerprint: Schema.optional(Schema.String),
   phoneNumberSalt: Schema.optional(Schema.String),

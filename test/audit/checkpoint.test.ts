@@ -127,7 +127,7 @@ describe("verifyAudit", () => {
   })
 
   it("checks an event redacted by erasure by its links and seal, not its content", () => {
-    // The event at sequence 3 lost fields after it was hashed (erasure of fingerprints written before 0009).
+    // The event at sequence 3 lost fields after it was hashed (erasure of fingerprints written before 0008).
     const redacted = events.map((e, i) =>
       i === 2
         ? { ...e, event: { ...e.event, data: { maskedPhoneNumber: "****0000" } } as UserEvent, redacted: true }

@@ -1,8 +1,9 @@
 /**
- * migrations/0008_organization_sequences.sql on an SQLite file written before it, where two organizations' events
- * share the store's numbers: each organization's events are numbered 1, 2, 3… in commit order, checkpoints seal up
- * to those numbers and keep their hashes, deliveries and attempts name the organization's numbers, the whole trail
- * still verifies, and the service carries on from there. A migration that fails half-way leaves the file as it was.
+ * migrations/0008_erasure_forgets.sql on an SQLite file written before it, whose events carry fingerprints inside
+ * their hashed data: a migration stopped half-way leaves every row as it was, and its statements run twice (as on a
+ * D1 whose run stopped) change nothing more; once applied, a user erased before it
+ * has lost its fingerprints, a user not erased keeps them (in its events and served beside them) until its erasure
+ * removes them, the events table refuses any other change, and every chain and checkpoint verifies throughout.
  */
 import Database from "better-sqlite3"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -10,247 +11,141 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { issueApiKeySql } from "../../src/admin/tenants.js"
-import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
-import { type Checkpoint, headsOf, nextCheckpoint } from "../../src/audit/checkpoint.js"
+import { verifyFeed } from "../../src/audit/feed.js"
 import { verifyAudit } from "../../src/audit/verify.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken } from "../../src/dev/signing.js"
-import type { UserEvent } from "../../src/domain/user.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { readAuditInput } from "../../src/layers/sql/audit-input.js"
 import { applyMigrations, readMigrations } from "../../src/layers/sql/migrate.js"
 import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
 import { call } from "../support/client.js"
+import { bruteForce } from "../support/erasure.js"
+import { fingerprintOf, N1, N2, N3, OLD_KEY, OLD_ORG, oldHistory } from "../support/old-fingerprint-history.js"
 import { TEST_IDEMPOTENCY_HASH_KEY } from "../support/sqlite-fixture.js"
 
 const dir = mkdtempSync(join(tmpdir(), "users-api-0008-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+const ORG = OLD_ORG
+const KEY = OLD_KEY
+const fp = fingerprintOf
 const AT = "2026-03-01T00:00:00.000Z"
-const BEFORE_0008 = readMigrations().filter((m) => m.name < "0008")
 
-const eventOf = (organizationId: string, userId: string, version: number, n: number): UserEvent =>
-  ({
-    id: `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`,
-    type: version === 1 ? "UserCreated" : "UserPhoneNumberUpdated",
-    aggregateType: "User",
-    aggregateId: userId,
-    version,
-    occurredAt: AT,
-    data: version === 1
-      ? { maskedPhoneNumber: null }
-      : { maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null, phoneNumberVerified: false },
-    metadata: { organizationId, actor: { type: "service", id: "svc_old" }, requestId: `old-${n}` }
-  }) as UserEvent
-
-// Commit order across the store: org_a's events are store numbers 1, 3, 4, 6, org_b's 2, 5.
-const WRITES: ReadonlyArray<readonly [string, string]> = [
-  ["org_a", "a1"],
-  ["org_b", "b1"],
-  ["org_a", "a2"],
-  ["org_a", "a1"],
-  ["org_b", "b1"],
-  ["org_a", "a1"]
-]
-
-/** What the code before 0008 wrote: store-wide numbers, and checkpoints sealed (and hashed) up to them. */
-const writeOldHistory = async (db: Database.Database) => {
-  for (const org of ["org_a", "org_b"]) {
-    db.prepare("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)").run(org, org, AT)
-  }
-  const heads = new Map<string, { version: number; hash: string }>()
-  const stored: Array<
-    { organizationId: string; sequence: number; aggregateId: string; version: number; hash: string }
-  > = []
-  WRITES.forEach(([organizationId, userId], i) => {
-    const key = `${organizationId}/${userId}`
-    const head = heads.get(key) ?? { version: 0, hash: GENESIS_HASH }
-    const event = eventOf(organizationId, userId, head.version + 1, i + 1)
-    const link = nextLink(head.hash, event)
-    heads.set(key, { version: event.version, hash: link.hash })
-    db.prepare(
-      "INSERT INTO users (organization_id, id, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?) " +
-        "ON CONFLICT (organization_id, id) DO UPDATE SET version = excluded.version"
-    ).run(organizationId, userId, event.version, AT, AT)
-    db.prepare(
-      "INSERT INTO events (event_id, organization_id, aggregate_type, aggregate_id, version, type, data, metadata, " +
-        "occurred_at, chain_sequence, prev_hash, hash) VALUES (?, ?, 'User', ?, ?, ?, ?, ?, ?, NULL, ?, ?)"
-    ).run(
-      event.id,
-      organizationId,
-      userId,
-      event.version,
-      event.type,
-      JSON.stringify(event.data),
-      JSON.stringify(event.metadata),
-      AT,
-      link.prevHash,
-      link.hash
-    )
-    stored.push({ organizationId, sequence: i + 1, aggregateId: userId, version: event.version, hash: link.hash })
-  })
-  // org_a sealed twice (store numbers up to 3, then up to 6), org_b once (up to 5).
-  const seal = (organizationId: string, upTo: number, after: number, previous?: Checkpoint) => {
-    const sealed = stored.filter((e) => e.organizationId === organizationId && e.sequence > after && e.sequence <= upTo)
-    const checkpoint = nextCheckpoint(previous, {
-      organizationId,
-      upToEventSequence: upTo,
-      eventCount: sealed.length,
-      heads: headsOf(sealed),
-      createdAt: AT
-    })
-    db.prepare(
-      "INSERT INTO audit_checkpoints (organization_id, sequence, up_to_event_sequence, event_count, root, prev_hash, " +
-        "hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    ).run(
-      organizationId,
-      checkpoint.sequence,
-      upTo,
-      checkpoint.eventCount,
-      checkpoint.root,
-      checkpoint.prevHash,
-      checkpoint.hash,
-      AT
-    )
-    return checkpoint
-  }
-  const a1 = seal("org_a", 3, 0)
-  const a2 = seal("org_a", 6, 3, a1)
-  seal("org_b", 5, 0)
-  // A subscription of org_a with two deliveries (store numbers 4 and 6) and an attempt of the first.
-  db.prepare(
-    "INSERT INTO webhook_subscriptions (organization_id, id, url, event_types, secret_generation, status, cursor, " +
-      "created_at) VALUES ('org_a', 'wh_a', 'https://example.com/h', '[\"UserPhoneNumberUpdated\"]', 1, 'active', 6, ?)"
-  ).run(AT)
-  for (const [sequence, id] of [[4, 4], [6, 6]] as const) {
-    db.prepare(
-      "INSERT INTO webhook_deliveries (organization_id, subscription_id, event_sequence, event_id, event_type, " +
-        "aggregate_id, version, status, next_attempt_at, window_started_at, created_at) " +
-        "VALUES ('org_a', 'wh_a', ?, ?, 'UserPhoneNumberUpdated', 'a1', ?, 'pending', ?, ?, ?)"
-    ).run(sequence, eventOf("org_a", "a1", 0, id).id, sequence === 4 ? 2 : 3, AT, AT, AT)
-  }
-  db.prepare(
-    "INSERT INTO webhook_attempts (subscription_id, event_sequence, attempted_at, duration_ms, outcome) " +
-      "VALUES ('wh_a', 4, ?, 5, 'http-error')"
-  ).run(AT)
-  return { kept: a2 }
+const writeOldHistory = (db: Database.Database) => {
+  for (const { params, sql } of oldHistory()) db.prepare(sql).run(...params)
 }
 
-const snapshot = (db: Database.Database) => ({
-  events: db.prepare("SELECT * FROM events ORDER BY sequence").all(),
-  checkpoints: db.prepare("SELECT * FROM audit_checkpoints ORDER BY organization_id, sequence").all(),
-  deliveries: db.prepare("SELECT * FROM webhook_deliveries ORDER BY event_sequence").all(),
-  attempts: db.prepare("SELECT * FROM webhook_attempts ORDER BY id").all(),
-  triggers: db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all(),
-  migrations: db.prepare("SELECT name FROM d1_migrations ORDER BY id").pluck().all()
-})
+const EVENTS = "SELECT sequence, event_id, data, prev_hash, hash FROM events ORDER BY sequence"
+const before0008 = readMigrations().filter((m) => m.name < "0008")
 
-describe("migrations/0008 over a database with store-wide event numbers", () => {
-  it("numbers each organization's events on its own, keeps every checkpoint's hash, and still verifies", async () => {
-    const filename = join(dir, "numbers.sqlite")
-    const db = new Database(filename)
-    applyMigrations(db, BEFORE_0008)
-    const { kept } = await writeOldHistory(db)
-    const issued = await issueApiKeySql("org_a", "upgrade", "key_a", AT)
-    db.exec(issued.sql)
-    applyMigrations(db)
+describe("migrations/0008 over events that carry fingerprints", () => {
+  it("stopped half-way, leaves every row as it was; applied again, completes", () => {
+    const db = new Database(join(dir, "halfway.sqlite"))
+    applyMigrations(db, before0008)
+    writeOldHistory(db)
+    const events = db.prepare(EVENTS).all()
+    // Its last statement, the redaction of the user erased before it, fails: every statement before it ran.
+    db.exec("CREATE TRIGGER block_redaction BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'blocked'); END")
+    expect(() => applyMigrations(db)).toThrow(/blocked/)
+    expect(db.prepare(EVENTS).all()).toEqual(events)
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'phone_fingerprints'").all()).toEqual([])
+    expect(db.prepare("SELECT name FROM d1_migrations WHERE name LIKE '0008%'").all()).toEqual([])
 
-    const numbers = db.prepare("SELECT organization_id, sequence, organization_sequence FROM events ORDER BY sequence")
-      .all()
-    expect(numbers).toEqual([
-      { organization_id: "org_a", sequence: 1, organization_sequence: 1 },
-      { organization_id: "org_b", sequence: 2, organization_sequence: 1 },
-      { organization_id: "org_a", sequence: 3, organization_sequence: 2 },
-      { organization_id: "org_a", sequence: 4, organization_sequence: 3 },
-      { organization_id: "org_b", sequence: 5, organization_sequence: 2 },
-      { organization_id: "org_a", sequence: 6, organization_sequence: 4 }
+    db.exec("DROP TRIGGER block_redaction")
+    expect(applyMigrations(db)).toBe(1)
+    expect(db.prepare("SELECT aggregate_id, version FROM redacted_events").all()).toEqual([
+      { aggregate_id: "gone", version: 1 }
     ])
-    expect(
-      db.prepare(
-        "SELECT organization_id, sequence, up_to_event_sequence, legacy_up_to_event_sequence, hash FROM audit_checkpoints " +
-          "ORDER BY organization_id, sequence"
-      ).all()
-    ).toEqual([
-      expect.objectContaining({ organization_id: "org_a", up_to_event_sequence: 2, legacy_up_to_event_sequence: 3 }),
-      {
-        organization_id: "org_a",
-        sequence: 2,
-        up_to_event_sequence: 4,
-        legacy_up_to_event_sequence: 6,
-        hash: kept.hash
-      },
-      expect.objectContaining({ organization_id: "org_b", up_to_event_sequence: 2, legacy_up_to_event_sequence: 5 })
-    ])
-    expect(db.prepare("SELECT event_sequence FROM webhook_deliveries ORDER BY event_sequence").pluck().all()).toEqual(
-      [3, 4]
-    )
-    expect(db.prepare("SELECT event_sequence FROM webhook_attempts").pluck().all()).toEqual([3])
     expect(verifyAudit(readAuditInput((sql) => db.prepare(sql).all())).broken).toBeUndefined()
     db.close()
-
-    // The service on the file: the feed in org_a's own numbers, the next write takes 5, and the next checkpoint
-    // links to the one sealed before the migration.
-    const key = await generateSigningKey("upgrade-0008")
-    const handler = makeFetchHandler(
-      SqliteNodeServices(filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }),
-      { log: () => {}, idempotencyHashKey: TEST_IDEMPOTENCY_HASH_KEY }
-    )
-    try {
-      const token = await signServiceToken(key, "svc_a", "org_a", "users:write audit:read")
-      const as = { token, apiKey: issued.apiKey }
-      expect((await call(handler.fetch, "POST", "/users", { ...as, body: { id: "a3" } })).status).toBe(201)
-      const feed = await call(handler.fetch, "GET", "/organizations/org_a/events", as)
-      expect(feed.body.events.map((e: { sequence: number }) => e.sequence)).toEqual([1, 2, 3, 4, 5])
-      const head = await call(handler.fetch, "GET", "/organizations/org_a/audit/head", as)
-      expect(head.body).toMatchObject({ sequence: 3, prevHash: kept.hash, upToEventSequence: 5, eventCount: 1 })
-      const checkpoints = await call(handler.fetch, "GET", "/organizations/org_a/audit/checkpoints", as)
-      expect(
-        checkpoints.body.checkpoints.map((c: { legacyUpToEventSequence: number | null }) => c.legacyUpToEventSequence)
-      )
-        .toEqual([3, 6, null])
-      const { verifyFeed } = await import("../../src/client.js")
-      const keptAsServed = checkpoints.body.checkpoints[1]
-      expect(
-        await verifyFeed(feed.body.events, head.body, {
-          previousHead: keptAsServed,
-          checkpoints: checkpoints.body.checkpoints
-        })
-      )
-        .toMatchObject({ ok: true, sealed: 5 })
-    } finally {
-      await handler.dispose()
-    }
-    const after = new Database(filename, { readonly: true })
-    expect(verifyAudit(readAuditInput((sql) => after.prepare(sql).all())).broken).toBeUndefined()
-    after.close()
   })
 
-  it("leaves the file as it was, readable by the code before it, when it fails half-way", async () => {
-    const filename = join(dir, "half-way.sqlite")
-    const db = new Database(filename)
-    applyMigrations(db, BEFORE_0008)
-    await writeOldHistory(db)
-    // A delivery of an event the store does not have: renumbering it fails after the events were renumbered.
-    db.prepare(
-      "INSERT INTO webhook_deliveries (organization_id, subscription_id, event_sequence, event_id, event_type, " +
-        "aggregate_id, version, status, next_attempt_at, window_started_at, created_at) " +
-        "VALUES ('org_a', 'wh_a', 99, 'gone', 'UserPhoneNumberUpdated', 'a1', 9, 'pending', ?, ?, ?)"
-    ).run(AT, AT, AT)
-    const before = snapshot(db)
-    expect(() => applyMigrations(db)).toThrow(/NOT NULL constraint failed: webhook_deliveries.event_sequence/)
-    expect(snapshot(db)).toEqual(before)
-    expect(db.prepare("PRAGMA table_info(events)").all()).not.toContainEqual(
-      expect.objectContaining({ name: "organization_sequence" })
-    )
-    // The old feed's query still answers, and the events are still append-only.
-    expect(
-      db.prepare("SELECT sequence FROM events WHERE organization_id = 'org_a' AND sequence > 0 ORDER BY sequence")
-        .pluck().all()
-    ).toEqual([1, 3, 4, 6])
-    expect(() => db.prepare("UPDATE events SET type = 'x'").run()).toThrow(/append-only/)
-    // Once the row is dealt with, the migration applies.
-    db.prepare("DELETE FROM webhook_deliveries WHERE event_id = 'gone'").run()
-    expect(applyMigrations(db)).toBe(readMigrations().length - BEFORE_0008.length)
-    expect(verifyAudit(readAuditInput((sql) => db.prepare(sql).all())).broken).toBeUndefined()
+  it("can run its statements again, as after a run on D1 that stopped half-way", () => {
+    const db = new Database(join(dir, "twice.sqlite"))
+    applyMigrations(db, before0008)
+    writeOldHistory(db)
+    const sql = readMigrations().find((m) => m.name.startsWith("0008"))!.sql
+    db.exec(sql)
+    const once = db.prepare(EVENTS).all()
+    db.exec(sql)
+    expect(db.prepare(EVENTS).all()).toEqual(once)
+    expect(db.prepare("SELECT count(*) AS n FROM phone_fingerprints").get()).toEqual({ n: 2 })
+    expect(verifyAudit(readAuditInput((q) => db.prepare(q).all())).broken).toBeUndefined()
     db.close()
+  })
+
+  it("forgets for users erased before it, keeps matching for the others until their erasure, and verifies", async () => {
+    const filename = join(dir, "old.sqlite")
+    const db = new Database(filename)
+    applyMigrations(db, before0008)
+    writeOldHistory(db)
+    const apiKey = issueApiKeySql(ORG, "service", "key_service", AT)
+    db.exec(apiKey.sql)
+    db.close()
+
+    const key = await generateSigningKey("old")
+    const handler = makeFetchHandler(
+      SqliteNodeServices(filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(key) }),
+      { log: () => {}, idempotencyHashKey: TEST_IDEMPOTENCY_HASH_KEY, phoneFingerprintKey: KEY }
+    )
+    const reader = new Database(filename, { readonly: true })
+    const all = (sql: string) => reader.prepare(sql).all()
+    try {
+      const token = await signServiceToken(key, "svc_new", ORG, "users:read users:write users:erase audit:read")
+      const auth = { token, apiKey: apiKey.apiKey }
+      const feed = async () => {
+        const head = (await call(handler.fetch, "GET", `/organizations/${ORG}/audit/head`, auth)).body
+        const entries = (await call(handler.fetch, "GET", `/organizations/${ORG}/events`, auth)).body.events
+        return { head, entries, check: await verifyFeed(entries, head) }
+      }
+
+      // The first request migrated the file: the erased user's events lost their fingerprints, the other's kept them.
+      const migrated = await feed()
+      expect(migrated.check).toMatchObject({ ok: true, checked: 4 })
+      expect(migrated.entries.map((e: any) => [e.aggregateId, e.version, e.redacted, e.fingerprints])).toEqual([
+        ["kept", 1, undefined, { phoneNumberFingerprint: fp(N1) }],
+        ["gone", 1, true, undefined],
+        ["kept", 2, undefined, { phoneNumberFingerprint: fp(N2), previousPhoneNumberFingerprint: fp(N1) }],
+        ["gone", 2, undefined, undefined]
+      ])
+      expect(migrated.entries[2].event.data.previousPhoneNumberFingerprint).toBe(fp(N1))
+      expect(bruteForce(KEY, [N3], [JSON.stringify(migrated), JSON.stringify(all("SELECT * FROM events"))]))
+        .toEqual([])
+      expect(verifyAudit(readAuditInput(all)).broken).toBeUndefined()
+
+      expect((await call(handler.fetch, "POST", "/users/kept/ErasePersonalData", auth)).status).toBe(200)
+      const erased = await feed()
+      expect(erased.check).toMatchObject({ ok: true, checked: 5, sealed: 1 })
+      expect(erased.entries.filter((e: any) => e.redacted === true).map((e: any) => e.event.id)).toEqual([
+        "kept-1",
+        "gone-1",
+        "kept-2"
+      ])
+      const texts = [
+        JSON.stringify(erased),
+        JSON.stringify(all("SELECT * FROM events")),
+        JSON.stringify(all("SELECT * FROM phone_fingerprints"))
+      ]
+      expect(bruteForce(KEY, [N1, N2, N3], texts)).toEqual([])
+      const report = verifyAudit(readAuditInput(all))
+      expect(report.broken).toBeUndefined()
+      expect(report.organizations[ORG]).toMatchObject({ events: 5, unsealedEvents: 0 })
+    } finally {
+      reader.close()
+      await handler.dispose()
+    }
+
+    // The events stay append-only for everything else, and only an erased user's events are redacted.
+    const live = new Database(filename)
+    expect(() => live.prepare("UPDATE events SET occurred_at = 'x' WHERE event_id = 'kept-1'").run()).toThrow(
+      /append-only/
+    )
+    live.prepare("INSERT INTO organizations (id, name, created_at) VALUES ('org_x', 'x', ?)").run(AT)
+    live.prepare(
+      "INSERT INTO users (organization_id, id, phone_number, version, created_at, updated_at) VALUES ('org_x', 'u', NULL, 1, ?, ?)"
+    ).run(AT, AT)
+    expect(() => live.prepare("INSERT INTO redacted_events VALUES ('org_x', 'u', 1)").run()).toThrow(/erased user/)
+    expect(() => live.prepare("DELETE FROM redacted_events").run()).toThrow(/append-only/)
+    live.close()
   })
 })

@@ -1,5 +1,5 @@
 /**
- * What the code before migrations/0009 wrote, as statements for an SQLite file or D1 at 0008: an organization whose
+ * What the code before migrations/0008 wrote, as statements for an SQLite file or D1 at 0007: an organization whose
  * events carry fingerprints inside their hashed data, on per-user chains, sealed by one checkpoint. User `kept` set two
  * numbers; user `gone` set one and was erased.
  */
@@ -10,7 +10,7 @@ import { checkpointParams, INSERT_CHECKPOINT, type Statement } from "../../src/l
 import { hmacSha256 } from "../../src/sha256.js"
 
 export const OLD_ORG = "org_old"
-export const OLD_KEY = "fingerprint-key-before-0009-0123456789abcdef"
+export const OLD_KEY = "fingerprint-key-before-0008-0123456789abcdef"
 export const [N1, N2, N3] = ["+14155552671", "+442079460958", "+16175550123"] as const
 export const fingerprintOf = (n: string) => `hmac-sha256:${hmacSha256(OLD_KEY, n).toString("base64url")}`
 

@@ -9,9 +9,9 @@ declare module "cloudflare:test" {
     readonly UPGRADE_DB: D1Database
     /** Local D1 migrated to 0003 and given an organization-wide chain, then migrated on (migration 0004). */
     readonly LEGACY_CHAIN_DB: D1Database
-    /** Local D1 migrated to 0008 and given events that carry fingerprints, then migrated on (migration 0009). */
+    /** Local D1 migrated to 0007 and given events that carry fingerprints, then migrated on (migration 0008). */
     readonly FINGERPRINTS_DB: D1Database
-    /** Local D1 migrated to 0006 and given store-wide event numbers, then migrated on (migration 0008). */
+    /** Local D1 migrated to 0006 and given store-wide event numbers, then migrated on (migration 0007). */
     readonly NUMBERS_DB: D1Database
     readonly TEST_MIGRATIONS: Array<D1Migration>
     /** A SigningKey (src/dev/signing.ts) as JSON; JWKS holds its public half. */

@@ -2,7 +2,7 @@
  * Erasure forgets on D1, inside workerd: after ErasePersonalData, someone holding PHONE_FINGERPRINT_KEY who reads
  * every event, feed page and webhook sent from then on (the relay's SQL on D1, its payloads caught at the transport)
  * recovers neither of the user's numbers from the 10,000 that look like each, and every chain and checkpoint
- * verifies. Then migrations/0009 on a D1 database whose events carry fingerprints (FINGERPRINTS_DB).
+ * verifies. Then migrations/0008 on a D1 database whose events carry fingerprints (FINGERPRINTS_DB).
  */
 import { D1Client } from "@effect/sql-d1"
 import { describe, expect, it } from "@effect/vitest"
@@ -126,11 +126,11 @@ describe("ErasePersonalData on D1", () => {
   })
 })
 
-describe("migrations/0009 on a D1 database whose events carry fingerprints", () => {
+describe("migrations/0008 on a D1 database whose events carry fingerprints", () => {
   const db = env.FINGERPRINTS_DB
 
   it("forgets for users erased before it, keeps matching for the others until their erasure, and verifies", async () => {
-    await applyD1Migrations(db, env.TEST_MIGRATIONS.filter((m) => m.name < "0009"))
+    await applyD1Migrations(db, env.TEST_MIGRATIONS.filter((m) => m.name < "0008"))
     await db.batch(oldHistory().map(({ params, sql }) => db.prepare(sql).bind(...params)))
     await applyD1Migrations(db, env.TEST_MIGRATIONS)
     const all = (sql: string) => db.prepare(sql).all().then((result) => JSON.stringify(result.results))

@@ -1,5 +1,5 @@
 /**
- * migrations/0008_organization_sequences.sql on real local D1 holding store-wide event numbers, as
+ * migrations/0007_organization_sequences.sql on real local D1 holding store-wide event numbers, as
  * applyD1Migrations (one batch per file, like wrangler) applies it: each organization's events numbered on their own,
  * checkpoints and deliveries moved to those numbers with their hashes kept, the trail still verifying, and a batch
  * that fails half-way leaving the database as it was. Then concurrent writers of one organization on D1 take its
@@ -21,7 +21,7 @@ import { auditOf, BASE_URL, handlerOptions, jwtConfig, testKey } from "./support
 const db = env.NUMBERS_DB
 const all = async <T = Record<string, unknown>>(sql: string) => (await db.prepare(sql).all<T>()).results
 const AT = "2026-03-01T00:00:00.000Z"
-const BEFORE_0008 = env.TEST_MIGRATIONS.filter((m) => m.name < "0008")
+const BEFORE_0007 = env.TEST_MIGRATIONS.filter((m) => m.name < "0007")
 
 const eventOf = (organizationId: string, userId: string, version: number, n: number) =>
   ({
@@ -112,9 +112,9 @@ const snapshot = async () => ({
   migrations: (await all<{ name: string }>("SELECT name FROM d1_migrations ORDER BY id")).map((m) => m.name)
 })
 
-describe("migrations/0008 on D1 with store-wide event numbers", () => {
+describe("migrations/0007 on D1 with store-wide event numbers", () => {
   it("fails half-way without a trace, then numbers each organization's events and keeps the trail verifying", async () => {
-    await applyD1Migrations(db, BEFORE_0008)
+    await applyD1Migrations(db, BEFORE_0007)
     await writeOldHistory()
     // A delivery of an event the store does not have: the batch fails after the events were renumbered.
     await db.prepare(

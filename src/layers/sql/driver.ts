@@ -19,7 +19,7 @@ export class StoreDriver extends Context.Tag("users-api/StoreDriver")<StoreDrive
   readonly write: (statements: ReadonlyArray<Statement>, userId: string) => Effect.Effect<void, WriteError>
 }>() {}
 
-// The guards of migrations/ (0001, 0004, 0008): a lost race on the user's row, version, chain or the organization's
+// The guards of migrations/ (0001, 0004, 0007): a lost race on the user's row, version, chain or the organization's
 // next event number (retry against fresh state), and a number that another user of the organization holds (no retry).
 const RACES = [
   /UNIQUE constraint failed: events\.organization_id, events\.aggregate_id, events\.version/,

@@ -1,7 +1,7 @@
 /**
- * Erasure that forgets (migrations/0009): the openings of an event's fingerprint commitments are written beside it
+ * Erasure that forgets (migrations/0008): the openings of an event's fingerprint commitments are written beside it
  * in the same atomic unit, served with the feed and webhooks, and deleted by the user's erasure, which also removes
- * the fingerprints that events written before 0009 still carry in their data.
+ * the fingerprints that events written before 0008 still carry in their data.
  */
 import type { PhoneFingerprints } from "../../domain/user.js"
 import type { Change } from "../../services/user-repo.js"

@@ -37,7 +37,7 @@ export interface UserRow {
 export interface EventRow {
   /** The store's row id: never shown to a tenant. */
   readonly sequence: number
-  /** The organization's own event number, 1, 2, 3… (migrations/0008): what a tenant sees. */
+  /** The organization's own event number, 1, 2, 3… (migrations/0007): what a tenant sees. */
   readonly organization_sequence: number
   readonly event_id: string
   readonly organization_id: string

@@ -1,4 +1,4 @@
--- Migration number: 0008 	 event numbers per organization
+-- Migration number: 0007 	 event numbers per organization
 -- The same file is applied to D1 by `wrangler d1 migrations apply` and to SQLite files at start-up.
 --
 -- events.sequence numbers every event of the store, so the gaps between one organization's numbers counted the

@@ -1,4 +1,4 @@
--- Migration number: 0009 	 erasure that forgets: fingerprints beside the events, and redaction of older events
+-- Migration number: 0008 	 erasure that forgets: fingerprints beside the events, and redaction of older events
 -- The same file is applied to D1 by `wrangler d1 migrations apply` and to SQLite files at start-up.
 --
 -- From here on an event keeps only a salted commitment to each fingerprint (src/layers/masker.ts); the fingerprint

@@ -27,7 +27,9 @@ export const startLocalCron = (baseUrl: string, everyMs = LOCAL_CRON_INTERVAL_MS
     if (running) return
     running = true
     try {
-      const answer = await fetch(`${baseUrl}/cdn-cgi/handler/scheduled`, { signal: AbortSignal.timeout(everyMs) })
+      // A round may outlast a tick (the relay's budget is 20 s): it is waited for, not cut off and overlapped.
+      const signal = AbortSignal.timeout(Math.max(everyMs, 60_000))
+      const answer = await fetch(`${baseUrl}/cdn-cgi/handler/scheduled`, { signal })
       await answer.arrayBuffer()
     } catch {
       // Not listening yet, or restarting after a change: the next tick asks again.

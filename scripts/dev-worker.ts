@@ -2,7 +2,7 @@
  * `npm run dev:worker`: the Worker under `wrangler dev` on local D1, with the same dev state as the other runtimes
  * (data/dev-state.json): migrations applied, the demo tenant seeded (idempotent), the dev JWKS and the dev
  * IDEMPOTENCY_HASH_KEY written to .dev.vars (git-ignored), a ready-to-paste curl printed, then wrangler dev in the
- * foreground.
+ * foreground, quiet offline, with a scheduled event every 10 s in place of the cron (scripts/lib/local-wrangler.ts).
  * Port: 8789, or PORT, or `--port N`; any other arguments go to wrangler dev.
  */
 import { spawn, spawnSync } from "node:child_process"
@@ -11,10 +11,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { signUserToken } from "../src/dev/signing.js"
 import { devSeedSql, devWorkerEnv, loadOrCreateDevState } from "../src/dev/state.js"
+import { QUIET_WRANGLER_ENV, startLocalCron } from "./lib/local-wrangler.js"
 
 const root = join(import.meta.dir, "..")
 const wrangler = join(root, "node_modules", ".bin", "wrangler")
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false" }
+const env = { ...process.env, ...QUIET_WRANGLER_ENV }
 
 const fail = (message: string): never => {
   console.error(`dev:worker: ${message}`)
@@ -71,6 +72,7 @@ try {
 writeFileSync(join(root, ".dev.vars"), dotenv(devWorkerEnv(state)), { mode: 0o600 })
 
 const baseUrl = `http://127.0.0.1:${port}`
+const credentialsCommand = `npm run dev:credentials -- --runtime worker${port === "8789" ? "" : ` --port ${port}`}`
 const token = await signUserToken(state.signingKey, state.userId, state.organizationId, { expiresIn: "24h" })
 console.log([
   "",
@@ -84,10 +86,13 @@ console.log([
   "  -H 'Content-Type: application/json' \\",
   `  -d '{"phoneNumber":"+14155552671"}'`,
   "",
-  "The token is valid for 24 hours. Fresh user and service tokens: npm run dev:credentials",
+  `The token is valid for 24 hours. Fresh user and service tokens: ${credentialsCommand}`,
   ""
 ].join("\n"))
 
-const child = spawn(wrangler, ["dev", "--port", port, ...rest], { cwd: root, env, stdio: "inherit" })
+// --test-scheduled: the scheduled events come from startLocalCron, so wrangler's "not triggered locally" is moot.
+const devArgs = ["dev", "--port", port, "--test-scheduled", ...rest]
+const child = spawn(wrangler, devArgs, { cwd: root, env, stdio: "inherit" })
+startLocalCron(baseUrl)
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal))
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

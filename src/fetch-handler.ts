@@ -72,6 +72,8 @@ export interface WebhookOptions {
    * relay (src/app/webhook-relay.ts). Keep it cheap: it runs on the write path.
    */
   readonly onWrite?: ((organizationId: string) => void) | undefined
+  /** Told after a subscription is created, in the request's fiber: the Worker drops what it cached about the org. */
+  readonly onSubscribe?: ((organizationId: string) => void) | undefined
 }
 
 /** WebhookSettings and the RelaySignal from the handler's options. */
@@ -83,7 +85,9 @@ const webhookLayer = (options: WebhookOptions | undefined) =>
         : webhookSecretDeriver(options.secretKey),
       urlRules: { allowLoopback: options?.allowLoopback === true, allowedHosts: options?.allowedHosts }
     }),
-    options?.onWrite === undefined ? Layer.empty : Layer.succeed(RelaySignal, { wake: options.onWrite })
+    options?.onWrite === undefined
+      ? Layer.empty
+      : Layer.succeed(RelaySignal, { wake: options.onWrite, subscribed: options.onSubscribe })
   )
 
 /** The services, with the Masker replaced by one that also fingerprints when a key is configured. */

@@ -32,7 +32,12 @@ import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
 import { DocsLinkedScript } from "./http/docs.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
-import { DEAD_LETTER_SUFFIX, type RelayMessage, SUBSCRIBED_TTL_MS } from "./layers/webhooks/queue.js"
+import {
+  DEAD_LETTER_SUFFIX,
+  NOT_SUBSCRIBED_TTL_MS,
+  type RelayMessage,
+  SUBSCRIBED_TTL_MS
+} from "./layers/webhooks/queue.js"
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import { WebhookStore } from "./services/webhooks.js"
 
@@ -62,7 +67,7 @@ interface Built {
   readonly urlRules: WebhookUrlRules
   /** Organizations that committed an event since the last wake-up was sent. */
   readonly written: Set<string>
-  /** Whether an organization has an active subscription, as last read, until when. */
+  /** Whether an organization has an active subscription, as last read, until when; dropped when one is made here. */
   readonly subscribed: Map<string, { readonly active: boolean; readonly until: number }>
 }
 
@@ -86,6 +91,7 @@ const built = (env: Bindings): Built => {
   // A Worker has no local dev mode: `npm run dev:worker` writes the dev state's keys to .dev.vars.
   const secretKey = webhookSecretKeyFromEnv(vars)
   const written = new Set<string>()
+  const subscribed = new Map<string, { readonly active: boolean; readonly until: number }>()
   const urlRules = {
     allowLoopback: webhookAllowLoopbackFromEnv(vars, false),
     allowedHosts: webhookAllowedHostsFromEnv(vars)
@@ -93,7 +99,12 @@ const built = (env: Bindings): Built => {
   const handler = makeFetchHandler(D1Services(db, jwt, shards), {
     phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars),
     idempotencyHashKey: idempotencyHashKeyFromEnv(vars),
-    webhooks: { secretKey, ...urlRules, onWrite: (organizationId) => void written.add(organizationId) },
+    webhooks: {
+      secretKey,
+      ...urlRules,
+      onWrite: (organizationId) => void written.add(organizationId),
+      onSubscribe: (organizationId) => void subscribed.delete(organizationId)
+    },
     docs: DocsLinkedScript
   })
   const entry: Built = {
@@ -101,7 +112,7 @@ const built = (env: Bindings): Built => {
     deriveSecret: secretKey === undefined ? undefined : webhookSecretDeriver(secretKey),
     urlRules,
     written,
-    subscribed: new Map()
+    subscribed
   }
   handlers.set(env, entry)
   return entry
@@ -129,7 +140,8 @@ const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
         : yield* Effect.orElseSucceed(store.hasActive(organizationId), () => true)
       if (known === undefined || known.until <= now) {
         if (entry.subscribed.size >= 10_000) entry.subscribed.clear()
-        entry.subscribed.set(organizationId, { active: found, until: now + SUBSCRIBED_TTL_MS })
+        const ttl = found ? SUBSCRIBED_TTL_MS : NOT_SUBSCRIBED_TTL_MS
+        entry.subscribed.set(organizationId, { active: found, until: now + ttl })
       }
       active ||= found
     }

@@ -10,3 +10,9 @@ export const wakeRelay = (organizationId: string): Effect.Effect<void> =>
   Effect.map(Effect.serviceOption(RelaySignal), (signal) => {
     if (Option.isSome(signal)) signal.value.wake(organizationId)
   })
+
+/** After a subscription is created: what the signal remembers about the organization's subscriptions is stale. */
+export const subscriptionCreated = (organizationId: string): Effect.Effect<void> =>
+  Effect.map(Effect.serviceOption(RelaySignal), (signal) => {
+    if (Option.isSome(signal)) signal.value.subscribed?.(organizationId)
+  })

@@ -27,7 +27,7 @@ import {
   WebhookNotFound,
   WebhooksNotConfigured
 } from "./errors.js"
-import { wakeRelay } from "./relay-signal.js"
+import { subscriptionCreated, wakeRelay } from "./relay-signal.js"
 import type { DeriveSecret } from "./webhook-secrets.js"
 
 /** How the deployment treats webhooks: whether it can sign them at all, and which URLs it sends to. */
@@ -120,6 +120,7 @@ export const createWebhook = (input: CreateWebhookInput) =>
       eventTypes: [...new Set(input.eventTypes)],
       createdAt: now
     })
+    yield* subscriptionCreated(input.organizationId)
     return { webhook: viewOf(subscription, now), secret: derive(subscription.id, subscription.generation) }
   })
 

@@ -214,4 +214,6 @@ export class WebhookTransport extends Context.Tag("users-api/WebhookTransport")<
  */
 export class RelaySignal extends Context.Tag("users-api/RelaySignal")<RelaySignal, {
   readonly wake: (organizationId: string) => void
+  /** Told after a subscription is created: the Worker forgets that the organization had none. */
+  readonly subscribed?: ((organizationId: string) => void) | undefined
 }>() {}

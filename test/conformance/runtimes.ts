@@ -8,6 +8,7 @@ import Database from "better-sqlite3"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { startLocalCron } from "../../scripts/lib/local-wrangler.js"
 import { createOrganizationSql, issueApiKeySql, revokeApiKeySql } from "../../src/admin/tenants.js"
 import { signServiceToken, signUserToken, type TokenOptions } from "../../src/dev/signing.js"
 import { devSeedSql, type DevState, devWorkerEnv, loadOrCreateDevState } from "../../src/dev/state.js"
@@ -160,14 +161,16 @@ const dotenv = (vars: Record<string, string>) =>
 /**
  * `wrangler dev` over local D1 persisted in a temp dir: migrations applied and the dev tenant seeded with wrangler's
  * own d1 commands, the dev JWKS and IDEMPOTENCY_HASH_KEY passed in an --env-file (which also keeps a developer's
- * .dev.vars out of it).
+ * .dev.vars out of it), and the stand-in for the cron that `npm run dev:worker` runs.
  */
 export const startWorker = async (withinMs = 120_000): Promise<RunningRuntime> => {
   const dir = mkdtempSync(join(tmpdir(), "users-api-worker-"))
   const persist = join(dir, "state")
   const env = localDevEnv({ CI: "true" })
   let server: ServerProcess | undefined
+  let stopCron = () => {}
   const stop = async () => {
+    stopCron()
     await server?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
@@ -193,9 +196,11 @@ export const startWorker = async (withinMs = 120_000): Promise<RunningRuntime> =
       persist,
       "--env-file",
       join(dir, "worker.env"),
-      "--show-interactive-dev-session=false"
+      "--show-interactive-dev-session=false",
+      "--test-scheduled"
     ], env)
     const baseUrl = `http://127.0.0.1:${port}`
+    stopCron = startLocalCron(baseUrl)
     await server.waitHealthy(baseUrl, Math.max(1_000, withinMs - (Date.now() - started)))
     return { target: await targetOf("worker", baseUrl, state, extra, server), stop }
   } catch (error) {

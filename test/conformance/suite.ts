@@ -2,7 +2,8 @@
  * The HTTP contract (docs/CONTRACT.md §4, docs/DECISIONS.md) as one suite that knows a runtime only by its base URL
  * and credentials (a Target): every status code and problem `code`, the response and event shapes, masking, no-op,
  * removal, If-Match, X-Request-Id, Idempotency-Key, concurrency and races, erasure, reading users and events, the
- * audit head, /healthz, /openapi.json and /docs, requests as sent on the wire (dot segments, empty headers), and
+ * audit head, webhooks as the README shows them (subscribing, deliveries and their attempts, re-sending, a real
+ * receiver), /healthz, /openapi.json and /docs, requests as sent on the wire (dot segments, empty headers), and
  * that no raw number reaches an event or the server's log. Run against every runtime by runtimes.test.ts.
  *
  * Each case makes its own users (ids unique per run) and its own phone numbers (unique per organization, since a
@@ -18,10 +19,12 @@ import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse
 import { Cause, Effect, Exit } from "effect"
 import { request as httpRequest } from "node:http"
 import { describe, expect, it } from "vitest"
-import { type CreateUserBody, makeUsersClient, Problem, type UsersApiClient } from "../../src/client.js"
+import { type CreateUserBody, makeUsersClient, Problem, type UsersApiClient, verifyWebhook } from "../../src/client.js"
 import { generateSigningKey, signUserToken } from "../../src/dev/signing.js"
 import { DOCS_SCRIPT_PATH } from "../../src/http/docs.js"
 import { expectProblem } from "../support/client.js"
+import { eventually } from "../support/eventually.js"
+import { startReceiver } from "../support/webhook-receiver.js"
 import type { Target } from "./runtimes.js"
 
 export interface Answer {
@@ -1376,6 +1379,104 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       // What neither sends nor shows events: listing and deleting.
       expect((await send("GET", `/organizations/${org}/webhooks`, { token: writer })).status).toBe(200)
       expect((await send("DELETE", hook, { token: writer })).status).toBe(204)
+    })
+  })
+
+  describe("webhooks, as the README shows them", () => {
+    const webhookToken = () =>
+      t().signServiceToken(t().organizationId, "users:read users:write users:erase webhooks:write audit:read")
+    const webhooks = () => `/organizations/${t().organizationId}/webhooks`
+    /** The deliveries as they stand, read without being observed: how often it is polled differs by runtime. */
+    const deliveriesOf = (hook: string, token: string, userId: string) =>
+      fetch(`${t().baseUrl}${hook}/deliveries`, {
+        headers: { authorization: `Bearer ${token}`, "x-api-key": t().apiKey },
+        signal: AbortSignal.timeout(5_000)
+      }).then(async (answer) => {
+        const body = (await answer.json()) as { deliveries?: Array<any> }
+        return (body.deliveries ?? []).filter((delivery) => delivery.aggregateId === userId)
+      })
+
+    it("subscribe, an update and an erasure, their pending deliveries with attempts; a pending re-send is a 409", async () => {
+      const token = await webhookToken()
+      const url = "http://127.0.0.1:9/users-api"
+      const eventTypes = ["UserPhoneNumberUpdated", "UserPersonalDataErased"]
+      const created = await send("POST", webhooks(), { token, json: { url, eventTypes } })
+      expect(created.status, created.text).toBe(201)
+      expect(created.headers.get("cache-control")).toBe("no-store")
+      expect(created.body.secret).toMatch(/^whsec_/)
+      expect(created.body.webhook).toMatchObject({ url, eventTypes, status: "active", disabledReason: null })
+      const hook = `${webhooks()}/${created.body.webhook.id}`
+      try {
+        const listed = await send("GET", webhooks(), { token })
+        expect(listed.body.webhooks.map((webhook: { id: string }) => webhook.id)).toContain(created.body.webhook.id)
+        expect(listed.text).not.toContain(created.body.secret)
+        const userId = await newUser("webhook")
+        const updated = await update(userId, numbers.next().typed)
+        expect(updated.status).toBe(200)
+        const erased = await erase(userId, { token })
+        expect(erased.status).toBe(200)
+        // Nothing listens on port 9: the update's delivery is attempted at once, fails and waits for its retry; the
+        // erasure's waits behind it (a user's webhooks go in version order).
+        await eventually("the first delivery attempted", async () => {
+          const mine = await deliveriesOf(hook, token, userId)
+          return mine.length === 2 && mine[0].attempts.length > 0 ? mine : undefined
+        })
+        const pending = await send("GET", `${hook}/deliveries?status=pending`, { token })
+        expect(pending.status).toBe(200)
+        expect(
+          pending.body.deliveries.filter((delivery: any) => delivery.aggregateId === userId).map((delivery: any) => [
+            delivery.eventType,
+            delivery.version,
+            delivery.status,
+            delivery.attempts.length === 0
+              ? "not attempted"
+              : delivery.attempts.every((attempt: { outcome: string }) => attempt.outcome !== "delivered")
+              ? "attempted, not delivered"
+              : "delivered"
+          ])
+        ).toEqual([
+          ["UserPhoneNumberUpdated", 2, "pending", "attempted, not delivered"],
+          ["UserPersonalDataErased", 3, "pending", "not attempted"]
+        ])
+        const resend = (eventId: string) => send("POST", `${hook}/deliveries/${eventId}/resend`, { token })
+        expectProblem(await resend(updated.body.event.id), 409, "delivery-pending")
+        expectProblem(await resend(erased.body.event.id), 409, "delivery-pending")
+        expectProblem(await resend(crypto.randomUUID()), 404, "delivery-not-found")
+      } finally {
+        expect((await send("DELETE", hook, { token })).status).toBe(204)
+      }
+    })
+
+    it("delivers to a real receiver, signed, and re-sends a delivered webhook with the same webhook-id", async () => {
+      const token = await webhookToken()
+      const receiver = await startReceiver()
+      const created = await send("POST", webhooks(), {
+        token,
+        json: { url: receiver.url, eventTypes: ["UserPhoneNumberUpdated"] }
+      })
+      expect(created.status, created.text).toBe(201)
+      const hook = `${webhooks()}/${created.body.webhook.id}`
+      try {
+        const userId = await newUser("webhook")
+        const updated = await update(userId, numbers.next().typed)
+        const eventId: string = updated.body.event.id
+        const first = await eventually("the webhook at the receiver", () => receiver.withId(eventId)[0])
+        const verified = await verifyWebhook(created.body.secret, first.headers, first.body)
+        expect(JSON.parse(verified.body)).toMatchObject({ type: "UserPhoneNumberUpdated", data: { id: eventId } })
+        await eventually("the delivery recorded as delivered", async () => {
+          const mine = await deliveriesOf(hook, token, userId)
+          return mine[0]?.status === "delivered" ? mine : undefined
+        })
+        const delivered = await send("GET", `${hook}/deliveries?status=delivered`, { token })
+        expect(delivered.body.deliveries.map((delivery: any) => delivery.eventId)).toEqual([eventId])
+        const resent = await send("POST", `${hook}/deliveries/${eventId}/resend`, { token })
+        expect(resent.status, resent.text).toBe(200)
+        expect(resent.body.delivery).toMatchObject({ eventId })
+        await eventually("the webhook again, with the same webhook-id", () => receiver.withId(eventId)[1])
+      } finally {
+        expect((await send("DELETE", hook, { token })).status).toBe(204)
+        await receiver.close()
+      }
     })
   })
 

@@ -3,6 +3,7 @@
  * starts die together), its output kept, waits bounded in time, and a stop that always ends in SIGKILL.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { QUIET_WRANGLER_ENV } from "../../scripts/lib/local-wrangler.js"
 export { freePort } from "../../scripts/lib/free-port.js"
 
 export const ROOT = process.cwd()
@@ -19,7 +20,7 @@ export const BIN = {
 export const localDevEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
   const { HOST: _host, PORT: _port, USERS_API_DATA_DIR: _dir, ...rest } = process.env
   const inherited = Object.fromEntries(Object.entries(rest).filter(([name]) => !/^(JWT|JWKS)/i.test(name)))
-  return { ...inherited, NO_COLOR: "1", WRANGLER_SEND_METRICS: "false", ...extra }
+  return { ...inherited, NO_COLOR: "1", ...QUIET_WRANGLER_ENV, ...extra }
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

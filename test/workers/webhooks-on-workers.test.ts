@@ -3,9 +3,9 @@
  * by Miniflare. First the relay's SQL on D1 (json_each, the lease's UPDATE … RETURNING, the order check, shards), with
  * a transport that answers as each test says. Then the queue path: a write through the Worker wakes the relay through
  * the queue, whose consumer (the same Worker's `queue()`) sends to a real receiver on 127.0.0.1
- * (test/workers/support/receiver-setup.ts); a receiver that fails is retried, one queue round per retry (the test
- * moves the retry's due time to now instead of waiting for it), until it accepts or the delivery is failed, listed
- * and re-sent; 410 disables; the cron trigger's round delivers without a queue; the dead-letter consumer reports and
+ * (test/workers/support/receiver-setup.ts), also right after subscribing when the isolate had read that there was no
+ * subscription; a receiver that fails is retried, one queue round per retry (the test moves the retry's due time to
+ * now instead of waiting for it), until it accepts or the delivery is failed, listed and re-sent; 410 disables; the cron trigger's round delivers without a queue; the dead-letter consumer reports and
  * acknowledges; a round that cannot run is retried by the queue. Last, fairness: a receiver that hangs holds up no
  * other organization's deliveries (queue), and one subscription's backlog does not starve another's (cron).
  *
@@ -401,6 +401,30 @@ describe("webhooks on Workers, through the queue", () => {
         attempts: 1
       }])
       // It was the queue's consumer that sent it: no cron round ran.
+      expect(consumed).toBeGreaterThan(0)
+    }
+  )
+
+  throughQueue(
+    "an organization that wrote before it subscribed gets its first webhook at once: subscribing drops the isolate's 'none'",
+    async () => {
+      // One env for every request, as one isolate has: its handler and what it read about subscriptions are kept.
+      const api = await as(await seedTenant(), async (request) => {
+        const ctx = createExecutionContext()
+        const answer = await worker.fetch(request, env, ctx)
+        await waitOnExecutionContext(ctx)
+        return answer
+      })
+      // After the answer, the isolate read that the organization has no subscription, and remembers it.
+      await api.createUser("before")
+      const mailbox = box()
+      await api.subscribe(`${env.WEBHOOK_RECEIVER}/hooks/${mailbox}`)
+      const created = await api.createUser("after")
+      const [first] = await eventually("the first webhook at the receiver", async () => {
+        const got = await received(mailbox)
+        return got.length > 0 ? got : undefined
+      })
+      expect(first!.headers["webhook-id"]).toBe(created.event.id)
       expect(consumed).toBeGreaterThan(0)
     }
   )

@@ -12,5 +12,9 @@ export interface RelayMessage {
 /** The dead-letter queue's name ends so (wrangler.toml); its consumer only reports what reached it. */
 export const DEAD_LETTER_SUFFIX = "-dlq"
 
-/** How long an isolate trusts what it read about an organization's subscriptions. */
+/**
+ * How long an isolate trusts what it read about an organization's subscriptions: a minute that it has one, a few
+ * seconds that it has none, so a subscription made on another isolate is woken for within seconds too.
+ */
 export const SUBSCRIBED_TTL_MS = 60_000
+export const NOT_SUBSCRIBED_TTL_MS = 5_000

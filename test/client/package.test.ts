@@ -156,17 +156,17 @@ describe.each(Object.keys(ENDS) as Array<keyof typeof ENDS>)("installed with the
   )
 
   it(
-    "runs README.md's example twice in a row (under Bun, which runs it as written)",
+    "runs docs/EXAMPLES.md's example twice in a row (under Bun, which runs it as written)",
     async () => {
-      const readme = readFileSync(join(ROOT, "README.md"), "utf8")
-      const section = readme.slice(readme.indexOf("## Calling it from TypeScript"))
+      const page = readFileSync(join(ROOT, "docs/EXAMPLES.md"), "utf8")
+      const section = page.slice(page.indexOf("## Calling it from TypeScript"))
       const example = /```ts\n([\s\S]*?)\n```/.exec(section)![1]!
         .replace("http://127.0.0.1:8787", server.target.baseUrl)
         .replace("uak_…", server.target.apiKey)
         .replace("eyJ…", server.target.serviceToken)
-      writeFileSync(join(project, "readme-example.ts"), example)
+      writeFileSync(join(project, "docs-example.ts"), example)
       for (let run = 0; run < 2; run++) {
-        const { stderr, stdout } = await exec(BIN.bun, ["readme-example.ts"], { cwd: project, timeout: 30_000 })
+        const { stderr, stdout } = await exec(BIN.bun, ["docs-example.ts"], { cwd: project, timeout: 30_000 })
         expect(stderr).toBe("")
         expect(stdout).toContain("version: 2")
         expect(stdout).toContain("2 UserPhoneNumberUpdated")

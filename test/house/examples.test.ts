@@ -1,11 +1,11 @@
 /**
- * README.md's "Every route, from a shell", pasted into a shell against a fresh Bun server, as a newcomer would: its
- * first block (`eval "$(npm run -s dev:credentials -- --shell)"`) runs as written, then each example in order, each
- * answer compared with the one the README prints after it. In a printed answer `…` stands for anything; an HTTP
+ * docs/EXAMPLES.md's "Every route, from a shell", pasted into a shell against a fresh Bun server, as a newcomer would:
+ * its first block (`eval "$(npm run -s dev:credentials -- --shell)"`) runs as written, then each example in order, each
+ * answer compared with the one the page prints after it. In a printed answer `…` stands for anything; an HTTP
  * answer is its status line (exact), the headers shown (each must be among the answer's) and the body (its lines
  * joined, leading spaces dropped). The section must also hold an example of every route of the contract, and survive
  * being pasted twice.
- * Needs curl, as the README does (.ci/run installs it where it is missing).
+ * Needs curl, as the examples do (`npm test`'s first step installs it where it is missing).
  */
 import { HttpApi } from "@effect/platform"
 import { execFile } from "node:child_process"
@@ -19,9 +19,9 @@ import { DOCS_PATH } from "../../src/http/docs.js"
 import { OPENAPI_PATH } from "../../src/http/routes.js"
 import { BIN, localDevEnv, ROOT, ServerProcess } from "../support/processes.js"
 
-const readme = readFileSync(join(ROOT, "README.md"), "utf8")
-const start = readme.indexOf("## Every route, from a shell")
-const section = readme.slice(start, readme.indexOf("\n## ", start + 1))
+const examplesPage = readFileSync(join(ROOT, "docs/EXAMPLES.md"), "utf8")
+const start = examplesPage.indexOf("## Every route, from a shell")
+const section = examplesPage.slice(start, examplesPage.indexOf("\n## ", start + 1))
 const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)\n```/g)].map(([, lang, text]) => ({ lang, text: text! }))
 const [setup, ...rest] = blocks
 const examples = Array.from(
@@ -62,7 +62,7 @@ HttpApi.reflect(UsersApi, {
   onEndpoint: ({ endpoint }) => void routes.push({ method: endpoint.method, path: endpoint.path })
 })
 
-describe("README.md: every route, from a shell", () => {
+describe("docs/EXAMPLES.md: every route, from a shell", () => {
   it("has the setup, then a command and its answer for every route of the contract", () => {
     expect(start).toBeGreaterThan(0)
     expect(setup).toEqual({ lang: "sh", text: `eval "$(npm run -s dev:credentials -- --shell)"` })
@@ -93,7 +93,7 @@ describe("README.md: every route, from a shell", () => {
       )
       await server.waitFor("the banner", 20_000, () => server.stdout.includes("npm run dev:credentials") || undefined)
       const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stdout)![1]
-      // The README's own first line, then the environment it left behind.
+      // The page's own first line, then the environment it left behind.
       const { stdout } = await promisify(execFile)(
         "/bin/sh",
         ["-c", `${setup!.text}\nexec node -e 'process.stdout.write(JSON.stringify(process.env))'`],

@@ -1,11 +1,13 @@
 /**
  * The docs say what the code does (docs/DECISIONS.md, "House rules"): docs/CONTRACT.md's versions table is
  * package.json's pins, its problem codes are src/http/problems.ts's table, the sections cited as "CONTRACT.md §N"
- * exist, no file of the repository cites the outside reference the contract was written from, which the
- * repository does not contain, and no doc tells a reader to run `deno task` without `npx`.
+ * exist, every path under src/, test/ or scripts/ that README.md or docs/*.md names exists in the working tree, every
+ * record they cite as DECISIONS.md, "…" exists and is in its index, no file of the repository cites the outside
+ * reference the contract was written from, which the repository does not contain, and no doc tells a reader to run
+ * `deno task` without `npx`.
  */
 import { execFileSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { PROBLEMS } from "../../src/http/problems.js"
@@ -13,6 +15,10 @@ import { ROOT } from "../support/processes.js"
 
 const contract = readFileSync(join(ROOT, "docs/CONTRACT.md"), "utf8")
 const packageJson = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"))
+
+/** README.md and every page of docs/, with their text. */
+const pages = ["README.md", ...readdirSync(join(ROOT, "docs")).flatMap((f) => f.endsWith(".md") ? [`docs/${f}`] : [])]
+const docs = pages.map((file) => ({ file, text: readFileSync(join(ROOT, file), "utf8") }))
 
 /** The text of the section that starts at `heading` (up to the next heading of the same or a higher level). */
 const section = (heading: string): string => {
@@ -74,6 +80,34 @@ describe("docs/CONTRACT.md", () => {
       }
     }
     for (const n of cited) expect(contract, `§${n}`).toMatch(new RegExp(`^#{2,3} ${n.replace(".", "\\.")}\\.? `, "m"))
+  })
+})
+
+describe("README.md and docs/*.md", () => {
+  it("name only files and folders of src/, test/ and scripts/ that exist", () => {
+    // A path ends before a glob, a brace or a placeholder (`src/app/<command>.ts` names src/app), and never in a dot.
+    const missing = docs.flatMap(({ file, text }) =>
+      [...text.matchAll(/(?<![\w./-])(?:src|test|scripts)\/[\w./-]*[\w-]/g)].flatMap(([path]) =>
+        existsSync(join(ROOT, path!)) ? [] : [`${file}: ${path}`]
+      )
+    )
+    expect(docs.length).toBeGreaterThan(4)
+    expect([...new Set(missing)]).toEqual([])
+  })
+
+  it("cite only records of docs/DECISIONS.md, and its index links every record", () => {
+    const decisions = readFileSync(join(ROOT, "docs/DECISIONS.md"), "utf8")
+    const records = [...decisions.matchAll(/^## (.+)$/gm)].map(([, title]) => title!)
+    const slug = (title: string) => title.toLowerCase().replace(/[^a-z0-9 -]/g, "").replace(/ /g, "-")
+    const index = decisions.slice(0, decisions.indexOf("\n## "))
+    const linked = [...index.matchAll(/\]\(#([^)]+)\)/g)].map(([, anchor]) => anchor!)
+    expect(records.length).toBeGreaterThan(10)
+    expect([...linked].sort()).toEqual(records.map(slug).sort())
+    const cited = docs.flatMap(({ file, text }) =>
+      [...text.replace(/\s+/g, " ").matchAll(/DECISIONS\.md,? \(?"([^"]+)"/g)].map(([, title]) => ({ file, title }))
+    )
+    expect(cited.length).toBeGreaterThan(10)
+    for (const { file, title } of cited) expect(records, `${file} cites "${title}"`).toContain(title)
   })
 })
 

@@ -1,15 +1,15 @@
 -- Migration number: 0003 	 idempotency keys per (organization, principal, key), with the user each record is about
 -- The same file is applied to D1 by `wrangler d1 migrations apply` and to SQLite files at start-up.
 
--- Issue 9 (docs/DECISIONS.md, "Security round two"). A key was shared by all of an organization's callers and could
+-- (docs/DECISIONS.md, "Idempotency and faults".) A key was shared by all of an organization's callers and could
 -- be squatted by one of them; now it belongs to the principal that sent it too (`service:<sub>` or `user:<sub>`),
 -- so two callers never share a key space. `user_id` names the user the command acted on, so that erasing that user
 -- also deletes its completed records (their answers and request hashes).
 --
 -- The rows of 0002 are dropped rather than copied under a principal that never matches: no request could replay
 -- them (the request hash is now an HMAC under IDEMPOTENCY_HASH_KEY, theirs a plain SHA-256), and their plain hashes
--- over bodies that may hold a number are what issue 9 found guessable. A client retrying across the upgrade runs its
--- request again, as after any expiry; every command is safe to run twice (docs/DECISIONS.md, "Idempotency and faults").
+-- over bodies that may hold a number were guessable. A client retrying across the upgrade runs its
+-- request again, as after any expiry.
 DROP TABLE idempotency_keys;
 
 -- 'in_progress' rows are locks held by a running request (lock_token names it) until expires_at, so a crashed

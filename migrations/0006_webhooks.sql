@@ -2,7 +2,7 @@
 -- The same file is applied to D1 by `wrangler d1 migrations apply` and to SQLite files at start-up.
 --
 -- Nothing here is written by the request path: a command still writes its users row and its event, and nothing else
--- (docs/DECISIONS.md, "Webhooks"). The relay (src/app/webhook-relay.ts) reads each active subscription's events after
+-- (docs/DECISIONS.md, "Webhooks and the feed"). The relay (src/app/webhook-relay.ts) reads each active subscription's events after
 -- its cursor, writes one delivery per matching event and moves the cursor, in one atomic unit; so an event committed
 -- is either behind a cursor with its delivery written, or ahead of it, and none is lost in between. Every table lives
 -- on the organization's shard, like its events.

@@ -3,80 +3,19 @@
  * Deno, a Worker's string bindings on Workers. Each is checked once, here; a bad or missing one fails with a
  * one-line message naming its variable. Which mode a server starts in is start-mode.ts's.
  */
-import { Config, ConfigError as EffectConfigError, ConfigProvider, Effect, Either, Option, Redacted } from "effect"
+import { Config, ConfigError as EffectConfigError, Either, Option, Redacted } from "effect"
 import type { JSONWebKeySet } from "jose"
-import { MIN_WEBHOOK_SECRET_KEY_LENGTH } from "./app/webhook-secrets.js"
 import { allowedHostEntry } from "./domain/webhook-url.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
-import { MIN_FINGERPRINT_KEY_LENGTH } from "./layers/masker.js"
+import { type Env, invalid, parsed, readEnv, seconds, text } from "./read-config.js"
 import { MIN_IDEMPOTENCY_HASH_KEY_LENGTH } from "./services/idempotency.js"
 
-export type Env = Readonly<Record<string, string | undefined>>
+export { ConfigError, type Env, providerOf, readConfig, readEnv, stringBindings } from "./read-config.js"
 
-/** A refused setting; its message is one line naming the variable. */
-export class ConfigError extends Error {}
-
-/** A Worker's settings: its vars and secrets, the string bindings of its env (the others are D1, queues, ...). */
-export const stringBindings = (env: object): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(env).filter((binding): binding is [string, string] => typeof binding[1] === "string")
-  )
-
-/** The provider over a record of variables: a Worker's env (its string bindings), or a test's settings. */
-export const providerOf = (env: object): ConfigProvider.ConfigProvider =>
-  ConfigProvider.fromMap(new Map(Object.entries(stringBindings(env))))
-
-const firstMessage = (error: EffectConfigError.ConfigError): string => {
-  switch (error._op) {
-    case "And":
-    case "Or":
-      return firstMessage(error.left)
-    case "MissingData":
-      return `${error.path.join("_")} must be set`
-    default:
-      return error.message
-  }
-}
-
-/** Reads `config` from `provider`, or throws a ConfigError with the first failure's message. */
-export const readConfig = <A>(config: Config.Config<A>, provider: ConfigProvider.ConfigProvider): A =>
-  Either.getOrThrowWith(
-    Effect.runSync(Effect.either(Effect.withConfigProvider(config, provider))),
-    (error) => new ConfigError(firstMessage(error))
-  )
-
-/** readConfig over a plain record of variables (tests, scripts). */
-export const readEnv = <A>(config: Config.Config<A>, env: Env): A => readConfig(config, providerOf(env))
-
-export const invalid = (message: string) => Either.left(EffectConfigError.InvalidData([], message))
-
-/** A variable's text; unset and empty (`NAME=` in an env file) are both None. */
-export const text = (name: string): Config.Config<Option.Option<string>> =>
-  Config.string(name).pipe(Config.option, Config.map(Option.filter((value) => value !== "")))
-
-/** An optional variable that `parse` turns into a value, or refuses (undefined) with `refused(text)`. */
-export const parsed = <A>(
-  name: string,
-  parse: (text: string) => A | undefined,
-  refused: (text: string) => string
-): Config.Config<A | undefined> =>
-  text(name).pipe(Config.mapOrFail((value) => {
-    if (Option.isNone(value)) return Either.right(undefined)
-    const result = parse(value.value)
-    return result === undefined ? invalid(refused(value.value)) : Either.right(result)
-  }))
-
-/** A number of seconds within a range (whole when asked), or undefined when unset. */
-export const seconds = (
-  name: string,
-  rule: { readonly min: number; readonly max: number; readonly whole?: boolean; readonly what: string }
-): Config.Config<number | undefined> =>
-  parsed(name, (value) => {
-    const number = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : Number.NaN
-    return number >= rule.min && number <= rule.max && (rule.whole !== true || Number.isInteger(number))
-      ? number
-      : undefined
-  }, (value) => `${name} must be ${rule.what}, not ${JSON.stringify(value)}`)
+/** The shortest WEBHOOK_SECRET_KEY: every subscription's secret is only as strong as it. */
+export const MIN_WEBHOOK_SECRET_KEY_LENGTH = 32
+/** The shortest PHONE_FINGERPRINT_KEY: a shorter one would be guessable. */
+export const MIN_FINGERPRINT_KEY_LENGTH = 32
 
 /** A secret of at least `min` characters, the one place its length is checked; None when unset. */
 const secret = (name: string, min: number): Config.Config<Option.Option<Redacted.Redacted>> =>
@@ -256,4 +195,3 @@ export const checkpointInterval: Config.Config<number> = seconds("CHECKPOINT_INT
 export const jwtConfigFromEnv = (env: Env): JwtConfig => readEnv(jwtConfig, env)
 export const idempotencyHashKeyFromEnv = (env: Env, devKey?: string): string =>
   Redacted.value(readEnv(idempotencyHashKey(devKey), env))
-export const webhookAllowedHostsFromEnv = (env: Env) => readEnv(webhookAllowedHosts, env)

@@ -3,7 +3,8 @@
  * and the JWT* and JWKS* variables it reads no such thing as, the likeliest reason a start is refused.
  */
 import { Config, Either, Option } from "effect"
-import { invalid, JWT_VARIABLES, text } from "./config.js"
+import { JWT_VARIABLES } from "./config.js"
+import { invalid, text } from "./read-config.js"
 
 /**
  * Variables only a production start has, each required there: with any of them and no key set, a start is a

@@ -19,6 +19,7 @@ export const stringBindings = (env: object): Record<string, string> =>
 export const providerOf = (env: object): ConfigProvider.ConfigProvider =>
   ConfigProvider.fromMap(new Map(Object.entries(stringBindings(env))))
 
+/** Effect's error tree as one line: its first failure, whose message names the variable. */
 const firstMessage = (error: EffectConfigError.ConfigError): string => {
   switch (error._op) {
     case "And":
@@ -41,6 +42,7 @@ export const readConfig = <A>(config: Config.Config<A>, provider: ConfigProvider
 /** readConfig over a plain record of variables (tests, scripts). */
 export const readEnv = <A>(config: Config.Config<A>, env: Env): A => readConfig(config, providerOf(env))
 
+/** A refusal, for `Config.mapOrFail`. */
 export const invalid = (message: string) => Either.left(EffectConfigError.InvalidData([], message))
 
 /** A variable's text; unset and empty (`NAME=` in an env file) are both None. */

@@ -45,7 +45,7 @@ export interface Startup {
 
 /**
  * Reads the settings from `provider`; `variables` are the names set, when the entry may list them, for the warning
- * about unknown ones. A refused setting is `fail`ed before anything is written.
+ * about unknown ones. A refused setting is `fail`ed with its one-line message.
  */
 export const startup = async (
   provider: ConfigProvider.ConfigProvider,

@@ -12,7 +12,7 @@ const wholeEnvironment = Deno.permissions.querySync({ name: "env" }).state === "
 
 await runServer({
   name: "Deno",
-  // Deno's process.env: with --allow-env=NAMES, only those named are read.
+  // Deno's process.env: a narrower --allow-env must name every variable of docs/START.md's table.
   config: ConfigProvider.fromEnv(),
   variables: wholeEnvironment ? Object.keys(Deno.env.toObject()) : [],
   cwd: Deno.cwd(),

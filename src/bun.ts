@@ -2,12 +2,14 @@
  * The Bun entry (`npm start`, `bun src/bun.ts`): data/users.sqlite through bun:sqlite, served by Bun.serve.
  * Everything else, local dev mode included, is src/server.ts's.
  */
+import { ConfigProvider } from "effect"
 import { SqliteBunServices } from "./layers/sqlite/bun.js"
 import { runServer } from "./server.js"
 
 await runServer({
   name: "Bun",
-  env: process.env,
+  config: ConfigProvider.fromEnv(),
+  variables: Object.keys(process.env),
   cwd: process.cwd(),
   defaultPort: 8787,
   database: "users.sqlite",

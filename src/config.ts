@@ -1,21 +1,31 @@
 /**
- * Configuration from the environment (process.env, Deno.env, or a Worker's env bindings).
+ * Every setting as an Effect `Config`, read through the entry's ConfigProvider: the process environment on Bun and
+ * Deno, a Worker's string bindings on Workers. Each is checked once, here; a bad or missing one fails with a
+ * one-line message naming its variable. Which mode a server starts in is start-mode.ts's.
  */
+import { Config, ConfigError as EffectConfigError, Either, Option, Redacted } from "effect"
 import type { JSONWebKeySet } from "jose"
-import { MIN_WEBHOOK_SECRET_KEY_LENGTH } from "./app/webhook-secrets.js"
 import { allowedHostEntry } from "./domain/webhook-url.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
-import { MIN_FINGERPRINT_KEY_LENGTH } from "./layers/masker.js"
+import { type Env, invalid, parsed, readEnv, seconds, text } from "./read-config.js"
 import { MIN_IDEMPOTENCY_HASH_KEY_LENGTH } from "./services/idempotency.js"
 
-export type Env = Readonly<Record<string, string | undefined>>
+export { ConfigError, type Env, providerOf, readConfig, readEnv, stringBindings } from "./read-config.js"
 
-export class ConfigError extends Error {}
+/** The shortest WEBHOOK_SECRET_KEY: every subscription's secret is only as strong as it. */
+export const MIN_WEBHOOK_SECRET_KEY_LENGTH = 32
+/** The shortest PHONE_FINGERPRINT_KEY: a shorter one would be guessable. */
+export const MIN_FINGERPRINT_KEY_LENGTH = 32
 
-/** A Worker's settings: its vars and secrets, the string bindings of its env (the others are D1, queues, ...). */
-export const stringBindings = (env: object): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(env).filter((binding): binding is [string, string] => typeof binding[1] === "string")
+/** A secret of at least `min` characters, the one place its length is checked; None when unset. */
+const secret = (name: string, min: number): Config.Config<Option.Option<Redacted.Redacted>> =>
+  Config.redacted(name).pipe(
+    Config.option,
+    Config.map(Option.filter((key) => Redacted.value(key) !== "")),
+    Config.validate({
+      message: `${name} must be at least ${min} characters`,
+      validation: (key) => Option.isNone(key) || Redacted.value(key.value).length >= min
+    })
   )
 
 /** The JWT and key-set variables users-api reads; any other JWT* or JWKS* name is reported as unknown at start. */
@@ -30,249 +40,158 @@ export const JWT_VARIABLES = [
   "JWT_MAX_AGE"
 ] as const
 
-/** Every variable a server on an SQLite file reads (the Deno entry asks for exactly these when it may not list). */
-export const SERVER_VARIABLES = [
-  ...JWT_VARIABLES,
-  "PORT",
-  "HOST",
-  "USERS_API_DATA_DIR",
-  "PHONE_FINGERPRINT_KEY",
-  "IDEMPOTENCY_HASH_KEY",
-  "CHECKPOINT_INTERVAL_SECONDS",
-  "WEBHOOK_SECRET_KEY",
-  "WEBHOOK_ALLOW_LOOPBACK",
-  "WEBHOOK_ALLOWED_HOSTS"
-] as const
-
-/** CHECKPOINT_INTERVAL_SECONDS (default 60): how often a server seals what organizations wrote (app/checkpoints.ts). */
-export const checkpointIntervalFromEnv = (env: Env): number => {
-  const text = env.CHECKPOINT_INTERVAL_SECONDS
-  if (text === undefined || text === "") return 60
-  const seconds = Number(text)
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 86_400) {
-    throw new ConfigError(`CHECKPOINT_INTERVAL_SECONDS must be 1 to 86400 seconds, not ${JSON.stringify(text)}`)
-  }
-  return seconds
-}
-
-/**
- * Variables only a production start has, each required there: with any of them and no key set, a start is a
- * production start gone wrong (never local dev mode). One line per variable.
- */
-export const PRODUCTION_SETTINGS: ReadonlyArray<readonly [name: string, what: string]> = [
-  ["JWT_ISSUER", "the iss of the identity provider's tokens"],
-  ["JWT_AUDIENCE", "the aud its tokens carry for this API"]
-]
-
-const isSet = (value: string | undefined): boolean => value !== undefined && value !== ""
-
-const names = (list: ReadonlyArray<string>): string =>
-  list.length <= 1 ? list.join("") : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`
-
-/** HOST unset, 127.0.0.1, ::1 or localhost: addresses only this machine can reach. */
-export const isLoopbackHost = (host: string | undefined): boolean =>
-  host === undefined || host === "" || host === "127.0.0.1" || host === "::1" || host.toLowerCase() === "localhost"
-
-/**
- * Local dev mode (trusting a local signing key, seeding a demo tenant, printing a live key and token) only when no
- * key set is configured, HOST is the loopback and no production setting is present; production mode when a key set
- * is configured along with every production setting. Anything else is a ConfigError saying what is missing and why.
- */
-export const startMode = (env: Env): "dev" | "production" => {
-  const keySet = isSet(env.JWKS_URL) || isSet(env.JWKS)
-  if (keySet) {
-    const missing = PRODUCTION_SETTINGS.filter(([name]) => !isSet(env[name]))
-    if (missing.length > 0) {
-      throw new ConfigError(
-        `a key set (JWKS_URL or JWKS) is configured, so this is a production start, and it needs ${
-          missing.map(([name, what]) => `${name} (${what})`).join(" and ")
-        }`
-      )
+/** JWKS_URL (production: the identity provider's key set) or JWKS (an inline JSON key set, for local use). */
+const keySet: Config.Config<JSONWebKeySet | URL> = Config.all([text("JWKS_URL"), text("JWKS")]).pipe(
+  Config.mapOrFail(([url, inline]) => {
+    if (Option.isSome(url)) {
+      return URL.canParse(url.value) && /^https?:$/.test(new URL(url.value).protocol)
+        ? Either.right<JSONWebKeySet | URL>(new URL(url.value))
+        : invalid("JWKS_URL must be an http(s) URL, e.g. https://idp.example.com/.well-known/jwks.json")
     }
-    return "production"
-  }
-  const present = PRODUCTION_SETTINGS.map(([name]) => name).filter((name) => isSet(env[name]))
-  if (present.length > 0) {
-    throw new ConfigError(
-      `${names(present)} ${present.length === 1 ? "is" : "are"} set, but neither JWKS_URL nor JWKS is: ` +
-        "a production start needs the identity provider's key set, and local dev mode is never chosen when a " +
-        `production setting is present. Set JWKS_URL (or unset ${names(present)} for local dev mode)`
-    )
-  }
-  if (!isLoopbackHost(env.HOST)) {
-    throw new ConfigError(
-      `HOST ${JSON.stringify(env.HOST)} is not a loopback address, and neither JWKS_URL nor JWKS is set: local dev ` +
-        "mode trusts a local signing key and prints a live API key and token, so it runs only on 127.0.0.1, ::1 or " +
-        "localhost. Set JWKS_URL, JWT_ISSUER and JWT_AUDIENCE for production, or leave HOST unset"
-    )
-  }
-  return "dev"
-}
-
-/** Edit distance, for the "did you mean" of a misspelt variable. */
-const distance = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = row
-  }
-  return previous[b.length]!
-}
-
-/** Names that look like ours (JWT*, JWKS*, in any letter case) but are not, each with the closest known name. */
-export const unknownVariables = (
-  present: Iterable<string>
-): Array<{ readonly name: string; readonly suggestion?: string }> => {
-  const known = new Set<string>(JWT_VARIABLES)
-  const unknown: Array<{ readonly name: string; readonly suggestion?: string }> = []
-  for (const name of present) {
-    if (!/^(JWT|JWKS)/i.test(name) || known.has(name)) continue
-    const upper = name.toUpperCase()
-    const [best] = JWT_VARIABLES.map((candidate) => ({ candidate, d: distance(upper, candidate) }))
-      .sort((x, y) => x.d - y.d)
-    const close = best !== undefined && best.d <= Math.max(2, Math.floor(best.candidate.length / 5))
-    unknown.push(close ? { name, suggestion: best.candidate } : { name })
-  }
-  return unknown
-}
-
-/** A number of seconds from the environment, checked against its range; undefined when unset or empty. */
-const seconds = (
-  env: Env,
-  name: string,
-  rule: { readonly min: number; readonly max: number; readonly whole?: boolean; readonly what: string }
-): number | undefined => {
-  const text = env[name]?.trim()
-  if (text === undefined || text === "") return undefined
-  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN
-  if (!(value >= rule.min && value <= rule.max) || (rule.whole === true && !Number.isInteger(value))) {
-    throw new ConfigError(`${name} must be ${rule.what}, not ${JSON.stringify(env[name])}`)
-  }
-  return value
-}
+    if (Option.isNone(inline)) return invalid("set JWKS_URL (production) or JWKS (an inline JSON key set)")
+    return Either.try({
+      try: (): JSONWebKeySet | URL => JSON.parse(inline.value) as JSONWebKeySet,
+      catch: () => EffectConfigError.InvalidData([], "JWKS is not valid JSON (an inline JSON key set)")
+    })
+  })
+)
 
 /**
- * JWT_ISSUER and JWT_AUDIENCE, and either JWKS_URL (production: the identity provider's key set)
- * or JWKS (an inline JSON key set, for local use). JWT_ALGORITHMS optionally narrows the allow-list;
+ * JWT_ISSUER, JWT_AUDIENCE and the key set; JWT_ALGORITHMS optionally narrows the allow-list;
  * JWKS_STALE_IF_ERROR_SECONDS and JWKS_TIMEOUT_SECONDS tune how the remote key set is kept and fetched;
  * JWT_MAX_AGE bounds a token's age (from its iat).
  */
-export const jwtConfigFromEnv = (env: Env): JwtConfig => {
-  const issuer = env.JWT_ISSUER
-  const audience = env.JWT_AUDIENCE
-  if (!issuer || !audience) throw new ConfigError("JWT_ISSUER and JWT_AUDIENCE must be set")
-  let jwks: JSONWebKeySet | URL
-  if (env.JWKS_URL) {
-    if (!URL.canParse(env.JWKS_URL) || !/^https?:$/.test(new URL(env.JWKS_URL).protocol)) {
-      throw new ConfigError("JWKS_URL must be an http(s) URL, e.g. https://idp.example.com/.well-known/jwks.json")
-    }
-    jwks = new URL(env.JWKS_URL)
-  } else if (env.JWKS) {
-    jwks = JSON.parse(env.JWKS) as JSONWebKeySet
-  } else {
-    throw new ConfigError("set JWKS_URL (production) or JWKS (an inline JSON key set)")
-  }
-  const algorithms = env.JWT_ALGORITHMS?.split(",").map((a) => a.trim()).filter((a) => a !== "")
-  const staleIfErrorSeconds = seconds(env, "JWKS_STALE_IF_ERROR_SECONDS", {
+export const jwtConfig: Config.Config<JwtConfig> = Config.all({
+  names: Config.all({ issuer: text("JWT_ISSUER"), audience: text("JWT_AUDIENCE") }).pipe(
+    Config.mapOrFail((names) =>
+      Option.match(Option.all(names), {
+        onNone: () => invalid("JWT_ISSUER and JWT_AUDIENCE must be set"),
+        onSome: Either.right
+      })
+    )
+  ),
+  jwks: keySet,
+  algorithms: text("JWT_ALGORITHMS").pipe(Config.map(Option.match({
+    onNone: () => [],
+    onSome: (list) => list.split(",").map((a) => a.trim()).filter((a) => a !== "")
+  }))),
+  staleIfErrorSeconds: seconds("JWKS_STALE_IF_ERROR_SECONDS", {
     min: 0,
     max: 7 * 24 * 3600,
     whole: true,
     what: "a whole number of seconds from 0 to 604800 (a week)"
-  })
-  const maxTokenAgeSeconds = seconds(env, "JWT_MAX_AGE", {
+  }),
+  maxTokenAgeSeconds: seconds("JWT_MAX_AGE", {
     min: 1,
     max: 366 * 24 * 3600,
     whole: true,
     what: "a whole number of seconds from 1 to 31622400 (a year)"
-  })
-  const fetchTimeoutSeconds = seconds(env, "JWKS_TIMEOUT_SECONDS", {
+  }),
+  fetchTimeoutSeconds: seconds("JWKS_TIMEOUT_SECONDS", {
     min: 0.1,
     max: 60,
     what: "a number of seconds from 0.1 to 60"
   })
-  return {
-    issuer,
-    audience,
-    jwks,
-    ...(algorithms && algorithms.length > 0 ? { algorithms } : {}),
-    ...(staleIfErrorSeconds !== undefined ? { staleIfErrorSeconds } : {}),
-    ...(fetchTimeoutSeconds !== undefined ? { fetchTimeoutSeconds } : {}),
-    ...(maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds } : {})
-  }
-}
+}).pipe(Config.map(({ algorithms, fetchTimeoutSeconds, jwks, maxTokenAgeSeconds, names, staleIfErrorSeconds }) => ({
+  ...names,
+  jwks,
+  ...(algorithms.length > 0 ? { algorithms } : {}),
+  ...(staleIfErrorSeconds !== undefined ? { staleIfErrorSeconds } : {}),
+  ...(fetchTimeoutSeconds !== undefined ? { fetchTimeoutSeconds } : {}),
+  ...(maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds } : {})
+})))
+
+/** An optional secret's value, taken out of its Redacted where it is handed over. */
+export const reveal = (key: Option.Option<Redacted.Redacted>): string | undefined =>
+  Option.getOrUndefined(Option.map(key, Redacted.value))
 
 /** PHONE_FINGERPRINT_KEY (optional): the secret for the keyed fingerprints of numbers that events commit to. */
-export const phoneFingerprintKeyFromEnv = (env: Env): string | undefined => {
-  const key = env.PHONE_FINGERPRINT_KEY
-  if (key === undefined || key === "") return undefined
-  if (key.length < MIN_FINGERPRINT_KEY_LENGTH) {
-    throw new ConfigError(`PHONE_FINGERPRINT_KEY must be at least ${MIN_FINGERPRINT_KEY_LENGTH} characters`)
-  }
-  return key
-}
+export const phoneFingerprintKey = secret("PHONE_FINGERPRINT_KEY", MIN_FINGERPRINT_KEY_LENGTH)
 
 /**
  * IDEMPOTENCY_HASH_KEY (required): the secret of the Idempotency-Key request hashes. Local dev mode passes the one
  * kept in data/dev-state.json as `devKey`, used when the variable is not set.
  */
-export const idempotencyHashKeyFromEnv = (env: Env, devKey?: string): string => {
-  const key = env.IDEMPOTENCY_HASH_KEY || devKey
-  if (!key) {
-    throw new ConfigError(
-      `IDEMPOTENCY_HASH_KEY must be set (a secret of at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters)`
-    )
-  }
-  if (key.length < MIN_IDEMPOTENCY_HASH_KEY_LENGTH) {
-    throw new ConfigError(`IDEMPOTENCY_HASH_KEY must be at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters`)
-  }
-  return key
-}
+export const idempotencyHashKey = (devKey?: string): Config.Config<Redacted.Redacted> =>
+  secret("IDEMPOTENCY_HASH_KEY", MIN_IDEMPOTENCY_HASH_KEY_LENGTH).pipe(
+    Config.mapOrFail(Option.match({
+      onNone: () =>
+        devKey !== undefined ? Either.right(Redacted.make(devKey)) : invalid(
+          `IDEMPOTENCY_HASH_KEY must be set (a secret of at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters)`
+        ),
+      onSome: Either.right
+    }))
+  )
 
 /**
- * WEBHOOK_SECRET_KEY (optional; at least 32 characters when set): the key every webhook subscription's signing secret
- * is derived from (src/app/webhook-secrets.ts). Unset, webhooks are off: their routes answer 503
- * webhooks-not-configured and no relay runs; everything else is served. Local dev mode passes the dev state's key.
+ * WEBHOOK_SECRET_KEY (optional): the key every webhook subscription's signing secret is derived from
+ * (src/app/webhook-secrets.ts). Unset, webhooks are off: their routes answer 503 webhooks-not-configured and no relay
+ * runs. Local dev mode passes the dev state's key.
  */
-export const webhookSecretKeyFromEnv = (env: Env, devKey?: string): string | undefined => {
-  const key = env.WEBHOOK_SECRET_KEY || devKey
-  if (key === undefined || key === "") return undefined
-  if (key.length < MIN_WEBHOOK_SECRET_KEY_LENGTH) {
-    throw new ConfigError(`WEBHOOK_SECRET_KEY must be at least ${MIN_WEBHOOK_SECRET_KEY_LENGTH} characters`)
-  }
-  return key
-}
+export const webhookSecretKey = (devKey?: string): Config.Config<Option.Option<Redacted.Redacted>> =>
+  secret("WEBHOOK_SECRET_KEY", MIN_WEBHOOK_SECRET_KEY_LENGTH).pipe(
+    Config.map(Option.orElse(() => Option.map(Option.fromNullable(devKey), Redacted.make)))
+  )
 
 /**
  * WEBHOOK_ALLOW_LOOPBACK ("true" or "false"): whether webhook URLs may be http:// to the loopback and name private
  * addresses, for local development and benchmarks on one machine. Default: true in local dev mode, false otherwise.
  */
-export const webhookAllowLoopbackFromEnv = (env: Env, devMode: boolean): boolean => {
-  const text = env.WEBHOOK_ALLOW_LOOPBACK?.trim().toLowerCase()
-  if (text === undefined || text === "") return devMode
-  if (text !== "true" && text !== "false") {
-    throw new ConfigError(
-      `WEBHOOK_ALLOW_LOOPBACK must be true or false, not ${JSON.stringify(env.WEBHOOK_ALLOW_LOOPBACK)}`
-    )
-  }
-  return text === "true"
-}
+export const webhookAllowLoopback = (devMode: boolean): Config.Config<boolean> =>
+  parsed("WEBHOOK_ALLOW_LOOPBACK", (value) => {
+    const word = value.trim().toLowerCase()
+    return word === "" ? devMode : word === "true" ? true : word === "false" ? false : undefined
+  }, (value) => `WEBHOOK_ALLOW_LOOPBACK must be true or false, not ${JSON.stringify(value)}`).pipe(
+    Config.map((allow) => allow ?? devMode)
+  )
 
 /**
  * WEBHOOK_ALLOWED_HOSTS (optional): the operator's egress allow-list of receivers, hosts (`hooks.example.com`) and
  * suffixes (`.example.com`, `*.example.com`), separated by commas or spaces. When set, subscriptions and deliveries
  * name only those, on every runtime; unset or empty, any public host.
  */
-export const webhookAllowedHostsFromEnv = (env: Env): ReadonlyArray<string> | undefined => {
-  const entries = (env.WEBHOOK_ALLOWED_HOSTS ?? "").split(/[\s,]+/).filter((entry) => entry !== "")
-  if (entries.length === 0) return undefined
-  return entries.map((entry) => {
-    const host = allowedHostEntry(entry)
-    if (host === undefined) {
-      throw new ConfigError(`WEBHOOK_ALLOWED_HOSTS: ${JSON.stringify(entry)} is not a host or .suffix`)
-    }
-    return host
+export const webhookAllowedHosts: Config.Config<ReadonlyArray<string> | undefined> = text("WEBHOOK_ALLOWED_HOSTS")
+  .pipe(Config.mapOrFail((value) => {
+    const entries = Option.getOrElse(value, () => "").split(/[\s,]+/).filter((entry) => entry !== "")
+    const hosts = entries.map(allowedHostEntry)
+    const bad = entries.find((_, i) => hosts[i] === undefined)
+    if (bad !== undefined) return invalid(`WEBHOOK_ALLOWED_HOSTS: ${JSON.stringify(bad)} is not a host or .suffix`)
+    return Either.right(entries.length === 0 ? undefined : hosts as ReadonlyArray<string>)
+  }))
+
+/** What the fetch handler is given, alike on every runtime; local dev mode brings its keys and its default. */
+export const handlerSettings = (dev?: {
+  readonly idempotencyHashKey: string
+  readonly webhookSecretKey: string
+}) =>
+  Config.all({
+    idempotencyHashKey: idempotencyHashKey(dev?.idempotencyHashKey),
+    phoneFingerprintKey,
+    webhookSecretKey: webhookSecretKey(dev?.webhookSecretKey),
+    webhookAllowLoopback: webhookAllowLoopback(dev !== undefined),
+    webhookAllowedHosts
   })
-}
+
+/** PORT, for a server: a port number (0 picks a free one). */
+export const port = (defaultPort: number): Config.Config<number> =>
+  parsed("PORT", (value) => {
+    const number = Number(value)
+    return Number.isInteger(number) && number >= 0 && number <= 65535 ? number : undefined
+  }, (value) => `PORT must be a port number, not ${JSON.stringify(value)}`).pipe(
+    Config.map((number) => number ?? defaultPort)
+  )
+
+/** HOST, the address a server binds; unset, the loopback. */
+export const host: Config.Config<string> = text("HOST").pipe(Config.map(Option.getOrElse(() => "127.0.0.1")))
+
+/** CHECKPOINT_INTERVAL_SECONDS (default 60): how often a server seals what organizations wrote (app/checkpoints.ts). */
+export const checkpointInterval: Config.Config<number> = seconds("CHECKPOINT_INTERVAL_SECONDS", {
+  min: 1,
+  max: 86_400,
+  what: "1 to 86400 seconds"
+}).pipe(Config.map((value) => value ?? 60))
+
+/** For tests and scripts holding a plain record of variables. */
+export const jwtConfigFromEnv = (env: Env): JwtConfig => readEnv(jwtConfig, env)
+export const idempotencyHashKeyFromEnv = (env: Env, devKey?: string): string =>
+  Redacted.value(readEnv(idempotencyHashKey(devKey), env))

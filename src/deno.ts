@@ -4,18 +4,17 @@
  * environment (so that a misspelt JWT* or JWKS* name can be reported, as under Bun), files under data/ and migrations/,
  * and the loopback; a remote JWKS_URL or another HOST needs a wider --allow-net.
  */
-import { type Env, SERVER_VARIABLES } from "./config.js"
+import { ConfigProvider } from "effect"
 import { SqliteDenoServices } from "./layers/sqlite/deno.js"
 import { runServer } from "./server.js"
 
 const wholeEnvironment = Deno.permissions.querySync({ name: "env" }).state === "granted"
-const env: Env = wholeEnvironment
-  ? Deno.env.toObject()
-  : Object.fromEntries(SERVER_VARIABLES.map((name) => [name, Deno.env.get(name)]))
 
 await runServer({
   name: "Deno",
-  env,
+  // Deno's process.env: a narrower --allow-env must name every variable of docs/START.md's table.
+  config: ConfigProvider.fromEnv(),
+  variables: wholeEnvironment ? Object.keys(Deno.env.toObject()) : [],
   cwd: Deno.cwd(),
   defaultPort: 8788,
   database: "users-deno.sqlite",

@@ -4,13 +4,12 @@
  * banner, seal checkpoints and relay webhooks in the background, and on SIGINT or SIGTERM let in-flight requests
  * finish (at most 5 s) before everything is closed.
  */
-import { Effect, type Layer } from "effect"
+import { type ConfigProvider, Effect, type Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { sealPeriodically } from "./app/checkpoints.js"
 import { makeWakeSignal, relayForever, type RelayOptions } from "./app/webhook-relay.js"
 import { webhookSecretDeriver } from "./app/webhook-secrets.js"
-import { checkpointIntervalFromEnv, ConfigError, type Env } from "./config.js"
 import { DATA_DIR } from "./dev/state.js"
 import { makeFetchHandler, type Services } from "./fetch-handler.js"
 import { DocsInline } from "./http/docs-inline.js"
@@ -23,7 +22,10 @@ import { banner, baseUrlOf, startup } from "./startup.js"
 /** What an entry brings: its runtime's way to serve, to exit and to hear signals, and its store. */
 export interface ServerRuntime {
   readonly name: "Bun" | "Deno"
-  readonly env: Env
+  /** Where the settings are read from: the process environment. */
+  readonly config: ConfigProvider.ConfigProvider
+  /** The names of the variables set, when the runtime may list them (for the warning about unknown ones). */
+  readonly variables: ReadonlyArray<string>
   readonly cwd: string
   readonly defaultPort: number
   readonly database: string
@@ -56,15 +58,8 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
   }
   const warn = (message: string) => console.error(`users-api: warning: ${message}`)
   if (runtime.notice !== undefined) warn(runtime.notice)
-  const config = await startup(runtime.env, runtime.defaultPort, fail, warn)
-  const interval = (() => {
-    try {
-      return checkpointIntervalFromEnv(runtime.env)
-    } catch (error) {
-      if (error instanceof ConfigError) return fail(error.message)
-      throw error
-    }
-  })()
+  const config = await startup(runtime.config, runtime.variables, runtime.defaultPort, fail, warn)
+  const interval = config.checkpointIntervalSeconds
   mkdirSync(DATA_DIR, { recursive: true })
   const filename = join(DATA_DIR, runtime.database)
   // Every commit wakes the relay: a signal in this process, nothing written.

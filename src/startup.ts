@@ -1,26 +1,26 @@
 /**
  * What a server entry on an SQLite file (bun.ts, deno.ts) settles before it serves: port and host, local dev mode
- * or production configuration (config.ts `startMode`: a misconfigured production start is refused, never turned
- * into dev mode), unknown JWT* and JWKS* variables, the seed of the demo tenant, and the banner that tells a new user
- * what to paste. Runtime-neutral: the entry passes its environment, working directory and ways of reporting.
+ * or production configuration (start-mode.ts: a misconfigured production start is refused, never turned into dev
+ * mode), unknown JWT* and JWKS* variables, the seed of the demo tenant, and the banner that tells a new user
+ * what to paste. Runtime-neutral: the entry passes its ConfigProvider, working directory and ways of reporting.
  */
+import { Config, type ConfigProvider, Redacted } from "effect"
 import { relative } from "node:path"
 import {
+  checkpointInterval,
   ConfigError,
-  type Env,
-  idempotencyHashKeyFromEnv,
-  isLoopbackHost,
-  jwtConfigFromEnv,
-  phoneFingerprintKeyFromEnv,
-  startMode,
-  unknownVariables,
-  webhookAllowedHostsFromEnv,
-  webhookAllowLoopbackFromEnv,
-  webhookSecretKeyFromEnv
+  handlerSettings,
+  host,
+  jwtConfig,
+  port,
+  providerOf,
+  readConfig,
+  reveal
 } from "./config.js"
 import { signUserToken } from "./dev/signing.js"
 import { devJwtEnv, devSeedSql, type DevState, loadOrCreateDevState } from "./dev/state.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
+import { isLoopbackHost, startMode, unknownVariables } from "./start-mode.js"
 
 export interface Startup {
   readonly port: number
@@ -39,43 +39,51 @@ export interface Startup {
   readonly webhookAllowLoopback: boolean
   /** WEBHOOK_ALLOWED_HOSTS: the only receivers, when set. */
   readonly webhookAllowedHosts: ReadonlyArray<string> | undefined
+  /** CHECKPOINT_INTERVAL_SECONDS. */
+  readonly checkpointIntervalSeconds: number
 }
 
+/**
+ * Reads the settings from `provider`; `variables` are the names set, when the entry may list them, for the warning
+ * about unknown ones. A refused setting is `fail`ed with its one-line message.
+ */
 export const startup = async (
-  env: Env,
+  provider: ConfigProvider.ConfigProvider,
+  variables: Iterable<string>,
   defaultPort: number,
   fail: (message: string) => never,
   warn: (message: string) => void
 ): Promise<Startup> => {
-  const port = Number(env.PORT || defaultPort)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    fail(`PORT must be a port number, not ${JSON.stringify(env.PORT)}`)
-  }
-  // Before the mode is decided: a misspelt JWKS_URL is the likeliest reason a start is refused.
-  for (const { name, suggestion } of unknownVariables(Object.keys(env))) {
-    warn(`${name} is set, but users-api reads no such variable${suggestion ? ` (did you mean ${suggestion}?)` : ""}`)
-  }
-  const configured = <A>(read: () => A): A => {
+  const read = <A>(config: Config.Config<A>): A => {
     try {
-      return read()
+      return readConfig(config, provider)
     } catch (error) {
       if (error instanceof ConfigError) return fail(error.message)
-      if (error instanceof SyntaxError) return fail("JWKS is not valid JSON (an inline JSON key set)")
       throw error
     }
   }
-  const devState = configured(() => startMode(env)) === "dev" ? await loadOrCreateDevState() : undefined
+  const server = read(Config.all({
+    port: port(defaultPort),
+    hostname: host,
+    checkpointIntervalSeconds: checkpointInterval
+  }))
+  // Before the mode is decided: a misspelt JWKS_URL is the likeliest reason a start is refused.
+  for (const { name, suggestion } of unknownVariables(variables)) {
+    warn(`${name} is set, but users-api reads no such variable${suggestion ? ` (did you mean ${suggestion}?)` : ""}`)
+  }
+  const devState = read(startMode) === "dev" ? await loadOrCreateDevState() : undefined
+  const jwt = devState !== undefined ? readConfig(jwtConfig, providerOf(devJwtEnv(devState))) : read(jwtConfig)
+  const settings = read(handlerSettings(devState))
   return {
-    port,
-    hostname: env.HOST || "127.0.0.1",
+    ...server,
     devState,
-    jwt: configured(() => jwtConfigFromEnv(devState !== undefined ? devJwtEnv(devState) : env)),
+    jwt,
     seedSql: devState !== undefined ? await devSeedSql(devState, new Date().toISOString()) : undefined,
-    phoneFingerprintKey: configured(() => phoneFingerprintKeyFromEnv(env)),
-    idempotencyHashKey: configured(() => idempotencyHashKeyFromEnv(env, devState?.idempotencyHashKey)),
-    webhookSecretKey: configured(() => webhookSecretKeyFromEnv(env, devState?.webhookSecretKey)),
-    webhookAllowLoopback: configured(() => webhookAllowLoopbackFromEnv(env, devState !== undefined)),
-    webhookAllowedHosts: configured(() => webhookAllowedHostsFromEnv(env))
+    phoneFingerprintKey: reveal(settings.phoneFingerprintKey),
+    idempotencyHashKey: Redacted.value(settings.idempotencyHashKey),
+    webhookSecretKey: reveal(settings.webhookSecretKey),
+    webhookAllowLoopback: settings.webhookAllowLoopback,
+    webhookAllowedHosts: settings.webhookAllowedHosts
   }
 }
 

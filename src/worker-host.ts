@@ -13,20 +13,11 @@
  * with it, the deliveries are in D1 and the next round finds them.
  */
 import { HttpServerResponse } from "@effect/platform"
-import { Clock, Effect } from "effect"
+import { Clock, Config, Effect, Redacted } from "effect"
 import { sealUnsealedOrganizations } from "./app/checkpoints.js"
 import { relayUntilIdle } from "./app/webhook-relay.js"
 import { type DeriveSecret, webhookSecretDeriver } from "./app/webhook-secrets.js"
-import {
-  ConfigError,
-  idempotencyHashKeyFromEnv,
-  jwtConfigFromEnv,
-  phoneFingerprintKeyFromEnv,
-  stringBindings,
-  webhookAllowedHostsFromEnv,
-  webhookAllowLoopbackFromEnv,
-  webhookSecretKeyFromEnv
-} from "./config.js"
+import { ConfigError, handlerSettings, jwtConfig, providerOf, readConfig, reveal } from "./config.js"
 import type { WebhookUrlRules } from "./domain/webhook-url.js"
 import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
 import { DocsLinkedScript } from "./http/docs.js"
@@ -78,27 +69,17 @@ const built = (env: Bindings): Built => {
   const found = handlers.get(env)
   if (found !== undefined) return found
   const { DB: db } = env
-  const vars = stringBindings(env)
   if (db === undefined) throw new ConfigError("the D1 binding DB is missing (see wrangler.toml)")
   const shards = shardsOf(env)
-  let jwt
-  try {
-    jwt = jwtConfigFromEnv(vars)
-  } catch (error) {
-    if (error instanceof SyntaxError) throw new ConfigError("JWKS is not valid JSON (an inline JSON key set)")
-    throw error
-  }
-  // A Worker has no local dev mode: `npm run dev:worker` writes the dev state's keys to .dev.vars.
-  const secretKey = webhookSecretKeyFromEnv(vars)
+  // The Worker's vars and secrets; there is no local dev mode (`npm run dev:worker` writes the dev keys to .dev.vars).
+  const { jwt, settings } = readConfig(Config.all({ jwt: jwtConfig, settings: handlerSettings() }), providerOf(env))
+  const secretKey = reveal(settings.webhookSecretKey)
   const written = new Set<string>()
   const subscribed = new Map<string, { readonly active: boolean; readonly until: number }>()
-  const urlRules = {
-    allowLoopback: webhookAllowLoopbackFromEnv(vars, false),
-    allowedHosts: webhookAllowedHostsFromEnv(vars)
-  }
+  const urlRules = { allowLoopback: settings.webhookAllowLoopback, allowedHosts: settings.webhookAllowedHosts }
   const handler = makeFetchHandler(D1Services(db, jwt, shards), {
-    phoneFingerprintKey: phoneFingerprintKeyFromEnv(vars),
-    idempotencyHashKey: idempotencyHashKeyFromEnv(vars),
+    phoneFingerprintKey: reveal(settings.phoneFingerprintKey),
+    idempotencyHashKey: Redacted.value(settings.idempotencyHashKey),
     webhooks: {
       secretKey,
       ...urlRules,

@@ -3,6 +3,7 @@
  * organization, API key and user that every local runtime's database is seeded with.
  * Local use only: it keeps the demo API key's secret so that credentials can be printed again.
  */
+import { Config, Effect } from "effect"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { GENESIS_HASH, nextLink } from "../audit/chain.js"
@@ -26,7 +27,10 @@ export interface DevState {
   readonly webhookSecretKey: string
 }
 
-export const DATA_DIR = process.env.USERS_API_DATA_DIR ?? join(process.cwd(), "data")
+/** USERS_API_DATA_DIR (default data/ in the working directory): the dev state and the SQLite files. */
+export const DATA_DIR = Effect.runSync(
+  Config.string("USERS_API_DATA_DIR").pipe(Config.withDefault(join(process.cwd(), "data")))
+)
 export const DEV_STATE_FILE = join(DATA_DIR, "dev-state.json")
 
 /** 32 random bytes, base64url: 43 characters. */

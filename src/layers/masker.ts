@@ -10,9 +10,6 @@ import { hexOf, hmacSha256, sha256Hex } from "../sha256.js"
 /** `****` and the last four digits, whatever the number's length, so neither length nor country leaks. */
 export const MaskerLast4 = Layer.succeed(Masker, { mask: maskPhoneNumber, fingerprint: () => undefined })
 
-/** A fingerprint key shorter than this is refused: it would be guessable. */
-export const MIN_FINGERPRINT_KEY_LENGTH = 32
-
 /** What an event keeps of a fingerprint: `sha256:` and the hex SHA-256 of `<salt>:<fingerprint>`. */
 export const commitmentOf = (salt: string, fingerprint: string): string =>
   `sha256:${sha256Hex(`${salt}:${fingerprint}`)}`
@@ -20,12 +17,9 @@ export const commitmentOf = (salt: string, fingerprint: string): string =>
 // 256 random bits (hex): without the salt, a commitment cannot be tested against any guessed fingerprint.
 const freshSalt = () => hexOf(crypto.getRandomValues(new Uint8Array(32)))
 
-/** The last-4 mask plus a committed HMAC-SHA-256 fingerprint under `key` (PHONE_FINGERPRINT_KEY). */
-export const maskerWithFingerprint = (key: string) => {
-  if (key.length < MIN_FINGERPRINT_KEY_LENGTH) {
-    throw new Error(`PHONE_FINGERPRINT_KEY must be at least ${MIN_FINGERPRINT_KEY_LENGTH} characters`)
-  }
-  return Layer.succeed(Masker, {
+/** The last-4 mask plus a committed HMAC-SHA-256 fingerprint under `key` (PHONE_FINGERPRINT_KEY; config.ts checks it). */
+export const maskerWithFingerprint = (key: string) =>
+  Layer.succeed(Masker, {
     mask: maskPhoneNumber,
     fingerprint: (phoneNumber) => {
       const fingerprint = `hmac-sha256:${hmacSha256(key, phoneNumber).toString("base64url")}`
@@ -33,4 +27,3 @@ export const maskerWithFingerprint = (key: string) => {
       return { fingerprint, salt, commitment: commitmentOf(salt, fingerprint) }
     }
   })
-}

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { ConfigError, idempotencyHashKeyFromEnv } from "../../src/config.js"
+import { ConfigError, idempotencyHashKeyFromEnv, providerOf } from "../../src/config.js"
 import { loadOrCreateDevState } from "../../src/dev/state.js"
 import { startup } from "../../src/startup.js"
 
@@ -30,10 +30,16 @@ describe("IDEMPOTENCY_HASH_KEY", () => {
 
   it("stops a production start-up (a JWKS configured) that lacks it, as a missing key set does", async () => {
     const production = { JWKS: JSON.stringify({ keys: [] }), JWT_ISSUER: "https://idp/", JWT_AUDIENCE: "users-api" }
-    await expect(startup(production, 0, failed, () => undefined)).rejects.toThrow(
+    await expect(startup(providerOf(production), [], 0, failed, () => undefined)).rejects.toThrow(
       /fail: IDEMPOTENCY_HASH_KEY must be set/
     )
-    const config = await startup({ ...production, IDEMPOTENCY_HASH_KEY: KEY }, 0, failed, () => undefined)
+    const config = await startup(
+      providerOf({ ...production, IDEMPOTENCY_HASH_KEY: KEY }),
+      [],
+      0,
+      failed,
+      () => undefined
+    )
     expect(config.idempotencyHashKey).toBe(KEY)
   })
 

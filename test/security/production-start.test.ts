@@ -3,15 +3,16 @@
  * setting (JWT_ISSUER, JWT_AUDIENCE) or a HOST other than the loopback, and no key set (JWKS_URL or JWKS), the
  * entries refuse to start (exit 1, saying what is missing and why) and print no API key or token; unknown JWT* and
  * JWKS* variables are reported, with a "did you mean"; secrets are printed only on the loopback. The real Bun entry
- * (and Deno's `deno task start`) as child processes, each bounded in time; plus the pure rules of src/config.ts.
+ * (and Deno's `deno task start`) as child processes, each bounded in time; plus the pure rules of src/start-mode.ts.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { type Env, isLoopbackHost, startMode, unknownVariables } from "../../src/config.js"
+import { type Env, readEnv } from "../../src/config.js"
 import { generateSigningKey } from "../../src/dev/signing.js"
 import type { DevState } from "../../src/dev/state.js"
+import { isLoopbackHost, startMode, unknownVariables } from "../../src/start-mode.js"
 import { banner } from "../../src/startup.js"
 import { BIN, type ExitStatus, localDevEnv, ROOT, ServerProcess, sleep } from "../support/processes.js"
 
@@ -121,7 +122,7 @@ describe("bun src/bun.ts, other refusals", () => {
   }, 30_000)
 })
 
-describe("the rules (src/config.ts)", () => {
+describe("the rules (src/start-mode.ts)", () => {
   it("loopback hosts: 127.0.0.1, ::1, localhost, or HOST unset", () => {
     for (const host of [undefined, "", "127.0.0.1", "::1", "localhost", "LOCALHOST"]) {
       expect(isLoopbackHost(host)).toBe(true)
@@ -153,8 +154,8 @@ describe("the rules (src/config.ts)", () => {
   ]
   for (const [name, env, expected] of cases) {
     it(`${name}: ${expected instanceof RegExp ? "refused" : expected}`, () => {
-      if (expected instanceof RegExp) expect(() => startMode(env)).toThrow(expected)
-      else expect(startMode(env)).toBe(expected)
+      if (expected instanceof RegExp) expect(() => readEnv(startMode, env)).toThrow(expected)
+      else expect(readEnv(startMode, env)).toBe(expected)
     })
   }
 

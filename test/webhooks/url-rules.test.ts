@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ConfigError, webhookAllowedHostsFromEnv } from "../../src/config.js"
+import { ConfigError, readEnv, webhookAllowedHosts } from "../../src/config.js"
 import {
   allowedHostEntry,
   checkWebhookUrl,
@@ -112,11 +112,11 @@ describe("checkWebhookUrl", () => {
 
 describe("WEBHOOK_ALLOWED_HOSTS", () => {
   it("is read as hosts and suffixes, unset when empty; an entry that is no host stops the start", () => {
-    expect(webhookAllowedHostsFromEnv({})).toBeUndefined()
-    expect(webhookAllowedHostsFromEnv({ WEBHOOK_ALLOWED_HOSTS: " , " })).toBeUndefined()
-    expect(webhookAllowedHostsFromEnv({ WEBHOOK_ALLOWED_HOSTS: "Hooks.Example.com., *.example.net .example.org" }))
+    expect(readEnv(webhookAllowedHosts, {})).toBeUndefined()
+    expect(readEnv(webhookAllowedHosts, { WEBHOOK_ALLOWED_HOSTS: " , " })).toBeUndefined()
+    expect(readEnv(webhookAllowedHosts, { WEBHOOK_ALLOWED_HOSTS: "Hooks.Example.com., *.example.net .example.org" }))
       .toEqual(["hooks.example.com", ".example.net", ".example.org"])
-    expect(() => webhookAllowedHostsFromEnv({ WEBHOOK_ALLOWED_HOSTS: "hooks.example.com/x" })).toThrow(ConfigError)
+    expect(() => readEnv(webhookAllowedHosts, { WEBHOOK_ALLOWED_HOSTS: "hooks.example.com/x" })).toThrow(ConfigError)
   })
 })
 

@@ -7,7 +7,7 @@
  *
  * Run as `bun test/faults/support/crash-server.ts` or `deno run … test/faults/support/crash-server.ts`.
  */
-import { Layer } from "effect"
+import { ConfigProvider, Layer } from "effect"
 import type { Services } from "../../../src/fetch-handler.js"
 import type { JwtConfig } from "../../../src/layers/auth/jwt.js"
 import type { PrepareOptions } from "../../../src/layers/sql/migrate.js"
@@ -52,7 +52,8 @@ const listen: ServerRuntime["listen"] = (fetch, { hostname, port }) => {
 
 await runServer({
   name: isBun ? "Bun" : "Deno",
-  env: process.env,
+  config: ConfigProvider.fromEnv(),
+  variables: Object.keys(process.env),
   cwd: process.cwd(),
   defaultPort: 0,
   database: "users.sqlite",

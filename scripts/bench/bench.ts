@@ -59,7 +59,7 @@ type Runtime = keyof typeof RUNTIMES
 const ON_SQLITE_FILE: ReadonlySet<Runtime> = new Set(["bun", "deno"])
 
 /** One runtime and workload: the JSON line printed with --json and written to bench/results. */
-export interface Summary {
+interface Summary {
   readonly runtime: Runtime
   readonly users: number
   readonly connections: number

@@ -118,7 +118,7 @@ export const waitUntilReady = async (started: Started, url: string, timeoutMs = 
 }
 
 /** Resident set size of a process and all its descendants, in MiB (Linux /proc). */
-export const treeRssMb = (pid: number): number => {
+const treeRssMb = (pid: number): number => {
   const children = new Map<number, Array<number>>()
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue

@@ -62,7 +62,7 @@ export const makeTenants = async (
 const AREA_CODES = ["212", "312", "415", "617", "646", "718", "917", "206", "303", "512"]
 
 /** `count` distinct valid numbers in E.164, deterministic for a given count. */
-export const validNumbers = (count: number): Array<string> => {
+const validNumbers = (count: number): Array<string> => {
   const numbers: Array<string> = []
   for (let exchange = 234; exchange <= 989 && numbers.length < count; exchange++) {
     for (const area of AREA_CODES) {

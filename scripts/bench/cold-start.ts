@@ -10,9 +10,9 @@ import type { Readable } from "node:stream"
 import { parseArgs } from "node:util"
 import { gzipSync } from "node:zlib"
 import { generateSigningKey, jwksOf } from "../../src/dev/signing.js"
-import { median } from "./report.js"
 import { bundleWorker, readWranglerConfig } from "./scale-miniflare.js"
-import { ROOT } from "./targets.js"
+import { benchWorkerConfig, ROOT } from "./targets.js"
+import { median } from "./workload.js"
 
 export interface ColdStartTiming {
   /** From `new Miniflare` to ready: workerd started, the script loaded and its top level run. */
@@ -86,7 +86,7 @@ export const measureColdStart = async (
   const dir = mkdtempSync(join(tmpdir(), "users-api-cold-start-"))
   try {
     const serviceConfig = join(ROOT, "wrangler.toml")
-    const bareConfig = join(ROOT, "scripts", "bench", "wrangler.bare.toml")
+    const bareConfig = benchWorkerConfig(dir, "bare-worker.ts")
     progress("cold start: bundling the service and the bare Worker with wrangler deploy --dry-run ...")
     const script = await bundleWorker(serviceConfig, undefined, join(dir, "service"))
     const key = await generateSigningKey("cold-start")

@@ -1,18 +1,12 @@
 /**
- * The hand-written baselines' endpoint (issue 10): `POST /users/{id}/UpdatePhoneNumber` as one would write it without
+ * The hand-written baselines' endpoint: `POST /users/{id}/UpdatePhoneNumber` as one would write it without
  * Effect, doing on every request what the service does and caching nothing: jose's jwtVerify of the bearer token, the
  * API key looked up by its SHA-256, the body read and checked, the number parsed with the service's rules,
  * authorization, then one atomic unit that reads the user row and the chain head and writes the row and its linked,
  * masked event with the service's own statements. What the service spends above it is the price of its framework.
  * The store is the caller's (`HandStore`): an SQLite transaction in handwritten.ts (Bun.serve and bun:sqlite, or
- * Deno.serve and node:sqlite), a read and one `batch()` on D1 in handwritten-d1.ts. Not here: If-Match and
+ * Deno.serve and node:sqlite), a read and one `batch()` on D1 in handwritten-worker.ts. Not here: If-Match and
  * Idempotency-Key (a 400), fingerprints, the bounded retry of a lost race, other routes.
- *
- * With `rememberCredentials` it also does the one thing the service does to spare itself work on every request: it
- * keeps the principal of a (token, API key) pair under one SHA-256 of the pair, as src/layers/auth/auth.ts's
- * cachePrincipals does, for the same time (API_KEY_CACHE_DEFAULTS, never past the token's `exp`). Behind one HttpApi
- * route (handwritten-cached-httpapi.ts, handwritten-cached-httpapi-worker.ts) that is the design's floor for this endpoint: the framework the
- * design requires, the endpoint's own work, the service's caches, and nothing of this project's layering.
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from "jose"
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
@@ -21,8 +15,6 @@ import type { Actor, UserPhoneNumberUpdated } from "../../src/domain/events.js"
 import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import type { User } from "../../src/domain/user.js"
 import { PROBLEMS as TABLE, type ProblemTag } from "../../src/http/problems.js"
-import { API_KEY_CACHE_DEFAULTS } from "../../src/layers/auth/api-key-cache.js"
-import { BoundedCache } from "../../src/layers/auth/bounded-cache.js"
 import { ASYMMETRIC_ALGORITHMS, type JwtConfig } from "../../src/layers/auth/jwt.js"
 import { changeStatements, type Statement, toUser, type UserRow } from "../../src/layers/sql/rows.js"
 import { hexOf, sha256Hex } from "../../src/sha256.js"
@@ -210,16 +202,8 @@ const problemAnswer = (error: unknown, requestId: string, log: Record<string, un
   return answer(status, body, headers)
 }
 
-export interface HandOptions {
-  /** Keep each (token, API key) pair's principal as the service does (the header above); off: check both every time. */
-  readonly rememberCredentials?: boolean
-}
-
-/** As many pairs as cachePrincipals keeps by default. */
-const REMEMBERED_PAIRS = 10_000
-
 /** The endpoint over `store`, trusting the tokens `jwt` describes. */
-export const makeHandle = (jwt: JwtConfig, store: HandStore, options: HandOptions = {}) => {
+export const makeHandle = (jwt: JwtConfig, store: HandStore) => {
   const keys = jwt.jwks instanceof URL ? createRemoteJWKSet(jwt.jwks) : createLocalJWKSet(jwt.jwks)
   const verifyOptions = {
     issuer: jwt.issuer,
@@ -229,11 +213,8 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore, options: HandOption
     requiredClaims: ["exp", "sub"]
   }
 
-  /**
-   * src/layers/auth/auth.ts and jwt.ts without their caches: the token verified and the key looked up every time. The
-   * principal, and until when its token may be trusted.
-   */
-  const verify = async (token: string, apiKey: string): Promise<{ principal: Principal; untilMs: number }> => {
+  /** src/layers/auth/auth.ts and jwt.ts without their caches: the token verified and the key looked up every time. */
+  const verify = async (token: string, apiKey: string): Promise<Principal> => {
     const { payload } = await jwtVerify(token, keys, verifyOptions).catch((error) => {
       throw keySetFailed(error) ? error : new Problem("invalid-token")
     })
@@ -244,16 +225,11 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore, options: HandOption
     const found = store.organizationOfKey(sha256Hex(apiKey))
     const organizationId = found instanceof Promise ? await found : found
     if (organizationId === undefined) throw new Problem("invalid-api-key")
-    const untilMs = typeof payload.exp === "number" ? payload.exp * 1000 : 0
-    if (typeof org !== "string") {
-      return { principal: { organizationId, actor: { type: "user", id: sub }, scopes: [] }, untilMs }
-    }
+    if (typeof org !== "string") return { organizationId, actor: { type: "user", id: sub }, scopes: [] }
     if (org !== organizationId) throw new Problem("organization-mismatch")
     const scopes = typeof scope === "string" ? scope.split(" ") : []
-    return { principal: { organizationId, actor: { type: "service", id: sub }, scopes }, untilMs }
+    return { organizationId, actor: { type: "service", id: sub }, scopes }
   }
-
-  const remembered = new BoundedCache<{ readonly principal: Principal; readonly until: number }>(REMEMBERED_PAIRS)
 
   const authenticate = async (request: Request): Promise<Principal> => {
     const apiKey = request.headers.get("x-api-key")?.trim() ?? ""
@@ -262,16 +238,7 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore, options: HandOption
     if (token === "") throw new Problem("missing-token")
     if (token.length > 8192) throw new Problem("invalid-token")
     if (apiKey.length > 8192) throw new Problem("invalid-api-key")
-    if (options.rememberCredentials !== true) return (await verify(token, apiKey)).principal
-    // As cachePrincipals: one SHA-256 of the pair, refusals never kept, the bound counted from before the check.
-    const pair = sha256Hex(`${token}\n${apiKey}`)
-    const now = Date.now()
-    const hit = remembered.get(pair)
-    if (hit !== undefined && now < hit.until) return hit.principal
-    const { principal, untilMs } = await verify(token, apiKey)
-    const until = Math.min(now + API_KEY_CACHE_DEFAULTS.ttlMs, untilMs)
-    if (until > now) remembered.set(pair, { principal, until })
-    return principal
+    return verify(token, apiKey)
   }
 
   /** The service's order: authentication, the path's id, headers, the body, authorization, the number, the store. */

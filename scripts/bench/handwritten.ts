@@ -1,5 +1,5 @@
 /**
- * The hand-written baseline of `npm run bench` (issue 10) on the runtime's own server and SQLite binding: Bun.serve and
+ * The hand-written baseline of `npm run bench` on the runtime's own server and SQLite binding: Bun.serve and
  * bun:sqlite under Bun, Deno.serve and node:sqlite under Deno. The endpoint is handwritten-endpoint.ts's, without
  * Effect and caching nothing; here is its store, one SQLite transaction per write. What the service costs on Deno
  * against Bun beside it is the price of the runtime. Environment as the service's: JWKS (or JWKS_URL), JWT_ISSUER,
@@ -65,18 +65,12 @@ const store: HandStore = {
 /** The endpoint, as a fetch handler: what the server below serves, and what profile.ts calls in-process. */
 export const handle = makeHandle(jwtConfigFromEnv(process.env), store)
 
-/** The same endpoint remembering each caller's credentials as the service does (handwritten-cached-httpapi.ts). */
-export const rememberingHandle = makeHandle(jwtConfigFromEnv(process.env), store, { rememberCredentials: true })
-
 /**
- * Serves `fetch` (by default `handle`) on the runtime's own server (Bun.serve, Deno.serve), until SIGTERM; `name` is
- * what its first line calls it. handwritten-httpapi.ts serves `handle` behind an HttpApi route this way. (`handle` is
- * wrapped: Bun.serve passes the server as a second argument, which `handle` would take for its log sink.)
+ * Serves `handle` on the runtime's own server (Bun.serve, Deno.serve) until SIGTERM. (Wrapped: Bun.serve passes the
+ * server as a second argument, which `handle` would take for its log sink.)
  */
-export const serve = (
-  fetch: (request: Request) => Promise<Response> = (request) => handle(request),
-  name = "hand-written baseline"
-) => {
+const serve = () => {
+  const fetch = (request: Request) => handle(request)
   const port = Number(process.env.PORT ?? 8790)
   const hostname = process.env.HOST ?? "127.0.0.1"
   const runtime = typeof Deno === "undefined" ? "Bun" : "Deno"
@@ -90,7 +84,7 @@ export const serve = (
       const server = Deno.serve({ port, hostname, onListen: () => {} }, fetch)
       return () => server.shutdown()
     })()
-  console.log(`users-api ${name} (${runtime}) listening on http://${hostname}:${port}`)
+  console.log(`users-api hand-written baseline (${runtime}) listening on http://${hostname}:${port}`)
   const onTerm = async () => {
     await stop()
     db.close() // checkpoints the WAL, as the service's dispose does

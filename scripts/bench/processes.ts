@@ -117,15 +117,8 @@ export const waitUntilReady = async (started: Started, url: string, timeoutMs = 
   throw new Error(`${started.name} not ready after ${timeoutMs} ms:\n${tail(started.log)}`)
 }
 
-/** CPU seconds (user + system) a process has used so far (Linux /proc: its stat's utime and stime, 100 ticks a second). */
-export const cpuSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
 /** Resident set size of a process and all its descendants, in MiB (Linux /proc). */
-export const treeRssMb = (pid: number): number => {
+const treeRssMb = (pid: number): number => {
   const children = new Map<number, Array<number>>()
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue

@@ -11,13 +11,13 @@
  * - `write`: UpdatePhoneNumber to the user's other number, as the bench sends it (as `noop`, plus the audit link
  *   and the transaction);
  * - `hand`: the same writes sent to the hand-written endpoint (handwritten.ts's `handle`: no Effect, jose verifying
- *   every token, one transaction per write) over the same store, its log line silenced as the service's is: issue
- *   10's hand-written baseline without the HTTP server, no target of its own.
+ *   every token, one transaction per write) over the same store, its log line silenced as the service's is: the
+ *   hand-written baseline without the HTTP server, no target of its own.
  *
  * `bun scripts/bench/profile.ts --modes bare,health,read,noop,write --runs 3 [--requests 10000] [--concurrency 32]
  * [--warmup 1000] [--json]` runs every mode given, the modes one after another within each run (so a noisy machine
  * moves them all), and prints the median µs per request (wall time ÷ requests at that many in flight, i.e.
- * 1e6 ÷ requests/s) of each against issue 10's targets. One handler and one store serve the whole invocation;
+ * 1e6 ÷ requests/s) of each against its target (BENCHMARKS.md). One handler and one store serve the whole invocation;
  * each mode-run starts with `--warmup` requests that are not counted.
  *
  * The first form still works: `[MODE=write|noop|read|health|bare] bun scripts/bench/profile.ts [requests]
@@ -33,9 +33,8 @@ import { parseArgs } from "node:util"
 import { idempotencyHashKeyFromEnv, jwtConfigFromEnv } from "../../src/config.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { SqliteBunServices } from "../../src/layers/sqlite/bun.js"
-import { median } from "./report.js"
 import { seedSqliteFile } from "./seed.js"
-import { type BenchUser, makeCredentials, makeUsers } from "./workload.js"
+import { type BenchUser, makeCredentials, makeUsers, median } from "./workload.js"
 
 const MODES = {
   bare: { request: "GET /healthz on a bare HttpApi app (the floor)", targetUs: undefined },

@@ -18,11 +18,13 @@ import { Miniflare, type WorkerOptions } from "miniflare"
 import { cpSync, createWriteStream, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import type { Readable } from "node:stream"
-import { ISOLATE_PATH, type IsolateReport } from "./isolate-probe.js"
 import { runToEnd } from "./processes.js"
+import type { IsolateReport } from "./scale-worker.js"
 import { ROOT } from "./targets.js"
 
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler")
+// What scale-worker.ts answers with its IsolateReport.
+const ISOLATE_PATH = "/__bench/isolate"
 
 /** The part of a wrangler.toml this bench reads. */
 interface WranglerConfig {
@@ -127,7 +129,7 @@ process.on("exit", killWorkerds)
 export interface Cluster {
   /** One URL per copy, in copy order. */
   readonly urls: ReadonlyArray<string>
-  /** Each copy's report: isolate id, requests, D1 batches (isolate-probe.ts). */
+  /** Each copy's report: isolate id, requests, D1 batches (scale-worker.ts). */
   readonly probe: () => Promise<Array<IsolateReport>>
   /** Stops workerd (and with it every isolate); the D1 file is complete once this resolves. */
   readonly stop: () => Promise<void>
@@ -233,19 +235,4 @@ export const startCluster = async (options: ClusterOptions): Promise<Cluster> =>
     throw error
   }
   return cluster
-}
-
-/**
- * One copy of a Worker in a Miniflare of its own, and the id of the workerd process that runs it (and its D1), whose
- * CPU time the benchmarks read (worker-cpu.ts, pieces-bench.ts). Start one at a time: the process is the child
- * workerd that was not there before.
- */
-export const startSingle = async (
-  options: Omit<ClusterOptions, "copies">
-): Promise<{ readonly url: string; readonly pid: number }> => {
-  const before = new Set(childWorkerds())
-  const cluster = await startCluster({ ...options, copies: 1 })
-  const pid = childWorkerds().find((p) => !before.has(p))
-  if (pid === undefined) throw new Error(`no workerd process found for ${options.name}`)
-  return { url: cluster.urls[0]!, pid }
 }

@@ -1,11 +1,11 @@
 /**
  * `npm run bench:scale [-- --isolates 1,2,4] [--organizations 1,k] [--connections 32] [--duration 10] [--warmup 3]
- *  [--users 10000] [--variant service|do-hop|all] [--json] [--keep]`: many Worker isolates writing to one D1 (issue 12).
+ *  [--users 10000] [--json] [--keep]`: many Worker isolates writing to one D1.
  *
  * For each configuration, K copies of the service's Worker (bundled by wrangler from src/worker.ts, behind
  * scale-worker.ts's isolate probe) run in one Miniflare, each its own isolate on its own 127.0.0.1 socket, all bound to
  * the same D1 database (scale-miniflare.ts). The database is migrated by wrangler and seeded with the bench's users
- * (seed.ts), spread over the configuration's organizations (user i in organization i mod O). autocannon (load.ts)
+ * (seed.ts), spread over the configuration's organizations (user i in organization i mod O). autocannon (workload.ts)
  * opens `--connections` connections to each isolate (so K = 4 at the default is 4 × 32 = 128 in all), all drawing from
  * the one request sequence of workload.ts: every request a different user, alternating each user's two numbers,
  * the user's organization's service token and API key; so with several organizations, any isolate gets requests of
@@ -15,9 +15,7 @@
  * of the run cut off. Each isolate's id is read before and after the load: K different ids, unchanged, or the run
  * fails.
  *
- * `--organizations` takes numbers and `k`, which means as many organizations as isolates. `--variant do-hop` runs,
- * in the same Miniflare setup, the bare D1 write (bare-write.ts) done by the isolate itself and the same write
- * forwarded to a SQLite-backed Durable Object per organization (do-hop-worker.ts): the cost of that hop.
+ * `--organizations` takes numbers and `k`, which means as many organizations as isolates.
  *
  * Runtime: Bun, like the other bench scripts. Miniflare (wrangler's dependency, node_modules/miniflare) runs under
  * Bun as it is: it spawns workerd and talks to it over a pipe and HTTP, and Bun serves both; the D1 file is read with
@@ -33,7 +31,6 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { verifyAuditFile } from "../lib/audit-file.js"
-import { runLoad } from "./load.js"
 import { stopAll } from "./processes.js"
 import {
   bundleWorker,
@@ -46,10 +43,18 @@ import {
 } from "./scale-miniflare.js"
 import { seedSqliteFile } from "./seed.js"
 import { ROOT } from "./targets.js"
-import { type BenchUser, makeSequence, makeTenants, makeUsers, ORGANIZATION_ID, type Tenant } from "./workload.js"
+import {
+  type BenchUser,
+  makeSequence,
+  makeTenants,
+  makeUsers,
+  ORGANIZATION_ID,
+  runLoad,
+  type Tenant
+} from "./workload.js"
 
 const usage = "usage: npm run bench:scale -- [--isolates 1,2,4] [--organizations 1,k] [--connections 32] " +
-  "[--duration 10] [--warmup 3] [--users 10000] [--variant service|do-hop|all] [--json] [--keep]"
+  "[--duration 10] [--warmup 3] [--users 10000] [--json] [--keep]"
 
 const fail = (message: string): never => {
   console.error(`bench:scale: ${message}\n${usage}`)
@@ -66,7 +71,6 @@ const { values } = (() => {
         duration: { type: "string", default: "10" },
         warmup: { type: "string", default: "3" },
         users: { type: "string", default: "10000" },
-        variant: { type: "string", default: "service" },
         json: { type: "boolean", default: false },
         keep: { type: "boolean", default: false }
       }
@@ -83,15 +87,6 @@ const positive = (name: string, text: string) => {
 }
 const whole = (name: string, text: string) => Math.round(positive(name, text.trim()))
 
-/** What a configuration runs: the service, or one side of the Durable Object hop. */
-type Variant = "service" | "bare-direct" | "bare-via-do"
-const VARIANTS: Record<string, ReadonlyArray<Variant>> = {
-  service: ["service"],
-  "do-hop": ["bare-direct", "bare-via-do"],
-  all: ["service", "bare-direct", "bare-via-do"]
-}
-
-const variants = VARIANTS[values.variant!] ?? fail(`unknown variant ${JSON.stringify(values.variant)}`)
 const isolatesList = values.isolates!.split(",").map((part) => whole("isolates", part))
 const organizationsList = values.organizations!.split(",").map((part) =>
   part.trim().toLowerCase() === "k" ? "k" as const : whole("organizations", part)
@@ -103,21 +98,16 @@ if (!Number.isFinite(warmupS) || warmupS < 0) fail("--warmup must be a number of
 const userCount = whole("users", values.users!)
 
 interface Configuration {
-  readonly variant: Variant
   readonly isolates: number
   readonly organizations: number
 }
 
 const configurations: Array<Configuration> = []
-for (const variant of variants) {
-  for (const isolates of isolatesList) {
-    for (const o of organizationsList) {
-      const organizations = o === "k" ? isolates : o
-      const duplicate = configurations.some((c) =>
-        c.variant === variant && c.isolates === isolates && c.organizations === organizations
-      )
-      if (!duplicate) configurations.push({ variant, isolates, organizations })
-    }
+for (const isolates of isolatesList) {
+  for (const o of organizationsList) {
+    const organizations = o === "k" ? isolates : o
+    const duplicate = configurations.some((c) => c.isolates === isolates && c.organizations === organizations)
+    if (!duplicate) configurations.push({ isolates, organizations })
   }
 }
 for (const { isolates, organizations } of configurations) {
@@ -138,7 +128,7 @@ const watchdog = setTimeout(() => {
 }, budgetMs)
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stopClusters())
 
-/** An answer's body: the service's (and do-hop-worker's) 2xx carry `event` (its id) or null; problems a `code`. */
+/** An answer's body: the service's 2xx carry `event` (its id) or null; problems a `code`. */
 const answerOf = (body: string): { readonly eventId?: string | null; readonly code?: string } => {
   try {
     const parsed = JSON.parse(body) as { event?: { id?: unknown } | null; code?: unknown }
@@ -194,12 +184,12 @@ const results: Array<Record<string, unknown>> = []
 
 const runConfiguration = async (
   configuration: Configuration,
-  scripts: Partial<Record<"service" | "doHop", string>>,
+  script: string,
   template: string,
   users: ReadonlyArray<BenchUser>,
   index: number
 ) => {
-  const { isolates, organizations, variant } = configuration
+  const { isolates, organizations } = configuration
   const dir = join(workDir, `run-${index}`)
   mkdirSync(dir)
   const organizationIds = organizations === 1
@@ -214,14 +204,13 @@ const runConfiguration = async (
     for (const user of mine) tenantOf.set(user.id, tenant)
     await seedSqliteFile(file, { apiKeyHash: tenant.apiKeyHash, organizationId: tenant.organizationId, users: mine })
   }
-  const service = variant === "service"
   const cluster: Cluster = await startCluster({
-    name: service ? "users-api" : "do-hop",
-    config: service ? join(ROOT, "wrangler.toml") : join(ROOT, "scripts", "bench", "wrangler.do-hop.toml"),
-    script: (service ? scripts.service : scripts.doHop)!,
+    name: "users-api",
+    config: join(ROOT, "wrangler.toml"),
+    script,
     copies: isolates,
     persist,
-    vars: service ? serverEnv : { MODE: variant === "bare-via-do" ? "do" : "direct" },
+    vars: serverEnv,
     log: join(dir, "workerd.log")
   })
   const announced = new Set<string>()
@@ -234,11 +223,10 @@ const runConfiguration = async (
   try {
     before = await cluster.probe()
     const sequence = makeSequence(users)
-    // The service's caller credentials; the bare Workers of the hop only need the organization.
-    const headersFor = (tenant: Tenant): Record<string, string> =>
-      service
-        ? { authorization: `Bearer ${tenant.serviceToken}`, "x-api-key": tenant.apiKey }
-        : { "x-organization-id": tenant.organizationId }
+    const headersFor = (tenant: Tenant): Record<string, string> => ({
+      authorization: `Bearer ${tenant.serviceToken}`,
+      "x-api-key": tenant.apiKey
+    })
     const headersOf = new Map(tenants.map((tenant) => [tenant, headersFor(tenant)]))
     load = await runLoad({
       url: cluster.urls,
@@ -286,7 +274,6 @@ const runConfiguration = async (
   const count = (predicate: (status: number) => boolean) =>
     Object.entries(load.statusCodes).reduce((sum, [status, n]) => sum + (predicate(Number(status)) ? n : 0), 0)
   const result = {
-    variant,
     isolates,
     organizations,
     connections: totalConnections,
@@ -308,7 +295,7 @@ const runConfiguration = async (
     // Other non-2xx answers, and connection errors and timeouts ("error": not a number).
     otherErrors: count((s) => !(s >= 200 && s < 300) && s !== 409 && !(s >= 500 && s < 600)),
     problems,
-    // D1 batch() calls of the K isolates (not the Durable Object's, in bare-via-do), and those D1 refused.
+    // D1 batch() calls of the K isolates, and those D1 refused.
     d1Batches: after.reduce((sum, report) => sum + report.batches, 0),
     d1Refused: Object.values(refusals).reduce((a, b) => a + b, 0),
     d1Refusals: refusals,
@@ -349,7 +336,6 @@ const runConfiguration = async (
 
 const table = (rows: ReadonlyArray<Record<string, unknown>>) => {
   const columns: ReadonlyArray<[string, (r: Record<string, unknown>) => unknown]> = [
-    ["variant", (r) => r.variant],
     ["isolates", (r) => r.isolates],
     ["orgs", (r) => r.organizations],
     ["conns", (r) => r.connections],
@@ -385,29 +371,19 @@ try {
   progress(`generating ${userCount} users with ${2 * userCount} valid numbers ...`)
   const users = makeUsers(userCount)
   progress("bundling with wrangler (deploy --dry-run) and migrating a local D1 template ...")
-  const scripts: Partial<Record<"service" | "doHop", string>> = {}
-  if (variants.includes("service")) {
-    scripts.service = await bundleWorker(
-      join(ROOT, "wrangler.toml"),
-      join("scripts", "bench", "scale-worker.ts"),
-      join(workDir, "bundle-service")
-    )
-  }
-  if (variants.some((v) => v !== "service")) {
-    scripts.doHop = await bundleWorker(
-      join(ROOT, "scripts", "bench", "wrangler.do-hop.toml"),
-      undefined,
-      join(workDir, "bundle-do-hop")
-    )
-  }
+  const script = await bundleWorker(
+    join(ROOT, "wrangler.toml"),
+    join("scripts", "bench", "scale-worker.ts"),
+    join(workDir, "bundle-service")
+  )
   const template = join(workDir, "template")
   await migratedD1(join(ROOT, "wrangler.toml"), template)
   for (const [i, configuration] of configurations.entries()) {
     progress(
-      `${configuration.variant}: ${configuration.isolates} isolate(s) × ${connectionsPerIsolate} connections, ` +
+      `${configuration.isolates} isolate(s) × ${connectionsPerIsolate} connections, ` +
         `${configuration.organizations} organization(s) (${i + 1}/${configurations.length}) ...`
     )
-    results.push(await runConfiguration(configuration, scripts, template, users, i + 1))
+    results.push(await runConfiguration(configuration, script, template, users, i + 1))
   }
 } catch (error) {
   progress(`bench:scale failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)

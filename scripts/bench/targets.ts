@@ -1,7 +1,7 @@
 /**
  * What a benchmark loads: the service on Bun, Deno or Workers (wrangler dev, local D1) over a freshly seeded
- * store, and each runtime's baseline (hello-world JSON on Bun and Deno, the bare D1 Worker on Workers; on Bun also
- * the endpoint written by hand without Effect, over a store of its own).
+ * store, and each runtime's baselines: hello-world JSON on Bun and Deno, the bare D1 Worker on Workers, and the
+ * endpoint written by hand without Effect on each, over a store of its own.
  * Everything binds 127.0.0.1 on a free port and lives in a temporary directory of its own.
  */
 import { spawnSync } from "node:child_process"
@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { freePort, start, type Started, waitUntilReady } from "./processes.js"
 import { checkSqliteFile, seedSqliteFile, type StoreCheck } from "./seed.js"
-import type { BenchUser, Credentials } from "./workload.js"
+import { type BenchUser, type Credentials, ORGANIZATION_ID } from "./workload.js"
 
 export const ROOT = join(import.meta.dir, "..", "..")
 const BIN = join(ROOT, "node_modules", ".bin")
@@ -101,26 +101,24 @@ export const bunEndpoint = (ctx: RunContext): Promise<Target> =>
 export const bunHandwritten = (ctx: RunContext): Promise<Target> =>
   bunOnSqlite("bun handwritten", ctx, join(BIN, "bun"), ["scripts/bench/handwritten.ts"])
 
-/**
- * The same hand-written endpoint as the work of one HttpApi route (handwritten-httpapi.ts): the hand-written endpoint
- * plus what every endpoint through HttpApi pays.
- */
-export const bunHandwrittenHttpApi = (ctx: RunContext): Promise<Target> =>
-  bunOnSqlite("bun handwritten httpapi", ctx, join(BIN, "bun"), ["scripts/bench/handwritten-httpapi.ts"])
-
-/** The design's floor on Bun: the hand-written endpoint with the service's credential cache behind one HttpApi route. */
-export const bunHandwrittenCachedHttpApi = (ctx: RunContext): Promise<Target> =>
-  bunOnSqlite("bun handwritten cached httpapi", ctx, join(BIN, "bun"), ["scripts/bench/handwritten-cached-httpapi.ts"])
-
 const packageScript = (name: string): string =>
   JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts[name]
 
-/** The floor of any endpoint through HttpApi on Bun: the route, the body read, a fixed answer (bare-httpapi-bun.ts). */
-export const bunBareHttpApi = (ctx: RunContext): Promise<Target> =>
-  launch("bun bare httpapi", ctx, join(BIN, "bun"), () => ["scripts/bench/bare-httpapi-bun.ts"], {}, "/healthz")
+// The hello-world baselines, bound like the service (127.0.0.1, PORT): a JSON answer and nothing else.
+const HELLO = `Response.json({ hello: "world" })`
 
 export const bunHello = (ctx: RunContext): Promise<Target> =>
-  launch("bun hello", ctx, join(BIN, "bun"), () => ["scripts/bench/hello-bun.ts"], {}, "/")
+  launch(
+    "bun hello",
+    ctx,
+    join(BIN, "bun"),
+    () => [
+      "-e",
+      `Bun.serve({ hostname: "127.0.0.1", port: Number(process.env.PORT), fetch: () => ${HELLO} })`
+    ],
+    {},
+    "/"
+  )
 
 const denoTask = (name: string): string => {
   const task = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks[name]
@@ -154,10 +152,6 @@ export const denoEndpoint = (ctx: RunContext): Promise<Target> =>
 export const denoHandwritten = (ctx: RunContext): Promise<Target> =>
   denoFromSource("deno handwritten", ctx, "scripts/bench/handwritten.ts")
 
-/** The design's floor on Deno: handwritten-cached-httpapi.ts under Deno, from source with Deno's defaults. */
-export const denoHandwrittenCachedHttpApi = (ctx: RunContext): Promise<Target> =>
-  denoFromSource("deno handwritten cached httpapi", ctx, "scripts/bench/handwritten-cached-httpapi.ts")
-
 const denoFromSource = (name: string, ctx: RunContext, script: string) =>
   onSqlite(name, ctx, "users.sqlite", join(BIN, "deno"), () => [
     "run",
@@ -174,7 +168,10 @@ export const denoHello = (ctx: RunContext): Promise<Target> =>
     "deno hello",
     ctx,
     join(BIN, "deno"),
-    () => ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-env=PORT", "scripts/bench/hello-deno.ts"],
+    () => [
+      "eval",
+      `Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.env.get("PORT")), onListen() {} }, () => ${HELLO})`
+    ],
     {},
     "/"
   )
@@ -271,34 +268,41 @@ const onLocalD1 = async (
 export const workerEndpoint = (ctx: RunContext): Promise<Target> =>
   onLocalD1("worker endpoint", ctx, join(ROOT, "wrangler.toml"), "/healthz")
 
-const bench = (file: string) => join(ROOT, "scripts", "bench", file)
+/**
+ * A wrangler config for a bench Worker, written into `dir`: `entry` (in scripts/bench) with wrangler.toml's
+ * compatibility settings and D1 binding, so the baselines run on the same workerd settings as the service.
+ */
+export const benchWorkerConfig = (dir: string, entry: string): string => {
+  const root = Bun.TOML.parse(readFileSync(join(ROOT, "wrangler.toml"), "utf8")) as {
+    compatibility_date: string
+    compatibility_flags?: ReadonlyArray<string>
+    d1_databases: ReadonlyArray<{ binding: string; database_name: string; database_id: string }>
+  }
+  const d1 = root.d1_databases[0]!
+  const file = join(dir, `wrangler.${entry.replace(/\.ts$/, "")}.toml`)
+  const s = JSON.stringify
+  writeFileSync(
+    file,
+    [
+      `name = ${s(`users-api-bench-${entry.replace(/\.ts$/, "")}`)}`,
+      `main = ${s(join(ROOT, "scripts", "bench", entry))}`,
+      `compatibility_date = ${s(root.compatibility_date)}`,
+      `compatibility_flags = ${s(root.compatibility_flags ?? [])}`,
+      "keep_names = false",
+      "[[d1_databases]]",
+      `binding = ${s(d1.binding)}`,
+      `database_name = ${s(d1.database_name)}`,
+      `database_id = ${s(d1.database_id)}`,
+      `migrations_dir = ${s(join(ROOT, "migrations"))}`
+    ].join("\n") + "\n"
+  )
+  return file
+}
 
 /** The bench's Workers baseline: the service's D1 write and nothing else (bare-worker.ts). */
 export const bareWorker = (ctx: RunContext): Promise<Target> =>
-  onLocalD1("bare worker", ctx, bench("wrangler.bare.toml"), "/")
-
-/** The same, writing the service's one log line per request (bare-worker.ts with LOG_LINE=1). */
-export const bareWorkerWithLogLine = (ctx: RunContext): Promise<Target> =>
-  onLocalD1("bare worker with log line", ctx, bench("wrangler.bare.toml"), "/", { LOG_LINE: "1" })
+  onLocalD1("bare worker", ctx, benchWorkerConfig(ctx.dir, "bare-worker.ts"), "/", { ORGANIZATION_ID })
 
 /** The same endpoint written by hand over D1, without Effect (handwritten-worker.ts). */
 export const handwrittenWorker = (ctx: RunContext): Promise<Target> =>
-  onLocalD1("handwritten worker", ctx, bench("wrangler.handwritten.toml"), "/healthz")
-
-/**
- * The design's floor for this endpoint on Workers: the hand-written endpoint, with the service's credential cache,
- * behind one HttpApi route (handwritten-cached-httpapi-worker.ts).
- */
-export const handwrittenCachedHttpApiWorker = (ctx: RunContext): Promise<Target> =>
-  onLocalD1("handwritten cached httpapi worker", ctx, bench("wrangler.handwritten-cached-httpapi.toml"), "/healthz")
-
-/** The bare Worker's write behind one HttpApi route, nothing else: the floor of HttpApi on workerd. */
-export const bareHttpApiWorker = (ctx: RunContext): Promise<Target> =>
-  onLocalD1("bare httpapi worker", ctx, bench("wrangler.bare-httpapi.toml"), "/")
-
-/**
- * The service's whole HTTP side with the bare Worker's write as its UpdatePhoneNumber (contract-worker.ts): the
- * service without its program.
- */
-export const contractWorker = (ctx: RunContext): Promise<Target> =>
-  onLocalD1("contract worker", ctx, bench("wrangler.contract.toml"), "/healthz")
+  onLocalD1("handwritten worker", ctx, benchWorkerConfig(ctx.dir, "handwritten-worker.ts"), "/healthz")

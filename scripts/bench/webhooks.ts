@@ -23,11 +23,9 @@ import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken 
 import { generateApiKey } from "../../src/layers/auth/api-keys.js"
 import { sha256Hex } from "../../src/sha256.js"
 import { verifyWebhook } from "../../src/webhooks/verify.js"
-import { runLoad } from "./load.js"
 import { stopAll } from "./processes.js"
-import { median } from "./report.js"
 import { bunEndpoint, type Target } from "./targets.js"
-import { type Credentials, makeSequence, makeUsers, ORGANIZATION_ID, SERVICE_ID } from "./workload.js"
+import { type Credentials, makeSequence, makeUsers, median, ORGANIZATION_ID, runLoad, SERVICE_ID } from "./workload.js"
 
 const usage = "usage: bun scripts/bench/webhooks.ts [--seconds 10] [--rate 50] [--connections 16] [--users 2000] " +
   "[--runs 2] [--json]"

@@ -32,6 +32,7 @@ import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
 import { DocsLinkedScript } from "./http/docs.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
+import { type ExpiringCache, makeExpiringCache } from "./layers/expiring-cache.js"
 import {
   DEAD_LETTER_SUFFIX,
   NOT_SUBSCRIBED_TTL_MS,
@@ -67,8 +68,8 @@ interface Built {
   readonly urlRules: WebhookUrlRules
   /** Organizations that committed an event since the last wake-up was sent. */
   readonly written: Set<string>
-  /** Whether an organization has an active subscription, as last read, until when; dropped when one is made here. */
-  readonly subscribed: Map<string, { readonly active: boolean; readonly until: number }>
+  /** Whether an organization has an active subscription, as last read; dropped when one is made here. */
+  readonly subscribed: ExpiringCache<boolean>
 }
 
 // Keyed by the env object (one per isolate in production), so a different env never reuses a stale handler.
@@ -91,7 +92,10 @@ const built = (env: Bindings): Built => {
   // A Worker has no local dev mode: `npm run dev:worker` writes the dev state's keys to .dev.vars.
   const secretKey = webhookSecretKeyFromEnv(vars)
   const written = new Set<string>()
-  const subscribed = new Map<string, { readonly active: boolean; readonly until: number }>()
+  const subscribed = makeExpiringCache<boolean>({
+    capacity: 10_000,
+    keepUntil: (active, readAt) => readAt + (active ? SUBSCRIBED_TTL_MS : NOT_SUBSCRIBED_TTL_MS)
+  })
   const urlRules = {
     allowLoopback: webhookAllowLoopbackFromEnv(vars, false),
     allowedHosts: webhookAllowedHostsFromEnv(vars)
@@ -103,7 +107,7 @@ const built = (env: Bindings): Built => {
       secretKey,
       ...urlRules,
       onWrite: (organizationId) => void written.add(organizationId),
-      onSubscribe: (organizationId) => void subscribed.delete(organizationId)
+      onSubscribe: (organizationId) => subscribed.invalidate(organizationId)
     },
     docs: DocsLinkedScript
   })
@@ -129,20 +133,15 @@ const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
   if (entry.written.size === 0 || entry.deriveSecret === undefined || env.WEBHOOKS === undefined) return
   const organizations = [...entry.written]
   entry.written.clear()
-  const now = Date.now()
   let active = false
   const job = entry.handler.run(Effect.gen(function*() {
     const store = yield* WebhookStore
     for (const organizationId of organizations) {
-      const known = entry.subscribed.get(organizationId)
-      const found = known !== undefined && known.until > now
-        ? known.active
-        : yield* Effect.orElseSucceed(store.hasActive(organizationId), () => true)
-      if (known === undefined || known.until <= now) {
-        if (entry.subscribed.size >= 10_000) entry.subscribed.clear()
-        const ttl = found ? SUBSCRIBED_TTL_MS : NOT_SUBSCRIBED_TTL_MS
-        entry.subscribed.set(organizationId, { active: found, until: now + ttl })
-      }
+      // A store that cannot say counts as subscribed: a wake-up too many costs one relay round.
+      const found = yield* entry.subscribed.get(
+        organizationId,
+        () => Effect.orElseSucceed(store.hasActive(organizationId), () => true)
+      )
       active ||= found
     }
   }))

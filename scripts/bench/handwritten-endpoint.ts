@@ -22,7 +22,6 @@ import { type E164, maskPhoneNumber } from "../../src/domain/phone.js"
 import type { User } from "../../src/domain/user.js"
 import { PROBLEMS as TABLE, type ProblemTag } from "../../src/http/problems.js"
 import { API_KEY_CACHE_DEFAULTS } from "../../src/layers/auth/api-key-cache.js"
-import { BoundedCache } from "../../src/layers/auth/bounded-cache.js"
 import { ASYMMETRIC_ALGORITHMS, type JwtConfig } from "../../src/layers/auth/jwt.js"
 import { changeStatements, type Statement, toUser, type UserRow } from "../../src/layers/sql/rows.js"
 import { hexOf, sha256Hex } from "../../src/sha256.js"
@@ -253,7 +252,8 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore, options: HandOption
     return { principal: { organizationId, actor: { type: "service", id: sub }, scopes }, untilMs }
   }
 
-  const remembered = new BoundedCache<{ readonly principal: Principal; readonly until: number }>(REMEMBERED_PAIRS)
+  // Least recently used first out, as src/layers/expiring-cache.ts: a Map iterates in insertion order.
+  const remembered = new Map<string, { readonly principal: Principal; readonly until: number }>()
 
   const authenticate = async (request: Request): Promise<Principal> => {
     const apiKey = request.headers.get("x-api-key")?.trim() ?? ""
@@ -267,10 +267,17 @@ export const makeHandle = (jwt: JwtConfig, store: HandStore, options: HandOption
     const pair = sha256Hex(`${token}\n${apiKey}`)
     const now = Date.now()
     const hit = remembered.get(pair)
-    if (hit !== undefined && now < hit.until) return hit.principal
+    if (hit !== undefined) {
+      remembered.delete(pair)
+      if (now < hit.until) {
+        remembered.set(pair, hit)
+        return hit.principal
+      }
+    }
     const { principal, untilMs } = await verify(token, apiKey)
     const until = Math.min(now + API_KEY_CACHE_DEFAULTS.ttlMs, untilMs)
     if (until > now) remembered.set(pair, { principal, until })
+    if (remembered.size > REMEMBERED_PAIRS) remembered.delete(remembered.keys().next().value!)
     return principal
   }
 

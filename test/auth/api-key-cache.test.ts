@@ -115,6 +115,19 @@ describe("the expiring cache under every credential cache", () => {
       expect(calls.lookups).toBe(2)
     }))
 
+  it.effect("keeps nothing of refused lookups or of expired entries, whatever their number", () =>
+    Effect.gen(function*() {
+      const cache = makeExpiringCache<number>({ capacity: 1_000, keepUntil: (_, at) => at + 10 })
+      const { calls, lookup } = counting()
+      for (let round = 0; round < 50; round++) {
+        for (let i = 0; i < 100; i++) yield* Effect.either(cache.get(`refused${round}.${i}`, () => Effect.fail("no")))
+        for (let i = 0; i < 10; i++) yield* cache.get(`k${i}`, lookup(i))
+        yield* TestClock.adjust(20)
+      }
+      expect(calls.lookups).toBe(500) // each key looked up again every round: its entry had expired
+      expect(cache.size()).toBe(10)
+    }))
+
   it("refuses a capacity that is not a positive integer", () => {
     expect(() => makeExpiringCache({ capacity: 0, keepUntil: () => 0 })).toThrow(RangeError)
   })

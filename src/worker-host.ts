@@ -23,6 +23,7 @@ import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
 import { DocsLinkedScript } from "./http/docs.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
+import { type ExpiringCache, makeExpiringCache } from "./layers/expiring-cache.js"
 import {
   DEAD_LETTER_SUFFIX,
   NOT_SUBSCRIBED_TTL_MS,
@@ -58,8 +59,8 @@ interface Built {
   readonly urlRules: WebhookUrlRules
   /** Organizations that committed an event since the last wake-up was sent. */
   readonly written: Set<string>
-  /** Whether an organization has an active subscription, as last read, until when; dropped when one is made here. */
-  readonly subscribed: Map<string, { readonly active: boolean; readonly until: number }>
+  /** Whether an organization has an active subscription, as last read; dropped when one is made here. */
+  readonly subscribed: ExpiringCache<boolean>
 }
 
 // Keyed by the env object (one per isolate in production), so a different env never reuses a stale handler.
@@ -75,7 +76,10 @@ const built = (env: Bindings): Built => {
   const { jwt, settings } = readConfig(Config.all({ jwt: jwtConfig, settings: handlerSettings() }), providerOf(env))
   const secretKey = reveal(settings.webhookSecretKey)
   const written = new Set<string>()
-  const subscribed = new Map<string, { readonly active: boolean; readonly until: number }>()
+  const subscribed = makeExpiringCache<boolean>({
+    capacity: 10_000,
+    keepUntil: (active, readAt) => readAt + (active ? SUBSCRIBED_TTL_MS : NOT_SUBSCRIBED_TTL_MS)
+  })
   const urlRules = { allowLoopback: settings.webhookAllowLoopback, allowedHosts: settings.webhookAllowedHosts }
   const handler = makeFetchHandler(D1Services(db, jwt, shards), {
     phoneFingerprintKey: reveal(settings.phoneFingerprintKey),
@@ -84,7 +88,7 @@ const built = (env: Bindings): Built => {
       secretKey,
       ...urlRules,
       onWrite: (organizationId) => void written.add(organizationId),
-      onSubscribe: (organizationId) => void subscribed.delete(organizationId)
+      onSubscribe: (organizationId) => subscribed.invalidate(organizationId)
     },
     docs: DocsLinkedScript
   })
@@ -110,20 +114,15 @@ const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
   if (entry.written.size === 0 || entry.deriveSecret === undefined || env.WEBHOOKS === undefined) return
   const organizations = [...entry.written]
   entry.written.clear()
-  const now = Date.now()
   let active = false
   const job = entry.handler.run(Effect.gen(function*() {
     const store = yield* WebhookStore
     for (const organizationId of organizations) {
-      const known = entry.subscribed.get(organizationId)
-      const found = known !== undefined && known.until > now
-        ? known.active
-        : yield* Effect.orElseSucceed(store.hasActive(organizationId), () => true)
-      if (known === undefined || known.until <= now) {
-        if (entry.subscribed.size >= 10_000) entry.subscribed.clear()
-        const ttl = found ? SUBSCRIBED_TTL_MS : NOT_SUBSCRIBED_TTL_MS
-        entry.subscribed.set(organizationId, { active: found, until: now + ttl })
-      }
+      // A store that cannot say counts as subscribed: a wake-up too many costs one relay round.
+      const found = yield* entry.subscribed.get(
+        organizationId,
+        () => Effect.orElseSucceed(store.hasActive(organizationId), () => true)
+      )
       active ||= found
     }
   }))

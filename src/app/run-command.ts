@@ -2,7 +2,7 @@
  * Runs one User command: read the row (and its chain head), decide, write row + event atomically.
  * Without If-Match a lost race is retried against the fresh row (bounded); with it, a race is a 412.
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import { GENESIS_HASH } from "../audit/chain.js"
 import { UserAlreadyExists, UserErased, UserNotFound, VerificationRejected } from "../domain/errors.js"
 import { decide, type UserCommand, type UserEvent } from "../domain/user.js"
@@ -38,20 +38,16 @@ export type CommandError =
 /** How many times a lost race is retried before the caller is told to try again. */
 export const MAX_CONFLICT_RETRIES = 25
 
-// 1 ms, growing by half each time to at most 50 ms between attempts, jittered (80–120 %) so racing writers spread
-// out. A plain catch rather than Effect.retry with a Schedule: the first attempt, which nearly always succeeds,
-// then costs no schedule driver.
-const backoffMillis = (retry: number) => Math.min(50, 1.5 ** retry) * (0.8 + 0.4 * Math.random())
+// 1 ms, growing by half each time to at most 50 ms between attempts, jittered (80–120 %) so racing writers spread out.
+const lostRaceBackoff = Schedule.exponential("1 millis", 1.5).pipe(
+  Schedule.union(Schedule.spaced("50 millis")),
+  Schedule.jittered
+)
 
-const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict, R>) => {
-  const from = (retry: number): Effect.Effect<A, E | VersionConflict, R> =>
-    Effect.catchIf(
-      attempt,
-      (error): error is VersionConflict => error instanceof VersionConflict && retry < MAX_CONFLICT_RETRIES,
-      () => Effect.zipRight(Effect.sleep(backoffMillis(retry)), from(retry + 1))
-    )
-  return from(0)
-}
+const isConflict = (error: unknown): error is VersionConflict => error instanceof VersionConflict
+
+const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict, R>) =>
+  Effect.retry(attempt, { schedule: lostRaceBackoff, while: isConflict, times: MAX_CONFLICT_RETRIES })
 
 export const runCommand = (
   principal: Principal,

@@ -14,6 +14,7 @@ import { D1Client } from "@effect/sql-d1"
 import { Context, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../services/errors.js"
 import type { JwtConfig } from "./auth/jwt.js"
+import { makeExpiringCache } from "./expiring-cache.js"
 import { classifyWriteError, StoreDriver, unavailable } from "./sql/driver.js"
 import { shardedSqlServices } from "./sql/services.js"
 import { type Shard, Shards } from "./sql/shards.js"
@@ -68,7 +69,10 @@ export const D1Shards = (directory: D1Database, shards: ReadonlyArray<D1Database
       if (all.length === 1) return { of: () => Effect.succeed(directoryShard), all }
 
       const lookup = directory.prepare(SELECT_SHARD)
-      const cached = new Map<string, { readonly shard: Shard; readonly until: number }>()
+      const cached = makeExpiringCache<Shard>({
+        capacity: MAX_CACHED_ORGANIZATIONS,
+        keepUntil: (_, readAt) => readAt + SHARD_TTL_MS
+      })
       const resolve = (organizationId: string) =>
         Effect.flatMap(
           Effect.tryPromise({
@@ -77,7 +81,7 @@ export const D1Shards = (directory: D1Database, shards: ReadonlyArray<D1Database
           }),
           (row) => {
             // While it is moved (docs/PRODUCTION.md) an organization has no shard: its requests wait (503) and
-            // none of them writes to the shard it is leaving; nothing is cached, so it is served again at once.
+            // none of them writes to the shard it is leaving; a failure is not kept, so it is served again at once.
             if (row !== null && row.shard === null) {
               return Effect.fail(new StoreUnavailable({ cause: `organization ${organizationId} is being moved` }))
             }
@@ -87,17 +91,11 @@ export const D1Shards = (directory: D1Database, shards: ReadonlyArray<D1Database
               const cause = `organization ${organizationId} is on shard ${index}, and no DB_${index} is bound`
               return Effect.fail(new StoreUnavailable({ cause }))
             }
-            if (cached.size >= MAX_CACHED_ORGANIZATIONS) cached.clear()
-            cached.set(organizationId, { shard, until: Date.now() + SHARD_TTL_MS })
             return Effect.succeed(shard)
           }
         )
       return {
-        of: (organizationId) =>
-          Effect.suspend(() => {
-            const hit = cached.get(organizationId)
-            return hit !== undefined && hit.until > Date.now() ? Effect.succeed(hit.shard) : resolve(organizationId)
-          }),
+        of: (organizationId) => cached.get(organizationId, () => resolve(organizationId)),
         all
       }
     })

@@ -14,7 +14,7 @@ import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken 
 import { API_KEY_CACHE_DEFAULTS, cacheApiKeyLookups } from "../../src/layers/auth/api-key-cache.js"
 import type { LookupApiKeyHash } from "../../src/layers/auth/api-keys.js"
 import { AuthLive } from "../../src/layers/auth/auth.js"
-import { BoundedCache } from "../../src/layers/auth/bounded-cache.js"
+import { makeExpiringCache } from "../../src/layers/expiring-cache.js"
 import { prepareNodeSqliteFile } from "../../src/layers/sqlite/node.js"
 import { Auth } from "../../src/services/auth.js"
 
@@ -70,21 +70,66 @@ describe("the API-key cache", () => {
     }))
 })
 
-describe("a bounded cache", () => {
-  it("never holds more than its maximum and drops the least recently used first", () => {
-    const cache = new BoundedCache<number>(3)
-    for (let i = 0; i < 100; i++) {
-      cache.set(`k${i}`, i)
-      expect(cache.size).toBeLessThanOrEqual(3)
-    }
-    expect(cache.get("k97")).toBe(97) // k97 is now the most recent
-    cache.set("k100", 100)
-    expect(cache.get("k98")).toBeUndefined()
-    expect(cache.get("k97")).toBe(97)
-  })
+describe("the expiring cache under every credential cache", () => {
+  const counting = () => {
+    const calls = { lookups: 0 }
+    const lookup = (value: number) => () => Effect.sync(() => (calls.lookups++, value))
+    return { calls, lookup }
+  }
 
-  it("refuses a maximum that is not a positive integer", () => {
-    expect(() => new BoundedCache(0)).toThrow(RangeError)
+  it.effect("never holds more than its capacity and drops the least recently used first", () =>
+    Effect.gen(function*() {
+      const cache = makeExpiringCache<number>({ capacity: 3, keepUntil: () => Infinity })
+      const { calls, lookup } = counting()
+      for (let i = 0; i < 100; i++) {
+        yield* cache.get(`k${i}`, lookup(i))
+        expect(cache.size()).toBeLessThanOrEqual(3)
+      }
+      expect(yield* cache.get("k97", lookup(-1))).toBe(97) // k97 is now the most recent
+      yield* cache.get("k100", lookup(100))
+      expect(yield* cache.get("k98", lookup(-98))).toBe(-98) // dropped: looked up again
+      expect(yield* cache.get("k97", lookup(-1))).toBe(97)
+      expect(calls.lookups).toBe(102)
+    }))
+
+  it.effect("uses an entry only before its deadline, counted from before its lookup", () =>
+    Effect.gen(function*() {
+      const cache = makeExpiringCache<number>({ capacity: 3, keepUntil: (_, at) => at + 1_000 })
+      const { calls, lookup } = counting()
+      yield* cache.get("k", lookup(1))
+      yield* TestClock.adjust(999)
+      expect(yield* cache.get("k", lookup(2))).toBe(1)
+      yield* TestClock.adjust(1)
+      expect(yield* cache.get("k", lookup(3))).toBe(3)
+      expect(calls.lookups).toBe(2)
+    }))
+
+  it.effect("keeps neither a failure nor a value whose deadline has passed", () =>
+    Effect.gen(function*() {
+      const cache = makeExpiringCache<number>({ capacity: 3, keepUntil: (value, at) => value < 0 ? at : Infinity })
+      const { calls, lookup } = counting()
+      expect(Either.isLeft(yield* Effect.either(cache.get("k", () => Effect.fail("refused"))))).toBe(true)
+      yield* cache.get("k", lookup(-1))
+      expect(cache.size()).toBe(0)
+      expect(yield* cache.get("k", lookup(1))).toBe(1)
+      expect(calls.lookups).toBe(2)
+    }))
+
+  it.effect("keeps nothing of refused lookups or of expired entries, whatever their number", () =>
+    Effect.gen(function*() {
+      const cache = makeExpiringCache<number>({ capacity: 1_000, keepUntil: (_, at) => at + 10 })
+      const { calls, lookup } = counting()
+      for (let round = 0; round < 50; round++) {
+        for (let i = 0; i < 100; i++) yield* Effect.either(cache.get(`refused${round}.${i}`, () => Effect.fail("no")))
+        for (let i = 0; i < 10; i++) yield* cache.get(`k${i}`, lookup(i))
+        yield* TestClock.adjust(20)
+      }
+      expect(calls.lookups).toBe(500) // each key looked up again every round: its entry had expired
+      expect(cache.size()).toBe(10)
+    }))
+
+  it("refuses a capacity that is not a positive integer", () => {
+    expect(() => makeExpiringCache({ capacity: 0, keepUntil: () => 0 })).toThrow(RangeError)
   })
 })
 

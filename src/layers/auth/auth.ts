@@ -7,9 +7,9 @@ import { Effect, Layer, Redacted } from "effect"
 import { Auth, type Credentials, type Principal } from "../../services/auth.js"
 import { Forbidden, Unauthenticated } from "../../services/errors.js"
 import { sha256Hex } from "../../sha256.js"
+import { makeExpiringCache } from "../expiring-cache.js"
 import { API_KEY_CACHE_DEFAULTS, type ApiKeyCacheOptions, cacheApiKeyLookups } from "./api-key-cache.js"
 import { byApiKey, type LookupApiKey, makeSqlLookupApiKeyHash } from "./api-keys.js"
-import { BoundedCache } from "./bounded-cache.js"
 import { type JwtConfig, makeVerifyJwt, type VerifyJwt } from "./jwt.js"
 import { cacheVerifiedTokens, TOKEN_CACHE_DEFAULTS, type TokenCacheOptions } from "./token-cache.js"
 
@@ -117,37 +117,24 @@ export interface PrincipalCacheOptions {
 
 /**
  * The principal of a (token, API key) pair, remembered: a caller sends the same pair on every request, so the answer
- * of the two caches behind it (token-cache.ts, api-key-cache.ts) is kept as one entry under one SHA-256 of the pair,
- * for at most `ttlMs` (the shorter of their bounds: a revoked key is still refused within its 30 s) and never past
- * the token's `exp` or maximum age. Refusals are never kept.
+ * of the two caches behind it is kept under one SHA-256 of the pair, for at most `ttlMs` (the shorter of their bounds)
+ * and never past the token's `exp` or maximum age. Refusals are never kept.
  */
 export const cachePrincipals = (authenticate: Authenticate, options: PrincipalCacheOptions): Auth["Type"] => {
-  const cache = new BoundedCache<{ readonly principal: Principal; readonly until: number }>(
-    options.maxEntries ?? 10_000
-  )
-  const full = (credentials: Credentials) => Effect.map(authenticate(credentials), (a) => a.principal)
+  const cache = makeExpiringCache<Authenticated>({
+    capacity: options.maxEntries ?? 10_000,
+    // The bound counts from before the credentials are checked: what they say is at least that fresh.
+    keepUntil: ({ tokenUntilMs }, checkedAt) => Math.min(checkedAt + options.ttlMs, tokenUntilMs)
+  })
+  const principalOf = (authenticated: Authenticated) => authenticated.principal
   return {
     authenticate: (credentials) => {
       const token = credentials.bearerToken === undefined ? "" : Redacted.value(credentials.bearerToken)
       const key = credentials.apiKey === undefined ? "" : Redacted.value(credentials.apiKey)
       if (token === "" || key === "" || token.length > MAX_CREDENTIAL_LENGTH || key.length > MAX_CREDENTIAL_LENGTH) {
-        return full(credentials)
+        return Effect.map(authenticate(credentials), principalOf)
       }
-      const id = sha256Hex(`${token}\n${key}`)
-      return Effect.clockWith((clock) => {
-        // The bound counts from before the credentials are checked: what they say is at least that fresh.
-        const now = clock.unsafeCurrentTimeMillis()
-        const hit = cache.get(id)
-        if (hit !== undefined) {
-          if (now < hit.until) return Effect.succeed(hit.principal)
-          cache.delete(id)
-        }
-        return Effect.map(authenticate(credentials), ({ principal, tokenUntilMs }) => {
-          const until = Math.min(now + options.ttlMs, tokenUntilMs)
-          if (until > now) cache.set(id, { principal, until })
-          return principal
-        })
-      })
+      return Effect.map(cache.get(sha256Hex(`${token}\n${key}`), () => authenticate(credentials)), principalOf)
     }
   }
 }

@@ -1,0 +1,26 @@
+/**
+ * Every storage-backed design service in memory (Auth, UserRepo, EventLog, Idempotency) over one MemoryStore, and the
+ * last-4 Masker: a program's test swaps storage in one line. Webhooks are not here: they are tested over real stores.
+ */
+import { Layer } from "effect"
+import { Auth } from "../../services/auth.js"
+import { EventLog } from "../../services/event-log.js"
+import { Idempotency } from "../../services/idempotency.js"
+import { UserRepo } from "../../services/user-repo.js"
+import { MaskerLast4 } from "../masker.js"
+import { memoryAuth } from "./auth.js"
+import { memoryIdempotency } from "./idempotency.js"
+import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "./store.js"
+
+export { memoryAuth, putCredentials } from "./auth.js"
+export { memoryIdempotency } from "./idempotency.js"
+export * from "./store.js"
+
+export const MemoryServices = (store: MemoryStore = makeMemoryStore()) =>
+  Layer.mergeAll(
+    Layer.succeed(Auth, memoryAuth(store)),
+    Layer.succeed(UserRepo, memoryRepo(store)),
+    Layer.succeed(EventLog, memoryEventLog(store)),
+    Layer.succeed(Idempotency, memoryIdempotency(store)),
+    MaskerLast4
+  )

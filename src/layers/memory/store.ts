@@ -1,0 +1,127 @@
+/**
+ * In-memory doubles of UserRepo and EventLog, for tests of the program's logic: they keep what it relies on (the
+ * version guard, the chain, an atomic commit) but are not a store; storage is tested on real SQLite and local D1.
+ */
+import { Effect } from "effect"
+import { GENESIS_HASH, nextLink } from "../../audit/chain.js"
+import type { PhoneFingerprints, User, UserEvent } from "../../domain/user.js"
+import type { Principal } from "../../services/auth.js"
+import { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../services/errors.js"
+import type { EventLog } from "../../services/event-log.js"
+import type { StoredResponse } from "../../services/idempotency.js"
+import type { UserRepo } from "../../services/user-repo.js"
+
+export interface MemoryStore {
+  readonly users: Map<string, User>
+  readonly events: Array<UserEvent>
+  /** Each user's chain head: the hash of its last event. */
+  readonly heads: Map<string, string>
+  /** Idempotency-Key entries by organization, principal and key. */
+  readonly idempotency: Map<string, MemoryIdempotencyEntry>
+  /** The openings of events' fingerprint commitments, by organization, user and version (phone_fingerprints). */
+  readonly fingerprints: Map<string, PhoneFingerprints>
+  /** Auth's double: what each bearer token stands for, and each API key's organization. */
+  readonly tokens: Map<string, Principal>
+  readonly apiKeys: Map<string, string>
+  /** When set, the next commit fails with StoreUnavailable before writing anything. */
+  failNextCommit: boolean
+}
+
+export interface MemoryIdempotencyEntry {
+  readonly organizationId: string
+  /** The user the command acted on, once completed (if known). */
+  readonly userId: string | undefined
+  readonly requestHash: string
+  readonly lock: string | null
+  readonly response: StoredResponse | null
+  readonly expiresAt: number
+}
+
+export const makeMemoryStore = (): MemoryStore => ({
+  users: new Map(),
+  events: [],
+  heads: new Map(),
+  idempotency: new Map(),
+  fingerprints: new Map(),
+  tokens: new Map(),
+  apiKeys: new Map(),
+  failNextCommit: false
+})
+
+const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
+
+/** Puts `user` in the store as it is, without an event: a user to start from. */
+export const putUser = (store: MemoryStore, user: User): void =>
+  void store.users.set(key(user.organizationId, user.id), user)
+
+export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
+  find: (organizationId, userId) =>
+    Effect.sync(() => {
+      const user = store.users.get(key(organizationId, userId))
+      return user === undefined
+        ? null
+        : { user, headHash: store.heads.get(key(organizationId, userId)) ?? GENESIS_HASH }
+    }),
+  commit: ({ event, fingerprints, previousHash, state }) =>
+    Effect.suspend((): Effect.Effect<void, VersionConflict | PhoneNumberInUse | StoreUnavailable> => {
+      if (store.failNextCommit) {
+        store.failNextCommit = false
+        return Effect.fail(new StoreUnavailable({ cause: "injected" }))
+      }
+      const current = store.users.get(key(state.organizationId, state.id))
+      if ((current?.version ?? 0) !== state.version - 1) return Effect.fail(new VersionConflict({ userId: state.id }))
+      const taken = state.phoneNumber !== null &&
+        [...store.users.values()].some((u) =>
+          u.organizationId === state.organizationId && u.id !== state.id && u.phoneNumber === state.phoneNumber
+        )
+      if (taken) return Effect.fail(new PhoneNumberInUse())
+      const id = key(state.organizationId, state.id)
+      // As the stores' guard: the event extends the chain head its writer read, or the write is refused.
+      if ((store.heads.get(id) ?? GENESIS_HASH) !== previousHash) {
+        return Effect.fail(new VersionConflict({ userId: state.id }))
+      }
+      // A yield between deciding and writing, where a concurrent writer could land first, as in a store.
+      return Effect.yieldNow().pipe(
+        Effect.flatMap(() => {
+          if (store.users.get(id) !== current) return Effect.fail(new VersionConflict({ userId: state.id }))
+          store.users.set(id, state)
+          store.events.push(event)
+          store.heads.set(id, nextLink(previousHash, event).hash)
+          if (fingerprints !== undefined) store.fingerprints.set(`${id}\u0000${event.version}`, fingerprints)
+          // As rows.ts changeStatements: erasure also deletes the user's completed idempotency records and fingerprints.
+          if (event.type === "UserPersonalDataErased") {
+            for (const opening of store.fingerprints.keys()) {
+              if (opening.startsWith(`${id}\u0000`)) store.fingerprints.delete(opening)
+            }
+            for (const [id, entry] of store.idempotency) {
+              if (
+                entry.organizationId === state.organizationId && entry.userId === state.id && entry.response !== null
+              ) {
+                store.idempotency.delete(id)
+              }
+            }
+          }
+          return Effect.void
+        })
+      )
+    }),
+  ping: Effect.void
+})
+
+export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
+  read: (organizationId, aggregateId, { afterVersion, limit }) =>
+    Effect.sync(() =>
+      store.events
+        .filter((e) =>
+          e.metadata.organizationId === organizationId && e.aggregateId === aggregateId && e.version > afterVersion
+        )
+        .sort((a, b) => a.version - b.version)
+        .slice(0, limit)
+    ),
+  // The doubles test the program's logic; the feed and checkpoints are the stores' and are tested against real SQLite
+  // and D1.
+  feed: () => Effect.succeed([]),
+  checkpoints: () => Effect.succeed([]),
+  checkpoint: () => Effect.succeed(undefined),
+  unsealedOrganizations: () => Effect.succeed([])
+})

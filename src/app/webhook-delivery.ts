@@ -10,6 +10,7 @@ import {
   type AttemptRecord,
   type ChainedEvent,
   type ClaimedDelivery,
+  RESPONSE_EXCERPT_LENGTH,
   type TransportResult,
   WebhookStore,
   WebhookTransport
@@ -74,8 +75,7 @@ const consoleLog = (line: RelayLogLine) => console.error(JSON.stringify(line))
 /** Who is calling, in every request to a receiver. */
 export const WEBHOOK_USER_AGENT = "users-api-webhooks/1"
 
-/** At most this much of a receiver's answer is kept with the attempt. */
-export const RESPONSE_EXCERPT_LENGTH = 256
+export { RESPONSE_EXCERPT_LENGTH }
 
 export const settings = (options: RelayOptions) => ({
   retry: options.retry ?? DEFAULT_RETRY_POLICY,

@@ -13,9 +13,13 @@
  */
 import { Effect, Layer } from "effect"
 import type * as NodeDns from "node:dns"
-import { RESPONSE_EXCERPT_LENGTH } from "../../app/webhook-relay.js"
 import { checkWebhookUrl, isPublicAddress, type WebhookUrlRules } from "../../domain/webhook-url.js"
-import { type OutgoingWebhook, type TransportResult, WebhookTransport } from "../../services/webhooks.js"
+import {
+  type OutgoingWebhook,
+  RESPONSE_EXCERPT_LENGTH,
+  type TransportResult,
+  WebhookTransport
+} from "../../services/webhooks.js"
 
 export interface TransportOptions {
   /** Resolve each host and refuse private addresses (outside local development on Bun and Deno). */

@@ -14,7 +14,7 @@
  */
 import { HttpServerResponse } from "@effect/platform"
 import { Clock, Effect } from "effect"
-import { sealUnsealedOrganizations } from "./app/checkpoints.js"
+import { checkpointRoundFailed, sealUnsealedOrganizations } from "./app/checkpoints.js"
 import { relayUntilIdle } from "./app/webhook-relay.js"
 import { type DeriveSecret, webhookSecretDeriver } from "./app/webhook-secrets.js"
 import {
@@ -32,6 +32,7 @@ import { type FetchHandler, makeFetchHandler } from "./fetch-handler.js"
 import { DocsLinkedScript } from "./http/docs.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
+import { logLine } from "./layers/logger.js"
 import {
   DEAD_LETTER_SUFFIX,
   NOT_SUBSCRIBED_TTL_MS,
@@ -150,8 +151,7 @@ const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
   if (active) await env.WEBHOOKS.send({ kind: "relay" } satisfies RelayMessage)
 }
 
-const logError = (msg: string, fields: Record<string, unknown> = {}) =>
-  console.error(JSON.stringify({ level: "error", msg, ...fields }))
+const logError = (msg: string, fields: Record<string, unknown> = {}) => logLine("error", msg, fields)
 
 /**
  * Runs the relay until it is idle; `true` when it ran to the end. A retry due within the minute (before the next cron
@@ -174,7 +174,9 @@ const runRelay = async (env: Bindings): Promise<boolean> => {
             )
         })
       ),
-      Effect.catchAll((error) => Effect.sync(() => logError("webhook relay round failed", { kind: error._tag }))),
+      Effect.catchAll((error) =>
+        Effect.annotateLogs(Effect.logError("webhook relay round failed"), { kind: error._tag })
+      ),
       Effect.provide(FetchWebhookTransport({ checkAddresses: false, urlRules: entry.urlRules }))
     )
   )
@@ -187,7 +189,7 @@ const misconfigured = (error: unknown): Response => {
     ? `The service is misconfigured: ${error.message}.`
     : "The service could not start."
   const requestId = crypto.randomUUID()
-  console.error(JSON.stringify({ level: "error", msg: "configuration error", requestId, detail }))
+  logError("configuration error", { requestId, detail })
   const response = problemResponse(toProblem({ _tag: "Misconfigured", detail }, requestId))
   return HttpServerResponse.toWeb(HttpServerResponse.setHeader(response, "x-request-id", requestId))
 }
@@ -237,15 +239,7 @@ export const onQueue = async (batch: MessageBatch<unknown>, env: Bindings): Prom
 /** The cron trigger: a checkpoint round and a relay round. */
 export const onScheduled = (env: Bindings, ctx: ExecutionContext): void => {
   const round = handlerFor(env).run(
-    Effect.asVoid(
-      Effect.catchAll(
-        sealUnsealedOrganizations,
-        (error) =>
-          Effect.sync(() =>
-            console.error(JSON.stringify({ level: "error", msg: "checkpoint round failed", kind: error._tag }))
-          )
-      )
-    )
+    Effect.asVoid(Effect.catchAll(sealUnsealedOrganizations, (error) => checkpointRoundFailed(error._tag)))
   )
   ctx.waitUntil(round.done)
   ctx.waitUntil(runRelay(env).then(() => undefined, () => logError("webhook relay could not start")))

@@ -21,14 +21,13 @@ export const sealUnsealedOrganizations = Effect.flatMap(
     )
 )
 
+export const checkpointRoundFailed = (kind: string) =>
+  Effect.annotateLogs(Effect.logError("checkpoint round failed"), { kind })
+
 /** Rounds every `interval`, for ever; a failed round (the store away) is logged and the next one tries again. */
 export const sealPeriodically = (interval: Duration.DurationInput) =>
   sealUnsealedOrganizations.pipe(
-    Effect.catchAll((error) =>
-      Effect.sync(() =>
-        console.error(JSON.stringify({ level: "error", msg: "checkpoint round failed", kind: error._tag }))
-      )
-    ),
+    Effect.catchAll((error) => checkpointRoundFailed(error._tag)),
     Effect.repeat(Schedule.spaced(Duration.decode(interval))),
     Effect.asVoid
   )

@@ -19,12 +19,13 @@
 import { Clock, Duration, Effect, FiberSet, Ref } from "effect"
 import { WebhookStore } from "../services/webhooks.js"
 import { uuidv7At } from "./context.js"
-import { deliver, iso, type RelayOptions, settings } from "./webhook-delivery.js"
+import { deliver, iso, relayLog, type RelayOptions, settings } from "./webhook-delivery.js"
 
 export {
   afterFailedAttempt,
   DEFAULT_RETRY_POLICY,
   outgoingWebhook,
+  relayLog,
   type RelayLogLine,
   type RelayOptions,
   RESPONSE_EXCERPT_LENGTH,
@@ -68,8 +69,8 @@ const sweep = Effect.flatMap(
     )
 )
 
-const roundFailed = (options: RelayOptions) => (error: { readonly _tag: string }) =>
-  Effect.sync(() => settings(options).log({ level: "error", msg: "webhook relay round failed", kind: error._tag }))
+const roundFailed = (error: { readonly _tag: string }) =>
+  relayLog({ level: "error", msg: "webhook relay round failed", kind: error._tag })
 
 export interface WakeSignal {
   /** Called after a commit (src/services/webhooks.ts RelaySignal): the relay runs a round at once. */
@@ -100,7 +101,7 @@ const makeSlots = (options: RelayOptions, signal: WakeSignal) =>
       for (const delivery of claimed) {
         yield* Ref.update(inFlight, (n) => n + 1)
         const send = deliver(options, delivery).pipe(
-          Effect.catchAll(roundFailed(options)),
+          Effect.catchAll(roundFailed),
           Effect.ensuring(Effect.zipRight(Ref.update(inFlight, (n) => n - 1), signal.latch.open))
         )
         yield* FiberSet.run(sends, send)
@@ -135,9 +136,9 @@ export const relayForever = (
     const step = Effect.gen(function*() {
       const claimedAt = yield* Clock.currentTimeMillis
       const { claimed, free } = yield* slots.turn.pipe(
-        Effect.catchAll((error) => Effect.as(roundFailed(options)(error), { claimed: 0, free: 0 }))
+        Effect.catchAll((error) => Effect.as(roundFailed(error), { claimed: 0, free: 0 }))
       )
-      if (++turns % 1_000 === 1) yield* Effect.catchAll(sweep, roundFailed(options))
+      if (++turns % 1_000 === 1) yield* Effect.catchAll(sweep, roundFailed)
       // Slots all taken: the next send to end wakes us. Else everything claimable was claimed: wait for what is due.
       const due = claimed < free ? yield* dueAfter(claimedAt) : undefined
       const now = yield* Clock.currentTimeMillis
@@ -168,6 +169,6 @@ export const relayUntilIdle = (
       }
     })
     yield* Effect.ensuring(work, slots.drained)
-    yield* Effect.catchAll(sweep, roundFailed(options))
+    yield* Effect.catchAll(sweep, roundFailed)
     return yield* Effect.flatMap(WebhookStore, (store) => store.nextDue)
   }))

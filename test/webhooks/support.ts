@@ -10,6 +10,7 @@ import { webhookSecretDeriver } from "../../src/app/webhook-secrets.js"
 import type { Job } from "../../src/fetch-handler.js"
 import { FetchWebhookTransport } from "../../src/layers/webhooks/transport.js"
 import { call } from "../support/client.js"
+import { keepLogs } from "../support/logs.js"
 import {
   makeSqliteFixture,
   type SqliteFixture,
@@ -77,9 +78,8 @@ export const makeRelayFixture = async (
           ...relay,
           deriveSecret: webhookSecretDeriver(secretKey),
           signal,
-          pollIntervalMs: 200,
-          log: (line) => relayLogs.push(line)
-        }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })))
+          pollIntervalMs: 200
+        }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })), Effect.provide(keepLogs(relayLogs)))
       ),
     ...organizationCalls(f.fetch, f.tenant.organizationId, admin, f.tenant.apiKey),
     as: async (tenant) =>

@@ -4,7 +4,7 @@
  * the Worker on its cron trigger (wrangler.toml); GET /organizations/{id}/audit/head seals on demand as well. How
  * often it runs bounds how long a user's newest events are protected by their own links only (src/audit/verify.ts).
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect, Layer, Schedule } from "effect"
 import { EventLog } from "../services/event-log.js"
 
 /** How many organizations one round visits; the rest wait for the next round. */
@@ -31,3 +31,7 @@ export const sealPeriodically = (interval: Duration.DurationInput) =>
     Effect.repeat(Schedule.spaced(Duration.decode(interval))),
     Effect.asVoid
   )
+
+/** The checkpointer of the Bun and Deno servers: a fiber that starts with the layer's scope and ends with it. */
+export const CheckpointerLive = (interval: Duration.DurationInput) =>
+  Layer.scopedDiscard(Effect.forkScoped(sealPeriodically(interval)))

@@ -58,7 +58,7 @@ export interface RelayOptions {
   readonly relayId?: string
 }
 
-/** What the relay logs (Effect's Logger, annotated): a delivery failed for good, a subscription disabled, a failed round. */
+/** What the relay logs (Effect.log*): a delivery failed for good, a subscription disabled, a failed round. */
 export interface RelayLogLine {
   readonly level: "warn" | "error"
   readonly msg: "webhook delivery failed" | "webhook subscription disabled" | "webhook relay round failed"

@@ -11,12 +11,12 @@
  * 3. send each in a fiber of its own, under its own time-out, which records the attempt (src/app/webhook-delivery.ts)
  *    and wakes the relay: a turn never waits for a send, so a slow receiver delays nobody but itself.
  *
- * The Bun and Deno servers run `relayForever` in a fiber of their own, woken by every commit and polling as a safety
- * net; the Worker runs `relayUntilIdle` from its queue consumer and its cron trigger. What a crash can cost: a relay
- * that dies after sending but before recording leaves its lease to expire (`leaseMs`), after which the delivery is
- * claimed and sent again: at most one extra attempt per lease expiry (docs/DECISIONS.md, "Webhooks and the feed").
+ * The Bun and Deno servers run `relayForever` as a layer (WebhookRelayLive), woken by every commit and polling as a
+ * safety net; the Worker runs `relayUntilIdle` from its queue consumer and its cron trigger. What a crash can cost: a
+ * relay that dies after sending but before recording leaves its lease to expire (`leaseMs`), after which the delivery
+ * is claimed and sent again: at most one extra attempt per lease expiry (docs/DECISIONS.md, "Webhooks and the feed").
  */
-import { Clock, Duration, Effect, FiberSet, Ref } from "effect"
+import { Clock, Duration, Effect, FiberSet, Layer, Ref } from "effect"
 import { WebhookStore } from "../services/webhooks.js"
 import { uuidv7At } from "./context.js"
 import { deliver, iso, relayLog, type RelayOptions, settings } from "./webhook-delivery.js"
@@ -146,6 +146,10 @@ export const relayForever = (
     })
     return yield* Effect.forever(step)
   }))
+
+/** relayForever as a layer: its fiber starts with the layer's scope (the server's) and ends when that closes. */
+export const WebhookRelayLive = (options: Parameters<typeof relayForever>[0]) =>
+  Layer.scopedDiscard(Effect.forkScoped(relayForever(options)))
 
 /**
  * The Worker's relay: turns while there is work, for at most `budgetMs`, polling every `busyPollMs` for new events

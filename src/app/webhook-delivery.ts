@@ -156,7 +156,7 @@ export const deliver = (options: RelayOptions, claimed: ClaimedDelivery) =>
     const [store, transport] = [yield* WebhookStore, yield* WebhookTransport]
     const started = yield* Clock.currentTimeMillis
     const webhook = yield* outgoingWebhook(options.deriveSecret, claimed, started, timeoutMs)
-    // The transport has the same time-out; this one also bounds what it does before fetch (a DNS lookup).
+    // Whatever the transport: an attempt never outlasts the time-out (HttpWebhookTransport bounds itself the same way).
     const result = yield* Effect.timeoutTo(transport.send(webhook), {
       duration: Duration.millis(timeoutMs),
       onSuccess: (answer) => answer,

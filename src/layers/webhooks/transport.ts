@@ -46,25 +46,12 @@ const resolvesToPublic = async (host: string): Promise<boolean | undefined> => {
   }
 }
 
-const decoder = new TextDecoder()
-
 /** The first characters of the answer's body; the stream's end cancels the rest, unread. */
 const excerptOf = (response: HttpClientResponse.HttpClientResponse) =>
-  Stream.runFoldWhile(
-    response.stream,
-    { chunks: [] as Array<Uint8Array>, length: 0 },
-    ({ length }) => length < RESPONSE_EXCERPT_LENGTH * 4,
-    ({ chunks, length }, chunk) => ({ chunks: [...chunks, chunk], length: length + chunk.byteLength })
-  ).pipe(
-    Effect.map(({ chunks, length }) => {
-      const bytes = new Uint8Array(length)
-      let offset = 0
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset)
-        offset += chunk.byteLength
-      }
-      return decoder.decode(bytes).slice(0, RESPONSE_EXCERPT_LENGTH)
-    }),
+  response.stream.pipe(
+    Stream.decodeText(),
+    Stream.runFoldWhile("", (text) => text.length < RESPONSE_EXCERPT_LENGTH, (text, chunk) => text + chunk),
+    Effect.map((text) => text.slice(0, RESPONSE_EXCERPT_LENGTH)),
     Effect.catchIf((error) => error.reason === "EmptyBody", () => Effect.succeed(""))
   )
 

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import { checkpointRoundFailed } from "../../src/app/checkpoints.js"
 import { relayLog } from "../../src/app/webhook-relay.js"
 import { JsonLoggerLive, logLine } from "../../src/layers/logger.js"
+import { makeSqliteFixture } from "../support/sqlite-fixture.js"
 
 const captured = () => {
   const lines: Array<{ method: string; args: Array<unknown> }> = []
@@ -60,5 +61,17 @@ describe("log lines", () => {
     const lines = captured()
     Effect.runSync(Effect.annotateLogs(Effect.logInfo("started"), { port: 8787 }).pipe(Effect.provide(JsonLoggerLive)))
     expect(lines).toEqual([{ method: "log", args: ['{"level":"info","msg":"started","port":8787}'] }])
+  })
+
+  it("the handler's jobs log through it: no job has to install it", async () => {
+    const f = await makeSqliteFixture()
+    try {
+      const lines = captured()
+      await f.handler.run(Effect.annotateLogs(Effect.logWarning("probe"), { kind: "test" })).done
+      expect(lines).toEqual([{ method: "error", args: ['{"level":"warn","msg":"probe","kind":"test"}'] }])
+    } finally {
+      vi.restoreAllMocks()
+      await f.dispose()
+    }
   })
 })

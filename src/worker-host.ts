@@ -15,7 +15,7 @@
 import { HttpServerResponse } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import { checkpointRoundFailed, sealUnsealedOrganizations } from "./app/checkpoints.js"
-import { relayUntilIdle } from "./app/webhook-relay.js"
+import { relayLog, relayUntilIdle } from "./app/webhook-relay.js"
 import { type DeriveSecret, webhookSecretDeriver } from "./app/webhook-secrets.js"
 import {
   ConfigError,
@@ -174,9 +174,7 @@ const runRelay = async (env: Bindings): Promise<boolean> => {
             )
         })
       ),
-      Effect.catchAll((error) =>
-        Effect.annotateLogs(Effect.logError("webhook relay round failed"), { kind: error._tag })
-      ),
+      Effect.catchAll((error) => relayLog({ level: "error", msg: "webhook relay round failed", kind: error._tag })),
       Effect.provide(FetchWebhookTransport({ checkAddresses: false, urlRules: entry.urlRules }))
     )
   )

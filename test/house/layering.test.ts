@@ -68,3 +68,24 @@ describe("eslint.config.mjs: who may import whom", () => {
     expect(await restricted(path, `${line}\n`)).toEqual([])
   })
 })
+
+describe("eslint.config.mjs: who may print", () => {
+  const consoleCalls = async (path: string) => {
+    const [result] = await eslint.lintText(`console.error("x")\n`, { filePath: `${ROOT}/${path}` })
+    return result!.messages.filter((m) => m.ruleId === "no-console").length
+  }
+
+  it.each(["src/app/probe.ts", "src/layers/webhooks/probe.ts", "src/worker-host.ts", "src/fetch-handler.ts"])(
+    "%s logs through the Logger, never console",
+    async (path) => {
+      expect(await consoleCalls(path)).toBe(1)
+    }
+  )
+
+  it.each(["src/server.ts", "src/bun.ts", "src/startup.ts", "src/dev/probe.ts"])(
+    "%s, an entry, may print",
+    async (path) => {
+      expect(await consoleCalls(path)).toBe(0)
+    }
+  )
+})

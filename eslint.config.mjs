@@ -5,13 +5,19 @@ import js from "@eslint/js"
 import sortDestructureKeys from "eslint-plugin-sort-destructure-keys"
 import tseslint from "typescript-eslint"
 
-// The house's layering (docs/DECISIONS.md, "House rules"): the pure domain and the service tags never reach outward
-// into the programs, the transport or the implementations, and nothing in src/ leans on the tests. The patterns match
-// the import as written: every import inside src/ is relative, so `../app/…` from src/domain is src/app.
+// The house's layering (docs/DECISIONS.md, "House rules"): arrows point one way, domain → services → app → http and
+// api, with layers beside http and api, and the entries on top. The patterns match the import as written: every
+// import inside src/ is relative, so `../app/…` from src/domain is src/app.
 const outOf = (dirs, why) => ({
   regex: `^(\\.\\./)+(src/)?(${dirs.join("|")})(/|$)`,
   message: why
 })
+// The entries pick layers and serve: nothing under src/*/ imports them back (config.ts and sha256.ts are shared).
+const ENTRIES = ["bun", "deno", "worker", "worker-host", "server", "startup", "fetch-handler", "client"]
+const notEntries = {
+  regex: `^(\\.\\./)+(${ENTRIES.join("|")})\\.js$`,
+  message: `src/*/ never imports an entry (src/${ENTRIES.join(".ts, src/")}.ts): entries import the rest.`
+}
 const notFromTest = outOf(
   ["test"],
   "src/ must not import from test/: the tests depend on the service, not the reverse."
@@ -60,25 +66,82 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }]
     }
   },
+  // Lines are written through Effect's Logger (src/layers/logger.ts); only the entries print (banners, refusals).
+  // The two files listed still write their own lines: the request log line and the key set's fetch failure.
+  {
+    files: ["src/**"],
+    ignores: [
+      ...["bun", "deno", "worker", "server", "startup"].map((entry) => `src/${entry}.ts`),
+      "src/dev/**",
+      "src/http/edge.ts",
+      "src/layers/auth/remote-jwks.ts"
+    ],
+    rules: { "no-console": "error" }
+  },
   // Later entries replace an earlier one's no-restricted-imports for the files they match, so each repeats notFromTest.
   { files: ["src/**"], rules: layering() },
+  { files: ["src/*/**"], rules: layering(notEntries) },
+  {
+    files: ["src/http/**", "src/api/**"],
+    rules: layering(
+      notEntries,
+      outOf(
+        ["layers"],
+        "src/http and src/api run the programs of src/app; the implementations are the entries' choice."
+      )
+    )
+  },
+  {
+    files: ["src/layers/**"],
+    rules: layering(
+      notEntries,
+      outOf(
+        ["app", "http", "api"],
+        "src/layers implements the tags of src/services: it may import src/services, src/domain and src/audit, " +
+          "never src/app, src/http or src/api."
+      )
+    )
+  },
+  {
+    files: ["src/app/**"],
+    rules: layering(
+      notEntries,
+      outOf(
+        ["http", "api", "layers"],
+        "src/app is written against the tags of src/services, never src/http, src/api or src/layers."
+      )
+    )
+  },
+  {
+    files: ["src/audit/**", "src/webhooks/**"],
+    rules: layering(
+      notEntries,
+      outOf(
+        ["app", "http", "api", "layers", "services"],
+        "src/audit and src/webhooks are pure helpers over src/domain: never src/services, src/app, src/http, " +
+          "src/api or src/layers."
+      )
+    )
+  },
   {
     files: ["src/services/**"],
     rules: layering(
+      notEntries,
       outOf(
-        ["app", "http", "layers"],
+        ["app", "http", "api", "layers"],
         "src/services holds tags and port errors only: it may import src/domain (and src/audit's types), " +
-          "never src/app, src/http or src/layers."
+          "never src/app, src/http, src/api or src/layers."
       )
     )
   },
   {
     files: ["src/domain/**"],
     rules: layering(
+      notEntries,
       outOf(
-        ["app", "http", "layers", "services", "audit"],
+        ["app", "http", "api", "layers", "services", "audit"],
         "src/domain is pure: it imports only itself and packages " +
-          "(never src/app, src/http, src/layers, src/services or src/audit)."
+          "(never src/app, src/http, src/api, src/layers, src/services or src/audit)."
       )
     )
   }

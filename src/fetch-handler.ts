@@ -14,6 +14,7 @@ import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
 import { AuditHandlers, HealthHandlers, UsersHandlers, WebhooksHandlers } from "./http/handlers.js"
 import { requestHasher } from "./http/idempotency.js"
 import { OPENAPI_PATH } from "./http/routes.js"
+import { JsonLoggerLive } from "./layers/logger.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
 import type { Auth } from "./services/auth.js"
 import type { EventLog } from "./services/event-log.js"
@@ -95,7 +96,11 @@ const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | u
   key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
 export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions): FetchHandler => {
-  const store = Layer.merge(withFingerprints(services, options.phoneFingerprintKey), webhookLayer(options.webhooks))
+  const store = Layer.mergeAll(
+    withFingerprints(services, options.phoneFingerprintKey),
+    webhookLayer(options.webhooks),
+    JsonLoggerLive
+  )
   // One memo map for the handler and its jobs: the services layer is built once and shared by both.
   const memoMap = Effect.runSync(Layer.makeMemoMap)
   const jobs = ManagedRuntime.make(store, memoMap)

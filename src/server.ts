@@ -4,11 +4,11 @@
  * banner, seal checkpoints and relay webhooks in the background, and on SIGINT or SIGTERM let in-flight requests
  * finish (at most 5 s) before everything is closed.
  */
-import { type ConfigProvider, Effect, type Layer } from "effect"
+import { type ConfigProvider, Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { sealPeriodically } from "./app/checkpoints.js"
-import { makeWakeSignal, relayForever, type RelayOptions } from "./app/webhook-relay.js"
+import { CheckpointerLive } from "./app/checkpoints.js"
+import { makeWakeSignal, type RelayOptions, WebhookRelayLive } from "./app/webhook-relay.js"
 import { webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { DATA_DIR } from "./dev/state.js"
 import { makeFetchHandler, type Services } from "./fetch-handler.js"
@@ -98,23 +98,20 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
       : String(error)
     return fail(`cannot listen on ${config.hostname}:${config.port}: ${why}`)
   }
-  handler.run(sealPeriodically(`${interval} seconds`))
-  if (config.webhookSecretKey !== undefined) {
-    // Every delivery's URL is checked again; outside local development its host is resolved too (DNS rebinding).
-    const transport = FetchWebhookTransport({
-      checkAddresses: !config.webhookAllowLoopback,
-      urlRules: { allowLoopback: config.webhookAllowLoopback, allowedHosts: config.webhookAllowedHosts }
-    })
-    handler.run(
-      relayForever({
-        ...runtime.webhookRelay,
-        deriveSecret: webhookSecretDeriver(config.webhookSecretKey),
-        signal: wake
-      }).pipe(Effect.provide(transport))
-    )
-  } else {
+  if (config.webhookSecretKey === undefined) {
     warn("WEBHOOK_SECRET_KEY is not set: webhooks are off (their routes answer 503 webhooks-not-configured)")
   }
+  const relay = config.webhookSecretKey === undefined ? Layer.empty : WebhookRelayLive({
+    ...runtime.webhookRelay,
+    deriveSecret: webhookSecretDeriver(config.webhookSecretKey),
+    signal: wake
+  }).pipe(Layer.provide(FetchWebhookTransport({
+    // Every delivery's URL is checked again; outside local development its host is resolved too (DNS rebinding).
+    checkAddresses: !config.webhookAllowLoopback,
+    urlRules: { allowLoopback: config.webhookAllowLoopback, allowedHosts: config.webhookAllowedHosts }
+  })))
+  // The background jobs as layers over the handler's services: launched now, their scope closed by handler.dispose.
+  handler.run(Layer.launch(Layer.merge(CheckpointerLive(`${interval} seconds`), relay)))
   console.log(
     await banner({
       runtime: runtime.name,

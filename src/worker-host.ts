@@ -14,8 +14,8 @@
  */
 import { HttpServerResponse } from "@effect/platform"
 import { Clock, Config, Effect, Redacted } from "effect"
-import { sealUnsealedOrganizations } from "./app/checkpoints.js"
-import { relayUntilIdle } from "./app/webhook-relay.js"
+import { checkpointRoundFailed, sealUnsealedOrganizations } from "./app/checkpoints.js"
+import { relayLog, relayUntilIdle } from "./app/webhook-relay.js"
 import { type DeriveSecret, webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { ConfigError, handlerSettings, jwtConfig, providerOf, readConfig, reveal } from "./config.js"
 import type { WebhookUrlRules } from "./domain/webhook-url.js"
@@ -24,6 +24,7 @@ import { DocsLinkedScript } from "./http/docs.js"
 import { problemResponse, toProblem } from "./http/problems.js"
 import { D1Services } from "./layers/d1.js"
 import { type ExpiringCache, makeExpiringCache } from "./layers/expiring-cache.js"
+import { logLine } from "./layers/logger.js"
 import {
   DEAD_LETTER_SUFFIX,
   NOT_SUBSCRIBED_TTL_MS,
@@ -130,8 +131,7 @@ const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
   if (active) await env.WEBHOOKS.send({ kind: "relay" } satisfies RelayMessage)
 }
 
-const logError = (msg: string, fields: Record<string, unknown> = {}) =>
-  console.error(JSON.stringify({ level: "error", msg, ...fields }))
+const logError = (msg: string, fields: Record<string, unknown> = {}) => logLine("error", msg, fields)
 
 /**
  * Runs the relay until it is idle; `true` when it ran to the end. A retry due within the minute (before the next cron
@@ -154,7 +154,7 @@ const runRelay = async (env: Bindings): Promise<boolean> => {
             )
         })
       ),
-      Effect.catchAll((error) => Effect.sync(() => logError("webhook relay round failed", { kind: error._tag }))),
+      Effect.catchAll((error) => relayLog({ level: "error", msg: "webhook relay round failed", kind: error._tag })),
       Effect.provide(FetchWebhookTransport({ checkAddresses: false, urlRules: entry.urlRules }))
     )
   )
@@ -167,7 +167,7 @@ const misconfigured = (error: unknown): Response => {
     ? `The service is misconfigured: ${error.message}.`
     : "The service could not start."
   const requestId = crypto.randomUUID()
-  console.error(JSON.stringify({ level: "error", msg: "configuration error", requestId, detail }))
+  logError("configuration error", { requestId, detail })
   const response = problemResponse(toProblem({ _tag: "Misconfigured", detail }, requestId))
   return HttpServerResponse.toWeb(HttpServerResponse.setHeader(response, "x-request-id", requestId))
 }
@@ -217,15 +217,7 @@ export const onQueue = async (batch: MessageBatch<unknown>, env: Bindings): Prom
 /** The cron trigger: a checkpoint round and a relay round. */
 export const onScheduled = (env: Bindings, ctx: ExecutionContext): void => {
   const round = handlerFor(env).run(
-    Effect.asVoid(
-      Effect.catchAll(
-        sealUnsealedOrganizations,
-        (error) =>
-          Effect.sync(() =>
-            console.error(JSON.stringify({ level: "error", msg: "checkpoint round failed", kind: error._tag }))
-          )
-      )
-    )
+    Effect.asVoid(Effect.catchAll(sealUnsealedOrganizations, (error) => checkpointRoundFailed(error._tag)))
   )
   ctx.waitUntil(round.done)
   ctx.waitUntil(runRelay(env).then(() => undefined, () => logError("webhook relay could not start")))

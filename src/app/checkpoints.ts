@@ -4,7 +4,7 @@
  * the Worker on its cron trigger (wrangler.toml); GET /organizations/{id}/audit/head seals on demand as well. How
  * often it runs bounds how long a user's newest events are protected by their own links only (src/audit/verify.ts).
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect, Layer, Schedule } from "effect"
 import { EventLog } from "../services/event-log.js"
 
 /** How many organizations one round visits; the rest wait for the next round. */
@@ -21,14 +21,17 @@ export const sealUnsealedOrganizations = Effect.flatMap(
     )
 )
 
+export const checkpointRoundFailed = (kind: string) =>
+  Effect.annotateLogs(Effect.logError("checkpoint round failed"), { kind })
+
 /** Rounds every `interval`, for ever; a failed round (the store away) is logged and the next one tries again. */
 export const sealPeriodically = (interval: Duration.DurationInput) =>
   sealUnsealedOrganizations.pipe(
-    Effect.catchAll((error) =>
-      Effect.sync(() =>
-        console.error(JSON.stringify({ level: "error", msg: "checkpoint round failed", kind: error._tag }))
-      )
-    ),
+    Effect.catchAll((error) => checkpointRoundFailed(error._tag)),
     Effect.repeat(Schedule.spaced(Duration.decode(interval))),
     Effect.asVoid
   )
+
+/** The checkpointer of the Bun and Deno servers: a fiber that starts with the layer's scope and ends with it. */
+export const CheckpointerLive = (interval: Duration.DurationInput) =>
+  Layer.scopedDiscard(Effect.forkScoped(sealPeriodically(interval)))

@@ -10,6 +10,7 @@ import {
   type AttemptRecord,
   type ChainedEvent,
   type ClaimedDelivery,
+  RESPONSE_EXCERPT_LENGTH,
   type TransportResult,
   WebhookStore,
   WebhookTransport
@@ -55,10 +56,9 @@ export interface RelayOptions {
   readonly deriveSpan?: number
   /** Who this relay is, in the lease (default a UUID v7): for the operator's eye only. */
   readonly relayId?: string
-  /** Where a delivery that failed for good, or a subscription disabled, is reported (default: stderr as JSON). */
-  readonly log?: (line: RelayLogLine) => void
 }
 
+/** What the relay logs (Effect.log*): a delivery failed for good, a subscription disabled, a failed round. */
 export interface RelayLogLine {
   readonly level: "warn" | "error"
   readonly msg: "webhook delivery failed" | "webhook subscription disabled" | "webhook relay round failed"
@@ -69,13 +69,13 @@ export interface RelayLogLine {
   readonly kind?: string
 }
 
-const consoleLog = (line: RelayLogLine) => console.error(JSON.stringify(line))
+export const relayLog = ({ level, msg, ...fields }: RelayLogLine): Effect.Effect<void> =>
+  Effect.annotateLogs(level === "warn" ? Effect.logWarning(msg) : Effect.logError(msg), fields)
 
 /** Who is calling, in every request to a receiver. */
 export const WEBHOOK_USER_AGENT = "users-api-webhooks/1"
 
-/** At most this much of a receiver's answer is kept with the attempt. */
-export const RESPONSE_EXCERPT_LENGTH = 256
+export { RESPONSE_EXCERPT_LENGTH }
 
 export const settings = (options: RelayOptions) => ({
   retry: options.retry ?? DEFAULT_RETRY_POLICY,
@@ -84,8 +84,7 @@ export const settings = (options: RelayOptions) => ({
   claimLimit: options.claimLimit ?? 50,
   concurrency: options.concurrency ?? 16,
   perSubscription: options.perSubscription ?? 4,
-  deriveSpan: options.deriveSpan ?? 1_000,
-  log: options.log ?? consoleLog
+  deriveSpan: options.deriveSpan ?? 1_000
 })
 
 export const iso = (millis: number) => new Date(millis).toISOString()
@@ -153,11 +152,11 @@ const TIMED_OUT: TransportResult = { kind: "timeout" }
 /** Sends one claimed delivery, under its own time-out, and records the attempt; logs a failure or a disabling. */
 export const deliver = (options: RelayOptions, claimed: ClaimedDelivery) =>
   Effect.gen(function*() {
-    const { log, retry, timeoutMs } = settings(options)
+    const { retry, timeoutMs } = settings(options)
     const [store, transport] = [yield* WebhookStore, yield* WebhookTransport]
     const started = yield* Clock.currentTimeMillis
     const webhook = yield* outgoingWebhook(options.deriveSecret, claimed, started, timeoutMs)
-    // The transport has the same time-out; this one also bounds what it does before fetch (a DNS lookup).
+    // Whatever the transport: an attempt never outlasts the time-out (HttpWebhookTransport bounds itself the same way).
     const result = yield* Effect.timeoutTo(transport.send(webhook), {
       duration: Duration.millis(timeoutMs),
       onSuccess: (answer) => answer,
@@ -193,6 +192,8 @@ export const deliver = (options: RelayOptions, claimed: ClaimedDelivery) =>
       eventId: claimed.event.event.id,
       outcome
     }
-    if (outcome === "gone") log({ level: "warn", msg: "webhook subscription disabled", ...about })
-    else if (record.next.status === "failed") log({ level: "warn", msg: "webhook delivery failed", ...about })
+    if (outcome === "gone") yield* relayLog({ level: "warn", msg: "webhook subscription disabled", ...about })
+    else if (record.next.status === "failed") {
+      yield* relayLog({ level: "warn", msg: "webhook delivery failed", ...about })
+    }
   })

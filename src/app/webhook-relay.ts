@@ -11,20 +11,21 @@
  * 3. send each in a fiber of its own, under its own time-out, which records the attempt (src/app/webhook-delivery.ts)
  *    and wakes the relay: a turn never waits for a send, so a slow receiver delays nobody but itself.
  *
- * The Bun and Deno servers run `relayForever` in a fiber of their own, woken by every commit and polling as a safety
- * net; the Worker runs `relayUntilIdle` from its queue consumer and its cron trigger. What a crash can cost: a relay
- * that dies after sending but before recording leaves its lease to expire (`leaseMs`), after which the delivery is
- * claimed and sent again: at most one extra attempt per lease expiry (docs/DECISIONS.md, "Webhooks and the feed").
+ * The Bun and Deno servers run `relayForever` as a layer (WebhookRelayLive), woken by every commit and polling as a
+ * safety net; the Worker runs `relayUntilIdle` from its queue consumer and its cron trigger. What a crash can cost: a
+ * relay that dies after sending but before recording leaves its lease to expire (`leaseMs`), after which the delivery
+ * is claimed and sent again: at most one extra attempt per lease expiry (docs/DECISIONS.md, "Webhooks and the feed").
  */
-import { Clock, Duration, Effect, FiberSet, Ref } from "effect"
+import { Clock, Duration, Effect, FiberSet, Layer, Ref } from "effect"
 import { WebhookStore } from "../services/webhooks.js"
 import { uuidv7At } from "./context.js"
-import { deliver, iso, type RelayOptions, settings } from "./webhook-delivery.js"
+import { deliver, iso, relayLog, type RelayOptions, settings } from "./webhook-delivery.js"
 
 export {
   afterFailedAttempt,
   DEFAULT_RETRY_POLICY,
   outgoingWebhook,
+  relayLog,
   type RelayLogLine,
   type RelayOptions,
   RESPONSE_EXCERPT_LENGTH,
@@ -68,8 +69,8 @@ const sweep = Effect.flatMap(
     )
 )
 
-const roundFailed = (options: RelayOptions) => (error: { readonly _tag: string }) =>
-  Effect.sync(() => settings(options).log({ level: "error", msg: "webhook relay round failed", kind: error._tag }))
+const roundFailed = (error: { readonly _tag: string }) =>
+  relayLog({ level: "error", msg: "webhook relay round failed", kind: error._tag })
 
 export interface WakeSignal {
   /** Called after a commit (src/services/webhooks.ts RelaySignal): the relay runs a round at once. */
@@ -100,7 +101,7 @@ const makeSlots = (options: RelayOptions, signal: WakeSignal) =>
       for (const delivery of claimed) {
         yield* Ref.update(inFlight, (n) => n + 1)
         const send = deliver(options, delivery).pipe(
-          Effect.catchAll(roundFailed(options)),
+          Effect.catchAll(roundFailed),
           Effect.ensuring(Effect.zipRight(Ref.update(inFlight, (n) => n - 1), signal.latch.open))
         )
         yield* FiberSet.run(sends, send)
@@ -135,9 +136,9 @@ export const relayForever = (
     const step = Effect.gen(function*() {
       const claimedAt = yield* Clock.currentTimeMillis
       const { claimed, free } = yield* slots.turn.pipe(
-        Effect.catchAll((error) => Effect.as(roundFailed(options)(error), { claimed: 0, free: 0 }))
+        Effect.catchAll((error) => Effect.as(roundFailed(error), { claimed: 0, free: 0 }))
       )
-      if (++turns % 1_000 === 1) yield* Effect.catchAll(sweep, roundFailed(options))
+      if (++turns % 1_000 === 1) yield* Effect.catchAll(sweep, roundFailed)
       // Slots all taken: the next send to end wakes us. Else everything claimable was claimed: wait for what is due.
       const due = claimed < free ? yield* dueAfter(claimedAt) : undefined
       const now = yield* Clock.currentTimeMillis
@@ -145,6 +146,10 @@ export const relayForever = (
     })
     return yield* Effect.forever(step)
   }))
+
+/** relayForever as a layer: its fiber starts with the layer's scope (the server's) and ends when that closes. */
+export const WebhookRelayLive = (options: Parameters<typeof relayForever>[0]) =>
+  Layer.scopedDiscard(Effect.forkScoped(relayForever(options)))
 
 /**
  * The Worker's relay: turns while there is work, for at most `budgetMs`, polling every `busyPollMs` for new events
@@ -168,6 +173,6 @@ export const relayUntilIdle = (
       }
     })
     yield* Effect.ensuring(work, slots.drained)
-    yield* Effect.catchAll(sweep, roundFailed(options))
+    yield* Effect.catchAll(sweep, roundFailed)
     return yield* Effect.flatMap(WebhookStore, (store) => store.nextDue)
   }))

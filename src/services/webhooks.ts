@@ -195,6 +195,9 @@ export interface OutgoingWebhook {
   readonly timeoutMs: number
 }
 
+/** At most this much of a receiver's answer is read and kept with the attempt. */
+export const RESPONSE_EXCERPT_LENGTH = 256
+
 /** What came back from one request to a receiver. */
 export type TransportResult =
   | { readonly kind: "response"; readonly status: number; readonly excerpt: string }

@@ -11,6 +11,7 @@ import { relayRound } from "../../src/app/webhook-relay.js"
 import { webhookSecretDeriver } from "../../src/app/webhook-secrets.js"
 import { WebhookTransport } from "../../src/services/webhooks.js"
 import { type Answer, call, expectProblem } from "../support/client.js"
+import { noLogs } from "../support/logs.js"
 import { makeSqliteFixture, type SqliteFixture, TEST_WEBHOOK_SECRET_KEY } from "../support/sqlite-fixture.js"
 import { ALL_SCOPES } from "../webhooks/support.js"
 
@@ -337,9 +338,8 @@ describe("deliveries and re-sending", () => {
       Effect.ignore(
         relayRound({
           deriveSecret: webhookSecretDeriver(TEST_WEBHOOK_SECRET_KEY),
-          retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000 },
-          log: () => undefined
-        }).pipe(Effect.provideService(WebhookTransport, { send: () => failing }))
+          retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000 }
+        }).pipe(Effect.provideService(WebhookTransport, { send: () => failing }), Effect.provide(noLogs))
       )
     ).done
     const page = await call(f.fetch, "GET", `/organizations/${org()}/webhooks/${webhookId}/deliveries`, as())

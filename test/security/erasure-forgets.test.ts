@@ -15,6 +15,7 @@ import { FetchWebhookTransport } from "../../src/layers/webhooks/transport.js"
 import { hmacSha256 } from "../../src/sha256.js"
 import { call } from "../support/client.js"
 import { bruteForce } from "../support/erasure.js"
+import { noLogs } from "../support/logs.js"
 import { makeSqliteFixture, type SqliteFixture, TEST_WEBHOOK_SECRET_KEY } from "../support/sqlite-fixture.js"
 import { type Receiver, startReceiver } from "../support/webhook-receiver.js"
 
@@ -34,9 +35,8 @@ const round = () =>
     Effect.ignore(
       relayRound({
         deriveSecret: webhookSecretDeriver(TEST_WEBHOOK_SECRET_KEY),
-        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000 },
-        log: () => undefined
-      }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })))
+        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000 }
+      }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })), Effect.provide(noLogs))
     )
   ).done
 

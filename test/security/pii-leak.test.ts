@@ -20,6 +20,7 @@ import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
 import { FetchWebhookTransport } from "../../src/layers/webhooks/transport.js"
 import { type Answer, call, type Fetch } from "../support/client.js"
 import { eventually } from "../support/eventually.js"
+import { keepLogs } from "../support/logs.js"
 import {
   makeSqliteFixture,
   type SqliteFixture,
@@ -312,9 +313,8 @@ beforeAll(async () => {
     relayForever({
       deriveSecret: webhookSecretDeriver(TEST_WEBHOOK_SECRET_KEY),
       signal,
-      pollIntervalMs: 50,
-      log: (line) => relayLogs.push(line)
-    }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })))
+      pollIntervalMs: 50
+    }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })), Effect.provide(keepLogs(relayLogs)))
   )
   for (const method of ["log", "info", "warn", "error", "debug"] as const) {
     spies.push(

@@ -1,15 +1,16 @@
 /**
- * The relay tests' common ground: a real SQLite file served by the real handler, the relay fiber of the Bun and Deno
- * servers (relayForever) running on the handler's own services with the real fetch transport, woken by commits as in
+ * The relay tests' common ground: a real SQLite file served by the real handler, the relay layer of the Bun and Deno
+ * servers (WebhookRelayLive) on the handler's own services with the real fetch transport, woken by commits as in
  * src/server.ts, and a real receiver on 127.0.0.1. The timings are injected (retries at once, short timeouts and
  * leases), so a test takes seconds, and nothing waits for a time to pass: every wait is for an outcome, bounded.
  */
-import { Effect } from "effect"
-import { makeWakeSignal, relayForever, type RelayLogLine, type RelayOptions } from "../../src/app/webhook-relay.js"
+import { Effect, Layer } from "effect"
+import { makeWakeSignal, type RelayLogLine, type RelayOptions, WebhookRelayLive } from "../../src/app/webhook-relay.js"
 import { webhookSecretDeriver } from "../../src/app/webhook-secrets.js"
 import type { Job } from "../../src/fetch-handler.js"
 import { FetchWebhookTransport } from "../../src/layers/webhooks/transport.js"
 import { call } from "../support/client.js"
+import { keepLogs } from "../support/logs.js"
 import {
   makeSqliteFixture,
   type SqliteFixture,
@@ -73,13 +74,14 @@ export const makeRelayFixture = async (
     relayLogs,
     startRelay: (relay = FAST) =>
       f.handler.run(
-        relayForever({
-          ...relay,
-          deriveSecret: webhookSecretDeriver(secretKey),
-          signal,
-          pollIntervalMs: 200,
-          log: (line) => relayLogs.push(line)
-        }).pipe(Effect.provide(FetchWebhookTransport({ checkAddresses: false })))
+        Layer.launch(
+          WebhookRelayLive({
+            ...relay,
+            deriveSecret: webhookSecretDeriver(secretKey),
+            signal,
+            pollIntervalMs: 200
+          }).pipe(Layer.provide(FetchWebhookTransport({ checkAddresses: false })))
+        ).pipe(Effect.provide(keepLogs(relayLogs)))
       ),
     ...organizationCalls(f.fetch, f.tenant.organizationId, admin, f.tenant.apiKey),
     as: async (tenant) =>

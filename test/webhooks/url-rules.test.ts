@@ -184,6 +184,29 @@ describe("sending (the transport)", () => {
     expect(redirectTarget.received).toEqual([])
   })
 
+  it("reads no more of an endless answer than the excerpt needs, then hangs up", async () => {
+    let written = 0
+    const endless = createServer((_, response) => {
+      response.writeHead(200, { "content-type": "text/plain" })
+      const chunk = "y".repeat(64 * 1024)
+      const more = () => {
+        while (!response.destroyed && response.write(chunk)) written += chunk.length
+        if (!response.destroyed) response.once("drain", more)
+      }
+      more()
+    })
+    await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", resolve))
+    const url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}/`
+    try {
+      expect(await send(url, false)).toEqual({ kind: "response", status: 200, excerpt: "y".repeat(256) })
+      // Far less than the time-out allows: the rest was cancelled, not read (the socket buffers a few MiB at most).
+      expect(written).toBeLessThan(64 * 1024 * 1024)
+    } finally {
+      endless.closeAllConnections()
+      await new Promise((resolve) => endless.close(resolve))
+    }
+  })
+
   it("a closed port is a network error", async () => {
     const closed = await startReceiver()
     await closed.close()

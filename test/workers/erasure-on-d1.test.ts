@@ -18,6 +18,7 @@ import { D1Services } from "../../src/layers/d1.js"
 import { WebhookTransport } from "../../src/services/webhooks.js"
 import { hmacSha256 } from "../../src/sha256.js"
 import { bruteForce } from "../support/erasure.js"
+import { noLogs } from "../support/logs.js"
 import { fingerprintOf, N1, N2, N3, OLD_KEY, OLD_ORG, oldHistory } from "../support/old-fingerprint-history.js"
 import { auditOf, BASE_URL, handlerOptions, jwtConfig, rows, seedTenant, testKey } from "./support/d1-fixture.js"
 
@@ -72,9 +73,8 @@ const serve = async (db: D1Database, organizationId: string, apiKey: string, key
       Effect.ignore(
         relayUntilIdle({
           deriveSecret: webhookSecretDeriver(env.WEBHOOK_SECRET_KEY),
-          retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000, random: () => 0 },
-          log: () => undefined
-        }).pipe(Effect.provideService(WebhookTransport, transport))
+          retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000, random: () => 0 }
+        }).pipe(Effect.provideService(WebhookTransport, transport), Effect.provide(noLogs))
       )
     ).done
   return { handler, ok, feed, sent, relay }

@@ -43,6 +43,7 @@ import { type TransportResult, WebhookTransport } from "../../src/services/webho
 import { verifyWebhook } from "../../src/webhooks/verify.js"
 import worker, { type Bindings } from "../../src/worker.js"
 import { eventually } from "../support/eventually.js"
+import { noLogs } from "../support/logs.js"
 import {
   BASE_URL,
   handlerOptions,
@@ -179,10 +180,10 @@ describe("the relay's SQL on D1", () => {
       relayUntilIdle({
         deriveSecret,
         // Retries due at once, unless the test says otherwise.
-        retry: { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000, random: () => 0, ...retry },
-        log: () => undefined
+        retry: { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 1, windowMs: 60_000, random: () => 0, ...retry }
       }).pipe(
         Effect.provideService(WebhookTransport, transport),
+        Effect.provide(noLogs),
         Effect.either,
         Effect.map((either) => void (outcome = either))
       )

@@ -1,7 +1,7 @@
 /**
- * WebhookTransport over the runtime's global fetch (Bun, Deno, workerd alike): one POST, redirects not followed (a
- * 3xx is an answer like any other non-2xx, retried), the whole exchange bounded by the timeout, and at most
- * RESPONSE_EXCERPT_LENGTH characters of the answer read before the rest is dropped.
+ * WebhookTransport over @effect/platform's HttpClient (FetchHttpClient: Bun, Deno, workerd alike): one POST, redirects
+ * not followed (a 3xx is an answer like any other non-2xx, retried), the whole exchange bounded by the timeout, and at
+ * most RESPONSE_EXCERPT_LENGTH characters of the answer read before the rest is cancelled.
  *
  * `urlRules` (every runtime): the URL is held to the subscription rules again (src/domain/webhook-url.ts), so a
  * subscription made under older rules, or a host since taken off WEBHOOK_ALLOWED_HOSTS, is refused before connecting.
@@ -11,11 +11,16 @@
  * a resolver that answers differently from one moment to the next could still slip past: the window is one lookup
  * wide. On Workers there is no lookup; the allow-list stands in for it (docs/PRODUCTION.md, "Webhooks").
  */
-import { Effect, Layer } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Duration, Effect, Layer, Stream } from "effect"
 import type * as NodeDns from "node:dns"
-import { RESPONSE_EXCERPT_LENGTH } from "../../app/webhook-relay.js"
 import { checkWebhookUrl, isPublicAddress, type WebhookUrlRules } from "../../domain/webhook-url.js"
-import { type OutgoingWebhook, type TransportResult, WebhookTransport } from "../../services/webhooks.js"
+import {
+  type OutgoingWebhook,
+  RESPONSE_EXCERPT_LENGTH,
+  type TransportResult,
+  WebhookTransport
+} from "../../services/webhooks.js"
 
 export interface TransportOptions {
   /** Resolve each host and refuse private addresses (outside local development on Bun and Deno). */
@@ -41,32 +46,14 @@ const resolvesToPublic = async (host: string): Promise<boolean | undefined> => {
   }
 }
 
-const decoder = new TextDecoder()
-
-/** The first characters of the answer's body, then the rest is cancelled. */
-const excerptOf = async (response: Response): Promise<string> => {
-  if (response.body === null) return ""
-  const reader = response.body.getReader()
-  const chunks: Array<Uint8Array> = []
-  let length = 0
-  try {
-    while (length < RESPONSE_EXCERPT_LENGTH * 4) {
-      const { done, value } = await reader.read()
-      if (done) break
-      chunks.push(value)
-      length += value.byteLength
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined)
-  }
-  const bytes = new Uint8Array(length)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return decoder.decode(bytes).slice(0, RESPONSE_EXCERPT_LENGTH)
-}
+/** The first characters of the answer's body; the stream's end cancels the rest, unread. */
+const excerptOf = (response: HttpClientResponse.HttpClientResponse) =>
+  response.stream.pipe(
+    Stream.decodeText(),
+    Stream.runFoldWhile("", (text) => text.length < RESPONSE_EXCERPT_LENGTH, (text, chunk) => text + chunk),
+    Effect.map((text) => text.slice(0, RESPONSE_EXCERPT_LENGTH)),
+    Effect.catchIf((error) => error.reason === "EmptyBody", () => Effect.succeed(""))
+  )
 
 /** An error's message and code (ECONNRESET, ECONNREFUSED, …), never more than the excerpt holds. */
 const describe = (error: unknown): string => {
@@ -78,35 +65,57 @@ const describe = (error: unknown): string => {
   return `${prefix}${message}`.slice(0, RESPONSE_EXCERPT_LENGTH)
 }
 
-export const sendWebhook = (options: TransportOptions) => (webhook: OutgoingWebhook) =>
-  Effect.promise(async (interrupted): Promise<TransportResult> => {
-    const url = new URL(webhook.url)
-    const timeout = new AbortController()
-    const timer = setTimeout(() => timeout.abort(), webhook.timeoutMs)
-    const signal = AbortSignal.any([timeout.signal, interrupted])
-    try {
-      if (options.urlRules !== undefined && !checkWebhookUrl(webhook.url, options.urlRules).ok) {
-        return { kind: "blocked-address" }
-      }
+const TIMED_OUT: TransportResult = { kind: "timeout" }
+const BLOCKED: TransportResult = { kind: "blocked-address" }
+const NOT_FOLLOWED: FetchHttpClient.RequestInit["Type"] = { redirect: "manual" }
+
+/** One send with `client`: the URL rules, the address check, then the POST, all within the webhook's time-out. */
+export const sendWith =
+  (client: HttpClient.HttpClient, options: TransportOptions) =>
+  (webhook: OutgoingWebhook): Effect.Effect<TransportResult> =>
+    Effect.gen(function*() {
+      if (options.urlRules !== undefined && !checkWebhookUrl(webhook.url, options.urlRules).ok) return BLOCKED
       if (options.checkAddresses) {
-        const reachable = await resolvesToPublic(url.hostname)
-        if (reachable === false) return { kind: "blocked-address" }
-        if (reachable === undefined) return { kind: "network-error", detail: "the host does not resolve" }
+        const reachable = yield* Effect.tryPromise(() => resolvesToPublic(new URL(webhook.url).hostname))
+        if (reachable === false) return BLOCKED
+        if (reachable === undefined) return { kind: "network-error", detail: "the host does not resolve" } as const
       }
-      const response = await fetch(url, {
-        method: "POST",
-        headers: webhook.headers,
-        body: webhook.body,
-        redirect: "manual",
-        signal
+      const request = HttpClientRequest.post(webhook.url).pipe(
+        HttpClientRequest.bodyText(webhook.body, webhook.headers["content-type"]),
+        HttpClientRequest.setHeaders(webhook.headers)
+      )
+      const response = yield* client.execute(request)
+      return { kind: "response", status: response.status, excerpt: yield* excerptOf(response) } as const
+    }).pipe(
+      Effect.provideService(FetchHttpClient.RequestInit, NOT_FOLLOWED),
+      Effect.catchAll((error) =>
+        Effect.succeed<TransportResult>({
+          kind: "network-error",
+          detail: describe(error._tag === "UnknownException" ? error.error : error.cause)
+        })
+      ),
+      Effect.timeoutTo({
+        duration: Duration.millis(webhook.timeoutMs),
+        onSuccess: (result) => result,
+        onTimeout: () => TIMED_OUT
       })
-      return { kind: "response", status: response.status, excerpt: await excerptOf(response) }
-    } catch (error) {
-      return timeout.signal.aborted ? { kind: "timeout" } : { kind: "network-error", detail: describe(error) }
-    } finally {
-      clearTimeout(timer)
-    }
-  })
+    )
+
+const untraced = (client: HttpClient.HttpClient) => HttpClient.withTracerDisabledWhen(client, () => true)
+
+/** The transport over the HttpClient in context, without a span per send (no exporter reads them). */
+export const HttpWebhookTransport = (options: TransportOptions) =>
+  Layer.effect(
+    WebhookTransport,
+    Effect.map(HttpClient.HttpClient, (client) => ({ send: sendWith(untraced(client), options) }))
+  )
 
 export const FetchWebhookTransport = (options: TransportOptions) =>
-  Layer.succeed(WebhookTransport, { send: sendWebhook(options) })
+  Layer.provide(HttpWebhookTransport(options), FetchHttpClient.layer)
+
+/** One send over FetchHttpClient, outside any layer (tools and tests). */
+export const sendWebhook = (options: TransportOptions) => (webhook: OutgoingWebhook) =>
+  Effect.provide(
+    Effect.flatMap(HttpClient.HttpClient, (client) => sendWith(untraced(client), options)(webhook)),
+    FetchHttpClient.layer
+  )

@@ -4,7 +4,7 @@
  * banner, seal checkpoints and relay webhooks in the background, and on SIGINT or SIGTERM let in-flight requests
  * finish (at most 5 s) before everything is closed.
  */
-import { type ConfigProvider, Effect, Layer } from "effect"
+import { type ConfigProvider, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { CheckpointerLive } from "./app/checkpoints.js"

@@ -9,6 +9,7 @@
 import { Clock, Effect, Random } from "effect"
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose"
 import { IdentityProviderUnavailable } from "../../services/errors.js"
+import { logLine } from "../logger.js"
 
 export interface RemoteJwksOptions {
   /** How long a fetched set is used without asking again. */
@@ -110,7 +111,7 @@ const within = <A>(promise: Promise<A>, ms: number): Promise<A | undefined> =>
   })
 
 const logFailure = (failure: { readonly reason: string; readonly retryInMs: number }) =>
-  console.error(JSON.stringify({ level: "error", msg: "identity provider key set fetch failed", ...failure }))
+  logLine("error", "identity provider key set fetch failed", failure)
 
 export const remoteKeySource = (url: URL, options: RemoteJwksOptions = {}): KeySource => {
   const freshMs = options.freshMs ?? REMOTE_JWKS_DEFAULTS.freshMs

@@ -4,15 +4,15 @@
  */
 import { HttpServerRequest } from "@effect/platform"
 import { Context, Effect, Layer, Redacted } from "effect"
+import { Authentication } from "../api/common.js"
 import { Auth, type Principal } from "../services/auth.js"
 import { Unauthenticated } from "../services/errors.js"
-import { Authentication } from "./api.js"
 import { currentEdgeRequest } from "./edge.js"
 import { failAsProblem, type KnownError, type Problem, toProblem } from "./problems.js"
 
 const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i
 
-// What the bearer entry refused a request with, for the API-key entry that HttpApi tries after it (api.ts).
+// What the bearer entry refused a request with, for the API-key entry that HttpApi tries after it (src/api/common.ts).
 const refusals = new WeakMap<HttpServerRequest.HttpServerRequest, Problem>()
 
 // Never seen in practice: the bearer entry has always refused first and left its answer.

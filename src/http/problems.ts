@@ -3,7 +3,7 @@
  * module gathers them for the contract (api.ts) and renders them (`toProblem`). `Problem` is the RFC 9457 body
  * every error answer carries, and what the typed client (src/client.ts) decodes.
  */
-import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
+import { type HttpApiEndpoint, HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { clientAbortFiberId, RouteNotFound } from "@effect/platform/HttpServerError"
 import { Cause, Effect, Equal, FiberRef } from "effect"
@@ -161,12 +161,14 @@ const atStatus = new Map<number, Schema.Schema<Problem, any>>()
 
 /**
  * The problems an endpoint (or middleware) can answer, for the contract: one Problem schema per status, described
- * by the codes the table lists for those errors. `HttpApiEndpoint.addError` takes them.
+ * by the codes its error classes declare. `HttpApiEndpoint.addError` takes them.
  */
-export const problemsFor = (tags: ReadonlyArray<ProblemTag>): ReadonlyArray<Schema.Schema<Problem, any>> => {
+export const problemsFor = (
+  errors: ReadonlyArray<{ readonly _tag: ProblemTag }>
+): ReadonlyArray<Schema.Schema<Problem, any>> => {
   const byStatus = new Map<number, Array<string>>()
-  for (const tag of tags) {
-    const row = PROBLEMS[tag]
+  for (const { _tag } of errors) {
+    const row = PROBLEMS[_tag]
     byStatus.set(row.status, [...(byStatus.get(row.status) ?? []), ...row.codes])
   }
   return [...byStatus].map(([status, codes]) => {
@@ -177,3 +179,15 @@ export const problemsFor = (tags: ReadonlyArray<ProblemTag>): ReadonlyArray<Sche
     return base.annotations({ description: `code: ${[...new Set(codes)].join(", ")}` })
   })
 }
+
+/** Adds the problems of `errors` (one schema per status) to an endpoint's errors. */
+export const withProblems =
+  (...errors: ReadonlyArray<{ readonly _tag: ProblemTag }>) =>
+  <E extends HttpApiEndpoint.HttpApiEndpoint.Any>(
+    endpoint: E
+  ): HttpApiEndpoint.HttpApiEndpoint.AddError<E, Problem, never> =>
+    problemsFor(errors).reduce((e: any, schema) => e.addError(schema), endpoint)
+
+/** A program's typed failures as their problems. */
+export const answered = <A, E extends KnownError, R>(program: Effect.Effect<A, E, R>): Effect.Effect<A, Problem, R> =>
+  Effect.catchIf(program, isKnownError, failAsProblem) as Effect.Effect<A, Problem, R>

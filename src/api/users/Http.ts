@@ -1,0 +1,118 @@
+/**
+ * The users feature's handlers: HTTP in, an application program, HTTP out. Commands (the POSTs) are authorized
+ * first, then run under their Idempotency-Key, if the request has one (src/http/idempotency.ts): a refused request
+ * neither reads its body nor claims its key.
+ */
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { authorizeCreateUser, createUser } from "../../app/create-user.js"
+import {
+  authorizeErasePersonalData,
+  authorizeMarkPhoneNumberVerified,
+  erasePersonalData,
+  markPhoneNumberVerified
+} from "../../app/personal-data.js"
+import { readEvents } from "../../app/read-events.js"
+import { readUser } from "../../app/read-user.js"
+import type { IfMatch } from "../../app/run-command.js"
+import { authorizeUpdatePhoneNumber, updatePhoneNumber } from "../../app/update-phone-number.js"
+import { UsersApi } from "../../http/api.js"
+import { jsonBodyDecoder } from "../../http/body.js"
+import { InvalidRequest } from "../../http/errors.js"
+import { idempotent } from "../../http/idempotency.js"
+import { answered } from "../../http/problems.js"
+import { CreateUserBody, MarkPhoneNumberVerifiedBody, UpdatePhoneNumberBody } from "./Api.js"
+
+// The schemas the endpoints declare with setPayload (Api.ts), made into decoders once.
+const decodeCreate = jsonBodyDecoder(CreateUserBody)
+const decodeUpdate = jsonBodyDecoder(UpdatePhoneNumberBody)
+const decodeVerify = jsonBodyDecoder(MarkPhoneNumberVerifiedBody)
+
+const etag = (version: number) => `"${version}"`
+
+const invalidIfMatch = Effect.fail(
+  new InvalidRequest({ code: "invalid-if-match", detail: 'If-Match must be a version in quotes, e.g. "3".' })
+)
+
+/** `If-Match: "3"` (or W/"3", or 3) pins version 3; `*` accepts any; anything else is a 400. */
+export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch | undefined, InvalidRequest> => {
+  if (header === undefined) return Effect.succeed(undefined)
+  const value = header.trim()
+  if (value === "*") return Effect.succeed({ _tag: "Any" })
+  const match = /^(?:W\/)?"?([1-9][0-9]{0,14})"?$/.exec(value)
+  return match === null ? invalidIfMatch : Effect.succeed({ _tag: "Version", version: Number(match[1]) })
+}
+
+export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
+  handlers
+    .handleRaw("createUser", ({ request }) =>
+      answered(Effect.zipRight(
+        authorizeCreateUser,
+        idempotent(request, (bytes, actsOn) =>
+          Effect.flatMap(decodeCreate(bytes), (body) => {
+            if (body.id !== undefined) actsOn(body.id)
+            // A create either creates (201) or fails: an existing id is a 409 whatever the number (issue 9).
+            return Effect.tap(createUser({ userId: body.id, phoneNumber: body.phoneNumber }), (result) => {
+              actsOn(result.aggregateId)
+            })
+          }), { status: 201, readsBody: true })
+      )))
+    .handleRaw("updatePhoneNumber", ({ path, request }) =>
+      answered(
+        authorizeUpdatePhoneNumber(path.id).pipe(
+          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
+          Effect.flatMap((ifMatch) =>
+            idempotent(request, (bytes) =>
+              Effect.flatMap(
+                decodeUpdate(bytes),
+                (body) => updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
+              ), {
+              status: 200,
+              readsBody: true,
+              userId: path.id
+            })
+          )
+        )
+      ))
+    .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
+      answered(
+        authorizeMarkPhoneNumberVerified.pipe(
+          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
+          Effect.flatMap((ifMatch) =>
+            idempotent(
+              request,
+              (bytes) =>
+                Effect.flatMap(decodeVerify(bytes), (body) =>
+                  markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })),
+              {
+                status: 200,
+                readsBody: true,
+                userId: path.id
+              }
+            )
+          )
+        )
+      ))
+    .handleRaw("erasePersonalData", ({ path, request }) =>
+      answered(
+        authorizeErasePersonalData(path.id).pipe(
+          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
+          Effect.flatMap((ifMatch) =>
+            idempotent(request, () =>
+              erasePersonalData({ userId: path.id, ifMatch }), {
+              status: 200,
+              readsBody: false,
+              userId: path.id
+            })
+          )
+        )
+      ))
+    .handleRaw("getUser", ({ path }) =>
+      answered(Effect.map(readUser(path.id), (user) =>
+        HttpServerResponse.unsafeJson({ success: true, ...user }, { headers: { etag: etag(user.version) } }))))
+    .handleRaw("listEvents", ({ path, urlParams }) =>
+      answered(Effect.map(
+        readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }),
+        (page) =>
+          HttpServerResponse.unsafeJson({ success: true, ...page })
+      ))))

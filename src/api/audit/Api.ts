@@ -22,19 +22,35 @@ const checkpointFields = {
   }),
   eventCount: Schema.Int.annotations({
     description: "How many events it sealed: the organization's events after upToEventSequence - eventCount."
-  }),
-  legacyUpToEventSequence: Schema.NullOr(Schema.Int).annotations({
-    description: "Only on checkpoints sealed before per-organization numbers: the number their hash covers."
   })
 }
+
+// After createdAt, as the answers list it.
+const legacyUpToEventSequence = Schema.NullOr(Schema.Int).annotations({
+  description: "Only on checkpoints sealed before per-organization numbers: the number their hash covers."
+})
 
 export const AuditHeadResponse = Schema.Struct({
   success: Schema.Literal(true),
   ...checkpointFields,
-  createdAt: Schema.NullOr(Schema.String).annotations({ description: "When it was made; null when there is none." })
+  createdAt: Schema.NullOr(Schema.String).annotations({ description: "When it was made; null when there is none." }),
+  legacyUpToEventSequence
 }).annotations({ identifier: "AuditHead" })
 
-export const AuditCheckpoint = Schema.Struct({ ...checkpointFields, createdAt: Schema.String }).annotations({
+// The fields in the order the store lists them, which the answers keep.
+const { eventCount, hash, organizationId, prevHash, root, sequence, upToEventSequence } = checkpointFields
+
+export const AuditCheckpoint = Schema.Struct({
+  organizationId,
+  sequence,
+  upToEventSequence,
+  eventCount,
+  root,
+  prevHash,
+  hash,
+  createdAt: Schema.String,
+  legacyUpToEventSequence
+}).annotations({
   identifier: "AuditCheckpoint"
 })
 

@@ -1,5 +1,5 @@
 /** The audit feature's handlers: checkpoints and the organization's feed. */
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { readAuditCheckpoints, readAuditHead } from "../../app/audit-head.js"
 import { readFeed } from "../../app/organization-feed.js"
@@ -13,21 +13,21 @@ export const AuditHandlers = HttpApiBuilder.group(
   "audit",
   (handlers) =>
     handlers
-      .handleRaw("auditHead", ({ path }) =>
+      .handle("auditHead", ({ path }) =>
         answered(Effect.map(
           readAuditHead(path.organizationId),
-          (head) => HttpServerResponse.unsafeJson({ success: true, ...head })
+          (head) => ({ success: true as const, ...head })
         )))
-      .handleRaw("auditCheckpoints", ({ path, urlParams }) =>
+      .handle("auditCheckpoints", ({ path, urlParams }) =>
         answered(Effect.map(
           readAuditCheckpoints(
             path.organizationId,
             urlParams.afterSequence ?? 0,
             urlParams.limit ?? CHECKPOINTS_DEFAULT_LIMIT
           ),
-          (page) => HttpServerResponse.unsafeJson({ success: true, organizationId: path.organizationId, ...page })
+          (page) => ({ success: true as const, organizationId: path.organizationId, ...page })
         )))
-      .handleRaw("organizationEvents", ({ path, urlParams }) =>
+      .handle("organizationEvents", ({ path, urlParams }) =>
         answered(Effect.gen(function*() {
           const afterSequence = yield* decodeCursor(urlParams.after)
           const page = yield* readFeed({
@@ -35,8 +35,8 @@ export const AuditHandlers = HttpApiBuilder.group(
             afterSequence,
             limit: urlParams.limit ?? FEED_DEFAULT_LIMIT
           })
-          return HttpServerResponse.unsafeJson({
-            success: true,
+          return {
+            success: true as const,
             organizationId: path.organizationId,
             events: page.events.map(({ event, fingerprints, hash, prevHash, redacted, sequence }) => ({
               sequence,
@@ -50,6 +50,6 @@ export const AuditHandlers = HttpApiBuilder.group(
             })),
             nextCursor: encodeCursor(page.nextAfterSequence),
             hasMore: page.hasMore
-          })
+          }
         })))
 )

@@ -3,7 +3,7 @@
  * first, then run under their Idempotency-Key, if the request has one (src/http/idempotency.ts): a refused request
  * neither reads its body nor claims its key.
  */
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { authorizeCreateUser, createUser } from "../../app/create-user.js"
 import {
@@ -93,7 +93,7 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
           )
         )
       ))
-    .handleRaw("erasePersonalData", ({ path, request }) =>
+    .handle("erasePersonalData", ({ path, request }) =>
       answered(
         authorizeErasePersonalData(path.id).pipe(
           Effect.zipRight(parseIfMatch(request.headers["if-match"])),
@@ -107,12 +107,16 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
           )
         )
       ))
-    .handleRaw("getUser", ({ path }) =>
-      answered(Effect.map(readUser(path.id), (user) =>
-        HttpServerResponse.unsafeJson({ success: true, ...user }, { headers: { etag: etag(user.version) } }))))
-    .handleRaw("listEvents", ({ path, urlParams }) =>
+    .handle("getUser", ({ path }) =>
+      answered(Effect.flatMap(readUser(path.id), (user) =>
+        Effect.as(
+          HttpApp.appendPreResponseHandler((_, response) =>
+            Effect.succeed(HttpServerResponse.setHeader(response, "etag", etag(user.version)))
+          ),
+          { success: true as const, ...user }
+        ))))
+    .handle("listEvents", ({ path, urlParams }) =>
       answered(Effect.map(
         readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }),
-        (page) =>
-          HttpServerResponse.unsafeJson({ success: true, ...page })
+        (page) => ({ success: true as const, ...page })
       ))))

@@ -1,5 +1,5 @@
 /** The health check's handler. */
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { UsersApi } from "../../http/api.js"
 import { answered } from "../../http/problems.js"
@@ -9,8 +9,8 @@ export const HealthHandlers = HttpApiBuilder.group(
   UsersApi,
   "health",
   (handlers) =>
-    handlers.handleRaw("health", () =>
-      answered(Effect.flatMap(UserRepo, (repo) => repo.ping)).pipe(
-        Effect.as(HttpServerResponse.unsafeJson({ status: "ok" }))
-      ))
+    handlers.handle(
+      "health",
+      () => answered(Effect.flatMap(UserRepo, (repo) => repo.ping)).pipe(Effect.as({ status: "ok" as const }))
+    )
 )

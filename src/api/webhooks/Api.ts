@@ -66,8 +66,8 @@ export const DeliveryAttempt = Schema.Struct({
 }).annotations({ identifier: "DeliveryAttempt" })
 
 export const Delivery = Schema.Struct({
-  eventId: Schema.String.annotations({ description: "The event's id, and the webhook-id of every attempt." }),
   eventSequence: Schema.Int.annotations({ description: "The organization's own event number (the feed's sequence)." }),
+  eventId: Schema.String.annotations({ description: "The event's id, and the webhook-id of every attempt." }),
   eventType: Schema.String,
   aggregateId: Schema.String,
   version: Schema.Int,

@@ -1,5 +1,5 @@
 /** The webhooks feature's handlers: subscriptions, secrets and deliveries. */
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import {
   authorizeWebhookRoutes,
@@ -14,17 +14,14 @@ import { UsersApi } from "../../http/api.js"
 import { jsonBodyDecoder, readJsonBytes } from "../../http/body.js"
 import { decodeCursor, encodeCursor } from "../../http/cursor.js"
 import { answered } from "../../http/problems.js"
-import type { Delivery } from "../../services/webhooks.js"
 import { CreateWebhookBody } from "./Api.js"
 
 const decodeCreateWebhook = jsonBodyDecoder(CreateWebhookBody)
 
-/** A delivery as the contract shows it (Api.ts Delivery): the subscription is the path's. */
-const deliveryView = ({ subscriptionId: _, ...delivery }: Delivery) => delivery
-
 // A secret is in the answer: no cache may keep it.
-const withSecret = (body: unknown, status: 200 | 201) =>
-  HttpServerResponse.unsafeJson(body, { status, headers: { "cache-control": "no-store" } })
+const noStore = HttpApp.appendPreResponseHandler((_, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "cache-control", "no-store"))
+)
 
 export const WebhooksHandlers = HttpApiBuilder.group(UsersApi, "webhooks", (handlers) =>
   handlers
@@ -34,24 +31,21 @@ export const WebhooksHandlers = HttpApiBuilder.group(UsersApi, "webhooks", (hand
         yield* authorizeWebhookRoutes(path.organizationId, true)
         const body = yield* Effect.flatMap(readJsonBytes(request), decodeCreateWebhook)
         const created = yield* createWebhook({ organizationId: path.organizationId, ...body })
-        return withSecret({ success: true, ...created }, 201)
+        return HttpServerResponse.unsafeJson({ success: true, ...created }, {
+          status: 201,
+          headers: { "cache-control": "no-store" }
+        })
       })))
-    .handleRaw("listWebhooks", ({ path }) =>
+    .handle("listWebhooks", ({ path }) =>
+      answered(Effect.map(listWebhooks(path.organizationId), (webhooks) => ({ success: true as const, webhooks }))))
+    .handle("deleteWebhook", ({ path }) =>
+      answered(deleteWebhook(path.organizationId, path.webhookId)))
+    .handle("rotateWebhookSecret", ({ path }) =>
       answered(Effect.map(
-        listWebhooks(path.organizationId),
-        (webhooks) => HttpServerResponse.unsafeJson({ success: true, webhooks })
+        Effect.zipLeft(rotateWebhookSecret(path.organizationId, path.webhookId), noStore),
+        (rotated) => ({ success: true as const, ...rotated })
       )))
-    .handleRaw("deleteWebhook", ({ path }) =>
-      answered(Effect.as(
-        deleteWebhook(path.organizationId, path.webhookId),
-        HttpServerResponse.empty({ status: 204 })
-      )))
-    .handleRaw("rotateWebhookSecret", ({ path }) =>
-      answered(Effect.map(
-        rotateWebhookSecret(path.organizationId, path.webhookId),
-        (rotated) => withSecret({ success: true, ...rotated }, 200)
-      )))
-    .handleRaw("listDeliveries", ({ path, urlParams }) =>
+    .handle("listDeliveries", ({ path, urlParams }) =>
       answered(Effect.gen(function*() {
         const afterSequence = yield* decodeCursor(urlParams.after)
         const page = yield* listDeliveries({
@@ -61,15 +55,16 @@ export const WebhooksHandlers = HttpApiBuilder.group(UsersApi, "webhooks", (hand
           afterSequence,
           limit: urlParams.limit ?? 50
         })
-        return HttpServerResponse.unsafeJson({
-          success: true,
+        // A delivery's subscription is the path's: the Delivery schema leaves it out.
+        return {
+          success: true as const,
           webhookId: path.webhookId,
-          deliveries: page.deliveries.map(deliveryView),
+          deliveries: page.deliveries,
           nextCursor: page.nextAfterSequence === null ? null : encodeCursor(page.nextAfterSequence)
-        })
+        }
       })))
-    .handleRaw("resendDelivery", ({ path }) =>
+    .handle("resendDelivery", ({ path }) =>
       answered(Effect.map(
         resendDelivery(path.organizationId, path.webhookId, path.eventId),
-        (delivery) => HttpServerResponse.unsafeJson({ success: true, delivery: deliveryView(delivery) })
+        (delivery) => ({ success: true as const, delivery })
       ))))

@@ -7,7 +7,7 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import { Authentication } from "../api/common.js"
 import { Auth, type Principal } from "../services/auth.js"
 import { Unauthenticated } from "../services/errors.js"
-import { currentEdgeRequest } from "./edge.js"
+import { noteCaller } from "./edge.js"
 import { failAsProblem, type KnownError, type Problem, toProblem } from "./problems.js"
 
 const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i
@@ -36,12 +36,7 @@ export const AuthenticationLive = Layer.effect(
           bearerToken: token === undefined ? undefined : Redacted.make(token),
           apiKey: apiKey === undefined ? undefined : Redacted.make(apiKey)
         }).pipe(
-          Effect.tap((principal) =>
-            Effect.map(currentEdgeRequest, (edge) => {
-              edge.organizationId = principal.organizationId
-              edge.actor = `${principal.actor.type}:${principal.actor.id}`
-            })
-          ),
+          Effect.tap(noteCaller),
           Effect.catchAll((error: KnownError) =>
             Effect.tapError(failAsProblem(error), (problem) => Effect.sync(() => refusals.set(request, problem)))
           )

@@ -8,7 +8,8 @@
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
-import { Context, Effect, Exit, Layer } from "effect"
+import { Context, Effect, Exit, FiberRef, Layer } from "effect"
+import { CurrentRequest } from "../app/context.js"
 import type { CommandResult } from "../app/run-command.js"
 import type { Actor } from "../domain/events.js"
 import { CurrentPrincipal } from "../services/auth.js"
@@ -21,7 +22,7 @@ import {
 } from "../services/idempotency.js"
 import { hmacSha256Hex } from "../sha256.js"
 import { readJsonBytes } from "./body.js"
-import { currentEdgeRequest } from "./edge.js"
+import { noteCode } from "./edge.js"
 import {
   IdempotencyKeyInUse,
   IdempotencyKeyReused,
@@ -247,13 +248,13 @@ const keyed = <E, R>(
         }
         // Rendered here, once, as the edge renders any failure: what is kept is what the client gets. The edge logs
         // the code it is told.
-        const edge = yield* currentEdgeRequest
-        const problem = problemOfCause(exit.cause, edge.requestId)
+        const { requestId } = yield* FiberRef.get(CurrentRequest)
+        const problem = problemOfCause(exit.cause, requestId)
         const response = problemResponse(problem)
         yield* settle(response, problem.code)
         // A defect goes on to the edge, which logs what kind it was.
         if (problem.status === 500) return yield* Effect.failCause(exit.cause)
-        edge.code = problem.code
+        yield* noteCode(problem.code)
         return response
       })
     )

@@ -5,17 +5,12 @@
  */
 import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
-import { authorizeCreateUser, createUser } from "../../app/create-user.js"
-import {
-  authorizeErasePersonalData,
-  authorizeMarkPhoneNumberVerified,
-  erasePersonalData,
-  markPhoneNumberVerified
-} from "../../app/personal-data.js"
+import { authorizeCreateUser } from "../../app/create-user.js"
+import { authorizeErasePersonalData, authorizeMarkPhoneNumberVerified } from "../../app/personal-data.js"
 import { readEvents } from "../../app/read-events.js"
 import { readUser } from "../../app/read-user.js"
 import type { IfMatch } from "../../app/run-command.js"
-import { authorizeUpdatePhoneNumber, updatePhoneNumber } from "../../app/update-phone-number.js"
+import { authorizeUpdatePhoneNumber } from "../../app/update-phone-number.js"
 import { UsersApi } from "../../http/api.js"
 import { jsonBodyDecoder } from "../../http/body.js"
 import { InvalidRequest } from "../../http/errors.js"
@@ -46,67 +41,45 @@ export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch 
 export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
   handlers
     .handleRaw("createUser", ({ request }) =>
-      answered(Effect.zipRight(
-        authorizeCreateUser,
+      answered(Effect.flatMap(authorizeCreateUser, (create) =>
         idempotent(request, (bytes, actsOn) =>
           Effect.flatMap(decodeCreate(bytes), (body) => {
-            if (body.id !== undefined) actsOn(body.id)
-            // A create either creates (201) or fails: an existing id is a 409 whatever the number (issue 9).
-            return Effect.tap(createUser({ userId: body.id, phoneNumber: body.phoneNumber }), (result) => {
+            if (body.id !== undefined) {
+              actsOn(body.id)
+            }
+            // A create either creates (201) or fails: an existing id is a 409 whatever the number.
+            return Effect.tap(create({ userId: body.id, phoneNumber: body.phoneNumber }), (result) => {
               actsOn(result.aggregateId)
             })
-          }), { status: 201, readsBody: true })
-      )))
+          }), { status: 201, readsBody: true }))))
     .handleRaw("updatePhoneNumber", ({ path, request }) =>
-      answered(
-        authorizeUpdatePhoneNumber(path.id).pipe(
-          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
-          Effect.flatMap((ifMatch) =>
-            idempotent(request, (bytes) =>
-              Effect.flatMap(
-                decodeUpdate(bytes),
-                (body) => updatePhoneNumber({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
-              ), {
-              status: 200,
-              readsBody: true,
-              userId: path.id
-            })
-          )
-        )
-      ))
+      answered(Effect.flatMap(authorizeUpdatePhoneNumber(path.id), (update) =>
+        Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
+          idempotent(
+            request,
+            (bytes) =>
+              Effect.flatMap(decodeUpdate(bytes), (body) =>
+                update({ phoneNumber: body.phoneNumber, ifMatch })),
+            { status: 200, readsBody: true, userId: path.id }
+          )))))
     .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
-      answered(
-        authorizeMarkPhoneNumberVerified.pipe(
-          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
-          Effect.flatMap((ifMatch) =>
-            idempotent(
-              request,
-              (bytes) =>
-                Effect.flatMap(decodeVerify(bytes), (body) =>
-                  markPhoneNumberVerified({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })),
-              {
-                status: 200,
-                readsBody: true,
-                userId: path.id
-              }
-            )
-          )
-        )
-      ))
+      answered(Effect.flatMap(authorizeMarkPhoneNumberVerified, (mark) =>
+        Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
+          idempotent(
+            request,
+            (bytes) =>
+              Effect.flatMap(
+                decodeVerify(bytes),
+                (body) =>
+                  mark({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
+              ),
+            { status: 200, readsBody: true, userId: path.id }
+          )))))
     .handle("erasePersonalData", ({ path, request }) =>
-      answered(
-        authorizeErasePersonalData(path.id).pipe(
-          Effect.zipRight(parseIfMatch(request.headers["if-match"])),
-          Effect.flatMap((ifMatch) =>
-            idempotent(request, () =>
-              erasePersonalData({ userId: path.id, ifMatch }), {
-              status: 200,
-              readsBody: false,
-              userId: path.id
-            })
-          )
-        )
-      ))
+      answered(Effect.flatMap(authorizeErasePersonalData(path.id), (erase) =>
+        Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
+          idempotent(request, () =>
+            erase(ifMatch), { status: 200, readsBody: false, userId: path.id })))))
     .handle("getUser", ({ path }) =>
       answered(Effect.flatMap(readUser(path.id), (user) =>
         Effect.as(

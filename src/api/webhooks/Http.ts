@@ -2,8 +2,7 @@
 import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import {
-  authorizeWebhookRoutes,
-  createWebhook,
+  authorizeCreateWebhook,
   deleteWebhook,
   listDeliveries,
   listWebhooks,
@@ -28,9 +27,9 @@ export const WebhooksHandlers = HttpApiBuilder.group(UsersApi, "webhooks", (hand
     .handleRaw("createWebhook", ({ path, request }) =>
       answered(Effect.gen(function*() {
         // Who may, before the body is read, as for the commands.
-        yield* authorizeWebhookRoutes(path.organizationId, true)
+        const create = yield* authorizeCreateWebhook(path.organizationId)
         const body = yield* Effect.flatMap(readJsonBytes(request), decodeCreateWebhook)
-        const created = yield* createWebhook({ organizationId: path.organizationId, ...body })
+        const created = yield* create(body)
         return HttpServerResponse.unsafeJson({ success: true, ...created }, {
           status: 201,
           headers: { "cache-control": "no-store" }

@@ -3,7 +3,7 @@
  * answers a refusal as its problem (problems.ts). The edge's log line learns who the caller is.
  */
 import { HttpServerRequest } from "@effect/platform"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, FiberRef, Layer, Redacted } from "effect"
 import { Authentication } from "../api/common.js"
 import { Auth, type Principal } from "../services/auth.js"
 import { Unauthenticated } from "../services/errors.js"
@@ -12,8 +12,8 @@ import { failAsProblem, type KnownError, type Problem, toProblem } from "./probl
 
 const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i
 
-// What the bearer entry refused a request with, for the API-key entry that HttpApi tries after it (src/api/common.ts).
-const refusals = new WeakMap<HttpServerRequest.HttpServerRequest, Problem>()
+// What the bearer entry refused the request with, for the API-key entry that HttpApi tries after it, in the same fiber.
+const BearerRefusal = FiberRef.unsafeMake<Problem | undefined>(undefined)
 
 // Never seen in practice: the bearer entry has always refused first and left its answer.
 const keyAlone = toProblem(
@@ -38,14 +38,11 @@ export const AuthenticationLive = Layer.effect(
         }).pipe(
           Effect.tap(noteCaller),
           Effect.catchAll((error: KnownError) =>
-            Effect.tapError(failAsProblem(error), (problem) => Effect.sync(() => refusals.set(request, problem)))
+            Effect.tapError(failAsProblem(error), (problem) => FiberRef.set(BearerRefusal, problem))
           )
         )
       }),
     // The key alone never authenticates: the bearer entry checked the JWT and the key together, and refused.
-    apiKey: () =>
-      Effect.withFiberRuntime<Principal, Problem>((fiber) =>
-        Effect.fail(refusals.get(currentRequest(fiber)) ?? keyAlone)
-      )
+    apiKey: () => Effect.flatMap(FiberRef.get(BearerRefusal), (refusal) => Effect.fail(refusal ?? keyAlone))
   }))
 )

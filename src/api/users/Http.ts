@@ -1,7 +1,7 @@
 /**
- * The users feature's handlers: HTTP in, an application program, HTTP out. Commands (the POSTs) are authorized
- * first, then run under their Idempotency-Key, if the request has one (src/http/idempotency.ts): a refused request
- * neither reads its body nor claims its key.
+ * The users feature's handlers. Commands are authorized first, then run under their Idempotency-Key, if any
+ * (src/http/idempotency.ts). Those with a body use `handleRaw`: HttpApi would decode it before authorization, unbounded,
+ * and answer malformed JSON with a 500 (`Effect.orDie(request.json)`); body.ts reads it after, with the endpoint's schema.
  */
 import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"

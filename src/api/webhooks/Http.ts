@@ -1,4 +1,7 @@
-/** The webhooks feature's handlers: subscriptions, secrets and deliveries. */
+/**
+ * The webhooks feature's handlers. createWebhook reads its body itself (`handleRaw`), for the reason the users
+ * commands do (src/api/users/Http.ts): authorization before the body, a bounded read, a 400 for malformed JSON.
+ */
 import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import {

@@ -32,3 +32,17 @@ export const problemSpecOf = (schema: Schema.Schema.All): ProblemSpec<any> | und
     (ast._tag === "Transformation" ? ast.to.annotations[ProblemSpecId] : undefined)
   return own as ProblemSpec<any> | undefined
 }
+
+const byClass = new WeakMap<object, ProblemSpec<any> | null>()
+
+/** The problem an error's class declares, if any: any value, looked up once per class. */
+export const problemSpecOfError = (error: unknown): ProblemSpec<any> | undefined => {
+  if (typeof error !== "object" || error === null) return undefined
+  const constructor = error.constructor
+  let spec = byClass.get(constructor)
+  if (spec === undefined) {
+    spec = "ast" in constructor ? problemSpecOf(constructor as unknown as Schema.Schema.All) ?? null : null
+    byClass.set(constructor, spec)
+  }
+  return spec ?? undefined
+}

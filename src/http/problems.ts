@@ -11,7 +11,7 @@ import * as Schema from "effect/Schema"
 import { CurrentRequest } from "../app/context.js"
 import * as App from "../app/errors.js"
 import * as Domain from "../domain/errors.js"
-import { type ProblemSpec, problemSpecOf } from "../domain/problem.js"
+import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/problem.js"
 import * as Ports from "../services/errors.js"
 import * as Http from "./errors.js"
 
@@ -38,7 +38,10 @@ export class Problem extends Schema.Class<Problem>("Problem")({
   }
 }
 
-/** Every error that answers as a problem; each declares its answer on its own schema (src/domain/problem.ts). */
+/**
+ * The catalogue of errors that answer as problems, for CONTRACT.md's table and the typed client's tests; rendering
+ * needs no list, as each error's class declares its answer (src/domain/problem.ts).
+ */
 export const ERRORS = [
   Domain.InvalidPhoneNumber,
   Domain.UserNotFound,
@@ -85,9 +88,9 @@ export const PROBLEMS = Object.fromEntries(ERRORS.map((error) => [error._tag, pr
   readonly [T in ProblemTag]: Row<Extract<Answer, { readonly _tag: T }>>
 }
 
-/** An error as its problem, as its class declares it. */
+/** An error as its problem, as its class declares it (a plain `{ _tag, … }` by the class of that tag). */
 export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, requestId: string): Problem => {
-  const row: Row<any> = PROBLEMS[error._tag]
+  const row: Row<any> = problemSpecOfError(error) ?? PROBLEMS[error._tag]
   const code = row.code?.(error) ?? row.codes[0]
   const hint = row.hint?.(error)
   const problem = new Problem({
@@ -110,10 +113,8 @@ export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, req
 export const failAsProblem = (error: KnownError): Effect.Effect<never, Problem> =>
   Effect.flatMap(FiberRef.get(CurrentRequest), (ids) => Effect.fail(toProblem(error, ids.requestId)))
 
-const KNOWN_TAGS = new Set<string>(Object.keys(PROBLEMS))
-
-export const isKnownError = (error: unknown): error is KnownError =>
-  typeof error === "object" && error !== null && "_tag" in error && KNOWN_TAGS.has(String(error._tag))
+/** An error whose class declares its problem. */
+export const isKnownError = (error: unknown): error is KnownError => problemSpecOfError(error) !== undefined
 
 /**
  * Interrupted because the client went away: @effect/platform's web handler interrupts a request's fiber with this
@@ -163,12 +164,10 @@ const atStatus = new Map<number, Schema.Schema<Problem, any>>()
  * The problems an endpoint (or middleware) can answer, for the contract: one Problem schema per status, described
  * by the codes its error classes declare. `HttpApiEndpoint.addError` takes them.
  */
-export const problemsFor = (
-  errors: ReadonlyArray<{ readonly _tag: ProblemTag }>
-): ReadonlyArray<Schema.Schema<Problem, any>> => {
+export const problemsFor = (errors: ReadonlyArray<Schema.Schema.All>): ReadonlyArray<Schema.Schema<Problem, any>> => {
   const byStatus = new Map<number, Array<string>>()
-  for (const { _tag } of errors) {
-    const row = PROBLEMS[_tag]
+  for (const error of errors) {
+    const row = problemSpecOf(error)!
     byStatus.set(row.status, [...(byStatus.get(row.status) ?? []), ...row.codes])
   }
   return [...byStatus].map(([status, codes]) => {
@@ -182,7 +181,7 @@ export const problemsFor = (
 
 /** Adds the problems of `errors` (one schema per status) to an endpoint's errors. */
 export const withProblems =
-  (...errors: ReadonlyArray<{ readonly _tag: ProblemTag }>) =>
+  (...errors: ReadonlyArray<Schema.Schema.All>) =>
   <E extends HttpApiEndpoint.HttpApiEndpoint.Any>(
     endpoint: E
   ): HttpApiEndpoint.HttpApiEndpoint.AddError<E, Problem, never> =>

@@ -149,14 +149,18 @@ export const problemOfCause = (cause: Cause.Cause<unknown>, requestId: string): 
   return toProblem(new Http.InternalError(), requestId)
 }
 
-export const problemResponse = (problem: Problem): HttpServerResponse.HttpServerResponse => {
-  const { code, detail, hint, requestId, status, success, title, type } = problem
-  return HttpServerResponse.text(JSON.stringify({ type, title, status, detail, code, requestId, success, hint }), {
-    status,
-    contentType: "application/problem+json",
+/** The problem body as every error answer carries it: the Problem schema, in its encoding. */
+const ProblemJson = Problem.pipe(HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" }))
+
+const encodeProblem = Schema.encodeSync(ProblemJson)
+const { contentType } = HttpApiSchema.getEncoding(ProblemJson.ast)
+
+export const problemResponse = (problem: Problem): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(JSON.stringify(encodeProblem(problem)), {
+    status: problem.status,
+    contentType,
     headers: problem.headers
   })
-}
 
 const atStatus = new Map<number, Schema.Schema<Problem, any>>()
 
@@ -171,9 +175,7 @@ export const problemsFor = (errors: ReadonlyArray<Schema.Schema.All>): ReadonlyA
     byStatus.set(row.status, [...(byStatus.get(row.status) ?? []), ...row.codes])
   }
   return [...byStatus].map(([status, codes]) => {
-    const base = atStatus.get(status) ?? Problem.pipe(
-      HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" })
-    ).annotations(HttpApiSchema.annotations({ status }))
+    const base = atStatus.get(status) ?? ProblemJson.annotations(HttpApiSchema.annotations({ status }))
     atStatus.set(status, base)
     return base.annotations({ description: `code: ${[...new Set(codes)].join(", ")}` })
   })

@@ -1,6 +1,6 @@
 /**
  * Where errors become HTTP: each error class declares its status, codes, title and detail on its schema; this
- * module gathers them for the contract (api.ts) and renders them (`toProblem`). `Problem` is the RFC 9457 body
+ * module gathers them for the contract (src/api) and renders them (`toProblem`). `Problem` is the RFC 9457 body
  * every error answer carries, and what the typed client (src/client.ts) decodes.
  */
 import { type HttpApiEndpoint, HttpApiSchema, HttpServerResponse } from "@effect/platform"

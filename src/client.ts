@@ -31,6 +31,26 @@ import { Context, Effect, FiberRef, Layer, Option, Redacted } from "effect"
 import { UsersApi } from "./http/api.js"
 import { Problem } from "./http/problems.js"
 
+export { AuditHeadResponse, FeedEntry, FeedResponse } from "./api/audit/Api.js"
+export { UserId } from "./api/common.js"
+export {
+  CommandResponse,
+  CreateUserBody,
+  EventPageResponse,
+  MarkPhoneNumberVerifiedBody,
+  UpdatePhoneNumberBody,
+  UserResponse
+} from "./api/users/Api.js"
+export {
+  CreateWebhookBody,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryPageResponse,
+  Webhook,
+  WebhookEventType,
+  WebhookListResponse,
+  WebhookWithSecretResponse
+} from "./api/webhooks/Api.js"
 export {
   type FeedCheck,
   type FeedCheckOptions,
@@ -49,27 +69,7 @@ export {
   UserPhoneNumberVerified
 } from "./domain/events.js"
 export { MaskedPhoneNumber } from "./domain/masked-phone-number.js"
-export {
-  AuditHeadResponse,
-  CommandResponse,
-  CreateUserBody,
-  CreateWebhookBody,
-  Delivery,
-  DeliveryAttempt,
-  DeliveryPageResponse,
-  EventPageResponse,
-  FeedEntry,
-  FeedResponse,
-  MarkPhoneNumberVerifiedBody,
-  UpdatePhoneNumberBody,
-  UserId,
-  UserResponse,
-  UsersApi,
-  Webhook,
-  WebhookEventType,
-  WebhookListResponse,
-  WebhookWithSecretResponse
-} from "./http/api.js"
+export { UsersApi } from "./http/api.js"
 export { Problem } from "./http/problems.js"
 export { generateWebhookSecret, signWebhook, WEBHOOK_HEADERS, webhookHeaders } from "./webhooks/signature.js"
 export {

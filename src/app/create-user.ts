@@ -14,17 +14,19 @@ export interface CreateUserInput {
   readonly phoneNumber: string | null | undefined
 }
 
-/** Who may create users: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
-export const authorizeCreateUser = Effect.flatMap(CurrentPrincipal, authorizeCreate)
+/** Who may create users, asked once: what it answers is the command, run without asking again. */
+export const authorizeCreateUser = Effect.flatMap(
+  CurrentPrincipal,
+  (principal) =>
+    Effect.as(authorizeCreate(principal), (input: CreateUserInput) =>
+      Effect.flatMap(
+        input.phoneNumber == null ? Effect.succeed(null) : parsePhoneNumber(input.phoneNumber),
+        (phoneNumber) =>
+          Effect.flatMap(
+            input.userId === undefined ? uuidv7 : Effect.succeed(input.userId),
+            (userId) => runCommand(principal, { type: "CreateUser", userId, phoneNumber })
+          )
+      ))
+)
 
-export const createUser = (input: CreateUserInput) =>
-  Effect.flatMap(CurrentPrincipal, (principal) =>
-    authorizeCreate(principal).pipe(
-      Effect.zipRight(input.phoneNumber == null ? Effect.succeed(null) : parsePhoneNumber(input.phoneNumber)),
-      Effect.flatMap((phoneNumber) =>
-        Effect.flatMap(
-          input.userId === undefined ? uuidv7 : Effect.succeed(input.userId),
-          (userId) => runCommand(principal, { type: "CreateUser", userId, phoneNumber })
-        )
-      )
-    ))
+export const createUser = (input: CreateUserInput) => Effect.flatMap(authorizeCreateUser, (create) => create(input))

@@ -1,36 +1,123 @@
 /**
  * Why the application refuses a request beyond what the domain and the ports say: a precondition the caller set,
- * an organization the caller may not see, and the webhook routes' refusals. src/http/problems.ts turns each into its
- * answer.
+ * an organization the caller may not see, and the webhook routes' refusals. Each class declares its HTTP answer on
+ * its schema (src/domain/problem.ts).
  */
-import { Data } from "effect"
+import * as Schema from "effect/Schema"
+import { problem } from "../domain/problem.js"
 
 /** `If-Match` named a version other than the current one; nothing was written. */
-export class PreconditionFailed extends Data.TaggedError("PreconditionFailed")<{
-  readonly expected: string
-  readonly current: number
-}> {}
+export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>()(
+  "PreconditionFailed",
+  {
+    expected: Schema.String,
+    current: Schema.Number
+  },
+  problem<{ readonly expected: string; readonly current: number }>({
+    status: 412,
+    title: "Precondition failed",
+    codes: ["version-mismatch"],
+    detail: (e) => `If-Match named version ${e.expected} but the user is at version ${e.current}; nothing was written.`
+  })
+) {}
 
 /** The organization is not the caller's (other organizations look the same as unknown ones). */
-export class OrganizationNotFound extends Data.TaggedError("OrganizationNotFound")<{}> {}
+export class OrganizationNotFound extends Schema.TaggedError<OrganizationNotFound>()(
+  "OrganizationNotFound",
+  {},
+  problem({
+    status: 404,
+    title: "Organization not found",
+    codes: ["organization-not-found"],
+    detail: "No such organization is visible to you."
+  })
+) {}
 
 /** No webhook subscription with this id in the caller's organization (another organization's looks the same). */
-export class WebhookNotFound extends Data.TaggedError("WebhookNotFound")<{}> {}
+export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()(
+  "WebhookNotFound",
+  {},
+  problem({
+    status: 404,
+    title: "Webhook not found",
+    codes: ["webhook-not-found"],
+    detail: "No webhook subscription with this id exists in your organization."
+  })
+) {}
 
 /** The subscription has no delivery of this event. */
-export class DeliveryNotFound extends Data.TaggedError("DeliveryNotFound")<{}> {}
+export class DeliveryNotFound extends Schema.TaggedError<DeliveryNotFound>()(
+  "DeliveryNotFound",
+  {},
+  problem({
+    status: 404,
+    title: "Delivery not found",
+    codes: ["delivery-not-found"],
+    detail: "The webhook subscription has no delivery of this event."
+  })
+) {}
 
 /** A re-send of a delivery that is still pending: it goes out anyway, on its schedule. */
-export class DeliveryPending extends Data.TaggedError("DeliveryPending")<{}> {}
+export class DeliveryPending extends Schema.TaggedError<DeliveryPending>()(
+  "DeliveryPending",
+  {},
+  problem({
+    status: 409,
+    title: "Delivery pending",
+    codes: ["delivery-pending"],
+    detail: "The delivery is still pending: it is sent on its schedule, and can be re-sent once delivered or failed."
+  })
+) {}
 
 /** A re-send on a subscription that is disabled: nothing would send it. */
-export class WebhookDisabled extends Data.TaggedError("WebhookDisabled")<{}> {}
+export class WebhookDisabled extends Schema.TaggedError<WebhookDisabled>()(
+  "WebhookDisabled",
+  {},
+  problem({
+    status: 409,
+    title: "Webhook disabled",
+    codes: ["webhook-disabled"],
+    detail: "The webhook subscription is disabled (its receiver answered 410 Gone); nothing is sent to it."
+  })
+) {}
 
 /** The organization has as many subscriptions as one may have. */
-export class WebhookLimitReached extends Data.TaggedError("WebhookLimitReached")<{ readonly limit: number }> {}
+export class WebhookLimitReached extends Schema.TaggedError<WebhookLimitReached>()(
+  "WebhookLimitReached",
+  {
+    limit: Schema.Number
+  },
+  problem<{ readonly limit: number }>({
+    status: 409,
+    title: "Webhook limit reached",
+    codes: ["webhook-limit-reached"],
+    detail: (e) => `Your organization has ${e.limit} webhook subscriptions, the most it may have; delete one first.`
+  })
+) {}
 
 /** The URL of a new subscription is one a webhook may not be sent to (src/domain/webhook-url.ts says why). */
-export class InvalidWebhookUrl extends Data.TaggedError("InvalidWebhookUrl")<{ readonly detail: string }> {}
+export class InvalidWebhookUrl extends Schema.TaggedError<InvalidWebhookUrl>()(
+  "InvalidWebhookUrl",
+  {
+    detail: Schema.String
+  },
+  problem<{ readonly detail: string }>({
+    status: 400,
+    title: "Bad request",
+    codes: ["invalid-webhook-url"],
+    detail: (e) => e.detail
+  })
+) {}
 
 /** This deployment has no WEBHOOK_SECRET_KEY, so it cannot sign webhooks; the rest of the service is unaffected. */
-export class WebhooksNotConfigured extends Data.TaggedError("WebhooksNotConfigured")<{}> {}
+export class WebhooksNotConfigured extends Schema.TaggedError<WebhooksNotConfigured>()(
+  "WebhooksNotConfigured",
+  {},
+  problem({
+    status: 503,
+    title: "Webhooks not configured",
+    codes: ["webhooks-not-configured"],
+    // No Retry-After: it lasts until the operator sets the key.
+    detail: "This deployment has no WEBHOOK_SECRET_KEY, so it cannot sign webhooks; its operator must set one."
+  })
+) {}

@@ -14,26 +14,32 @@ export interface MarkPhoneNumberVerifiedInput {
   readonly ifMatch: IfMatch | undefined
 }
 
-/** Who may mark numbers verified: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
-export const authorizeMarkPhoneNumberVerified = Effect.flatMap(CurrentPrincipal, authorizeVerify)
+/**
+ * Who may mark numbers verified, asked once: what it answers is the command, so that the HTTP handler can authorize
+ * before it reads a body or claims an Idempotency-Key, and run the command without asking again.
+ */
+export const authorizeMarkPhoneNumberVerified = Effect.flatMap(
+  CurrentPrincipal,
+  (principal) =>
+    Effect.as(authorizeVerify(principal), (input: MarkPhoneNumberVerifiedInput) =>
+      Effect.flatMap(
+        parsePhoneNumber(input.phoneNumber),
+        (phoneNumber) =>
+          runCommand(principal, { type: "MarkPhoneNumberVerified", userId: input.userId, phoneNumber }, input.ifMatch)
+      ))
+)
 
 export const markPhoneNumberVerified = (input: MarkPhoneNumberVerifiedInput) =>
-  Effect.flatMap(CurrentPrincipal, (principal) =>
-    authorizeVerify(principal).pipe(
-      Effect.zipRight(parsePhoneNumber(input.phoneNumber)),
-      Effect.flatMap((phoneNumber) =>
-        runCommand(principal, { type: "MarkPhoneNumberVerified", userId: input.userId, phoneNumber }, input.ifMatch)
-      )
-    ))
+  Effect.flatMap(authorizeMarkPhoneNumberVerified, (mark) => mark(input))
 
-/** Who may erase the user: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
+/** Who may erase the user, asked once: what it answers is the erasure of that user, run without asking again. */
 export const authorizeErasePersonalData = (userId: string) =>
-  Effect.flatMap(CurrentPrincipal, (principal) => authorizeErase(principal, userId))
+  Effect.flatMap(CurrentPrincipal, (principal) =>
+    Effect.as(
+      authorizeErase(principal, userId),
+      (ifMatch: IfMatch | undefined) => runCommand(principal, { type: "ErasePersonalData", userId }, ifMatch)
+    ))
 
 /** Deletes every raw PII value of the user; the audit trail keeps only what it always had (masked forms). */
 export const erasePersonalData = (input: { readonly userId: string; readonly ifMatch: IfMatch | undefined }) =>
-  Effect.flatMap(CurrentPrincipal, (principal) =>
-    Effect.zipRight(
-      authorizeErase(principal, input.userId),
-      runCommand(principal, { type: "ErasePersonalData", userId: input.userId }, input.ifMatch)
-    ))
+  Effect.flatMap(authorizeErasePersonalData(input.userId), (erase) => erase(input.ifMatch))

@@ -13,15 +13,20 @@ export interface UpdatePhoneNumberInput {
   readonly ifMatch: IfMatch | undefined
 }
 
-/** Who may set the user's number: the HTTP handler checks it before it claims an Idempotency-Key, the program again. */
+/**
+ * Who may set the user's number, asked once: what it answers is the command for that user, so that the HTTP handler
+ * can authorize before it reads a body or claims an Idempotency-Key, and run the command without asking again.
+ */
 export const authorizeUpdatePhoneNumber = (userId: string) =>
-  Effect.flatMap(CurrentPrincipal, (principal) => authorizeWrite(principal, userId))
+  Effect.flatMap(CurrentPrincipal, (principal) =>
+    Effect.as(
+      authorizeWrite(principal, userId),
+      (input: Omit<UpdatePhoneNumberInput, "userId">) =>
+        Effect.flatMap(
+          input.phoneNumber === null ? Effect.succeed(null) : parsePhoneNumber(input.phoneNumber),
+          (phoneNumber) => runCommand(principal, { type: "UpdatePhoneNumber", userId, phoneNumber }, input.ifMatch)
+        )
+    ))
 
 export const updatePhoneNumber = (input: UpdatePhoneNumberInput) =>
-  Effect.flatMap(CurrentPrincipal, (principal) =>
-    authorizeWrite(principal, input.userId).pipe(
-      Effect.zipRight(input.phoneNumber === null ? Effect.succeed(null) : parsePhoneNumber(input.phoneNumber)),
-      Effect.flatMap((phoneNumber) =>
-        runCommand(principal, { type: "UpdatePhoneNumber", userId: input.userId, phoneNumber }, input.ifMatch)
-      )
-    ))
+  Effect.flatMap(authorizeUpdatePhoneNumber(input.userId), (update) => update(input))

@@ -73,7 +73,7 @@ const nowIso = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis).
 
 /**
  * The caller may manage the organization's webhooks: a service with webhooks:write (and audit:read when `events`: the
- * route sends or shows events), of that organization. The handler checks it before it reads a body, the program again.
+ * route sends or shows events), of that organization. Each program asks it once, first.
  */
 export const authorizeWebhookRoutes = (organizationId: string, events: boolean) =>
   Effect.gen(function*() {
@@ -100,10 +100,22 @@ export interface CreateWebhookInput {
   readonly eventTypes: ReadonlyArray<WebhookEventType>
 }
 
+/**
+ * Who may subscribe in the organization, asked once: what it answers creates the subscription, so that the HTTP
+ * handler can authorize before it reads the body, and create without asking again.
+ */
+export const authorizeCreateWebhook = (organizationId: string) =>
+  Effect.as(
+    authorizeWebhookRoutes(organizationId, true),
+    (input: Omit<CreateWebhookInput, "organizationId">) => created({ organizationId, ...input })
+  )
+
 /** A new subscription, active from the organization's next event on, and its secret, shown this once. */
 export const createWebhook = (input: CreateWebhookInput) =>
+  Effect.flatMap(authorizeCreateWebhook(input.organizationId), (create) => create(input))
+
+const created = (input: CreateWebhookInput) =>
   Effect.gen(function*() {
-    yield* authorizeWebhookRoutes(input.organizationId, true)
     const derive = yield* secretDeriver
     const { urlRules } = yield* WebhookSettings
     const checked = checkWebhookUrl(input.url, urlRules)

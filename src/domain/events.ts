@@ -1,6 +1,6 @@
 /**
  * The User aggregate's events, declared once as Schemas: the decider (user.ts) builds values of these types, the
- * stores keep them, the contract (src/http/api.ts) and the OpenAPI document show them, and a typed client decodes
+ * stores keep them, the contract (src/api) and the OpenAPI document show them, and a typed client decodes
  * them. Numbers appear only masked (`****` and the last four digits) or as salted commitments to keyed fingerprints,
  * whose openings live in a record that erasure deletes (docs/DECISIONS.md, "Erasure that forgets"). Field order follows
  * docs/CONTRACT.md: id, type, aggregate, version, time, data, metadata.

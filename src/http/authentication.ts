@@ -3,17 +3,17 @@
  * answers a refusal as its problem (problems.ts). The edge's log line learns who the caller is.
  */
 import { HttpServerRequest } from "@effect/platform"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, FiberRef, Layer, Redacted } from "effect"
+import { Authentication } from "../api/common.js"
 import { Auth, type Principal } from "../services/auth.js"
 import { Unauthenticated } from "../services/errors.js"
-import { Authentication } from "./api.js"
-import { currentEdgeRequest } from "./edge.js"
+import { noteCaller } from "./edge.js"
 import { failAsProblem, type KnownError, type Problem, toProblem } from "./problems.js"
 
 const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i
 
-// What the bearer entry refused a request with, for the API-key entry that HttpApi tries after it (api.ts).
-const refusals = new WeakMap<HttpServerRequest.HttpServerRequest, Problem>()
+// What the bearer entry refused the request with, for the API-key entry that HttpApi tries after it, in the same fiber.
+const BearerRefusal = FiberRef.unsafeMake<Problem | undefined>(undefined)
 
 // Never seen in practice: the bearer entry has always refused first and left its answer.
 const keyAlone = toProblem(
@@ -36,21 +36,13 @@ export const AuthenticationLive = Layer.effect(
           bearerToken: token === undefined ? undefined : Redacted.make(token),
           apiKey: apiKey === undefined ? undefined : Redacted.make(apiKey)
         }).pipe(
-          Effect.tap((principal) =>
-            Effect.map(currentEdgeRequest, (edge) => {
-              edge.organizationId = principal.organizationId
-              edge.actor = `${principal.actor.type}:${principal.actor.id}`
-            })
-          ),
+          Effect.tap(noteCaller),
           Effect.catchAll((error: KnownError) =>
-            Effect.tapError(failAsProblem(error), (problem) => Effect.sync(() => refusals.set(request, problem)))
+            Effect.tapError(failAsProblem(error), (problem) => FiberRef.set(BearerRefusal, problem))
           )
         )
       }),
     // The key alone never authenticates: the bearer entry checked the JWT and the key together, and refused.
-    apiKey: () =>
-      Effect.withFiberRuntime<Principal, Problem>((fiber) =>
-        Effect.fail(refusals.get(currentRequest(fiber)) ?? keyAlone)
-      )
+    apiKey: () => Effect.flatMap(FiberRef.get(BearerRefusal), (refusal) => Effect.fail(refusal ?? keyAlone))
   }))
 )

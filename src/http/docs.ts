@@ -25,7 +25,7 @@ export const scalar: HttpApiScalar.ScalarConfig & ScalarExtras = {
   defaultOpenAllTags: true,
   showToolbar: "never",
   telemetry: false,
-  // Every operation needs both credentials together (api.ts declares them as one requirement): preselect that pair,
+  // Every operation needs both credentials together (src/api/common.ts declares them as one requirement): preselect that pair,
   // so "Test Request" opens with a field for the token and one for the API key.
   authentication: { preferredSecurityScheme: [["apiKey", "bearer"]] }
 }

@@ -7,6 +7,7 @@ import type { HttpApp } from "@effect/platform"
 import { RouteNotFound } from "@effect/platform/HttpServerError"
 import { Context, Effect, FiberRef } from "effect"
 import { CurrentRequest, type RequestIds, uuidv7At } from "../app/context.js"
+import type { Principal } from "../services/auth.js"
 import { problemOfCause, problemResponse } from "./problems.js"
 import { pathOf, routeTemplate } from "./routes.js"
 
@@ -30,16 +31,28 @@ export type LogSink = (line: LogLine) => void
 
 export const consoleSink: LogSink = (line) => console.log(JSON.stringify(line))
 
-/** A request as the edge follows it: its ids, and what the layers inside learn about it for its log line. */
-export interface EdgeRequest extends RequestIds {
-  organizationId?: string
-  actor?: string
-  /** The problem code of the answer, when a layer inside rendered one itself (idempotency.ts). */
-  code?: string
+/** A request as the edge follows it: its ids, and what the HTTP layer learns about it for its log line. */
+interface EdgeRequest extends RequestIds {
+  organizationId?: string | undefined
+  actor?: string | undefined
+  /** The problem code of the answer, when the HTTP layer rendered one itself (idempotency.ts). */
+  code?: string | undefined
 }
 
-/** The current request's edge record (set by the edge for each request, read and filled in by the layers inside). */
-export const currentEdgeRequest: Effect.Effect<EdgeRequest> = FiberRef.get(CurrentRequest) as Effect.Effect<EdgeRequest>
+/** The edge's record of the current request; outside a request (a test of one module), nobody's. */
+const CurrentEdgeRequest = FiberRef.unsafeMake<EdgeRequest | undefined>(undefined)
+
+const note = (fields: Omit<EdgeRequest, keyof RequestIds>): Effect.Effect<void> =>
+  Effect.map(FiberRef.get(CurrentEdgeRequest), (edge) => {
+    if (edge !== undefined) Object.assign(edge, fields)
+  })
+
+/** For the log line: who the caller is, once authenticated. */
+export const noteCaller = (principal: Principal): Effect.Effect<void> =>
+  note({ organizationId: principal.organizationId, actor: `${principal.actor.type}:${principal.actor.id}` })
+
+/** For the log line: the problem code of an answer the HTTP layer rendered itself. */
+export const noteCode = (code: string): Effect.Effect<void> => note({ code })
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -65,7 +78,9 @@ export const edgeMiddleware = (sink: LogSink) =>
         : app
       // Set, not Effect.locally: every request runs in a fiber of its own (HttpApp.toWebHandler forks one per
       // request), so there is no earlier value to restore, and a set is one step where locally is a dozen.
-      return Effect.zipRight(FiberRef.set(CurrentRequest, edge), routed).pipe(
+      return FiberRef.set(CurrentRequest, edge).pipe(
+        Effect.zipRight(FiberRef.set(CurrentEdgeRequest, edge)),
+        Effect.zipRight(routed),
         Effect.catchAllCause((cause) => {
           const problem = problemOfCause(cause, edge.requestId)
           edge.code = problem.code

@@ -1,38 +1,133 @@
 /**
- * What only HTTP can get wrong: a malformed request, a body of the wrong type or size, a client that went away, and
- * an Idempotency-Key in use or reused. src/http/problems.ts turns each into its answer.
+ * What only HTTP can get wrong: a malformed request, a body of the wrong type or size, a client that went away, an
+ * Idempotency-Key in use or reused; and the answers that are no error of ours (an unknown route, a defect, a Worker
+ * deployed without its settings). Each class declares its HTTP answer on its schema (src/domain/problem.ts).
  */
-import { Data } from "effect"
+import * as Schema from "effect/Schema"
+import { problem } from "../domain/problem.js"
+
+export const INVALID_REQUEST_CODES = [
+  "invalid-body",
+  "malformed-json",
+  "invalid-user-id",
+  "invalid-organization-id",
+  "invalid-query",
+  "invalid-if-match",
+  "invalid-idempotency-key",
+  "invalid-webhook-id",
+  "invalid-event-id",
+  "invalid-cursor",
+  "outdated-cursor"
+] as const
+
+const InvalidRequestCode = Schema.Literal(...INVALID_REQUEST_CODES)
 
 /** The request is not well-formed: body, path parameter, query or header. */
-export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
-  readonly code:
-    | "malformed-json"
-    | "invalid-body"
-    | "invalid-user-id"
-    | "invalid-organization-id"
-    | "invalid-query"
-    | "invalid-if-match"
-    | "invalid-idempotency-key"
-    | "invalid-webhook-id"
-    | "invalid-event-id"
-    | "invalid-cursor"
-    | "outdated-cursor"
-  readonly detail: string
-}> {}
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()(
+  "InvalidRequest",
+  {
+    code: InvalidRequestCode,
+    detail: Schema.String
+  },
+  problem<{ readonly code: typeof InvalidRequestCode.Type; readonly detail: string }>({
+    status: 400,
+    title: "Bad request",
+    codes: INVALID_REQUEST_CODES,
+    code: (e) => e.code,
+    detail: (e) => e.detail
+  })
+) {}
 
-export class UnsupportedMediaType extends Data.TaggedError("UnsupportedMediaType")<{ readonly contentType: string }> {}
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()(
+  "UnsupportedMediaType",
+  {
+    contentType: Schema.String
+  },
+  problem({
+    status: 415,
+    title: "Unsupported media type",
+    codes: ["unsupported-media-type"],
+    detail: "Send the body as application/json."
+  })
+) {}
 
-export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly limitBytes: number }> {}
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
+  "PayloadTooLarge",
+  {
+    limitBytes: Schema.Number
+  },
+  problem<{ readonly limitBytes: number }>({
+    status: 413,
+    title: "Payload too large",
+    codes: ["payload-too-large"],
+    detail: (e) => `The body exceeds ${e.limitBytes} bytes.`
+  })
+) {}
 
 /**
- * The client went away before the request was answered: it closed the connection mid-upload (the body never
- * arrived in full), or while the request ran. Not a failure of the service; whatever the client gets is moot.
+ * The client went away before the request was answered: it closed the connection mid-upload, or while the request
+ * ran. nginx's 499: no answer reaches the client, but the log says what happened.
  */
-export class ClientClosedRequest extends Data.TaggedError("ClientClosedRequest")<{}> {}
+export class ClientClosedRequest extends Schema.TaggedError<ClientClosedRequest>()(
+  "ClientClosedRequest",
+  {},
+  problem({
+    status: 499,
+    title: "Client closed request",
+    codes: ["client-closed-request"],
+    detail: "The client closed the connection before the request was answered."
+  })
+) {}
 
 /** A request with this Idempotency-Key is still running; retry once it has finished. */
 export { IdempotencyKeyInUse } from "../services/errors.js"
 
 /** This Idempotency-Key was used before for a different request (method, path, body, caller or If-Match). */
-export class IdempotencyKeyReused extends Data.TaggedError("IdempotencyKeyReused")<{}> {}
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
+  "IdempotencyKeyReused",
+  {},
+  problem({
+    status: 422,
+    title: "Idempotency key reused",
+    codes: ["idempotency-key-reused"],
+    detail: "This Idempotency-Key was used for a different request; use a new key for a new request."
+  })
+) {}
+
+/** No route has this method and path. */
+export class UnknownRoute extends Schema.TaggedError<UnknownRoute>()(
+  "RouteNotFound",
+  {},
+  problem({
+    status: 404,
+    title: "Not found",
+    codes: ["route-not-found"],
+    detail: "No such route."
+  })
+) {}
+
+/** A defect: nothing the request did explains it. */
+export class InternalError extends Schema.TaggedError<InternalError>()(
+  "InternalError",
+  {},
+  problem({
+    status: 500,
+    title: "Internal error",
+    codes: ["internal-error"],
+    detail: "The request failed unexpectedly; nothing is known to have been written."
+  })
+) {}
+
+/** A Worker deployed without the settings it needs. */
+export class Misconfigured extends Schema.TaggedError<Misconfigured>()(
+  "Misconfigured",
+  {
+    detail: Schema.String
+  },
+  problem<{ readonly detail: string }>({
+    status: 500,
+    title: "Service misconfigured",
+    codes: ["misconfigured"],
+    detail: (e) => e.detail
+  })
+) {}

@@ -8,20 +8,15 @@
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
-import { Context, Effect, Exit, Layer } from "effect"
+import { Effect, Exit, FiberRef } from "effect"
+import { CurrentRequest } from "../app/context.js"
 import type { CommandResult } from "../app/run-command.js"
 import type { Actor } from "../domain/events.js"
 import { CurrentPrincipal } from "../services/auth.js"
 import type { StoreUnavailable } from "../services/errors.js"
-import {
-  currentKeyedWrite,
-  Idempotency,
-  MIN_IDEMPOTENCY_HASH_KEY_LENGTH,
-  type StoredResponse
-} from "../services/idempotency.js"
-import { hmacSha256Hex } from "../sha256.js"
+import { currentKeyedWrite, Idempotency, type StoredResponse } from "../services/idempotency.js"
 import { readJsonBytes } from "./body.js"
-import { currentEdgeRequest } from "./edge.js"
+import { noteCode } from "./edge.js"
 import {
   IdempotencyKeyInUse,
   IdempotencyKeyReused,
@@ -30,6 +25,7 @@ import {
   type UnsupportedMediaType
 } from "./errors.js"
 import { problemOfCause, problemResponse } from "./problems.js"
+import { RequestHasher, requestIdentityBytes } from "./request-hash.js"
 
 export const IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 export const REPLAYED_HEADER = "idempotent-replayed"
@@ -46,51 +42,6 @@ export const parseIdempotencyKey = (header: string | undefined): Effect.Effect<s
         detail: "Idempotency-Key must be 1 to 255 printable ASCII characters."
       })
     )
-
-export interface RequestIdentity {
-  readonly method: string
-  /** Path and query as sent. */
-  readonly path: string
-  /** Who acts: the same key from another caller of the organization is another request. */
-  readonly actor: Actor
-  readonly ifMatch: string | undefined
-  readonly body: Uint8Array
-}
-
-/**
- * The keyed hash of what makes two requests the same one: HMAC-SHA-256 (hex) under IDEMPOTENCY_HASH_KEY. Keyed because
- * the body may hold a phone number, which has too little entropy for a plain hash: anyone who read a stored hash could
- * find the number by hashing guesses. Provided by makeFetchHandler (src/handler.ts).
- */
-export class RequestHasher extends Context.Tag("users-api/RequestHasher")<
-  RequestHasher,
-  (bytes: Uint8Array) => string
->() {}
-
-export const requestHasher = (key: string): Layer.Layer<RequestHasher> => {
-  if (key.length < MIN_IDEMPOTENCY_HASH_KEY_LENGTH) {
-    throw new Error(`IDEMPOTENCY_HASH_KEY must be at least ${MIN_IDEMPOTENCY_HASH_KEY_LENGTH} characters`)
-  }
-  return Layer.succeed(RequestHasher, (bytes) => hmacSha256Hex(key, bytes))
-}
-
-/** The bytes the request hash covers; fields are JSON-framed so none can bleed into the next. */
-export const requestIdentityBytes = (request: RequestIdentity): Uint8Array => {
-  const head = new TextEncoder().encode(
-    JSON.stringify([
-      "users-api/idempotency/1",
-      request.method.toUpperCase(),
-      request.path,
-      request.actor.type,
-      request.actor.id,
-      request.ifMatch?.trim() ?? null
-    ]) + "\n"
-  )
-  const bytes = new Uint8Array(head.byteLength + request.body.byteLength)
-  bytes.set(head, 0)
-  bytes.set(request.body, head.byteLength)
-  return bytes
-}
 
 /** Whose key space a request's key is in: the actor's type and id (`service:svc_x`, `user:u1`). */
 export const principalOf = (actor: Actor): string => `${actor.type}:${actor.id}`
@@ -247,13 +198,13 @@ const keyed = <E, R>(
         }
         // Rendered here, once, as the edge renders any failure: what is kept is what the client gets. The edge logs
         // the code it is told.
-        const edge = yield* currentEdgeRequest
-        const problem = problemOfCause(exit.cause, edge.requestId)
+        const { requestId } = yield* FiberRef.get(CurrentRequest)
+        const problem = problemOfCause(exit.cause, requestId)
         const response = problemResponse(problem)
         yield* settle(response, problem.code)
         // A defect goes on to the edge, which logs what kind it was.
         if (problem.status === 500) return yield* Effect.failCause(exit.cause)
-        edge.code = problem.code
+        yield* noteCode(problem.code)
         return response
       })
     )

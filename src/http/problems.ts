@@ -1,18 +1,18 @@
 /**
- * The one table where errors become HTTP: each error's status, stable `code`, title and fixed detail, read both by
- * the contract (api.ts declares each endpoint's problems from it) and by `toProblem`, which the handlers and the
- * authentication middleware apply once at their boundary. `Problem` is the RFC 9457 body every error answer
- * carries, and what the typed client (src/client.ts) decodes. No text here echoes a submitted value.
+ * Where errors become HTTP: each error class declares its status, codes, title and detail on its schema; this
+ * module gathers them for the contract (src/api) and renders them (`toProblem`). `Problem` is the RFC 9457 body
+ * every error answer carries, and what the typed client (src/client.ts) decodes.
  */
-import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
+import { type HttpApiEndpoint, HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { clientAbortFiberId, RouteNotFound } from "@effect/platform/HttpServerError"
 import { Cause, Effect, Equal, FiberRef } from "effect"
 import * as Schema from "effect/Schema"
 import { CurrentRequest } from "../app/context.js"
-import type * as App from "../app/errors.js"
-import type * as Domain from "../domain/errors.js"
-import type * as Ports from "../services/errors.js"
+import * as App from "../app/errors.js"
+import * as Domain from "../domain/errors.js"
+import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/problem.js"
+import * as Ports from "../services/errors.js"
 import * as Http from "./errors.js"
 
 /** The body of every error answer (`Content-Type: application/problem+json`). */
@@ -38,264 +38,59 @@ export class Problem extends Schema.Class<Problem>("Problem")({
   }
 }
 
-export type KnownError =
-  | Domain.InvalidPhoneNumber
-  | Domain.UserNotFound
-  | Domain.UserAlreadyExists
-  | Domain.UserErased
-  | Domain.VerificationRejected
-  | Ports.Unauthenticated
-  | Ports.Forbidden
-  | Ports.IdentityProviderUnavailable
-  | Ports.StoreUnavailable
-  | Ports.VersionConflict
-  | Ports.PhoneNumberInUse
-  | App.PreconditionFailed
-  | App.OrganizationNotFound
-  | App.WebhookNotFound
-  | App.DeliveryNotFound
-  | App.DeliveryPending
-  | App.WebhookDisabled
-  | App.WebhookLimitReached
-  | App.InvalidWebhookUrl
-  | App.WebhooksNotConfigured
-  | Http.InvalidRequest
-  | Http.UnsupportedMediaType
-  | Http.PayloadTooLarge
-  | Http.ClientClosedRequest
-  | Http.IdempotencyKeyInUse
-  | Http.IdempotencyKeyReused
+/**
+ * The catalogue of errors that answer as problems, for CONTRACT.md's table and the typed client's tests; rendering
+ * needs no list, as each error's class declares its answer (src/domain/problem.ts).
+ */
+export const ERRORS = [
+  Domain.InvalidPhoneNumber,
+  Domain.UserNotFound,
+  Domain.UserAlreadyExists,
+  Domain.UserErased,
+  Domain.VerificationRejected,
+  Ports.Unauthenticated,
+  Ports.Forbidden,
+  Ports.IdentityProviderUnavailable,
+  Ports.StoreUnavailable,
+  Ports.VersionConflict,
+  Ports.PhoneNumberInUse,
+  Ports.IdempotencyKeyInUse,
+  App.PreconditionFailed,
+  App.OrganizationNotFound,
+  App.WebhookNotFound,
+  App.DeliveryNotFound,
+  App.DeliveryPending,
+  App.WebhookDisabled,
+  App.WebhookLimitReached,
+  App.InvalidWebhookUrl,
+  App.WebhooksNotConfigured,
+  Http.InvalidRequest,
+  Http.UnsupportedMediaType,
+  Http.PayloadTooLarge,
+  Http.ClientClosedRequest,
+  Http.IdempotencyKeyReused,
+  Http.UnknownRoute,
+  Http.InternalError,
+  Http.Misconfigured
+] as const
 
-/** Not errors of ours, but answers too: an unknown route, a defect, and a Worker deployed without its settings. */
-type Answer =
-  | KnownError
-  | { readonly _tag: "RouteNotFound" }
-  | { readonly _tag: "InternalError" }
-  | { readonly _tag: "Misconfigured"; readonly detail: string }
+type Answer = InstanceType<(typeof ERRORS)[number]>
+
+/** The errors a program can fail with (the rest are the edge's own answers). */
+export type KnownError = Exclude<Answer, Http.UnknownRoute | Http.InternalError | Http.Misconfigured>
 
 export type ProblemTag = Answer["_tag"]
 
-interface Row<E> {
-  readonly status: number
-  readonly title: string
-  /** Every code this error can carry (the first is the default): the contract lists them. */
-  readonly codes: readonly [string, ...Array<string>]
-  readonly code?: (error: E) => string
-  readonly detail: string | ((error: E) => string)
-  readonly hint?: (error: E) => string
-  readonly headers?: (error: E) => Record<string, string>
+type Row<E> = ProblemSpec<E>
+
+/** Each error's problem by its tag, as its class declares it: what the contract lists and `toProblem` applies. */
+export const PROBLEMS = Object.fromEntries(ERRORS.map((error) => [error._tag, problemSpecOf(error)!])) as {
+  readonly [T in ProblemTag]: Row<Extract<Answer, { readonly _tag: T }>>
 }
 
-const INVALID_REQUEST_CODES = [
-  "invalid-body",
-  "malformed-json",
-  "invalid-user-id",
-  "invalid-organization-id",
-  "invalid-query",
-  "invalid-if-match",
-  "invalid-idempotency-key",
-  "invalid-webhook-id",
-  "invalid-event-id",
-  "invalid-cursor",
-  "outdated-cursor"
-] as const satisfies ReadonlyArray<Http.InvalidRequest["code"]>
-
-export const PROBLEMS: { readonly [T in ProblemTag]: Row<Extract<Answer, { readonly _tag: T }>> } = {
-  InvalidRequest: {
-    status: 400,
-    title: "Bad request",
-    codes: INVALID_REQUEST_CODES,
-    code: (e) => e.code,
-    detail: (e) => e.detail
-  },
-  InvalidWebhookUrl: {
-    status: 400,
-    title: "Bad request",
-    codes: ["invalid-webhook-url"],
-    detail: (e) => e.detail
-  },
-  Unauthenticated: {
-    status: 401,
-    title: "Unauthenticated",
-    codes: ["invalid-token", "missing-token", "missing-api-key", "invalid-api-key"],
-    code: (e) => e.reason,
-    detail: (e) => e.detail,
-    headers: (e) => ({
-      "www-authenticate": e.reason === "invalid-token"
-        ? `Bearer realm="users-api", error="invalid_token"`
-        : `Bearer realm="users-api"`
-    })
-  },
-  Forbidden: {
-    status: 403,
-    title: "Forbidden",
-    codes: ["missing-scope", "not-own-user", "organization-mismatch", "not-own-organization"],
-    code: (e) => e.reason,
-    detail: (e) => e.detail
-  },
-  UserNotFound: {
-    status: 404,
-    title: "User not found",
-    codes: ["user-not-found"],
-    detail: "No user with this id exists in your organization."
-  },
-  OrganizationNotFound: {
-    status: 404,
-    title: "Organization not found",
-    codes: ["organization-not-found"],
-    detail: "No such organization is visible to you."
-  },
-  WebhookNotFound: {
-    status: 404,
-    title: "Webhook not found",
-    codes: ["webhook-not-found"],
-    detail: "No webhook subscription with this id exists in your organization."
-  },
-  DeliveryNotFound: {
-    status: 404,
-    title: "Delivery not found",
-    codes: ["delivery-not-found"],
-    detail: "The webhook subscription has no delivery of this event."
-  },
-  RouteNotFound: { status: 404, title: "Not found", codes: ["route-not-found"], detail: "No such route." },
-  UserAlreadyExists: {
-    status: 409,
-    title: "User already exists",
-    codes: ["user-already-exists"],
-    detail: "A user with this id exists already; nothing was changed."
-  },
-  VersionConflict: {
-    status: 409,
-    title: "Concurrent update",
-    codes: ["concurrent-update"],
-    detail: "The user kept changing while this update was retried; read it again and retry."
-  },
-  PhoneNumberInUse: {
-    status: 409,
-    title: "Phone number in use",
-    codes: ["phone-number-in-use"],
-    detail: "Another user of your organization has this phone number; nothing was changed."
-  },
-  VerificationRejected: {
-    status: 409,
-    title: "Cannot verify",
-    codes: ["no-phone-number", "phone-number-mismatch"],
-    code: (e) => e.reason,
-    detail: (e) =>
-      e.reason === "no-phone-number"
-        ? "The user has no phone number to verify."
-        : "The number named is not the user's current number; it may have changed since it was checked."
-  },
-  IdempotencyKeyInUse: {
-    status: 409,
-    title: "Idempotency key in use",
-    codes: ["idempotency-key-in-use"],
-    detail: "A request with this Idempotency-Key is still being processed; retry shortly to get its answer.",
-    headers: () => ({ "retry-after": "1" })
-  },
-  WebhookLimitReached: {
-    status: 409,
-    title: "Webhook limit reached",
-    codes: ["webhook-limit-reached"],
-    detail: (e) => `Your organization has ${e.limit} webhook subscriptions, the most it may have; delete one first.`
-  },
-  DeliveryPending: {
-    status: 409,
-    title: "Delivery pending",
-    codes: ["delivery-pending"],
-    detail: "The delivery is still pending: it is sent on its schedule, and can be re-sent once delivered or failed."
-  },
-  WebhookDisabled: {
-    status: 409,
-    title: "Webhook disabled",
-    codes: ["webhook-disabled"],
-    detail: "The webhook subscription is disabled (its receiver answered 410 Gone); nothing is sent to it."
-  },
-  UserErased: {
-    status: 410,
-    title: "User erased",
-    codes: ["user-erased"],
-    detail: "The user's personal data was erased; it takes no new personal data."
-  },
-  PreconditionFailed: {
-    status: 412,
-    title: "Precondition failed",
-    codes: ["version-mismatch"],
-    detail: (e) => `If-Match named version ${e.expected} but the user is at version ${e.current}; nothing was written.`
-  },
-  PayloadTooLarge: {
-    status: 413,
-    title: "Payload too large",
-    codes: ["payload-too-large"],
-    detail: (e) => `The body exceeds ${e.limitBytes} bytes.`
-  },
-  UnsupportedMediaType: {
-    status: 415,
-    title: "Unsupported media type",
-    codes: ["unsupported-media-type"],
-    detail: "Send the body as application/json."
-  },
-  InvalidPhoneNumber: {
-    status: 422,
-    title: "Invalid phone number",
-    codes: ["invalid-phone-number"],
-    detail: "The phone number is not accepted.",
-    hint: (e) => e.hint
-  },
-  IdempotencyKeyReused: {
-    status: 422,
-    title: "Idempotency key reused",
-    codes: ["idempotency-key-reused"],
-    detail: "This Idempotency-Key was used for a different request; use a new key for a new request."
-  },
-  // nginx's code for it: no answer reaches the client, but the log says what happened.
-  ClientClosedRequest: {
-    status: 499,
-    title: "Client closed request",
-    codes: ["client-closed-request"],
-    detail: "The client closed the connection before the request was answered."
-  },
-  InternalError: {
-    status: 500,
-    title: "Internal error",
-    codes: ["internal-error"],
-    detail: "The request failed unexpectedly; nothing is known to have been written."
-  },
-  Misconfigured: {
-    status: 500,
-    title: "Service misconfigured",
-    codes: ["misconfigured"],
-    detail: (e) => e.detail
-  },
-  StoreUnavailable: {
-    status: 503,
-    title: "Service unavailable",
-    codes: ["store-unavailable"],
-    // A store can fail after it committed (test/support/faults.ts, "after"): the outcome is not promised either way.
-    detail: "The store did not answer; the request may or may not have been applied. Retry shortly.",
-    headers: () => ({ "retry-after": "1" })
-  },
-  WebhooksNotConfigured: {
-    status: 503,
-    title: "Webhooks not configured",
-    codes: ["webhooks-not-configured"],
-    // No Retry-After: it lasts until the operator sets the key.
-    detail: "This deployment has no WEBHOOK_SECRET_KEY, so it cannot sign webhooks; its operator must set one."
-  },
-  IdentityProviderUnavailable: {
-    status: 503,
-    title: "Identity provider unavailable",
-    codes: ["identity-provider-unavailable"],
-    // Not a 401: the token was not found wanting, so a client must not drop it (or log its user out).
-    detail: "The identity provider's keys could not be fetched, so the token cannot be checked now. " +
-      "Retry after the time Retry-After gives; the token may well be valid.",
-    headers: (e) => ({ "retry-after": String(Math.max(1, Math.ceil(e.retryAfterSeconds))) })
-  }
-}
-
-/** An error as its problem, by its row in the table. */
-export const toProblem = <E extends Answer>(error: E, requestId: string): Problem => {
-  const row = PROBLEMS[error._tag as ProblemTag] as Row<E>
+/** An error as its problem, as its class declares it (a plain `{ _tag, … }` by the class of that tag). */
+export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, requestId: string): Problem => {
+  const row: Row<any> = problemSpecOfError(error) ?? PROBLEMS[error._tag]
   const code = row.code?.(error) ?? row.codes[0]
   const hint = row.hint?.(error)
   const problem = new Problem({
@@ -318,10 +113,8 @@ export const toProblem = <E extends Answer>(error: E, requestId: string): Proble
 export const failAsProblem = (error: KnownError): Effect.Effect<never, Problem> =>
   Effect.flatMap(FiberRef.get(CurrentRequest), (ids) => Effect.fail(toProblem(error, ids.requestId)))
 
-const KNOWN_TAGS = new Set<string>(Object.keys(PROBLEMS))
-
-export const isKnownError = (error: unknown): error is KnownError =>
-  typeof error === "object" && error !== null && "_tag" in error && KNOWN_TAGS.has(String(error._tag))
+/** An error whose class declares its problem. */
+export const isKnownError = (error: unknown): error is KnownError => problemSpecOfError(error) !== undefined
 
 /**
  * Interrupted because the client went away: @effect/platform's web handler interrupts a request's fiber with this
@@ -352,36 +145,50 @@ export const problemOfCause = (cause: Cause.Cause<unknown>, requestId: string): 
       : new Http.InvalidRequest({ code: "invalid-query", detail: `The query parameter ${parameter} is not valid.` })
     return toProblem(invalid, requestId)
   }
-  if (error instanceof RouteNotFound) return toProblem({ _tag: "RouteNotFound" }, requestId)
-  return toProblem({ _tag: "InternalError" }, requestId)
+  if (error instanceof RouteNotFound) return toProblem(new Http.UnknownRoute(), requestId)
+  return toProblem(new Http.InternalError(), requestId)
 }
 
-export const problemResponse = (problem: Problem): HttpServerResponse.HttpServerResponse => {
-  const { code, detail, hint, requestId, status, success, title, type } = problem
-  return HttpServerResponse.text(JSON.stringify({ type, title, status, detail, code, requestId, success, hint }), {
-    status,
-    contentType: "application/problem+json",
+/** The problem body as every error answer carries it: the Problem schema, in its encoding. */
+const ProblemJson = Problem.pipe(HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" }))
+
+const encodeProblem = Schema.encodeSync(ProblemJson)
+const { contentType } = HttpApiSchema.getEncoding(ProblemJson.ast)
+
+export const problemResponse = (problem: Problem): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(JSON.stringify(encodeProblem(problem)), {
+    status: problem.status,
+    contentType,
     headers: problem.headers
   })
-}
 
 const atStatus = new Map<number, Schema.Schema<Problem, any>>()
 
 /**
  * The problems an endpoint (or middleware) can answer, for the contract: one Problem schema per status, described
- * by the codes the table lists for those errors. `HttpApiEndpoint.addError` takes them.
+ * by the codes its error classes declare. `HttpApiEndpoint.addError` takes them.
  */
-export const problemsFor = (tags: ReadonlyArray<ProblemTag>): ReadonlyArray<Schema.Schema<Problem, any>> => {
+export const problemsFor = (errors: ReadonlyArray<Schema.Schema.All>): ReadonlyArray<Schema.Schema<Problem, any>> => {
   const byStatus = new Map<number, Array<string>>()
-  for (const tag of tags) {
-    const row = PROBLEMS[tag]
+  for (const error of errors) {
+    const row = problemSpecOf(error)!
     byStatus.set(row.status, [...(byStatus.get(row.status) ?? []), ...row.codes])
   }
   return [...byStatus].map(([status, codes]) => {
-    const base = atStatus.get(status) ?? Problem.pipe(
-      HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" })
-    ).annotations(HttpApiSchema.annotations({ status }))
+    const base = atStatus.get(status) ?? ProblemJson.annotations(HttpApiSchema.annotations({ status }))
     atStatus.set(status, base)
     return base.annotations({ description: `code: ${[...new Set(codes)].join(", ")}` })
   })
 }
+
+/** Adds the problems of `errors` (one schema per status) to an endpoint's errors. */
+export const withProblems =
+  (...errors: ReadonlyArray<Schema.Schema.All>) =>
+  <E extends HttpApiEndpoint.HttpApiEndpoint.Any>(
+    endpoint: E
+  ): HttpApiEndpoint.HttpApiEndpoint.AddError<E, Problem, never> =>
+    problemsFor(errors).reduce((e: any, schema) => e.addError(schema), endpoint)
+
+/** A program's typed failures as their problems. */
+export const answered = <A, E extends KnownError, R>(program: Effect.Effect<A, E, R>): Effect.Effect<A, Problem, R> =>
+  Effect.catchIf(program, isKnownError, failAsProblem) as Effect.Effect<A, Problem, R>

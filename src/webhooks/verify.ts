@@ -3,7 +3,7 @@
  * `webhook-id`, `webhook-timestamp` and `webhook-signature` against the endpoint's secret and the body's exact bytes,
  * before anything in the body is believed. Exported by the typed client (src/client.ts).
  */
-import { Data } from "effect"
+import * as Schema from "effect/Schema"
 import { fromBase64, WEBHOOK_HEADERS, webhookHmac } from "./signature.js"
 
 /** How far a webhook's timestamp may be from the receiver's clock, either way, by default: 5 minutes. */
@@ -22,10 +22,21 @@ export type WebhookVerificationFailure =
   | "no-matching-signature"
 
 /** The webhook is not to be believed; `reason` says why (answer it with a 4xx and do nothing else). */
-export class WebhookVerificationError extends Data.TaggedError("WebhookVerificationError")<{
-  readonly reason: WebhookVerificationFailure
-  readonly message: string
-}> {}
+export class WebhookVerificationError extends Schema.TaggedError<WebhookVerificationError>()(
+  "WebhookVerificationError",
+  {
+    reason: Schema.Literal(
+      ...[
+        "missing-header",
+        "invalid-header",
+        "timestamp-too-old",
+        "timestamp-too-new",
+        "no-matching-signature"
+      ] as const satisfies ReadonlyArray<WebhookVerificationFailure>
+    ),
+    message: Schema.String
+  }
+) {}
 
 /** A request's headers: a Fetch `Headers`, or a plain record such as Node's `IncomingHttpHeaders` (any letter case). */
 export type WebhookRequestHeaders =

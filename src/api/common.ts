@@ -1,0 +1,56 @@
+/**
+ * What the features' contracts share: the id rule of every path parameter, the opaque page cursor, and the
+ * Authentication middleware every group but health declares (its implementation: src/http/authentication.ts).
+ */
+import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
+import * as Schema from "effect/Schema"
+import * as App from "../app/errors.js"
+import * as Http from "../http/errors.js"
+import { problemsFor } from "../http/problems.js"
+import { CurrentPrincipal } from "../services/auth.js"
+import * as Ports from "../services/errors.js"
+
+export const UserId = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/),
+  Schema.annotations({ description: "1 to 64 characters of A-Z, a-z, 0-9, _ and -.", examples: ["user_42"] })
+)
+
+export const Cursor = Schema.String.annotations({
+  description: "Opaque: the nextCursor of the previous page. Without it, from the start."
+})
+
+export const Timestamp = Schema.String.annotations({ description: "ISO-8601" })
+
+export const ApiKeyHeader = HttpApiSecurity.apiKey({ key: "X-API-Key", in: "header" }).pipe(
+  HttpApiSecurity.annotate(OpenApi.Description, "Your organization's API key.")
+)
+
+export const BearerJwt = HttpApiSecurity.bearer.pipe(
+  HttpApiSecurity.annotate(
+    OpenApi.Description,
+    "A JWT naming the organization (org_id): a user's (sub = user id) or a service's (token_use \"service\", scope)."
+  ),
+  HttpApiSecurity.annotate(OpenApi.Format, "JWT")
+)
+
+/**
+ * Both credentials are required on every call. HttpApi tries security schemes in order as alternatives: the bearer
+ * entry, first, checks the JWT and the key together, and the API-key entry, tried only when it refused, never
+ * succeeds alone (it refuses with the bearer entry's answer). Bearer first, so that an accepted request decodes
+ * one scheme, not two.
+ */
+export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
+  provides: CurrentPrincipal,
+  failure: Schema.Union(
+    ...problemsFor([Ports.Unauthenticated, Ports.Forbidden, Ports.StoreUnavailable, Ports.IdentityProviderUnavailable])
+  ),
+  security: { bearer: BearerJwt, apiKey: ApiKeyHeader }
+}) {}
+
+/** What every read of an organization's data can meet. */
+export const ORGANIZATION_PROBLEMS = [
+  Http.InvalidRequest,
+  App.OrganizationNotFound,
+  Ports.Forbidden,
+  Ports.StoreUnavailable
+]

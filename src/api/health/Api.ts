@@ -1,0 +1,13 @@
+/** The health check: the store answers. No credentials. */
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import * as Schema from "effect/Schema"
+import { withProblems } from "../../http/problems.js"
+import * as Ports from "../../services/errors.js"
+
+export class HealthGroup extends HttpApiGroup.make("health")
+  .add(
+    HttpApiEndpoint.get("health", "/healthz")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
+      .pipe(withProblems(Ports.StoreUnavailable))
+  )
+{}

@@ -1,5 +1,4 @@
-// A found key is reused for at most `ttlMs`, the revocation delay. Unknown and revoked keys are never kept, so a new
-// key works at once and made-up keys cannot push real ones out.
+// Unknown and revoked keys are never kept: a new key works at once and made-up keys cannot push real ones out.
 import { makeExpiringCache } from "../expiring-cache.js"
 import type { LookupApiKeyHash } from "./api-keys.js"
 

@@ -1,4 +1,4 @@
-// API keys are shown once; only their SHA-256 is stored, and a key is found by that hash, never by comparing secrets.
+// Only a key's SHA-256 is stored; a key is found by that hash, never by comparing secrets.
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { StoreUnavailable } from "../../services/errors.js"

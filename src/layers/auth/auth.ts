@@ -1,5 +1,4 @@
-// Auth: a verified JWT plus an active API key of the token's `org_id` make a Principal (docs/DECISIONS.md, "Tokens
-// and credentials").
+// A verified JWT plus an active API key of its `org_id` (docs/DECISIONS.md, "Tokens and credentials").
 import { Effect, Layer, Redacted } from "effect"
 import { Auth, type Credentials, type Principal } from "../../services/auth.js"
 import { Forbidden, Unauthenticated } from "../../services/errors.js"
@@ -112,8 +111,7 @@ export interface PrincipalCacheOptions {
   readonly maxEntries?: number
 }
 
-// A caller sends the same (token, key) pair on every request, so its principal is kept under one SHA-256 of the
-// pair, never past the token's bounds; refusals are never kept (docs/DECISIONS.md, "Caches").
+// A (token, key) pair's principal, kept under its SHA-256; refusals never (docs/DECISIONS.md, "Caches").
 export const cachePrincipals = (authenticate: Authenticate, options: PrincipalCacheOptions): Auth["Type"] => {
   const cache = makeExpiringCache<Authenticated>({
     capacity: options.maxEntries ?? 10_000,
@@ -144,7 +142,7 @@ export interface AuthCacheOptions {
   readonly apiKeys?: ApiKeyCacheOptions
 }
 
-/** Each credential and the pair behind its own cache, living as long as the layer (per process or isolate). */
+/** The caches live as long as the layer: per process or isolate. */
 export const AuthLive = (config: JwtConfig, caches: AuthCacheOptions = {}) =>
   Layer.effect(
     Auth,

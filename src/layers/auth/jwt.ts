@@ -1,5 +1,4 @@
-// JWT verification with jose against an inline or remote (remote-jwks.ts) key set; asymmetric algorithms only, so
-// `none` and HMAC never verify.
+// Asymmetric algorithms only, so `none` and HMAC never verify.
 import { Clock, Effect } from "effect"
 import {
   decodeProtectedHeader,
@@ -90,7 +89,6 @@ export const makeVerifyJwt = (config: JwtConfig, keys: KeySource = keySourceOf(c
     requiredClaims: ["exp", "sub"],
     ...(config.maxTokenAgeSeconds !== undefined ? { maxTokenAge: config.maxTokenAgeSeconds } : {})
   }
-  // exp and nbf are judged by Effect's Clock, like the caches' deadlines.
   const verifyWith = (getKey: JWTVerifyGetKey, token: string) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.tryPromise({
@@ -106,7 +104,7 @@ export const makeVerifyJwt = (config: JwtConfig, keys: KeySource = keySourceOf(c
       if (!isAccessTokenType(header.typ)) return yield* invalid("The token's typ header is not an access token's.")
       let outcome = yield* Effect.either(verifyWith(yield* keys.current, token))
       if (outcome._tag === "Left" && outcome.left instanceof errors.JWKSNoMatchingKey) {
-        // Perhaps the identity provider rotated its keys since the set was fetched.
+        // The provider may have rotated its keys.
         const newer = yield* keys.afterNoMatch
         if (newer !== undefined) outcome = yield* Effect.either(verifyWith(newer, token))
       }

@@ -1,5 +1,5 @@
-// The identity provider's key set, fetched with the global fetch and kept; a failed fetch is the provider being
-// unavailable, never a bad token (docs/DECISIONS.md, "The identity provider's key set").
+// A failed fetch is the provider being unavailable, never a bad token (docs/DECISIONS.md, "The identity provider's
+// key set").
 import { Clock, Effect, Random } from "effect"
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose"
 import { IdentityProviderUnavailable } from "../../services/errors.js"
@@ -31,7 +31,7 @@ export const REMOTE_JWKS_DEFAULTS = {
 
 export interface KeySource {
   readonly current: Effect.Effect<JWTVerifyGetKey, IdentityProviderUnavailable>
-  /** A newer set if one could be fetched; undefined if the set is recent enough that the key is simply unknown. */
+  /** Undefined when the set is recent enough that the key is simply unknown. */
   readonly afterNoMatch: Effect.Effect<JWTVerifyGetKey | undefined, IdentityProviderUnavailable>
 }
 
@@ -88,7 +88,7 @@ const download = async (url: URL, timeoutMs: number): Promise<ReturnType<typeof 
   }
 }
 
-/** Settles by `ms` whatever `promise` does, on the caller's own timer (see the single flight below). */
+/** On the caller's own timer (see the single flight below). */
 const within = <A>(promise: Promise<A>, ms: number): Promise<A | undefined> =>
   new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), ms)
@@ -115,9 +115,8 @@ export const remoteKeySource = (url: URL, options: RemoteJwksOptions = {}): KeyS
   let nextAttemptAt = 0
   let inFlight: { readonly settled: Promise<void>; readonly startedAt: number } | undefined
 
-  // One fetch at a time, its outcome recorded by its own promise chain so an interrupted request leaves no half state.
-  // Each waiter awaits it on its own timer: workerd cancels a request resumed from another one's code, and a fetch
-  // whose request vanished is given up after its timeout.
+  // One fetch, recorded by its own promise chain so an interrupted request leaves no half state. Each waiter uses its
+  // own timer: workerd cancels a request resumed from another one's code.
   const refresh = Effect.gen(function*() {
     const clock = yield* Effect.clock
     const now = clock.unsafeCurrentTimeMillis()

@@ -1,5 +1,4 @@
-// Checking the signature is most of authenticating, so verified tokens are kept, never past their `exp` or
-// JWT_MAX_AGE: a cached token is never accepted where an uncached one is refused (docs/DECISIONS.md, "Caches").
+// Kept never past the token's `exp` or JWT_MAX_AGE (docs/DECISIONS.md, "Caches").
 import type { Effect } from "effect"
 import { sha256Hex } from "../../sha256.js"
 import { makeExpiringCache } from "../expiring-cache.js"

@@ -1,4 +1,4 @@
-// A store's whole audit trail for src/audit/verify.ts, through any synchronous query function.
+// For src/audit/verify.ts, through any synchronous query function.
 import type { AuditInput } from "../../audit/verify.js"
 import {
   type CheckpointRow,

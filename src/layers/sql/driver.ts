@@ -1,5 +1,4 @@
-// StoreDriver: the few request-path calls (a user's row, the atomic write, a ping) run on the driver directly, on
-// SQLite synchronously and on D1 as one `batch()` (../d1.ts); every other query goes through @effect/sql.
+// The request path's few calls, on the driver directly; every other query goes through @effect/sql.
 import { Context, Effect } from "effect"
 import { IdempotencyKeyInUse, PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../services/errors.js"
 import { retryWhileLocked } from "./lock-wait.js"
@@ -24,7 +23,7 @@ const RACES = [
   /UNIQUE constraint failed: events\.organization_id, events\.organization_sequence/
 ]
 const NUMBER_TAKEN = /UNIQUE constraint failed: users\.organization_id, users\.phone_number/
-// The Idempotency-Key of this write's answer was taken over by another attempt (idempotency-store.ts).
+// Another attempt took over this write's Idempotency-Key (idempotency-store.ts).
 const KEY_TAKEN = /NOT NULL constraint failed: idempotency_keys\.state/
 
 /** The messages of an error and its causes: where a refusal names the guard that fired. */
@@ -55,7 +54,6 @@ export const classifyWriteError = (userId: string) => (error: unknown): WriteErr
 
 export const unavailable = (cause: unknown) => new StoreUnavailable({ cause })
 
-/** The calls bun:sqlite, node:sqlite and better-sqlite3 share, on one open connection. */
 export interface SyncSqlite {
   exec(sql: string): unknown
   prepare(sql: string): {

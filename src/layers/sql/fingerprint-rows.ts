@@ -14,7 +14,7 @@ export const fingerprintStatements = ({ event, fingerprints }: Change): Readonly
     params: [event.metadata.organizationId, event.aggregateId, event.version, JSON.stringify(fingerprints)]
   }]
 
-/** After the erased row: every opening goes, and older events lose the fingerprints in their data. */
+/** Older events also lose the fingerprints in their data. */
 export const forgetStatements = (organizationId: string, userId: string): ReadonlyArray<Statement> => [
   { sql: `DELETE FROM phone_fingerprints WHERE ${WHERE_USER}`, params: [organizationId, userId] },
   {

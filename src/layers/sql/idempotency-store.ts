@@ -1,5 +1,4 @@
-// Idempotency over any @effect/sql client. Every step is one statement, so atomic on D1 too; a change's answer is
-// kept by `keepAnswer`, inside the change's own atomic unit (docs/DECISIONS.md, "Idempotency and faults").
+// Every step is one statement, atomic on D1 too (docs/DECISIONS.md, "Idempotency and faults").
 import type { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../services/errors.js"
@@ -31,8 +30,7 @@ interface KeyRow {
   readonly expires_at: string
 }
 
-// Claims a free key or takes over an expired row in place (the lazy cleanup of the key in hand); RETURNING says
-// whether this statement won.
+// Takes over an expired row in place (the lazy cleanup of the key in hand); RETURNING says whether it won.
 const CLAIM = "INSERT INTO idempotency_keys (organization_id, principal, idempotency_key, request_hash, state, " +
   "lock_token, response_status, response_headers, response_body, created_at, expires_at) " +
   "VALUES (?, ?, ?, ?, 'in_progress', ?, NULL, NULL, NULL, ?, ?) " +

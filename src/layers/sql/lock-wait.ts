@@ -1,5 +1,5 @@
-// Waiting for SQLite locks off the event loop: the drivers are synchronous, so busy_timeout is short and "database is
-// locked" is retried on a Schedule (docs/DECISIONS.md, "Waiting for SQLite locks").
+// Synchronous drivers block the event loop: busy_timeout is short, locks are retried on a Schedule (docs/DECISIONS.md,
+// "Waiting for SQLite locks").
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient, type SqlConnection, type SqlError, Statement } from "@effect/sql"
 import { Context, Effect, Layer, Schedule } from "effect"

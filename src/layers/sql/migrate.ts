@@ -1,5 +1,4 @@
-// Applies migrations/*.sql to an SQLite file, recorded in `d1_migrations` as `wrangler d1 migrations apply` does,
-// so one set of files serves D1 and SQLite.
+// Recorded in `d1_migrations` as wrangler does, so one set of files serves D1 and SQLite.
 import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 
@@ -28,8 +27,8 @@ export const withStatement = <A>(
   }
 }
 
-// Three levels up from source, one up from the dist/ bundles where this module is inlined; told apart by the module's
-// path, not the file system (Deno may read only migrations/ and data/).
+// Source or inlined in dist/, told apart by the module's path, not the file system: Deno may read only migrations/
+// and data/.
 export const MIGRATIONS_DIR = new URL(
   import.meta.url.includes("/src/layers/sql/") ? "../../../migrations/" : "../migrations/",
   import.meta.url
@@ -46,8 +45,7 @@ export const readMigrations = (dir: string = MIGRATIONS_DIR.pathname): ReadonlyA
     .sort()
     .map((name) => ({ name, sql: readFileSync(join(dir, name), "utf8") }))
 
-// WAL so readers never wait for the writer; NORMAL is durable in WAL. Only journal_mode persists in the file, so each
-// server layer sets the others again on its connections (../sqlite/).
+// WAL so readers never wait for the writer; NORMAL is durable in WAL. Only journal_mode persists in the file.
 export const tuneSqlite = (db: RawSqlite) => {
   // First, or journal_mode fails at once with "database is locked" while another connection holds a lock.
   db.exec("PRAGMA busy_timeout = 5000")
@@ -56,8 +54,7 @@ export const tuneSqlite = (db: RawSqlite) => {
   db.exec("PRAGMA foreign_keys = ON")
 }
 
-// The database holds raw phone numbers: created 0600 before SQLite opens it (its -wal and -shm files take its mode);
-// a more open file is tightened.
+// Raw phone numbers: created 0600 before SQLite opens it; its -wal and -shm files take its mode.
 export const makePrivateDatabaseFile = (filename: string) => {
   closeSync(openSync(filename, "a", 0o600))
   for (const file of [filename, `${filename}-wal`, `${filename}-shm`]) {

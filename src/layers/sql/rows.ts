@@ -1,4 +1,4 @@
-// Users, events and checkpoints in the tables of migrations/: the statements and rows every SQL store shares.
+// The statements and rows every SQL store shares.
 import type { EventLink } from "../../audit/chain.js"
 import type { Checkpoint } from "../../audit/checkpoint.js"
 import type { StoredEvent } from "../../audit/verify.js"

@@ -1,4 +1,4 @@
-// All the services over SQL stores; Auth reads API keys through the provided (directory's) SqlClient.
+// Auth reads API keys through the provided (directory's) SqlClient.
 import { Layer } from "effect"
 import { AuthLive } from "../auth/auth.js"
 import type { JwtConfig } from "../auth/jwt.js"

@@ -1,5 +1,4 @@
-// Which store holds an organization's data: one SQLite file for all, or one of several D1 databases named by the
-// directory (docs/DECISIONS.md, "Tenants across databases").
+// Which store holds an organization (docs/DECISIONS.md, "Tenants across databases").
 import type { SqlClient } from "@effect/sql"
 import { SqlClient as Sql } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"

@@ -1,5 +1,4 @@
-// UserRepo and EventLog over any SQL store, each statement on its organization's store (shards.ts): the row and the
-// atomic write (with a kept Idempotency-Key answer) through the StoreDriver, other reads through @effect/sql.
+// Each statement on its organization's store; the row and the atomic write through the StoreDriver.
 import type { SqlClient } from "@effect/sql"
 import { Clock, Effect, FiberRef, Layer } from "effect"
 import { GENESIS_HASH, nextLink } from "../../audit/chain.js"

@@ -1,6 +1,5 @@
-// WebhookStore over any SQL store, each statement on its organization's store (shards.ts). All-or-nothing units go
-// through the StoreDriver's `write`: a transaction on SQLite, one `batch()` on D1 (docs/DECISIONS.md, "Webhook
-// delivery"). The relay's calls visit every store this process serves.
+// Each statement on its organization's store; all-or-nothing units through the StoreDriver's `write`
+// (docs/DECISIONS.md, "Webhook delivery").
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../services/errors.js"
@@ -84,8 +83,7 @@ const SELECT_SUBSCRIPTION = `SELECT ${SUBSCRIPTION_COLUMNS} FROM webhook_subscri
 
 const OF_SUBSCRIPTION = "subscription_id IN (SELECT id FROM webhook_subscriptions WHERE organization_id = ? AND id = ?)"
 
-/** Older generations that still sign after quick successive rotations, so a retried rotation never drops the secret
- * receivers have. */
+/** Older generations still signing, so a retried rotation never drops the secret receivers have. */
 export const MAX_PREVIOUS_GENERATIONS = 4
 
 const ROTATE = "UPDATE webhook_subscriptions SET " +
@@ -270,7 +268,6 @@ export const SqlWebhookStore = Layer.effect(
     const query = <A extends object>(text: string, organizationId: string, params: ReadonlyArray<Param>) =>
       Effect.flatMap(shards.of(organizationId), ({ sql }) => on<A>(sql, text, params))
 
-    // One query for a page's attempts.
     const withAttempts = (subscriptionId: string, organizationId: string, rows: ReadonlyArray<DeliveryRow>) => {
       if (rows.length === 0) return Effect.succeed([] as ReadonlyArray<Delivery>)
       const sequences = rows.map((r) => Number(r.event_sequence))

@@ -1,14 +1,5 @@
-/**
- * The services over Cloudflare D1: the Workers runtime's store. The request path's statements go to the
- * `D1Database` directly (a prepared statement for the read, one `batch()` for the atomic write: D1 has no
- * transactions, and runs a batch all-or-nothing, a failing statement rolling back the ones before it); everything
- * else through @effect/sql-d1. Nothing is shared between requests or isolates: every write stands on its guards
- * (the user's version and chain, migrations/0004), so isolates writing one organization never wait for each other.
- *
- * Tenants across databases (migrations/0005): the first database (binding DB) is the directory — organizations and
- * API keys — and shard 0; DB_1, DB_2, … are shards 1, 2, …. An organization's users, events, checkpoints and
- * idempotency keys are on the shard the directory names, looked up once per organization per SHARD_TTL_MS.
- */
+// The atomic write is one `batch()`, all-or-nothing. DB is the directory and shard 0, DB_1, … the other shards
+// (docs/DECISIONS.md, "Tenants across databases").
 import { SqlClient } from "@effect/sql"
 import { D1Client } from "@effect/sql-d1"
 import { Context, Effect, Layer } from "effect"
@@ -40,22 +31,14 @@ export const d1Driver = (db: D1Database): StoreDriver["Type"] => {
   }
 }
 
-/** The request path's statements on `db` directly. */
 export const D1Driver = (db: D1Database) => Layer.succeed(StoreDriver, d1Driver(db))
 
-/**
- * How long an isolate keeps an organization's shard. Moving an organization waits this long after its writes stop
- * (docs/PRODUCTION.md); the lookup itself is one indexed read of the directory.
- */
+/** How long an isolate keeps an organization's shard: a move waits this long after its writes stop. */
 export const SHARD_TTL_MS = 60_000
 const MAX_CACHED_ORGANIZATIONS = 10_000
 const SELECT_SHARD = "SELECT shard FROM organizations WHERE id = ?"
 
-/**
- * Which store holds an organization: shard 0 is the directory (the StoreDriver and SqlClient provided), shard N the
- * N-th of `shards`; the directory's organizations table says which (an organization it does not know has no data
- * anywhere, and shard 0 answers that it is not found).
- */
+// An organization unknown to the directory has no data: shard 0 answers not found.
 export const D1Shards = (directory: D1Database, shards: ReadonlyArray<D1Database>) =>
   Layer.scoped(
     Shards,
@@ -80,8 +63,7 @@ export const D1Shards = (directory: D1Database, shards: ReadonlyArray<D1Database
             catch: unavailable
           }),
           (row) => {
-            // While it is moved (docs/PRODUCTION.md) an organization has no shard: its requests wait (503) and
-            // none of them writes to the shard it is leaving; a failure is not kept, so it is served again at once.
+            // While moved it has no shard: a 503, never a write to the shard it leaves; failures are not kept.
             if (row !== null && row.shard === null) {
               return Effect.fail(new StoreUnavailable({ cause: `organization ${organizationId} is being moved` }))
             }
@@ -101,10 +83,7 @@ export const D1Shards = (directory: D1Database, shards: ReadonlyArray<D1Database
     })
   )
 
-/**
- * Every service over D1: `directory` holds the organizations and API keys (Auth) and is shard 0; `shards` are
- * shards 1, 2, …. Without shards the directory is the whole store.
- */
+/** Without shards the directory is the whole store. */
 export const D1Services = (directory: D1Database, jwt: JwtConfig, shards: ReadonlyArray<D1Database> = []) =>
   shardedSqlServices(jwt).pipe(
     Layer.provideMerge(D1Shards(directory, shards)),

@@ -6,17 +6,13 @@
 import { Effect } from "effect"
 
 export interface ExpiringCacheOptions<A> {
-  /** At most this many entries; the least recently used goes first. */
+  /** Least recently used goes first. */
   readonly capacity: number
-  /**
-   * Until when (epoch ms, excluded) a looked-up value may be used, given the clock before its lookup (the answer is at
-   * least that fresh). Not after it: the value is not kept. Failures are never kept.
-   */
+  /** Epoch ms (excluded), given the clock before the lookup; failures are never kept. */
   readonly keepUntil: (value: A, lookedUpAt: number) => number
 }
 
 export interface ExpiringCache<A> {
-  /** The value kept for `key` while it is fresh; otherwise `lookup`'s, kept as `keepUntil` says. */
   readonly get: <E, R>(key: string, lookup: () => Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   readonly invalidate: (key: string) => void
   readonly size: () => number
@@ -24,7 +20,7 @@ export interface ExpiringCache<A> {
 
 export const makeExpiringCache = <A>({ capacity, keepUntil }: ExpiringCacheOptions<A>): ExpiringCache<A> => {
   if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("capacity must be a positive integer")
-  // A Map iterates in insertion order: re-inserting an entry makes it the most recently used, the first the least.
+  // A Map iterates in insertion order: re-inserting makes an entry the most recently used.
   const entries = new Map<string, { readonly value: A; readonly until: number }>()
   const keep = (key: string, value: A, until: number) => {
     entries.delete(key)

@@ -1,13 +1,8 @@
-/**
- * API-key lookups, remembered for a short, bounded time: a found key is reused for at most `ttlMs` after it was read,
- * so a revocation takes effect within that bound. Unknown and revoked keys are never kept, so a new key works at once
- * and a flood of made-up keys cannot push real ones out. Keyed by the key's SHA-256.
- */
+// Unknown and revoked keys are never kept: a new key works at once and made-up keys cannot push real ones out.
 import { makeExpiringCache } from "../expiring-cache.js"
 import type { LookupApiKeyHash } from "./api-keys.js"
 
 export interface ApiKeyCacheOptions {
-  /** How long a found key is trusted without asking the store again: the revocation delay. */
   readonly ttlMs?: number
   readonly maxEntries?: number
 }

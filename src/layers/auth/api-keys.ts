@@ -1,7 +1,4 @@
-/**
- * API keys: random secrets shown once; only their SHA-256 is stored, and a key is found by that hash
- * (an index lookup), never by comparing the secret itself.
- */
+// Only a key's SHA-256 is stored; a key is found by that hash, never by comparing secrets.
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { StoreUnavailable } from "../../services/errors.js"
@@ -9,16 +6,15 @@ import { sha256Hex } from "../../sha256.js"
 
 const PREFIX = "uak_"
 
-/** A new key: `uak_` and 32 random bytes in base64url. */
 export const generateApiKey = (): string => {
   const bytes = crypto.getRandomValues(new Uint8Array(32))
   return PREFIX + btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
 }
 
-/** The organization of an active (not revoked) key, or null. */
+/** The organization of an active key, or null. */
 export type LookupApiKey = (apiKey: string) => Effect.Effect<string | null, StoreUnavailable>
 
-/** The same, given the key's SHA-256 (hex): what the store indexes, and what caches are keyed by. */
+/** The same, by the key's SHA-256 (hex). */
 export type LookupApiKeyHash = (keyHash: string) => Effect.Effect<string | null, StoreUnavailable>
 
 export const byApiKey = (lookup: LookupApiKeyHash): LookupApiKey => (apiKey) =>

@@ -1,8 +1,4 @@
-/**
- * The Auth service: a verified JWT plus an active API key make a Principal. Every token names its organization
- * (`org_id`), which must be the API key's. A token with `token_use: "service"` is a service token (scopes from
- * `scope`); one without `token_use` (or with "user") is a user token whose `sub` is the user id.
- */
+// A verified JWT plus an active API key of its `org_id` (docs/DECISIONS.md, "Tokens and credentials").
 import { Effect, Layer, Redacted } from "effect"
 import { Auth, type Credentials, type Principal } from "../../services/auth.js"
 import { Forbidden, Unauthenticated } from "../../services/errors.js"
@@ -25,7 +21,7 @@ const otherOrganization = new Forbidden({
   detail: "The token belongs to another organization than the API key."
 })
 
-/** A principal, and until when its token may be trusted (its `exp`, and its `iat` plus JWT_MAX_AGE if set). */
+/** `tokenUntilMs`: the token's `exp`, or its `iat` plus JWT_MAX_AGE if sooner. */
 export interface Authenticated {
   readonly principal: Principal
   readonly tokenUntilMs: number
@@ -60,11 +56,11 @@ export const makeAuthenticate = (
       return yield* new Unauthenticated({ reason: "invalid-api-key", detail: "The API key is unknown or revoked." })
     }
     const claims = yield* verifyJwt(token)
-    // jose checks that sub is present, not its type; the actor id goes into events, so it must be a real string.
+    // jose checks that sub is present, not its type; it goes into events as the actor id.
     if (typeof claims.sub !== "string" || claims.sub === "") {
       return yield* new Unauthenticated({ reason: "invalid-token", detail: "The token's sub claim is not accepted." })
     }
-    // The kind is marked on the powerful side: anything but an explicit "service" is a user (or refused).
+    // Marked on the powerful side: anything but an explicit "service" is a user (or refused).
     const kind = claims.token_use === undefined || claims.token_use === "user"
       ? "user"
       : claims.token_use === "service"
@@ -104,26 +100,22 @@ export const makeAuthenticate = (
       }
       return { principal, tokenUntilMs }
     }
-    // A user's token may carry a scope (identity providers add one); it grants a user nothing.
+    // Identity providers add a scope to user tokens; it grants a user nothing.
     const principal: Principal = { organizationId, actor: { type: "user", id: subject }, scopes: new Set() }
     return { principal, tokenUntilMs }
   })
 
 export interface PrincipalCacheOptions {
-  /** How long a (token, API key) pair's principal is reused: no longer than either credential's own cache allows. */
+  /** No longer than either credential's own cache allows. */
   readonly ttlMs: number
   readonly maxEntries?: number
 }
 
-/**
- * The principal of a (token, API key) pair, remembered: a caller sends the same pair on every request, so the answer
- * of the two caches behind it is kept under one SHA-256 of the pair, for at most `ttlMs` (the shorter of their bounds)
- * and never past the token's `exp` or maximum age. Refusals are never kept.
- */
+// A (token, key) pair's principal, kept under its SHA-256; refusals never (docs/DECISIONS.md, "Caches").
 export const cachePrincipals = (authenticate: Authenticate, options: PrincipalCacheOptions): Auth["Type"] => {
   const cache = makeExpiringCache<Authenticated>({
     capacity: options.maxEntries ?? 10_000,
-    // The bound counts from before the credentials are checked: what they say is at least that fresh.
+    // Counted from before the check: what the credentials say is at least that fresh.
     keepUntil: ({ tokenUntilMs }, checkedAt) => Math.min(checkedAt + options.ttlMs, tokenUntilMs)
   })
   const principalOf = (authenticated: Authenticated) => authenticated.principal
@@ -139,7 +131,7 @@ export const cachePrincipals = (authenticate: Authenticate, options: PrincipalCa
   }
 }
 
-/** Auth without the pair cache (each credential still behind its own cache, if the lookups given have one). */
+/** Auth without the pair cache. */
 export const makeAuth = (verifyJwt: VerifyJwt, lookupApiKey: LookupApiKey): Auth["Type"] => {
   const authenticate = makeAuthenticate(verifyJwt, lookupApiKey)
   return { authenticate: (credentials) => Effect.map(authenticate(credentials), (a) => a.principal) }
@@ -150,11 +142,7 @@ export interface AuthCacheOptions {
   readonly apiKeys?: ApiKeyCacheOptions
 }
 
-/**
- * Auth with jose and API keys looked up in the SQL store, each behind its bounded cache (token-cache.ts,
- * api-key-cache.ts), and the pair's principal behind one more (cachePrincipals). The caches live as long as the
- * layer: one per process, or per isolate on Workers.
- */
+/** The caches live as long as the layer: per process or isolate. */
 export const AuthLive = (config: JwtConfig, caches: AuthCacheOptions = {}) =>
   Layer.effect(
     Auth,

@@ -1,8 +1,4 @@
-/**
- * JWT verification with jose: signature against a JWKS (inline for local use; in production the identity
- * provider's, fetched and kept by remote-jwks.ts), issuer, audience, exp/nbf, and an allow-list of asymmetric
- * algorithms (so `none` and HMAC never verify). A key set that cannot be fetched is IdentityProviderUnavailable.
- */
+// Asymmetric algorithms only, so `none` and HMAC never verify.
 import { Clock, Effect } from "effect"
 import {
   decodeProtectedHeader,
@@ -32,23 +28,19 @@ export const ASYMMETRIC_ALGORITHMS = [
 export interface JwtConfig {
   readonly issuer: string
   readonly audience: string
-  /** Inline key set (local use) or the URL of the identity provider's JWKS (production). */
   readonly jwks: JSONWebKeySet | URL
   readonly algorithms?: ReadonlyArray<string>
-  /** Seconds of tolerated clock skew for exp/nbf. */
+  /** Seconds of skew tolerated for exp/nbf. */
   readonly clockToleranceSeconds?: number
-  /** A remote key set: how long past its freshness it still serves while refreshing it fails (default 3600). */
+  /** Remote key set: seconds it serves past freshness while refreshing fails (default 3600). */
   readonly staleIfErrorSeconds?: number
-  /** A remote key set: how long one fetch may take (default 5). */
+  /** Remote key set: seconds per fetch (default 5). */
   readonly fetchTimeoutSeconds?: number
-  /** JWT_MAX_AGE: when set, `iat` is required and a token older than this many seconds is refused. */
+  /** JWT_MAX_AGE: when set, `iat` is required and older tokens are refused. */
   readonly maxTokenAgeSeconds?: number
 }
 
-/**
- * The header `typ` values of an access token (RFC 9068's `at+jwt`, or the generic `JWT`), compared in lower case:
- * an ID token, a logout token, a DPoP proof or any other JWT the identity provider signs is not a credential here.
- */
+// Access tokens only (RFC 9068): an ID token, logout token or DPoP proof from the same provider is no credential.
 const ACCESS_TOKEN_TYPES = new Set(["jwt", "at+jwt", "application/at+jwt"])
 
 const isAccessTokenType = (typ: unknown): boolean =>
@@ -97,7 +89,6 @@ export const makeVerifyJwt = (config: JwtConfig, keys: KeySource = keySourceOf(c
     requiredClaims: ["exp", "sub"],
     ...(config.maxTokenAgeSeconds !== undefined ? { maxTokenAge: config.maxTokenAgeSeconds } : {})
   }
-  // exp and nbf are judged by Effect's Clock (the system clock unless a test moves it), like the caches' deadlines.
   const verifyWith = (getKey: JWTVerifyGetKey, token: string) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.tryPromise({
@@ -106,14 +97,14 @@ export const makeVerifyJwt = (config: JwtConfig, keys: KeySource = keySourceOf(c
       }))
   return (token) =>
     Effect.gen(function*() {
-      // What can be judged without a key is judged first, so such tokens never cost a key-set fetch.
+      // Judged without a key first, so such tokens never cost a key-set fetch.
       const header = yield* Effect.try({ try: () => decodeProtectedHeader(token), catch: () => explain(undefined) })
       if (typeof header.alg !== "string") return yield* explain(undefined)
       if (!options.algorithms.includes(header.alg)) return yield* explain(new errors.JOSEAlgNotAllowed(""))
       if (!isAccessTokenType(header.typ)) return yield* invalid("The token's typ header is not an access token's.")
       let outcome = yield* Effect.either(verifyWith(yield* keys.current, token))
       if (outcome._tag === "Left" && outcome.left instanceof errors.JWKSNoMatchingKey) {
-        // Perhaps the identity provider rotated its keys since the set was fetched.
+        // The provider may have rotated its keys.
         const newer = yield* keys.afterNoMatch
         if (newer !== undefined) outcome = yield* Effect.either(verifyWith(newer, token))
       }

@@ -1,29 +1,22 @@
-/**
- * The identity provider's key set (JWKS_URL), fetched with the global fetch (Bun, Deno, workerd) and kept: fresh for
- * 10 minutes; refetched early, at most once per 30 s, when a token names a key it lacks; shared by concurrent
- * requests (one fetch in flight); and, when a refresh fails, served stale for a bounded time (stale-if-error).
- * A failed fetch (network, timeout, non-2xx, not JSON, not a key set) is the identity provider being unavailable,
- * never a bad token; the next fetch then waits out an exponential back-off, and meanwhile none is made.
- * Deadlines follow Effect's Clock, so tests move time instead of waiting for it. The rules are in docs/DECISIONS.md.
- */
+// A failed fetch is the provider being unavailable, never a bad token (docs/DECISIONS.md, "The identity provider's
+// key set").
 import { Clock, Effect, Random } from "effect"
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose"
 import { IdentityProviderUnavailable } from "../../services/errors.js"
 import { logLine } from "../logger.js"
 
 export interface RemoteJwksOptions {
-  /** How long a fetched set is used without asking again. */
   readonly freshMs?: number
-  /** The least time between two fetches caused by a token whose key is not in the set. */
+  /** Least time between two fetches for a token whose key is not in the set. */
   readonly unknownKeyCooldownMs?: number
-  /** How long past its freshness the last good set still serves while refreshing it fails. */
+  /** How long past its freshness the last good set serves while refreshing fails. */
   readonly staleIfErrorMs?: number
-  /** How long one fetch (connection, answer and body) may take. */
+  /** For the whole fetch, body included. */
   readonly timeoutMs?: number
-  /** The first back-off after a failure, doubled with each further failure, up to `maxBackoffMs`. */
+  /** Doubled per further failure, up to `maxBackoffMs`. */
   readonly initialBackoffMs?: number
   readonly maxBackoffMs?: number
-  /** Told about each failed fetch (default: one JSON line on stderr); never a token or a key. */
+  /** Told about each failed fetch; never a token or a key. */
   readonly onFailure?: (failure: { readonly reason: string; readonly retryInMs: number }) => void
 }
 
@@ -36,17 +29,12 @@ export const REMOTE_JWKS_DEFAULTS = {
   maxBackoffMs: 60_000
 } as const
 
-/** The keys to verify a token with now, and what to do when none of them matched it. */
 export interface KeySource {
   readonly current: Effect.Effect<JWTVerifyGetKey, IdentityProviderUnavailable>
-  /**
-   * No key of `current` matched: a newer set when one could be fetched (the cooldown allowing), undefined when the
-   * set is recent enough that the key is simply unknown, unavailable when the identity provider cannot be asked.
-   */
+  /** Undefined when the set is recent enough that the key is simply unknown. */
   readonly afterNoMatch: Effect.Effect<JWTVerifyGetKey | undefined, IdentityProviderUnavailable>
 }
 
-/** A key set given inline: always current, never refetched. */
 export const localKeySource = (jwks: JSONWebKeySet): KeySource => {
   const keys = createLocalJWKSet(jwks)
   return { current: Effect.succeed(keys), afterNoMatch: Effect.succeed(undefined) }
@@ -60,14 +48,14 @@ const isKeySet = (value: unknown): value is JSONWebKeySet =>
   typeof value === "object" && value !== null && Array.isArray((value as { keys?: unknown }).keys) &&
   (value as { keys: Array<unknown> }).keys.every((key) => typeof key === "object" && key !== null)
 
-/** One GET of the key set, bounded in time as a whole (a body that trickles in is cut off too). */
+/** Bounded as a whole: a body that trickles in is cut off too. */
 const download = async (url: URL, timeoutMs: number): Promise<ReturnType<typeof createLocalJWKSet>> => {
   const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(), timeoutMs)
   try {
     let text: string
     try {
-      // Redirects are not followed, as jose's own remote set does not: the configured URL must answer itself.
+      // No redirects, as in jose's own remote set: the configured URL must answer itself.
       const response = await fetch(url, {
         headers: { accept: "application/jwk-set+json, application/json" },
         redirect: "manual",
@@ -100,7 +88,7 @@ const download = async (url: URL, timeoutMs: number): Promise<ReturnType<typeof 
   }
 }
 
-/** Settles by `ms` whatever `promise` does, with a timer of the caller's own (see the single flight below). */
+/** On the caller's own timer (see the single flight below). */
 const within = <A>(promise: Promise<A>, ms: number): Promise<A | undefined> =>
   new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), ms)
@@ -124,14 +112,11 @@ export const remoteKeySource = (url: URL, options: RemoteJwksOptions = {}): KeyS
 
   let good: { readonly keys: JWTVerifyGetKey; readonly fetchedAt: number } | undefined
   let failures = 0
-  /** No fetch starts before this (the back-off after a failure). */
   let nextAttemptAt = 0
   let inFlight: { readonly settled: Promise<void>; readonly startedAt: number } | undefined
 
-  // One fetch at a time. Its outcome is recorded by the promise chain that made it, so an interrupted request cannot
-  // leave the state half-updated; every request (the one that started it too) then awaits it with its own timer,
-  // so a waiter resumes in its own request (workerd cancels a request resumed from another one's code, see d1.ts),
-  // and a fetch whose request vanished without settling is given up after its timeout rather than awaited for ever.
+  // One fetch, recorded by its own promise chain so an interrupted request leaves no half state. Each waiter uses its
+  // own timer: workerd cancels a request resumed from another one's code.
   const refresh = Effect.gen(function*() {
     const clock = yield* Effect.clock
     const now = clock.unsafeCurrentTimeMillis()
@@ -148,7 +133,7 @@ export const remoteKeySource = (url: URL, options: RemoteJwksOptions = {}): KeyS
         (error: unknown) => {
           failures += 1
           const backoff = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(failures - 1, 30))
-          // Equal jitter: half the back-off for certain, the other half at random, so instances spread out.
+          // Equal jitter, so instances spread out.
           const retryInMs = Math.round(backoff / 2 + (backoff / 2) * jitter)
           nextAttemptAt = clock.unsafeCurrentTimeMillis() + retryInMs
           onFailure({ reason: error instanceof FetchFailed ? error.message : "fetch failed", retryInMs })
@@ -173,7 +158,6 @@ export const remoteKeySource = (url: URL, options: RemoteJwksOptions = {}): KeyS
     if (good !== undefined && now - good.fetchedAt < freshMs) return good.keys
     yield* refresh
     const after = yield* Clock.currentTimeMillis
-    // Refreshed, or, if that failed, still within stale-if-error's bound.
     if (good !== undefined && after - good.fetchedAt < freshMs + staleMs) return good.keys
     return yield* unavailable
   })
@@ -184,7 +168,7 @@ export const remoteKeySource = (url: URL, options: RemoteJwksOptions = {}): KeyS
     if (seen !== undefined && now - seen.fetchedAt < cooldownMs) return undefined
     yield* refresh
     if (good !== undefined && good !== seen) return good.keys
-    // The set could not be refreshed: the token may be signed by a key the provider published since.
+    // Not refreshed: the token may be signed by a key published since.
     return yield* unavailable
   })
 

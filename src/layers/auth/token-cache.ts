@@ -1,19 +1,14 @@
-/**
- * Verified tokens, remembered: a caller sends the same JWT until it expires, and checking its signature is most of
- * authenticating. Keyed by the token's SHA-256; an entry is used only before the token's `exp` (and JWT_MAX_AGE) and
- * within `maxAgeMs`, then jose decides again, so a cached token is never accepted where an uncached one is refused.
- */
+// Kept never past the token's `exp` or JWT_MAX_AGE (docs/DECISIONS.md, "Caches").
 import type { Effect } from "effect"
 import { sha256Hex } from "../../sha256.js"
 import { makeExpiringCache } from "../expiring-cache.js"
 import type { VerifyJwt } from "./jwt.js"
 
 export interface TokenCacheOptions {
-  /** How many distinct tokens are remembered (least recently used go first). */
   readonly maxEntries?: number
-  /** The longest a verification is reused, whatever `exp` says (a signing key withdrawn from the JWKS). */
+  /** Bounds reuse whatever `exp` says (a signing key withdrawn from the JWKS). */
   readonly maxAgeMs?: number
-  /** JWT_MAX_AGE, when set: an entry ends when its token reaches that age (counted from `iat`), as jose would. */
+  /** JWT_MAX_AGE: an entry ends when its token reaches that age, as jose would. */
   readonly maxTokenAgeSeconds?: number
 }
 
@@ -26,7 +21,7 @@ export const cacheVerifiedTokens = (verify: VerifyJwt, options: TokenCacheOption
   const { maxTokenAgeSeconds } = options
   const cache = makeExpiringCache<Claims>({
     capacity: options.maxEntries ?? TOKEN_CACHE_DEFAULTS.maxEntries,
-    // jose requires exp (jwt.ts) and, under a maximum token age, iat; without them nothing is kept.
+    // Without exp (or iat under a maximum age) nothing is kept.
     keepUntil: (claims, verifiedAt) =>
       typeof claims.exp !== "number"
         ? verifiedAt

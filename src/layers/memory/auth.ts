@@ -1,13 +1,9 @@
-/**
- * The Auth double: a bearer token the test registered stands for its principal, an API key for its organization, and
- * the real Auth's rules about them hold (both required, each known, the same organization), without jose or a store.
- */
+// The real Auth's rules over registered tokens and keys.
 import { Effect, Redacted } from "effect"
 import type { Auth, Principal } from "../../services/auth.js"
 import { Forbidden, Unauthenticated } from "../../services/errors.js"
 import type { MemoryStore } from "./store.js"
 
-/** Registers `token` as `principal`'s and `apiKey` as its organization's key. */
 export const putCredentials = (
   store: MemoryStore,
   credentials: { readonly token: string; readonly apiKey: string },

@@ -1,4 +1,4 @@
-/** The Idempotency double: the SQL store's rules over the MemoryStore's Map, for tests of the program's logic. */
+// The Idempotency double: the SQL store's rules over a Map.
 import { Clock, Effect } from "effect"
 import {
   DEFAULT_TIMINGS,
@@ -12,7 +12,6 @@ import type { MemoryStore } from "./store.js"
 const scopeKey = ({ key: idempotencyKey, organizationId, principal }: IdempotencyScope) =>
   `${organizationId}\u0000${principal}\u0000${idempotencyKey}`
 
-/** The SQL store's rules (src/layers/sql/idempotency-store.ts) over a Map: expired entries count as absent. */
 export const memoryIdempotency = (
   store: MemoryStore,
   timings: IdempotencyTimings = DEFAULT_TIMINGS

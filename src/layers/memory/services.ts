@@ -1,7 +1,4 @@
-/**
- * Every storage-backed design service in memory (Auth, UserRepo, EventLog, Idempotency) over one MemoryStore, and the
- * last-4 Masker: a program's test swaps storage in one line. Webhooks are not here: they are tested over real stores.
- */
+// Webhooks are not here: they are tested over real stores.
 import { Layer } from "effect"
 import { Auth } from "../../services/auth.js"
 import { EventLog } from "../../services/event-log.js"

@@ -1,7 +1,4 @@
-/**
- * In-memory doubles of UserRepo and EventLog, for tests of the program's logic: they keep what it relies on (the
- * version guard, the chain, an atomic commit) but are not a store; storage is tested on real SQLite and local D1.
- */
+// Doubles for the program's logic (version guard, chain, atomic commit); storage is tested on real SQLite and D1.
 import { Effect } from "effect"
 import { GENESIS_HASH, nextLink } from "../../audit/chain.js"
 import type { PhoneFingerprints, User, UserEvent } from "../../domain/user.js"
@@ -14,22 +11,18 @@ import type { UserRepo } from "../../services/user-repo.js"
 export interface MemoryStore {
   readonly users: Map<string, User>
   readonly events: Array<UserEvent>
-  /** Each user's chain head: the hash of its last event. */
   readonly heads: Map<string, string>
-  /** Idempotency-Key entries by organization, principal and key. */
   readonly idempotency: Map<string, MemoryIdempotencyEntry>
-  /** The openings of events' fingerprint commitments, by organization, user and version (phone_fingerprints). */
+  /** Fingerprint openings by organization, user and version. */
   readonly fingerprints: Map<string, PhoneFingerprints>
-  /** Auth's double: what each bearer token stands for, and each API key's organization. */
   readonly tokens: Map<string, Principal>
   readonly apiKeys: Map<string, string>
-  /** When set, the next commit fails with StoreUnavailable before writing anything. */
+  /** The next commit fails before writing anything. */
   failNextCommit: boolean
 }
 
 export interface MemoryIdempotencyEntry {
   readonly organizationId: string
-  /** The user the command acted on, once completed (if known). */
   readonly userId: string | undefined
   readonly requestHash: string
   readonly lock: string | null
@@ -50,7 +43,7 @@ export const makeMemoryStore = (): MemoryStore => ({
 
 const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
 
-/** Puts `user` in the store as it is, without an event: a user to start from. */
+/** Without an event: a user to start from. */
 export const putUser = (store: MemoryStore, user: User): void =>
   void store.users.set(key(user.organizationId, user.id), user)
 
@@ -76,11 +69,11 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
         )
       if (taken) return Effect.fail(new PhoneNumberInUse())
       const id = key(state.organizationId, state.id)
-      // As the stores' guard: the event extends the chain head its writer read, or the write is refused.
+      // As the stores' guard: the event must extend the chain head its writer read.
       if ((store.heads.get(id) ?? GENESIS_HASH) !== previousHash) {
         return Effect.fail(new VersionConflict({ userId: state.id }))
       }
-      // A yield between deciding and writing, where a concurrent writer could land first, as in a store.
+      // Where a concurrent writer could land first, as in a store.
       return Effect.yieldNow().pipe(
         Effect.flatMap(() => {
           if (store.users.get(id) !== current) return Effect.fail(new VersionConflict({ userId: state.id }))
@@ -88,7 +81,7 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
           store.events.push(event)
           store.heads.set(id, nextLink(previousHash, event).hash)
           if (fingerprints !== undefined) store.fingerprints.set(`${id}\u0000${event.version}`, fingerprints)
-          // As rows.ts changeStatements: erasure also deletes the user's completed idempotency records and fingerprints.
+          // As rows.ts changeStatements.
           if (event.type === "UserPersonalDataErased") {
             for (const opening of store.fingerprints.keys()) {
               if (opening.startsWith(`${id}\u0000`)) store.fingerprints.delete(opening)
@@ -118,8 +111,7 @@ export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
         .sort((a, b) => a.version - b.version)
         .slice(0, limit)
     ),
-  // The doubles test the program's logic; the feed and checkpoints are the stores' and are tested against real SQLite
-  // and D1.
+  // The feed and checkpoints are tested against real SQLite and D1.
   feed: () => Effect.succeed([]),
   checkpoints: () => Effect.succeed([]),
   checkpoint: () => Effect.succeed(undefined),

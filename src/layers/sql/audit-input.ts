@@ -1,7 +1,4 @@
-/**
- * A store's whole audit trail as src/audit/verify.ts reads it: every event, checkpoint and users row version, through
- * any synchronous query function (bun:sqlite for `npm run audit:verify`, better-sqlite3 in tests).
- */
+// For src/audit/verify.ts, through any synchronous query function.
 import type { AuditInput } from "../../audit/verify.js"
 import {
   type CheckpointRow,

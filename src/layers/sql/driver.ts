@@ -1,9 +1,4 @@
-/**
- * StoreDriver: the store's own calls on the request path, under the same service tags. An SQLite file runs them on
- * the driver's prepared statements directly, synchronously; D1 as prepared statements and one `batch()` (../d1.ts).
- * They are a handful of statements (a user's row with its chain head, the atomic write, a ping): every other query
- * goes through @effect/sql. `write` runs its statements as one all-or-nothing unit and says why it was refused.
- */
+// The request path's few calls, on the driver directly; every other query goes through @effect/sql.
 import { Context, Effect } from "effect"
 import { IdempotencyKeyInUse, PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../services/errors.js"
 import { retryWhileLocked } from "./lock-wait.js"
@@ -19,8 +14,7 @@ export class StoreDriver extends Context.Tag("users-api/StoreDriver")<StoreDrive
   readonly write: (statements: ReadonlyArray<Statement>, userId: string) => Effect.Effect<void, WriteError>
 }>() {}
 
-// The guards of migrations/ (0001, 0004, 0007): a lost race on the user's row, version, chain or the organization's
-// next event number (retry against fresh state), and a number that another user of the organization holds (no retry).
+// The guards of migrations/: a lost race (retried against fresh state), and a number another user holds (not).
 const RACES = [
   /UNIQUE constraint failed: events\.organization_id, events\.aggregate_id, events\.version/,
   /UNIQUE constraint failed: users\.organization_id, users\.id/,
@@ -29,10 +23,10 @@ const RACES = [
   /UNIQUE constraint failed: events\.organization_id, events\.organization_sequence/
 ]
 const NUMBER_TAKEN = /UNIQUE constraint failed: users\.organization_id, users\.phone_number/
-// The Idempotency-Key this write's answer is kept under was taken over by another attempt (idempotency-store.ts).
+// Another attempt took over this write's Idempotency-Key (idempotency-store.ts).
 const KEY_TAKEN = /NOT NULL constraint failed: idempotency_keys\.state/
 
-/** The messages of an error and its causes, joined: how a refusal of the store names the guard that fired. */
+/** The messages of an error and its causes: where a refusal names the guard that fired. */
 export const messageOf = (error: unknown): string => {
   const parts: Array<string> = []
   let current: unknown = error
@@ -60,7 +54,6 @@ export const classifyWriteError = (userId: string) => (error: unknown): WriteErr
 
 export const unavailable = (cause: unknown) => new StoreUnavailable({ cause })
 
-/** The calls bun:sqlite, node:sqlite and better-sqlite3 share, on one open connection. */
 export interface SyncSqlite {
   exec(sql: string): unknown
   prepare(sql: string): {
@@ -81,15 +74,9 @@ const nextTurn: (task: () => void) => void = typeof globalThis.setImmediate === 
   ? (task) => void setImmediate(task)
   : (task) => void setTimeout(task, 0)
 
-/**
- * The driver over an SQLite connection: statements prepared once and kept, and writes group-committed: the writes
- * that reach the driver before the event loop's next turn (the concurrent requests a server read in one turn) are
- * applied in one IMMEDIATE transaction, each inside its own SAVEPOINT, and committed together. A write whose
- * statements fail (a lost race, a number taken) is rolled back to its savepoint alone and told why; the others
- * commit. Each write is told its outcome only once the transaction committed. One transaction instead of one per
- * write halves what SQLite spends on each (BENCHMARKS.md): its per-commit work is shared. The transaction runs to
- * its end without yielding, so nothing else on this connection interleaves with it.
- */
+// Group commit, measured: one IMMEDIATE transaction for the writes of one event-loop turn, each in its SAVEPOINT
+// (a failing write rolls back alone), halves SQLite's cost per write (BENCHMARKS.md). Outcomes are told after COMMIT;
+// the transaction never yields, so nothing else on this connection interleaves.
 export const sqliteDriver = (db: SyncSqlite): StoreDriver["Type"] => {
   const prepared = new Map<string, ReturnType<SyncSqlite["prepare"]>>()
   const statement = (sql: string) => {
@@ -131,7 +118,7 @@ export const sqliteDriver = (db: SyncSqlite): StoreDriver["Type"] => {
         throw error
       }
     } catch (error) {
-      // The transaction itself failed (or, alone in it, the write): every write in it is told, none is applied.
+      // The transaction itself failed (or its only write): none is applied, every write is told.
       group.forEach((write) => write.resume(Effect.fail(classifyWriteError(write.userId)(error))))
       return
     }
@@ -142,12 +129,12 @@ export const sqliteDriver = (db: SyncSqlite): StoreDriver["Type"] => {
       retryWhileLocked(
         Effect.try({ try: () => (statement(sql).get(...params) ?? undefined) as R | undefined, catch: unavailable })
       ),
-    // A write refused because another connection holds the lock was rolled back: it joins a later group.
+    // A write refused by another connection's lock was rolled back: it joins a later group.
     write: (statements, userId) =>
       retryWhileLocked(Effect.async<void, WriteError>((resume) => {
         queue.push({ statements, userId, resume })
-        // After the requests already read in this turn of the event loop have had their go, not at once: a server
-        // hands each request to JavaScript in its own callback, and a microtask would run before the next one's.
+        // Next turn, not a microtask: a server hands each request over in its own callback, and a microtask would
+        // run before the next one's.
         if (queue.length === 1) nextTurn(flush)
       }))
   }

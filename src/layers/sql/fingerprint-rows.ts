@@ -1,8 +1,5 @@
-/**
- * Erasure that forgets (migrations/0008): the openings of an event's fingerprint commitments are written beside it
- * in the same atomic unit, served with the feed and webhooks, and deleted by the user's erasure, which also removes
- * the fingerprints that events written before 0008 still carry in their data.
- */
+// Fingerprint openings are written beside their event and deleted by erasure (docs/DECISIONS.md, "Erasure that
+// forgets").
 import type { PhoneFingerprints } from "../../domain/user.js"
 import type { Change } from "../../services/user-repo.js"
 import type { Statement } from "./rows.js"
@@ -11,14 +8,13 @@ const WHERE_USER = "organization_id = ? AND aggregate_id = ?"
 const HAS_FINGERPRINT = "(json_type(data, '$.phoneNumberFingerprint') IS NOT NULL " +
   "OR json_type(data, '$.previousPhoneNumberFingerprint') IS NOT NULL)"
 
-/** The event's openings, when it has any. */
 export const fingerprintStatements = ({ event, fingerprints }: Change): ReadonlyArray<Statement> =>
   fingerprints === undefined ? [] : [{
     sql: "INSERT INTO phone_fingerprints (organization_id, aggregate_id, version, fingerprints) VALUES (?, ?, ?, ?)",
     params: [event.metadata.organizationId, event.aggregateId, event.version, JSON.stringify(fingerprints)]
   }]
 
-/** After the erased row is written: every opening of the user goes, and older events lose their fingerprints. */
+/** Older events also lose the fingerprints in their data. */
 export const forgetStatements = (organizationId: string, userId: string): ReadonlyArray<Statement> => [
   { sql: `DELETE FROM phone_fingerprints WHERE ${WHERE_USER}`, params: [organizationId, userId] },
   {
@@ -33,7 +29,6 @@ export const forgetStatements = (organizationId: string, userId: string): Readon
   }
 ]
 
-/** The columns a read of `events` (under `alias`) adds for the feed, webhooks and verification. */
 export const openingColumns = (alias: string) =>
   `(SELECT f.fingerprints FROM phone_fingerprints f WHERE f.organization_id = ${alias}.organization_id ` +
   `AND f.aggregate_id = ${alias}.aggregate_id AND f.version = ${alias}.version) AS fingerprints, ` +
@@ -45,7 +40,6 @@ export interface OpeningRow {
   readonly redacted: number
 }
 
-/** The feed's and a webhook's extra fields: present only when they say something. */
 export const toOpening = (row: OpeningRow): {
   readonly fingerprints?: PhoneFingerprints
   readonly redacted?: true

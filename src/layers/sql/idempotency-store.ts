@@ -1,8 +1,4 @@
-/**
- * Idempotency over any @effect/sql client (SQLite under Node, Bun, Deno; D1 on Workers): the idempotency_keys
- * table of migrations/0003. Every step is one statement, so it is atomic on D1 too, which has no transactions; the
- * answer of a command that changes a user is kept by `keepAnswer`, a statement of that change's own atomic unit.
- */
+// Every step is one statement, atomic on D1 too (docs/DECISIONS.md, "Idempotency and faults").
 import type { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../services/errors.js"
@@ -34,8 +30,7 @@ interface KeyRow {
   readonly expires_at: string
 }
 
-// Claims a free key, or takes over an expired row in place (a crashed request's lock, or an answer past its
-// retention): that is the lazy cleanup of the key in hand. RETURNING says whether this statement won the key.
+// Takes over an expired row in place (the lazy cleanup of the key in hand); RETURNING says whether it won.
 const CLAIM = "INSERT INTO idempotency_keys (organization_id, principal, idempotency_key, request_hash, state, " +
   "lock_token, response_status, response_headers, response_body, created_at, expires_at) " +
   "VALUES (?, ?, ?, ?, 'in_progress', ?, NULL, NULL, NULL, ?, ?) " +
@@ -57,9 +52,8 @@ const RELEASE = "DELETE FROM idempotency_keys " +
 
 const iso = (millis: number) => new Date(millis).toISOString()
 
-// The answer, kept inside the change's own atomic unit: it completes the key this attempt holds, or records it if
-// the row is gone (expired and swept). A key another attempt holds or completed meanwhile sets state to NULL,
-// which NOT NULL refuses: the whole unit rolls back and the change is not made (driver.ts: IdempotencyKeyInUse).
+// Completes the key this attempt holds, or records it if swept. A key another attempt took meanwhile sets state to
+// NULL, which NOT NULL refuses: the whole change rolls back (driver.ts: IdempotencyKeyInUse).
 const KEEP =
   "INSERT INTO idempotency_keys (organization_id, principal, idempotency_key, user_id, request_hash, state, " +
   "lock_token, response_status, response_headers, response_body, created_at, expires_at) " +
@@ -70,7 +64,6 @@ const KEEP =
   "response_headers = excluded.response_headers, response_body = excluded.response_body, " +
   "expires_at = excluded.expires_at"
 
-/** The statement that keeps `write`'s answer to `written` in the atomic unit of the change, at `now`. */
 export const keepAnswer = (write: KeyedWrite, written: Written, now: number): Statement => {
   const { key, organizationId, principal } = write.scope
   const response = write.answer(written)
@@ -96,7 +89,7 @@ export const keepAnswer = (write: KeyedWrite, written: Written, now: number): St
 const SWEEP = "DELETE FROM idempotency_keys WHERE rowid IN " +
   "(SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
 
-/** A claim that found the row gone or expired (released or taken over meanwhile) tries again, this often. */
+/** Tries of a claim that found the row gone or expired meanwhile. */
 const CLAIM_ATTEMPTS = 3
 
 const unavailable = (cause: unknown) => new StoreUnavailable({ cause })
@@ -122,15 +115,13 @@ export const SqlIdempotency = (options: IdempotencyStoreOptions = {}) =>
         text: string,
         params: ReadonlyArray<string | number | null>
       ) => sql.unsafe<A>(text, params as Array<string | number | null>).pipe(Effect.mapError(unavailable))
-      // A key's statements run on the store of its organization (the first parameter of each but the sweep).
       const query = <A extends object>(
         text: string,
         organizationId: string,
         params: ReadonlyArray<string | number | null>
       ) => Effect.flatMap(shards.of(organizationId), ({ sql }) => on<A>(sql, text, params))
 
-      // Bounded and best-effort: a failed sweep is retried by a later one and never fails a request. It sweeps the
-      // store of the organization whose claim came due.
+      // Best-effort: a failed sweep never fails a request; a later one retries.
       const sweep = (organizationId: string, now: number) =>
         ++claims % sweepEvery === 0 ? Effect.ignore(query(SWEEP, organizationId, [iso(now), sweepLimit])) : Effect.void
 

@@ -1,26 +1,21 @@
-/**
- * Waiting for another connection's lock on an SQLite file off the event loop: the drivers are synchronous and
- * busy_timeout sleeps inside the call, so a call waits BUSY_TIMEOUT_MS there, and one refused with "database is
- * locked" (nothing applied) is tried again on LOCK_RETRY, yielding in between, then is a StoreUnavailable (503).
- */
+// Synchronous drivers block the event loop: busy_timeout is short, locks are retried on a Schedule (docs/DECISIONS.md,
+// "Waiting for SQLite locks").
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient, type SqlConnection, type SqlError, Statement } from "@effect/sql"
 import { Context, Effect, Layer, Schedule } from "effect"
 
-/** How long one call waits inside SQLite for a lock: short, since it blocks the event loop meanwhile. */
+/** Milliseconds a call waits inside SQLite, blocking the event loop. */
 export const BUSY_TIMEOUT_MS = 5
 
-/** How long a statement or write is tried again, in all, before it is refused. */
 export const LOCK_WAIT = "2 seconds"
 
-/** Back-off from 5 ms doubling, each pause at most 100 ms and jittered, for LOCK_WAIT in all. */
 export const LOCK_RETRY = Schedule.exponential("5 millis").pipe(
   Schedule.union(Schedule.spaced("100 millis")),
   Schedule.jittered,
   Schedule.upTo(LOCK_WAIT)
 )
 
-/** SQLite's SQLITE_BUSY, from any of the three drivers, however deep in the error's causes. */
+/** SQLITE_BUSY from any driver, however deep in the causes. */
 export const isLocked = (error: unknown): boolean => {
   let current: unknown = error
   for (let depth = 0; current != null && typeof current === "object" && depth < 5; depth++) {
@@ -45,10 +40,7 @@ const connectionOver = (
   executeStream: () => Effect.dieMessage("executeStream is not supported on an SQLite file here")
 })
 
-/**
- * `layer`'s SqlClient with a short busy_timeout and its statements tried again on LOCK_RETRY. A statement alone
- * takes the connection for each attempt, so others run in the pauses; a transaction keeps it throughout.
- */
+// A statement alone takes the connection per attempt, so others run in the pauses; a transaction keeps it throughout.
 export const waitingForLocks = <I, E, R>(layer: Layer.Layer<I | SqlClient.SqlClient, E, R>) =>
   Layer.scopedContext(
     Effect.gen(function*() {

@@ -1,7 +1,4 @@
-/**
- * How users, events and checkpoints are laid out in the tables of migrations/, shared by every SQL store: the
- * statements, and the rows as values.
- */
+// The statements and rows every SQL store shares.
 import type { EventLink } from "../../audit/chain.js"
 import type { Checkpoint } from "../../audit/checkpoint.js"
 import type { StoredEvent } from "../../audit/verify.js"
@@ -17,7 +14,6 @@ import {
   toOpening
 } from "./fingerprint-rows.js"
 
-/** One SQL statement with its parameters. */
 export interface Statement {
   readonly sql: string
   readonly params: ReadonlyArray<string | number | null>
@@ -30,14 +26,14 @@ export interface UserRow {
   readonly phone_number_verified: number
   readonly erased_at: string | null
   readonly version: number
-  /** The hash of the user's last event (its chain head), read with the row. */
+  /** The user's chain head. */
   readonly head_hash: string | null
 }
 
 export interface EventRow {
-  /** The store's row id: never shown to a tenant. */
+  /** The store's row id, never shown to a tenant. */
   readonly sequence: number
-  /** The organization's own event number, 1, 2, 3… (migrations/0007): what a tenant sees. */
+  /** The organization's own event number: what a tenant sees. */
   readonly organization_sequence: number
   readonly event_id: string
   readonly organization_id: string
@@ -51,7 +47,7 @@ export interface EventRow {
   readonly chain_sequence: number | null
   readonly prev_hash: string
   readonly hash: string
-  /** Read by the feed, webhooks and verification only (fingerprint-rows.ts). */
+  /** Read by the feed, webhooks and verification only. */
   readonly fingerprints?: OpeningRow["fingerprints"]
   readonly redacted?: OpeningRow["redacted"]
 }
@@ -68,7 +64,6 @@ export interface CheckpointRow {
   readonly created_at: string
 }
 
-/** The user's row and its chain head in one statement: the read every command and GET /users/{id} makes. */
 export const SELECT_USER = "SELECT organization_id, id, phone_number, phone_number_verified, erased_at, version, " +
   "(SELECT hash FROM events WHERE events.organization_id = users.organization_id AND events.aggregate_id = users.id " +
   "AND events.version = users.version) AS head_hash FROM users WHERE organization_id = ? AND id = ?"
@@ -79,15 +74,12 @@ const EVENT_COLUMNS = "event_id, organization_id, aggregate_type, aggregate_id, 
 export const SELECT_EVENTS = `SELECT sequence, ${EVENT_COLUMNS} FROM events ` +
   "WHERE organization_id = ? AND aggregate_id = ? AND version > ? ORDER BY version LIMIT ?"
 
-/** An organization's events after one of its event numbers, in commit order, whole: the organization's feed. */
 export const SELECT_FEED = `SELECT sequence, ${EVENT_COLUMNS}, ${openingColumns("events")} FROM events ` +
   "WHERE organization_id = ? AND organization_sequence > ? ORDER BY organization_sequence LIMIT ?"
 
-/** Every event of the store, for verification. */
 export const SELECT_ALL_EVENTS = `SELECT sequence, ${EVENT_COLUMNS}, ${openingColumns("events")} FROM events ` +
   "ORDER BY sequence"
 
-/** An organization's events after one of its event numbers, in commit order: what a checkpoint seals. */
 export const SELECT_EVENT_HEADS_AFTER = "SELECT organization_sequence, aggregate_id, version, hash FROM events " +
   "WHERE organization_id = ? AND organization_sequence > ? ORDER BY organization_sequence LIMIT ?"
 
@@ -103,11 +95,9 @@ export const SELECT_ALL_CHECKPOINTS =
 export const INSERT_CHECKPOINT =
   `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-/** An organization's checkpoints after one of their numbers, oldest first. */
 export const SELECT_CHECKPOINTS_AFTER = `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ` +
   "WHERE organization_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
 
-/** Organizations with events their latest checkpoint has not sealed: what the periodic checkpointer visits. */
 export const SELECT_UNSEALED_ORGANIZATIONS = "SELECT DISTINCT e.organization_id FROM events e " +
   "WHERE e.organization_sequence > COALESCE((SELECT max(c.up_to_event_sequence) FROM audit_checkpoints c " +
   "WHERE c.organization_id = e.organization_id), 0) LIMIT ?"
@@ -146,7 +136,6 @@ export const toStoredEvent = (row: EventRow): StoredEvent => ({
   ...(Number(row.redacted) === 1 ? { redacted: true } : {})
 })
 
-/** An event as the feed and webhooks carry it, with its chain position and, while kept, its fingerprints. */
 export const toChainedEvent = (row: EventRow): ChainedEvent => ({
   sequence: Number(row.organization_sequence),
   prevHash: row.prev_hash,
@@ -179,18 +168,12 @@ export const checkpointParams = (c: Checkpoint): ReadonlyArray<string | number |
   c.legacyUpToEventSequence
 ]
 
-/**
- * A user's completed Idempotency-Key records (answers and request hashes), deleted with its erasure. A running
- * request's row (the erasure's own among them) is in progress and stays, so that its answer is still kept.
- */
+// Erasure deletes a user's completed Idempotency-Key records; in-progress ones (the erasure's own) stay so their
+// answer is still kept.
 const DELETE_USER_IDEMPOTENCY_RECORDS = "DELETE FROM idempotency_keys " +
   "WHERE organization_id = ? AND user_id = ? AND state = 'completed'"
 
-/**
- * The statements of one change, run as one atomic unit: the row write and the event append, in the order the
- * triggers expect (row first), with the event's fingerprints; for an erasure, the deletion of the user's idempotency
- * records and fingerprints.
- */
+/** One change as one atomic unit: the row first (the triggers expect it), then the event. */
 export const changeStatements = (change: Change, link: EventLink): ReadonlyArray<Statement> =>
   change.event.type === "UserPersonalDataErased"
     ? [
@@ -203,9 +186,8 @@ export const changeStatements = (change: Change, link: EventLink): ReadonlyArray
 const rowAndEvent = ({ event, state }: Change, link: EventLink): ReadonlyArray<Statement> => [
   state.version === 1
     ? {
-      // A concurrent create of the same user must lose on the user's key (a race: retried, then 409
-      // user-already-exists), not on the number it also took (phone-number-in-use, which would tell the loser that
-      // the number is held): without the ON CONFLICT target SQLite reports the number's index first.
+      // A concurrent create must lose on the user's key (retried, then user-already-exists), not on the number
+      // (which would tell the loser it is held): without this ON CONFLICT SQLite reports the number's index first.
       sql: "INSERT INTO users (organization_id, id, phone_number, phone_number_verified, erased_at, version, " +
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (organization_id, id) DO NOTHING",
       params: [
@@ -233,8 +215,8 @@ const rowAndEvent = ({ event, state }: Change, link: EventLink): ReadonlyArray<S
       ]
     },
   {
-    // chain_sequence stays NULL: the organization-wide chain of migration 0001 is closed (migration 0004). The
-    // organization's next number is read in this same atomic unit, so concurrent writers neither collide nor skip one.
+    // chain_sequence stays NULL: the organization-wide chain is closed (migrations/0004). The next number is read in
+    // this same atomic unit, so concurrent writers neither collide nor skip one.
     sql: `INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ` +
       "(SELECT COALESCE(max(organization_sequence), 0) + 1 FROM events WHERE organization_id = ?))",
     params: [

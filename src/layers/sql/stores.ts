@@ -1,9 +1,4 @@
-/**
- * UserRepo and EventLog over any SQL store (SQLite under Node, Bun, Deno; D1 on Workers), each statement on the
- * store that holds its organization (shards.ts). The users row and the atomic write go through the store's
- * StoreDriver (with the answer of the request's Idempotency-Key, if any); reading events and checkpoints through
- * @effect/sql.
- */
+// Each statement on its organization's store; the row and the atomic write through the StoreDriver.
 import type { SqlClient } from "@effect/sql"
 import { Clock, Effect, FiberRef, Layer } from "effect"
 import { GENESIS_HASH, nextLink } from "../../audit/chain.js"
@@ -62,7 +57,7 @@ export const SqlUserRepo = Layer.effect(
   })
 )
 
-/** At most this many events are sealed by one checkpoint; an organization with more gets several in a row. */
+/** Events sealed per checkpoint at most; more get several in a row. */
 export const MAX_EVENTS_PER_CHECKPOINT = 5_000
 
 export const SqlEventLog = Layer.effect(
@@ -70,7 +65,6 @@ export const SqlEventLog = Layer.effect(
   Effect.map(Shards, (shards): EventLog["Type"] => {
     const on = <A extends object>(sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<string | number>) =>
       sql.unsafe<A>(text, params as Array<string | number>).pipe(Effect.mapError(unavailable))
-    // Every statement here names its organization first: it runs on that organization's store.
     const query = <A extends object>(text: string, params: readonly [string, ...Array<string | number>]) =>
       Effect.flatMap(shards.of(params[0]), ({ sql }) => on<A>(sql, text, params))
     const latest = (organizationId: string) =>
@@ -78,9 +72,8 @@ export const SqlEventLog = Layer.effect(
         query<CheckpointRow>(SELECT_LAST_CHECKPOINT, [organizationId]),
         (rows) => rows[0] === undefined ? undefined : toCheckpoint(rows[0])
       )
-    // One checkpoint over the next events after `previous`, or `previous` when there are none. Two checkpointers
-    // that race both build on the same previous one; the store's guard refuses the second, which then reads the
-    // first's instead of failing.
+    // Of two racing checkpointers the store's guard refuses the second, which then reads the first's instead of
+    // failing.
     const sealNext = (organizationId: string, previous: Checkpoint | undefined) =>
       Effect.gen(function*() {
         const events = yield* query<Pick<EventRow, "organization_sequence" | "aggregate_id" | "version" | "hash">>(
@@ -119,8 +112,7 @@ export const SqlEventLog = Layer.effect(
         query<EventRow>(SELECT_FEED, [organizationId, afterSequence, limit]).pipe(
           Effect.map((rows) => rows.map(toChainedEvent))
         ),
-      // An organization moved to another shard leaves its old events behind, frozen (docs/PRODUCTION.md): only the
-      // shard it is on now is sealed.
+      // A moved organization leaves its old events behind, frozen: only its current shard is sealed.
       unsealedOrganizations: (limit) =>
         Effect.map(
           Effect.forEach(shards.all, (shard) =>
@@ -141,7 +133,7 @@ export const SqlEventLog = Layer.effect(
       checkpoint: (organizationId) =>
         Effect.gen(function*() {
           let checkpoint = yield* latest(organizationId)
-          // Bounded: a busy organization may keep writing while this runs; what it writes later is the next one's.
+          // Bounded: what a busy organization writes meanwhile is the next checkpoint's.
           for (let round = 0; round < 20; round++) {
             const sealed = yield* sealNext(organizationId, checkpoint)
             checkpoint = sealed.checkpoint
@@ -153,5 +145,4 @@ export const SqlEventLog = Layer.effect(
   })
 )
 
-/** The stores, over the runtime's Shards. */
 export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog, SqlWebhookStore)

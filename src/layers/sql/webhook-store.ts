@@ -1,10 +1,5 @@
-/**
- * WebhookStore over any SQL store (SQLite under Node, Bun, Deno; D1 on Workers): the tables of migrations/0006, each
- * statement on the store that holds its organization (shards.ts). Reads and single statements go through
- * @effect/sql; what must be all-or-nothing (deriving deliveries with the cursor, an attempt with its outcome, a
- * deletion) through the store's StoreDriver `write`, one transaction on an SQLite file and one `batch()` on D1. The
- * relay's calls visit every store this process serves, as the checkpointer does.
- */
+// Each statement on its organization's store; all-or-nothing units through the StoreDriver's `write`
+// (docs/DECISIONS.md, "Webhook delivery").
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../services/errors.js"
@@ -88,11 +83,7 @@ const SELECT_SUBSCRIPTION = `SELECT ${SUBSCRIPTION_COLUMNS} FROM webhook_subscri
 
 const OF_SUBSCRIPTION = "subscription_id IN (SELECT id FROM webhook_subscriptions WHERE organization_id = ? AND id = ?)"
 
-/**
- * How many older generations still sign during rotations in quick succession: a rotation keeps every generation
- * since the one in use before the first of them, up to this many, so a retried rotation (its answer lost) never
- * drops the secret receivers have.
- */
+/** Older generations still signing, so a retried rotation never drops the secret receivers have. */
 export const MAX_PREVIOUS_GENERATIONS = 4
 
 const ROTATE = "UPDATE webhook_subscriptions SET " +
@@ -115,7 +106,7 @@ const SELECT_DELIVERIES_WITH_STATUS = `SELECT ${DELIVERY_COLUMNS} FROM webhook_d
 const SELECT_DELIVERY = `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries ` +
   "WHERE organization_id = ? AND subscription_id = ? AND event_id = ?"
 
-/** The last attempts shown with a delivery; every attempt is kept, until the delivery is swept. */
+/** Attempts shown per delivery; all are kept until the delivery is swept. */
 const ATTEMPTS_SHOWN = 50
 
 const SELECT_ATTEMPTS = "SELECT subscription_id, event_sequence, attempted_at, duration_ms, outcome, http_status, " +
@@ -126,18 +117,16 @@ const RESEND = "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, 
   "window_started_at = ?, completed_at = NULL, lease_owner = NULL, lease_until = NULL " +
   "WHERE organization_id = ? AND subscription_id = ? AND event_id = ? AND status <> 'pending'"
 
-// The lowest cursor of an active subscription and the store's last event: how far deriving may go this round.
 const SELECT_DERIVE_RANGE = "SELECT (SELECT COALESCE(max(sequence), 0) FROM events) AS last, " +
   "(SELECT min(cursor) FROM webhook_subscriptions WHERE status = 'active') AS low"
 
-// How far one round derives: past the next `span` events after the lowest cursor, wherever they are numbered (a shard
-// numbers its events from its own range, and an organization moved in brings lower numbers: counting numbers instead
-// of events would crawl through the gap between them).
+// A round derives the next `span` events, not numbers: a shard numbers from its own range and a moved-in organization
+// brings lower numbers, so counting numbers would crawl through the gap.
 const SELECT_DERIVE_UP_TO = "SELECT max(sequence) AS up_to, count(*) AS events FROM " +
   "(SELECT sequence FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?)"
 
-// Deliveries are keyed by (subscription, event), so deriving the same events twice (two relays at once) adds nothing.
-// The cursor is the store's row id (it walks the whole store); a delivery names the organization's event number.
+// Keyed by (subscription, event): two relays deriving the same events add nothing. The cursor is the store's row id;
+// a delivery names the organization's event number.
 const DERIVE_DELIVERIES = "INSERT OR IGNORE INTO webhook_deliveries (organization_id, subscription_id, " +
   "event_sequence, event_id, event_type, aggregate_id, version, status, attempts, next_attempt_at, " +
   "window_started_at, created_at) " +
@@ -148,14 +137,12 @@ const DERIVE_DELIVERIES = "INSERT OR IGNORE INTO webhook_deliveries (organizatio
 
 const ADVANCE_CURSORS = "UPDATE webhook_subscriptions SET cursor = ? WHERE status = 'active' AND cursor < ?"
 
-// No earlier delivery of the same user to the same subscription may still be pending (in flight or waiting for its
-// retry): a user's events go out in version order.
+// A user's events go out in version order: none while an earlier one to the same subscription is pending.
 const FIRST_OF_USER = "NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.subscription_id = d.subscription_id " +
   "AND p.aggregate_id = d.aggregate_id AND p.event_sequence < d.event_sequence AND p.status = 'pending')"
 
-// One statement takes the leases: what two relays race for, only one gets. Fair turns: a subscription's due
-// deliveries are numbered after the sends it has in flight (at most `perSubscription`), an organization's likewise
-// over its subscriptions' turns, and the lowest turns go first, so no backlog or hanging receiver crowds out another.
+// One statement takes the leases, so racing relays never share a row. Turns count a subscription's (and an
+// organization's) sends in flight; lowest turns go first, so no backlog or hanging receiver crowds out another.
 const CLAIM = "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE rowid IN (" +
   "WITH busy AS (SELECT subscription_id, organization_id, count(*) AS n FROM webhook_deliveries " +
   "WHERE lease_owner IS NOT NULL AND lease_until > ? AND status = 'pending' GROUP BY subscription_id), " +
@@ -179,7 +166,7 @@ const SELECT_CLAIMED = "SELECT d.subscription_id, d.event_sequence, d.attempts, 
   "JOIN events e ON e.organization_id = d.organization_id AND e.organization_sequence = d.event_sequence " +
   "WHERE d.lease_owner = ? ORDER BY d.event_sequence"
 
-// Kept even when the lease was lost meanwhile (the attempt happened), unless the subscription was deleted.
+// Kept even if the lease was lost meanwhile (the attempt happened), unless the subscription was deleted.
 const INSERT_ATTEMPT = "INSERT INTO webhook_attempts (subscription_id, event_sequence, attempted_at, duration_ms, " +
   "outcome, http_status, response_excerpt) SELECT ?, ?, ?, ?, ?, ?, ? " +
   "WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE subscription_id = ? AND event_sequence = ?)"
@@ -191,7 +178,7 @@ const FINISH_ATTEMPT = "UPDATE webhook_deliveries SET status = ?, attempts = att
 const DISABLE = "UPDATE webhook_subscriptions SET status = 'disabled', disabled_reason = ?, disabled_at = ? " +
   "WHERE id = ? AND status = 'active'"
 
-// A leased delivery is due again when its lease ends; one held back behind a user's earlier delivery is not due.
+// A leased delivery is due when its lease ends; one held behind a user's earlier delivery is not due.
 const SELECT_NEXT_DUE = "SELECT min(max(d.next_attempt_at, COALESCE(d.lease_until, d.next_attempt_at))) AS due " +
   "FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id " +
   `WHERE d.status = 'pending' AND s.status = 'active' AND ${FIRST_OF_USER}`
@@ -199,7 +186,7 @@ const SELECT_NEXT_DUE = "SELECT min(max(d.next_attempt_at, COALESCE(d.lease_unti
 const SWEPT = "((status = 'delivered' AND completed_at < ?) OR (status = 'failed' AND completed_at < ?))"
 const SWEEP_LIMIT = 1_000
 
-// Attempts first; a delivery goes once none of its attempts is left, so no attempt outlives its delivery.
+// Attempts first, so no attempt outlives its delivery.
 const SWEEP_ATTEMPTS = "DELETE FROM webhook_attempts WHERE rowid IN (SELECT a.rowid FROM webhook_attempts a " +
   "JOIN webhook_deliveries d ON d.subscription_id = a.subscription_id AND d.event_sequence = a.event_sequence " +
   `WHERE ${SWEPT.replace(/status|completed_at/g, (c) => `d.${c}`)} LIMIT ${SWEEP_LIMIT})`
@@ -268,7 +255,7 @@ const toClaimed = (row: ClaimedRow, leaseOwner: string): ClaimedDelivery => ({
 const on = <A extends object>(sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<Param>) =>
   sql.unsafe<A>(text, params as Array<Param>).pipe(Effect.mapError(unavailable))
 
-/** An all-or-nothing unit on one store: any refusal is the store's failure (none of these races a user's write). */
+/** Any refusal is the store's failure: none of these races a user's write. */
 const atomically = (shard: Shard, statements: ReadonlyArray<Statement>) =>
   Effect.mapError(
     shard.driver.write(statements, "webhooks"),
@@ -278,11 +265,9 @@ const atomically = (shard: Shard, statements: ReadonlyArray<Statement>) =>
 export const SqlWebhookStore = Layer.effect(
   WebhookStore,
   Effect.map(Shards, (shards): WebhookStore["Type"] => {
-    // Every statement with an organization runs on that organization's store.
     const query = <A extends object>(text: string, organizationId: string, params: ReadonlyArray<Param>) =>
       Effect.flatMap(shards.of(organizationId), ({ sql }) => on<A>(sql, text, params))
 
-    // The attempts of a page of deliveries, in one query, newest first per delivery until reversed.
     const withAttempts = (subscriptionId: string, organizationId: string, rows: ReadonlyArray<DeliveryRow>) => {
       if (rows.length === 0) return Effect.succeed([] as ReadonlyArray<Delivery>)
       const sequences = rows.map((r) => Number(r.event_sequence))
@@ -305,8 +290,7 @@ export const SqlWebhookStore = Layer.effect(
       )
     }
 
-    // The relay's work on one store, for the organizations that live there now (one moved away leaves its rows
-    // behind until forget-moved-org: they are not sent from here).
+    // An organization moved away leaves its rows here until forget-moved-org; they are not sent from here.
     const isHome = (shard: Shard, organizationId: string) =>
       Effect.orElseSucceed(Effect.map(shards.of(organizationId), (home) => home === shard), () => false)
 

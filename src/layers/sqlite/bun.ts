@@ -1,7 +1,3 @@
-/**
- * The services over an SQLite file under Bun (bun:sqlite): `npm start`'s store. The request path's statements run on
- * bun:sqlite directly (../sql/driver.ts); everything else through @effect/sql-sqlite-bun.
- */
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-bun"
 import { Database } from "bun:sqlite"
@@ -14,9 +10,8 @@ import { prepareSqliteFile, sqliteDriverLayer } from "./connection.js"
 
 const open = (filename: string) => () => new Database(filename, { create: true, readwrite: true })
 
-// @effect/sql-sqlite-bun sets only WAL on its connection, before anything else: it is turned off and set here after
-// busy_timeout, so that it waits for a lock rather than failing; synchronous NORMAL and foreign keys as everywhere
-// (tuneSqlite in ../sql/migrate.ts).
+// @effect/sql-sqlite-bun sets WAL before anything else; it is set here after busy_timeout instead, so it waits for a
+// lock rather than failing.
 const withConnectionPragmas = <E, R>(client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, E, R>) =>
   Layer.tap(client, (context) => {
     const sql = Context.get(context, SqlClient.SqlClient)
@@ -31,7 +26,6 @@ const withConnectionPragmas = <E, R>(client: Layer.Layer<SqliteClient.SqliteClie
     )
   })
 
-/** Creates the file if needed (0600) and readies it: migrations, and the seed if any. */
 export const prepareBunSqliteFile = (filename: string, options: PrepareOptions = {}) =>
   prepareSqliteFile(filename, open(filename), options)
 

@@ -1,8 +1,5 @@
-/**
- * An @effect/sql SqlClient over `node:sqlite`'s DatabaseSync, for Deno (where better-sqlite3 cannot load and
- * there is no @effect/sql-sqlite-deno). Modelled on @effect/sql-sqlite-node: one connection, a semaphore that
- * serializes it, SQLite's statement compiler, and @effect/sql's own BEGIN/COMMIT/ROLLBACK transactions.
- */
+// Hand-made because Deno cannot load better-sqlite3 and there is no @effect/sql-sqlite-deno: an SqlClient over
+// node:sqlite, modelled on @effect/sql-sqlite-node (one connection behind a semaphore).
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- node:sqlite types for Deno (no @types package)
 /// <reference path="./node-sqlite.d.ts" />
 import * as Reactivity from "@effect/experimental/Reactivity"
@@ -17,7 +14,7 @@ export interface SqliteDenoClientConfig {
   readonly filename: string
   readonly readonly?: boolean | undefined
   readonly disableWAL?: boolean | undefined
-  /** How long a write waits for another connection's lock (PRAGMA busy_timeout); better-sqlite3's default. */
+  /** PRAGMA busy_timeout in ms (default 5000, as better-sqlite3). */
   readonly busyTimeoutMillis?: number | undefined
   readonly prepareCacheSize?: number | undefined
   readonly prepareCacheTTL?: Duration.DurationInput | undefined
@@ -37,19 +34,17 @@ export const SqliteDenoClient = Context.GenericTag<SqliteDenoClient>("users-api/
 
 type Row = Record<string, unknown>
 
-// node:sqlite binds only null, numbers, bigints, strings and bytes; better-sqlite3 and bun:sqlite callers
-// also pass booleans and leave optional values undefined.
+// node:sqlite binds no booleans or undefined, which callers of the other drivers pass.
 const toParam = (value: unknown) => (value === undefined ? null : typeof value === "boolean" ? (value ? 1 : 0) : value)
 const toParams = (params: ReadonlyArray<unknown>) => params.map(toParam) as Array<never>
 
-// Integers are read as bigints (node:sqlite would otherwise throw on one past 2^53) and become numbers when
-// that loses nothing, unless the caller asked for SqlClient.SafeIntegers.
+// Read as bigints (node:sqlite throws past 2^53), numbers when that loses nothing, unless SafeIntegers is asked.
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
 const toValue = (value: unknown) =>
   typeof value === "bigint" && value <= MAX_SAFE && value >= MIN_SAFE ? Number(value) : value
 
-// node:sqlite's rows have a null prototype; the other drivers return plain objects.
+// node:sqlite's rows have a null prototype.
 const toRow = (row: Row, safeIntegers: boolean): Row => {
   const plain: Row = {}
   for (const key in row) plain[key] = safeIntegers ? row[key] : toValue(row[key])
@@ -76,12 +71,11 @@ export const make = (
     )
     yield* Effect.try({
       try: () => {
-        // First: every later statement, journal_mode included, then waits for another connection's lock.
+        // First, so journal_mode and the rest wait for another connection's lock.
         db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMillis ?? 5000))}`)
         if (options.disableWAL !== true && options.readonly !== true) {
           db.exec("PRAGMA journal_mode = WAL")
-          // A connection setting that tuneSqlite's (in migrate.ts) does not reach: in WAL mode NORMAL loses no commit
-          // when the process crashes and skips FULL's (the default) fsync on every commit.
+          // Per connection, so tuneSqlite's does not reach it.
           db.exec("PRAGMA synchronous = NORMAL")
         }
         db.exec("PRAGMA foreign_keys = ON")
@@ -182,7 +176,6 @@ export const make = (
     return Object.assign(client as SqliteDenoClient, { [TypeId]: TypeId as TypeId, config: options })
   })
 
-/** Provides both SqlClient.SqlClient and SqliteDenoClient; the connection closes with the layer. */
 export const layer = (
   config: SqliteDenoClientConfig
 ): Layer.Layer<SqliteDenoClient | SqlClient.SqlClient, SqlError.SqlError> =>

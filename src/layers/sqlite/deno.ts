@@ -1,7 +1,3 @@
-/**
- * The services over an SQLite file under Deno (node:sqlite): `npm run start:deno`'s store. The request path's
- * statements run on node:sqlite directly (../sql/driver.ts); everything else through @effect/sql (./deno-client.ts).
- */
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- node:sqlite types for Deno (no @types package)
 /// <reference path="./node-sqlite.d.ts" />
 import { Layer } from "effect"

@@ -1,7 +1,4 @@
-/**
- * The part of `node:sqlite` that the Deno layer uses. The project's @types/node 20 predates the module, and both
- * `tsc` and `deno check` (which takes @types/node from node_modules too) read these instead.
- */
+// The part of node:sqlite the Deno layer uses: the project's @types/node 20 predates the module.
 declare module "node:sqlite" {
   export type SQLInputValue = null | number | bigint | string | NodeJS.ArrayBufferView
   export type SQLOutputValue = null | number | bigint | string | Uint8Array

@@ -1,16 +1,4 @@
-/**
- * WebhookTransport over @effect/platform's HttpClient (FetchHttpClient: Bun, Deno, workerd alike): one POST, redirects
- * not followed (a 3xx is an answer like any other non-2xx, retried), the whole exchange bounded by the timeout, and at
- * most RESPONSE_EXCERPT_LENGTH characters of the answer read before the rest is cancelled.
- *
- * `urlRules` (every runtime): the URL is held to the subscription rules again (src/domain/webhook-url.ts), so a
- * subscription made under older rules, or a host since taken off WEBHOOK_ALLOWED_HOSTS, is refused before connecting.
- * `checkAddresses` (Bun and Deno outside local development): the host is resolved first, and a name that resolves to
- * any address a webhook may not reach is refused, so a DNS answer that changed after the subscription was created
- * (rebinding) cannot point a delivery at this machine or a private network. fetch resolves the name again itself, so
- * a resolver that answers differently from one moment to the next could still slip past: the window is one lookup
- * wide. On Workers there is no lookup; the allow-list stands in for it (docs/PRODUCTION.md, "Webhooks").
- */
+// URL rules and the DNS check run before every send (docs/DECISIONS.md, "Webhook URLs").
 import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Duration, Effect, Layer, Stream } from "effect"
 import type * as NodeDns from "node:dns"
@@ -23,9 +11,8 @@ import {
 } from "../../services/webhooks.js"
 
 export interface TransportOptions {
-  /** Resolve each host and refuse private addresses (outside local development on Bun and Deno). */
   readonly checkAddresses: boolean
-  /** The rules every URL is held to again before sending; undefined only where tests send anywhere. */
+  /** Undefined only where tests send anywhere. */
   readonly urlRules?: WebhookUrlRules | undefined
 }
 
@@ -33,7 +20,7 @@ export interface TransportOptions {
 const nodeDns = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
   ?.getBuiltinModule?.("node:dns") as typeof NodeDns | undefined
 
-/** Whether every address `host` stands for is one a webhook may reach; undefined when it does not resolve. */
+/** Undefined when the host does not resolve. */
 const resolvesToPublic = async (host: string): Promise<boolean | undefined> => {
   const literal = isPublicAddress(host)
   if (literal !== undefined) return literal
@@ -46,7 +33,7 @@ const resolvesToPublic = async (host: string): Promise<boolean | undefined> => {
   }
 }
 
-/** The first characters of the answer's body; the stream's end cancels the rest, unread. */
+/** The stream's end cancels the rest, unread. */
 const excerptOf = (response: HttpClientResponse.HttpClientResponse) =>
   response.stream.pipe(
     Stream.decodeText(),
@@ -55,7 +42,6 @@ const excerptOf = (response: HttpClientResponse.HttpClientResponse) =>
     Effect.catchIf((error) => error.reason === "EmptyBody", () => Effect.succeed(""))
   )
 
-/** An error's message and code (ECONNRESET, ECONNREFUSED, …), never more than the excerpt holds. */
 const describe = (error: unknown): string => {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause
   const code = (error as { code?: unknown })?.code ?? cause?.code
@@ -69,7 +55,6 @@ const TIMED_OUT: TransportResult = { kind: "timeout" }
 const BLOCKED: TransportResult = { kind: "blocked-address" }
 const NOT_FOLLOWED: FetchHttpClient.RequestInit["Type"] = { redirect: "manual" }
 
-/** One send with `client`: the URL rules, the address check, then the POST, all within the webhook's time-out. */
 export const sendWith =
   (client: HttpClient.HttpClient, options: TransportOptions) =>
   (webhook: OutgoingWebhook): Effect.Effect<TransportResult> =>
@@ -103,7 +88,7 @@ export const sendWith =
 
 const untraced = (client: HttpClient.HttpClient) => HttpClient.withTracerDisabledWhen(client, () => true)
 
-/** The transport over the HttpClient in context, without a span per send (no exporter reads them). */
+/** Without a span per send: no exporter reads them. */
 export const HttpWebhookTransport = (options: TransportOptions) =>
   Layer.effect(
     WebhookTransport,
@@ -113,7 +98,6 @@ export const HttpWebhookTransport = (options: TransportOptions) =>
 export const FetchWebhookTransport = (options: TransportOptions) =>
   Layer.provide(HttpWebhookTransport(options), FetchHttpClient.layer)
 
-/** One send over FetchHttpClient, outside any layer (tools and tests). */
 export const sendWebhook = (options: TransportOptions) => (webhook: OutgoingWebhook) =>
   Effect.provide(
     Effect.flatMap(HttpClient.HttpClient, (client) => sendWith(untraced(client), options)(webhook)),

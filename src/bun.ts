@@ -1,7 +1,3 @@
-/**
- * The Bun entry (`npm start`, `bun src/bun.ts`): data/users.sqlite through bun:sqlite, served by Bun.serve.
- * Everything else, local dev mode included, is src/server.ts's.
- */
 import { ConfigProvider } from "effect"
 import { SqliteBunServices } from "./layers/sqlite/bun.js"
 import { runServer } from "./server.js"

@@ -1,8 +1,4 @@
-/**
- * Every setting as an Effect `Config`, read through the entry's ConfigProvider: the process environment on Bun and
- * Deno, a Worker's string bindings on Workers. Each is checked once, here; a bad or missing one fails with a
- * one-line message naming its variable. Which mode a server starts in is start-mode.ts's.
- */
+// Every setting as an Effect Config, checked once here (docs/DECISIONS.md, "Start modes and settings").
 import { Config, ConfigError as EffectConfigError, Either, Option, Redacted } from "effect"
 import type { JSONWebKeySet } from "jose"
 import { allowedHostEntry } from "./domain/webhook-url.js"
@@ -12,12 +8,10 @@ import { MIN_IDEMPOTENCY_HASH_KEY_LENGTH } from "./services/idempotency.js"
 
 export { ConfigError, type Env, providerOf, readConfig, readEnv, stringBindings } from "./read-config.js"
 
-/** The shortest WEBHOOK_SECRET_KEY: every subscription's secret is only as strong as it. */
+/** Every subscription's secret is only as strong as it. */
 export const MIN_WEBHOOK_SECRET_KEY_LENGTH = 32
-/** The shortest PHONE_FINGERPRINT_KEY: a shorter one would be guessable. */
 export const MIN_FINGERPRINT_KEY_LENGTH = 32
 
-/** A secret of at least `min` characters, the one place its length is checked; None when unset. */
 const secret = (name: string, min: number): Config.Config<Option.Option<Redacted.Redacted>> =>
   Config.redacted(name).pipe(
     Config.option,
@@ -28,7 +22,7 @@ const secret = (name: string, min: number): Config.Config<Option.Option<Redacted
     })
   )
 
-/** The JWT and key-set variables users-api reads; any other JWT* or JWKS* name is reported as unknown at start. */
+/** Any other JWT* or JWKS* name is reported as unknown at start. */
 export const JWT_VARIABLES = [
   "JWKS",
   "JWKS_URL",
@@ -40,7 +34,6 @@ export const JWT_VARIABLES = [
   "JWT_MAX_AGE"
 ] as const
 
-/** JWKS_URL (production: the identity provider's key set) or JWKS (an inline JSON key set, for local use). */
 const keySet: Config.Config<JSONWebKeySet | URL> = Config.all([text("JWKS_URL"), text("JWKS")]).pipe(
   Config.mapOrFail(([url, inline]) => {
     if (Option.isSome(url)) {
@@ -56,11 +49,6 @@ const keySet: Config.Config<JSONWebKeySet | URL> = Config.all([text("JWKS_URL"),
   })
 )
 
-/**
- * JWT_ISSUER, JWT_AUDIENCE and the key set; JWT_ALGORITHMS optionally narrows the allow-list;
- * JWKS_STALE_IF_ERROR_SECONDS and JWKS_TIMEOUT_SECONDS tune how the remote key set is kept and fetched;
- * JWT_MAX_AGE bounds a token's age (from its iat).
- */
 export const jwtConfig: Config.Config<JwtConfig> = Config.all({
   names: Config.all({ issuer: text("JWT_ISSUER"), audience: text("JWT_AUDIENCE") }).pipe(
     Config.mapOrFail((names) =>
@@ -101,17 +89,11 @@ export const jwtConfig: Config.Config<JwtConfig> = Config.all({
   ...(maxTokenAgeSeconds !== undefined ? { maxTokenAgeSeconds } : {})
 })))
 
-/** An optional secret's value, taken out of its Redacted where it is handed over. */
 export const reveal = (key: Option.Option<Redacted.Redacted>): string | undefined =>
   Option.getOrUndefined(Option.map(key, Redacted.value))
 
-/** PHONE_FINGERPRINT_KEY (optional): the secret for the keyed fingerprints of numbers that events commit to. */
 export const phoneFingerprintKey = secret("PHONE_FINGERPRINT_KEY", MIN_FINGERPRINT_KEY_LENGTH)
 
-/**
- * IDEMPOTENCY_HASH_KEY (required): the secret of the Idempotency-Key request hashes. Local dev mode passes the one
- * kept in data/dev-state.json as `devKey`, used when the variable is not set.
- */
 export const idempotencyHashKey = (devKey?: string): Config.Config<Redacted.Redacted> =>
   secret("IDEMPOTENCY_HASH_KEY", MIN_IDEMPOTENCY_HASH_KEY_LENGTH).pipe(
     Config.mapOrFail(Option.match({
@@ -123,20 +105,12 @@ export const idempotencyHashKey = (devKey?: string): Config.Config<Redacted.Reda
     }))
   )
 
-/**
- * WEBHOOK_SECRET_KEY (optional): the key every webhook subscription's signing secret is derived from
- * (src/app/webhook-secrets.ts). Unset, webhooks are off: their routes answer 503 webhooks-not-configured and no relay
- * runs. Local dev mode passes the dev state's key.
- */
+/** Unset, webhooks are off: their routes answer 503 and no relay runs. */
 export const webhookSecretKey = (devKey?: string): Config.Config<Option.Option<Redacted.Redacted>> =>
   secret("WEBHOOK_SECRET_KEY", MIN_WEBHOOK_SECRET_KEY_LENGTH).pipe(
     Config.map(Option.orElse(() => Option.map(Option.fromNullable(devKey), Redacted.make)))
   )
 
-/**
- * WEBHOOK_ALLOW_LOOPBACK ("true" or "false"): whether webhook URLs may be http:// to the loopback and name private
- * addresses, for local development and benchmarks on one machine. Default: true in local dev mode, false otherwise.
- */
 export const webhookAllowLoopback = (devMode: boolean): Config.Config<boolean> =>
   parsed("WEBHOOK_ALLOW_LOOPBACK", (value) => {
     const word = value.trim().toLowerCase()
@@ -145,11 +119,6 @@ export const webhookAllowLoopback = (devMode: boolean): Config.Config<boolean> =
     Config.map((allow) => allow ?? devMode)
   )
 
-/**
- * WEBHOOK_ALLOWED_HOSTS (optional): the operator's egress allow-list of receivers, hosts (`hooks.example.com`) and
- * suffixes (`.example.com`, `*.example.com`), separated by commas or spaces. When set, subscriptions and deliveries
- * name only those, on every runtime; unset or empty, any public host.
- */
 export const webhookAllowedHosts: Config.Config<ReadonlyArray<string> | undefined> = text("WEBHOOK_ALLOWED_HOSTS")
   .pipe(Config.mapOrFail((value) => {
     const entries = Option.getOrElse(value, () => "").split(/[\s,]+/).filter((entry) => entry !== "")
@@ -159,7 +128,6 @@ export const webhookAllowedHosts: Config.Config<ReadonlyArray<string> | undefine
     return Either.right(entries.length === 0 ? undefined : hosts as ReadonlyArray<string>)
   }))
 
-/** What the fetch handler is given, alike on every runtime; local dev mode brings its keys and its default. */
 export const handlerSettings = (dev?: {
   readonly idempotencyHashKey: string
   readonly webhookSecretKey: string
@@ -172,7 +140,7 @@ export const handlerSettings = (dev?: {
     webhookAllowedHosts
   })
 
-/** PORT, for a server: a port number (0 picks a free one). */
+/** 0 picks a free one. */
 export const port = (defaultPort: number): Config.Config<number> =>
   parsed("PORT", (value) => {
     const number = Number(value)
@@ -181,17 +149,14 @@ export const port = (defaultPort: number): Config.Config<number> =>
     Config.map((number) => number ?? defaultPort)
   )
 
-/** HOST, the address a server binds; unset, the loopback. */
 export const host: Config.Config<string> = text("HOST").pipe(Config.map(Option.getOrElse(() => "127.0.0.1")))
 
-/** CHECKPOINT_INTERVAL_SECONDS (default 60): how often a server seals what organizations wrote (app/checkpoints.ts). */
 export const checkpointInterval: Config.Config<number> = seconds("CHECKPOINT_INTERVAL_SECONDS", {
   min: 1,
   max: 86_400,
   what: "1 to 86400 seconds"
 }).pipe(Config.map((value) => value ?? 60))
 
-/** For tests and scripts holding a plain record of variables. */
 export const jwtConfigFromEnv = (env: Env): JwtConfig => readEnv(jwtConfig, env)
 export const idempotencyHashKeyFromEnv = (env: Env, devKey?: string): string =>
   Redacted.value(readEnv(idempotencyHashKey(devKey), env))

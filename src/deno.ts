@@ -1,9 +1,5 @@
-/**
- * The Deno entry (`npm run start:deno`, `deno task start`): data/users-deno.sqlite through node:sqlite, served by
- * Deno.serve. Everything else, local dev mode included, is src/server.ts's. deno.json's task grants the whole
- * environment (so that a misspelt JWT* or JWKS* name can be reported, as under Bun), files under data/ and migrations/,
- * and the loopback; a remote JWKS_URL or another HOST needs a wider --allow-net.
- */
+// deno.json's task grants the whole environment (so a misspelt JWT* name can be reported) and the loopback;
+// a remote JWKS_URL or another HOST needs a wider --allow-net.
 import { ConfigProvider } from "effect"
 import { SqliteDenoServices } from "./layers/sqlite/deno.js"
 import { runServer } from "./server.js"
@@ -12,14 +8,13 @@ const wholeEnvironment = Deno.permissions.querySync({ name: "env" }).state === "
 
 await runServer({
   name: "Deno",
-  // Deno's process.env: a narrower --allow-env must name every variable of docs/START.md's table.
+  // A narrower --allow-env must name every variable of docs/START.md's table.
   config: ConfigProvider.fromEnv(),
   variables: wholeEnvironment ? Object.keys(Deno.env.toObject()) : [],
   cwd: Deno.cwd(),
   defaultPort: 8788,
   database: "users-deno.sqlite",
   services: SqliteDenoServices,
-  // onListen replaces Deno's own "Listening on" line; the banner says where to go.
   listen: (fetch, { hostname, port }) => {
     const controller = new AbortController()
     const server = Deno.serve({ port, hostname, onListen: () => {}, signal: controller.signal }, fetch)

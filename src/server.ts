@@ -1,9 +1,4 @@
-/**
- * The life of a server on an SQLite file, whichever runtime serves it (bun.ts, deno.ts): settle the configuration
- * (startup.ts; a refused start writes nothing), ready the file under data/, serve the one fetch handler, print the
- * banner, seal checkpoints and relay webhooks in the background, and on SIGINT or SIGTERM let in-flight requests
- * finish (at most 5 s) before everything is closed.
- */
+// A server on an SQLite file (bun.ts, deno.ts). On SIGINT or SIGTERM in-flight requests get at most 5 s.
 import { type ConfigProvider, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
@@ -19,18 +14,15 @@ import type { PrepareOptions } from "./layers/sql/migrate.js"
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import { banner, baseUrlOf, startup } from "./startup.js"
 
-/** What an entry brings: its runtime's way to serve, to exit and to hear signals, and its store. */
 export interface ServerRuntime {
   readonly name: "Bun" | "Deno"
-  /** Where the settings are read from: the process environment. */
   readonly config: ConfigProvider.ConfigProvider
-  /** The names of the variables set, when the runtime may list them (for the warning about unknown ones). */
+  /** When the runtime may list them, for the warning about unknown ones. */
   readonly variables: ReadonlyArray<string>
   readonly cwd: string
   readonly defaultPort: number
   readonly database: string
   readonly services: (filename: string, jwt: JwtConfig, options: PrepareOptions) => Layer.Layer<Services, unknown>
-  /** Starts listening (throws when it cannot) and answers the port, a graceful stop and a forced one. */
   readonly listen: (
     fetch: (request: Request) => Promise<Response>,
     at: { readonly port: number; readonly hostname: string }
@@ -38,13 +30,10 @@ export interface ServerRuntime {
   readonly onSignal: (signal: "SIGINT" | "SIGTERM", stop: () => void) => void
   readonly exit: (code: number) => never
   readonly credentialsCommand: string
-  /** Said on stderr at start, e.g. that misspelt variables cannot be seen. */
   readonly notice?: string
-  /** The relay's timings (retry schedule, timeout, lease, poll interval), when not the defaults of webhook-relay.ts. */
   readonly webhookRelay?: Omit<RelayOptions, "deriveSecret"> & { readonly pollIntervalMs?: number }
 }
 
-/** An SQLite error as one line: its message, and its code when the driver gives one (SQLITE_FULL). */
 const storageFailure = (error: unknown): string => {
   const code = (error as { code?: unknown } | null)?.code
   const message = messageOf(error).split("\n")[0] || String(error)
@@ -62,13 +51,12 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
   const interval = config.checkpointIntervalSeconds
   mkdirSync(DATA_DIR, { recursive: true })
   const filename = join(DATA_DIR, runtime.database)
-  // Every commit wakes the relay: a signal in this process, nothing written.
   const wake = makeWakeSignal()
   const services = (() => {
     try {
       return runtime.services(filename, config.jwt, config.seedSql !== undefined ? { seedSql: config.seedSql } : {})
     } catch (error) {
-      // Readying the file (migrations, seed) met the disk or the file, not a bug: one line, not a stack trace.
+      // The disk or the file, not a bug: one line, not a stack trace.
       return fail(`cannot ready the database ${filename}: ${storageFailure(error)}`)
     }
   })()
@@ -106,11 +94,10 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
     deriveSecret: webhookSecretDeriver(config.webhookSecretKey),
     signal: wake
   }).pipe(Layer.provide(FetchWebhookTransport({
-    // Every delivery's URL is checked again; outside local development its host is resolved too (DNS rebinding).
+    // Outside local development the host is resolved too (DNS rebinding).
     checkAddresses: !config.webhookAllowLoopback,
     urlRules: { allowLoopback: config.webhookAllowLoopback, allowedHosts: config.webhookAllowedHosts }
   })))
-  // The background jobs as layers over the handler's services: launched now, their scope closed by handler.dispose.
   handler.run(Layer.launch(Layer.merge(CheckpointerLive(`${interval} seconds`), relay)))
   console.log(
     await banner({

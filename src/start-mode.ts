@@ -1,15 +1,8 @@
-/**
- * Which way a server on an SQLite file starts (startup.ts): local dev mode or production, never dev mode by mistake;
- * and the JWT* and JWKS* variables it reads no such thing as, the likeliest reason a start is refused.
- */
 import { Config, Either, Option } from "effect"
 import { JWT_VARIABLES } from "./config.js"
 import { invalid, text } from "./read-config.js"
 
-/**
- * Variables only a production start has, each required there: with any of them and no key set, a start is a
- * production start gone wrong (never local dev mode). One line per variable.
- */
+/** With any of them and no key set, a start is a production start gone wrong, never local dev mode. */
 export const PRODUCTION_SETTINGS: ReadonlyArray<readonly [name: string, what: string]> = [
   ["JWT_ISSUER", "the iss of the identity provider's tokens"],
   ["JWT_AUDIENCE", "the aud its tokens carry for this API"]
@@ -18,15 +11,11 @@ export const PRODUCTION_SETTINGS: ReadonlyArray<readonly [name: string, what: st
 const names = (list: ReadonlyArray<string>): string =>
   list.length <= 1 ? list.join("") : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`
 
-/** HOST unset, 127.0.0.1, ::1 or localhost: addresses only this machine can reach. */
 export const isLoopbackHost = (host: string | undefined): boolean =>
   host === undefined || host === "" || host === "127.0.0.1" || host === "::1" || host.toLowerCase() === "localhost"
 
-/**
- * Local dev mode (trusting a local signing key, seeding a demo tenant, printing a live key and token) only when no
- * key set is configured, HOST is the loopback and no production setting is present; production mode when a key set
- * is configured along with every production setting. Anything else fails, saying what is missing and why.
- */
+/** Local dev mode only with no key set, HOST the loopback and no production setting (docs/DECISIONS.md,
+ * "Start modes and settings"). */
 export const startMode: Config.Config<"dev" | "production"> = Config.all({
   keySet: Config.all([text("JWKS_URL"), text("JWKS")]).pipe(
     Config.map(([url, inline]) => Option.orElse(url, () => inline))
@@ -62,7 +51,7 @@ export const startMode: Config.Config<"dev" | "production"> = Config.all({
   return Either.right("dev" as const)
 }))
 
-/** Edit distance, for the "did you mean" of a misspelt variable (Effect's Config has none). */
+/** For "did you mean" (Effect's Config has none). */
 const distance = (a: string, b: string): number => {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
@@ -75,7 +64,6 @@ const distance = (a: string, b: string): number => {
   return row[b.length]!
 }
 
-/** Names that look like ours (JWT*, JWKS*, in any letter case) but are not, each with the closest known name. */
 export const unknownVariables = (present: Iterable<string>) =>
   [...present].filter((name) => /^(JWT|JWKS)/i.test(name) && !(JWT_VARIABLES as ReadonlyArray<string>).includes(name))
     .map((name): { readonly name: string; readonly suggestion?: string } => {

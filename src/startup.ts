@@ -1,9 +1,4 @@
-/**
- * What a server entry on an SQLite file (bun.ts, deno.ts) settles before it serves: port and host, local dev mode
- * or production configuration (start-mode.ts: a misconfigured production start is refused, never turned into dev
- * mode), unknown JWT* and JWKS* variables, the seed of the demo tenant, and the banner that tells a new user
- * what to paste. Runtime-neutral: the entry passes its ConfigProvider, working directory and ways of reporting.
- */
+// Runtime-neutral: a misconfigured production start is refused, never turned into local dev mode.
 import { Config, type ConfigProvider, Redacted } from "effect"
 import { relative } from "node:path"
 import {
@@ -25,28 +20,18 @@ import { isLoopbackHost, startMode, unknownVariables } from "./start-mode.js"
 export interface Startup {
   readonly port: number
   readonly hostname: string
-  /** Set in local dev mode (no JWKS or JWKS_URL): the dev signing key and the demo tenant. */
   readonly devState: DevState | undefined
   readonly jwt: JwtConfig
-  /** Idempotent SQL creating the demo tenant, in local dev mode. */
   readonly seedSql: string | undefined
   readonly phoneFingerprintKey: string | undefined
-  /** IDEMPOTENCY_HASH_KEY, or in local dev mode the one kept in the dev state. */
   readonly idempotencyHashKey: string
-  /** WEBHOOK_SECRET_KEY, or in local dev mode the dev state's; undefined: webhooks are off. */
+  /** Undefined: webhooks are off. */
   readonly webhookSecretKey: string | undefined
-  /** WEBHOOK_ALLOW_LOOPBACK (default: local dev mode). */
   readonly webhookAllowLoopback: boolean
-  /** WEBHOOK_ALLOWED_HOSTS: the only receivers, when set. */
   readonly webhookAllowedHosts: ReadonlyArray<string> | undefined
-  /** CHECKPOINT_INTERVAL_SECONDS. */
   readonly checkpointIntervalSeconds: number
 }
 
-/**
- * Reads the settings from `provider`; `variables` are the names set, when the entry may list them, for the warning
- * about unknown ones. A refused setting is `fail`ed with its one-line message.
- */
 export const startup = async (
   provider: ConfigProvider.ConfigProvider,
   variables: Iterable<string>,
@@ -87,7 +72,7 @@ export const startup = async (
   }
 }
 
-/** The address to print: a wildcard address is not one to send requests to; the loopback reaches it from here. */
+/** A wildcard address is not one to send requests to; the loopback reaches it from here. */
 export const baseUrlOf = (hostname: string, port: number): string => {
   const reachable = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname
   return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`
@@ -96,19 +81,18 @@ export const baseUrlOf = (hostname: string, port: number): string => {
 export interface BannerInput {
   readonly runtime: "Bun" | "Deno"
   readonly baseUrl: string
-  /** The address bound: off the loopback no secret is ever printed. */
+  /** Off the loopback no secret is ever printed. */
   readonly hostname: string
   readonly devState: DevState | undefined
   readonly filename: string
   readonly cwd: string
-  /** How to get fresh tokens for this runtime, e.g. `npm run dev:credentials -- --runtime deno`. */
   readonly credentialsCommand: string
 }
 
 export const banner = async (input: BannerInput): Promise<string> => {
   const listening = `users-api (${input.runtime}) listening on ${input.baseUrl}`
   const state = input.devState
-  // startMode allows dev mode on the loopback only; this holds even if that changed.
+  // A second guard besides startMode: no secret is printed off the loopback.
   if (state === undefined || !isLoopbackHost(input.hostname)) return listening
   const token = await signUserToken(state.signingKey, state.userId, state.organizationId, { expiresIn: "24h" })
   const shown = relative(input.cwd, input.filename).startsWith("..")

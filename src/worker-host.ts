@@ -1,17 +1,5 @@
-/**
- * What the Workers entry (src/worker.ts) does with each event of the Workers host: D1 as the store, settings from
- * the Worker's vars and secrets (WorkerEnv, generated from wrangler.toml by `npm run types:worker`), audit
- * checkpoints on the cron trigger, and the webhook relay. The handler is built on an isolate's first request and
- * reused by the ones after it. (Its own module because workerd takes every export of the entry for a handler.)
- *
- * Webhooks (src/app/webhook-relay.ts): D1 holds every delivery's state, so the queue (binding WEBHOOKS) only says
- * "run the relay": after a request that committed an event of an organization with an active subscription, the fetch
- * handler sends it a message (in waitUntil, after the answer); its consumer, this Worker's `queue()`, runs the relay
- * until it runs out of work, and sends itself a delayed message when a retry is due within the minute. The cron
- * trigger runs the relay too, for retries due later and for a message that was lost. A round that fails (D1 away) is
- * retried by the queue and, after its retries, lands in the dead-letter queue, whose consumer logs it: nothing is lost
- * with it, the deliveries are in D1 and the next round finds them.
- */
+// Its own module because workerd takes every export of the entry for a handler. The queue only says "run the
+// relay": D1 holds every delivery's state (docs/DECISIONS.md, "Webhooks and the feed").
 import { HttpServerResponse } from "@effect/platform"
 import { Clock, Config, Effect, Redacted } from "effect"
 import { checkpointRoundFailed, sealUnsealedOrganizations } from "./app/checkpoints.js"
@@ -34,10 +22,7 @@ import {
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import { WebhookStore } from "./services/webhooks.js"
 
-/**
- * Every binding may be missing from a misconfigured deployment: each is checked when the handler is built. DB is the
- * directory and shard 0; DB_1, DB_2, … are the further shards (src/layers/d1.ts), numbered without gaps.
- */
+/** Each binding is checked when the handler is built; DB_1, DB_2, … are numbered without gaps. */
 export type Bindings = Partial<WorkerEnv>
 
 const shardsOf = (env: Bindings): Array<D1Database> => {
@@ -51,20 +36,16 @@ const shardsOf = (env: Bindings): Array<D1Database> => {
   return shards
 }
 
-/** An isolate's handler, and what its webhook relay needs. */
 interface Built {
   readonly handler: FetchHandler
-  /** Undefined without WEBHOOK_SECRET_KEY: webhooks are off. */
   readonly deriveSecret: DeriveSecret | undefined
-  /** What every delivery's URL is held to before it is sent: no lookup here, the allow-list stands in for one. */
+  /** No lookup on Workers: the allow-list stands in for one. */
   readonly urlRules: WebhookUrlRules
-  /** Organizations that committed an event since the last wake-up was sent. */
   readonly written: Set<string>
-  /** Whether an organization has an active subscription, as last read; dropped when one is made here. */
   readonly subscribed: ExpiringCache<boolean>
 }
 
-// Keyed by the env object (one per isolate in production), so a different env never reuses a stale handler.
+// Keyed by the env object, so a different env never reuses a stale handler.
 const handlers = new WeakMap<object, Built>()
 
 const built = (env: Bindings): Built => {
@@ -73,7 +54,6 @@ const built = (env: Bindings): Built => {
   const { DB: db } = env
   if (db === undefined) throw new ConfigError("the D1 binding DB is missing (see wrangler.toml)")
   const shards = shardsOf(env)
-  // The Worker's vars and secrets; there is no local dev mode (`npm run dev:worker` writes the dev keys to .dev.vars).
   const { jwt, settings } = readConfig(Config.all({ jwt: jwtConfig, settings: handlerSettings() }), providerOf(env))
   const secretKey = reveal(settings.webhookSecretKey)
   const written = new Set<string>()
@@ -106,11 +86,7 @@ const built = (env: Bindings): Built => {
 
 const handlerFor = (env: Bindings): FetchHandler => built(env).handler
 
-/**
- * After an answer: if the requests since the last wake-up committed events of an organization with an active
- * subscription, one message to the queue. Which request's waitUntil carries it does not matter: the commit happened
- * before its own answer, so this runs, at the latest, after that answer.
- */
+/** Any request's waitUntil may carry it: the commit happened before its own answer. */
 const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
   if (entry.written.size === 0 || entry.deriveSecret === undefined || env.WEBHOOKS === undefined) return
   const organizations = [...entry.written]
@@ -119,7 +95,7 @@ const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
   const job = entry.handler.run(Effect.gen(function*() {
     const store = yield* WebhookStore
     for (const organizationId of organizations) {
-      // A store that cannot say counts as subscribed: a wake-up too many costs one relay round.
+      // A wake-up too many costs one relay round.
       const found = yield* entry.subscribed.get(
         organizationId,
         () => Effect.orElseSucceed(store.hasActive(organizationId), () => true)
@@ -133,10 +109,7 @@ const wakeRelay = async (entry: Built, env: Bindings): Promise<void> => {
 
 const logError = (msg: string, fields: Record<string, unknown> = {}) => logLine("error", msg, fields)
 
-/**
- * Runs the relay until it is idle; `true` when it ran to the end. A retry due within the minute (before the next cron
- * round) gets a delayed message of its own.
- */
+/** A retry due before the next cron round gets a delayed message of its own. */
 const runRelay = async (env: Bindings): Promise<boolean> => {
   const entry = built(env)
   if (entry.deriveSecret === undefined) return true
@@ -172,7 +145,6 @@ const misconfigured = (error: unknown): Response => {
   return HttpServerResponse.toWeb(HttpServerResponse.setHeader(response, "x-request-id", requestId))
 }
 
-/** A request: the isolate's handler answers it; then, after the answer, the relay's wake-up. */
 export const onFetch = (request: Request, env: Bindings, ctx?: ExecutionContext): Promise<Response> => {
   let handler: FetchHandler
   try {
@@ -181,9 +153,8 @@ export const onFetch = (request: Request, env: Bindings, ctx?: ExecutionContext)
     return Promise.resolve(misconfigured(error))
   }
   const response = handler.fetch(request)
-  // The first request also builds the isolate's shared runtime; were its client to disconnect, workerd would
-  // cancel that build and every later request would wait on it (Effect-TS/effect#6319). waitUntil lets it finish.
-  // Then the relay's wake-up, if this or an earlier request committed an event someone subscribed to.
+  // Were the first request's client to disconnect, workerd would cancel the shared runtime's build and every
+  // later request would wait on it (Effect-TS/effect#6319). waitUntil lets it finish.
   ctx?.waitUntil(
     response.then(() => undefined, () => undefined).then(() => wakeRelay(built(env), env)).catch((error) =>
       logError("webhook relay wake-up failed", { kind: String((error as { name?: string })?.name ?? "unknown") })
@@ -192,10 +163,9 @@ export const onFetch = (request: Request, env: Bindings, ctx?: ExecutionContext)
   return response
 }
 
-/** A batch of the webhook queue (or of its dead-letter queue): one relay round for all of it. */
 export const onQueue = async (batch: MessageBatch<unknown>, env: Bindings): Promise<void> => {
   if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) {
-    // Rounds that kept failing: their deliveries are still pending in D1, and the cron's next round has them.
+    // Their deliveries are still pending in D1; the next cron round has them.
     for (const message of batch.messages) {
       logError("webhook relay message dead-lettered", { queue: batch.queue, messageId: message.id })
     }
@@ -209,12 +179,10 @@ export const onQueue = async (batch: MessageBatch<unknown>, env: Bindings): Prom
     logError("webhook relay could not start", { detail: error instanceof ConfigError ? error.message : "unknown" })
     ran = false
   }
-  // One round for the whole batch: every message asked for the same thing.
   if (ran) batch.ackAll()
   else batch.retryAll({ delaySeconds: 10 })
 }
 
-/** The cron trigger: a checkpoint round and a relay round. */
 export const onScheduled = (env: Bindings, ctx: ExecutionContext): void => {
   const round = handlerFor(env).run(
     Effect.asVoid(Effect.catchAll(sealUnsealedOrganizations, (error) => checkpointRoundFailed(error._tag)))

@@ -1,8 +1,4 @@
-/**
- * The Cloudflare Workers entry: the host's three events, each handled in src/worker-host.ts (which says what the
- * Worker does and how). Nothing else is exported here but types: workerd takes every export of the entry for a
- * handler and refuses to start on a constant.
- */
+// Only types besides the handlers: workerd takes every export for a handler and refuses a constant.
 import { type Bindings, onFetch, onQueue, onScheduled } from "./worker-host.js"
 
 export type { Bindings }

@@ -1,21 +1,12 @@
-/**
- * Moving an organization between D1 shards (src/layers/d1.ts, migrations/0005; the procedure is in
- * docs/PRODUCTION.md). Its events (with their fingerprints and redactions), checkpoints, users, idempotency keys and
- * webhooks (subscriptions, deliveries and their attempts) are copied with their numbers unchanged, the organization's
- * event numbers and the store's row ids: a checkpoint sealed before migration 0007 hashes the row id it was sealed
- * at, so renumbering the rows would break every such checkpoint a customer kept. Each shard therefore numbers its events in its own range
- * (`initShardSql`), and an organization only moves up, to a shard with a higher number: the ranges it brings along
- * are below the new shard's own, and no shard's counter ever enters another's range.
- *
- * Everything here is SQL text to run elsewhere (wrangler d1 execute), as the rest of src/admin.
- */
+// Moving an organization up to a higher D1 shard (docs/PRODUCTION.md, "Tenants across databases"). Numbers are
+// copied unchanged: checkpoints sealed before migration 0007 hash the row id. SQL text to run with wrangler.
 import { Effect } from "effect"
 import { sqlString } from "../layers/sql/literal.js"
 
-/** Shard N numbers its events from N × 2^40: a trillion events per shard before two ranges could meet. */
+/** A trillion events per shard before two ranges could meet. */
 export const SHARD_SEQUENCE_SPAN = 2 ** 40
 
-/** Starts shard `shard`'s event numbers at its range, on that shard's database, once, before it holds events. */
+/** Once, on that shard's database, before it holds events. */
 export const initShardSql = (shard: number): string => {
   const start = shard * SHARD_SEQUENCE_SPAN
   return `INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ${start} ` +
@@ -23,17 +14,13 @@ export const initShardSql = (shard: number): string => {
     `UPDATE sqlite_sequence SET seq = ${start} WHERE name = 'events' AND seq < ${start};`
 }
 
-/** In the directory: the organization's shard (a number), or NULL while it is moved (its requests answer 503). */
+/** NULL while it is moved (its requests answer 503). */
 export const routeOrganizationSql = (organizationId: string, shard: number | null): string =>
   `UPDATE organizations SET shard = ${shard === null ? "NULL" : Math.trunc(shard)} WHERE id = ${
     sqlString(organizationId)
   };`
 
-/**
- * On the shard left behind, once the directory routes elsewhere: the raw numbers, the kept answers and the webhooks
- * go (the relay there already sends nothing of an organization that lives elsewhere); the users' versions and the
- * append-only events and checkpoints stay, frozen, and still verify there.
- */
+/** The users' versions, events and checkpoints stay, frozen, and still verify there. */
 export const forgetMovedOrganizationSql = (organizationId: string): string => {
   const id = sqlString(organizationId)
   return `UPDATE users SET phone_number = NULL WHERE organization_id = ${id};\n` +
@@ -46,13 +33,11 @@ export const forgetMovedOrganizationSql = (organizationId: string): string => {
 }
 
 export type Value = string | number | null
-/** A row as a query returns it: SQLite and D1 hand back text, integers and NULL. */
 export type Row = Readonly<Record<string, Value>>
 
 const literal = (value: Value): string =>
   value === null ? "NULL" : typeof value === "number" ? String(value) : sqlString(value)
 
-/** An INSERT that skips a row already there, unless told what to do with it. */
 const insert = (table: string, columns: ReadonlyArray<string>, row: Row, onConflict = "DO NOTHING"): string =>
   `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${
     columns.map((c) => literal(row[c] ?? null)).join(", ")
@@ -111,8 +96,7 @@ const IDEMPOTENCY_COLUMNS = [
   "expires_at"
 ]
 
-// A subscription's cursor is an event number, kept like the events' own: on the new shard it still says which of
-// the organization's events have their deliveries.
+// The cursor is an event number, kept like the events' own.
 const SUBSCRIPTION_COLUMNS = [
   "organization_id",
   "id",
@@ -127,7 +111,7 @@ const SUBSCRIPTION_COLUMNS = [
   "cursor",
   "created_at"
 ]
-// A lease belongs to a relay of the shard left behind: it is not copied.
+// A lease belongs to a relay of the shard left behind.
 const DELIVERY_COLUMNS = [
   "organization_id",
   "subscription_id",
@@ -143,7 +127,6 @@ const DELIVERY_COLUMNS = [
   "created_at",
   "completed_at"
 ]
-// Without the id: the new shard numbers its own attempts.
 const ATTEMPT_COLUMNS = [
   "subscription_id",
   "event_sequence",
@@ -154,7 +137,6 @@ const ATTEMPT_COLUMNS = [
   "response_excerpt"
 ]
 
-/** An attempt, unless the same one (delivery, time, outcome) is there from an earlier run. */
 const insertAttempt = (attempt: Row): string =>
   `INSERT INTO webhook_attempts (${ATTEMPT_COLUMNS.join(", ")}) SELECT ${
     ATTEMPT_COLUMNS.map((c) => literal(attempt[c] ?? null)).join(", ")
@@ -165,11 +147,8 @@ const insertAttempt = (attempt: Row): string =>
 export class MoveRefused extends Error {}
 
 /**
- * The SQL that copies an organization's data from the shard it is on to shard `to`; `select` runs a query on the
- * shard it is on (a D1 client, `wrangler d1 execute --json`, an export of it). Run on the target shard, the SQL
- * replays the rows in the order the triggers of migrations/0004 accept (each event after its user's previous one,
- * its users row at that event's version), then sets every users row as it is now. Every statement leaves a row
- * already there as it was, so a run that stopped half-way can run again.
+ * Replays the rows in the order the triggers of migrations/0004 accept; every statement leaves a row already there
+ * as it was, so a run that stopped half-way can run again.
  */
 export const exportOrganizationSql = <E>(
   select: (sql: string) => Effect.Effect<ReadonlyArray<Row>, E>,
@@ -191,7 +170,6 @@ export const exportOrganizationSql = <E>(
       return yield* Effect.fail(new MoveRefused(`no organization ${organizationId} on shard ${from}`))
     }
     if ((yield* select(`SELECT 1 FROM events WHERE ${of} AND chain_sequence IS NOT NULL LIMIT 1`)).length > 0) {
-      // Migration 0004 closed the organization-wide chain to new rows, copies included.
       return yield* Effect.fail(
         new MoveRefused(`${organizationId} has events from before migration 0004, which cannot be copied`)
       )
@@ -228,7 +206,7 @@ export const exportOrganizationSql = <E>(
         statements.push(
           started.has(userId)
             ? `UPDATE users SET version = ${literal(event.version!)} ${where(userId)};`
-            // On a second run the row is there at its final version: its first event needs it at version 1.
+            // On a second run the row is at its final version: its first event needs version 1.
             : insert(
               "users",
               USER_COLUMNS,

@@ -1,7 +1,3 @@
-/**
- * Administration of tenants: organizations and their API keys (issued once, stored as SHA-256, revocable).
- * Works over any SqlClient (SQLite file or D1); scripts/ call these for local and production use.
- */
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect } from "effect"
 import { uuidv7 } from "../app/context.js"
@@ -11,10 +7,7 @@ import { sha256Hex } from "../sha256.js"
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-/**
- * Creates the organization unless it exists, on `shard` (migrations/0005): run it on the directory and, for a shard
- * other than 0, on that shard's database as well (the same row there, for the foreign keys).
- */
+/** For a shard other than 0, run it on that shard's database as well (the same row, for the foreign keys). */
 export const ensureOrganization = (id: string, name: string, shard = 0) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -26,7 +19,7 @@ export const ensureOrganization = (id: string, name: string, shard = 0) =>
 
 export interface IssuedApiKey {
   readonly id: string
-  /** The secret itself: shown to the caller once, never stored. */
+  /** Shown to the caller once, never stored. */
   readonly apiKey: string
 }
 
@@ -50,7 +43,6 @@ export const revokeApiKey = (id: string) =>
     yield* sql.unsafe("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [yield* now, id])
   })
 
-/** The SQL that issues a key, for stores reached only through a CLI (`wrangler d1 execute --remote`). */
 export const issueApiKeySql = (organizationId: string, label: string, id: string, at: string) => {
   const apiKey = generateApiKey()
   const hash = sha256Hex(apiKey)
@@ -61,12 +53,11 @@ export const issueApiKeySql = (organizationId: string, label: string, id: string
   }
 }
 
-/** The SQL that creates an organization unless it exists (same effect as ensureOrganization). */
 export const createOrganizationSql = (id: string, name: string, at: string, shard = 0) =>
   `INSERT INTO organizations (id, name, created_at, shard) VALUES (${sqlText(id)}, ${sqlText(name)}, ${sqlText(at)}, ${
     Math.trunc(shard)
   }) ON CONFLICT (id) DO NOTHING;`
 
-/** The SQL that revokes a key (same effect as revokeApiKey); revoking twice keeps the first time. */
+/** Revoking twice keeps the first time. */
 export const revokeApiKeySql = (id: string, at: string) =>
   `UPDATE api_keys SET revoked_at = ${sqlText(at)} WHERE id = ${sqlText(id)} AND revoked_at IS NULL;`

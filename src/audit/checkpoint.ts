@@ -1,16 +1,8 @@
-/**
- * The tamper-evident audit trail, part 2: organization checkpoints. A checkpoint seals the events an organization
- * wrote since the previous one (by the store's global event sequence, which follows commit order): it records how
- * many there were and a Merkle root over the new head (version and hash) of every user they touched, and it is
- * chained to the previous checkpoint, like the hourly digest files of AWS CloudTrail. So a deleted, edited,
- * swapped or truncated event before the latest checkpoint changes a recomputed root, count or link
- * (verify.ts), and anyone who kept a checkpoint's hash (GET /organizations/{id}/audit/head) can detect a
- * rewritten history even if every later hash was recomputed. Pure: the store reads and writes the rows.
- */
+// A checkpoint seals an organization's events since the previous one: their count, a Merkle root over the users'
+// new heads, and a link to the previous checkpoint (docs/DECISIONS.md, "Audit chains and checkpoints").
 import { sha256Hex } from "../sha256.js"
 import { canonicalJson, GENESIS_HASH } from "./chain.js"
 
-/** A user's chain head as of a checkpoint: its last event's version and hash. */
 export interface AggregateHead {
   readonly aggregateId: string
   readonly version: number
@@ -19,25 +11,19 @@ export interface AggregateHead {
 
 export interface Checkpoint {
   readonly organizationId: string
-  /** 1, 2, 3… per organization. */
   readonly sequence: number
-  /** The organization's last event number it seals; every event of the organization up to it is sealed. */
+  /** Every event of the organization up to this number is sealed. */
   readonly upToEventSequence: number
-  /** How many events of the organization it seals (those after the previous checkpoint). */
   readonly eventCount: number
-  /** Merkle root over the heads of the users those events touched (`merkleRoot` of `leafHash`). */
   readonly root: string
   readonly prevHash: string
   readonly hash: string
   readonly createdAt: string
-  /**
-   * Only on checkpoints sealed before migration 0007: the store-wide event number they were sealed at, which their
-   * hash covers instead of `upToEventSequence`.
-   */
+  /** Sealed before migration 0007: the hash covers this store-wide number instead. */
   readonly legacyUpToEventSequence: number | null
 }
 
-// Leaves, inner nodes and the empty tree hash distinct texts (RFC 6962's domain separation, over hex strings).
+// RFC 6962's domain separation, over hex strings.
 export const leafHash = (head: AggregateHead): string =>
   sha256Hex("leaf:" + canonicalJson({ aggregateId: head.aggregateId, hash: head.hash, version: head.version }))
 
@@ -45,7 +31,7 @@ const nodeHash = (left: string, right: string) => sha256Hex("node:" + left + rig
 
 export const EMPTY_ROOT = sha256Hex("empty:")
 
-/** RFC 6962's Merkle tree hash over leaf hashes in order: split at the largest power of two below the count. */
+/** RFC 6962: split at the largest power of two below the count. */
 export const merkleRoot = (leaves: ReadonlyArray<string>): string => {
   const root = (from: number, to: number): string => {
     const n = to - from
@@ -57,7 +43,6 @@ export const merkleRoot = (leaves: ReadonlyArray<string>): string => {
   return leaves.length === 0 ? EMPTY_ROOT : root(0, leaves.length)
 }
 
-/** Heads in one order everywhere: by user id, compared as code units. */
 export const headsRoot = (heads: ReadonlyArray<AggregateHead>): string =>
   merkleRoot(
     [...heads].sort((a, b) => (a.aggregateId < b.aggregateId ? -1 : a.aggregateId > b.aggregateId ? 1 : 0)).map(
@@ -83,12 +68,10 @@ export interface CheckpointInput {
   readonly organizationId: string
   readonly upToEventSequence: number
   readonly eventCount: number
-  /** The latest head of each user touched since the previous checkpoint. */
   readonly heads: ReadonlyArray<AggregateHead>
   readonly createdAt: string
 }
 
-/** The checkpoint after `previous` (undefined for an organization's first). */
 export const nextCheckpoint = (previous: Checkpoint | undefined, input: CheckpointInput): Checkpoint => {
   const unsealed = {
     organizationId: input.organizationId,
@@ -103,7 +86,6 @@ export const nextCheckpoint = (previous: Checkpoint | undefined, input: Checkpoi
   return { ...unsealed, hash: checkpointHash(unsealed) }
 }
 
-/** The latest head of each user among `events` (any order). */
 export const headsOf = (
   events: Iterable<{ readonly aggregateId: string; readonly version: number; readonly hash: string }>
 ): Array<AggregateHead> => {

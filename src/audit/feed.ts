@@ -1,25 +1,8 @@
-/**
- * A consumer's check of what it received from the organization's feed (GET /organizations/{id}/events) or its
- * webhooks, against the audit head it read (GET /organizations/{id}/audit/head): exported by the typed client
- * (src/client.ts) and written with Web Crypto only, so it runs wherever the client does. It recomputes what the
- * server computed (chain.ts for each link, checkpoint.ts for the seal; test/audit/feed.test.ts holds the two to
- * each other):
- *
- * - every event's `hash` is SHA-256(prevHash ‖ canonical JSON of {event}): the event is the one the chain holds;
- * - a user's consecutive versions link (`prevHash` of version v is the `hash` of v − 1), and no version received is
- *   missing between two others;
- * - the events a checkpoint seals, the organization's numbers `upToEventSequence - eventCount + 1` to
- *   `upToEventSequence` (numbers have no gaps), are all there and give its Merkle `root` over the users' newest heads;
- * - given a head kept before and the checkpoints since (GET …/audit/checkpoints), each checkpoint hashes to its `hash`
- *   and links to the one before, and the kept head sits in that chain at its place with its hash.
- *
- * So a feed replayed with an event changed, dropped, reordered or invented fails here, and a history rewritten at or
- * before a kept head fails too, however many checkpoints were sealed since. Events written before migration 0004 link by another rule and are not
- * recomputed (their `hash` is taken as the feed gives it); every organization created since has none.
- */
+// A consumer's check of the feed or its webhooks against an audit head, in Web Crypto only so it runs wherever the
+// typed client does. It recomputes what chain.ts and checkpoint.ts computed (test/audit/feed.test.ts holds them
+// together); events before migration 0004 are linked, not recomputed.
 import { canonicalJson, GENESIS_HASH } from "./canonical-json.js"
 
-/** One entry of the feed (or a webhook's `chain` with its `data`): the chain position and the event as shown. */
 export interface FeedEntry {
   readonly sequence: number
   readonly prevHash: string
@@ -33,7 +16,7 @@ export interface FeedEntry {
   readonly redacted?: boolean
 }
 
-/** An audit checkpoint as GET …/audit/head and GET …/audit/checkpoints answer it (sequence 0: none yet). */
+/** Sequence 0: none yet. */
 export interface FeedHead {
   readonly organizationId: string
   readonly sequence: number
@@ -71,7 +54,7 @@ const sha256Hex = async (text: string): Promise<string> => {
   return hex
 }
 
-// As checkpoint.ts: leaves, inner nodes and the empty tree hash distinct texts (RFC 6962), heads sorted by user id.
+// As checkpoint.ts.
 const merkleRoot = async (leaves: ReadonlyArray<string>): Promise<string> => {
   const root = async (from: number, to: number): Promise<string> => {
     const n = to - from
@@ -102,7 +85,6 @@ const headsRoot = async (entries: ReadonlyArray<FeedEntry>): Promise<string> => 
   return merkleRoot(leaves)
 }
 
-/** As checkpoint.ts `checkpointHash`: what the server hashed, the store-wide number for one sealed before 0007. */
 const checkpointHash = (c: FeedHead): Promise<string> =>
   sha256Hex(
     c.prevHash + canonicalJson({
@@ -118,17 +100,10 @@ const checkpointHash = (c: FeedHead): Promise<string> =>
   )
 
 export interface FeedCheckOptions {
-  /** A head kept from before: it must still be in the history, at its place, with its hash. */
   readonly previousHead?: FeedHead
-  /**
-   * The checkpoints after the kept head up to `head` (GET …/audit/checkpoints?afterSequence= its sequence), or from
-   * any earlier one: each is recomputed and linked to the one before, and checked against the entries it seals.
-   */
+  /** From the kept head (or earlier) up to `head`. */
   readonly checkpoints?: ReadonlyArray<FeedHead>
-  /**
-   * Events with a legacy organization-chain link (written before migration 0004), by sequence: their hash is not
-   * recomputed. Leave it out for organizations created since.
-   */
+  /** Sequences of legacy (pre-0004) events: linked, not recomputed. */
   readonly legacy?: (entry: FeedEntry) => boolean
 }
 
@@ -137,7 +112,6 @@ type Fail = (problem: FeedProblem, sequence?: number) => FeedCheck
 const fail: Fail = (problem, sequence) =>
   sequence === undefined ? { ok: false, problem } : { ok: false, problem, sequence }
 
-/** Each entry's hash, and each user's versions and links among the entries. */
 const checkLinks = async (entries: ReadonlyArray<FeedEntry>, options: FeedCheckOptions) => {
   const byUser = new Map<string, FeedEntry>()
   for (let i = 0; i < entries.length; i++) {
@@ -162,10 +136,6 @@ const checkLinks = async (entries: ReadonlyArray<FeedEntry>, options: FeedCheckO
   return undefined
 }
 
-/**
- * The checkpoints from the earliest one known up to `head`, each recomputed and following the one before (number,
- * link, and its events starting where the previous one's ended), with the kept head in it at its place.
- */
 const knownChain = async (head: FeedHead, options: FeedCheckOptions): Promise<Array<FeedHead> | FeedCheck> => {
   const chain = (options.checkpoints ?? []).filter((c) => c.sequence <= head.sequence)
   if (chain.at(-1)?.sequence !== head.sequence) chain.push(head)
@@ -196,12 +166,7 @@ const knownChain = async (head: FeedHead, options: FeedCheckOptions): Promise<Ar
   return chain.filter((c) => c.sequence > 0)
 }
 
-/**
- * Checks `entries` (the feed's events in the order received, from any starting point) against `head`: every link,
- * and each checkpoint whose events the entries hold. With `previousHead`, the kept head must be in the history at its
- * place with its hash, and every entry at or before it must be sealed by a checkpoint given; the checkpoints between
- * it and `head` are then needed (`checkpoints`), however many there are.
- */
+/** With `previousHead`, every entry at or before it must be sealed by a given checkpoint. */
 export const verifyFeed = async (
   entries: ReadonlyArray<FeedEntry>,
   head: FeedHead,
@@ -219,10 +184,8 @@ export const verifyFeed = async (
     const start = c.upToEventSequence - c.eventCount
     const inside = entries.filter((e) => e.sequence > start && e.sequence <= c.upToEventSequence)
     const isHead = c === chain.at(-1)
-    // A range before the entries was checked when it was read; the head's only if it is the kept one.
     if (c.eventCount === 0 || c.upToEventSequence < first && (!isHead || c.upToEventSequence <= keptUpTo)) continue
     if (first > start + 1 && !isHead && c.upToEventSequence > keptUpTo) {
-      // The entries begin inside this range, after the kept head: they are all there from where they begin.
       if (inside.length !== c.upToEventSequence - first + 1) return fail("checkpoint-count")
       continue
     }
@@ -231,7 +194,6 @@ export const verifyFeed = async (
     if ((await headsRoot(inside)) !== c.root) return fail("checkpoint-root")
     sealed += inside.length
   }
-  // What the kept head vouches for must be sealed by a checkpoint given.
   const known = chain[0] === undefined ? 0 : chain[0].upToEventSequence - chain[0].eventCount
   if (options.previousHead !== undefined && first <= Math.min(keptUpTo, known)) return fail("checkpoints-missing")
   return { ok: true, checked: entries.length, sealed }

@@ -1,27 +1,18 @@
-/**
- * Verifying a store's audit trail (`npm run audit:verify`): every user's chain link by link, the organization-wide
- * chain of the events written before migration 0004, every checkpoint's root, count and link, each organization's
- * event numbers (1, 2, 3… without a gap), and each users row's version against its last event. It reports the first
- * break it finds and, for each organization, up to which checkpoint the whole history is sealed: events after the
- * latest checkpoint are protected by their users' links only (an attacker who deletes a user's newest events and
- * rolls its row back is seen at the next checkpoint).
- */
+// `npm run audit:verify`: reports the first break and, per organization, up to which checkpoint the history is
+// sealed; later events are protected by their users' links only.
 import type { UserEvent } from "../domain/user.js"
 import { GENESIS_HASH, legacyLinkHash, linkHash } from "./chain.js"
 import { type Checkpoint, checkpointHash, headsOf, headsRoot } from "./checkpoint.js"
 
 export interface StoredEvent {
-  /** The store's row id (commit order across the store). */
   readonly sequence: number
-  /** The organization's own event number: 1, 2, 3… in commit order, without a gap. */
   readonly organizationSequence: number
   readonly organizationId: string
-  /** Set only on events linked into the organization-wide chain before migration 0004. */
+  /** Only on events linked into the pre-0004 organization chain. */
   readonly chainSequence: number | null
   readonly prevHash: string
   readonly hash: string
   readonly event: UserEvent
-  /** Its fingerprints were removed by erasure after it was hashed: its stored hash is linked, not recomputed. */
   readonly redacted?: boolean
 }
 
@@ -76,18 +67,14 @@ export type Break =
 export interface OrganizationAudit {
   readonly events: number
   readonly users: number
-  /** The latest checkpoint, if any: every event up to it is sealed. */
   readonly checkpoint: Pick<Checkpoint, "sequence" | "hash" | "upToEventSequence"> | undefined
-  /** Events written after the latest checkpoint (protected by their users' links only). */
   readonly unsealedEvents: number
-  /** Events whose fingerprints erasure removed after they were hashed: linked and sealed, content not recomputed. */
   readonly redactedEvents: number
 }
 
 export interface AuditReport {
   readonly checked: number
   readonly organizations: Readonly<Record<string, OrganizationAudit>>
-  /** The first break, in organization order; undefined when everything holds. */
   readonly broken: Break | undefined
 }
 
@@ -125,7 +112,6 @@ const verifyUserChain = (organizationId: string, events: Array<StoredEvent>): Br
     const stored = events[i]!
     const { aggregateId, id: eventId, version } = stored.event
     if (version !== i + 1) return { reason: "version-gap", organizationId, aggregateId, version: i + 1 }
-    // Legacy events link into the organization's chain, checked above; their successors link to them.
     if (stored.chainSequence === null) {
       if (stored.prevHash !== prev) return { reason: "prev-hash", organizationId, aggregateId, version, eventId }
       if (stored.redacted !== true && linkHash(stored.prevHash, stored.event) !== stored.hash) {
@@ -137,7 +123,6 @@ const verifyUserChain = (organizationId: string, events: Array<StoredEvent>): Br
   return undefined
 }
 
-/** The organization's numbers, in the store's commit order, are 1, 2, 3… without a gap. */
 const verifyOrganizationSequence = (
   organizationId: string,
   bySequence: ReadonlyArray<StoredEvent>
@@ -165,7 +150,7 @@ const verifyCheckpoints = (
     while (to < bySequence.length && bySequence[to]!.organizationSequence <= checkpoint.upToEventSequence) to++
     const sealed = bySequence.slice(from, to)
     if (sealed.length !== checkpoint.eventCount) return { reason: "checkpoint-count", ...at }
-    // Sealed before migration 0007: its hash covers the store's number, which must end the same events.
+    // Sealed before migration 0007: its hash covers the store-wide number.
     const legacy = checkpoint.legacyUpToEventSequence
     if (legacy !== null && bySequence.filter((e) => e.sequence <= legacy).length !== to) {
       return { reason: "checkpoint-count", ...at }
@@ -184,7 +169,6 @@ const verifyCheckpoints = (
 export interface AuditInput {
   readonly events: Iterable<StoredEvent>
   readonly checkpoints: Iterable<Checkpoint>
-  /** The users rows' versions: each must be its user's last event's version. */
   readonly users: Iterable<StoredUserVersion>
 }
 

@@ -1,7 +1,4 @@
-/**
- * Local signing keys and tokens, for development and tests only. Production tokens come from
- * the identity provider; the service only ever holds public keys (JWKS).
- */
+// For development and tests only: production tokens come from the identity provider.
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose"
 
 export interface SigningKey {
@@ -41,11 +38,9 @@ const sign = async (key: SigningKey, subject: string, options: TokenOptions) => 
     .sign(privateKey)
 }
 
-/** A B2C token: its subject is the user, of `organizationId` (every token names its organization). */
 export const signUserToken = (key: SigningKey, userId: string, organizationId: string, options: TokenOptions = {}) =>
   sign(key, userId, { ...options, claims: { org_id: organizationId, ...options.claims } })
 
-/** A B2B token: a service acting on the users of `organizationId` within `scope`, marked by `token_use`. */
 export const signServiceToken = (
   key: SigningKey,
   serviceId: string,

@@ -1,8 +1,5 @@
-/**
- * The local developer's state, in data/dev-state.json (git-ignored): a signing key, and the demo
- * organization, API key and user that every local runtime's database is seeded with.
- * Local use only: it keeps the demo API key's secret so that credentials can be printed again.
- */
+// The local developer's state (data/dev-state.json, git-ignored). It keeps the demo API key's secret so that
+// credentials can be printed again: local use only.
 import { Config, Effect } from "effect"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
@@ -21,19 +18,16 @@ export interface DevState {
   readonly apiKeyHash: string
   readonly userId: string
   readonly serviceId: string
-  /** IDEMPOTENCY_HASH_KEY of the local runtimes, so that kept Idempotency-Keys still match after a restart. */
+  /** Kept so that stored Idempotency-Keys still match after a restart. */
   readonly idempotencyHashKey: string
-  /** WEBHOOK_SECRET_KEY of the local runtimes, so that subscriptions keep their secrets across restarts. */
   readonly webhookSecretKey: string
 }
 
-/** USERS_API_DATA_DIR (default data/ in the working directory): the dev state and the SQLite files. */
 export const DATA_DIR = Effect.runSync(
   Config.string("USERS_API_DATA_DIR").pipe(Config.withDefault(join(process.cwd(), "data")))
 )
 export const DEV_STATE_FILE = join(DATA_DIR, "dev-state.json")
 
-/** 32 random bytes, base64url: 43 characters. */
 const generateSecret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")
 
 const save = (file: string, state: DevState) => {
@@ -50,7 +44,7 @@ export const loadOrCreateDevState = async (file: string = DEV_STATE_FILE): Promi
         readonly webhookSecretKey?: string
       }
     if (stored.idempotencyHashKey !== undefined && stored.webhookSecretKey !== undefined) return stored as DevState
-    // A dev state from before issue 9 or 13: the rest stays as it was (tokens and the demo key keep working).
+    // An older dev state: the rest stays as it was (tokens and the demo key keep working).
     const upgraded: DevState = {
       ...stored,
       idempotencyHashKey: stored.idempotencyHashKey ?? generateSecret(),
@@ -75,27 +69,21 @@ export const loadOrCreateDevState = async (file: string = DEV_STATE_FILE): Promi
   return state
 }
 
-/** The environment a local runtime needs to trust the dev signing key. */
 export const devJwtEnv = (state: DevState) => ({
   JWT_ISSUER: DEV_ISSUER,
   JWT_AUDIENCE: DEV_AUDIENCE,
   JWKS: JSON.stringify(jwksOf(state.signingKey))
 })
 
-/** What a local Worker (wrangler dev, which has no dev mode of its own) needs: devJwtEnv and the dev secrets. */
+/** wrangler dev has no dev mode of its own. */
 export const devWorkerEnv = (state: DevState) => ({
   ...devJwtEnv(state),
   IDEMPOTENCY_HASH_KEY: state.idempotencyHashKey,
   WEBHOOK_SECRET_KEY: state.webhookSecretKey,
-  // What local dev mode means for webhooks on Bun and Deno: http:// to the loopback is accepted.
   WEBHOOK_ALLOW_LOOPBACK: "true"
 })
 
-/**
- * Idempotent SQL that creates the demo organization, API key and user (version 1, with its UserCreated event as the
- * first link of the user's audit chain) in any migrated store: an SQLite file or local D1 (`wrangler d1 execute
- * --local`).
- */
+/** Idempotent, in any migrated store. */
 export const devSeedSql = (state: DevState, now: string): string => {
   const event: UserCreated = {
     id: "00000000-0000-7000-8000-000000000001",
@@ -115,7 +103,7 @@ export const devSeedSql = (state: DevState, now: string): string => {
   const org = quote(state.organizationId)
   return [
     `INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES (${org}, 'Demo organization', ${quote(now)});`,
-    // A regenerated dev state (new key) over a surviving database must replace the demo key, not keep the old one.
+    // A regenerated dev state over a surviving database must replace the demo key.
     `INSERT INTO api_keys (id, organization_id, key_hash, label, created_at) VALUES (${
       quote(state.apiKeyId)
     }, ${org}, ${quote(state.apiKeyHash)}, 'demo', ${quote(now)}) ` +

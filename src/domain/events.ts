@@ -1,10 +1,5 @@
-/**
- * The User aggregate's events, declared once as Schemas: the decider (user.ts) builds values of these types, the
- * stores keep them, the contract (src/api) and the OpenAPI document show them, and a typed client decodes
- * them. Numbers appear only masked (`****` and the last four digits) or as salted commitments to keyed fingerprints,
- * whose openings live in a record that erasure deletes (docs/DECISIONS.md, "Erasure that forgets"). Field order follows
- * docs/CONTRACT.md: id, type, aggregate, version, time, data, metadata.
- */
+// Numbers appear only masked or as salted commitments (docs/DECISIONS.md, "Erasure that forgets").
+// Field order follows docs/CONTRACT.md.
 import * as Schema from "effect/Schema"
 import { MaskedPhoneNumber } from "./masked-phone-number.js"
 
@@ -34,7 +29,7 @@ const Commitment = Schema.optional(
   })
 )
 
-// Events written before migration 0008 carried the fingerprint itself; erasure removes it from them.
+// Older events carry the fingerprint itself; erasure removes it.
 const LegacyFingerprint = Schema.optional(
   Schema.String.annotations({
     description: "Only on events written before commitments: hmac-sha256:<base64url> of the number, until erasure."
@@ -83,7 +78,6 @@ export const UserPersonalDataErased = event("UserPersonalDataErased", {
 })
 export type UserPersonalDataErased = typeof UserPersonalDataErased.Type
 
-/** The openings of an event's commitments, kept per event in a record that erasure deletes (migrations/0008). */
 export const PhoneFingerprints = Schema.Struct({
   phoneNumberFingerprint: Schema.optional(Schema.String),
   phoneNumberSalt: Schema.optional(Schema.String),

@@ -1,8 +1,5 @@
-/**
- * Which IP addresses a webhook may reach: globally routable ones (the IANA special-purpose registries, RFC 6890 and
- * its updates). An IPv6 form that embeds or translates an IPv4 address is judged by the IPv4 address inside it, and
- * IPv6 outside 2000::/3 (the only space allocated for global unicast) is refused, deprecated ranges included. Pure.
- */
+// A webhook may reach only globally routable addresses (RFC 6890 and updates). IPv6 embedding IPv4 is judged
+// by the IPv4 inside; IPv6 outside 2000::/3 is refused.
 
 type V4Range = readonly [ReadonlyArray<number>, number]
 
@@ -13,7 +10,6 @@ export const ipv4Bytes = (host: string): ReadonlyArray<number> | undefined => {
   return bytes.every((b) => b >= 0 && b <= 255) ? bytes : undefined
 }
 
-/** An IPv6 address (no brackets, no zone) as 8 groups of 16 bits, an embedded IPv4 tail included. */
 export const ipv6Groups = (host: string): ReadonlyArray<number> | undefined => {
   let text = host.toLowerCase()
   if (!/^[0-9a-f:.]+$/.test(text) || !text.includes(":")) return undefined
@@ -47,8 +43,7 @@ const inV4 = (b: ReadonlyArray<number>, [net, bits]: V4Range) => {
   return ((value(b) & mask) >>> 0) === ((value(net) & mask) >>> 0)
 }
 
-// Not globally routable: this network, private, shared (CGNAT), loopback, link-local (the metadata address), IETF
-// protocol assignments, documentation, the deprecated 6to4 relay, benchmarking, multicast, reserved and broadcast.
+// CGNAT, link-local (the metadata address), documentation, benchmarking, multicast, reserved and the like.
 const V4_NOT_PUBLIC: ReadonlyArray<V4Range> = [
   [[0, 0, 0, 0], 8],
   [[10, 0, 0, 0], 8],
@@ -75,15 +70,14 @@ const v6IsPublic = (g: ReadonlyArray<number>): boolean => {
     flip = 0
   ) => [(g[i]! ^ flip) >> 8, (g[i]! ^ flip) & 255, (g[i + 1]! ^ flip) >> 8, (g[i + 1]! ^ flip) & 255]
   const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0)
-  // ::/96 (IPv4-compatible, :: and ::1 among them), ::ffff:0:0/96 (IPv4-mapped), ::ffff:0:0:0/96 (SIIT).
+  // ::/96 (IPv4-compatible), ::ffff:0:0/96 (IPv4-mapped), ::ffff:0:0:0/96 (SIIT).
   if (zeros(0, 5) && (g[5] === 0 || g[5] === 0xffff)) return v4IsPublic(v4At(6))
   if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return v4IsPublic(v4At(6))
   if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return v4IsPublic(v4At(6)) // 64:ff9b::/96, NAT64
   if (g[0] === 0x2002) return v4IsPublic(v4At(1)) // 2002::/16, 6to4
-  // 2001::/32, Teredo: the server's address, and the client's, inverted in the last 32 bits.
+  // 2001::/32, Teredo: server and client (inverted) addresses.
   if (g[0] === 0x2001 && g[1] === 0) return v4IsPublic(v4At(2)) && v4IsPublic(v4At(6, 0xffff))
-  // Outside 2000::/3: unique-local, link-local, site-local, multicast, discard, SRv6, 64:ff9b:1::/48 (local-use
-  // NAT64, whose IPv4 position is the operator's choice), unallocated space.
+  // Outside 2000::/3, local-use NAT64 (64:ff9b:1::/48) included.
   if ((g[0]! & 0xe000) !== 0x2000) return false
   if (g[0] === 0x2001 && g[1]! < 0x200) return false // 2001::/23, IETF protocol assignments (benchmarking, ORCHID…)
   if (g[0] === 0x2001 && g[1] === 0x0db8) return false // 2001:db8::/32, documentation
@@ -92,10 +86,7 @@ const v6IsPublic = (g: ReadonlyArray<number>): boolean => {
 
 const unbracketed = (host: string) => host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
 
-/**
- * Whether `address` (an IPv4 or IPv6 literal, as a DNS lookup or a URL host gives it; brackets allowed) is one a
- * webhook may reach outside local development: globally routable. undefined when it is not an IP address.
- */
+/** Brackets allowed; undefined when `address` is not an IP literal. */
 export const isPublicAddress = (address: string): boolean | undefined => {
   const bare = unbracketed(address)
   const v4 = ipv4Bytes(bare)
@@ -104,7 +95,6 @@ export const isPublicAddress = (address: string): boolean | undefined => {
   return v6 === undefined ? undefined : v6IsPublic(v6)
 }
 
-/** 127.0.0.0/8, ::1 (and ::ffff:127.x), or `localhost`: this machine. */
 export const isLoopbackHost = (host: string): boolean => {
   const bare = unbracketed(host)
   if (bare === "localhost") return true

@@ -1,18 +1,13 @@
-/**
- * Phone numbers: parsing user input into E.164 and masking it for anything that is not the users row.
- * Pure: no I/O, no clock. libphonenumber-js with full ("max") metadata decides validity.
- */
 import { Either } from "effect"
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 import { InvalidPhoneNumber } from "./errors.js"
 import type { MaskedPhoneNumber } from "./masked-phone-number.js"
 
-/** A phone number in E.164 form (`+` and up to 15 digits), as stored in the users row. */
 export type E164 = string & { readonly E164: unique symbol }
 
 export { MaskedPhoneNumber } from "./masked-phone-number.js"
 
-// International form only: `+` or `00`, then digits with the usual separators.
+// International form only: `+` or `00` first.
 const INTERNATIONAL = /^(\+|00)[0-9][0-9 .\-()]*$/
 
 export const parsePhoneNumber = (input: string): Either.Either<E164, InvalidPhoneNumber> => {

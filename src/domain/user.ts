@@ -1,17 +1,10 @@
-/**
- * The User aggregate as a decider: commands in, at most one event out, plus the state to store.
- *
- * Unlike a replayed aggregate, the events here deliberately lack the raw number (it is PII and
- * must stay erasable), so the state cannot be rebuilt from them: `decide` returns the next state
- * together with the event, and the store writes both in one atomic unit.
- * Pure: time, ids and the masking and fingerprint functions (which make the salts) arrive with the call.
- */
+// A decider. Events lack the raw number (PII, erasable), so state cannot be rebuilt from them:
+// `decide` returns the next state with the event, and the store writes both atomically.
 import type { Actor, PhoneFingerprints, UserEvent } from "./events.js"
 import type { E164, MaskedPhoneNumber } from "./phone.js"
 
 export type { Actor, EventMetadata, PhoneFingerprints, UserEvent } from "./events.js"
 
-/** Who asked, when, and under which ids: supplied by the caller, never read from a clock here. */
 export interface CommandMetadata {
   readonly organizationId: string
   readonly actor: Actor
@@ -25,7 +18,6 @@ export interface User {
   readonly id: string
   readonly phoneNumber: E164 | null
   readonly phoneNumberVerified: boolean
-  /** When the user's personal data was erased; an erased user takes no more personal data. */
   readonly erasedAt: string | null
   readonly version: number
 }
@@ -36,10 +28,6 @@ export type UserCommand =
   | { readonly type: "MarkPhoneNumberVerified"; readonly userId: string; readonly phoneNumber: E164 }
   | { readonly type: "ErasePersonalData"; readonly userId: string }
 
-/**
- * What a command decided: nothing to write, or the next state and its one event, with the openings of the event's
- * fingerprint commitments (stored beside it, deleted by erasure) when there are any.
- */
 export type Decision =
   | { readonly _tag: "Unchanged"; readonly state: User }
   | {
@@ -49,7 +37,6 @@ export type Decision =
     readonly fingerprints?: PhoneFingerprints
   }
 
-/** The command cannot apply to the current state. */
 export type Rejection =
   | { readonly _tag: "UserNotFound" }
   | { readonly _tag: "UserAlreadyExists"; readonly state: User }
@@ -59,14 +46,12 @@ export type Rejection =
 
 export type Mask = (phoneNumber: E164 | null) => MaskedPhoneNumber | null
 
-/** A keyed fingerprint (`hmac-sha256:<base64url>`), a fresh salt, and the commitment to both that an event keeps. */
 export interface CommittedFingerprint {
   readonly fingerprint: string
   readonly salt: string
   readonly commitment: string
 }
 
-/** Committed fingerprints of numbers, or undefined when no fingerprint key is configured. */
 export type FingerprintOf = (phoneNumber: E164) => CommittedFingerprint | undefined
 
 const noFingerprints: FingerprintOf = () => undefined
@@ -78,8 +63,7 @@ export const decide = (
   mask: Mask,
   fingerprintOf: FingerprintOf = noFingerprints
 ): Decision | Rejection => {
-  // The event keeps only the commitment; its opening goes to `fingerprints`, which erasure deletes. Omitted, not
-  // null, when absent: events look the same as without a fingerprint key.
+  // Omitted, not null, when absent: events look the same without a fingerprint key.
   let fingerprints: Record<string, string> | undefined
   const commit = <Field extends "phoneNumber" | "previousPhoneNumber">(field: Field, phoneNumber: E164 | null) => {
     const value = phoneNumber === null ? undefined : fingerprintOf(phoneNumber)
@@ -91,7 +75,6 @@ export const decide = (
     fingerprints === undefined
       ? { _tag: "Changed", state: next, event }
       : { _tag: "Changed", state: next, event, fingerprints }
-  // Fields in the contract's order (docs/CONTRACT.md), as every answer and stored event shows them.
   const event = <Type extends UserEvent["type"], Data>(type: Type, version: number, data: Data) => ({
     id: metadata.eventId,
     type,
@@ -104,9 +87,8 @@ export const decide = (
   })
   if (command.type === "CreateUser") {
     if (state !== null) {
-      // Whatever the number: an answer that differed when it matched the stored one would let a caller that may not
-      // read numbers confirm a guess (docs/DECISIONS.md, "Creating a user twice"). A retry gets its first answer
-      // back through its Idempotency-Key.
+      // Same answer whatever the number, or a caller that may not read numbers could confirm a guess
+      // (docs/DECISIONS.md, "Creating a user twice").
       return state.erasedAt !== null ? { _tag: "UserErased", state } : { _tag: "UserAlreadyExists", state }
     }
     const next: User = {
@@ -150,7 +132,7 @@ export const decide = (
     case "MarkPhoneNumberVerified": {
       if (state.erasedAt !== null) return { _tag: "UserErased", state }
       if (state.phoneNumber === null) return { _tag: "NoPhoneNumber", state }
-      // The verifier names the number it verified, so a number changed meanwhile is never marked verified.
+      // So a number changed meanwhile is never marked verified.
       if (state.phoneNumber !== command.phoneNumber) return { _tag: "PhoneNumberChanged", state }
       if (state.phoneNumberVerified) return { _tag: "Unchanged", state }
       const next: User = { ...state, phoneNumberVerified: true, version: state.version + 1 }

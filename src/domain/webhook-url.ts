@@ -1,25 +1,15 @@
-/**
- * Which URLs a webhook may be sent to: the rules against server-side request forgery (a subscription is a request our
- * server makes to a URL a caller chose). Pure: creating a subscription checks the URL (src/app/webhooks.ts), and so
- * does every delivery (src/layers/webhooks/transport.ts), which on Bun and Deno also checks what the name resolves to.
- *
- * Outside local development: https only, no credentials in the URL, no fragment, at most 2 KiB, and no host that
- * names this machine or a private network: an address that is not globally routable (src/domain/ip-address.ts), a
- * name under a special-use or local suffix (`localhost`, `.local`, `.internal`, …), a cloud metadata name, or a name
- * without a dot (which a resolver completes with its search domains). With an allow-list (WEBHOOK_ALLOWED_HOSTS)
- * only its hosts. In local development (`allowLoopback`): http to the loopback, and private addresses, are accepted.
- */
+// Server-side request forgery rules (docs/DECISIONS.md, "Webhook URLs"); checked on subscription and on
+// every delivery.
 import { isLoopbackHost, isPublicAddress } from "./ip-address.js"
 
 export { isLoopbackHost, isPublicAddress } from "./ip-address.js"
 
-/** Longer URLs are refused: 2 KiB, as the issue asks and as browsers and proxies reliably carry. */
+/** What browsers and proxies reliably carry. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048
 
 export interface WebhookUrlRules {
-  /** Local development: http:// to the loopback, and private addresses, are accepted. */
   readonly allowLoopback: boolean
-  /** The operator's receivers (allowedHostEntry's form: a host, or `.suffix`); undefined: any public host. */
+  /** undefined: any public host. */
   readonly allowedHosts?: ReadonlyArray<string> | undefined
 }
 
@@ -37,7 +27,7 @@ export type WebhookUrlCheck =
   | { readonly ok: true; readonly url: string }
   | { readonly ok: false; readonly refusal: WebhookUrlRefusal }
 
-/** What each refusal says to the caller; none quotes the URL. */
+/** None quotes the URL. */
 export const WEBHOOK_URL_REFUSALS: Readonly<Record<WebhookUrlRefusal, string>> = {
   "too-long": `The webhook URL is longer than ${MAX_WEBHOOK_URL_LENGTH} characters.`,
   "not-a-url": "The webhook URL is not an absolute URL.",
@@ -49,20 +39,16 @@ export const WEBHOOK_URL_REFUSALS: Readonly<Record<WebhookUrlRefusal, string>> =
   "host-not-allowed": "The webhook URL's host is not one of the receivers this deployment sends to."
 }
 
-// Names only a local resolver answers: this machine, cloud metadata, special-use and never-delegated suffixes.
+// Names only a local resolver answers.
 const LOCAL_SUFFIXES = [
   ...["localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "corp", "private", "svc"],
   ...["arpa", "invalid", "test", "example", "onion", "alt"]
 ]
 const LOCAL_NAMES = new RegExp(`^(metadata|instance-data)$|(^|\\.)(${LOCAL_SUFFIXES.join("|")})$`)
 
-/** A host as it is judged: as the URL parser writes it (lower case, IDNA to punycode), without its trailing dot. */
 export const normalizeHost = (hostname: string): string => hostname.toLowerCase().replace(/\.+$/, "")
 
-/**
- * An allow-list entry (WEBHOOK_ALLOWED_HOSTS) in the form it is matched in: a host (`hooks.example.com`) or a suffix
- * (`.example.com` or `*.example.com`: any name under it); undefined when the entry is no host.
- */
+/** `host`, `.suffix` or `*.suffix`; undefined when the entry is no host. */
 export const allowedHostEntry = (entry: string): string | undefined => {
   const suffix = /^\*?\./.test(entry)
   const name = entry.replace(/^\*?\./, "")
@@ -74,11 +60,7 @@ export const allowedHostEntry = (entry: string): string | undefined => {
 const allowed = (host: string, entries: ReadonlyArray<string>) =>
   entries.some((entry) => entry.startsWith(".") ? host.endsWith(entry) : host === entry)
 
-/**
- * The URL a subscription may be created with, or a delivery sent to, normalized as the WHATWG URL parser writes it (so
- * `0x7f000001` is seen as 127.0.0.1 and `[::ffff:7f00:1]` as the loopback), or why not. The host is judged without
- * its trailing dot; the URL keeps it (a dot-terminated name is not completed with search domains).
- */
+/** The host is judged without its trailing dot; the URL keeps it, so no search domain completes it. */
 export const checkWebhookUrl = (text: string, rules: WebhookUrlRules): WebhookUrlCheck => {
   const refuse = (refusal: WebhookUrlRefusal): WebhookUrlCheck => ({ ok: false, refusal })
   if (text.length > MAX_WEBHOOK_URL_LENGTH) return refuse("too-long")

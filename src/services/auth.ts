@@ -1,15 +1,10 @@
-/**
- * Auth: turns a request's credentials (bearer JWT + organization API key) into a Principal.
- */
 import { Context, type Effect, type Redacted } from "effect"
 import type { Actor } from "../domain/events.js"
 import type { Forbidden, IdentityProviderUnavailable, StoreUnavailable, Unauthenticated } from "./errors.js"
 
 export interface Principal {
-  /** The organization of the API key; every read and write is scoped to it. */
   readonly organizationId: string
   readonly actor: Actor
-  /** Scopes of a service token; empty for a user token. */
   readonly scopes: ReadonlySet<string>
 }
 
@@ -27,5 +22,4 @@ export class Auth extends Context.Tag("users-api/Auth")<
   }
 >() {}
 
-/** The authenticated caller of the current request, provided by the HTTP authentication middleware. */
 export class CurrentPrincipal extends Context.Tag("users-api/CurrentPrincipal")<CurrentPrincipal, Principal>() {}

@@ -1,27 +1,16 @@
-/**
- * The receiver's side of Standard Webhooks (signature.ts says what is signed): `verifyWebhook` checks a request's
- * `webhook-id`, `webhook-timestamp` and `webhook-signature` against the endpoint's secret and the body's exact bytes,
- * before anything in the body is believed. Exported by the typed client (src/client.ts).
- */
 import * as Schema from "effect/Schema"
 import { fromBase64, WEBHOOK_HEADERS, webhookHmac } from "./signature.js"
 
-/** How far a webhook's timestamp may be from the receiver's clock, either way, by default: 5 minutes. */
 export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60
 
 export type WebhookVerificationFailure =
-  /** `webhook-id`, `webhook-timestamp` or `webhook-signature` is absent or empty. */
   | "missing-header"
-  /** A timestamp that is not whole Unix seconds, an id with a `.`, or an id or timestamp sent twice. */
   | "invalid-header"
-  /** Older than the tolerance: a replay, or a delivery held up too long. */
   | "timestamp-too-old"
-  /** Ahead of the receiver's clock by more than the tolerance. */
   | "timestamp-too-new"
-  /** No `v1` signature in the header matches the secret, id, timestamp and body. */
   | "no-matching-signature"
 
-/** The webhook is not to be believed; `reason` says why (answer it with a 4xx and do nothing else). */
+/** Answer it with a 4xx and do nothing else. */
 export class WebhookVerificationError extends Schema.TaggedError<WebhookVerificationError>()(
   "WebhookVerificationError",
   {
@@ -38,24 +27,21 @@ export class WebhookVerificationError extends Schema.TaggedError<WebhookVerifica
   }
 ) {}
 
-/** A request's headers: a Fetch `Headers`, or a plain record such as Node's `IncomingHttpHeaders` (any letter case). */
+/** Any letter case. */
 export type WebhookRequestHeaders =
   | Headers
   | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
 
 export interface VerifyOptions {
-  /** Seconds either way from `now` (default 300). */
   readonly toleranceSeconds?: number
-  /** The receiver's clock (default: the current time). */
   readonly now?: Date | number
 }
 
 export interface VerifiedWebhook {
-  /** `webhook-id`: the same on every retry of one message, so a receiver can drop a message it has seen. */
+  /** The same on every retry, so a receiver can drop a message it has seen. */
   readonly id: string
-  /** `webhook-timestamp`, Unix seconds: when this attempt was sent. */
   readonly timestamp: number
-  /** The body that was verified, as text (parse it only now). */
+  /** Parse it only now. */
   readonly body: string
 }
 
@@ -76,7 +62,7 @@ const headerValues = (headers: WebhookRequestHeaders, name: string): ReadonlyArr
 const fail = (reason: WebhookVerificationFailure, message: string) =>
   Promise.reject(new WebhookVerificationError({ reason, message }))
 
-/** Compares in time that depends on the lengths only, never on where the bytes first differ. */
+/** Time depends on the lengths only. */
 const equalInConstantTime = (a: Uint8Array, b: Uint8Array): boolean => {
   if (a.length !== b.length) return false
   let difference = 0
@@ -87,14 +73,8 @@ const equalInConstantTime = (a: Uint8Array, b: Uint8Array): boolean => {
 const TIMESTAMP = /^[0-9]{1,15}$/
 
 /**
- * Verifies a webhook as Standard Webhooks defines it: the three headers are there, the id has no `.`, the timestamp
- * is whole seconds within `toleranceSeconds` (default 5 minutes) of now either way, and one of the space-separated
- * signatures of the signature header is `v1,` and the base64 HMAC-SHA-256 of `${id}.${timestamp}.${body}` under the
- * secret (`whsec_<base64>`), compared in constant time; signatures of other schemes (`v1a`, …) are skipped. `body`
- * must be the body exactly as received: read it as text or bytes, never parse and re-serialize it first.
- *
- * Resolves with the id, the timestamp and the body; rejects with a `WebhookVerificationError` (a malformed secret
- * throws a TypeError: that is the receiver's configuration, not the request).
+ * `body` must be exactly as received: never parse and re-serialize it first. A malformed secret throws a TypeError
+ * (the receiver's configuration, not the request).
  */
 export const verifyWebhook = async (
   secret: string,

@@ -1,7 +1,3 @@
-/**
- * The head of an organization's audit trail: its latest checkpoint, sealing every event written until now; and the
- * checkpoints after one kept earlier, which link it to the head.
- */
 import { Effect } from "effect"
 import { GENESIS_HASH } from "../audit/chain.js"
 import { type Checkpoint, EMPTY_ROOT } from "../audit/checkpoint.js"
@@ -12,7 +8,6 @@ import { OrganizationNotFound } from "./errors.js"
 
 export type AuditHead = Omit<Checkpoint, "createdAt"> & { readonly createdAt: string | null }
 
-/** Another organization's audit trail is indistinguishable from an unknown organization's. */
 const ownAuditTrail = (organizationId: string) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
@@ -40,14 +35,12 @@ export const readAuditHead = (organizationId: string) =>
 
 export interface CheckpointPage {
   readonly checkpoints: ReadonlyArray<Checkpoint>
-  /** afterSequence of the next page; null on the last one. */
   readonly nextAfterSequence: number | null
 }
 
 export const readAuditCheckpoints = (organizationId: string, afterSequence: number, limit: number) =>
   Effect.gen(function*() {
     yield* ownAuditTrail(organizationId)
-    // One extra row tells whether another page follows.
     const rows = yield* (yield* EventLog).checkpoints(organizationId, afterSequence, limit + 1)
     const checkpoints = rows.slice(0, limit)
     const page: CheckpointPage = {

@@ -1,7 +1,4 @@
-/**
- * CreateUser: a service creates a user in its organization. An id that exists already is a 409 whatever data comes
- * with it; a client's retry gets its first answer back through its Idempotency-Key.
- */
+/** An existing id is a 409 whatever data comes with it; a retry gets its first answer through its Idempotency-Key. */
 import { Effect } from "effect"
 import { parsePhoneNumber } from "../domain/phone.js"
 import { CurrentPrincipal } from "../services/auth.js"
@@ -14,7 +11,6 @@ export interface CreateUserInput {
   readonly phoneNumber: string | null | undefined
 }
 
-/** Who may create users, asked once: what it answers is the command, run without asking again. */
 export const authorizeCreateUser = Effect.flatMap(
   CurrentPrincipal,
   (principal) =>

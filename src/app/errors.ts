@@ -1,12 +1,7 @@
-/**
- * Why the application refuses a request beyond what the domain and the ports say: a precondition the caller set,
- * an organization the caller may not see, and the webhook routes' refusals. Each class declares its HTTP answer on
- * its schema (src/domain/problem.ts).
- */
+/** Refusals beyond the domain's and the ports'; each declares its HTTP answer on its schema. */
 import * as Schema from "effect/Schema"
 import { problem } from "../domain/problem.js"
 
-/** `If-Match` named a version other than the current one; nothing was written. */
 export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>()(
   "PreconditionFailed",
   {
@@ -21,7 +16,7 @@ export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>()
   })
 ) {}
 
-/** The organization is not the caller's (other organizations look the same as unknown ones). */
+/** Other organizations look the same as unknown ones. */
 export class OrganizationNotFound extends Schema.TaggedError<OrganizationNotFound>()(
   "OrganizationNotFound",
   {},
@@ -33,7 +28,6 @@ export class OrganizationNotFound extends Schema.TaggedError<OrganizationNotFoun
   })
 ) {}
 
-/** No webhook subscription with this id in the caller's organization (another organization's looks the same). */
 export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()(
   "WebhookNotFound",
   {},
@@ -45,7 +39,6 @@ export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()(
   })
 ) {}
 
-/** The subscription has no delivery of this event. */
 export class DeliveryNotFound extends Schema.TaggedError<DeliveryNotFound>()(
   "DeliveryNotFound",
   {},
@@ -57,7 +50,6 @@ export class DeliveryNotFound extends Schema.TaggedError<DeliveryNotFound>()(
   })
 ) {}
 
-/** A re-send of a delivery that is still pending: it goes out anyway, on its schedule. */
 export class DeliveryPending extends Schema.TaggedError<DeliveryPending>()(
   "DeliveryPending",
   {},
@@ -69,7 +61,6 @@ export class DeliveryPending extends Schema.TaggedError<DeliveryPending>()(
   })
 ) {}
 
-/** A re-send on a subscription that is disabled: nothing would send it. */
 export class WebhookDisabled extends Schema.TaggedError<WebhookDisabled>()(
   "WebhookDisabled",
   {},
@@ -81,7 +72,6 @@ export class WebhookDisabled extends Schema.TaggedError<WebhookDisabled>()(
   })
 ) {}
 
-/** The organization has as many subscriptions as one may have. */
 export class WebhookLimitReached extends Schema.TaggedError<WebhookLimitReached>()(
   "WebhookLimitReached",
   {
@@ -95,7 +85,6 @@ export class WebhookLimitReached extends Schema.TaggedError<WebhookLimitReached>
   })
 ) {}
 
-/** The URL of a new subscription is one a webhook may not be sent to (src/domain/webhook-url.ts says why). */
 export class InvalidWebhookUrl extends Schema.TaggedError<InvalidWebhookUrl>()(
   "InvalidWebhookUrl",
   {
@@ -109,7 +98,6 @@ export class InvalidWebhookUrl extends Schema.TaggedError<InvalidWebhookUrl>()(
   })
 ) {}
 
-/** This deployment has no WEBHOOK_SECRET_KEY, so it cannot sign webhooks; the rest of the service is unaffected. */
 export class WebhooksNotConfigured extends Schema.TaggedError<WebhooksNotConfigured>()(
   "WebhooksNotConfigured",
   {},

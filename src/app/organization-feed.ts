@@ -1,7 +1,6 @@
 /**
- * The organization's feed: every event it wrote, in commit order (the store's event numbers), each with its chain
- * position, so that a consumer that was down catches up, and can check what it received against the audit head
- * (src/audit/feed.ts). A service with `audit:read`, for its own organization only (others are a 404, as the head).
+ * Every event of the organization in commit order, with its chain position, so that a consumer that was down catches
+ * up and can check what it received against the audit head.
  */
 import { Effect } from "effect"
 import { CurrentPrincipal } from "../services/auth.js"
@@ -12,14 +11,12 @@ import { OrganizationNotFound } from "./errors.js"
 
 export interface FeedInput {
   readonly organizationId: string
-  /** The event number to read after (0: from the start). */
   readonly afterSequence: number
   readonly limit: number
 }
 
 export interface FeedPage {
   readonly events: ReadonlyArray<ChainedEvent>
-  /** Where the next page starts: after this page's last event, or where this one started when it is empty. */
   readonly nextAfterSequence: number
   readonly hasMore: boolean
 }
@@ -29,7 +26,6 @@ export const readFeed = (input: FeedInput) =>
     const principal = yield* CurrentPrincipal
     yield* authorizeAuditRead(principal)
     if (input.organizationId !== principal.organizationId) return yield* new OrganizationNotFound()
-    // One extra row tells whether another page follows.
     const rows = yield* (yield* EventLog).feed(input.organizationId, input.afterSequence, input.limit + 1)
     const events = rows.slice(0, input.limit)
     const page: FeedPage = {

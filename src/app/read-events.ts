@@ -1,6 +1,3 @@
-/**
- * The audit trail of one user, masked, oldest first, in pages.
- */
 import { Effect } from "effect"
 import { UserNotFound } from "../domain/errors.js"
 import type { UserEvent } from "../domain/user.js"
@@ -18,7 +15,6 @@ export interface ReadEventsInput {
 export interface EventPage {
   readonly aggregateId: string
   readonly events: ReadonlyArray<UserEvent>
-  /** Pass as `afterVersion` for the next page; null when this page is the last. */
   readonly nextAfterVersion: number | null
 }
 
@@ -28,7 +24,6 @@ export const readEvents = (input: ReadEventsInput) =>
     yield* authorizeRead(principal, input.userId)
     const stored = yield* (yield* UserRepo).find(principal.organizationId, input.userId)
     if (stored === null) return yield* new UserNotFound({ userId: input.userId })
-    // One extra row tells whether another page follows.
     const rows = yield* (yield* EventLog).read(principal.organizationId, input.userId, {
       afterVersion: input.afterVersion,
       limit: input.limit + 1

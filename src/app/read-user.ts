@@ -1,7 +1,3 @@
-/**
- * Reading a user. The raw number goes only to the user itself or a service with users:pii:read; everyone else
- * allowed to read gets the masked form.
- */
 import { Effect } from "effect"
 import { UserNotFound } from "../domain/errors.js"
 import { CurrentPrincipal } from "../services/auth.js"
@@ -13,7 +9,6 @@ export interface UserView {
   readonly id: string
   readonly version: number
   readonly phoneNumber: string | null
-  /** "raw" (E.164) or "masked" (****1234): which form phoneNumber is in. */
   readonly phoneNumberForm: "raw" | "masked"
   readonly phoneNumberVerified: boolean
   readonly erased: boolean

@@ -1,7 +1,4 @@
-/**
- * Runs one User command: read the row (and its chain head), decide, write row + event atomically.
- * Without If-Match a lost race is retried against the fresh row (bounded); with it, a race is a 412.
- */
+/** Without If-Match a lost race is retried against the fresh row (bounded); with it, a race is a 412. */
 import { Effect, Schedule } from "effect"
 import { GENESIS_HASH } from "../audit/chain.js"
 import { UserAlreadyExists, UserErased, UserNotFound, VerificationRejected } from "../domain/errors.js"
@@ -35,10 +32,9 @@ export type CommandError =
   | VersionConflict
   | StoreUnavailable
 
-/** How many times a lost race is retried before the caller is told to try again. */
 export const MAX_CONFLICT_RETRIES = 25
 
-// 1 ms, growing by half each time to at most 50 ms between attempts, jittered (80–120 %) so racing writers spread out.
+// Jittered so racing writers spread out.
 const lostRaceBackoff = Schedule.exponential("1 millis", 1.5).pipe(
   Schedule.union(Schedule.spaced("50 millis")),
   Schedule.jittered

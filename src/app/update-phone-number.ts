@@ -1,6 +1,3 @@
-/**
- * UpdatePhoneNumber: the user itself or a service with users:write sets or removes the number.
- */
 import { Effect } from "effect"
 import { parsePhoneNumber } from "../domain/phone.js"
 import { CurrentPrincipal } from "../services/auth.js"
@@ -13,10 +10,7 @@ export interface UpdatePhoneNumberInput {
   readonly ifMatch: IfMatch | undefined
 }
 
-/**
- * Who may set the user's number, asked once: what it answers is the command for that user, so that the HTTP handler
- * can authorize before it reads a body or claims an Idempotency-Key, and run the command without asking again.
- */
+/** Split so the HTTP handler authorizes before it reads a body or claims an Idempotency-Key. */
 export const authorizeUpdatePhoneNumber = (userId: string) =>
   Effect.flatMap(CurrentPrincipal, (principal) =>
     Effect.as(

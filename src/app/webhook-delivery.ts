@@ -1,8 +1,6 @@
 /**
- * One delivery attempt of the webhook relay (src/app/webhook-relay.ts): the signed request, as Standard Webhooks
- * specifies (webhook-id = the event id), sent under its own time-out, and the attempt recorded: 2xx is delivered, 410
- * disables the subscription, anything else (another status, a timeout, a reset) is retried with exponential back-off
- * and full jitter for about a day, then the delivery is failed (and can be re-sent).
+ * One delivery attempt, signed as Standard Webhooks specifies (webhook-id = the event id): 2xx is delivered, 410
+ * disables the subscription, anything else is retried with back-off for about a day, then failed.
  */
 import { Clock, Duration, Effect } from "effect"
 import {
@@ -18,21 +16,15 @@ import {
 import { webhookHeaders } from "../webhooks/signature.js"
 import { type DeriveSecret, signingSecrets } from "./webhook-secrets.js"
 
-/**
- * When to try again: after the n-th failed attempt, a random time between 0 and min(maxDelayMs, baseDelayMs × 2^n)
- * ("full jitter"), so receivers that fail together are not retried together; failed after `maxAttempts` attempts, or
- * when the next one would fall later than `windowMs` after the delivery was created (or re-sent).
- */
+/** Full jitter, so receivers that fail together are not retried together. */
 export interface RetryPolicy {
   readonly maxAttempts: number
   readonly baseDelayMs: number
   readonly maxDelayMs: number
   readonly windowMs: number
-  /** In [0, 1); Math.random unless a test fixes it. */
   readonly random?: () => number
 }
 
-/** Ten attempts over about a day: 10, 20, 40 … minutes up to 12 h (halved on average by the jitter), within 24 h. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 10,
   baseDelayMs: 5 * 60_000,
@@ -43,22 +35,17 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 export interface RelayOptions {
   readonly deriveSecret: DeriveSecret
   readonly retry?: RetryPolicy
-  /** How long a receiver has to answer (default 10 s); longer is a timeout, retried. */
   readonly timeoutMs?: number
-  /** How long a claim holds a delivery (default 60 s): more than the timeout, or a slow send would be sent twice. */
+  /** More than the timeout, or a slow send would be sent twice. */
   readonly leaseMs?: number
-  /** How many deliveries one claim takes at most (default 50), and how many are sent at once (default 16). */
   readonly claimLimit?: number
   readonly concurrency?: number
-  /** How many sends one subscription may have in flight, over every relay (default 4): a hanging one holds no more. */
+  /** Over every relay: a hanging receiver holds no more slots than this. */
   readonly perSubscription?: number
-  /** How far past the lowest cursor one round derives, in events (default 1000). */
   readonly deriveSpan?: number
-  /** Who this relay is, in the lease (default a UUID v7): for the operator's eye only. */
   readonly relayId?: string
 }
 
-/** What the relay logs (Effect.log*): a delivery failed for good, a subscription disabled, a failed round. */
 export interface RelayLogLine {
   readonly level: "warn" | "error"
   readonly msg: "webhook delivery failed" | "webhook subscription disabled" | "webhook relay round failed"
@@ -72,7 +59,6 @@ export interface RelayLogLine {
 export const relayLog = ({ level, msg, ...fields }: RelayLogLine): Effect.Effect<void> =>
   Effect.annotateLogs(level === "warn" ? Effect.logWarning(msg) : Effect.logError(msg), fields)
 
-/** Who is calling, in every request to a receiver. */
 export const WEBHOOK_USER_AGENT = "users-api-webhooks/1"
 
 export { RESPONSE_EXCERPT_LENGTH }
@@ -89,11 +75,7 @@ export const settings = (options: RelayOptions) => ({
 
 export const iso = (millis: number) => new Date(millis).toISOString()
 
-/**
- * The body of a webhook (Standard Webhooks' recommended envelope): the event's type, when it happened, the event
- * exactly as the API shows it (masked: the users row is never read here), its chain position, so a receiver can
- * check it against the organization's feed and audit head, and while the user is not erased its fingerprints.
- */
+/** Masked as the API shows it; the chain position lets a receiver check it against the feed and the audit head. */
 export const webhookPayload = ({ event, fingerprints, hash, prevHash, redacted, sequence }: ChainedEvent): string =>
   JSON.stringify({
     type: event.type,
@@ -103,7 +85,6 @@ export const webhookPayload = ({ event, fingerprints, hash, prevHash, redacted, 
     fingerprints
   })
 
-/** Where a delivery goes after an attempt that did not deliver it. */
 export const afterFailedAttempt = (
   policy: RetryPolicy,
   attempts: number,
@@ -123,7 +104,6 @@ const outcomeOf = (result: TransportResult): AttemptOutcome =>
     ? result.status >= 200 && result.status < 300 ? "delivered" : result.status === 410 ? "gone" : "http-error"
     : result.kind
 
-/** The signed request for a claimed delivery, as sent: nothing but the envelope and the Standard Webhooks headers. */
 export const outgoingWebhook = (
   deriveSecret: DeriveSecret,
   claimed: ClaimedDelivery,
@@ -149,14 +129,13 @@ export const outgoingWebhook = (
 
 const TIMED_OUT: TransportResult = { kind: "timeout" }
 
-/** Sends one claimed delivery, under its own time-out, and records the attempt; logs a failure or a disabling. */
 export const deliver = (options: RelayOptions, claimed: ClaimedDelivery) =>
   Effect.gen(function*() {
     const { retry, timeoutMs } = settings(options)
     const [store, transport] = [yield* WebhookStore, yield* WebhookTransport]
     const started = yield* Clock.currentTimeMillis
     const webhook = yield* outgoingWebhook(options.deriveSecret, claimed, started, timeoutMs)
-    // Whatever the transport: an attempt never outlasts the time-out (HttpWebhookTransport bounds itself the same way).
+    // Whatever the transport, an attempt never outlasts the time-out.
     const result = yield* Effect.timeoutTo(transport.send(webhook), {
       duration: Duration.millis(timeoutMs),
       onSuccess: (answer) => answer,

@@ -1,23 +1,16 @@
 /**
- * Webhook signing secrets, derived rather than stored: a subscription's secret for generation g is
- * `whsec_` + base64(HMAC-SHA-256(WEBHOOK_SECRET_KEY, "users-api/webhook-secret/1\0" + id + "\0" + g)). The database
- * holds only the generation, so a copy of it (an export, a backup) signs nothing; the key is a deployment secret kept
- * like IDEMPOTENCY_HASH_KEY. The secret is shown once, when it is made (creation, rotation), and never listed.
- * docs/DECISIONS.md, "Webhooks and the feed": why derived, and what changing the key means.
+ * Signing secrets are derived from WEBHOOK_SECRET_KEY, not stored: the database holds only the generation, so a copy
+ * of it signs nothing. docs/DECISIONS.md, "Webhook secrets".
  */
 import { hmacSha256 } from "../sha256.js"
 import { SECRET_PREFIX, toBase64 } from "../webhooks/signature.js"
 
 export type DeriveSecret = (subscriptionId: string, generation: number) => string
 
-/** `key` is WEBHOOK_SECRET_KEY, whose length config.ts checks. */
 export const webhookSecretDeriver = (key: string): DeriveSecret => (subscriptionId, generation) =>
   SECRET_PREFIX + toBase64(hmacSha256(key, `users-api/webhook-secret/1\u0000${subscriptionId}\u0000${generation}`))
 
-/**
- * The secrets a delivery is signed with now, newest first: the current one, and during a rotation every generation
- * since the one in use before it (Standard Webhooks sends one signature per secret; a receiver accepts any).
- */
+/** During a rotation the previous secrets too: a receiver accepts any signature. */
 export const signingSecrets = (
   derive: DeriveSecret,
   subscription: {

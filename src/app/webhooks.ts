@@ -1,10 +1,4 @@
-/**
- * The webhook routes' programs: subscriptions of the caller's own organization (create, list, delete, rotate the
- * secret) and their deliveries (list, re-send). A service with `webhooks:write`, and `audit:read` too for what sends
- * or shows events (authorize.ts); another organization is a 404 exactly as its audit head is, and another
- * organization's subscription looks like none. Sending is the relay's (webhook-relay.ts); nothing here contacts a
- * receiver.
- */
+/** The webhook routes. Nothing here contacts a receiver: sending is webhook-relay.ts's. */
 import { Clock, Context, Effect } from "effect"
 import { checkWebhookUrl, WEBHOOK_URL_REFUSALS, type WebhookUrlRules } from "../domain/webhook-url.js"
 import { CurrentPrincipal } from "../services/auth.js"
@@ -30,20 +24,17 @@ import {
 import { subscriptionCreated, wakeRelay } from "./relay-signal.js"
 import type { DeriveSecret } from "./webhook-secrets.js"
 
-/** How the deployment treats webhooks: whether it can sign them at all, and which URLs it sends to. */
 export class WebhookSettings extends Context.Tag("users-api/WebhookSettings")<WebhookSettings, {
-  /** From WEBHOOK_SECRET_KEY; undefined without it (then creating or rotating is a 503 webhooks-not-configured). */
+  /** Undefined without WEBHOOK_SECRET_KEY: creating or rotating is then a 503. */
   readonly deriveSecret: DeriveSecret | undefined
   readonly urlRules: WebhookUrlRules
 }>() {}
 
-/** Subscriptions per organization: each one is a delivery per event, and a relay's work. */
+/** Each subscription is a delivery per event, and relay work. */
 export const MAX_WEBHOOKS_PER_ORGANIZATION = 10
 
-/** How long the secret a rotation replaces keeps signing. */
 export const PREVIOUS_SECRET_VALIDITY_MS = 24 * 60 * 60 * 1000
 
-/** A subscription as the routes show it: never its secret. */
 export interface WebhookView {
   readonly id: string
   readonly url: string
@@ -52,7 +43,6 @@ export interface WebhookView {
   readonly disabledReason: string | null
   readonly disabledAt: string | null
   readonly createdAt: string
-  /** While a rotation's older secrets still sign too: until when. */
   readonly previousSecretExpiresAt: string | null
 }
 
@@ -71,10 +61,7 @@ const viewOf = (subscription: WebhookSubscription, now: string): WebhookView => 
 
 const nowIso = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis).toISOString())
 
-/**
- * The caller may manage the organization's webhooks: a service with webhooks:write (and audit:read when `events`: the
- * route sends or shows events), of that organization. Each program asks it once, first.
- */
+/** `events`: the route sends or shows events, so it needs audit:read too. */
 export const authorizeWebhookRoutes = (organizationId: string, events: boolean) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
@@ -100,17 +87,13 @@ export interface CreateWebhookInput {
   readonly eventTypes: ReadonlyArray<WebhookEventType>
 }
 
-/**
- * Who may subscribe in the organization, asked once: what it answers creates the subscription, so that the HTTP
- * handler can authorize before it reads the body, and create without asking again.
- */
+/** Split so the HTTP handler authorizes before it reads the body. */
 export const authorizeCreateWebhook = (organizationId: string) =>
   Effect.as(
     authorizeWebhookRoutes(organizationId, true),
     (input: Omit<CreateWebhookInput, "organizationId">) => created({ organizationId, ...input })
   )
 
-/** A new subscription, active from the organization's next event on, and its secret, shown this once. */
 export const createWebhook = (input: CreateWebhookInput) =>
   Effect.flatMap(authorizeCreateWebhook(input.organizationId), (create) => create(input))
 
@@ -143,17 +126,14 @@ export const listWebhooks = (organizationId: string) =>
     return (yield* (yield* WebhookStore).list(organizationId)).map((s) => viewOf(s, now))
   })
 
-/** Deletes the subscription and its deliveries: nothing more is sent to it, and nothing pending goes out. */
+/** Deletes the deliveries too: nothing pending goes out. */
 export const deleteWebhook = (organizationId: string, id: string) =>
   Effect.gen(function*() {
     yield* authorizeWebhookRoutes(organizationId, false)
     if (!(yield* (yield* WebhookStore).remove(organizationId, id))) return yield* new WebhookNotFound()
   })
 
-/**
- * A new secret, shown this once; the secrets in use before keep signing alongside it for 24 hours, so receivers can
- * switch without losing a webhook.
- */
+/** The previous secrets keep signing for 24 hours, so receivers can switch without losing a webhook. */
 export const rotateWebhookSecret = (organizationId: string, id: string) =>
   Effect.gen(function*() {
     yield* authorizeWebhookRoutes(organizationId, true)
@@ -176,7 +156,6 @@ export interface DeliveriesInput {
 
 export interface DeliveryPage {
   readonly deliveries: ReadonlyArray<Delivery>
-  /** The event number the next page starts after; null on the last page. */
   readonly nextAfterSequence: number | null
 }
 
@@ -184,7 +163,6 @@ export const listDeliveries = (input: DeliveriesInput) =>
   Effect.gen(function*() {
     yield* authorizeWebhookRoutes(input.organizationId, true)
     yield* subscriptionOf(input.organizationId, input.webhookId)
-    // One extra row tells whether another page follows.
     const rows = yield* (yield* WebhookStore).deliveries(input.organizationId, input.webhookId, {
       status: input.status,
       afterSequence: input.afterSequence,
@@ -198,10 +176,7 @@ export const listDeliveries = (input: DeliveriesInput) =>
     return page
   })
 
-/**
- * Sends a delivered or failed delivery again, due now with a fresh day of retries. Its webhook-id is the event's, as
- * before, so a receiver that has it already drops it. A user's later events that are pending wait for it again.
- */
+/** The webhook-id stays the event's, so a receiver that has it drops it. */
 export const resendDelivery = (organizationId: string, webhookId: string, eventId: string) =>
   Effect.gen(function*() {
     yield* authorizeWebhookRoutes(organizationId, true)

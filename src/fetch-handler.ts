@@ -1,7 +1,4 @@
-/**
- * Builds the one web-standard fetch handler, `(Request) => Promise<Response>`, from the service layers.
- * Every runtime entry (bun.ts, deno.ts, worker.ts) and every test goes through this function.
- */
+// Builds the one fetch handler, `(Request) => Promise<Response>`, that every entry and every test goes through.
 import { type HttpApi, HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
 import { AuditHandlers } from "./api/audit/Http.js"
@@ -30,10 +27,7 @@ export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | Webho
 
 export interface FetchHandler {
   readonly fetch: (request: Request) => Promise<Response>
-  /**
-   * Runs `job` on the handler's own services (the same store connections and caches): `done` when it ends, `stop`
-   * to interrupt it. `dispose` stops every job still running first.
-   */
+  /** Runs `job` on the handler's own services; `dispose` stops every job still running first. */
   readonly run: (job: Effect.Effect<void, never, Services>) => Job
   readonly dispose: () => Promise<void>
 }
@@ -44,43 +38,33 @@ export interface Job {
 }
 
 export interface HandlerOptions {
-  /** Where the one-line-per-request JSON log goes (default: console.log). */
+  /** One JSON line per request (default: console.log). */
   readonly log?: LogSink
-  /** PHONE_FINGERPRINT_KEY: when set, events commit to an HMAC-SHA-256 fingerprint of each number (served beside). */
+  /** When set, events commit to an HMAC-SHA-256 fingerprint of each number. */
   readonly phoneFingerprintKey?: string | undefined
-  /** IDEMPOTENCY_HASH_KEY (at least 32 characters): the secret of the Idempotency-Key request hashes. Required. */
+  /** At least 32 characters: the key of the Idempotency-Key request hashes. */
   readonly idempotencyHashKey: string
-  /**
-   * Effect's tracing, off unless asked for: with no exporter configured its spans (one per request in HttpApi, one per
-   * statement in @effect/sql) are work nobody reads. Pass `true` when a tracer layer is provided with the services.
-   */
+  /** Off by default: without an exporter its spans are work nobody reads. */
   readonly tracing?: boolean
-  /** Webhooks (docs/DECISIONS.md, "Webhooks and the feed"); without a secret key the webhook routes answer 503. */
+  /** Without a secret key the webhook routes answer 503. */
   readonly webhooks?: WebhookOptions
-  /**
-   * GET /docs: DocsInline (http/docs-inline.ts) or, on Workers, DocsLinkedScript (http/docs.ts). A parameter so that
-   * the Worker never bundles the inlined script; without it there is no /docs.
-   */
+  /** DocsInline or, on Workers, DocsLinkedScript, so the Worker never bundles the inlined script; none: no /docs. */
   readonly docs?: Layer.Layer<never, never, HttpApi.Api>
 }
 
 export interface WebhookOptions {
-  /** WEBHOOK_SECRET_KEY (at least 32 characters): the key every subscription's signing secret is derived from. */
+  /** At least 32 characters: every subscription's signing secret is derived from it. */
   readonly secretKey?: string | undefined
-  /** Local development (WEBHOOK_ALLOW_LOOPBACK): http:// to the loopback, and private addresses, are accepted. */
+  /** Local development: accept http:// to the loopback, and private addresses. */
   readonly allowLoopback?: boolean | undefined
-  /** WEBHOOK_ALLOWED_HOSTS: when set, the only hosts a subscription may name. */
+  /** When set, the only hosts a subscription may name. */
   readonly allowedHosts?: ReadonlyArray<string> | undefined
-  /**
-   * Told after every commit of an event, and every re-sent delivery, in the request's fiber: how a server wakes its
-   * relay (src/app/webhook-relay.ts). Keep it cheap: it runs on the write path.
-   */
+  /** Called in the request's fiber after each event commit or re-sent delivery, to wake the relay: keep it cheap. */
   readonly onWrite?: ((organizationId: string) => void) | undefined
-  /** Told after a subscription is created, in the request's fiber: the Worker drops what it cached about the org. */
+  /** Called after a subscription is created: the Worker drops what it cached about the org. */
   readonly onSubscribe?: ((organizationId: string) => void) | undefined
 }
 
-/** WebhookSettings and the RelaySignal from the handler's options. */
 const webhookLayer = (options: WebhookOptions | undefined) =>
   Layer.merge(
     Layer.succeed(WebhookSettings, {
@@ -94,7 +78,6 @@ const webhookLayer = (options: WebhookOptions | undefined) =>
       : Layer.succeed(RelaySignal, { wake: options.onWrite, subscribed: options.onSubscribe })
   )
 
-/** The services, with the Masker replaced by one that also fingerprints when a key is configured. */
 const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
   key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
@@ -104,7 +87,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
     webhookLayer(options.webhooks),
     JsonLoggerLive
   )
-  // One memo map for the handler and its jobs: the services layer is built once and shared by both.
+  // One memo map: the services layer is built once for the handler and its jobs.
   const memoMap = Effect.runSync(Layer.makeMemoMap)
   const jobs = ManagedRuntime.make(store, memoMap)
   const running = new Set<() => Promise<void>>()
@@ -125,7 +108,6 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
     { memoMap }
   )
   return {
-    // Every runtime hands over its request as is; canonicalRequest makes them all look alike (its header says how).
     fetch: (request) => {
       const canonical = canonicalRequest(request)
       const reading = prefetchBody(canonical)

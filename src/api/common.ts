@@ -1,7 +1,4 @@
-/**
- * What the features' contracts share: the id rule of every path parameter, the opaque page cursor, and the
- * Authentication middleware every group but health declares (its implementation: src/http/authentication.ts).
- */
+// What the features' contracts share: the id rule, the page cursor, and the Authentication middleware.
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
 import * as Schema from "effect/Schema"
 import * as App from "../app/errors.js"
@@ -33,12 +30,8 @@ export const BearerJwt = HttpApiSecurity.bearer.pipe(
   HttpApiSecurity.annotate(OpenApi.Format, "JWT")
 )
 
-/**
- * Both credentials are required on every call. HttpApi tries security schemes in order as alternatives: the bearer
- * entry, first, checks the JWT and the key together, and the API-key entry, tried only when it refused, never
- * succeeds alone (it refuses with the bearer entry's answer). Bearer first, so that an accepted request decodes
- * one scheme, not two.
- */
+// Both credentials on every call. HttpApi tries the schemes as alternatives: bearer first checks the JWT and the
+// key together; apiKey, tried only after a refusal, repeats it (src/http/authentication.ts).
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
   provides: CurrentPrincipal,
   failure: Schema.Union(

@@ -1,7 +1,3 @@
-/**
- * The HTTP contract, assembled from its features (src/api/*): routes, payloads, responses, errors and security.
- * The OpenAPI document is generated from it.
- */
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AuditGroup } from "../api/audit/Api.js"
 import { HealthGroup } from "../api/health/Api.js"
@@ -10,11 +6,7 @@ import { WebhooksGroup } from "../api/webhooks/Api.js"
 import { InvalidRequest } from "./errors.js"
 import { problemsFor } from "./problems.js"
 
-/**
- * Two corrections to the generated document: separate security entries mean "either" in OpenAPI, but both
- * credentials are required together; and every error is answered as application/problem+json (edge.ts),
- * including the framework's own path/query decoding errors.
- */
+// OpenAPI reads separate security entries as "either", but both are required; every error is problem+json.
 const finishDocument = (spec: Record<string, any>): Record<string, any> => {
   spec.components ??= {}
   spec.components.schemas ??= {}
@@ -36,11 +28,7 @@ const finishDocument = (spec: Record<string, any>): Record<string, any> => {
   return spec
 }
 
-/**
- * HttpApi declares its own HttpApiDecodeError at 400 on every endpoint, a body this server never sends: the edge
- * answers a path or query that does not decode as a 400 problem (problemOfCause in problems.ts). Declaring that problem
- * for the whole API lets a typed client decode a 400 from any endpoint, /healthz included, which declares no 400 itself.
- */
+// Declared API-wide so the client decodes the edge's 400 for a bad path or query from any endpoint.
 const [FrameworkDecodeProblem] = problemsFor([InvalidRequest])
 
 export class UsersApi extends HttpApi.make("users-api")

@@ -1,7 +1,3 @@
-/**
- * The Authentication middleware: reads `Authorization: Bearer` and `X-API-Key`, asks Auth for the Principal, and
- * answers a refusal as its problem (problems.ts). The edge's log line learns who the caller is.
- */
 import { HttpServerRequest } from "@effect/platform"
 import { Context, Effect, FiberRef, Layer, Redacted } from "effect"
 import { Authentication } from "../api/common.js"
@@ -12,10 +8,10 @@ import { failAsProblem, type KnownError, type Problem, toProblem } from "./probl
 
 const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i
 
-// What the bearer entry refused the request with, for the API-key entry that HttpApi tries after it, in the same fiber.
+// HttpApi tries the API-key entry after the bearer one, in the same fiber: it fails with the bearer's refusal.
 const BearerRefusal = FiberRef.unsafeMake<Problem | undefined>(undefined)
 
-// Never seen in practice: the bearer entry has always refused first and left its answer.
+// Unreachable in practice: the bearer entry always refuses first.
 const keyAlone = toProblem(
   new Unauthenticated({ reason: "missing-token", detail: "An Authorization: Bearer <JWT> header is required." }),
   ""
@@ -42,7 +38,6 @@ export const AuthenticationLive = Layer.effect(
           )
         )
       }),
-    // The key alone never authenticates: the bearer entry checked the JWT and the key together, and refused.
     apiKey: () => Effect.flatMap(FiberRef.get(BearerRefusal), (refusal) => Effect.fail(refusal ?? keyAlone))
   }))
 )

@@ -1,10 +1,5 @@
-/**
- * The opaque cursors of the paged routes that walk an organization's event numbers (the organization's feed, a
- * subscription's deliveries): base64url of `o:<number>`. Opaque, so that callers pass back what they were given
- * rather than compute positions; anything else is a 400 invalid-cursor. A cursor of the store-wide numbers used
- * before (`s:<number>`) is a 400 outdated-cursor: translating it would tell where the organization's events fell
- * among every organization's.
- */
+// Opaque cursors: base64url of `o:<event number>`. An old store-wide `s:<n>` is a 400 outdated-cursor: translating
+// it would tell where the organization's events fell among all.
 import { Effect } from "effect"
 import { InvalidRequest } from "./errors.js"
 
@@ -24,7 +19,6 @@ const outdated = Effect.fail(
   })
 )
 
-/** The event number a cursor stands for; 0 (from the start) without one. */
 export const decodeCursor = (cursor: string | undefined): Effect.Effect<number, InvalidRequest> => {
   if (cursor === undefined) return Effect.succeed(0)
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(cursor)) return invalid

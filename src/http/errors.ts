@@ -1,8 +1,4 @@
-/**
- * What only HTTP can get wrong: a malformed request, a body of the wrong type or size, a client that went away, an
- * Idempotency-Key in use or reused; and the answers that are no error of ours (an unknown route, a defect, a Worker
- * deployed without its settings). Each class declares its HTTP answer on its schema (src/domain/problem.ts).
- */
+// What only HTTP gets wrong, and answers that are no error of ours.
 import * as Schema from "effect/Schema"
 import { problem } from "../domain/problem.js"
 
@@ -22,7 +18,6 @@ export const INVALID_REQUEST_CODES = [
 
 const InvalidRequestCode = Schema.Literal(...INVALID_REQUEST_CODES)
 
-/** The request is not well-formed: body, path parameter, query or header. */
 export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()(
   "InvalidRequest",
   {
@@ -64,10 +59,7 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
   })
 ) {}
 
-/**
- * The client went away before the request was answered: it closed the connection mid-upload, or while the request
- * ran. nginx's 499: no answer reaches the client, but the log says what happened.
- */
+/** nginx's 499: no answer reaches the client, but the log says what happened. */
 export class ClientClosedRequest extends Schema.TaggedError<ClientClosedRequest>()(
   "ClientClosedRequest",
   {},
@@ -79,10 +71,8 @@ export class ClientClosedRequest extends Schema.TaggedError<ClientClosedRequest>
   })
 ) {}
 
-/** A request with this Idempotency-Key is still running; retry once it has finished. */
 export { IdempotencyKeyInUse } from "../services/errors.js"
 
-/** This Idempotency-Key was used before for a different request (method, path, body, caller or If-Match). */
 export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
   "IdempotencyKeyReused",
   {},
@@ -94,7 +84,6 @@ export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReuse
   })
 ) {}
 
-/** No route has this method and path. */
 export class UnknownRoute extends Schema.TaggedError<UnknownRoute>()(
   "RouteNotFound",
   {},
@@ -106,7 +95,6 @@ export class UnknownRoute extends Schema.TaggedError<UnknownRoute>()(
   })
 ) {}
 
-/** A defect: nothing the request did explains it. */
 export class InternalError extends Schema.TaggedError<InternalError>()(
   "InternalError",
   {},
@@ -118,7 +106,6 @@ export class InternalError extends Schema.TaggedError<InternalError>()(
   })
 ) {}
 
-/** A Worker deployed without the settings it needs. */
 export class Misconfigured extends Schema.TaggedError<Misconfigured>()(
   "Misconfigured",
   {

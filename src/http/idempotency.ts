@@ -1,11 +1,4 @@
-/**
- * `Idempotency-Key` on the command endpoints, with the semantics Stripe documents: the first completed answer to
- * (organization, principal, key) is kept for 24 hours and replayed, byte for byte, to a retry of the same request
- * (`Idempotent-Replayed: true`, nothing written); the key sent with another request is a 422; a retry while the
- * first is still running is a 409. The handler authorizes the command before it calls `idempotent`, so a refused
- * request never claims a key. A command that changes a user keeps its answer in the change's own atomic unit
- * (currentKeyedWrite), so no crash can separate the two. The rules are in docs/DECISIONS.md ("Idempotency and faults").
- */
+// Idempotency-Key with Stripe's semantics: the rules are in docs/DECISIONS.md ("Idempotency and faults").
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
 import { Effect, Exit, FiberRef } from "effect"
@@ -30,7 +23,6 @@ import { RequestHasher, requestIdentityBytes } from "./request-hash.js"
 export const IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 export const REPLAYED_HEADER = "idempotent-replayed"
 
-/** 1 to 255 printable ASCII characters (space to tilde). */
 const VALID_KEY = /^[\x20-\x7E]{1,255}$/
 
 export const parseIdempotencyKey = (header: string | undefined): Effect.Effect<string | undefined, InvalidRequest> =>
@@ -43,17 +35,13 @@ export const parseIdempotencyKey = (header: string | undefined): Effect.Effect<s
       })
     )
 
-/** Whose key space a request's key is in: the actor's type and id (`service:svc_x`, `user:u1`). */
 export const principalOf = (actor: Actor): string => `${actor.type}:${actor.id}`
 
-/**
- * Whether an answer is kept for replay: every answer the command produced, success or refusal, except a 5xx
- * (the store failed: the retry must run again) and a lost race (409 concurrent-update: a retry may well win).
- */
+/** Not kept: a 5xx or a lost race (concurrent-update), which a retry must run again. */
 export const keepsAnswer = (status: number, code: string | undefined): boolean =>
   status < 500 && code !== "concurrent-update" && code !== "client-closed-request"
 
-// The headers that belong to the answer itself; X-Request-Id is the replaying request's own.
+// X-Request-Id is the replaying request's own.
 const KEPT_HEADERS = ["etag", "location", "retry-after", "www-authenticate"]
 
 const toStored = (response: HttpServerResponse.HttpServerResponse): StoredResponse => {
@@ -82,30 +70,22 @@ const replay = ({ body, headers, status }: StoredResponse) => {
 
 const EMPTY = new Uint8Array(0)
 
-/** A command's answer: its result with the user's version as ETag. */
 export const commandResponse = (result: CommandResult, status: 200 | 201) =>
   HttpServerResponse.unsafeJson({ success: true, ...result }, { status, headers: { etag: `"${result.version}"` } })
 
 export interface IdempotentOptions {
-  /** The status of the command's success: 201 for a create, 200 for the others. */
   readonly status: 200 | 201
-  /** Whether the command has a JSON body (read here once, hashed, and handed to `run`). */
   readonly readsBody: boolean
-  /** The user the command acts on, when the path names it: its erasure deletes the record (rows.ts). */
+  /** When the path names the user: its erasure deletes the record. */
   readonly userId?: string
 }
 
-/** For a command whose user is known only once its body is read (a create): `run` names it here. */
+/** A create names its user here once the body is read. */
 export type ActsOn = (userId: string) => void
 
 type Run<E, R> = (body: Uint8Array, actsOn: ActsOn) => Effect.Effect<CommandResult, E, R>
 
-/**
- * Runs a command under the request's Idempotency-Key, if it sent one, and answers its result. Call it once the command
- * is authorized (a 403 must never claim a key, or a caller could squat another's). Before the key is touched: its
- * syntax (400), then the body's media type and size (415, 413); those answers are never kept. `run` gets the body's
- * bytes and decodes them itself, so a malformed body is an answer the key keeps.
- */
+/** Call once authorized: a 403 must never claim a key. Key syntax, media type and size answers are never kept. */
 export const idempotent = <E, R>(
   request: HttpServerRequest.HttpServerRequest,
   run: Run<E, R>,
@@ -125,7 +105,6 @@ export const idempotent = <E, R>(
     parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]),
     (key) =>
       Effect.flatMap(options.readsBody ? readJsonBytes(request) : Effect.succeed(EMPTY), (body) => {
-        // Without a key (the usual request) the command just runs; the rest is the keyed path.
         if (key === undefined) return Effect.map(run(body, ignoreActsOn), (r) => commandResponse(r, options.status))
         return keyed(request, key, body, run, options)
       })
@@ -156,7 +135,7 @@ const keyed = <E, R>(
       body
     }))
 
-    // Once the key is ours it is completed or released whatever happens, interruption included.
+    // Once ours, the key is completed or released whatever happens.
     return yield* Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const reservation = yield* store.reserve(scope, hash)
@@ -170,7 +149,7 @@ const keyed = <E, R>(
           case "Acquired":
             break
         }
-        // A change the command commits keeps this answer in its own atomic unit (UserRepo.commit).
+        // A committed change keeps this answer in its own atomic unit (UserRepo.commit).
         let keptWithChange = false
         const write = {
           scope,
@@ -183,7 +162,7 @@ const keyed = <E, R>(
           }
         }
         const exit = yield* Effect.exit(restore(Effect.locally(run(body, actsOn), currentKeyedWrite, write)))
-        // A failure to keep or release the answer does not change it: the lock then expires on its own.
+        // If settling fails, the lock expires on its own.
         const settle = (response: HttpServerResponse.HttpServerResponse, code: string | undefined) =>
           Effect.ignore(
             keepsAnswer(response.status, code)
@@ -192,17 +171,14 @@ const keyed = <E, R>(
           )
         if (Exit.isSuccess(exit)) {
           const response = commandResponse(exit.value, status)
-          // A change's answer was kept by the change's own atomic unit already.
           if (!(keptWithChange && exit.value.event !== null)) yield* settle(response, undefined)
           return response
         }
-        // Rendered here, once, as the edge renders any failure: what is kept is what the client gets. The edge logs
-        // the code it is told.
+        // Rendered as the edge would, so what is kept is what the client gets.
         const { requestId } = yield* FiberRef.get(CurrentRequest)
         const problem = problemOfCause(exit.cause, requestId)
         const response = problemResponse(problem)
         yield* settle(response, problem.code)
-        // A defect goes on to the edge, which logs what kind it was.
         if (problem.status === 500) return yield* Effect.failCause(exit.cause)
         yield* noteCode(problem.code)
         return response

@@ -1,8 +1,5 @@
-/**
- * Where errors become HTTP: each error class declares its status, codes, title and detail on its schema; this
- * module gathers them for the contract (src/api) and renders them (`toProblem`). `Problem` is the RFC 9457 body
- * every error answer carries, and what the typed client (src/client.ts) decodes.
- */
+// Where errors become HTTP: each error class declares its problem (src/domain/problem.ts); this gathers them for the
+// contract and renders them. `Problem` is the RFC 9457 body the client decodes.
 import { type HttpApiEndpoint, HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { clientAbortFiberId, RouteNotFound } from "@effect/platform/HttpServerError"
@@ -15,7 +12,6 @@ import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/p
 import * as Ports from "../services/errors.js"
 import * as Http from "./errors.js"
 
-/** The body of every error answer (`Content-Type: application/problem+json`). */
 export class Problem extends Schema.Class<Problem>("Problem")({
   type: Schema.String.annotations({ description: "URN naming the problem type: urn:users-api:problem:<code>." }),
   title: Schema.String,
@@ -26,22 +22,15 @@ export class Problem extends Schema.Class<Problem>("Problem")({
   success: Schema.Literal(false),
   hint: Schema.optional(Schema.String.annotations({ description: "How to fix the request, when there is a way." }))
 }) {
-  /**
-   * The answer's headers, outside its body: on the server, its own (WWW-Authenticate, Retry-After), set by
-   * toProblem; in the typed client (src/client.ts), every header of the answer it was decoded from.
-   */
+  /** Not in the body: set by toProblem on the server; every answer header in the client. */
   declare headers?: Readonly<Record<string, string>>
 
-  /** A tag for `Effect.catchTag("Problem", …)` in a client; on the prototype, so never part of the body. */
+  /** For `Effect.catchTag("Problem", …)`; on the prototype, so never in the body. */
   get _tag(): "Problem" {
     return "Problem"
   }
 }
 
-/**
- * The catalogue of errors that answer as problems, for CONTRACT.md's table and the typed client's tests; rendering
- * needs no list, as each error's class declares its answer (src/domain/problem.ts).
- */
 export const ERRORS = [
   Domain.InvalidPhoneNumber,
   Domain.UserNotFound,
@@ -76,19 +65,16 @@ export const ERRORS = [
 
 type Answer = InstanceType<(typeof ERRORS)[number]>
 
-/** The errors a program can fail with (the rest are the edge's own answers). */
 export type KnownError = Exclude<Answer, Http.UnknownRoute | Http.InternalError | Http.Misconfigured>
 
 export type ProblemTag = Answer["_tag"]
 
 type Row<E> = ProblemSpec<E>
 
-/** Each error's problem by its tag, as its class declares it: what the contract lists and `toProblem` applies. */
 export const PROBLEMS = Object.fromEntries(ERRORS.map((error) => [error._tag, problemSpecOf(error)!])) as {
   readonly [T in ProblemTag]: Row<Extract<Answer, { readonly _tag: T }>>
 }
 
-/** An error as its problem, as its class declares it (a plain `{ _tag, … }` by the class of that tag). */
 export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, requestId: string): Problem => {
   const row: Row<any> = problemSpecOfError(error) ?? PROBLEMS[error._tag]
   const code = row.code?.(error) ?? row.codes[0]
@@ -104,35 +90,28 @@ export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, req
     ...(hint === undefined ? {} : { hint })
   }, { disableValidation: true })
   const headers = row.headers?.(error)
-  // An own field (copied along with the problem where the framework copies it), never part of the body.
   if (headers !== undefined) problem.headers = headers
   return problem
 }
 
-/** Fails with the error's problem, carrying the current answer's request id. */
 export const failAsProblem = (error: KnownError): Effect.Effect<never, Problem> =>
   Effect.flatMap(FiberRef.get(CurrentRequest), (ids) => Effect.fail(toProblem(error, ids.requestId)))
 
-/** An error whose class declares its problem. */
 export const isKnownError = (error: unknown): error is KnownError => problemSpecOfError(error) !== undefined
 
-/**
- * Interrupted because the client went away: @effect/platform's web handler interrupts a request's fiber with this
- * id when the request's signal aborts (Bun does so when the connection closes); body.ts does the same.
- */
+// @effect/platform interrupts with this id when the request's signal aborts; body.ts does the same.
 const isClientAbort = (cause: Cause.Cause<unknown>): boolean =>
   Cause.isInterruptedOnly(cause) && [...Cause.interruptors(cause)].some((id) => Equal.equals(id, clientAbortFiberId))
 
 const ID_RULE = "must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -."
 
-/** What a failure that reached the edge is: a problem already, a framework error, a client gone, or a defect. */
 export const problemOfCause = (cause: Cause.Cause<unknown>, requestId: string): Problem => {
   if (isClientAbort(cause)) return toProblem(new Http.ClientClosedRequest(), requestId)
   const error = Cause.squash(cause)
   if (error instanceof Problem) return error
   if (isKnownError(error)) return toProblem(error, requestId)
   if (error instanceof HttpApiDecodeError) {
-    // The framework decodes the path and query; name the parameter, never its value.
+    // Name the parameter, never its value.
     const parameter = String(error.issues[0]?.path[0] ?? "request")
     const invalid = parameter === "id"
       ? new Http.InvalidRequest({ code: "invalid-user-id", detail: `The user id ${ID_RULE}` })
@@ -149,7 +128,6 @@ export const problemOfCause = (cause: Cause.Cause<unknown>, requestId: string): 
   return toProblem(new Http.InternalError(), requestId)
 }
 
-/** The problem body as every error answer carries it: the Problem schema, in its encoding. */
 const ProblemJson = Problem.pipe(HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" }))
 
 const encodeProblem = Schema.encodeSync(ProblemJson)
@@ -164,10 +142,7 @@ export const problemResponse = (problem: Problem): HttpServerResponse.HttpServer
 
 const atStatus = new Map<number, Schema.Schema<Problem, any>>()
 
-/**
- * The problems an endpoint (or middleware) can answer, for the contract: one Problem schema per status, described
- * by the codes its error classes declare. `HttpApiEndpoint.addError` takes them.
- */
+/** One Problem schema per status, described by its codes, for `addError`. */
 export const problemsFor = (errors: ReadonlyArray<Schema.Schema.All>): ReadonlyArray<Schema.Schema<Problem, any>> => {
   const byStatus = new Map<number, Array<string>>()
   for (const error of errors) {
@@ -181,7 +156,6 @@ export const problemsFor = (errors: ReadonlyArray<Schema.Schema.All>): ReadonlyA
   })
 }
 
-/** Adds the problems of `errors` (one schema per status) to an endpoint's errors. */
 export const withProblems =
   (...errors: ReadonlyArray<Schema.Schema.All>) =>
   <E extends HttpApiEndpoint.HttpApiEndpoint.Any>(
@@ -189,6 +163,5 @@ export const withProblems =
   ): HttpApiEndpoint.HttpApiEndpoint.AddError<E, Problem, never> =>
     problemsFor(errors).reduce((e: any, schema) => e.addError(schema), endpoint)
 
-/** A program's typed failures as their problems. */
 export const answered = <A, E extends KnownError, R>(program: Effect.Effect<A, E, R>): Effect.Effect<A, Problem, R> =>
   Effect.catchIf(program, isKnownError, failAsProblem) as Effect.Effect<A, Problem, R>

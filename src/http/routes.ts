@@ -1,8 +1,4 @@
-/**
- * The routes as the log names them: templates (`/users/:id/UpdatePhoneNumber`), never the raw path, which the caller
- * chooses and could carry anything, a phone number included. Derived from the contract itself (and the two
- * documentation routes), so a new endpoint is logged by its template without a second list to keep.
- */
+// Routes as the log names them: templates, never the raw path (it could carry a phone number).
 import { HttpApi } from "@effect/platform"
 import { UsersApi } from "./api.js"
 import { DOCS_PATH } from "./docs.js"

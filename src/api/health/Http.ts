@@ -1,4 +1,3 @@
-/** The health check's handler. */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { UsersApi } from "../../http/api.js"

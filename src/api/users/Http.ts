@@ -18,7 +18,6 @@ import { idempotent } from "../../http/idempotency.js"
 import { answered } from "../../http/problems.js"
 import { CreateUserBody, MarkPhoneNumberVerifiedBody, UpdatePhoneNumberBody } from "./Api.js"
 
-// The schemas the endpoints declare with setPayload (Api.ts), made into decoders once.
 const decodeCreate = jsonBodyDecoder(CreateUserBody)
 const decodeUpdate = jsonBodyDecoder(UpdatePhoneNumberBody)
 const decodeVerify = jsonBodyDecoder(MarkPhoneNumberVerifiedBody)

@@ -14,33 +14,21 @@ import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
 import { type Checkpoint, headsOf, nextCheckpoint } from "../../src/audit/checkpoint.js"
 import { verifyAudit } from "../../src/audit/verify.js"
 import { DEV_AUDIENCE, DEV_ISSUER, generateSigningKey, jwksOf, signServiceToken } from "../../src/dev/signing.js"
-import type { UserEvent } from "../../src/domain/user.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { readAuditInput } from "../../src/layers/sql/audit-input.js"
 import { applyMigrations, readMigrations } from "../../src/layers/sql/migrate.js"
 import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
 import { call } from "../support/client.js"
+import { OLD_AT, oldEventOf } from "../support/old-events.js"
 import { TEST_IDEMPOTENCY_HASH_KEY } from "../support/sqlite-fixture.js"
 
 const dir = mkdtempSync(join(tmpdir(), "users-api-0007-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const AT = "2026-03-01T00:00:00.000Z"
+const AT = OLD_AT
 const BEFORE_0007 = readMigrations().filter((m) => m.name < "0007")
 
-const eventOf = (organizationId: string, userId: string, version: number, n: number): UserEvent =>
-  ({
-    id: `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`,
-    type: version === 1 ? "UserCreated" : "UserPhoneNumberUpdated",
-    aggregateType: "User",
-    aggregateId: userId,
-    version,
-    occurredAt: AT,
-    data: version === 1
-      ? { maskedPhoneNumber: null }
-      : { maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null, phoneNumberVerified: false },
-    metadata: { organizationId, actor: { type: "service", id: "svc_old" }, requestId: `old-${n}` }
-  }) as UserEvent
+const eventOf = oldEventOf
 
 // Commit order across the store: org_a's events are store numbers 1, 3, 4, 6, org_b's 2, 5.
 const WRITES: ReadonlyArray<readonly [string, string]> = [

@@ -13,29 +13,17 @@ import { ensureOrganization, issueApiKey } from "../../src/admin/tenants.js"
 import { GENESIS_HASH, nextLink } from "../../src/audit/chain.js"
 import { headsOf, nextCheckpoint } from "../../src/audit/checkpoint.js"
 import { signServiceToken } from "../../src/dev/signing.js"
-import type { UserEvent } from "../../src/domain/user.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { D1Services } from "../../src/layers/d1.js"
+import { OLD_AT, oldEventOf } from "../support/old-events.js"
 import { auditOf, BASE_URL, handlerOptions, jwtConfig, testKey } from "./support/d1-fixture.js"
 
 const db = env.NUMBERS_DB
 const all = async <T = Record<string, unknown>>(sql: string) => (await db.prepare(sql).all<T>()).results
-const AT = "2026-03-01T00:00:00.000Z"
+const AT = OLD_AT
 const BEFORE_0007 = env.TEST_MIGRATIONS.filter((m) => m.name < "0007")
 
-const eventOf = (organizationId: string, userId: string, version: number, n: number) =>
-  ({
-    id: `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`,
-    type: version === 1 ? "UserCreated" : "UserPhoneNumberUpdated",
-    aggregateType: "User",
-    aggregateId: userId,
-    version,
-    occurredAt: AT,
-    data: version === 1
-      ? { maskedPhoneNumber: null }
-      : { maskedPhoneNumber: "****2671", previousMaskedPhoneNumber: null, phoneNumberVerified: false },
-    metadata: { organizationId, actor: { type: "service", id: "svc_old" }, requestId: `old-${n}` }
-  }) as UserEvent
+const eventOf = oldEventOf
 
 /** Store numbers 1..5: org_x's are 1, 3, 5 and org_y's 2, 4; each organization sealed once, by store number. */
 const writeOldHistory = async () => {

@@ -2,7 +2,7 @@
  * One delivery attempt, signed as Standard Webhooks specifies (webhook-id = the event id): 2xx is delivered, 410
  * disables the subscription, anything else is retried with back-off for about a day, then failed.
  */
-import { Clock, Duration, Effect } from "effect"
+import { Chunk, Clock, Duration, Effect, Schedule } from "effect"
 import {
   type AttemptOutcome,
   type AttemptRecord,
@@ -85,18 +85,26 @@ export const webhookPayload = ({ event, fingerprints, hash, prevHash, redacted, 
     fingerprints
   })
 
+/** Exponential from the base, capped. Its state is the attempt count, kept in the delivery's row. */
+const backoff = (policy: RetryPolicy) =>
+  Schedule.exponential(Duration.millis(policy.baseDelayMs)).pipe(
+    Schedule.modifyDelay((delay) => Duration.millis(Math.min(policy.maxDelayMs, Duration.toMillis(delay)))),
+    Schedule.delays
+  )
+
 export const afterFailedAttempt = (
   policy: RetryPolicy,
   attempts: number,
   windowStartedAt: string,
   now: number
-): AttemptRecord["next"] => {
-  if (attempts >= policy.maxAttempts) return { status: "failed" }
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempts)
-  const next = now + Math.floor((policy.random ?? Math.random)() * cap)
-  return next > Date.parse(windowStartedAt) + policy.windowMs
-    ? { status: "failed" }
-    : { status: "pending", nextAttemptAt: iso(next) }
+): Effect.Effect<AttemptRecord["next"]> => {
+  if (attempts >= policy.maxAttempts) return Effect.succeed({ status: "failed" })
+  return Effect.map(Schedule.run(backoff(policy), now, Array.from({ length: attempts + 1 })), (delays) => {
+    const next = now + Math.floor((policy.random ?? Math.random)() * Duration.toMillis(Chunk.unsafeLast(delays)))
+    return next > Date.parse(windowStartedAt) + policy.windowMs
+      ? { status: "failed" }
+      : { status: "pending", nextAttemptAt: iso(next) }
+  })
 }
 
 const outcomeOf = (result: TransportResult): AttemptOutcome =>
@@ -149,6 +157,11 @@ export const deliver = (options: RelayOptions, claimed: ClaimedDelivery) =>
       : result.kind === "network-error"
       ? result.detail
       : null
+    const next: AttemptRecord["next"] = outcome === "delivered"
+      ? { status: "delivered" }
+      : outcome === "gone"
+      ? { status: "failed" }
+      : yield* afterFailedAttempt(retry, attempts, claimed.windowStartedAt, ended)
     const record: AttemptRecord = {
       attempt: {
         attemptedAt: iso(started),
@@ -157,11 +170,7 @@ export const deliver = (options: RelayOptions, claimed: ClaimedDelivery) =>
         httpStatus: result.kind === "response" ? result.status : null,
         responseExcerpt: excerpt === null ? null : excerpt.slice(0, RESPONSE_EXCERPT_LENGTH)
       },
-      next: outcome === "delivered"
-        ? { status: "delivered" }
-        : outcome === "gone"
-        ? { status: "failed" }
-        : afterFailedAttempt(retry, attempts, claimed.windowStartedAt, ended),
+      next,
       ...(outcome === "gone" ? { disable: "receiver-gone" } : {})
     }
     yield* store.record(claimed, record)

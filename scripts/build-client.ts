@@ -1,7 +1,6 @@
 /**
- * `npm run build:client` (run by `npm pack`): dist/client, the package a consumer installs beside `effect` alone. The
- * JavaScript is one esbuild bundle that imports only `effect`; the declarations are tsc's, with those of the bundled
- * packages (@effect/platform and what its types reach) copied under dist/client/vendor and imported from there.
+ * `npm run build:client` (run by `npm pack`): dist/client, which needs only `effect`. One esbuild bundle importing only
+ * `effect`; tsc's declarations, importing the bundled packages' own (copied under dist/client/vendor) from there.
  */
 import * as esbuild from "esbuild"
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -90,9 +89,8 @@ const namespacesOf = (barrel: string): Map<string, string> =>
   )
 
 /**
- * `import { HttpClient, HttpApi } from "@effect/platform"`, from a barrel of namespaces, as one namespace import per
- * name (`import * as HttpClient from "…/HttpClient.js"`), so that only the modules used are copied; the same for
- * `export { … } from`. Undefined when the names are not the barrel's namespaces (an ordinary named import).
+ * `import { HttpClient } from "@effect/platform"` (a barrel of namespaces) as `import * as HttpClient from
+ * "…/HttpClient.js"`, so only the modules used are copied; `export { … } from` too. Undefined for ordinary names.
  */
 const namespaceImports = (
   node: ts.Node,
@@ -115,7 +113,7 @@ const namespaceImports = (
   return { start: node.getStart(), end: node.getEnd(), text: lines.join("\n") }
 }
 
-/** Where a package's declaration file goes in dist/client (its path inside the package kept, so relative imports hold). */
+/** Where a package's declaration file goes in dist/client: its path in the package kept, so relative imports hold. */
 const vendored = (pkg: Package, file: string): string => join(VENDOR, pkg.name, relative(pkg.dir, file))
 
 const specifierFor = (from: string, to: string): string => {
@@ -125,8 +123,7 @@ const specifierFor = (from: string, to: string): string => {
 
 /**
  * Rewrites `target` (a declaration file in dist/client) so that every bare import but effect's points at a vendored
- * copy; answers the files (source, destination) still to copy. A named import from a barrel becomes one namespace
- * import per name, so only the modules used are copied.
+ * copy; answers the files (source, destination) still to copy.
  */
 const rewrite = (target: string, origin: string, packages: Set<string>): Array<[string, string]> => {
   const text = readFileSync(target, "utf8").replace(/^\/\/# sourceMappingURL=.*$/m, "")

@@ -16,6 +16,9 @@ import { Context, Effect, FiberRef, Layer, Option, Redacted } from "effect"
 import { UsersApi } from "./http/api.js"
 import { Problem } from "./http/problems.js"
 
+// What `transformClient` and `layerWithoutFetch` are written with: bundled in the package, so a consumer with only
+// `effect` has them, and their types are the ones the client's options name.
+export { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 export { AuditHeadResponse, FeedEntry, FeedResponse } from "./api/audit/Api.js"
 export { UserId } from "./api/common.js"
 export {

@@ -373,7 +373,8 @@ describe("what the client loads", () => {
     expect(manifest.exports).toEqual({
       "./client": { types: "./dist/client/client.d.ts", default: "./dist/client/client.js" }
     })
-    expect(manifest.scripts["build:client"]).toContain("src/client.ts")
+    expect(manifest.scripts["build:client"]).toBe("bun scripts/build-client.ts")
+    expect(readFileSync(resolve(__dirname, "../../scripts/build-client.ts"), "utf8")).toContain('"src/client.ts"')
   })
 
   it("imports nothing of the server: only effect and @effect/platform, and no node: module", () => {

@@ -1,9 +1,18 @@
 /**
  * A consumer of the published package, in plain JavaScript (type-checked with checkJs): run by package.test.ts
- * from a project that installed only the tarball, effect and @effect/platform, under Node, Bun and Deno.
+ * from a project that installed only the tarball and effect, under Node, Bun and Deno.
  */
 import { Effect } from "effect"
-import { UsersClient, verifyWebhook } from "users-api/client"
+import * as Schema from "effect/Schema"
+import {
+  CommandResponse,
+  HttpClient,
+  HttpClientRequest,
+  Problem,
+  UpdatePhoneNumberBody,
+  UsersClient,
+  verifyWebhook
+} from "users-api/client"
 
 /** @param {string} name */
 const env = (name) => {
@@ -24,12 +33,26 @@ const program = Effect.gen(function*() {
   })
   const problem = yield* users.updatePhoneNumber({ path: { id }, payload: { phoneNumber: "12" }, headers: {} }).pipe(
     Effect.as(undefined),
-    Effect.catchTag("Problem", (p) => Effect.succeed({ status: p.status, code: p.code }))
+    Effect.catchTag(
+      "Problem",
+      (p) => Effect.succeed({ status: p.status, code: p.code, requestId: p.requestId, isProblem: p instanceof Problem })
+    )
   )
-  return { version: updated.version, masked: updated.event?.data, problem }
+  // The package's schemas, read by this project's own effect: one effect at run time, so they are its schemas.
+  const schemas = {
+    answer: Schema.is(CommandResponse)(updated),
+    body: Schema.decodeUnknownEither(UpdatePhoneNumberBody)({ phoneNumber: 12 })._tag
+  }
+  return { version: updated.version, masked: updated.event?.data, problem, schemas }
 }).pipe(
   Effect.provide(
-    UsersClient.layer({ baseUrl: env("CONSUMER_URL"), apiKey: env("CONSUMER_KEY"), token: env("CONSUMER_TOKEN") })
+    UsersClient.layer({
+      baseUrl: env("CONSUMER_URL"),
+      apiKey: env("CONSUMER_KEY"),
+      token: env("CONSUMER_TOKEN"),
+      // The package's own HttpClient modules, enough to change the client with only effect installed.
+      transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-request-id", "consumer-request-1"))
+    })
   )
 )
 

@@ -15,7 +15,7 @@ import * as Http from "./errors.js"
 export class Problem extends Schema.Class<Problem>("Problem")({
   type: Schema.String.annotations({ description: "URN naming the problem type: urn:users-api:problem:<code>." }),
   title: Schema.String,
-  status: Schema.Int,
+  status: Schema.Int.annotations({ description: "The HTTP status of the answer." }),
   detail: Schema.String.annotations({ description: "Human-readable; never contains a submitted value." }),
   code: Schema.String.annotations({ description: "Stable machine-readable code, e.g. invalid-phone-number." }),
   requestId: Schema.String,

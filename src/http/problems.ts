@@ -11,6 +11,7 @@ import * as Domain from "../domain/errors.js"
 import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/problem.js"
 import * as Ports from "../services/errors.js"
 import * as Http from "./errors.js"
+import { MethodNotAllowed } from "./routing.js"
 
 export class Problem extends Schema.Class<Problem>("Problem")({
   type: Schema.String.annotations({ description: "URN naming the problem type: urn:users-api:problem:<code>." }),
@@ -59,13 +60,14 @@ export const ERRORS = [
   Http.ClientClosedRequest,
   Http.IdempotencyKeyReused,
   Http.UnknownRoute,
+  MethodNotAllowed,
   Http.InternalError,
   Http.Misconfigured
 ] as const
 
 type Answer = InstanceType<(typeof ERRORS)[number]>
 
-export type KnownError = Exclude<Answer, Http.UnknownRoute | Http.InternalError | Http.Misconfigured>
+export type KnownError = Exclude<Answer, Http.UnknownRoute | MethodNotAllowed | Http.InternalError | Http.Misconfigured>
 
 export type ProblemTag = Answer["_tag"]
 

@@ -14,6 +14,7 @@ import { canonicalRequest } from "./http/canonical-request.js"
 import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
 import { requestHasher } from "./http/request-hash.js"
 import { OPENAPI_PATH } from "./http/routes.js"
+import { StrictRouting } from "./http/routing.js"
 import { JsonLoggerLive } from "./layers/logger.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
 import type { Auth } from "./services/auth.js"
@@ -100,6 +101,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
     HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }),
     options.docs ?? Layer.empty,
     edgeMiddleware(options.log ?? consoleSink),
+    StrictRouting,
     HttpServer.layerContext,
     options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)
   ).pipe(Layer.provideMerge(api), Layer.provide(store))

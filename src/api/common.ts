@@ -7,10 +7,27 @@ import { problemsFor } from "../http/problems.js"
 import { CurrentPrincipal } from "../services/auth.js"
 import * as Ports from "../services/errors.js"
 
-export const UserId = Schema.String.pipe(
+const Id = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/),
-  Schema.annotations({ description: "1 to 64 characters of A-Z, a-z, 0-9, _ and -.", examples: ["user_42"] })
+  Schema.annotations({ description: "1 to 64 characters of A-Z, a-z, 0-9, _ and -." })
 )
+
+/** Its example is the demo user of `npm start`, so that the reference's "Test Request" works locally as it stands. */
+export const UserId = Id.annotations({ examples: ["user_demo"] })
+
+/** The organization of the API key; its example is the demo organization of `npm start`. */
+export const OrganizationId = Id.annotations({ examples: ["org_demo"] })
+
+/** A webhook's or an event's id, as the answers give them. */
+export const ResourceId = Id
+
+/** A whole number in the query (sent as text): its bounds and meaning, as the reference shows them. */
+export const QueryInteger = (minimum: number, maximum: number, description: string) =>
+  Schema.NumberFromString.pipe(
+    Schema.int(),
+    Schema.between(minimum, maximum),
+    Schema.annotations({ jsonSchema: { type: "integer", minimum, maximum, description } })
+  )
 
 export const Cursor = Schema.String.annotations({
   description: "Opaque: the nextCursor of the previous page. Without it, from the start."

@@ -16,10 +16,10 @@ export const EventMetadata = Schema.Struct({
 })
 export type EventMetadata = typeof EventMetadata.Type
 
-const Masked = Schema.NullOr(MaskedPhoneNumber).annotations({
-  description: "Four * and the last four digits; null when there is no number.",
-  examples: [null]
-})
+// The description on the string, where a reference page shows it.
+const Masked = Schema.NullOr(
+  MaskedPhoneNumber.annotations({ description: "Four * and the last four digits; null when there is no number." })
+)
 
 const Commitment = Schema.optional(
   Schema.String.annotations({
@@ -42,7 +42,7 @@ const event = <Type extends string, Data extends Schema.Struct.Fields>(type: Typ
     type: Schema.Literal(type),
     aggregateType: Schema.Literal("User"),
     aggregateId: Schema.String,
-    version: Schema.Int,
+    version: Schema.Int.annotations({ description: "The user's version this event made: 1, 2, 3… without a gap." }),
     occurredAt: Schema.String.annotations({ description: "ISO-8601" }),
     data: Schema.Struct(data),
     metadata: EventMetadata
@@ -67,7 +67,7 @@ export const UserPhoneNumberUpdated = event("UserPhoneNumberUpdated", {
 export type UserPhoneNumberUpdated = typeof UserPhoneNumberUpdated.Type
 
 export const UserPhoneNumberVerified = event("UserPhoneNumberVerified", {
-  maskedPhoneNumber: MaskedPhoneNumber,
+  maskedPhoneNumber: MaskedPhoneNumber.annotations({ description: "Four * and the last four digits." }),
   phoneNumberCommitment: Commitment,
   phoneNumberFingerprint: LegacyFingerprint
 })

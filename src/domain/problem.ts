@@ -12,7 +12,7 @@ export interface ProblemSpec<E> {
   readonly codes: readonly [string, ...Array<string>]
   readonly code?: (error: E) => string
   readonly detail: string | ((error: E) => string)
-  readonly hint?: (error: E) => string
+  readonly hint?: (error: E) => string | undefined
   /** Headers of the answer outside its body (WWW-Authenticate, Retry-After). */
   readonly headers?: (error: E) => Record<string, string>
 }

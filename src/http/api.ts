@@ -6,7 +6,9 @@ import { WebhooksGroup } from "../api/webhooks/Api.js"
 import { InvalidRequest } from "./errors.js"
 import { problemsFor } from "./problems.js"
 
-// OpenAPI reads separate security entries as "either", but both are required; every error is problem+json.
+// What annotations cannot say: both security schemes are required together (separate entries read as "either"), and
+// HttpApi's own 400 (HttpApiDecodeError, with its Issue and PropertyKey), which the server never sends, gives way to
+// the Problem of every error.
 const finishDocument = (spec: Record<string, any>): Record<string, any> => {
   spec.components ??= {}
   spec.components.schemas ??= {}
@@ -28,6 +30,23 @@ const finishDocument = (spec: Record<string, any>): Record<string, any> => {
   return spec
 }
 
+/** Where `npm start` serves (src/bun.ts's default port). */
+export const LOCAL_SERVER_URL = "http://127.0.0.1:8787"
+
+// First the server the document came from, so that the reference's "Test Request" goes where the page was served.
+const SERVERS: ReadonlyArray<OpenApi.OpenAPISpecServer> = [
+  { url: "/", description: "The server this document came from" },
+  { url: LOCAL_SERVER_URL, description: "Local development: npm start" },
+  {
+    url: "https://{host}",
+    description: "Production: your deployment (docs/PRODUCTION.md)",
+    variables: { host: { default: "users.example.com", description: "The host name the service is deployed at" } }
+  }
+]
+
+// Private code, no licence granted; OpenAPI 3.1's SPDX `identifier` is missing from the platform's type.
+const LICENSE = { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as OpenApi.OpenAPISpecLicense
+
 // Declared API-wide so the client decodes the edge's 400 for a bad path or query from any endpoint.
 const [FrameworkDecodeProblem] = problemsFor([InvalidRequest])
 
@@ -43,5 +62,7 @@ export class UsersApi extends HttpApi.make("users-api")
     OpenApi.Description,
     "The User service of an identity platform. Phone numbers never leave the users row unmasked."
   )
+  .annotate(OpenApi.Servers, SERVERS)
+  .annotate(OpenApi.License, LICENSE)
   .annotate(OpenApi.Transform, finishDocument)
 {}

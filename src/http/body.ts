@@ -2,8 +2,9 @@
 // a body that breaks off is the client's abort (499). Details never echo values.
 import type { HttpServerRequest } from "@effect/platform"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
-import { Cause, Effect, Either, ParseResult } from "effect"
+import { Cause, Effect, Either } from "effect"
 import * as Schema from "effect/Schema"
+import { describeDecodeError } from "./decode-detail.js"
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 export const MAX_BODY_BYTES = 16 * 1024
@@ -100,23 +101,6 @@ const readLimited = (request: HttpServerRequest.HttpServerRequest): Effect.Effec
   return declared !== undefined && Number.isInteger(declared) ? readDeclared(source) : readWebBody(source.body)
 }
 
-const describeIssues = (error: ParseResult.ParseError): string => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const parts = issues.slice(0, 5).map((issue) => {
-    const field = issue.path.length === 0 ? "the body" : issue.path.map(String).join(".")
-    switch (issue._tag) {
-      case "Missing":
-        return `${field} is required`
-      case "Unexpected":
-        // An unknown field's name is caller text (maybe a phone number): named only when a plain word.
-        return /^[A-Za-z_]{1,40}$/.test(field) ? `${field} is not an accepted field` : "a field is not accepted"
-      default:
-        return issue.path.length === 0 ? "the body must be a JSON object" : `${field} has the wrong type or length`
-    }
-  })
-  return `Invalid body: ${parts.join("; ")}.`
-}
-
 export const readJsonBytes = (
   request: HttpServerRequest.HttpServerRequest
 ): Effect.Effect<Uint8Array, PayloadTooLarge | UnsupportedMediaType> => {
@@ -142,7 +126,7 @@ export const jsonBodyDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
     }
     return Either.mapLeft(
       decode(json),
-      (error) => new InvalidRequest({ code: "invalid-body", detail: describeIssues(error) })
+      (error) => new InvalidRequest({ code: "invalid-body", ...describeDecodeError(error) })
     )
   }
 }

@@ -5,8 +5,10 @@ import { RouteNotFound } from "@effect/platform/HttpServerError"
 import { Context, Effect, FiberRef } from "effect"
 import { CurrentRequest, type RequestIds, uuidv7At } from "../app/context.js"
 import type { Principal } from "../services/auth.js"
+import { UnknownRoute } from "./errors.js"
 import { problemOfCause, problemResponse } from "./problems.js"
-import { pathOf, routeTemplate } from "./routes.js"
+import { methodsOf, nearRoute, pathOf, routeTemplate } from "./routes.js"
+import { MethodNotAllowed } from "./routing.js"
 
 export interface LogLine {
   readonly level: "info" | "error"
@@ -50,6 +52,25 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 // The router ends a path at `;` and collapses `//`, so a proxy or the log would see another route: refuse them.
 const isAmbiguousPath = (url: string): boolean => /;|\/\//.test(pathOf(url))
 
+// What the router could not match: a known path with another method (405), a near miss with a hint, or a plain 404.
+const unrouted = (
+  request: HttpServerRequest.HttpServerRequest,
+  notFound: RouteNotFound
+): Effect.Effect<never, RouteNotFound | MethodNotAllowed | UnknownRoute> => {
+  const allowed = methodsOf(request.url)
+  if (allowed !== undefined) {
+    return Effect.fail(
+      allowed.includes(request.method) ? notFound : new MethodNotAllowed({ method: request.method, allowed })
+    )
+  }
+  const near = nearRoute(request.url)
+  return Effect.fail(
+    near === undefined
+      ? notFound
+      : new UnknownRoute({ hint: `Paths are case-sensitive and end without a slash: did you mean ${near}?` })
+  )
+}
+
 const causeKind = (cause: unknown): string => String((cause as { _tag?: string })?._tag ?? "unknown").slice(0, 40)
 
 export const edgeMiddleware = (sink: LogSink) =>
@@ -63,9 +84,13 @@ export const edgeMiddleware = (sink: LogSink) =>
         serverRequestId,
         requestId: offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : serverRequestId
       }
-      const routed: HttpApp.Default<RouteNotFound> = isAmbiguousPath(request.url)
+      const routed: HttpApp.Default<unknown> = isAmbiguousPath(request.url)
         ? Effect.fail(new RouteNotFound({ request }))
-        : app
+        : Effect.catchIf(
+          app as HttpApp.Default<unknown>,
+          (error): error is RouteNotFound => error instanceof RouteNotFound,
+          (error) => unrouted(request, error)
+        )
       // Set, not locally: one fiber per request, nothing to restore.
       return FiberRef.set(CurrentRequest, edge).pipe(
         Effect.zipRight(FiberRef.set(CurrentEdgeRequest, edge)),

@@ -22,14 +22,18 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()(
   "InvalidRequest",
   {
     code: InvalidRequestCode,
-    detail: Schema.String
+    detail: Schema.String,
+    hint: Schema.optional(Schema.String)
   },
-  problem<{ readonly code: typeof InvalidRequestCode.Type; readonly detail: string }>({
+  problem<
+    { readonly code: typeof InvalidRequestCode.Type; readonly detail: string; readonly hint?: string | undefined }
+  >({
     status: 400,
     title: "Bad request",
     codes: INVALID_REQUEST_CODES,
     code: (e) => e.code,
-    detail: (e) => e.detail
+    detail: (e) => e.detail,
+    hint: (e) => e.hint
   })
 ) {}
 
@@ -86,12 +90,16 @@ export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReuse
 
 export class UnknownRoute extends Schema.TaggedError<UnknownRoute>()(
   "RouteNotFound",
-  {},
-  problem({
+  {
+    /** For a near miss of a route (src/http/routes.ts `nearRoute`): the route's template, never the path sent. */
+    hint: Schema.optional(Schema.String)
+  },
+  problem<{ readonly hint?: string | undefined }>({
     status: 404,
     title: "Not found",
     codes: ["route-not-found"],
-    detail: "No such route."
+    detail: "No such route.",
+    hint: (e) => e.hint
   })
 ) {}
 

@@ -11,11 +11,12 @@ import * as Domain from "../domain/errors.js"
 import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/problem.js"
 import * as Ports from "../services/errors.js"
 import * as Http from "./errors.js"
+import { MethodNotAllowed } from "./routing.js"
 
 export class Problem extends Schema.Class<Problem>("Problem")({
   type: Schema.String.annotations({ description: "URN naming the problem type: urn:users-api:problem:<code>." }),
   title: Schema.String,
-  status: Schema.Int,
+  status: Schema.Int.annotations({ description: "The HTTP status of the answer." }),
   detail: Schema.String.annotations({ description: "Human-readable; never contains a submitted value." }),
   code: Schema.String.annotations({ description: "Stable machine-readable code, e.g. invalid-phone-number." }),
   requestId: Schema.String,
@@ -59,13 +60,14 @@ export const ERRORS = [
   Http.ClientClosedRequest,
   Http.IdempotencyKeyReused,
   Http.UnknownRoute,
+  MethodNotAllowed,
   Http.InternalError,
   Http.Misconfigured
 ] as const
 
 type Answer = InstanceType<(typeof ERRORS)[number]>
 
-export type KnownError = Exclude<Answer, Http.UnknownRoute | Http.InternalError | Http.Misconfigured>
+export type KnownError = Exclude<Answer, Http.UnknownRoute | MethodNotAllowed | Http.InternalError | Http.Misconfigured>
 
 export type ProblemTag = Answer["_tag"]
 

@@ -1,26 +1,55 @@
-// Routes as the log names them: templates, never the raw path (it could carry a phone number).
+// The routes as UsersApi declares them: templates for the log (never the raw path: it could carry a phone number), and
+// each path's methods for a 405's Allow.
 import { HttpApi } from "@effect/platform"
 import { UsersApi } from "./api.js"
 import { DOCS_PATH } from "./docs.js"
 
 export const OPENAPI_PATH = "/openapi.json"
 
-const templates: Array<readonly [RegExp, string]> = []
-HttpApi.reflect(UsersApi, {
-  onGroup: () => {},
-  onEndpoint: ({ endpoint }) => {
-    const pattern = endpoint.path.split("/").map((segment) =>
-      segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-    ).join("/")
-    templates.push([new RegExp(`^${pattern}/?$`), endpoint.path])
-  }
-})
-templates.push([/^\/openapi\.json$/, OPENAPI_PATH], [/^\/docs\/?$/, DOCS_PATH])
+interface Route {
+  readonly pattern: RegExp
+  /** The same, ignoring letter case and one trailing slash: what a near miss of this route looks like. */
+  readonly loose: RegExp
+  readonly template: string
+  readonly methods: Array<string>
+}
+
+const routes: Array<Route> = []
+
+const add = (path: string, method: string) => {
+  const known = routes.find((route) => route.template === path)
+  if (known !== undefined) return void known.methods.push(method)
+  const source = path.split("/").map((segment) =>
+    segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  ).join("/")
+  routes.push({
+    pattern: new RegExp(`^${source}$`),
+    loose: new RegExp(`^${source}/?$`, "i"),
+    template: path,
+    methods: [method]
+  })
+}
+
+HttpApi.reflect(UsersApi, { onGroup: () => {}, onEndpoint: ({ endpoint }) => add(endpoint.path, endpoint.method) })
+add(OPENAPI_PATH, "GET")
+add(DOCS_PATH, "GET")
+// The router answers HEAD wherever it answers GET.
+for (const route of routes) {
+  if (route.methods.includes("GET")) route.methods.push("HEAD")
+  route.methods.sort()
+}
 
 export const pathOf = (url: string): string => url.split("?")[0]!.replace(/^[a-z]+:\/\/[^/]+/i, "")
 
-export const routeTemplate = (url: string): string => {
+const routeOf = (path: string) => routes.find((route) => route.pattern.test(path))
+
+export const routeTemplate = (url: string): string => routeOf(pathOf(url))?.template ?? "(unmatched)"
+
+/** The methods of the route the path names, if it names one. */
+export const methodsOf = (url: string): ReadonlyArray<string> | undefined => routeOf(pathOf(url))?.methods
+
+/** For a path that names no route: the template it misses only by letter case or a trailing slash. */
+export const nearRoute = (url: string): string | undefined => {
   const path = pathOf(url)
-  for (const [pattern, template] of templates) if (pattern.test(path)) return template
-  return "(unmatched)"
+  return routes.find((route) => route.loose.test(path))?.template.replace(/:(\w+)/g, "{$1}")
 }

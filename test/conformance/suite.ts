@@ -25,6 +25,7 @@ import { DOCS_SCRIPT_PATH } from "../../src/http/docs.js"
 import { expectProblem } from "../support/client.js"
 import { eventually } from "../support/eventually.js"
 import { startReceiver } from "../support/webhook-receiver.js"
+import { routingSuite } from "./routing.js"
 import type { Target } from "./runtimes.js"
 
 export interface Answer {
@@ -364,9 +365,11 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     it("an unknown route is a 404 route-not-found, with or without credentials", async () => {
       expectProblem(await send("GET", "/nope", { token: null, apiKey: null }), 404, "route-not-found")
       expectProblem(await send("POST", "/users/x/UpdateEmail", { json: {} }), 404, "route-not-found")
-      expectProblem(await send("DELETE", "/users/x"), 404, "route-not-found")
+      expectProblem(await send("DELETE", "/users/x/events/all"), 404, "route-not-found")
     })
   })
+
+  routingSuite(target, observations)
 
   describe("requests as sent on the wire", () => {
     it("resolves dot segments in the path before routing, as URL parsing does", async () => {

@@ -3,7 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import * as Schema from "effect/Schema"
 import { PhoneFingerprints, UserEvent } from "../../domain/events.js"
 import { withProblems } from "../../http/problems.js"
-import { Authentication, Cursor, ORGANIZATION_PROBLEMS, UserId } from "../common.js"
+import { Authentication, Cursor, ORGANIZATION_PROBLEMS, OrganizationId, QueryInteger } from "../common.js"
 
 const checkpointFields = {
   organizationId: Schema.String,
@@ -26,9 +26,11 @@ const checkpointFields = {
 }
 
 // After createdAt, as the answers list it.
-const legacyUpToEventSequence = Schema.NullOr(Schema.Int).annotations({
-  description: "Only on checkpoints sealed before per-organization numbers: the number their hash covers."
-})
+const legacyUpToEventSequence = Schema.NullOr(
+  Schema.Int.annotations({
+    description: "Only on checkpoints sealed before per-organization numbers: the number their hash covers."
+  })
+)
 
 export const AuditHeadResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -58,7 +60,8 @@ export const CheckpointsResponse = Schema.Struct({
   success: Schema.Literal(true),
   organizationId: Schema.String,
   checkpoints: Schema.Array(AuditCheckpoint),
-  nextAfterSequence: Schema.NullOr(Schema.Int).annotations({ description: "afterSequence of the next page, or null" })
+  nextAfterSequence: Schema.NullOr(Schema.Int.annotations({ description: "afterSequence of the next page" }))
+    .annotations({ description: "afterSequence of the next page, or null" })
 }).annotations({ identifier: "AuditCheckpoints" })
 
 export const FeedEntry = Schema.Struct({
@@ -66,7 +69,7 @@ export const FeedEntry = Schema.Struct({
     description: "The organization's own event number: 1, 2, 3… in commit order, without a gap."
   }),
   aggregateId: Schema.String,
-  version: Schema.Int,
+  version: Schema.Int.annotations({ description: "The event's version in its user's chain (1, 2, 3…)." }),
   prevHash: Schema.String.annotations({ description: "The hash of the user's previous event (64 zeros at 1)." }),
   hash: Schema.String.annotations({ description: "SHA-256 (hex) of prevHash and the canonical JSON of {event}." }),
   event: UserEvent,
@@ -95,7 +98,9 @@ export const FEED_MAX_LIMIT = 1_000
 
 const FeedQuery = Schema.Struct({
   after: Schema.optional(Cursor),
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, FEED_MAX_LIMIT)))
+  limit: Schema.optional(
+    QueryInteger(1, FEED_MAX_LIMIT, `At most this many events (default ${FEED_DEFAULT_LIMIT}).`)
+  )
 })
 
 /** The checkpoints' page size: default and maximum. */
@@ -103,14 +108,18 @@ export const CHECKPOINTS_DEFAULT_LIMIT = 100
 
 const CheckpointsQuery = Schema.Struct({
   afterSequence: Schema.optional(
-    Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))
+    QueryInteger(0, Number.MAX_SAFE_INTEGER, "Only the checkpoints after this number (default 0: from the first).")
   ),
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, FEED_MAX_LIMIT)))
+  limit: Schema.optional(
+    QueryInteger(1, FEED_MAX_LIMIT, `At most this many checkpoints (default ${CHECKPOINTS_DEFAULT_LIMIT}).`)
+  )
 })
+
+const OrganizationPath = HttpApiSchema.param("organizationId", OrganizationId)
 
 export class AuditGroup extends HttpApiGroup.make("audit")
   .add(
-    HttpApiEndpoint.get("auditHead")`/organizations/${HttpApiSchema.param("organizationId", UserId)}/audit/head`
+    HttpApiEndpoint.get("auditHead")`/organizations/${OrganizationPath}/audit/head`
       .addSuccess(AuditHeadResponse)
       .pipe(withProblems(...ORGANIZATION_PROBLEMS))
       .annotate(OpenApi.Summary, "The organization's latest audit checkpoint, sealing every event so far (audit:read)")
@@ -122,9 +131,7 @@ export class AuditGroup extends HttpApiGroup.make("audit")
       )
   )
   .add(
-    HttpApiEndpoint.get("auditCheckpoints")`/organizations/${
-      HttpApiSchema.param("organizationId", UserId)
-    }/audit/checkpoints`
+    HttpApiEndpoint.get("auditCheckpoints")`/organizations/${OrganizationPath}/audit/checkpoints`
       .setUrlParams(CheckpointsQuery)
       .addSuccess(CheckpointsResponse)
       .pipe(withProblems(...ORGANIZATION_PROBLEMS))
@@ -137,7 +144,7 @@ export class AuditGroup extends HttpApiGroup.make("audit")
       )
   )
   .add(
-    HttpApiEndpoint.get("organizationEvents")`/organizations/${HttpApiSchema.param("organizationId", UserId)}/events`
+    HttpApiEndpoint.get("organizationEvents")`/organizations/${OrganizationPath}/events`
       .setUrlParams(FeedQuery)
       .addSuccess(FeedResponse)
       .pipe(withProblems(...ORGANIZATION_PROBLEMS))
@@ -155,4 +162,9 @@ export class AuditGroup extends HttpApiGroup.make("audit")
       )
   )
   .middleware(Authentication)
+  .annotate(
+    OpenApi.Description,
+    "The organization's audit trail: every event in commit order, with the hash chains and checkpoints that prove " +
+      "none was changed or dropped."
+  )
 {}

@@ -7,12 +7,15 @@ import { UserEvent } from "../../domain/events.js"
 import * as Http from "../../http/errors.js"
 import { withProblems } from "../../http/problems.js"
 import * as Ports from "../../services/errors.js"
-import { Authentication, UserId } from "../common.js"
+import { Authentication, QueryInteger, UserId } from "../common.js"
 
-const PhoneNumberInput = Schema.NullOr(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))).annotations({
-  description: "International form (+ or 00, then the country code); stored as E.164. JSON null removes the number.",
-  examples: ["+14155552671", null]
-})
+// The description sits on the string, where the reference shows it; the union only offers the examples.
+const PhoneNumberInput = Schema.NullOr(
+  Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)).annotations({
+    description: "1 to 64 characters in international form (+ or 00, then the country code); stored as E.164. " +
+      "JSON null removes the number."
+  })
+).annotations({ examples: ["+14155552671", null] })
 
 export const MarkPhoneNumberVerifiedBody = Schema.Struct({
   phoneNumber: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)).annotations({
@@ -25,14 +28,14 @@ export const UpdatePhoneNumberBody = Schema.Struct({ phoneNumber: PhoneNumberInp
 })
 
 export const CreateUserBody = Schema.Struct({
-  id: Schema.optional(UserId),
+  id: Schema.optional(UserId.annotations({ examples: ["user_42"] })),
   phoneNumber: Schema.optional(PhoneNumberInput)
 }).annotations({ identifier: "CreateUserRequest" })
 
 export const UserResponse = Schema.Struct({
   success: Schema.Literal(true),
   id: Schema.String,
-  version: Schema.Int,
+  version: Schema.Int.annotations({ description: "The user's version: 1 at creation, one more per event." }),
   phoneNumber: Schema.NullOr(Schema.String).annotations({
     description: "E.164 for the user itself or a service with users:pii:read; otherwise masked (****1234)."
   }),
@@ -44,20 +47,49 @@ export const UserResponse = Schema.Struct({
 export const CommandResponse = Schema.Struct({
   success: Schema.Literal(true),
   aggregateId: Schema.String,
-  version: Schema.Int,
+  version: Schema.Int.annotations({ description: "The user's version after the command (its ETag)." }),
   event: Schema.NullOr(UserEvent).annotations({ description: "null when nothing changed" })
 }).annotations({ identifier: "CommandResponse" })
+
+// Each command's answer shows its own event: generated from the union, every answer would show a UserCreated.
+const answerExample = (version: number, type: UserEvent["type"], data: object) =>
+  CommandResponse.annotations({
+    examples: [
+      Schema.decodeUnknownSync(CommandResponse)({
+        success: true,
+        aggregateId: "user_demo",
+        version,
+        event: {
+          id: "0193a5b2-7c41-7d2e-9f3a-4b5c6d7e8f90",
+          type,
+          aggregateType: "User",
+          aggregateId: "user_demo",
+          version,
+          occurredAt: "2026-01-15T10:30:00.000Z",
+          data,
+          metadata: {
+            organizationId: "org_demo",
+            actor: { type: "user", id: "user_demo" },
+            requestId: "0193a5b2-7c40-7a1b-8c2d-3e4f5a6b7c8d"
+          }
+        }
+      })
+    ]
+  })
 
 export const EventPageResponse = Schema.Struct({
   success: Schema.Literal(true),
   aggregateId: Schema.String,
   events: Schema.Array(UserEvent),
-  nextAfterVersion: Schema.NullOr(Schema.Int).annotations({ description: "afterVersion of the next page, or null" })
+  nextAfterVersion: Schema.NullOr(Schema.Int.annotations({ description: "afterVersion of the next page" }))
+    .annotations({ description: "afterVersion of the next page, or null" })
 }).annotations({ identifier: "EventPage" })
 
 const EventsQuery = Schema.Struct({
-  afterVersion: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))),
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)))
+  afterVersion: Schema.optional(
+    QueryInteger(0, Number.MAX_SAFE_INTEGER, "Only the events after this version (default 0: from the first).")
+  ),
+  limit: Schema.optional(QueryInteger(1, 100, "At most this many events (default 50)."))
 })
 
 const IDEMPOTENCY_KEY_RULES = "Optional, 1 to 255 printable ASCII characters (e.g. a UUID), chosen by the client per " +
@@ -69,7 +101,8 @@ const IDEMPOTENCY_KEY_RULES = "Optional, 1 to 255 printable ASCII characters (e.
 
 /**
  * The optional Idempotency-Key of every command (src/http/idempotency.ts). Declared as any string so that the
- * framework never refuses it on its own: the handler checks it and answers 400 invalid-idempotency-key.
+ * framework never refuses it on its own: the handler checks it and answers 400 invalid-idempotency-key. No example: a
+ * request copied from the reference would replay a fixed key (as If-Match would send a stale version, a 412).
  */
 export const IdempotencyKeyHeaders = Schema.Struct({
   "idempotency-key": Schema.optional(
@@ -80,8 +113,7 @@ export const IdempotencyKeyHeaders = Schema.Struct({
         minLength: 1,
         maxLength: 255,
         pattern: "^[\\x20-\\x7E]+$",
-        description: IDEMPOTENCY_KEY_RULES,
-        examples: ["0f8fad5b-d9cb-469f-a165-70867728950e"]
+        description: IDEMPOTENCY_KEY_RULES
       }
     })
   )
@@ -101,7 +133,7 @@ export const CommandHeaders = Schema.Struct({
   "if-match": Schema.optional(
     Schema.String.annotations({
       description: IF_MATCH_RULES,
-      jsonSchema: { type: "string", description: IF_MATCH_RULES, examples: ['"3"'] }
+      jsonSchema: { type: "string", description: IF_MATCH_RULES }
     })
   )
 })
@@ -137,7 +169,11 @@ export class UsersGroup extends HttpApiGroup.make("users")
     HttpApiEndpoint.post("createUser", "/users")
       .setPayload(CreateUserBody)
       .setHeaders(IdempotencyKeyHeaders)
-      .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
+      .addSuccess(
+        answerExample(1, "UserCreated", { maskedPhoneNumber: "****2671" }).annotations(
+          HttpApiSchema.annotations({ status: 201 })
+        )
+      )
       .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Create a user (service token with users:write); an existing id is a 409")
       .annotate(
@@ -152,7 +188,13 @@ export class UsersGroup extends HttpApiGroup.make("users")
     HttpApiEndpoint.post("updatePhoneNumber")`/users/${IdPath}/UpdatePhoneNumber`
       .setPayload(UpdatePhoneNumberBody)
       .setHeaders(CommandHeaders)
-      .addSuccess(CommandResponse)
+      .addSuccess(
+        answerExample(2, "UserPhoneNumberUpdated", {
+          maskedPhoneNumber: "****2671",
+          previousMaskedPhoneNumber: null,
+          phoneNumberVerified: false
+        })
+      )
       .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
       .annotate(
@@ -165,7 +207,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
     HttpApiEndpoint.post("markPhoneNumberVerified")`/users/${IdPath}/MarkPhoneNumberVerified`
       .setPayload(MarkPhoneNumberVerifiedBody)
       .setHeaders(CommandHeaders)
-      .addSuccess(CommandResponse)
+      .addSuccess(answerExample(3, "UserPhoneNumberVerified", { maskedPhoneNumber: "****2671" }))
       .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write and users:pii:read)")
       .annotate(
@@ -179,7 +221,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("erasePersonalData")`/users/${IdPath}/ErasePersonalData`
       .setHeaders(CommandHeaders)
-      .addSuccess(CommandResponse)
+      .addSuccess(answerExample(4, "UserPersonalDataErased", { erasedFields: ["phoneNumber"] }))
       .pipe(withProblems(...COMMAND_PROBLEMS))
       .annotate(OpenApi.Summary, "Erase the user's personal data (the user, or a service with users:erase)")
       .annotate(
@@ -202,4 +244,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .annotate(OpenApi.Summary, "A user's audit trail, masked, oldest first")
   )
   .middleware(Authentication)
+  .annotate(
+    OpenApi.Description,
+    "Users and their phone numbers: create a user, set, verify or erase the number, read the user and its events."
+  )
 {}

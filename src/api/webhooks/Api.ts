@@ -6,7 +6,15 @@ import { MAX_WEBHOOK_URL_LENGTH } from "../../domain/webhook-url.js"
 import * as Http from "../../http/errors.js"
 import { withProblems } from "../../http/problems.js"
 import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks.js"
-import { Authentication, Cursor, ORGANIZATION_PROBLEMS, Timestamp, UserId } from "../common.js"
+import {
+  Authentication,
+  Cursor,
+  ORGANIZATION_PROBLEMS,
+  OrganizationId,
+  QueryInteger,
+  ResourceId,
+  Timestamp
+} from "../common.js"
 
 export const WebhookEventType = Schema.Literal(...WEBHOOK_EVENT_TYPES).annotations({
   identifier: "WebhookEventType",
@@ -57,9 +65,11 @@ export const WebhookListResponse = Schema.Struct({
 
 export const DeliveryAttempt = Schema.Struct({
   attemptedAt: Timestamp,
-  durationMs: Schema.Int,
+  durationMs: Schema.Int.annotations({ description: "How long the receiver took to answer, in milliseconds." }),
   outcome: Schema.Literal("delivered", "http-error", "gone", "timeout", "network-error", "blocked-address"),
-  httpStatus: Schema.NullOr(Schema.Int),
+  httpStatus: Schema.NullOr(Schema.Int.annotations({ description: "The receiver's HTTP status" })).annotations({
+    description: "The receiver's HTTP status; null when it did not answer."
+  }),
   responseExcerpt: Schema.NullOr(Schema.String).annotations({
     description: "At most 256 characters of the receiver's answer (or of the connection error)."
   })
@@ -70,7 +80,7 @@ export const Delivery = Schema.Struct({
   eventId: Schema.String.annotations({ description: "The event's id, and the webhook-id of every attempt." }),
   eventType: Schema.String,
   aggregateId: Schema.String,
-  version: Schema.Int,
+  version: Schema.Int.annotations({ description: "The event's version in its user's chain (1, 2, 3…)." }),
   status: Schema.Literal("pending", "delivered", "failed"),
   nextAttemptAt: Schema.NullOr(Timestamp),
   createdAt: Timestamp,
@@ -93,11 +103,11 @@ export const DeliveryResponse = Schema.Struct({
 const DeliveriesQuery = Schema.Struct({
   status: Schema.optional(Schema.Literal("pending", "delivered", "failed")),
   after: Schema.optional(Cursor),
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)))
+  limit: Schema.optional(QueryInteger(1, 100, "At most this many deliveries (default 50)."))
 })
 
-const OrganizationPath = HttpApiSchema.param("organizationId", UserId)
-const WebhookIdPath = HttpApiSchema.param("webhookId", UserId)
+const OrganizationPath = HttpApiSchema.param("organizationId", OrganizationId)
+const WebhookIdPath = HttpApiSchema.param("webhookId", ResourceId)
 
 const WEBHOOK_PROBLEMS = [...ORGANIZATION_PROBLEMS, App.WebhookNotFound]
 
@@ -152,11 +162,16 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
   )
   .add(
     HttpApiEndpoint.post("resendDelivery")`/organizations/${OrganizationPath}/webhooks/${WebhookIdPath}/deliveries/${
-      HttpApiSchema.param("eventId", UserId)
+      HttpApiSchema.param("eventId", ResourceId)
     }/resend`
       .addSuccess(DeliveryResponse)
       .pipe(withProblems(...WEBHOOK_PROBLEMS, App.DeliveryNotFound, App.DeliveryPending, App.WebhookDisabled))
       .annotate(OpenApi.Summary, "Send a delivered or failed delivery again, now, with a fresh day of retries")
   )
   .middleware(Authentication)
+  .annotate(
+    OpenApi.Description,
+    "Signed deliveries of the organization's events (Standard Webhooks): subscriptions, their secrets, and every " +
+      "delivery with its attempts."
+  )
 {}

@@ -2,8 +2,7 @@
 // a body that breaks off is the client's abort (499). Details never echo values.
 import type { HttpServerRequest } from "@effect/platform"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
-import { Cause, Effect, Either, ParseResult } from "effect"
-import * as Schema from "effect/Schema"
+import { Cause, Effect, Either } from "effect"
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 export const MAX_BODY_BYTES = 16 * 1024
@@ -100,8 +99,13 @@ const readLimited = (request: HttpServerRequest.HttpServerRequest): Effect.Effec
   return declared !== undefined && Number.isInteger(declared) ? readDeclared(source) : readWebBody(source.body)
 }
 
-const describeIssues = (error: ParseResult.ParseError): string => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+export interface BodyIssue {
+  readonly _tag: string
+  readonly path: ReadonlyArray<PropertyKey>
+}
+
+/** HttpApiBuilder's payload decode issues (ArrayFormatter's), named by field, never by value. */
+export const describeIssues = (issues: ReadonlyArray<BodyIssue>): string => {
   const parts = issues.slice(0, 5).map((issue) => {
     const field = issue.path.length === 0 ? "the body" : issue.path.map(String).join(".")
     switch (issue._tag) {
@@ -130,19 +134,12 @@ const malformed = Either.left(
   new InvalidRequest({ code: "malformed-json", detail: "The body is not valid UTF-8 JSON." })
 )
 
-export const jsonBodyDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })
-  const utf8 = new TextDecoder("utf-8", { fatal: true })
-  return (bytes: Uint8Array): Either.Either<A, InvalidRequest> => {
-    let json: unknown
-    try {
-      json = JSON.parse(utf8.decode(bytes))
-    } catch {
-      return malformed
-    }
-    return Either.mapLeft(
-      decode(json),
-      (error) => new InvalidRequest({ code: "invalid-body", detail: describeIssues(error) })
-    )
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+export const parseJson = (bytes: Uint8Array): Either.Either<unknown, InvalidRequest> => {
+  try {
+    return Either.right(JSON.parse(utf8.decode(bytes)))
+  } catch {
+    return malformed
   }
 }

@@ -5,9 +5,11 @@ import * as App from "../../app/errors.js"
 import * as Domain from "../../domain/errors.js"
 import { UserEvent } from "../../domain/events.js"
 import * as Http from "../../http/errors.js"
+import { JsonBody, STRICT_BODY } from "../../http/json-body.js"
 import { withProblems } from "../../http/problems.js"
 import * as Ports from "../../services/errors.js"
 import { Authentication, UserId } from "../common.js"
+import { CreateUserGate, MarkPhoneNumberVerifiedGate, UpdatePhoneNumberGate } from "./Gates.js"
 
 const PhoneNumberInput = Schema.NullOr(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))).annotations({
   description: "International form (+ or 00, then the country code); stored as E.164. JSON null removes the number.",
@@ -18,16 +20,17 @@ export const MarkPhoneNumberVerifiedBody = Schema.Struct({
   phoneNumber: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)).annotations({
     description: "The number that was verified (e.g. the one the code was sent to); it must be the current number."
   })
-}).annotations({ identifier: "MarkPhoneNumberVerifiedRequest" })
+}).annotations({ identifier: "MarkPhoneNumberVerifiedRequest", parseOptions: STRICT_BODY })
 
 export const UpdatePhoneNumberBody = Schema.Struct({ phoneNumber: PhoneNumberInput }).annotations({
-  identifier: "UpdatePhoneNumberRequest"
+  identifier: "UpdatePhoneNumberRequest",
+  parseOptions: STRICT_BODY
 })
 
 export const CreateUserBody = Schema.Struct({
   id: Schema.optional(UserId),
   phoneNumber: Schema.optional(PhoneNumberInput)
-}).annotations({ identifier: "CreateUserRequest" })
+}).annotations({ identifier: "CreateUserRequest", parseOptions: STRICT_BODY })
 
 export const UserResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -139,6 +142,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setHeaders(IdempotencyKeyHeaders)
       .addSuccess(CommandResponse.annotations(HttpApiSchema.annotations({ status: 201 })))
       .pipe(withProblems(...COMMAND_PROBLEMS))
+      .middleware(JsonBody)
+      .middleware(CreateUserGate)
       .annotate(OpenApi.Summary, "Create a user (service token with users:write); an existing id is a 409")
       .annotate(
         OpenApi.Description,
@@ -154,6 +159,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setHeaders(CommandHeaders)
       .addSuccess(CommandResponse)
       .pipe(withProblems(...COMMAND_PROBLEMS))
+      .middleware(JsonBody)
+      .middleware(UpdatePhoneNumberGate)
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
       .annotate(
         OpenApi.Description,
@@ -167,6 +174,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setHeaders(CommandHeaders)
       .addSuccess(CommandResponse)
       .pipe(withProblems(...COMMAND_PROBLEMS))
+      .middleware(JsonBody)
+      .middleware(MarkPhoneNumberVerifiedGate)
       .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write and users:pii:read)")
       .annotate(
         OpenApi.Description,
@@ -201,5 +210,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .pipe(withProblems(...READ_PROBLEMS))
       .annotate(OpenApi.Summary, "A user's audit trail, masked, oldest first")
   )
-  .middleware(Authentication)
+  // Per endpoint, so that it runs before each endpoint's own middleware (a gate, then JsonBody); its errors stay the
+  // group's, as they were.
+  .middlewareEndpoints(Authentication)
+  .addError(Authentication.failure)
 {}

@@ -1,5 +1,5 @@
-// JSON only (415), at most 16 KiB even chunked (413), strict UTF-8 JSON and schema, unknown fields refused (400);
-// a body that breaks off is the client's abort (499). Details never echo values.
+// JSON only (415), at most 16 KiB even chunked (413), strict UTF-8 JSON (400), read for JsonBody (json-body.ts); a
+// body that breaks off is the client's abort (499). A payload's schema issues are named by field, never by value.
 import type { HttpServerRequest } from "@effect/platform"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
 import { Cause, Effect, Either } from "effect"

@@ -210,8 +210,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .pipe(withProblems(...READ_PROBLEMS))
       .annotate(OpenApi.Summary, "A user's audit trail, masked, oldest first")
   )
-  // Per endpoint, so that it runs before each endpoint's own middleware (a gate, then JsonBody); its errors stay the
-  // group's, as they were.
+  // On each endpoint above (so it stays after the last `.add`), to run before their own middleware (a gate, then
+  // JsonBody); its errors stay the group's, as the OpenAPI document had them.
   .middlewareEndpoints(Authentication)
   .addError(Authentication.failure)
 {}

@@ -162,8 +162,8 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
       .pipe(withProblems(...WEBHOOK_PROBLEMS, App.DeliveryNotFound, App.DeliveryPending, App.WebhookDisabled))
       .annotate(OpenApi.Summary, "Send a delivered or failed delivery again, now, with a fresh day of retries")
   )
-  // Per endpoint, so that it runs before createWebhook's own middleware (its gate, then JsonBody); its errors stay
-  // the group's, as they were.
+  // On each endpoint above (so it stays after the last `.add`), to run before createWebhook's gate and JsonBody;
+  // its errors stay the group's, as the OpenAPI document had them.
   .middlewareEndpoints(Authentication)
   .addError(Authentication.failure)
 {}

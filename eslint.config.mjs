@@ -72,8 +72,7 @@ export default tseslint.config(
     files: ["src/**"],
     ignores: [
       ...["bun", "deno", "worker", "server", "startup"].map((entry) => `src/${entry}.ts`),
-      "src/dev/**",
-      "src/http/edge.ts"
+      "src/dev/**"
     ],
     rules: { "no-console": "error" }
   },

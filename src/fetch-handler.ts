@@ -1,6 +1,6 @@
 // Builds the one fetch handler, `(Request) => Promise<Response>`, that every entry and every test goes through.
 import { type HttpApi, HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
-import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
+import { Effect, Fiber, Layer, Logger, ManagedRuntime } from "effect"
 import { AuditHandlers } from "./api/audit/Http.js"
 import { HealthHandlers } from "./api/health/Http.js"
 import { UsersHandlers } from "./api/users/Http.js"
@@ -11,11 +11,11 @@ import { UsersApi } from "./http/api.js"
 import { AuthenticationLive } from "./http/authentication.js"
 import { prefetchBody } from "./http/body.js"
 import { canonicalRequest } from "./http/canonical-request.js"
-import { consoleSink, edgeMiddleware, type LogSink } from "./http/edge.js"
+import { edgeMiddleware, type LogLine } from "./http/edge.js"
 import { requestHasher } from "./http/request-hash.js"
 import { OPENAPI_PATH } from "./http/routes.js"
 import { StrictRouting } from "./http/routing.js"
-import { JsonLoggerLive } from "./layers/logger.js"
+import { JsonLogger, JsonLoggerLive, logRecord } from "./layers/logger.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
 import type { Auth } from "./services/auth.js"
 import type { EventLog } from "./services/event-log.js"
@@ -39,8 +39,8 @@ export interface Job {
 }
 
 export interface HandlerOptions {
-  /** One JSON line per request (default: console.log). */
-  readonly log?: LogSink
+  /** For a test: each request's line, in place of Effect's Logger writing it (src/layers/logger.ts). */
+  readonly log?: (line: LogLine) => void
   /** When set, events commit to an HMAC-SHA-256 fingerprint of each number. */
   readonly phoneFingerprintKey?: string | undefined
   /** At least 32 characters: the key of the Idempotency-Key request hashes. */
@@ -79,6 +79,17 @@ const webhookLayer = (options: WebhookOptions | undefined) =>
       : Layer.succeed(RelaySignal, { wake: options.onWrite, subscribed: options.onSubscribe })
   )
 
+// The request lines to `sink`, every other line as JsonLogger writes it.
+const requestLinesTo = (sink: (line: LogLine) => void) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make((options) => {
+      const line = logRecord(options)
+      if (line.msg === "request") sink(line as unknown as LogLine)
+      else JsonLogger.log(options)
+    })
+  )
+
 const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
   key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
@@ -86,7 +97,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   const store = Layer.mergeAll(
     withFingerprints(services, options.phoneFingerprintKey),
     webhookLayer(options.webhooks),
-    JsonLoggerLive
+    options.log === undefined ? JsonLoggerLive : requestLinesTo(options.log)
   )
   // One memo map: the services layer is built once for the handler and its jobs.
   const memoMap = Effect.runSync(Layer.makeMemoMap)
@@ -100,7 +111,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   const app = Layer.mergeAll(
     HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }),
     options.docs ?? Layer.empty,
-    edgeMiddleware(options.log ?? consoleSink),
+    edgeMiddleware,
     StrictRouting,
     HttpServer.layerContext,
     options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)

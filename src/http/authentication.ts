@@ -1,7 +1,7 @@
-import { HttpServerRequest } from "@effect/platform"
+import { type HttpRouter, HttpServerRequest } from "@effect/platform"
 import { Context, Effect, FiberRef, Layer, Redacted } from "effect"
 import { Authentication } from "../api/common.js"
-import { Auth, type Principal } from "../services/auth.js"
+import { Auth, type CurrentPrincipal, type Principal } from "../services/auth.js"
 import { Unauthenticated } from "../services/errors.js"
 import { noteCaller } from "./edge.js"
 import { failAsProblem, type KnownError, type Problem, toProblem } from "./problems.js"
@@ -41,3 +41,11 @@ export const AuthenticationLive = Layer.effect(
     apiKey: () => Effect.flatMap(FiberRef.get(BearerRefusal), (refusal) => Effect.fail(refusal ?? keyAlone))
   }))
 )
+
+/**
+ * An endpoint middleware that asks who may act: endpoints take Authentication as their first middleware, so the
+ * principal is there when it runs, though HttpApiMiddleware's type cannot say so.
+ */
+export const afterAuthentication = <A, E>(
+  gate: Effect.Effect<A, E, CurrentPrincipal | HttpRouter.HttpRouter.Provided>
+): Effect.Effect<A, E, HttpRouter.HttpRouter.Provided> => gate as Effect.Effect<A, E, HttpRouter.HttpRouter.Provided>

@@ -1,10 +1,8 @@
-// JSON only (415), at most 16 KiB even chunked (413), strict UTF-8 JSON and schema, unknown fields refused (400);
-// a body that breaks off is the client's abort (499). Details never echo values.
+// JSON only (415), at most 16 KiB even chunked (413), strict UTF-8 JSON (400), read for JsonBody (json-body.ts); a
+// body that breaks off is the client's abort (499). A payload's schema issues are named by field, never by value.
 import type { HttpServerRequest } from "@effect/platform"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
 import { Cause, Effect, Either } from "effect"
-import * as Schema from "effect/Schema"
-import { describeDecodeError } from "./decode-detail.js"
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 export const MAX_BODY_BYTES = 16 * 1024
@@ -114,19 +112,12 @@ const malformed = Either.left(
   new InvalidRequest({ code: "malformed-json", detail: "The body is not valid UTF-8 JSON." })
 )
 
-export const jsonBodyDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })
-  const utf8 = new TextDecoder("utf-8", { fatal: true })
-  return (bytes: Uint8Array): Either.Either<A, InvalidRequest> => {
-    let json: unknown
-    try {
-      json = JSON.parse(utf8.decode(bytes))
-    } catch {
-      return malformed
-    }
-    return Either.mapLeft(
-      decode(json),
-      (error) => new InvalidRequest({ code: "invalid-body", ...describeDecodeError(error) })
-    )
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+export const parseJson = (bytes: Uint8Array): Either.Either<unknown, InvalidRequest> => {
+  try {
+    return Either.right(JSON.parse(utf8.decode(bytes)))
+  } catch {
+    return malformed
   }
 }

@@ -2,12 +2,15 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
 import { RouteNotFound } from "@effect/platform/HttpServerError"
-import { Context, Effect, FiberRef } from "effect"
+import { Context, Effect, Either, FiberRef } from "effect"
+import * as Schema from "effect/Schema"
 import { CurrentRequest, type RequestIds, uuidv7At } from "../app/context.js"
 import type { Principal } from "../services/auth.js"
+import { type DecodeDetail, describeDecodeError } from "./decode-detail.js"
 import { UnknownRoute } from "./errors.js"
+import { BodyTaken } from "./json-body.js"
 import { problemOfCause, problemResponse } from "./problems.js"
-import { methodsOf, nearRoute, pathOf, routeTemplate } from "./routes.js"
+import { methodsOf, nearRoute, pathOf, payloadOf, routeTemplate } from "./routes.js"
 import { MethodNotAllowed } from "./routing.js"
 
 export interface LogLine {
@@ -24,10 +27,6 @@ export interface LogLine {
   readonly actor?: string | undefined
   readonly code?: string | undefined
 }
-
-export type LogSink = (line: LogLine) => void
-
-export const consoleSink: LogSink = (line) => console.log(JSON.stringify(line))
 
 interface EdgeRequest extends RequestIds {
   organizationId?: string | undefined
@@ -71,49 +70,72 @@ const unrouted = (
   )
 }
 
+// HttpApiDecodeError keeps only formatted issues: decoded again, the payload's ParseError names types, never values.
+const bodyDetail = (request: HttpServerRequest.HttpServerRequest, json: unknown): DecodeDetail => {
+  const schema = payloadOf(request.method, request.url)
+  const decoded = schema === undefined
+    ? undefined
+    : Schema.decodeUnknownEither(schema)(json)
+  return decoded !== undefined && Either.isLeft(decoded)
+    ? describeDecodeError(decoded.left)
+    : { detail: "The body does not match the request's schema." }
+}
+
 const causeKind = (cause: unknown): string => String((cause as { _tag?: string })?._tag ?? "unknown").slice(0, 40)
 
-export const edgeMiddleware = (sink: LogSink) =>
-  HttpApiBuilder.middleware((app: HttpApp.Default) =>
-    Effect.withFiberRuntime((fiber) => {
-      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-      const started = Date.now()
-      const serverRequestId = uuidv7At(started)
-      const offered = request.headers["x-request-id"]
-      const edge: EdgeRequest = {
-        serverRequestId,
-        requestId: offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : serverRequestId
-      }
-      const routed: HttpApp.Default<unknown> = isAmbiguousPath(request.url)
-        ? Effect.fail(new RouteNotFound({ request }))
-        : Effect.catchIf(
-          app as HttpApp.Default<unknown>,
-          (error): error is RouteNotFound => error instanceof RouteNotFound,
-          (error) => unrouted(request, error)
-        )
-      // Set, not locally: one fiber per request, nothing to restore.
-      return FiberRef.set(CurrentRequest, edge).pipe(
-        Effect.zipRight(FiberRef.set(CurrentEdgeRequest, edge)),
-        Effect.zipRight(routed),
-        Effect.catchAllCause((cause) => {
-          const problem = problemOfCause(cause, edge.requestId)
+// The cause can hold request data: the line names only its kind.
+const unexpectedFailure = (edge: EdgeRequest, cause: unknown) =>
+  Effect.annotateLogs(Effect.logError("unexpected failure"), {
+    requestId: edge.requestId,
+    serverRequestId: edge.serverRequestId,
+    kind: causeKind(cause)
+  })
+
+// Written by Effect's Logger (src/layers/logger.ts), level and msg first; an absent field is left out.
+const requestLine = (line: Omit<LogLine, "msg" | "level">) => {
+  const fields: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(line)) {
+    if (value !== undefined) fields[name] = value
+  }
+  return Effect.annotateLogs(line.status >= 500 ? Effect.logError("request") : Effect.logInfo("request"), fields)
+}
+
+export const edgeMiddleware = HttpApiBuilder.middleware((app: HttpApp.Default) =>
+  Effect.withFiberRuntime((fiber) => {
+    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+    const started = Date.now()
+    const serverRequestId = uuidv7At(started)
+    const offered = request.headers["x-request-id"]
+    const edge: EdgeRequest = {
+      serverRequestId,
+      requestId: offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : serverRequestId
+    }
+    const routed: HttpApp.Default<unknown> = isAmbiguousPath(request.url)
+      ? Effect.fail(new RouteNotFound({ request }))
+      : Effect.catchIf(
+        app as HttpApp.Default<unknown>,
+        (error): error is RouteNotFound => error instanceof RouteNotFound,
+        (error) => unrouted(request, error)
+      )
+    // Set, not locally: one fiber per request, nothing to restore.
+    return FiberRef.set(CurrentRequest, edge).pipe(
+      Effect.zipRight(FiberRef.set(CurrentEdgeRequest, edge)),
+      Effect.zipRight(routed),
+      Effect.catchAllCause((cause) =>
+        Effect.flatMap(FiberRef.get(BodyTaken), (taken) => {
+          const problem = problemOfCause(
+            cause,
+            edge.requestId,
+            taken === undefined ? undefined : () => bodyDetail(request, taken.json)
+          )
           edge.code = problem.code
-          if (problem.status === 500) {
-            // The cause can hold request data: log only its kind.
-            console.error(JSON.stringify({
-              level: "error",
-              msg: "unexpected failure",
-              requestId: edge.requestId,
-              serverRequestId,
-              kind: causeKind(cause)
-            }))
-          }
-          return Effect.succeed(problemResponse(problem))
-        }),
-        Effect.map((response) => {
-          sink({
-            level: response.status >= 500 ? "error" : "info",
-            msg: "request",
+          const response = problemResponse(problem)
+          return problem.status === 500 ? Effect.as(unexpectedFailure(edge, cause), response) : Effect.succeed(response)
+        })
+      ),
+      Effect.flatMap((response) =>
+        Effect.as(
+          requestLine({
             requestId: edge.requestId,
             serverRequestId,
             method: request.method,
@@ -123,9 +145,10 @@ export const edgeMiddleware = (sink: LogSink) =>
             organizationId: edge.organizationId,
             actor: edge.actor,
             code: edge.code
-          })
-          return HttpServerResponse.setHeader(response, "x-request-id", edge.requestId)
-        })
+          }),
+          HttpServerResponse.setHeader(response, "x-request-id", edge.requestId)
+        )
       )
-    })
-  )
+    )
+  })
+)

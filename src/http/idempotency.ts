@@ -8,15 +8,9 @@ import type { Actor } from "../domain/events.js"
 import { CurrentPrincipal } from "../services/auth.js"
 import type { StoreUnavailable } from "../services/errors.js"
 import { currentKeyedWrite, Idempotency, type StoredResponse } from "../services/idempotency.js"
-import { readJsonBytes } from "./body.js"
 import { noteCode } from "./edge.js"
-import {
-  IdempotencyKeyInUse,
-  IdempotencyKeyReused,
-  InvalidRequest,
-  type PayloadTooLarge,
-  type UnsupportedMediaType
-} from "./errors.js"
+import { IdempotencyKeyInUse, IdempotencyKeyReused, InvalidRequest } from "./errors.js"
+import { bodyBytes } from "./json-body.js"
 import { problemOfCause, problemResponse } from "./problems.js"
 import { RequestHasher, requestIdentityBytes } from "./request-hash.js"
 
@@ -68,14 +62,11 @@ const replay = ({ body, headers, status }: StoredResponse) => {
   })
 }
 
-const EMPTY = new Uint8Array(0)
-
 export const commandResponse = (result: CommandResult, status: 200 | 201) =>
   HttpServerResponse.unsafeJson({ success: true, ...result }, { status, headers: { etag: `"${result.version}"` } })
 
 export interface IdempotentOptions {
   readonly status: 200 | 201
-  readonly readsBody: boolean
   /** When the path names the user: its erasure deletes the record. */
   readonly userId?: string
 }
@@ -83,32 +74,25 @@ export interface IdempotentOptions {
 /** A create names its user here once the body is read. */
 export type ActsOn = (userId: string) => void
 
-type Run<E, R> = (body: Uint8Array, actsOn: ActsOn) => Effect.Effect<CommandResult, E, R>
+type Run<E, R> = (actsOn: ActsOn) => Effect.Effect<CommandResult, E, R>
 
-/** Call once authorized: a 403 must never claim a key. Key syntax, media type and size answers are never kept. */
+/**
+ * Call once authorized and the payload decoded: a 403 or an invalid request never claims a key. The fingerprint
+ * covers the bytes JsonBody read (src/http/json-body.ts), none for a command without a body.
+ */
 export const idempotent = <E, R>(
   request: HttpServerRequest.HttpServerRequest,
+  key: string | undefined,
   run: Run<E, R>,
   options: IdempotentOptions
 ): Effect.Effect<
   HttpServerResponse.HttpServerResponse,
-  | E
-  | InvalidRequest
-  | PayloadTooLarge
-  | UnsupportedMediaType
-  | IdempotencyKeyInUse
-  | IdempotencyKeyReused
-  | StoreUnavailable,
+  E | IdempotencyKeyInUse | IdempotencyKeyReused | StoreUnavailable,
   R | CurrentPrincipal | Idempotency | RequestHasher
 > =>
-  Effect.flatMap(
-    parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]),
-    (key) =>
-      Effect.flatMap(options.readsBody ? readJsonBytes(request) : Effect.succeed(EMPTY), (body) => {
-        if (key === undefined) return Effect.map(run(body, ignoreActsOn), (r) => commandResponse(r, options.status))
-        return keyed(request, key, body, run, options)
-      })
-  )
+  key === undefined
+    ? Effect.map(run(ignoreActsOn), (result) => commandResponse(result, options.status))
+    : keyed(request, key, bodyBytes(request), run, options)
 
 const ignoreActsOn: ActsOn = () => {}
 
@@ -161,7 +145,7 @@ const keyed = <E, R>(
             return toStored(commandResponse(result, status))
           }
         }
-        const exit = yield* Effect.exit(restore(Effect.locally(run(body, actsOn), currentKeyedWrite, write)))
+        const exit = yield* Effect.exit(restore(Effect.locally(run(actsOn), currentKeyedWrite, write)))
         // If settling fails, the lock expires on its own.
         const settle = (response: HttpServerResponse.HttpServerResponse, code: string | undefined) =>
           Effect.ignore(

@@ -10,6 +10,7 @@ import * as App from "../app/errors.js"
 import * as Domain from "../domain/errors.js"
 import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/problem.js"
 import * as Ports from "../services/errors.js"
+import type { DecodeDetail } from "./decode-detail.js"
 import * as Http from "./errors.js"
 import { MethodNotAllowed } from "./routing.js"
 
@@ -107,23 +108,32 @@ const isClientAbort = (cause: Cause.Cause<unknown>): boolean =>
 
 const ID_RULE = "must be 1 to 64 characters of A-Z, a-z, 0-9, _ or -."
 
-export const problemOfCause = (cause: Cause.Cause<unknown>, requestId: string): Problem => {
+/** A path or query parameter that does not decode, named, never its value. */
+export const invalidParameter = (parameter: string): Http.InvalidRequest =>
+  parameter === "id"
+    ? new Http.InvalidRequest({ code: "invalid-user-id", detail: `The user id ${ID_RULE}` })
+    : parameter === "organizationId"
+    ? new Http.InvalidRequest({ code: "invalid-organization-id", detail: `The organization id ${ID_RULE}` })
+    : parameter === "webhookId"
+    ? new Http.InvalidRequest({ code: "invalid-webhook-id", detail: `The webhook id ${ID_RULE}` })
+    : parameter === "eventId"
+    ? new Http.InvalidRequest({ code: "invalid-event-id", detail: `The event id ${ID_RULE}` })
+    : new Http.InvalidRequest({ code: "invalid-query", detail: `The query parameter ${parameter} is not valid.` })
+
+/** `body`: HttpApiBuilder had taken the body (src/http/json-body.ts), so its decode error is the payload's. */
+export const problemOfCause = (
+  cause: Cause.Cause<unknown>,
+  requestId: string,
+  body?: () => DecodeDetail
+): Problem => {
   if (isClientAbort(cause)) return toProblem(new Http.ClientClosedRequest(), requestId)
   const error = Cause.squash(cause)
   if (error instanceof Problem) return error
   if (isKnownError(error)) return toProblem(error, requestId)
   if (error instanceof HttpApiDecodeError) {
-    // Name the parameter, never its value.
-    const parameter = String(error.issues[0]?.path[0] ?? "request")
-    const invalid = parameter === "id"
-      ? new Http.InvalidRequest({ code: "invalid-user-id", detail: `The user id ${ID_RULE}` })
-      : parameter === "organizationId"
-      ? new Http.InvalidRequest({ code: "invalid-organization-id", detail: `The organization id ${ID_RULE}` })
-      : parameter === "webhookId"
-      ? new Http.InvalidRequest({ code: "invalid-webhook-id", detail: `The webhook id ${ID_RULE}` })
-      : parameter === "eventId"
-      ? new Http.InvalidRequest({ code: "invalid-event-id", detail: `The event id ${ID_RULE}` })
-      : new Http.InvalidRequest({ code: "invalid-query", detail: `The query parameter ${parameter} is not valid.` })
+    const invalid = body !== undefined
+      ? new Http.InvalidRequest({ code: "invalid-body", ...body() })
+      : invalidParameter(String(error.issues[0]?.path[0] ?? "request"))
     return toProblem(invalid, requestId)
   }
   if (error instanceof RouteNotFound) return toProblem(new Http.UnknownRoute(), requestId)

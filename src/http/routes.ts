@@ -1,6 +1,8 @@
 // The routes as UsersApi declares them: templates for the log (never the raw path: it could carry a phone number), and
 // each path's methods for a 405's Allow.
 import { HttpApi } from "@effect/platform"
+import { Option } from "effect"
+import type * as Schema from "effect/Schema"
 import { UsersApi } from "./api.js"
 import { DOCS_PATH } from "./docs.js"
 
@@ -12,13 +14,18 @@ interface Route {
   readonly loose: RegExp
   readonly template: string
   readonly methods: Array<string>
+  /** By method: the payload schema, for telling what is wrong with a body. */
+  readonly payloads: Map<string, Schema.Schema<unknown, unknown>>
 }
 
 const routes: Array<Route> = []
 
-const add = (path: string, method: string) => {
+const add = (path: string, method: string, payload?: Schema.Schema<unknown, unknown>) => {
   const known = routes.find((route) => route.template === path)
-  if (known !== undefined) return void known.methods.push(method)
+  if (known !== undefined) {
+    if (payload !== undefined) known.payloads.set(method, payload)
+    return void known.methods.push(method)
+  }
   const source = path.split("/").map((segment) =>
     segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
   ).join("/")
@@ -26,11 +33,20 @@ const add = (path: string, method: string) => {
     pattern: new RegExp(`^${source}$`),
     loose: new RegExp(`^${source}/?$`, "i"),
     template: path,
-    methods: [method]
+    methods: [method],
+    payloads: new Map(payload === undefined ? [] : [[method, payload]])
   })
 }
 
-HttpApi.reflect(UsersApi, { onGroup: () => {}, onEndpoint: ({ endpoint }) => add(endpoint.path, endpoint.method) })
+HttpApi.reflect(UsersApi, {
+  onGroup: () => {},
+  onEndpoint: ({ endpoint }) =>
+    add(
+      endpoint.path,
+      endpoint.method,
+      Option.getOrUndefined(endpoint.payloadSchema) as Schema.Schema<unknown, unknown> | undefined
+    )
+})
 add(OPENAPI_PATH, "GET")
 add(DOCS_PATH, "GET")
 // The router answers HEAD wherever it answers GET.
@@ -53,3 +69,7 @@ export const nearRoute = (url: string): string | undefined => {
   const path = pathOf(url)
   return routes.find((route) => route.loose.test(path))?.template.replace(/:(\w+)/g, "{$1}")
 }
+
+/** The payload schema of the route and method the request names, if it has one. */
+export const payloadOf = (method: string, url: string): Schema.Schema<unknown, unknown> | undefined =>
+  routeOf(pathOf(url))?.payloads.get(method)

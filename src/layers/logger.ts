@@ -2,14 +2,18 @@
 import { Console, Context, DefaultServices, Effect, FiberRefs, HashMap, Logger, LogLevel } from "effect"
 
 /** Level and msg first: log filters match on that prefix. */
-export const jsonLine = Logger.make(({ annotations, logLevel, message }): string => {
+export const logRecord = (
+  { annotations, logLevel, message }: Logger.Logger.Options<unknown>
+): { readonly level: string; readonly msg: string; readonly [field: string]: unknown } => {
   const parts = Array.isArray(message) ? message : [message]
-  return JSON.stringify({
+  return {
     level: logLevel.label.toLowerCase(),
     msg: parts.map(String).join(" "),
     ...Object.fromEntries(HashMap.toEntries(annotations))
-  })
-})
+  }
+}
+
+export const jsonLine = Logger.make((options): string => JSON.stringify(logRecord(options)))
 
 export const JsonLogger = Logger.make((options) => {
   const out = Context.get(FiberRefs.getOrDefault(options.context, DefaultServices.currentServices), Console.Console)

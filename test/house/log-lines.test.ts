@@ -2,11 +2,15 @@
  * The service's log lines (src/layers/logger.ts): one JSON object per line, level and msg first (the Workers test
  * config filters on that prefix), the annotations after; warnings and errors on stderr, the rest on stdout.
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { checkpointRoundFailed } from "../../src/app/checkpoints.js"
 import { relayLog } from "../../src/app/webhook-relay.js"
+import { DEV_AUDIENCE, DEV_ISSUER, jwksOf } from "../../src/dev/signing.js"
+import { makeFetchHandler } from "../../src/fetch-handler.js"
 import { JsonLoggerLive, logLine } from "../../src/layers/logger.js"
+import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
+import { Auth } from "../../src/services/auth.js"
 import { makeSqliteFixture } from "../support/sqlite-fixture.js"
 
 const captured = () => {
@@ -71,6 +75,66 @@ describe("log lines", () => {
       expect(lines).toEqual([{ method: "error", args: ['{"level":"warn","msg":"probe","kind":"test"}'] }])
     } finally {
       vi.restoreAllMocks()
+      await f.dispose()
+    }
+  })
+
+  it("each request's line and an unexpected failure's, through the same Logger: a 5xx on stderr", async () => {
+    const f = await makeSqliteFixture()
+    // An Auth that dies: every authenticated route is a 500.
+    const dying = Layer.merge(
+      SqliteNodeServices(f.filename, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: jwksOf(f.key) }),
+      Layer.succeed(Auth, { authenticate: () => Effect.die(new Error("+14155552671")) })
+    )
+    const handler = makeFetchHandler(dying, { idempotencyHashKey: f.idempotencyHashKey })
+    try {
+      const lines = captured()
+      const healthy = await handler.fetch(
+        new Request("http://127.0.0.1/healthz", { headers: { "x-request-id": "r-ok" } })
+      )
+      const failed = await handler.fetch(
+        new Request("http://127.0.0.1/users/u1", { headers: { "x-request-id": "r-500" } })
+      )
+      expect([healthy.status, failed.status]).toEqual([200, 500])
+      for (const { args } of lines) {
+        expect(args).toHaveLength(1)
+        expect(args[0]).toMatch(/^\{"level":"(info|error)","msg":"(request|unexpected failure)",/)
+        expect(args[0]).not.toContain("4155552671")
+      }
+      const parsed = lines.map(({ args, method }) => [method, JSON.parse(args[0] as string)])
+      expect(parsed).toEqual([
+        ["log", {
+          level: "info",
+          msg: "request",
+          requestId: "r-ok",
+          serverRequestId: expect.any(String),
+          method: "GET",
+          route: "/healthz",
+          status: 200,
+          durationMs: expect.any(Number)
+        }],
+        ["error", {
+          level: "error",
+          msg: "unexpected failure",
+          requestId: "r-500",
+          serverRequestId: expect.any(String),
+          kind: "Die"
+        }],
+        ["error", {
+          level: "error",
+          msg: "request",
+          requestId: "r-500",
+          serverRequestId: expect.any(String),
+          method: "GET",
+          route: "/users/:id",
+          status: 500,
+          durationMs: expect.any(Number),
+          code: "internal-error"
+        }]
+      ])
+    } finally {
+      vi.restoreAllMocks()
+      await handler.dispose()
       await f.dispose()
     }
   })

@@ -16,7 +16,7 @@ import { makeSqliteFixture, type SqliteFixture } from "../support/sqlite-fixture
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_311)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000)
-const DOCUMENTED_4XX = new Set([400, 401, 403, 404, 409, 412, 413, 415, 422])
+const DOCUMENTED_4XX = new Set([400, 401, 403, 404, 405, 409, 412, 413, 415, 422])
 const TARGET = "fuzz_target"
 const OTHER_ORG_USER = "fuzz_other"
 

@@ -5,9 +5,11 @@ import * as App from "../../app/errors.js"
 import * as Domain from "../../domain/errors.js"
 import { UserEvent } from "../../domain/events.js"
 import * as Http from "../../http/errors.js"
+import { JsonBody, STRICT_BODY } from "../../http/json-body.js"
 import { withProblems } from "../../http/problems.js"
 import * as Ports from "../../services/errors.js"
 import { Authentication, QueryInteger, UserId } from "../common.js"
+import { CreateUserGate, MarkPhoneNumberVerifiedGate, UpdatePhoneNumberGate } from "./Gates.js"
 
 // The description sits on the string, where the reference shows it; the union only offers the examples.
 const PhoneNumberInput = Schema.NullOr(
@@ -21,16 +23,17 @@ export const MarkPhoneNumberVerifiedBody = Schema.Struct({
   phoneNumber: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)).annotations({
     description: "The number that was verified (e.g. the one the code was sent to); it must be the current number."
   })
-}).annotations({ identifier: "MarkPhoneNumberVerifiedRequest" })
+}).annotations({ identifier: "MarkPhoneNumberVerifiedRequest", parseOptions: STRICT_BODY })
 
 export const UpdatePhoneNumberBody = Schema.Struct({ phoneNumber: PhoneNumberInput }).annotations({
-  identifier: "UpdatePhoneNumberRequest"
+  identifier: "UpdatePhoneNumberRequest",
+  parseOptions: STRICT_BODY
 })
 
 export const CreateUserBody = Schema.Struct({
   id: Schema.optional(UserId.annotations({ examples: ["user_42"] })),
   phoneNumber: Schema.optional(PhoneNumberInput)
-}).annotations({ identifier: "CreateUserRequest" })
+}).annotations({ identifier: "CreateUserRequest", parseOptions: STRICT_BODY })
 
 export const UserResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -175,6 +178,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
         )
       )
       .pipe(withProblems(...COMMAND_PROBLEMS))
+      .middleware(JsonBody)
+      .middleware(CreateUserGate)
       .annotate(OpenApi.Summary, "Create a user (service token with users:write); an existing id is a 409")
       .annotate(
         OpenApi.Description,
@@ -196,6 +201,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
         })
       )
       .pipe(withProblems(...COMMAND_PROBLEMS))
+      .middleware(JsonBody)
+      .middleware(UpdatePhoneNumberGate)
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
       .annotate(
         OpenApi.Description,
@@ -209,6 +216,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setHeaders(CommandHeaders)
       .addSuccess(answerExample(3, "UserPhoneNumberVerified", { maskedPhoneNumber: "****2671" }))
       .pipe(withProblems(...COMMAND_PROBLEMS))
+      .middleware(JsonBody)
+      .middleware(MarkPhoneNumberVerifiedGate)
       .annotate(OpenApi.Summary, "Mark the current number verified (service token with users:write and users:pii:read)")
       .annotate(
         OpenApi.Description,
@@ -243,7 +252,10 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .pipe(withProblems(...READ_PROBLEMS))
       .annotate(OpenApi.Summary, "A user's audit trail, masked, oldest first")
   )
-  .middleware(Authentication)
+  // On each endpoint above (so it stays after the last `.add`), to run before their own middleware (a gate, then
+  // JsonBody); its errors stay the group's, as the OpenAPI document had them.
+  .middlewareEndpoints(Authentication)
+  .addError(Authentication.failure)
   .annotate(
     OpenApi.Description,
     "Users and their phone numbers: create a user, set, verify or erase the number, read the user and its events."

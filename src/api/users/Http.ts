@@ -1,10 +1,11 @@
 /**
- * The users feature's handlers. Commands are authorized first, then run under their Idempotency-Key, if any
- * (src/http/idempotency.ts). Those with a body use `handleRaw`: HttpApi would decode it before authorization, unbounded,
- * and answer malformed JSON with a 500 (`Effect.orDie(request.json)`); body.ts reads it after, with the endpoint's schema.
+ * The users feature's handlers. A command with a body is checked by its gate (./Gates.ts: path id, who may act, header
+ * syntax), then JsonBody reads the body (src/http/json-body.ts) and HttpApiBuilder decodes the payload; the handler
+ * runs the authorized program under its Idempotency-Key, if any (src/http/idempotency.ts).
  */
-import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { HttpApiBuilder, HttpApp, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import * as Schema from "effect/Schema"
 import { authorizeCreateUser } from "../../app/create-user.js"
 import { authorizeErasePersonalData, authorizeMarkPhoneNumberVerified } from "../../app/personal-data.js"
 import { readEvents } from "../../app/read-events.js"
@@ -12,15 +13,20 @@ import { readUser } from "../../app/read-user.js"
 import type { IfMatch } from "../../app/run-command.js"
 import { authorizeUpdatePhoneNumber } from "../../app/update-phone-number.js"
 import { UsersApi } from "../../http/api.js"
-import { jsonBodyDecoder } from "../../http/body.js"
+import { afterAuthentication } from "../../http/authentication.js"
 import { InvalidRequest } from "../../http/errors.js"
-import { idempotent } from "../../http/idempotency.js"
-import { answered } from "../../http/problems.js"
-import { CreateUserBody, MarkPhoneNumberVerifiedBody, UpdatePhoneNumberBody } from "./Api.js"
-
-const decodeCreate = jsonBodyDecoder(CreateUserBody)
-const decodeUpdate = jsonBodyDecoder(UpdatePhoneNumberBody)
-const decodeVerify = jsonBodyDecoder(MarkPhoneNumberVerifiedBody)
+import { IDEMPOTENCY_KEY_HEADER, idempotent, parseIdempotencyKey } from "../../http/idempotency.js"
+import { JsonBodyLive } from "../../http/json-body.js"
+import { answered, invalidParameter } from "../../http/problems.js"
+import { UserId } from "../common.js"
+import {
+  CreateUserGate,
+  CreateUserGated,
+  MarkPhoneNumberVerifiedGate,
+  MarkPhoneNumberVerifiedGated,
+  UpdatePhoneNumberGate,
+  UpdatePhoneNumberGated
+} from "./Gates.js"
 
 const etag = (version: number) => `"${version}"`
 
@@ -37,48 +43,91 @@ export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch 
   return match === null ? invalidIfMatch : Effect.succeed({ _tag: "Version", version: Number(match[1]) })
 }
 
-export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
+const commandHeaders = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
+    Effect.map(
+      parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]),
+      (idempotencyKey) => ({ ifMatch, idempotencyKey })
+    ))
+
+const decodeUserId = Schema.decodeUnknown(UserId)
+
+// The path id as HttpApiBuilder will decode it, so that a bad id is its 400 before who may act is asked.
+const pathUserId = Effect.flatMap(
+  HttpRouter.RouteContext,
+  ({ params }) => Effect.mapError(decodeUserId(params.id), () => invalidParameter("id"))
+)
+
+const withHeaders = <Run>(run: Run) =>
+  Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) => Effect.map(commandHeaders(request), (headers) => ({ run, ...headers }))
+  )
+
+const withKey = <Run>(run: Run) =>
+  Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) =>
+      Effect.map(parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]), (idempotencyKey) => ({
+        run,
+        idempotencyKey
+      }))
+  )
+
+/** Each body command's gate, then JsonBody: HttpApiBuilder runs both before it decodes the payload. */
+const Gates = Layer.mergeAll(
+  Layer.succeed(CreateUserGate, afterAuthentication(answered(Effect.flatMap(authorizeCreateUser, withKey)))),
+  Layer.succeed(
+    UpdatePhoneNumberGate,
+    afterAuthentication(
+      answered(Effect.flatMap(pathUserId, (id) => Effect.flatMap(authorizeUpdatePhoneNumber(id), withHeaders)))
+    )
+  ),
+  Layer.succeed(
+    MarkPhoneNumberVerifiedGate,
+    afterAuthentication(
+      answered(Effect.zipRight(pathUserId, Effect.flatMap(authorizeMarkPhoneNumberVerified, withHeaders)))
+    )
+  ),
+  JsonBodyLive
+)
+
+const Handlers = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
   handlers
-    .handleRaw("createUser", ({ request }) =>
-      answered(Effect.flatMap(authorizeCreateUser, (create) =>
-        idempotent(request, (bytes, actsOn) =>
-          Effect.flatMap(decodeCreate(bytes), (body) => {
-            if (body.id !== undefined) {
-              actsOn(body.id)
-            }
-            // A create either creates (201) or fails: an existing id is a 409 whatever the number.
-            return Effect.tap(create({ userId: body.id, phoneNumber: body.phoneNumber }), (result) => {
-              actsOn(result.aggregateId)
-            })
-          }), { status: 201, readsBody: true }))))
-    .handleRaw("updatePhoneNumber", ({ path, request }) =>
-      answered(Effect.flatMap(authorizeUpdatePhoneNumber(path.id), (update) =>
-        Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
-          idempotent(
-            request,
-            (bytes) =>
-              Effect.flatMap(decodeUpdate(bytes), (body) =>
-                update({ phoneNumber: body.phoneNumber, ifMatch })),
-            { status: 200, readsBody: true, userId: path.id }
-          )))))
-    .handleRaw("markPhoneNumberVerified", ({ path, request }) =>
-      answered(Effect.flatMap(authorizeMarkPhoneNumberVerified, (mark) =>
-        Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
-          idempotent(
-            request,
-            (bytes) =>
-              Effect.flatMap(
-                decodeVerify(bytes),
-                (body) =>
-                  mark({ userId: path.id, phoneNumber: body.phoneNumber, ifMatch })
-              ),
-            { status: 200, readsBody: true, userId: path.id }
-          )))))
+    .handle("createUser", ({ payload, request }) =>
+      answered(Effect.flatMap(CreateUserGated, ({ idempotencyKey, run: create }) =>
+        idempotent(request, idempotencyKey, (actsOn) => {
+          if (payload.id !== undefined) {
+            actsOn(payload.id)
+          }
+          // A create either creates (201) or fails: an existing id is a 409 whatever the number.
+          return Effect.tap(create({ userId: payload.id, phoneNumber: payload.phoneNumber }), (result) => {
+            actsOn(result.aggregateId)
+          })
+        }, { status: 201 }))))
+    .handle("updatePhoneNumber", ({ path, payload, request }) =>
+      answered(Effect.flatMap(UpdatePhoneNumberGated, ({ idempotencyKey, ifMatch, run: update }) =>
+        idempotent(
+          request,
+          idempotencyKey,
+          () =>
+            update({ phoneNumber: payload.phoneNumber, ifMatch }),
+          { status: 200, userId: path.id }
+        ))))
+    .handle("markPhoneNumberVerified", ({ path, payload, request }) =>
+      answered(Effect.flatMap(MarkPhoneNumberVerifiedGated, ({ idempotencyKey, ifMatch, run: mark }) =>
+        idempotent(
+          request,
+          idempotencyKey,
+          () =>
+            mark({ userId: path.id, phoneNumber: payload.phoneNumber, ifMatch }),
+          { status: 200, userId: path.id }
+        ))))
     .handle("erasePersonalData", ({ path, request }) =>
       answered(Effect.flatMap(authorizeErasePersonalData(path.id), (erase) =>
-        Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
-          idempotent(request, () =>
-            erase(ifMatch), { status: 200, readsBody: false, userId: path.id })))))
+        Effect.flatMap(commandHeaders(request), ({ idempotencyKey, ifMatch }) =>
+          idempotent(request, idempotencyKey, () =>
+            erase(ifMatch), { status: 200, userId: path.id })))))
     .handle("getUser", ({ path }) =>
       answered(Effect.flatMap(readUser(path.id), (user) =>
         Effect.as(
@@ -92,3 +141,5 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
         readEvents({ userId: path.id, afterVersion: urlParams.afterVersion ?? 0, limit: urlParams.limit ?? 50 }),
         (page) => ({ success: true as const, ...page })
       ))))
+
+export const UsersHandlers = Layer.provide(Handlers, Gates)

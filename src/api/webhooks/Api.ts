@@ -4,6 +4,7 @@ import * as Schema from "effect/Schema"
 import * as App from "../../app/errors.js"
 import { MAX_WEBHOOK_URL_LENGTH } from "../../domain/webhook-url.js"
 import * as Http from "../../http/errors.js"
+import { JsonBody, STRICT_BODY } from "../../http/json-body.js"
 import { withProblems } from "../../http/problems.js"
 import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks.js"
 import {
@@ -15,6 +16,7 @@ import {
   ResourceId,
   Timestamp
 } from "../common.js"
+import { CreateWebhookGate } from "./Gates.js"
 
 export const WebhookEventType = Schema.Literal(...WEBHOOK_EVENT_TYPES).annotations({
   identifier: "WebhookEventType",
@@ -32,7 +34,7 @@ export const CreateWebhookBody = Schema.Struct({
       description: "The event types to send; duplicates count once.",
       examples: [["UserPhoneNumberUpdated"]]
     })
-}).annotations({ identifier: "CreateWebhookRequest" })
+}).annotations({ identifier: "CreateWebhookRequest", parseOptions: STRICT_BODY })
 
 export const Webhook = Schema.Struct({
   id: Schema.String,
@@ -124,6 +126,8 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
         Http.UnsupportedMediaType,
         App.WebhooksNotConfigured
       ))
+      .middleware(JsonBody)
+      .middleware(CreateWebhookGate)
       .annotate(OpenApi.Summary, "Subscribe a URL to the events (webhooks:write, audit:read); the secret once")
       .annotate(
         OpenApi.Description,
@@ -168,7 +172,10 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
       .pipe(withProblems(...WEBHOOK_PROBLEMS, App.DeliveryNotFound, App.DeliveryPending, App.WebhookDisabled))
       .annotate(OpenApi.Summary, "Send a delivered or failed delivery again, now, with a fresh day of retries")
   )
-  .middleware(Authentication)
+  // On each endpoint above (so it stays after the last `.add`), to run before createWebhook's gate and JsonBody;
+  // its errors stay the group's, as the OpenAPI document had them.
+  .middlewareEndpoints(Authentication)
+  .addError(Authentication.failure)
   .annotate(
     OpenApi.Description,
     "Signed deliveries of the organization's events (Standard Webhooks): subscriptions, their secrets, and every " +

@@ -1,9 +1,10 @@
 /**
- * The webhooks feature's handlers. createWebhook reads its body itself (`handleRaw`), for the reason the users
- * commands do (src/api/users/Http.ts): authorization before the body, a bounded read, a 400 for malformed JSON.
+ * The webhooks feature's handlers. createWebhook is checked by its gate (./Gates.ts) before JsonBody reads its body
+ * (src/http/json-body.ts) and HttpApiBuilder decodes the payload, as the users commands are.
  */
-import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { HttpApiBuilder, HttpApp, HttpRouter, HttpServerResponse } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import * as Schema from "effect/Schema"
 import {
   authorizeCreateWebhook,
   deleteWebhook,
@@ -13,31 +14,37 @@ import {
   rotateWebhookSecret
 } from "../../app/webhooks.js"
 import { UsersApi } from "../../http/api.js"
-import { jsonBodyDecoder, readJsonBytes } from "../../http/body.js"
+import { afterAuthentication } from "../../http/authentication.js"
 import { decodeCursor, encodeCursor } from "../../http/cursor.js"
-import { answered } from "../../http/problems.js"
-import { CreateWebhookBody } from "./Api.js"
+import { JsonBodyLive } from "../../http/json-body.js"
+import { answered, invalidParameter } from "../../http/problems.js"
+import { UserId } from "../common.js"
+import { CreateWebhookGate, CreateWebhookGated } from "./Gates.js"
 
-const decodeCreateWebhook = jsonBodyDecoder(CreateWebhookBody)
+const decodeOrganizationId = Schema.decodeUnknown(UserId)
+
+// The path's organization as HttpApiBuilder will decode it, then who may subscribe, before the body is read.
+const Gate = Layer.succeed(
+  CreateWebhookGate,
+  afterAuthentication(answered(Effect.flatMap(HttpRouter.RouteContext, ({ params }) =>
+    Effect.flatMap(
+      Effect.mapError(decodeOrganizationId(params.organizationId), () => invalidParameter("organizationId")),
+      authorizeCreateWebhook
+    ))))
+)
 
 // A secret is in the answer: no cache may keep it.
 const noStore = HttpApp.appendPreResponseHandler((_, response) =>
   Effect.succeed(HttpServerResponse.setHeader(response, "cache-control", "no-store"))
 )
 
-export const WebhooksHandlers = HttpApiBuilder.group(UsersApi, "webhooks", (handlers) =>
+const Handlers = HttpApiBuilder.group(UsersApi, "webhooks", (handlers) =>
   handlers
-    .handleRaw("createWebhook", ({ path, request }) =>
-      answered(Effect.gen(function*() {
-        // Who may, before the body is read, as for the commands.
-        const create = yield* authorizeCreateWebhook(path.organizationId)
-        const body = yield* Effect.flatMap(readJsonBytes(request), decodeCreateWebhook)
-        const created = yield* create(body)
-        return HttpServerResponse.unsafeJson({ success: true, ...created }, {
-          status: 201,
-          headers: { "cache-control": "no-store" }
-        })
-      })))
+    .handle("createWebhook", ({ payload }) =>
+      answered(Effect.map(
+        Effect.zipLeft(Effect.flatMap(CreateWebhookGated, (create) => create(payload)), noStore),
+        (created) => ({ success: true as const, ...created })
+      )))
     .handle("listWebhooks", ({ path }) =>
       answered(Effect.map(listWebhooks(path.organizationId), (webhooks) => ({ success: true as const, webhooks }))))
     .handle("deleteWebhook", ({ path }) =>
@@ -70,3 +77,5 @@ export const WebhooksHandlers = HttpApiBuilder.group(UsersApi, "webhooks", (hand
         resendDelivery(path.organizationId, path.webhookId, path.eventId),
         (delivery) => ({ success: true as const, delivery })
       ))))
+
+export const WebhooksHandlers = Layer.provide(Handlers, Layer.merge(Gate, JsonBodyLive))

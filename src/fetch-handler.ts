@@ -20,10 +20,11 @@ import type { Auth } from "./services/auth.js"
 import type { EventLog } from "./services/event-log.js"
 import type { Idempotency } from "./services/idempotency.js"
 import type { Masker } from "./services/masker.js"
+import type { PhonePolicies } from "./services/phone-policy.js"
 import type { UserRepo } from "./services/user-repo.js"
 import { RelaySignal, type WebhookStore } from "./services/webhooks.js"
 
-export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore
+export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore | PhonePolicies
 
 export interface FetchHandler {
   readonly fetch: (request: Request) => Promise<Response>

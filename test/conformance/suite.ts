@@ -25,6 +25,7 @@ import { DOCS_SCRIPT_PATH } from "../../src/http/docs.js"
 import { expectProblem } from "../support/client.js"
 import { eventually } from "../support/eventually.js"
 import { startReceiver } from "../support/webhook-receiver.js"
+import { phonePolicyConformance } from "./phone-policy.js"
 import type { Target } from "./runtimes.js"
 
 export interface Answer {
@@ -1479,6 +1480,8 @@ export const conformanceSuite = (target: () => Target, observations: Observation
       }
     })
   })
+
+  phonePolicyConformance(t, observations)
 
   describe("personal data never leaks", () => {
     it("no event of any user this suite touched holds a raw number", async () => {

@@ -114,7 +114,8 @@ export class PhonesGroup extends HttpApiGroup.make("phones")
         "Numbers go in the body, never the URL. Answers the entries some user of the organization holds now " +
           "(erased users hold none), found through a keyed index of the numbers. A number that cannot be read " +
           "refuses the whole request (422 invalid-phone-number naming its place) and nothing is looked up. Each " +
-          "lookup is recorded, masked, for the organization's auditors (GET /organizations/{id}/phone-lookups)."
+          "lookup is recorded, masked, for the organization's auditors (GET /organizations/{id}/phone-lookups). " +
+          "Takes no Idempotency-Key: a kept answer would keep the numbers."
       )
   )
   .add(

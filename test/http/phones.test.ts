@@ -219,4 +219,12 @@ describe("POST /users/lookup", () => {
     expect(JSON.stringify(f.query("SELECT * FROM phone_lookups"))).not.toMatch(/4155550101|612345678/)
     expectProblem(await call(f.fetch, "GET", path, { token: look, apiKey: organization.apiKey }), 403, "missing-scope")
   })
+
+  it("puts none of the numbers looked up in a log line", () => {
+    expect(f.logs.some((line) => line.route === "/users/lookup")).toBe(true)
+    const logged = JSON.stringify(f.logs)
+    for (const digits of ["4155550101", "612345678", "4155550188", "4155550111", "4155550113"]) {
+      expect(logged).not.toContain(digits)
+    }
+  })
 })

@@ -3,6 +3,7 @@ import { type HttpApi, HttpApiBuilder, HttpMiddleware, HttpServer } from "@effec
 import { Effect, Fiber, Layer, Logger, ManagedRuntime } from "effect"
 import { AuditHandlers } from "./api/audit/Http.js"
 import { HealthHandlers } from "./api/health/Http.js"
+import { PhonesHandlers } from "./api/phones/Http.js"
 import { UsersHandlers } from "./api/users/Http.js"
 import { WebhooksHandlers } from "./api/webhooks/Http.js"
 import { webhookSecretDeriver } from "./app/webhook-secrets.js"
@@ -17,14 +18,17 @@ import { OPENAPI_PATH } from "./http/routes.js"
 import { StrictRouting } from "./http/routing.js"
 import { JsonLogger, JsonLoggerLive, logRecord } from "./layers/logger.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
+import { phoneNumberKeysLayer } from "./layers/phone-number-keys.js"
 import type { Auth } from "./services/auth.js"
 import type { EventLog } from "./services/event-log.js"
 import type { Idempotency } from "./services/idempotency.js"
 import type { Masker } from "./services/masker.js"
+import type { PhonePolicies } from "./services/phone-policy.js"
+import type { UserLookup } from "./services/user-lookup.js"
 import type { UserRepo } from "./services/user-repo.js"
 import { RelaySignal, type WebhookStore } from "./services/webhooks.js"
 
-export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore
+export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore | PhonePolicies | UserLookup
 
 export interface FetchHandler {
   readonly fetch: (request: Request) => Promise<Response>
@@ -97,6 +101,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   const store = Layer.mergeAll(
     withFingerprints(services, options.phoneFingerprintKey),
     webhookLayer(options.webhooks),
+    phoneNumberKeysLayer(options.phoneFingerprintKey, options.idempotencyHashKey),
     options.log === undefined ? JsonLoggerLive : requestLinesTo(options.log)
   )
   // One memo map: the services layer is built once for the handler and its jobs.
@@ -104,7 +109,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   const jobs = ManagedRuntime.make(store, memoMap)
   const running = new Set<() => Promise<void>>()
   const api = HttpApiBuilder.api(UsersApi).pipe(
-    Layer.provide([UsersHandlers, AuditHandlers, WebhooksHandlers, HealthHandlers]),
+    Layer.provide([UsersHandlers, AuditHandlers, WebhooksHandlers, HealthHandlers, PhonesHandlers]),
     Layer.provide(AuthenticationLive),
     Layer.provide(requestHasher(options.idempotencyHashKey))
   )

@@ -139,7 +139,7 @@ export const edgeMiddleware = HttpApiBuilder.middleware((app: HttpApp.Default) =
             requestId: edge.requestId,
             serverRequestId,
             method: request.method,
-            route: routeTemplate(request.url),
+            route: routeTemplate(request.url, request.method),
             status: response.status,
             durationMs: Date.now() - started,
             organizationId: edge.organizationId,

@@ -8,7 +8,9 @@ import * as Schema from "effect/Schema"
 import { CurrentRequest } from "../app/context.js"
 import * as App from "../app/errors.js"
 import * as Domain from "../domain/errors.js"
+import { PhoneNumberNotAllowed } from "../domain/phone-policy-schema.js"
 import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/problem.js"
+import { VerificationRateLimited } from "../services/code-limits.js"
 import * as Ports from "../services/errors.js"
 import type { DecodeDetail } from "./decode-detail.js"
 import * as Http from "./errors.js"
@@ -39,6 +41,7 @@ export const ERRORS = [
   Domain.UserAlreadyExists,
   Domain.UserErased,
   Domain.VerificationRejected,
+  PhoneNumberNotAllowed,
   Ports.Unauthenticated,
   Ports.Forbidden,
   Ports.IdentityProviderUnavailable,
@@ -46,6 +49,7 @@ export const ERRORS = [
   Ports.VersionConflict,
   Ports.PhoneNumberInUse,
   Ports.IdempotencyKeyInUse,
+  VerificationRateLimited,
   App.PreconditionFailed,
   App.OrganizationNotFound,
   App.WebhookNotFound,

@@ -57,12 +57,21 @@ for (const route of routes) {
 
 export const pathOf = (url: string): string => url.split("?")[0]!.replace(/^[a-z]+:\/\/[^/]+/i, "")
 
-const routeOf = (path: string) => routes.find((route) => route.pattern.test(path))
+// A path can name two routes (POST /users/lookup, GET /users/{id} of the user `lookup`): the method picks one.
+const routeOf = (path: string, method: string) => {
+  const matching = routes.filter((route) => route.pattern.test(path))
+  return matching.find((route) => route.methods.includes(method)) ?? matching[0]
+}
 
-export const routeTemplate = (url: string): string => routeOf(pathOf(url))?.template ?? "(unmatched)"
+export const routeTemplate = (url: string, method: string): string =>
+  routeOf(pathOf(url), method)?.template ?? "(unmatched)"
 
-/** The methods of the route the path names, if it names one. */
-export const methodsOf = (url: string): ReadonlyArray<string> | undefined => routeOf(pathOf(url))?.methods
+/** The methods of the routes the path names, if it names any. */
+export const methodsOf = (url: string): ReadonlyArray<string> | undefined => {
+  const path = pathOf(url)
+  const methods = routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods)
+  return methods.length === 0 ? undefined : [...new Set(methods)].sort()
+}
 
 /** For a path that names no route: the template it misses only by letter case or a trailing slash. */
 export const nearRoute = (url: string): string | undefined => {
@@ -72,4 +81,4 @@ export const nearRoute = (url: string): string | undefined => {
 
 /** The payload schema of the route and method the request names, if it has one. */
 export const payloadOf = (method: string, url: string): Schema.Schema<unknown, unknown> | undefined =>
-  routeOf(pathOf(url))?.payloads.get(method)
+  routeOf(pathOf(url), method)?.payloads.get(method)

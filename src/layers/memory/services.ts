@@ -3,15 +3,21 @@ import { Layer } from "effect"
 import { Auth } from "../../services/auth.js"
 import { EventLog } from "../../services/event-log.js"
 import { Idempotency } from "../../services/idempotency.js"
+import { PhonePolicies } from "../../services/phone-policy.js"
+import { UserLookup } from "../../services/user-lookup.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { MaskerLast4 } from "../masker.js"
 import { memoryAuth } from "./auth.js"
 import { memoryIdempotency } from "./idempotency.js"
+import { memoryPhonePolicies } from "./phone-policy.js"
 import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "./store.js"
+import { memoryUserLookup } from "./user-lookup.js"
 
 export { memoryAuth, putCredentials } from "./auth.js"
 export { memoryIdempotency } from "./idempotency.js"
+export { memoryPhonePolicies } from "./phone-policy.js"
 export * from "./store.js"
+export { memoryUserLookup } from "./user-lookup.js"
 
 export const MemoryServices = (store: MemoryStore = makeMemoryStore()) =>
   Layer.mergeAll(
@@ -19,5 +25,7 @@ export const MemoryServices = (store: MemoryStore = makeMemoryStore()) =>
     Layer.succeed(UserRepo, memoryRepo(store)),
     Layer.succeed(EventLog, memoryEventLog(store)),
     Layer.succeed(Idempotency, memoryIdempotency(store)),
+    Layer.sync(PhonePolicies, memoryPhonePolicies),
+    Layer.sync(UserLookup, () => memoryUserLookup(store)),
     MaskerLast4
   )

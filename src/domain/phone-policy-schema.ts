@@ -280,8 +280,12 @@ export const RegionCode = Schema.String.pipe(
   Schema.annotations({ identifier: "RegionCode", description: "An ISO 3166-1 alpha-2 region code, e.g. FR." })
 )
 
+// Its own JSON Schema, so the document shows the bounds and the meaning rather than an internal Int model.
 const count = (max: number, description: string) =>
-  Schema.Int.pipe(Schema.between(1, max), Schema.annotations({ description }))
+  Schema.Int.pipe(
+    Schema.between(1, max),
+    Schema.annotations({ description, jsonSchema: { type: "integer", minimum: 1, maximum: max, description } })
+  )
 
 /** Defaults: what one person plausibly needs, far below what pays a pumping scheme (docs/DECISIONS.md). */
 export const DEFAULT_CODE_LIMITS = { perNumberPerHour: 5, perUserPerDay: 10, perOrganizationPerDay: 10_000 } as const

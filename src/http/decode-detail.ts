@@ -9,6 +9,9 @@ export interface DecodeDetail {
   readonly hint?: string
 }
 
+/** A payload schema's own telling of its refusals, where its rules say more than the types (a phone policy). */
+export const DescribeBody: unique symbol = Symbol.for("users-api/DescribeBody")
+
 type Path = ReadonlyArray<PropertyKey>
 
 /** `field` is the schema the JSON at `path` had to match, when the parent declares it. */
@@ -225,4 +228,10 @@ export const describeDecodeError = (error: ParseResult.ParseError): DecodeDetail
   const detail = `${capitalized(findings.slice(0, 5).map(sentence).join("; "))}.`
   const hint = hintFor(findings[0]!)
   return hint === undefined ? { detail } : { detail, hint }
+}
+
+/** The payload's own describer if it has one, else the sentence above. */
+export const describeBody = (schema: { readonly ast: AST.AST }, error: ParseResult.ParseError): DecodeDetail => {
+  const own = schema.ast.annotations[DescribeBody] as ((error: ParseResult.ParseError) => DecodeDetail) | undefined
+  return own === undefined ? describeDecodeError(error) : own(error)
 }

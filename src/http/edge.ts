@@ -6,7 +6,7 @@ import { Context, Effect, Either, FiberRef } from "effect"
 import * as Schema from "effect/Schema"
 import { CurrentRequest, type RequestIds, uuidv7At } from "../app/context.js"
 import type { Principal } from "../services/auth.js"
-import { type DecodeDetail, describeDecodeError } from "./decode-detail.js"
+import { type DecodeDetail, describeBody } from "./decode-detail.js"
 import { UnknownRoute } from "./errors.js"
 import { BodyTaken } from "./json-body.js"
 import { problemOfCause, problemResponse } from "./problems.js"
@@ -73,11 +73,9 @@ const unrouted = (
 // HttpApiDecodeError keeps only formatted issues: decoded again, the payload's ParseError names types, never values.
 const bodyDetail = (request: HttpServerRequest.HttpServerRequest, json: unknown): DecodeDetail => {
   const schema = payloadOf(request.method, request.url)
-  const decoded = schema === undefined
-    ? undefined
-    : Schema.decodeUnknownEither(schema)(json)
-  return decoded !== undefined && Either.isLeft(decoded)
-    ? describeDecodeError(decoded.left)
+  const decoded = schema === undefined ? undefined : Schema.decodeUnknownEither(schema)(json)
+  return schema !== undefined && decoded !== undefined && Either.isLeft(decoded)
+    ? describeBody(schema, decoded.left)
     : { detail: "The body does not match the request's schema." }
 }
 

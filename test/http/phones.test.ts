@@ -79,7 +79,7 @@ describe("GET/PUT /organizations/{id}/phone-policy", () => {
     [{ codeLimits: { perHour: 3 } }, "codeLimits.perHour is not an accepted field"],
     [{ onVerifiedConflict: "steal" }, 'onVerifiedConflict must be "reject" or "release"'],
     [{ selfService: null }, 'selfService must be "direct" or "verify"'],
-    [[], "the body must be a JSON object"]
+    [[], "The body must be a JSON object"]
   ])("refuses %j with a 400 naming the rule, and keeps the policy", async (body, rule) => {
     const organization = await f.newTenant()
     const write = await f.serviceToken("policy:write audit:read", organization.organizationId)

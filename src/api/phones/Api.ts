@@ -4,15 +4,24 @@ import * as Schema from "effect/Schema"
 import * as Domain from "../../domain/errors.js"
 import { Actor } from "../../domain/events.js"
 import { PhonePolicy } from "../../domain/phone-policy-schema.js"
+import { DescribeBody } from "../../http/decode-detail.js"
 import * as Http from "../../http/errors.js"
+import { JsonBody, STRICT_BODY } from "../../http/json-body.js"
 import { withProblems } from "../../http/problems.js"
 import * as Ports from "../../services/errors.js"
-import { Authentication, Cursor, ORGANIZATION_PROBLEMS, Timestamp, UserId } from "../common.js"
+import { Authentication, Cursor, ORGANIZATION_PROBLEMS, OrganizationId, QueryInteger, Timestamp } from "../common.js"
+import { describeByRules, MAX_LOOKUP_NUMBER_LENGTH, MAX_LOOKUP_NUMBERS } from "./body-rules.js"
+import { LookupUsersGate, PutPhonePolicyGate } from "./Gates.js"
 
 export { PhonePolicy }
 
-export const MAX_LOOKUP_NUMBERS = 100
-export const MAX_LOOKUP_NUMBER_LENGTH = 64
+export { MAX_LOOKUP_NUMBER_LENGTH, MAX_LOOKUP_NUMBERS }
+
+/** The policy as a PUT's body: unknown fields refused, a refusal told by the fields' rules. */
+export const PhonePolicyBody = PhonePolicy.annotations({
+  parseOptions: STRICT_BODY,
+  [DescribeBody]: describeByRules
+})
 
 export const PhonePolicyResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -21,7 +30,11 @@ export const PhonePolicyResponse = Schema.Struct({
 }).annotations({ identifier: "PhonePolicyAnswer" })
 
 export const LookupUsersBody = Schema.Struct({
-  phoneNumbers: Schema.Array(Schema.String.pipe(Schema.maxLength(MAX_LOOKUP_NUMBER_LENGTH))).pipe(
+  phoneNumbers: Schema.Array(
+    Schema.String.pipe(Schema.maxLength(MAX_LOOKUP_NUMBER_LENGTH)).annotations({
+      description: `A phone number as the caller holds it, at most ${MAX_LOOKUP_NUMBER_LENGTH} characters.`
+    })
+  ).pipe(
     Schema.minItems(1),
     Schema.maxItems(MAX_LOOKUP_NUMBERS)
   ).annotations({
@@ -29,7 +42,7 @@ export const LookupUsersBody = Schema.Struct({
       '("+14155550123", "+1 (415) 555-0123", "0033 6 12 34 56 78", "tel:+1-415-555-0123").',
     examples: [["+14155550123", "+33 6 12 34 56 78"]]
   })
-}).annotations({ identifier: "LookupUsersRequest" })
+}).annotations({ identifier: "LookupUsersRequest", parseOptions: STRICT_BODY, [DescribeBody]: describeByRules })
 
 export const LookupMatch = Schema.Struct({
   phoneNumber: Schema.String.annotations({ description: "The entry as the request wrote it." }),
@@ -51,8 +64,8 @@ export const PhoneLookupRecord = Schema.Struct({
   occurredAt: Timestamp,
   actor: Actor,
   requestId: Schema.String,
-  numbersCount: Schema.Int,
-  matchesCount: Schema.Int,
+  numbersCount: Schema.Int.annotations({ description: "How many numbers the lookup asked." }),
+  matchesCount: Schema.Int.annotations({ description: "How many of them matched a user." }),
   maskedPhoneNumbers: Schema.Array(Schema.String).annotations({
     description: "The numbers asked, masked, in the request's order."
   })
@@ -69,10 +82,10 @@ export const PhoneLookupsResponse = Schema.Struct({
 export const LOOKUPS_DEFAULT_LIMIT = 100
 const LookupsQuery = Schema.Struct({
   after: Schema.optional(Cursor),
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1_000)))
+  limit: Schema.optional(QueryInteger(1, 1_000, "How many lookups at most (default 100)."))
 })
 
-const OrganizationPath = HttpApiSchema.param("organizationId", UserId)
+const OrganizationPath = HttpApiSchema.param("organizationId", OrganizationId)
 
 export class PhonesGroup extends HttpApiGroup.make("phones")
   .add(
@@ -83,9 +96,11 @@ export class PhonesGroup extends HttpApiGroup.make("phones")
   )
   .add(
     HttpApiEndpoint.put("putPhonePolicy")`/organizations/${OrganizationPath}/phone-policy`
-      .setPayload(PhonePolicy)
+      .setPayload(PhonePolicyBody)
       .addSuccess(PhonePolicyResponse)
       .pipe(withProblems(...ORGANIZATION_PROBLEMS, Http.PayloadTooLarge, Http.UnsupportedMediaType))
+      .middleware(JsonBody)
+      .middleware(PutPhonePolicyGate)
       .annotate(OpenApi.Summary, "Replace the organization's phone policy (policy:write); absent fields take defaults")
       .annotate(
         OpenApi.Description,
@@ -108,6 +123,8 @@ export class PhonesGroup extends HttpApiGroup.make("phones")
         Http.PayloadTooLarge,
         Http.UnsupportedMediaType
       ))
+      .middleware(JsonBody)
+      .middleware(LookupUsersGate)
       .annotate(OpenApi.Summary, "Find the organization's users by phone number (users:lookup); every lookup recorded")
       .annotate(
         OpenApi.Description,
@@ -125,7 +142,9 @@ export class PhonesGroup extends HttpApiGroup.make("phones")
       .pipe(withProblems(...ORGANIZATION_PROBLEMS))
       .annotate(OpenApi.Summary, "Every lookup by number: who, when, how many, masked (audit:read), oldest first")
   )
-  .middleware(Authentication)
+  // On each endpoint above, before their own gate and JsonBody (src/api/users/Api.ts).
+  .middlewareEndpoints(Authentication)
+  .addError(Authentication.failure)
   .annotate(
     OpenApi.Description,
     "Phones as keys: the organization's phone policy (who may change a number unproven, which numbers are taken, " +

@@ -4,7 +4,10 @@ import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
 import { AuditHandlers } from "./api/audit/Http.js"
 import { HealthHandlers } from "./api/health/Http.js"
 import { UsersHandlers } from "./api/users/Http.js"
+import { VerificationHandlers } from "./api/verification/Http.js"
 import { WebhooksHandlers } from "./api/webhooks/Http.js"
+import { WebhookCodeSender } from "./app/code-delivery.js"
+import { codeHasher, derivedCodeKey } from "./app/verification-code.js"
 import { webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { WebhookSettings } from "./app/webhooks.js"
 import { UsersApi } from "./http/api.js"
@@ -16,14 +19,17 @@ import { requestHasher } from "./http/request-hash.js"
 import { OPENAPI_PATH } from "./http/routes.js"
 import { JsonLoggerLive } from "./layers/logger.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
+import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import type { Auth } from "./services/auth.js"
+import { type CodeSender, VerificationSettings } from "./services/code-sender.js"
 import type { EventLog } from "./services/event-log.js"
 import type { Idempotency } from "./services/idempotency.js"
 import type { Masker } from "./services/masker.js"
+import type { PhoneVerificationStore } from "./services/phone-verification.js"
 import type { UserRepo } from "./services/user-repo.js"
 import { RelaySignal, type WebhookStore } from "./services/webhooks.js"
 
-export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore
+export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore | PhoneVerificationStore
 
 export interface FetchHandler {
   readonly fetch: (request: Request) => Promise<Response>
@@ -48,8 +54,19 @@ export interface HandlerOptions {
   readonly tracing?: boolean
   /** Without a secret key the webhook routes answer 503. */
   readonly webhooks?: WebhookOptions
+  /** Verified phone number changes. */
+  readonly verification?: VerificationOptions
   /** DocsInline or, on Workers, DocsLinkedScript, so the Worker never bundles the inlined script; none: no /docs. */
   readonly docs?: Layer.Layer<never, never, HttpApi.Api>
+}
+
+export interface VerificationOptions {
+  /** VERIFICATION_CODE_KEY; unset, a key derived from the idempotency hash key. */
+  readonly codeKey?: string | undefined
+  /** Default: signed delivery to the organization's code-delivery endpoint. */
+  readonly codeSender?: Layer.Layer<CodeSender, never, PhoneVerificationStore | WebhookSettings> | undefined
+  /** Resolve the endpoint's host before sending (DNS rebinding); where node:dns exists. */
+  readonly checkAddresses?: boolean | undefined
 }
 
 export interface WebhookOptions {
@@ -78,21 +95,37 @@ const webhookLayer = (options: WebhookOptions | undefined) =>
       : Layer.succeed(RelaySignal, { wake: options.onWrite, subscribed: options.onSubscribe })
   )
 
+const verificationLayer = (options: HandlerOptions) => {
+  const verification = options.verification
+  const key = verification?.codeKey === undefined || verification.codeKey === ""
+    ? derivedCodeKey(options.idempotencyHashKey)
+    : verification.codeKey
+  const transport = FetchWebhookTransport({
+    checkAddresses: verification?.checkAddresses === true,
+    urlRules: { allowLoopback: options.webhooks?.allowLoopback === true, allowedHosts: options.webhooks?.allowedHosts }
+  })
+  return Layer.merge(
+    Layer.succeed(VerificationSettings, { hashCode: codeHasher(key) }),
+    verification?.codeSender ?? WebhookCodeSender.pipe(Layer.provide(transport))
+  )
+}
+
 const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
   key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
 export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions): FetchHandler => {
-  const store = Layer.mergeAll(
+  const base = Layer.mergeAll(
     withFingerprints(services, options.phoneFingerprintKey),
     webhookLayer(options.webhooks),
     JsonLoggerLive
   )
+  const store = Layer.provideMerge(verificationLayer(options), base)
   // One memo map: the services layer is built once for the handler and its jobs.
   const memoMap = Effect.runSync(Layer.makeMemoMap)
   const jobs = ManagedRuntime.make(store, memoMap)
   const running = new Set<() => Promise<void>>()
   const api = HttpApiBuilder.api(UsersApi).pipe(
-    Layer.provide([UsersHandlers, AuditHandlers, WebhooksHandlers, HealthHandlers]),
+    Layer.provide([UsersHandlers, AuditHandlers, WebhooksHandlers, HealthHandlers, VerificationHandlers]),
     Layer.provide(AuthenticationLive),
     Layer.provide(requestHasher(options.idempotencyHashKey))
   )

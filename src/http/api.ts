@@ -2,6 +2,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AuditGroup } from "../api/audit/Api.js"
 import { HealthGroup } from "../api/health/Api.js"
 import { UsersGroup } from "../api/users/Api.js"
+import { VerificationGroup } from "../api/verification/Api.js"
 import { WebhooksGroup } from "../api/webhooks/Api.js"
 import { InvalidRequest } from "./errors.js"
 import { problemsFor } from "./problems.js"
@@ -36,6 +37,7 @@ export class UsersApi extends HttpApi.make("users-api")
   .add(AuditGroup)
   .add(WebhooksGroup)
   .add(HealthGroup)
+  .add(VerificationGroup)
   .addError(FrameworkDecodeProblem!)
   .annotate(OpenApi.Title, "users-api")
   .annotate(OpenApi.Version, "0.1.0")

@@ -20,7 +20,10 @@ export class Problem extends Schema.Class<Problem>("Problem")({
   code: Schema.String.annotations({ description: "Stable machine-readable code, e.g. invalid-phone-number." }),
   requestId: Schema.String,
   success: Schema.Literal(false),
-  hint: Schema.optional(Schema.String.annotations({ description: "How to fix the request, when there is a way." }))
+  hint: Schema.optional(Schema.String.annotations({ description: "How to fix the request, when there is a way." })),
+  attemptsLeft: Schema.optional(
+    Schema.Int.annotations({ description: "invalid-verification-code only: the attempts the code has left." })
+  )
 }) {
   /** Not in the body: set by toProblem on the server; every answer header in the client. */
   declare headers?: Readonly<Record<string, string>>
@@ -37,6 +40,9 @@ export const ERRORS = [
   Domain.UserAlreadyExists,
   Domain.UserErased,
   Domain.VerificationRejected,
+  Domain.NoPendingChange,
+  Domain.VerificationExpired,
+  Domain.InvalidVerificationCode,
   Ports.Unauthenticated,
   Ports.Forbidden,
   Ports.IdentityProviderUnavailable,
@@ -44,6 +50,7 @@ export const ERRORS = [
   Ports.VersionConflict,
   Ports.PhoneNumberInUse,
   Ports.IdempotencyKeyInUse,
+  Ports.CodeDeliveryUnavailable,
   App.PreconditionFailed,
   App.OrganizationNotFound,
   App.WebhookNotFound,
@@ -79,6 +86,7 @@ export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, req
   const row: Row<any> = problemSpecOfError(error) ?? PROBLEMS[error._tag]
   const code = row.code?.(error) ?? row.codes[0]
   const hint = row.hint?.(error)
+  const attemptsLeft = row.attemptsLeft?.(error)
   const problem = new Problem({
     type: `urn:users-api:problem:${code}`,
     title: row.title,
@@ -87,7 +95,8 @@ export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, req
     code,
     requestId,
     success: false,
-    ...(hint === undefined ? {} : { hint })
+    ...(hint === undefined ? {} : { hint }),
+    ...(attemptsLeft === undefined ? {} : { attemptsLeft })
   }, { disableValidation: true })
   const headers = row.headers?.(error)
   if (headers !== undefined) problem.headers = headers

@@ -8,6 +8,7 @@ import { createUser } from "../../src/app/create-user.js"
 import { MAX_CONFLICT_RETRIES } from "../../src/app/run-command.js"
 import { updatePhoneNumber } from "../../src/app/update-phone-number.js"
 import { MaskerLast4 } from "../../src/layers/masker.js"
+import { makeCodeSenderDouble, testVerificationSettings } from "../../src/layers/memory/code-sender.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
 import { VersionConflict } from "../../src/services/errors.js"
 import { EventLog } from "../../src/services/event-log.js"
@@ -27,7 +28,9 @@ const layer = (store: MemoryStore, principal: Principal, repo = memoryRepo(store
     Layer.succeed(UserRepo, repo),
     Layer.succeed(EventLog, memoryEventLog(store)),
     Layer.succeed(CurrentPrincipal, principal),
-    MaskerLast4
+    MaskerLast4,
+    makeCodeSenderDouble().layer,
+    testVerificationSettings(() => "")
   )
 
 const seeded = async () => {

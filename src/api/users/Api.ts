@@ -20,9 +20,14 @@ export const MarkPhoneNumberVerifiedBody = Schema.Struct({
   })
 }).annotations({ identifier: "MarkPhoneNumberVerifiedRequest" })
 
-export const UpdatePhoneNumberBody = Schema.Struct({ phoneNumber: PhoneNumberInput }).annotations({
-  identifier: "UpdatePhoneNumberRequest"
-})
+export const UpdatePhoneNumberBody = Schema.Struct({
+  phoneNumber: PhoneNumberInput,
+  verification: Schema.optional(Schema.Literal("none", "send-code", "return-code")).annotations({
+    description: "none (the default): the number changes at once, unverified. send-code: the number changes only " +
+      "once a code is confirmed (ConfirmPhoneNumberChange); the code goes to the organization's code-delivery " +
+      "endpoint. return-code: the same, with the code in the answer (scope phone:code:return)."
+  })
+}).annotations({ identifier: "UpdatePhoneNumberRequest" })
 
 export const CreateUserBody = Schema.Struct({
   id: Schema.optional(UserId),
@@ -38,7 +43,11 @@ export const UserResponse = Schema.Struct({
   }),
   phoneNumberForm: Schema.Literal("raw", "masked"),
   phoneNumberVerified: Schema.Boolean,
-  erased: Schema.Boolean
+  erased: Schema.Boolean,
+  pendingPhoneNumberChange: Schema.optional(Schema.Struct({
+    maskedPhoneNumber: Schema.String,
+    expiresAt: Schema.String.annotations({ description: "ISO-8601" })
+  })).annotations({ description: "A verified change waiting for its code; the current number stays until then." })
 }).annotations({ identifier: "User" })
 
 export const CommandResponse = Schema.Struct({
@@ -47,6 +56,21 @@ export const CommandResponse = Schema.Struct({
   version: Schema.Int,
   event: Schema.NullOr(UserEvent).annotations({ description: "null when nothing changed" })
 }).annotations({ identifier: "CommandResponse" })
+
+export const PendingChangeResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  aggregateId: Schema.String,
+  version: Schema.Int,
+  event: UserEvent.annotations({ description: "UserPhoneNumberChangeRequested, masked" }),
+  pendingChange: Schema.Struct({
+    id: Schema.String,
+    maskedPhoneNumber: Schema.String,
+    expiresAt: Schema.String.annotations({ description: "ISO-8601: ten minutes after the request" })
+  }),
+  verificationCode: Schema.optional(Schema.String.annotations({
+    description: "return-code only: the six digits to send to the new number. Never stored, never shown again."
+  }))
+}).annotations({ identifier: "PendingChangeResponse" })
 
 export const EventPageResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -153,7 +177,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setPayload(UpdatePhoneNumberBody)
       .setHeaders(CommandHeaders)
       .addSuccess(CommandResponse)
-      .pipe(withProblems(...COMMAND_PROBLEMS))
+      .addSuccess(PendingChangeResponse.annotations(HttpApiSchema.annotations({ status: 202 })))
+      .pipe(withProblems(...COMMAND_PROBLEMS, Ports.CodeDeliveryUnavailable))
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
       .annotate(
         OpenApi.Description,

@@ -58,7 +58,7 @@ export const UsersHandlers = HttpApiBuilder.group(UsersApi, "users", (handlers) 
             request,
             (bytes) =>
               Effect.flatMap(decodeUpdate(bytes), (body) =>
-                update({ phoneNumber: body.phoneNumber, ifMatch })),
+                update({ phoneNumber: body.phoneNumber, verification: body.verification, ifMatch })),
             { status: 200, readsBody: true, userId: path.id }
           )))))
     .handleRaw("markPhoneNumberVerified", ({ path, request }) =>

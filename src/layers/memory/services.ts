@@ -3,11 +3,12 @@ import { Layer } from "effect"
 import { Auth } from "../../services/auth.js"
 import { EventLog } from "../../services/event-log.js"
 import { Idempotency } from "../../services/idempotency.js"
+import { PhoneVerificationStore } from "../../services/phone-verification.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { MaskerLast4 } from "../masker.js"
 import { memoryAuth } from "./auth.js"
 import { memoryIdempotency } from "./idempotency.js"
-import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "./store.js"
+import { makeMemoryStore, memoryEventLog, memoryPhoneVerification, memoryRepo, type MemoryStore } from "./store.js"
 
 export { memoryAuth, putCredentials } from "./auth.js"
 export { memoryIdempotency } from "./idempotency.js"
@@ -19,5 +20,6 @@ export const MemoryServices = (store: MemoryStore = makeMemoryStore()) =>
     Layer.succeed(UserRepo, memoryRepo(store)),
     Layer.succeed(EventLog, memoryEventLog(store)),
     Layer.succeed(Idempotency, memoryIdempotency(store)),
+    Layer.succeed(PhoneVerificationStore, memoryPhoneVerification(store)),
     MaskerLast4
   )

@@ -13,6 +13,7 @@ import {
   type OpeningRow,
   toOpening
 } from "./fingerprint-rows.js"
+import { clearPending, pendingStatements } from "./phone-verification-rows.js"
 
 export interface Statement {
   readonly sql: string
@@ -174,16 +175,28 @@ const DELETE_USER_IDEMPOTENCY_RECORDS = "DELETE FROM idempotency_keys " +
   "WHERE organization_id = ? AND user_id = ? AND state = 'completed'"
 
 /** One change as one atomic unit: the row first (the triggers expect it), then the event. */
-export const changeStatements = (change: Change, link: EventLink): ReadonlyArray<Statement> =>
+export const changeStatements = (
+  change: Change,
+  link: EventLink,
+  releasedLink?: EventLink
+): ReadonlyArray<Statement> =>
   change.event.type === "UserPersonalDataErased"
     ? [
       ...rowAndEvent(change, link),
       { sql: DELETE_USER_IDEMPOTENCY_RECORDS, params: [change.state.organizationId, change.state.id] },
-      ...forgetStatements(change.state.organizationId, change.state.id)
+      ...forgetStatements(change.state.organizationId, change.state.id),
+      clearPending(change.state)
     ]
-    : [...rowAndEvent(change, link), ...fingerprintStatements(change)]
+    : [
+      ...(change.released !== undefined && releasedLink !== undefined
+        ? [...rowAndEvent(change.released, releasedLink), ...fingerprintStatements(change.released)]
+        : []),
+      ...rowAndEvent(change, link),
+      ...fingerprintStatements(change),
+      ...pendingStatements(change)
+    ]
 
-const rowAndEvent = ({ event, state }: Change, link: EventLink): ReadonlyArray<Statement> => [
+const rowAndEvent = ({ event, state }: Pick<Change, "event" | "state">, link: EventLink): ReadonlyArray<Statement> => [
   state.version === 1
     ? {
       // A concurrent create must lose on the user's key (retried, then user-already-exists), not on the number

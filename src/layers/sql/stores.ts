@@ -9,6 +9,7 @@ import { currentKeyedWrite } from "../../services/idempotency.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { messageOf, unavailable } from "./driver.js"
 import { keepAnswer } from "./idempotency-store.js"
+import { SqlPhoneVerificationStore } from "./phone-verification-store.js"
 import {
   changeStatements,
   checkpointParams,
@@ -44,7 +45,12 @@ export const SqlUserRepo = Layer.effect(
           )),
       commit: (change) =>
         Effect.flatMap(shards.of(change.state.organizationId), ({ driver }) => {
-          const statements = changeStatements(change, nextLink(change.previousHash, change.event))
+          const released = change.released
+          const statements = changeStatements(
+            change,
+            nextLink(change.previousHash, change.event),
+            released === undefined ? undefined : nextLink(released.previousHash, released.event)
+          )
           return Effect.flatMap(FiberRef.get(currentKeyedWrite), (keyed) => {
             if (keyed === undefined) return driver.write(statements, change.state.id)
             const written = { aggregateId: change.state.id, version: change.state.version, event: change.event }
@@ -145,4 +151,4 @@ export const SqlEventLog = Layer.effect(
   })
 )
 
-export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog, SqlWebhookStore)
+export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog, SqlWebhookStore, SqlPhoneVerificationStore)

@@ -25,11 +25,20 @@ import { type CodeSender, VerificationSettings } from "./services/code-sender.js
 import type { EventLog } from "./services/event-log.js"
 import type { Idempotency } from "./services/idempotency.js"
 import type { Masker } from "./services/masker.js"
+import type { PhonePolicies } from "./services/phone-policy.js"
 import type { PhoneVerificationStore } from "./services/phone-verification.js"
 import type { UserRepo } from "./services/user-repo.js"
 import { RelaySignal, type WebhookStore } from "./services/webhooks.js"
 
-export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore | PhoneVerificationStore
+export type Services =
+  | Auth
+  | UserRepo
+  | EventLog
+  | Masker
+  | Idempotency
+  | WebhookStore
+  | PhoneVerificationStore
+  | PhonePolicies
 
 export interface FetchHandler {
   readonly fetch: (request: Request) => Promise<Response>

@@ -40,7 +40,7 @@ describe("the migrations on D1", () => {
     expect(applied.map((m) => m.name)).toEqual(env.TEST_MIGRATIONS.map((m) => m.name))
   })
 
-  it("creates the twelve triggers whole, bodies included", async () => {
+  it("creates the fourteen triggers whole, bodies included", async () => {
     const triggers = await rows<{ name: string; sql: string }>(
       "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     )
@@ -56,7 +56,9 @@ describe("the migrations on D1", () => {
       "events_organization_sequence",
       "redacted_events_erased_only",
       "redacted_events_no_delete",
-      "redacted_events_no_update"
+      "redacted_events_no_update",
+      "users_number_key_needs_number_insert",
+      "users_number_key_needs_number_update"
     ])
     for (const trigger of triggers) expect(trigger.sql).toMatch(/BEGIN\s+SELECT RAISE\(ABORT, '[^']+'\);\s+END$/)
   })

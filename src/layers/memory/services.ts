@@ -3,15 +3,18 @@ import { Layer } from "effect"
 import { Auth } from "../../services/auth.js"
 import { EventLog } from "../../services/event-log.js"
 import { Idempotency } from "../../services/idempotency.js"
+import { PhonePolicies } from "../../services/phone-policy.js"
 import { PhoneVerificationStore } from "../../services/phone-verification.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { MaskerLast4 } from "../masker.js"
 import { memoryAuth } from "./auth.js"
 import { memoryIdempotency } from "./idempotency.js"
+import { memoryPhonePolicies } from "./phone-policy.js"
 import { makeMemoryStore, memoryEventLog, memoryPhoneVerification, memoryRepo, type MemoryStore } from "./store.js"
 
 export { memoryAuth, putCredentials } from "./auth.js"
 export { memoryIdempotency } from "./idempotency.js"
+export { memoryPhonePolicies } from "./phone-policy.js"
 export * from "./store.js"
 
 export const MemoryServices = (store: MemoryStore = makeMemoryStore()) =>
@@ -21,5 +24,6 @@ export const MemoryServices = (store: MemoryStore = makeMemoryStore()) =>
     Layer.succeed(EventLog, memoryEventLog(store)),
     Layer.succeed(Idempotency, memoryIdempotency(store)),
     Layer.succeed(PhoneVerificationStore, memoryPhoneVerification(store)),
+    Layer.sync(PhonePolicies, memoryPhonePolicies),
     MaskerLast4
   )

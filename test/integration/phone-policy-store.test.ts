@@ -1,0 +1,129 @@
+/**
+ * PhonePolicies on real SQLite and in memory: defaults, replacement, and code allowances counted over fixed windows
+ * with TestClock, all three limits at once or none.
+ */
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, TestClock } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { problemSpecOfError } from "../../src/domain/problem.js"
+import { memoryPhonePolicies } from "../../src/layers/memory/phone-policy.js"
+import { SqlPhonePolicies } from "../../src/layers/sql/phone-policy-store.js"
+import { SingleShard } from "../../src/layers/sql/shards.js"
+import { prepareNodeSqliteFile, SqliteNodeDriver } from "../../src/layers/sqlite/node.js"
+import {
+  CodeLimits,
+  DEFAULT_PHONE_POLICY,
+  PhonePolicies,
+  PhonePolicy,
+  VerificationRateLimited
+} from "../../src/services/phone-policy.js"
+
+const sqliteLayer = () => {
+  const filename = join(mkdtempSync(join(tmpdir(), "users-api-policy-")), "test.sqlite")
+  prepareNodeSqliteFile(filename)
+  return SqlPhonePolicies.pipe(
+    Layer.provide(SingleShard),
+    Layer.provide(Layer.merge(SqliteNodeDriver(filename), SqliteClient.layer({ filename })))
+  )
+}
+
+const layers = {
+  sqlite: sqliteLayer,
+  memory: () => Layer.sync(PhonePolicies, memoryPhonePolicies)
+}
+
+const HOUR = 3_600_000
+const limits = (codeLimits: Partial<typeof CodeLimits.Type>) =>
+  PhonePolicy.make({ codeLimits: CodeLimits.make(codeLimits) })
+
+const take = (numberKey: string, userId = "u1", organizationId = "org_a") =>
+  Effect.flatMap(PhonePolicies, (p) => p.takeCodeAllowance({ organizationId, userId, numberKey }))
+
+const failure = <A, E>(exit: Exit.Exit<A, E>) => Exit.isFailure(exit) ? exit.cause : undefined
+const rateLimit = <A, E>(exit: Exit.Exit<A, E>) => {
+  const cause = failure(exit)
+  return cause?._tag === "Fail" && cause.error instanceof VerificationRateLimited ? cause.error : undefined
+}
+
+for (const [name, layer] of Object.entries(layers)) {
+  describe(`PhonePolicies (${name})`, () => {
+    it.effect("answers the defaults until a policy is put, then the policy put, per organization", () =>
+      Effect.gen(function*() {
+        const policies = yield* PhonePolicies
+        expect(yield* policies.get("org_a")).toEqual(DEFAULT_PHONE_POLICY)
+        const policy = PhonePolicy.make({
+          selfService: "verify",
+          allowedRegions: ["FR", "BE"],
+          onVerifiedConflict: "release"
+        })
+        yield* policies.put("org_a", policy)
+        expect(yield* policies.get("org_a")).toEqual(policy)
+        expect(yield* policies.get("org_b")).toEqual(DEFAULT_PHONE_POLICY)
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("refuses the code over perNumberPerHour until the hour's window ends", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(10 * HOUR + 15 * 60_000)
+        yield* Effect.flatMap(PhonePolicies, (p) => p.put("org_a", limits({ perNumberPerHour: 2 })))
+        yield* take("n1")
+        yield* take("n1")
+        const refused = rateLimit(yield* Effect.exit(take("n1")))
+        expect(refused).toMatchObject({ limit: "per-number", quota: 2, windowSeconds: 3600, retryAfterSeconds: 2700 })
+        expect(problemSpecOfError(refused)?.headers?.(refused)).toEqual({
+          "retry-after": "2700",
+          "ratelimit-policy": `"per-number";q=2;w=3600`,
+          "ratelimit": `"per-number";r=0;t=2700`
+        })
+        // Another number is counted apart.
+        yield* take("n2")
+        yield* TestClock.adjust("45 minutes")
+        yield* take("n1")
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("counts nothing when one limit refuses: the user's and the organization's counts stay", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(100 * HOUR)
+        yield* Effect.flatMap(PhonePolicies, (p) => p.put("org_a", limits({ perNumberPerHour: 1, perUserPerDay: 3 })))
+        yield* take("a")
+        expect(rateLimit(yield* Effect.exit(take("a")))?.limit).toBe("per-number")
+        expect(rateLimit(yield* Effect.exit(take("a")))?.limit).toBe("per-number")
+        yield* take("b")
+        // Had the refusals counted, the user's 3 would be spent.
+        yield* take("c")
+        const refused = rateLimit(yield* Effect.exit(take("d")))
+        expect(refused).toMatchObject({
+          limit: "per-user",
+          quota: 3,
+          windowSeconds: 86_400,
+          retryAfterSeconds: 20 * 3600
+        })
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("counts the organization's codes across users, and other organizations apart", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(100 * HOUR)
+        yield* Effect.flatMap(PhonePolicies, (p) => p.put("org_a", limits({ perOrganizationPerDay: 2 })))
+        yield* take("a", "u1")
+        yield* take("b", "u2")
+        expect(rateLimit(yield* Effect.exit(take("c", "u3")))?.limit).toBe("per-organization")
+        yield* take("c", "u3", "org_b")
+        yield* TestClock.adjust("20 hours")
+        yield* take("c", "u3")
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("of many allowances at once, exactly the quota passes", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(200 * HOUR)
+        yield* Effect.flatMap(PhonePolicies, (p) => p.put("org_a", limits({ perOrganizationPerDay: 7 })))
+        const exits = yield* Effect.all(
+          Array.from({ length: 30 }, (_, i) => Effect.exit(take(`n${i}`, `u${i}`))),
+          { concurrency: "unbounded" }
+        )
+        expect(exits.filter(Exit.isSuccess)).toHaveLength(7)
+        expect(exits.filter((exit) => rateLimit(exit)?.limit === "per-organization")).toHaveLength(23)
+      }).pipe(Effect.provide(layer())))
+  })
+}

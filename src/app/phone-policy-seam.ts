@@ -1,13 +1,30 @@
-// What the organization's phone policy decides for the verified change, in one place: until the policy service is
-// wired, no region or line-type rule and no code limit apply, and a verified holder keeps its number.
+// What the organization's phone policy decides for the verified change, in one place (src/services/phone-policy.ts):
+// the number's region and line type and the code limits before a code is issued, who may keep a verified number.
 import { Effect } from "effect"
 import type { E164 } from "../domain/phone.js"
+import { VerificationSettings } from "../services/code-sender.js"
+import { Masker } from "../services/masker.js"
+import { checkNumberAllowed, PhonePolicies } from "../services/phone-policy.js"
 
-/** Before a code is issued: a number outside the policy or a code over a limit fails here. */
-export const checkBeforeCode = (_organizationId: string, _userId: string, _phoneNumber: E164) => Effect.void
+const policyOf = (organizationId: string) => Effect.flatMap(PhonePolicies, (policies) => policies.get(organizationId))
+
+/** Before a code is issued: 422 phone-number-not-allowed, or 429 verification-rate-limited (one code counted). */
+export const checkBeforeCode = (organizationId: string, userId: string, phoneNumber: E164) =>
+  Effect.gen(function*() {
+    yield* checkNumberAllowed(yield* policyOf(organizationId), phoneNumber)
+    const [masker, settings] = [yield* Masker, yield* VerificationSettings]
+    // A key for the number that is not the number: its fingerprint, or a keyed hash where there is none.
+    const numberKey = masker.fingerprint(phoneNumber)?.fingerprint ?? settings.hashCode("number-key", phoneNumber)
+    yield* Effect.flatMap(
+      PhonePolicies,
+      (policies) => policies.takeCodeAllowance({ organizationId, userId, numberKey })
+    )
+  })
 
 /** `onVerifiedConflict: "release"`: whoever proves possession last takes a verified number too. */
-export const releasesVerifiedHolder = (_organizationId: string) => Effect.succeed(false)
+export const releasesVerifiedHolder = (organizationId: string) =>
+  Effect.map(policyOf(organizationId), (policy) => policy.onVerifiedConflict === "release")
 
 /** `selfService: "verify"`: a user token's change is always a send-code change. */
-export const userChangesNeedCode = (_organizationId: string) => Effect.succeed(false)
+export const userChangesNeedCode = (organizationId: string) =>
+  Effect.map(policyOf(organizationId), (policy) => policy.selfService === "verify")

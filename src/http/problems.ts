@@ -10,6 +10,7 @@ import * as App from "../app/errors.js"
 import * as Domain from "../domain/errors.js"
 import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/problem.js"
 import * as Ports from "../services/errors.js"
+import { PhoneNumberNotAllowed, VerificationRateLimited } from "../services/phone-policy.js"
 import * as Http from "./errors.js"
 
 export class Problem extends Schema.Class<Problem>("Problem")({
@@ -51,6 +52,8 @@ export const ERRORS = [
   Ports.PhoneNumberInUse,
   Ports.IdempotencyKeyInUse,
   Ports.CodeDeliveryUnavailable,
+  PhoneNumberNotAllowed,
+  VerificationRateLimited,
   App.PreconditionFailed,
   App.OrganizationNotFound,
   App.WebhookNotFound,

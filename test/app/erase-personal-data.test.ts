@@ -12,8 +12,15 @@ import { commitmentOf, MaskerLast4, maskerWithFingerprint } from "../../src/laye
 import { makeCodeSenderDouble, testVerificationSettings } from "../../src/layers/memory/code-sender.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
 import { EventLog } from "../../src/services/event-log.js"
+import { PhonePolicies } from "../../src/services/phone-policy.js"
 import { UserRepo } from "../../src/services/user-repo.js"
-import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo } from "../support/memory.js"
+import {
+  makeMemoryStore,
+  memoryEventLog,
+  memoryIdempotency,
+  memoryPhonePolicies,
+  memoryRepo
+} from "../support/memory.js"
 
 const service: Principal = {
   organizationId: "org_a",
@@ -41,7 +48,8 @@ describe("ErasePersonalData (program, with doubles)", () => {
         Layer.succeed(CurrentPrincipal, service),
         MaskerLast4,
         makeCodeSenderDouble().layer,
-        testVerificationSettings(() => "")
+        testVerificationSettings(() => ""),
+        Layer.sync(PhonePolicies, memoryPhonePolicies)
       )
       for (const userId of ["u1", "u2"]) {
         yield* createUser({ userId, phoneNumber: null }).pipe(Effect.provide(layer))
@@ -70,7 +78,8 @@ describe("ErasePersonalData (program, with doubles)", () => {
         Layer.succeed(CurrentPrincipal, service),
         maskerWithFingerprint("erase-personal-data-fingerprint-key-0123"),
         makeCodeSenderDouble().layer,
-        testVerificationSettings(() => "")
+        testVerificationSettings(() => ""),
+        Layer.sync(PhonePolicies, memoryPhonePolicies)
       )
       yield* createUser({ userId: "u1", phoneNumber: "+14155552671" }).pipe(Effect.provide(layer))
       yield* updatePhoneNumber({ userId: "u1", phoneNumber: "+442079460958", ifMatch: undefined }).pipe(

@@ -12,8 +12,15 @@ import { makeCodeSenderDouble, testVerificationSettings } from "../../src/layers
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
 import { VersionConflict } from "../../src/services/errors.js"
 import { EventLog } from "../../src/services/event-log.js"
+import { PhonePolicies } from "../../src/services/phone-policy.js"
 import { UserRepo } from "../../src/services/user-repo.js"
-import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "../support/memory.js"
+import {
+  makeMemoryStore,
+  memoryEventLog,
+  memoryPhonePolicies,
+  memoryRepo,
+  type MemoryStore
+} from "../support/memory.js"
 
 const service: Principal = {
   organizationId: "org_a",
@@ -30,7 +37,8 @@ const layer = (store: MemoryStore, principal: Principal, repo = memoryRepo(store
     Layer.succeed(CurrentPrincipal, principal),
     MaskerLast4,
     makeCodeSenderDouble().layer,
-    testVerificationSettings(() => "")
+    testVerificationSettings(() => ""),
+    Layer.sync(PhonePolicies, memoryPhonePolicies)
   )
 
 const seeded = async () => {

@@ -7,6 +7,7 @@ import { UserEvent } from "../../domain/events.js"
 import * as Http from "../../http/errors.js"
 import { withProblems } from "../../http/problems.js"
 import * as Ports from "../../services/errors.js"
+import { PhoneNumberNotAllowed, VerificationRateLimited } from "../../services/phone-policy.js"
 import { Authentication, UserId } from "../common.js"
 
 const PhoneNumberInput = Schema.NullOr(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))).annotations({
@@ -152,6 +153,9 @@ const COMMAND_PROBLEMS = [
   Ports.StoreUnavailable
 ]
 
+/** A requested verified change can meet the organization's phone policy and its code delivery too. */
+const VERIFICATION_PROBLEMS = [PhoneNumberNotAllowed, VerificationRateLimited, Ports.CodeDeliveryUnavailable]
+
 const READ_PROBLEMS = [Http.InvalidRequest, Domain.UserNotFound, Ports.Forbidden, Ports.StoreUnavailable]
 
 const IdPath = HttpApiSchema.param("id", UserId)
@@ -178,7 +182,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .setHeaders(CommandHeaders)
       .addSuccess(CommandResponse)
       .addSuccess(PendingChangeResponse.annotations(HttpApiSchema.annotations({ status: 202 })))
-      .pipe(withProblems(...COMMAND_PROBLEMS, Ports.CodeDeliveryUnavailable))
+      .pipe(withProblems(...COMMAND_PROBLEMS, ...VERIFICATION_PROBLEMS))
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")
       .annotate(
         OpenApi.Description,

@@ -150,6 +150,16 @@ describe("UpdatePhoneNumber with verification, then ConfirmPhoneNumberChange", (
     expect((await confirm(requested.body.verificationCode, { token: user })).status).toBe(200)
   })
 
+  it("with an Idempotency-Key, an answer holding a code is not kept: the retry gets a new change and code", async () => {
+    const headers = { "idempotency-key": `key-${userId}` }
+    const first = await request({ phoneNumber: NEW, verification: "return-code" }, { headers })
+    const retry = await request({ phoneNumber: NEW, verification: "return-code" }, { headers })
+    expect(retry.status).toBe(202)
+    expect(retry.headers.get("idempotent-replayed")).toBeNull()
+    expect(retry.body.pendingChange.id).not.toBe(first.body.pendingChange.id)
+    expect(f.query("SELECT * FROM idempotency_keys WHERE response_body LIKE '%verificationCode%'")).toEqual([])
+  })
+
   it("a wrong code is a 422 with attemptsLeft; the fifth is a 410 and the change is gone, the right code too", async () => {
     const requested = await request({ phoneNumber: NEW, verification: "return-code" })
     const code: string = requested.body.verificationCode

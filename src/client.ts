@@ -23,9 +23,11 @@ export {
   CreateUserBody,
   EventPageResponse,
   MarkPhoneNumberVerifiedBody,
+  PendingChangeResponse,
   UpdatePhoneNumberBody,
   UserResponse
 } from "./api/users/Api.js"
+export { CodeDeliveryBody, CodeDeliveryResponse, ConfirmPhoneNumberChangeBody } from "./api/verification/Api.js"
 export {
   CreateWebhookBody,
   Delivery,
@@ -50,6 +52,8 @@ export {
   UserCreated,
   UserEvent,
   UserPersonalDataErased,
+  UserPhoneNumberChangeRequested,
+  UserPhoneNumberReleased,
   UserPhoneNumberUpdated,
   UserPhoneNumberVerified
 } from "./domain/events.js"

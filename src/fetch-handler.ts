@@ -6,7 +6,7 @@ import { HealthHandlers } from "./api/health/Http.js"
 import { UsersHandlers } from "./api/users/Http.js"
 import { VerificationHandlers } from "./api/verification/Http.js"
 import { WebhooksHandlers } from "./api/webhooks/Http.js"
-import { WebhookCodeSender } from "./app/code-delivery.js"
+import { WebhookCodeSender, withDevFallback } from "./app/code-delivery.js"
 import { codeHasher, derivedCodeKey } from "./app/verification-code.js"
 import { webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { WebhookSettings } from "./app/webhooks.js"
@@ -74,6 +74,8 @@ export interface VerificationOptions {
   readonly codeKey?: string | undefined
   /** Default: signed delivery to the organization's code-delivery endpoint. */
   readonly codeSender?: Layer.Layer<CodeSender, never, PhoneVerificationStore | WebhookSettings> | undefined
+  /** Local dev mode: where codes go when the organization has no code-delivery endpoint. */
+  readonly devSink?: Layer.Layer<CodeSender> | undefined
   /** Resolve the endpoint's host before sending (DNS rebinding); where node:dns exists. */
   readonly checkAddresses?: boolean | undefined
 }
@@ -113,9 +115,11 @@ const verificationLayer = (options: HandlerOptions) => {
     checkAddresses: verification?.checkAddresses === true,
     urlRules: { allowLoopback: options.webhooks?.allowLoopback === true, allowedHosts: options.webhooks?.allowedHosts }
   })
+  const signed = WebhookCodeSender.pipe(Layer.provide(transport))
   return Layer.merge(
     Layer.succeed(VerificationSettings, { hashCode: codeHasher(key) }),
-    verification?.codeSender ?? WebhookCodeSender.pipe(Layer.provide(transport))
+    verification?.codeSender ??
+      (verification?.devSink === undefined ? signed : withDevFallback(signed, verification.devSink))
   )
 }
 

@@ -74,8 +74,8 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
       },
       verification: {
         codeKey: config.verificationCodeKey,
-        // Local dev mode prints codes on the console; otherwise they go to the organization's endpoint.
-        ...(config.devState !== undefined ? { codeSender: DevCodeSender } : {}),
+        // Local dev mode prints the codes of an organization without a code-delivery endpoint on the console.
+        ...(config.devState !== undefined ? { devSink: DevCodeSender } : {}),
         checkAddresses: !config.webhookAllowLoopback
       },
       docs: DocsInline

@@ -91,6 +91,22 @@ export const WebhookCodeSender = Layer.effect(
   })
 )
 
+/** Local dev mode: an organization without a code-delivery endpoint gets its codes on the server's console. */
+export const withDevFallback = <E, R>(
+  primary: Layer.Layer<CodeSender, E, R>,
+  fallback: Layer.Layer<CodeSender>
+): Layer.Layer<CodeSender, E, R> =>
+  Layer.effect(
+    CodeSender,
+    Effect.gen(function*() {
+      const [sender, dev] = [yield* CodeSender, yield* Effect.provide(CodeSender, fallback)]
+      return {
+        send: (delivery: CodeDelivery) =>
+          Effect.catchIf(sender.send(delivery), (error) => error.reason === "not-configured", () => dev.send(delivery))
+      }
+    })
+  ).pipe(Layer.provide(primary))
+
 export interface CodeDeliveryView {
   readonly url: string
   /** whsec_…: the code-delivery endpoint checks the signature with it. */

@@ -9,7 +9,8 @@ export const Scopes = {
   erase: "users:erase",
   readPii: "users:pii:read",
   auditRead: "audit:read",
-  webhooksWrite: "webhooks:write"
+  webhooksWrite: "webhooks:write",
+  codeReturn: "phone:code:return"
 } as const
 
 const missingScope = (scope: string) =>

@@ -11,6 +11,7 @@ import { Forbidden } from "../services/errors.js"
 import { currentKeyedWrite } from "../services/idempotency.js"
 import { Masker } from "../services/masker.js"
 import { UserRepo } from "../services/user-repo.js"
+import { Scopes } from "./authorize.js"
 import { commandMetadata, uuidv7 } from "./context.js"
 import { PreconditionFailed } from "./errors.js"
 import { checkBeforeCode } from "./phone-policy-seam.js"
@@ -18,7 +19,7 @@ import { wakeRelay } from "./relay-signal.js"
 import { type CommandResult, type IfMatch, retryOnConflict } from "./run-command.js"
 import { generateCode } from "./verification-code.js"
 
-export const RETURN_CODE_SCOPE = "phone:code:return"
+export const RETURN_CODE_SCOPE = Scopes.codeReturn
 
 const mayReturnCode = (principal: Principal) =>
   principal.actor.type === "service" && principal.scopes.has(RETURN_CODE_SCOPE)

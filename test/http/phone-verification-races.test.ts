@@ -13,7 +13,10 @@ beforeAll(async () => {
 afterAll(() => f.dispose())
 beforeEach(async () => {
   const tenant = await f.newTenant()
-  const token = await f.serviceToken("users:read users:write users:erase users:pii:read phone:code:return", tenant.organizationId)
+  const token = await f.serviceToken(
+    "users:read users:write users:erase users:pii:read phone:code:return",
+    tenant.organizationId
+  )
   client = {
     send: async (method, path, body) => {
       const answer = await call(f.fetch, method, path, { token, apiKey: tenant.apiKey, body })

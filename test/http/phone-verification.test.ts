@@ -6,7 +6,8 @@
 import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { Webhook } from "standardwebhooks"
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
+import { DevCodeSender, recentDevCodes } from "../../src/layers/code-sender-dev.js"
 import { CodeLimits, PhonePolicies, PhonePolicy } from "../../src/services/phone-policy.js"
 import { type Answer, call, expectProblem } from "../support/client.js"
 import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
@@ -370,3 +371,37 @@ describe("the organization's phone policy in the verified change", () => {
 })
 
 void ({} as Answer)
+
+describe("local dev mode: codes of an organization without an endpoint on the console", () => {
+  it("prints the code with the masked number through the Logger, keeps it for tooling, and it confirms", async () => {
+    const dev = await makeSqliteFixture({ verification: { devSink: DevCodeSender } })
+    const lines: Array<string> = []
+    const spy = vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) =>
+      void lines.push(args.join(" "))
+    )
+    try {
+      const token = await dev.serviceToken("users:read users:write", dev.tenant.organizationId)
+      const auth = { token, apiKey: dev.tenant.apiKey }
+      expect((await call(dev.fetch, "POST", "/users", { ...auth, body: { id: "u1", phoneNumber: OLD } })).status)
+        .toBe(201)
+      const requested = await call(dev.fetch, "POST", "/users/u1/UpdatePhoneNumber", {
+        ...auth,
+        body: { phoneNumber: NEW, verification: "send-code" }
+      })
+      expect(requested.status).toBe(202)
+      const [shown] = recentDevCodes()
+      expect(shown).toMatchObject({ userId: "u1", maskedPhoneNumber: "****2671" })
+      const printed = lines.find((line) => line.includes(shown!.code))
+      expect(printed).toContain("****2671")
+      expect(printed).not.toContain("5552671")
+      const confirmed = await call(dev.fetch, "POST", "/users/u1/ConfirmPhoneNumberChange", {
+        ...auth,
+        body: { code: shown!.code }
+      })
+      expect(confirmed.status).toBe(200)
+    } finally {
+      spy.mockRestore()
+      await dev.dispose()
+    }
+  })
+})

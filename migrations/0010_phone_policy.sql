@@ -30,6 +30,10 @@ ALTER TABLE users ADD COLUMN phone_number_key TEXT;
 CREATE INDEX IF NOT EXISTS users_phone_number_key ON users (organization_id, phone_number_key)
 WHERE phone_number_key IS NOT NULL;
 
+-- Numbers not keyed yet (written before this migration): the next lookup of their organization keys them.
+CREATE INDEX IF NOT EXISTS users_phone_number_unkeyed ON users (organization_id)
+WHERE phone_number IS NOT NULL AND phone_number_key IS NULL;
+
 CREATE TRIGGER IF NOT EXISTS users_number_key_needs_number_insert
 BEFORE INSERT ON users
 WHEN NEW.phone_number IS NULL AND NEW.phone_number_key IS NOT NULL

@@ -19,6 +19,15 @@ import { Problem } from "./http/problems.js"
 export { AuditHeadResponse, FeedEntry, FeedResponse } from "./api/audit/Api.js"
 export { UserId } from "./api/common.js"
 export {
+  LookupMatch,
+  LookupUsersBody,
+  LookupUsersResponse,
+  PhoneLookupRecord,
+  PhoneLookupsResponse,
+  PhonePolicy,
+  PhonePolicyResponse
+} from "./api/phones/Api.js"
+export {
   CommandResponse,
   CreateUserBody,
   EventPageResponse,
@@ -58,6 +67,7 @@ export {
   UserPhoneNumberVerified
 } from "./domain/events.js"
 export { MaskedPhoneNumber } from "./domain/masked-phone-number.js"
+export { CodeLimits, LINE_TYPES, LineType, RegionCode, REGIONS } from "./domain/phone-policy-schema.js"
 export { UsersApi } from "./http/api.js"
 export { Problem } from "./http/problems.js"
 export { generateWebhookSecret, signWebhook, WEBHOOK_HEADERS, webhookHeaders } from "./webhooks/signature.js"

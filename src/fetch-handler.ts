@@ -3,6 +3,7 @@ import { type HttpApi, HttpApiBuilder, HttpMiddleware, HttpServer } from "@effec
 import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
 import { AuditHandlers } from "./api/audit/Http.js"
 import { HealthHandlers } from "./api/health/Http.js"
+import { PhonesHandlers } from "./api/phones/Http.js"
 import { UsersHandlers } from "./api/users/Http.js"
 import { VerificationHandlers } from "./api/verification/Http.js"
 import { WebhooksHandlers } from "./api/webhooks/Http.js"
@@ -19,6 +20,7 @@ import { requestHasher } from "./http/request-hash.js"
 import { OPENAPI_PATH } from "./http/routes.js"
 import { JsonLoggerLive } from "./layers/logger.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
+import { phoneNumberKeysLayer } from "./layers/phone-number-keys.js"
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import type { Auth } from "./services/auth.js"
 import { type CodeSender, VerificationSettings } from "./services/code-sender.js"
@@ -27,6 +29,7 @@ import type { Idempotency } from "./services/idempotency.js"
 import type { Masker } from "./services/masker.js"
 import type { PhonePolicies } from "./services/phone-policy.js"
 import type { PhoneVerificationStore } from "./services/phone-verification.js"
+import type { UserLookup } from "./services/user-lookup.js"
 import type { UserRepo } from "./services/user-repo.js"
 import { RelaySignal, type WebhookStore } from "./services/webhooks.js"
 
@@ -39,6 +42,7 @@ export type Services =
   | WebhookStore
   | PhoneVerificationStore
   | PhonePolicies
+  | UserLookup
 
 export interface FetchHandler {
   readonly fetch: (request: Request) => Promise<Response>
@@ -130,6 +134,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   const base = Layer.mergeAll(
     withFingerprints(services, options.phoneFingerprintKey),
     webhookLayer(options.webhooks),
+    phoneNumberKeysLayer(options.phoneFingerprintKey, options.idempotencyHashKey),
     JsonLoggerLive
   )
   const store = Layer.provideMerge(verificationLayer(options), base)
@@ -138,7 +143,14 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   const jobs = ManagedRuntime.make(store, memoMap)
   const running = new Set<() => Promise<void>>()
   const api = HttpApiBuilder.api(UsersApi).pipe(
-    Layer.provide([UsersHandlers, AuditHandlers, WebhooksHandlers, HealthHandlers, VerificationHandlers]),
+    Layer.provide([
+      UsersHandlers,
+      AuditHandlers,
+      WebhooksHandlers,
+      HealthHandlers,
+      VerificationHandlers,
+      PhonesHandlers
+    ]),
     Layer.provide(AuthenticationLive),
     Layer.provide(requestHasher(options.idempotencyHashKey))
   )

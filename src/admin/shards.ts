@@ -23,8 +23,11 @@ export const routeOrganizationSql = (organizationId: string, shard: number | nul
 /** The users' versions, events and checkpoints stay, frozen, and still verify there. */
 export const forgetMovedOrganizationSql = (organizationId: string): string => {
   const id = sqlString(organizationId)
-  return `UPDATE users SET phone_number = NULL WHERE organization_id = ${id};\n` +
+  return `UPDATE users SET phone_number = NULL, phone_number_key = NULL WHERE organization_id = ${id};\n` +
     `DELETE FROM phone_fingerprints WHERE organization_id = ${id};\n` +
+    `DELETE FROM phone_policies WHERE organization_id = ${id};\n` +
+    `DELETE FROM phone_lookups WHERE organization_id = ${id};\n` +
+    `DELETE FROM verification_code_counts WHERE organization_id = ${id};\n` +
     `DELETE FROM idempotency_keys WHERE organization_id = ${id};\n` +
     `DELETE FROM webhook_attempts WHERE subscription_id IN ` +
     `(SELECT id FROM webhook_subscriptions WHERE organization_id = ${id});\n` +
@@ -47,6 +50,7 @@ const USER_COLUMNS = [
   "organization_id",
   "id",
   "phone_number",
+  "phone_number_key",
   "phone_number_verified",
   "erased_at",
   "version",
@@ -67,6 +71,27 @@ const EVENT_COLUMNS = [
   "prev_hash",
   "hash",
   "organization_sequence"
+]
+const POLICY_COLUMNS = ["organization_id", "policy", "updated_at"]
+const LOOKUP_COLUMNS = [
+  "organization_id",
+  "sequence",
+  "id",
+  "occurred_at",
+  "actor",
+  "request_id",
+  "numbers_count",
+  "matches_count",
+  "masked_phone_numbers"
+]
+const CODE_COUNT_COLUMNS = [
+  "organization_id",
+  "limit_name",
+  "subject",
+  "window_start",
+  "window_end",
+  "count",
+  "quota"
 ]
 const CHECKPOINT_COLUMNS = [
   "organization_id",
@@ -182,6 +207,11 @@ export const exportOrganizationSql = <E>(
     const fingerprints = yield* select(`SELECT ${FINGERPRINT_COLUMNS.join(", ")} FROM phone_fingerprints WHERE ${of}`)
     const redacted = yield* select(`SELECT ${REDACTED_COLUMNS.join(", ")} FROM redacted_events WHERE ${of}`)
     const keys = yield* select(`SELECT ${IDEMPOTENCY_COLUMNS.join(", ")} FROM idempotency_keys WHERE ${of}`)
+    const policies = yield* select(`SELECT ${POLICY_COLUMNS.join(", ")} FROM phone_policies WHERE ${of}`)
+    const lookups = yield* select(`SELECT ${LOOKUP_COLUMNS.join(", ")} FROM phone_lookups WHERE ${of}`)
+    const codeCounts = yield* select(
+      `SELECT ${CODE_COUNT_COLUMNS.join(", ")} FROM verification_code_counts WHERE ${of}`
+    )
     const subscriptions = yield* select(
       `SELECT ${SUBSCRIPTION_COLUMNS.join(", ")} FROM webhook_subscriptions WHERE ${of}`
     )
@@ -228,6 +258,9 @@ export const exportOrganizationSql = <E>(
     for (const row of redacted) statements.push(insert("redacted_events", REDACTED_COLUMNS, row))
     for (const checkpoint of checkpoints) statements.push(insert("audit_checkpoints", CHECKPOINT_COLUMNS, checkpoint))
     for (const key of keys) statements.push(insert("idempotency_keys", IDEMPOTENCY_COLUMNS, key))
+    for (const row of policies) statements.push(insert("phone_policies", POLICY_COLUMNS, row))
+    for (const row of lookups) statements.push(insert("phone_lookups", LOOKUP_COLUMNS, row))
+    for (const row of codeCounts) statements.push(insert("verification_code_counts", CODE_COUNT_COLUMNS, row))
     for (const subscription of subscriptions) {
       statements.push(insert("webhook_subscriptions", SUBSCRIPTION_COLUMNS, subscription))
     }

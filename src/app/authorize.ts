@@ -10,7 +10,9 @@ export const Scopes = {
   readPii: "users:pii:read",
   auditRead: "audit:read",
   webhooksWrite: "webhooks:write",
-  codeReturn: "phone:code:return"
+  codeReturn: "phone:code:return",
+  policyWrite: "policy:write",
+  lookup: "users:lookup"
 } as const
 
 const missingScope = (scope: string) =>
@@ -55,6 +57,11 @@ export const authorizeVerify = (principal: Principal): Effect.Effect<void, Forbi
 export const authorizeErase = (principal: Principal, userId: string) => selfOrScope(principal, userId, Scopes.erase)
 
 export const authorizeAuditRead = (principal: Principal) => serviceWith(principal, Scopes.auditRead)
+
+export const authorizePolicyWrite = (principal: Principal) => serviceWith(principal, Scopes.policyWrite)
+
+/** A service finding users by number: never a user, whose token could then probe who holds a number. */
+export const authorizeLookup = (principal: Principal) => serviceWith(principal, Scopes.lookup)
 
 /** Reading routes too: they show where events go. */
 export const authorizeWebhooks = (principal: Principal) => serviceWith(principal, Scopes.webhooksWrite)

@@ -1,6 +1,7 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AuditGroup } from "../api/audit/Api.js"
 import { HealthGroup } from "../api/health/Api.js"
+import { PhonesGroup } from "../api/phones/Api.js"
 import { UsersGroup } from "../api/users/Api.js"
 import { VerificationGroup } from "../api/verification/Api.js"
 import { WebhooksGroup } from "../api/webhooks/Api.js"
@@ -37,6 +38,7 @@ export class UsersApi extends HttpApi.make("users-api")
   .add(AuditGroup)
   .add(WebhooksGroup)
   .add(HealthGroup)
+  .add(PhonesGroup)
   .add(VerificationGroup)
   .addError(FrameworkDecodeProblem!)
   .annotate(OpenApi.Title, "users-api")

@@ -92,7 +92,7 @@ export const edgeMiddleware = (sink: LogSink) =>
             requestId: edge.requestId,
             serverRequestId,
             method: request.method,
-            route: routeTemplate(request.url),
+            route: routeTemplate(request.url, request.method),
             status: response.status,
             durationMs: Date.now() - started,
             organizationId: edge.organizationId,

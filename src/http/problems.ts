@@ -8,9 +8,10 @@ import * as Schema from "effect/Schema"
 import { CurrentRequest } from "../app/context.js"
 import * as App from "../app/errors.js"
 import * as Domain from "../domain/errors.js"
+import { PhoneNumberNotAllowed } from "../domain/phone-policy-schema.js"
 import { type ProblemSpec, problemSpecOf, problemSpecOfError } from "../domain/problem.js"
+import { VerificationRateLimited } from "../services/code-limits.js"
 import * as Ports from "../services/errors.js"
-import { PhoneNumberNotAllowed, VerificationRateLimited } from "../services/phone-policy.js"
 import * as Http from "./errors.js"
 
 export class Problem extends Schema.Class<Problem>("Problem")({
@@ -44,6 +45,7 @@ export const ERRORS = [
   Domain.NoPendingChange,
   Domain.VerificationExpired,
   Domain.InvalidVerificationCode,
+  PhoneNumberNotAllowed,
   Ports.Unauthenticated,
   Ports.Forbidden,
   Ports.IdentityProviderUnavailable,
@@ -52,7 +54,6 @@ export const ERRORS = [
   Ports.PhoneNumberInUse,
   Ports.IdempotencyKeyInUse,
   Ports.CodeDeliveryUnavailable,
-  PhoneNumberNotAllowed,
   VerificationRateLimited,
   App.PreconditionFailed,
   App.OrganizationNotFound,

@@ -25,6 +25,7 @@ import { DOCS_SCRIPT_PATH } from "../../src/http/docs.js"
 import { expectProblem } from "../support/client.js"
 import { eventually } from "../support/eventually.js"
 import { startReceiver } from "../support/webhook-receiver.js"
+import { phonePolicyConformance } from "./phone-policy.js"
 import { phoneVerificationCases } from "./phone-verification.js"
 import type { Target } from "./runtimes.js"
 
@@ -1482,6 +1483,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
   })
 
   phoneVerificationCases({ target: t, send, newUser, nextNumber: numbers.next })
+  phonePolicyConformance(t, observations)
 
   describe("personal data never leaks", () => {
     it("no event of any user this suite touched holds a raw number", async () => {

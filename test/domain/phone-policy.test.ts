@@ -1,6 +1,7 @@
 import { Either, Schema } from "effect"
+import { getCountries } from "libphonenumber-js/max"
 import { describe, expect, it } from "vitest"
-import { checkNumberAllowed, DEFAULT_PHONE_POLICY, PhonePolicy } from "../../src/domain/phone-policy.js"
+import { checkNumberAllowed, DEFAULT_PHONE_POLICY, PhonePolicy, REGIONS } from "../../src/domain/phone-policy.js"
 import type { E164 } from "../../src/domain/phone.js"
 
 const FR_MOBILE = "+33612345678" as E164
@@ -66,5 +67,11 @@ describe("PhonePolicy", () => {
     ["an unknown onVerifiedConflict", { onVerifiedConflict: "steal" }]
   ])("refuses %s", (_, input) => {
     expect(Either.isLeft(decode(input))).toBe(true)
+  })
+})
+
+describe("REGIONS", () => {
+  it("is libphonenumber's list of regions, kept apart so the client need not load libphonenumber", () => {
+    expect(REGIONS).toEqual([...getCountries()].sort())
   })
 })

@@ -52,7 +52,7 @@ describe("migrations/0008 over events that carry fingerprints", () => {
     expect(db.prepare("SELECT name FROM d1_migrations WHERE name LIKE '0008%'").all()).toEqual([])
 
     db.exec("DROP TRIGGER block_redaction")
-    expect(applyMigrations(db)).toBe(1)
+    expect(applyMigrations(db, readMigrations().filter((m) => m.name < "0009"))).toBe(1)
     expect(db.prepare("SELECT aggregate_id, version FROM redacted_events").all()).toEqual([
       { aggregate_id: "gone", version: 1 }
     ])

@@ -68,7 +68,9 @@ describe("npm run dev:credentials", () => {
       "users:erase",
       "users:pii:read",
       "audit:read",
-      "webhooks:write"
+      "webhooks:write",
+      "policy:write",
+      "users:lookup"
     ])
     expect(admin.exp! - admin.iat!).toBe(24 * 60 * 60)
   })

@@ -4,10 +4,11 @@ import * as Schema from "effect/Schema"
 import * as App from "../../app/errors.js"
 import * as Domain from "../../domain/errors.js"
 import { UserEvent } from "../../domain/events.js"
+import { PhoneNumberNotAllowed } from "../../domain/phone-policy-schema.js"
 import * as Http from "../../http/errors.js"
 import { withProblems } from "../../http/problems.js"
+import { VerificationRateLimited } from "../../services/code-limits.js"
 import * as Ports from "../../services/errors.js"
-import { PhoneNumberNotAllowed, VerificationRateLimited } from "../../services/phone-policy.js"
 import { Authentication, UserId } from "../common.js"
 
 const PhoneNumberInput = Schema.NullOr(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))).annotations({

@@ -4,6 +4,7 @@ import type { Checkpoint } from "../../audit/checkpoint.js"
 import type { StoredEvent } from "../../audit/verify.js"
 import type { E164 } from "../../domain/phone.js"
 import type { User, UserEvent } from "../../domain/user.js"
+import type { NumberKeying } from "../../services/phone-number-keys.js"
 import type { Change } from "../../services/user-repo.js"
 import type { ChainedEvent } from "../../services/webhooks.js"
 import {
@@ -174,39 +175,50 @@ export const checkpointParams = (c: Checkpoint): ReadonlyArray<string | number |
 const DELETE_USER_IDEMPOTENCY_RECORDS = "DELETE FROM idempotency_keys " +
   "WHERE organization_id = ? AND user_id = ? AND state = 'completed'"
 
+const keyOf = (phoneNumber: E164 | null, numberKey: NumberKeying["keyOf"] | undefined) =>
+  phoneNumber === null || numberKey === undefined ? null : numberKey(phoneNumber)
+
 /** One change as one atomic unit: the row first (the triggers expect it), then the event. */
 export const changeStatements = (
   change: Change,
   link: EventLink,
+  numberKey?: NumberKeying["keyOf"],
   releasedLink?: EventLink
 ): ReadonlyArray<Statement> =>
   change.event.type === "UserPersonalDataErased"
     ? [
-      ...rowAndEvent(change, link),
+      ...rowAndEvent(change, link, numberKey),
       { sql: DELETE_USER_IDEMPOTENCY_RECORDS, params: [change.state.organizationId, change.state.id] },
       ...forgetStatements(change.state.organizationId, change.state.id),
       clearPending(change.state)
     ]
     : [
       ...(change.released !== undefined && releasedLink !== undefined
-        ? [...rowAndEvent(change.released, releasedLink), ...fingerprintStatements(change.released)]
+        ? [...rowAndEvent(change.released, releasedLink, numberKey), ...fingerprintStatements(change.released)]
         : []),
-      ...rowAndEvent(change, link),
+      ...rowAndEvent(change, link, numberKey),
       ...fingerprintStatements(change),
       ...pendingStatements(change)
     ]
 
-const rowAndEvent = ({ event, state }: Pick<Change, "event" | "state">, link: EventLink): ReadonlyArray<Statement> => [
+// The lookup key is written with the number and cleared with it (migrations/0010).
+const rowAndEvent = (
+  { event, state }: Pick<Change, "event" | "state">,
+  link: EventLink,
+  numberKey: NumberKeying["keyOf"] | undefined
+): ReadonlyArray<Statement> => [
   state.version === 1
     ? {
       // A concurrent create must lose on the user's key (retried, then user-already-exists), not on the number
       // (which would tell the loser it is held): without this ON CONFLICT SQLite reports the number's index first.
-      sql: "INSERT INTO users (organization_id, id, phone_number, phone_number_verified, erased_at, version, " +
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (organization_id, id) DO NOTHING",
+      sql:
+        "INSERT INTO users (organization_id, id, phone_number, phone_number_key, phone_number_verified, erased_at, " +
+        "version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (organization_id, id) DO NOTHING",
       params: [
         state.organizationId,
         state.id,
         state.phoneNumber,
+        keyOf(state.phoneNumber, numberKey),
         state.phoneNumberVerified ? 1 : 0,
         state.erasedAt,
         event.occurredAt,
@@ -214,10 +226,11 @@ const rowAndEvent = ({ event, state }: Pick<Change, "event" | "state">, link: Ev
       ]
     }
     : {
-      sql: "UPDATE users SET phone_number = ?, phone_number_verified = ?, erased_at = ?, version = ?, updated_at = ? " +
-        "WHERE organization_id = ? AND id = ? AND version = ?",
+      sql: "UPDATE users SET phone_number = ?, phone_number_key = ?, phone_number_verified = ?, erased_at = ?, " +
+        "version = ?, updated_at = ? WHERE organization_id = ? AND id = ? AND version = ?",
       params: [
         state.phoneNumber,
+        keyOf(state.phoneNumber, numberKey),
         state.phoneNumberVerified ? 1 : 0,
         state.erasedAt,
         state.version,

@@ -6,6 +6,7 @@ import { type Checkpoint, headsOf, nextCheckpoint } from "../../audit/checkpoint
 import { StoreUnavailable } from "../../services/errors.js"
 import { EventLog } from "../../services/event-log.js"
 import { currentKeyedWrite } from "../../services/idempotency.js"
+import { PhoneNumberKeys } from "../../services/phone-number-keys.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { messageOf, unavailable } from "./driver.js"
 import { keepAnswer } from "./idempotency-store.js"
@@ -45,13 +46,14 @@ export const SqlUserRepo = Layer.effect(
           )),
       commit: (change) =>
         Effect.flatMap(shards.of(change.state.organizationId), ({ driver }) => {
-          const released = change.released
-          const statements = changeStatements(
-            change,
-            nextLink(change.previousHash, change.event),
-            released === undefined ? undefined : nextLink(released.previousHash, released.event)
-          )
-          return Effect.flatMap(FiberRef.get(currentKeyedWrite), (keyed) => {
+          return Effect.flatMap(Effect.zip(FiberRef.get(currentKeyedWrite), PhoneNumberKeys), ([keyed, keys]) => {
+            const released = change.released
+            const statements = changeStatements(
+              change,
+              nextLink(change.previousHash, change.event),
+              keys.keying?.keyOf,
+              released === undefined ? undefined : nextLink(released.previousHash, released.event)
+            )
             if (keyed === undefined) return driver.write(statements, change.state.id)
             const written = { aggregateId: change.state.id, version: change.state.version, event: change.event }
             return Effect.flatMap(Clock.currentTimeMillis, (now) =>

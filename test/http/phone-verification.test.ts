@@ -7,6 +7,7 @@ import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { Webhook } from "standardwebhooks"
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
+import { verifyFeed } from "../../src/client.js"
 import { DevCodeSender, recentDevCodes } from "../../src/layers/code-sender-dev.js"
 import { CodeLimits, PhonePolicies, PhonePolicy } from "../../src/services/phone-policy.js"
 import { type Answer, call, expectProblem } from "../support/client.js"
@@ -234,6 +235,15 @@ describe("UpdatePhoneNumber with verification, then ConfirmPhoneNumberChange", (
       data: { maskedPhoneNumber: "****2671", reason: "verified-by-another-user" }
     })
     expect(events.body.events[1].metadata.requestId).toBe(confirmed.body.event.metadata.requestId)
+    // Both chains, the feed and the audit head verify with the new event types in them.
+    const auditor = await f.serviceToken("audit:read", tenant.organizationId)
+    const head = await call(f.fetch, "GET", `/organizations/${tenant.organizationId}/audit/head`, as(auditor))
+    const feed = await call(f.fetch, "GET", `/organizations/${tenant.organizationId}/events?limit=100`, as(auditor))
+    expect(feed.body.events.map((e: { event: { type: string } }) => e.event.type)).toEqual(expect.arrayContaining([
+      "UserPhoneNumberChangeRequested",
+      "UserPhoneNumberReleased"
+    ]))
+    expect(await verifyFeed(feed.body.events, head.body)).toMatchObject({ ok: true })
   })
 
   it("a verified holder keeps its number: 409 phone-number-in-use, and the change stays pending", async () => {

@@ -5,12 +5,18 @@
  */
 import Database from "better-sqlite3"
 import { Effect } from "effect"
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
 import { Webhook } from "standardwebhooks"
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
 import { verifyFeed } from "../../src/client.js"
-import { DevCodeSender, recentDevCodes } from "../../src/layers/code-sender-dev.js"
+import { DEV_CODES_FILE, devCodeSender, recentDevCodes } from "../../src/layers/code-sender-dev.js"
 import { CodeLimits, PhonePolicies, PhonePolicy } from "../../src/services/phone-policy.js"
 import { type Answer, call, expectProblem } from "../support/client.js"
+import { BIN, ROOT } from "../support/processes.js"
 import { makeSqliteFixture, type SqliteFixture, type Tenant } from "../support/sqlite-fixture.js"
 import { type Receiver, startReceiver } from "../support/webhook-receiver.js"
 
@@ -384,7 +390,8 @@ void ({} as Answer)
 
 describe("local dev mode: codes of an organization without an endpoint on the console", () => {
   it("prints the code with the masked number through the Logger, keeps it for tooling, and it confirms", async () => {
-    const dev = await makeSqliteFixture({ verification: { devSink: DevCodeSender } })
+    const dataDir = mkdtempSync(join(tmpdir(), "users-api-dev-codes-"))
+    const dev = await makeSqliteFixture({ verification: { devSink: devCodeSender(join(dataDir, DEV_CODES_FILE)) } })
     const lines: Array<string> = []
     const spy = vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) =>
       void lines.push(args.join(" "))
@@ -409,9 +416,17 @@ describe("local dev mode: codes of an organization without an endpoint on the co
         body: { code: shown!.code }
       })
       expect(confirmed.status).toBe(200)
+      // What `npm run dev:codes` reads from the data directory, with the raw number nowhere.
+      expect(readFileSync(join(dataDir, DEV_CODES_FILE), "utf8")).not.toContain("5552671")
+      const { stdout } = await promisify(execFile)(BIN.bun, ["scripts/dev-codes.ts"], {
+        cwd: ROOT,
+        env: { ...process.env, USERS_API_DATA_DIR: dataDir }
+      })
+      expect(stdout.split("\n")[0]).toBe(`${shown!.code}  u1  ****2671  until ${shown!.expiresAt}`)
     } finally {
       spy.mockRestore()
       await dev.dispose()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   })
 })

@@ -2,10 +2,12 @@
  * Each organization's phone policy and its count of verification codes. `takeCodeAllowance` counts one code against
  * the three limits in one atomic write, or counts nothing and fails with what the 429's headers need.
  */
-import { Context, type Effect } from "effect"
+import { Context, Effect } from "effect"
 import type { PhonePolicy } from "../domain/phone-policy-schema.js"
+import type { E164 } from "../domain/phone.js"
 import type { VerificationRateLimited } from "./code-limits.js"
 import type { StoreUnavailable } from "./errors.js"
+import { PhoneNumberKeys } from "./phone-number-keys.js"
 
 export { CODE_LIMITS, type CodeLimitName, rateLimited, VerificationRateLimited, windowOf } from "./code-limits.js"
 
@@ -37,3 +39,7 @@ export class PhonePolicies extends Context.Tag("users-api/PhonePolicies")<PhoneP
     request: CodeAllowanceRequest
   ) => Effect.Effect<void, VerificationRateLimited | StoreUnavailable>
 }>() {}
+
+/** The `numberKey` of a number: its lookup key (keyed HMAC) when the service has a keying, else the number itself. */
+export const codeAllowanceKey = (phoneNumber: E164): Effect.Effect<string> =>
+  Effect.map(PhoneNumberKeys, ({ keying }) => keying?.keyOf(phoneNumber) ?? phoneNumber)

@@ -8,12 +8,17 @@ import { Effect, Exit, Layer, TestClock } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { E164 } from "../../src/domain/phone.js"
 import { problemSpecOfError } from "../../src/domain/problem.js"
+import { problemResponse, toProblem } from "../../src/http/problems.js"
 import { memoryPhonePolicies } from "../../src/layers/memory/phone-policy.js"
+import { numberKeying } from "../../src/layers/phone-number-keys.js"
 import { SqlPhonePolicies } from "../../src/layers/sql/phone-policy-store.js"
 import { SingleShard } from "../../src/layers/sql/shards.js"
 import { prepareNodeSqliteFile, SqliteNodeDriver } from "../../src/layers/sqlite/node.js"
+import { PhoneNumberKeys } from "../../src/services/phone-number-keys.js"
 import {
+  codeAllowanceKey,
   CodeLimits,
   DEFAULT_PHONE_POLICY,
   PhonePolicies,
@@ -127,3 +132,33 @@ for (const [name, layer] of Object.entries(layers)) {
       }).pipe(Effect.provide(layer())))
   })
 }
+
+describe("the 429 over HTTP", () => {
+  it("answers problem+json with Retry-After and the draft's RateLimit and RateLimit-Policy fields", async () => {
+    const error = new VerificationRateLimited({
+      limit: "per-user",
+      quota: 10,
+      windowSeconds: 86_400,
+      retryAfterSeconds: 7_200
+    })
+    const response = problemResponse(toProblem(error, "req-1"))
+    expect(response.status).toBe(429)
+    expect(response.headers).toMatchObject({
+      "retry-after": "7200",
+      "ratelimit-policy": `"per-user";q=10;w=86400`,
+      "ratelimit": `"per-user";r=0;t=7200`
+    })
+  })
+})
+
+describe("codeAllowanceKey", () => {
+  it.effect("is the number's keyed lookup key where the service has a keying, never the number", () =>
+    Effect.gen(function*() {
+      const phone = "+14155550123" as E164
+      expect(yield* codeAllowanceKey(phone)).toBe(phone)
+      const keying = numberKeying(undefined, "test-idempotency-hash-key-0123456789abcdef")
+      const keyed = yield* Effect.provideService(codeAllowanceKey(phone), PhoneNumberKeys, { keying })
+      expect(keyed).toBe(keying.keyOf(phone))
+      expect(keyed).not.toContain("4155550123")
+    }))
+})

@@ -2,9 +2,7 @@
 // the number's region and line type and the code limits before a code is issued, who may keep a verified number.
 import { Effect } from "effect"
 import type { E164 } from "../domain/phone.js"
-import { VerificationSettings } from "../services/code-sender.js"
-import { Masker } from "../services/masker.js"
-import { checkNumberAllowed, PhonePolicies } from "../services/phone-policy.js"
+import { checkNumberAllowed, codeAllowanceKey, PhonePolicies } from "../services/phone-policy.js"
 
 const policyOf = (organizationId: string) => Effect.flatMap(PhonePolicies, (policies) => policies.get(organizationId))
 
@@ -12,9 +10,7 @@ const policyOf = (organizationId: string) => Effect.flatMap(PhonePolicies, (poli
 export const checkBeforeCode = (organizationId: string, userId: string, phoneNumber: E164) =>
   Effect.gen(function*() {
     yield* checkNumberAllowed(yield* policyOf(organizationId), phoneNumber)
-    const [masker, settings] = [yield* Masker, yield* VerificationSettings]
-    // A key for the number that is not the number: its fingerprint, or a keyed hash where there is none.
-    const numberKey = masker.fingerprint(phoneNumber)?.fingerprint ?? settings.hashCode("number-key", phoneNumber)
+    const numberKey = yield* codeAllowanceKey(phoneNumber)
     yield* Effect.flatMap(
       PhonePolicies,
       (policies) => policies.takeCodeAllowance({ organizationId, userId, numberKey })

@@ -192,6 +192,20 @@ describe("UpdatePhoneNumber with verification, then ConfirmPhoneNumberChange", (
     expect(f.query("SELECT * FROM pending_phone_changes WHERE user_id = ?", userId)).toEqual([])
   })
 
+  it("an expired change is deleted by the organization's next request, its number with it", async () => {
+    await request({ phoneNumber: NEW, verification: "return-code" })
+    const writer = new Database(f.filename)
+    writer.prepare("UPDATE pending_phone_changes SET expires_at = ? WHERE user_id = ?")
+      .run("2000-01-01T00:00:00.000Z", userId)
+    writer.close()
+    const other = `${userId}_other`
+    await createUser(other, null)
+    expect((await request({ phoneNumber: "+16175550123", verification: "return-code" }, { id: other })).status)
+      .toBe(202)
+    expect(f.query("SELECT user_id FROM pending_phone_changes WHERE organization_id = ?", tenant.organizationId))
+      .toEqual([{ user_id: other }])
+  })
+
   it("malformed codes are 400 invalid-body and count no attempt", async () => {
     await request({ phoneNumber: NEW, verification: "return-code" })
     for (const code of ["12345", "1234567", "abcdef", 123456, null, " 12345"]) {

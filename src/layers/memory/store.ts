@@ -98,6 +98,13 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
             store.events.push(released.event)
             store.heads.set(holderId, nextLink(released.previousHash, released.event).hash)
           }
+          if (pending !== undefined) {
+            for (const [other, change] of store.pending) {
+              if (other.startsWith(`${state.organizationId}\u0000`) && change.expiresAt <= event.occurredAt) {
+                store.pending.delete(other)
+              }
+            }
+          }
           if (pending?._tag === "Put") store.pending.set(id, pending.change)
           if (pending?._tag === "Clear" || event.type === "UserPersonalDataErased") store.pending.delete(id)
           store.users.set(id, state)

@@ -44,11 +44,18 @@ export const clearPending = (user: Pick<User, "organizationId" | "id">): Stateme
   params: [user.organizationId, user.id]
 })
 
-export const pendingStatements = ({ pending, state }: Change): ReadonlyArray<Statement> => {
+// Expired changes of the organization go with its next request or confirm, so their numbers do not linger.
+const sweepExpired = (organizationId: string, now: string): Statement => ({
+  sql: "DELETE FROM pending_phone_changes WHERE organization_id = ? AND expires_at <= ?",
+  params: [organizationId, now]
+})
+
+export const pendingStatements = ({ event, pending, state }: Change): ReadonlyArray<Statement> => {
   if (pending === undefined) return []
-  if (pending._tag === "Clear") return [clearPending(state)]
+  const sweep = sweepExpired(state.organizationId, event.occurredAt)
+  if (pending._tag === "Clear") return [sweep, clearPending(state)]
   const { change } = pending
-  return [{
+  return [sweep, {
     sql: "INSERT INTO pending_phone_changes (organization_id, user_id, id, phone_number, masked_phone_number, " +
       "code_hash, attempts, expires_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (organization_id, user_id) DO " +
       "UPDATE SET id = excluded.id, phone_number = excluded.phone_number, masked_phone_number = " +

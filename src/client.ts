@@ -35,9 +35,11 @@ export {
   CreateUserBody,
   EventPageResponse,
   MarkPhoneNumberVerifiedBody,
+  PendingChangeResponse,
   UpdatePhoneNumberBody,
   UserResponse
 } from "./api/users/Api.js"
+export { CodeDeliveryBody, CodeDeliveryResponse, ConfirmPhoneNumberChangeBody } from "./api/verification/Api.js"
 export {
   CreateWebhookBody,
   Delivery,
@@ -62,6 +64,8 @@ export {
   UserCreated,
   UserEvent,
   UserPersonalDataErased,
+  UserPhoneNumberChangeRequested,
+  UserPhoneNumberReleased,
   UserPhoneNumberUpdated,
   UserPhoneNumberVerified
 } from "./domain/events.js"

@@ -11,6 +11,7 @@ export { ConfigError, type Env, providerOf, readConfig, readEnv, stringBindings 
 /** Every subscription's secret is only as strong as it. */
 export const MIN_WEBHOOK_SECRET_KEY_LENGTH = 32
 export const MIN_FINGERPRINT_KEY_LENGTH = 32
+export const MIN_VERIFICATION_CODE_KEY_LENGTH = 32
 
 const secret = (name: string, min: number): Config.Config<Option.Option<Redacted.Redacted>> =>
   Config.redacted(name).pipe(
@@ -94,6 +95,9 @@ export const reveal = (key: Option.Option<Redacted.Redacted>): string | undefine
 
 export const phoneFingerprintKey = secret("PHONE_FINGERPRINT_KEY", MIN_FINGERPRINT_KEY_LENGTH)
 
+/** The key of the verification codes' hashes; unset, one derived from IDEMPOTENCY_HASH_KEY. */
+export const verificationCodeKey = secret("VERIFICATION_CODE_KEY", MIN_VERIFICATION_CODE_KEY_LENGTH)
+
 export const idempotencyHashKey = (devKey?: string): Config.Config<Redacted.Redacted> =>
   secret("IDEMPOTENCY_HASH_KEY", MIN_IDEMPOTENCY_HASH_KEY_LENGTH).pipe(
     Config.mapOrFail(Option.match({
@@ -135,6 +139,7 @@ export const handlerSettings = (dev?: {
   Config.all({
     idempotencyHashKey: idempotencyHashKey(dev?.idempotencyHashKey),
     phoneFingerprintKey,
+    verificationCodeKey,
     webhookSecretKey: webhookSecretKey(dev?.webhookSecretKey),
     webhookAllowLoopback: webhookAllowLoopback(dev !== undefined),
     webhookAllowedHosts

@@ -5,7 +5,10 @@ import { AuditHandlers } from "./api/audit/Http.js"
 import { HealthHandlers } from "./api/health/Http.js"
 import { PhonesHandlers } from "./api/phones/Http.js"
 import { UsersHandlers } from "./api/users/Http.js"
+import { VerificationHandlers } from "./api/verification/Http.js"
 import { WebhooksHandlers } from "./api/webhooks/Http.js"
+import { WebhookCodeSender, withDevFallback } from "./app/code-delivery.js"
+import { codeHasher, derivedCodeKey } from "./app/verification-code.js"
 import { webhookSecretDeriver } from "./app/webhook-secrets.js"
 import { WebhookSettings } from "./app/webhooks.js"
 import { UsersApi } from "./http/api.js"
@@ -19,16 +22,28 @@ import { StrictRouting } from "./http/routing.js"
 import { JsonLogger, JsonLoggerLive, logRecord } from "./layers/logger.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
 import { phoneNumberKeysLayer } from "./layers/phone-number-keys.js"
+import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
 import type { Auth } from "./services/auth.js"
+import { type CodeSender, VerificationSettings } from "./services/code-sender.js"
 import type { EventLog } from "./services/event-log.js"
 import type { Idempotency } from "./services/idempotency.js"
 import type { Masker } from "./services/masker.js"
 import type { PhonePolicies } from "./services/phone-policy.js"
+import type { PhoneVerificationStore } from "./services/phone-verification.js"
 import type { UserLookup } from "./services/user-lookup.js"
 import type { UserRepo } from "./services/user-repo.js"
 import { RelaySignal, type WebhookStore } from "./services/webhooks.js"
 
-export type Services = Auth | UserRepo | EventLog | Masker | Idempotency | WebhookStore | PhonePolicies | UserLookup
+export type Services =
+  | Auth
+  | UserRepo
+  | EventLog
+  | Masker
+  | Idempotency
+  | WebhookStore
+  | PhoneVerificationStore
+  | PhonePolicies
+  | UserLookup
 
 export interface FetchHandler {
   readonly fetch: (request: Request) => Promise<Response>
@@ -53,8 +68,21 @@ export interface HandlerOptions {
   readonly tracing?: boolean
   /** Without a secret key the webhook routes answer 503. */
   readonly webhooks?: WebhookOptions
+  /** Verified phone number changes. */
+  readonly verification?: VerificationOptions
   /** DocsInline or, on Workers, DocsLinkedScript, so the Worker never bundles the inlined script; none: no /docs. */
   readonly docs?: Layer.Layer<never, never, HttpApi.Api>
+}
+
+export interface VerificationOptions {
+  /** VERIFICATION_CODE_KEY; unset, a key derived from the idempotency hash key. */
+  readonly codeKey?: string | undefined
+  /** Default: signed delivery to the organization's code-delivery endpoint. */
+  readonly codeSender?: Layer.Layer<CodeSender, never, PhoneVerificationStore | WebhookSettings> | undefined
+  /** Local dev mode: where codes go when the organization has no code-delivery endpoint. */
+  readonly devSink?: Layer.Layer<CodeSender> | undefined
+  /** Resolve the endpoint's host before sending (DNS rebinding); where node:dns exists. */
+  readonly checkAddresses?: boolean | undefined
 }
 
 export interface WebhookOptions {
@@ -94,22 +122,47 @@ const requestLinesTo = (sink: (line: LogLine) => void) =>
     })
   )
 
+const verificationLayer = (options: HandlerOptions) => {
+  const verification = options.verification
+  const key = verification?.codeKey === undefined || verification.codeKey === ""
+    ? derivedCodeKey(options.idempotencyHashKey)
+    : verification.codeKey
+  const transport = FetchWebhookTransport({
+    checkAddresses: verification?.checkAddresses === true,
+    urlRules: { allowLoopback: options.webhooks?.allowLoopback === true, allowedHosts: options.webhooks?.allowedHosts }
+  })
+  const signed = WebhookCodeSender.pipe(Layer.provide(transport))
+  return Layer.merge(
+    Layer.succeed(VerificationSettings, { hashCode: codeHasher(key) }),
+    verification?.codeSender ??
+      (verification?.devSink === undefined ? signed : withDevFallback(signed, verification.devSink))
+  )
+}
+
 const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
   key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
 export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options: HandlerOptions): FetchHandler => {
-  const store = Layer.mergeAll(
+  const base = Layer.mergeAll(
     withFingerprints(services, options.phoneFingerprintKey),
     webhookLayer(options.webhooks),
     phoneNumberKeysLayer(options.phoneFingerprintKey, options.idempotencyHashKey),
     options.log === undefined ? JsonLoggerLive : requestLinesTo(options.log)
   )
+  const store = Layer.provideMerge(verificationLayer(options), base)
   // One memo map: the services layer is built once for the handler and its jobs.
   const memoMap = Effect.runSync(Layer.makeMemoMap)
   const jobs = ManagedRuntime.make(store, memoMap)
   const running = new Set<() => Promise<void>>()
   const api = HttpApiBuilder.api(UsersApi).pipe(
-    Layer.provide([UsersHandlers, AuditHandlers, WebhooksHandlers, HealthHandlers, PhonesHandlers]),
+    Layer.provide([
+      UsersHandlers,
+      AuditHandlers,
+      WebhooksHandlers,
+      HealthHandlers,
+      VerificationHandlers,
+      PhonesHandlers
+    ]),
     Layer.provide(AuthenticationLive),
     Layer.provide(requestHasher(options.idempotencyHashKey))
   )

@@ -9,6 +9,7 @@ import { DATA_DIR } from "./dev/state.js"
 import { makeFetchHandler, type Services } from "./fetch-handler.js"
 import { DocsInline } from "./http/docs-inline.js"
 import type { JwtConfig } from "./layers/auth/jwt.js"
+import { DEV_CODES_FILE, devCodeSender } from "./layers/code-sender-dev.js"
 import { messageOf } from "./layers/sql/driver.js"
 import type { PrepareOptions } from "./layers/sql/migrate.js"
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
@@ -70,6 +71,12 @@ export const runServer = async (runtime: ServerRuntime): Promise<void> => {
         allowLoopback: config.webhookAllowLoopback,
         allowedHosts: config.webhookAllowedHosts,
         onWrite: wake.wake
+      },
+      verification: {
+        codeKey: config.verificationCodeKey,
+        // Local dev mode prints the codes of an organization without a code-delivery endpoint on the console.
+        ...(config.devState !== undefined ? { devSink: devCodeSender(join(DATA_DIR, DEV_CODES_FILE)) } : {}),
+        checkAddresses: !config.webhookAllowLoopback
       },
       docs: DocsInline
     }

@@ -25,6 +25,7 @@ export interface Startup {
   readonly seedSql: string | undefined
   readonly phoneFingerprintKey: string | undefined
   readonly idempotencyHashKey: string
+  readonly verificationCodeKey: string | undefined
   /** Undefined: webhooks are off. */
   readonly webhookSecretKey: string | undefined
   readonly webhookAllowLoopback: boolean
@@ -66,6 +67,7 @@ export const startup = async (
     seedSql: devState !== undefined ? await devSeedSql(devState, new Date().toISOString()) : undefined,
     phoneFingerprintKey: reveal(settings.phoneFingerprintKey),
     idempotencyHashKey: Redacted.value(settings.idempotencyHashKey),
+    verificationCodeKey: reveal(settings.verificationCodeKey),
     webhookSecretKey: reveal(settings.webhookSecretKey),
     webhookAllowLoopback: settings.webhookAllowLoopback,
     webhookAllowedHosts: settings.webhookAllowedHosts

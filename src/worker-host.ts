@@ -65,6 +65,7 @@ const built = (env: Bindings): Built => {
   const handler = makeFetchHandler(D1Services(db, jwt, shards), {
     phoneFingerprintKey: reveal(settings.phoneFingerprintKey),
     idempotencyHashKey: Redacted.value(settings.idempotencyHashKey),
+    verification: { codeKey: reveal(settings.verificationCodeKey) },
     webhooks: {
       secretKey,
       ...urlRules,

@@ -10,6 +10,10 @@
  * - `noop`: UpdatePhoneNumber to each user's current number (body, schema, phone parse, read, decision: no write);
  * - `write`: UpdatePhoneNumber to the user's other number, as the bench sends it (as `noop`, plus the audit link
  *   and the transaction);
+ * - `request`: UpdatePhoneNumber to the user's other number with `"verification": "send-code"` (202: the event, the
+ *   pending change and its code's HMAC in one write, the code handed to an in-process CodeSender that keeps it);
+ * - `confirm`: ConfirmPhoneNumberChange with the code of a change `request` left pending (counted attempt, HMAC
+ *   comparison, the write that applies it): give `request` first, with as many requests;
  * - `hand`: the same writes sent to the hand-written endpoint (handwritten.ts's `handle`: no Effect, jose verifying
  *   every token, one transaction per write) over the same store, its log line silenced as the service's is: the
  *   hand-written baseline without the HTTP server, no target of its own.
@@ -32,9 +36,11 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { idempotencyHashKeyFromEnv, jwtConfigFromEnv } from "../../src/config.js"
 import { makeFetchHandler } from "../../src/fetch-handler.js"
+import { makeCodeSenderDouble } from "../../src/layers/memory/code-sender.js"
 import { SqliteBunServices } from "../../src/layers/sqlite/bun.js"
+import { CodeLimits, PhonePolicies, PhonePolicy } from "../../src/services/phone-policy.js"
 import { seedSqliteFile } from "./seed.js"
-import { type BenchUser, makeCredentials, makeUsers, median } from "./workload.js"
+import { type BenchUser, makeCredentials, makeUsers, median, ORGANIZATION_ID } from "./workload.js"
 
 const MODES = {
   bare: { request: "GET /healthz on a bare HttpApi app (the floor)", targetUs: undefined },
@@ -42,13 +48,15 @@ const MODES = {
   read: { request: "GET /users/{id} (cached auth, one read)", targetUs: 100 },
   noop: { request: "UpdatePhoneNumber, the current number (no write)", targetUs: 150 },
   write: { request: "UpdatePhoneNumber, the other number (a write)", targetUs: 250 },
+  request: { request: "UpdatePhoneNumber with send-code (a verified change requested)", targetUs: undefined },
+  confirm: { request: "ConfirmPhoneNumberChange (the change applied)", targetUs: undefined },
   hand: { request: "the same write to the hand-written endpoint (no Effect)", targetUs: undefined }
 } as const
 type Mode = keyof typeof MODES
 const isMode = (name: string): name is Mode => Object.hasOwn(MODES, name)
 
 const usage =
-  "usage: bun scripts/bench/profile.ts --modes bare,health,read,noop,write,hand [--runs 3] [--requests 10000] " +
+  "usage: bun scripts/bench/profile.ts --modes bare,health,read,noop,write,request,confirm,hand [--runs 3] [--requests 10000] " +
   "[--concurrency 32] [--warmup 1000] [--json]\n   or: [MODE=write|noop|read|health|bare|hand] bun scripts/bench/profile.ts " +
   "[requests] [concurrency]"
 const fail = (message: string): never => {
@@ -114,10 +122,21 @@ const credentials = await makeCredentials()
 const users = makeUsers(USERS)
 const database = join(dir, "users.sqlite")
 await seedSqliteFile(database, { apiKeyHash: credentials.apiKeyHash, users })
+// Codes stay in-process, as the log does: the request's own cost, without an SMS gateway's.
+const codes = makeCodeSenderDouble()
 const service = makeFetchHandler(SqliteBunServices(database, jwtConfigFromEnv(credentials.serverEnv)), {
   log: () => undefined,
-  idempotencyHashKey: idempotencyHashKeyFromEnv(credentials.serverEnv)
+  idempotencyHashKey: idempotencyHashKeyFromEnv(credentials.serverEnv),
+  verification: { codeSender: codes.layer }
 })
+// Limits far above what a run sends, so no request is a 429.
+await service.run(Effect.orDie(Effect.flatMap(PhonePolicies, (policies) =>
+  policies.put(
+    ORGANIZATION_ID,
+    PhonePolicy.make({
+      codeLimits: CodeLimits.make({ perNumberPerHour: 100, perUserPerDay: 1_000, perOrganizationPerDay: 10_000_000 })
+    })
+  )))).done
 const bare = modes.includes("bare") ? makeBareHandler() : undefined
 // The hand-written endpoint reads its settings from the environment when loaded, as its server would; its log line
 // is silenced as the service's is.
@@ -137,6 +156,8 @@ const headers = {
 // Each user's number as stored: `noop` sends it, `write` sends the user's other one (the bench's alternation) and
 // records it once answered 200, so the modes can follow each other over one store.
 const stored = new Map(users.map((u) => [u.id, u.seeded]))
+/** The changes `request` left pending, by user (a later request replaces its code), oldest first. */
+const pending = new Map<string, { readonly phoneNumber: string; readonly code: string }>()
 let cursor = 0
 const nextUser = (): BenchUser => users[cursor++ % users.length]!
 
@@ -146,9 +167,12 @@ const send = async (mode: Mode): Promise<boolean> => {
   const user = nextUser()
   const url = `http://127.0.0.1/users/${user.id}`
   if (mode === "read") return ok(await service.fetch(new Request(url, { headers })))
+  if (mode === "confirm") return confirmNext()
   const current = stored.get(user.id)!
   const phoneNumber = mode === "noop" ? current : current === user.first ? user.seeded : user.first
-  const body = `{"phoneNumber":"${phoneNumber}"}`
+  const body = mode === "request"
+    ? `{"phoneNumber":"${phoneNumber}","verification":"send-code"}`
+    : `{"phoneNumber":"${phoneNumber}"}`
   // The length a client on the wire declares (a Request made here would not carry it).
   const response = await (mode === "hand" ? handFetch! : service.fetch)(
     new Request(`${url}/UpdatePhoneNumber`, {
@@ -157,12 +181,35 @@ const send = async (mode: Mode): Promise<boolean> => {
       body
     })
   )
+  if (mode === "request") {
+    // Requests run concurrently: this user's code, wherever it is among theirs.
+    const index = codes.sent.findIndex((delivery) => delivery.userId === user.id)
+    const sent = index < 0 ? undefined : codes.sent.splice(index, 1)[0]
+    if (response.status === 202 && sent !== undefined) pending.set(user.id, { phoneNumber, code: sent.code })
+    return ok(response, 202)
+  }
   if (response.status === 200) stored.set(user.id, phoneNumber)
   return ok(response)
 }
-const ok = async (response: Response) => {
+const confirmNext = async (): Promise<boolean> => {
+  const next = pending.entries().next()
+  if (next.done === true) return false
+  const [userId, change] = next.value
+  pending.delete(userId)
+  const body = `{"code":"${change.code}"}`
+  const response = await service.fetch(
+    new Request(`http://127.0.0.1/users/${userId}/ConfirmPhoneNumberChange`, {
+      method: "POST",
+      headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      body
+    })
+  )
+  if (response.status === 200) stored.set(userId, change.phoneNumber)
+  return ok(response)
+}
+const ok = async (response: Response, expected = 200) => {
   await response.arrayBuffer()
-  return response.status === 200
+  return response.status === expected
 }
 
 /** `total` requests of `mode`, `concurrency` at a time; the seconds they took and how many were not 200. */
@@ -239,7 +286,11 @@ if (!firstForm) {
         String(r.usPerRequest),
         String(r.requestsPerS),
         r.targetUs === null ? "-" : `≤ ${r.targetUs}`,
-        r.met === null ? (r.mode === "bare" ? "(floor)" : "(baseline)") : r.met ? "yes" : "no",
+        r.met === null
+          ? (r.mode === "bare" ? "(floor)" : r.mode === "hand" ? "(baseline)" : "-")
+          : r.met
+          ? "yes"
+          : "no",
         r.runsUs.join(", "),
         String(r.notOk)
       ])

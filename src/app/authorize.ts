@@ -10,6 +10,7 @@ export const Scopes = {
   readPii: "users:pii:read",
   auditRead: "audit:read",
   webhooksWrite: "webhooks:write",
+  codeReturn: "phone:code:return",
   policyWrite: "policy:write",
   lookup: "users:lookup"
 } as const

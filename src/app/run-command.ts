@@ -19,6 +19,9 @@ export interface CommandResult {
   readonly aggregateId: string
   readonly version: number
   readonly event: UserEvent | null
+  /** A verified change requested (202): what is pending, and the code when the caller sends it itself. */
+  readonly pendingChange?: { readonly id: string; readonly maskedPhoneNumber: string; readonly expiresAt: string }
+  readonly verificationCode?: string
 }
 
 export type CommandError =
@@ -42,7 +45,7 @@ const lostRaceBackoff = Schedule.exponential("1 millis", 1.5).pipe(
 
 const isConflict = (error: unknown): error is VersionConflict => error instanceof VersionConflict
 
-const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict, R>) =>
+export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict, R>) =>
   Effect.retry(attempt, { schedule: lostRaceBackoff, while: isConflict, times: MAX_CONFLICT_RETRIES })
 
 export const runCommand = (

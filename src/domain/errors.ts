@@ -76,3 +76,41 @@ export class VerificationRejected extends Schema.TaggedError<VerificationRejecte
         : "The number named is not the user's current number; it may have changed since it was checked."
   })
 ) {}
+
+/** ConfirmPhoneNumberChange on a user with no pending change (none requested, or it was confirmed or discarded). */
+export class NoPendingChange extends Schema.TaggedError<NoPendingChange>()(
+  "NoPendingChange",
+  {},
+  problem({
+    status: 404,
+    title: "No pending change",
+    codes: ["no-pending-change"],
+    detail: "The user has no pending phone number change to confirm; request one with UpdatePhoneNumber."
+  })
+) {}
+
+/** The code's ten minutes are over, or its last attempt was used: the pending change is gone. */
+export class VerificationExpired extends Schema.TaggedError<VerificationExpired>()(
+  "VerificationExpired",
+  {},
+  problem({
+    status: 410,
+    title: "Verification expired",
+    codes: ["verification-expired"],
+    detail: "The verification code expired or its attempts are used up; the pending change was discarded. " +
+      "Request a new code."
+  })
+) {}
+
+/** A wrong code; the body tells how many attempts are left before the change is discarded. */
+export class InvalidVerificationCode extends Schema.TaggedError<InvalidVerificationCode>()(
+  "InvalidVerificationCode",
+  { attemptsLeft: Schema.Int },
+  problem<{ readonly attemptsLeft: number }>({
+    status: 422,
+    title: "Invalid verification code",
+    codes: ["invalid-verification-code"],
+    detail: (e) => `The code does not match; ${e.attemptsLeft} attempt${e.attemptsLeft === 1 ? "" : "s"} left.`,
+    attemptsLeft: (e) => e.attemptsLeft
+  })
+) {}

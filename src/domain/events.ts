@@ -58,7 +58,10 @@ export type UserCreated = typeof UserCreated.Type
 export const UserPhoneNumberUpdated = event("UserPhoneNumberUpdated", {
   maskedPhoneNumber: Masked,
   previousMaskedPhoneNumber: Masked,
-  phoneNumberVerified: Schema.Literal(false).annotations({ description: "A new number is unverified." }),
+  phoneNumberVerified: Schema.Boolean.annotations({
+    description:
+      "false for a direct change; true when the new number was proven with a code (ConfirmPhoneNumberChange)."
+  }),
   phoneNumberCommitment: Commitment,
   previousPhoneNumberCommitment: Commitment,
   phoneNumberFingerprint: LegacyFingerprint,
@@ -72,6 +75,24 @@ export const UserPhoneNumberVerified = event("UserPhoneNumberVerified", {
   phoneNumberFingerprint: LegacyFingerprint
 })
 export type UserPhoneNumberVerified = typeof UserPhoneNumberVerified.Type
+
+export const UserPhoneNumberChangeRequested = event("UserPhoneNumberChangeRequested", {
+  pendingChangeId: Schema.String.annotations({ description: "The pending change's id (UUID v7)." }),
+  maskedPhoneNumber: MaskedPhoneNumber,
+  delivery: Schema.Literal("send-code", "return-code").annotations({
+    description: "send-code: the code went to the organization's code-delivery endpoint; return-code: to the caller."
+  }),
+  expiresAt: Schema.String.annotations({ description: "ISO-8601; the code's end of validity." })
+})
+export type UserPhoneNumberChangeRequested = typeof UserPhoneNumberChangeRequested.Type
+
+export const UserPhoneNumberReleased = event("UserPhoneNumberReleased", {
+  maskedPhoneNumber: MaskedPhoneNumber,
+  reason: Schema.Literal("verified-by-another-user").annotations({
+    description: "Another user of the organization proved possession of the number (a recycled number)."
+  })
+})
+export type UserPhoneNumberReleased = typeof UserPhoneNumberReleased.Type
 
 export const UserPersonalDataErased = event("UserPersonalDataErased", {
   erasedFields: Schema.Array(Schema.Literal("phoneNumber"))
@@ -95,6 +116,8 @@ export const UserEvent = Schema.Union(
   UserCreated,
   UserPhoneNumberUpdated,
   UserPhoneNumberVerified,
-  UserPersonalDataErased
+  UserPersonalDataErased,
+  UserPhoneNumberChangeRequested,
+  UserPhoneNumberReleased
 )
 export type UserEvent = typeof UserEvent.Type

@@ -13,6 +13,8 @@ export interface ProblemSpec<E> {
   readonly code?: (error: E) => string
   readonly detail: string | ((error: E) => string)
   readonly hint?: (error: E) => string | undefined
+  /** An extension member of the body (RFC 9457): the attempts a code has left. */
+  readonly attemptsLeft?: (error: E) => number
   /** Headers of the answer outside its body (WWW-Authenticate, Retry-After). */
   readonly headers?: (error: E) => Record<string, string>
 }

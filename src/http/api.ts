@@ -3,6 +3,7 @@ import { AuditGroup } from "../api/audit/Api.js"
 import { HealthGroup } from "../api/health/Api.js"
 import { PhonesGroup } from "../api/phones/Api.js"
 import { UsersGroup } from "../api/users/Api.js"
+import { VerificationGroup } from "../api/verification/Api.js"
 import { WebhooksGroup } from "../api/webhooks/Api.js"
 import { InvalidRequest } from "./errors.js"
 import { problemsFor } from "./problems.js"
@@ -57,6 +58,7 @@ export class UsersApi extends HttpApi.make("users-api")
   .add(WebhooksGroup)
   .add(HealthGroup)
   .add(PhonesGroup)
+  .add(VerificationGroup)
   .addError(FrameworkDecodeProblem!)
   .annotate(OpenApi.Title, "users-api")
   .annotate(OpenApi.Version, "0.1.0")

@@ -62,8 +62,12 @@ const replay = ({ body, headers, status }: StoredResponse) => {
   })
 }
 
+/** A requested verified change is a 202 (accepted, not yet applied). */
 export const commandResponse = (result: CommandResult, status: 200 | 201) =>
-  HttpServerResponse.unsafeJson({ success: true, ...result }, { status, headers: { etag: `"${result.version}"` } })
+  HttpServerResponse.unsafeJson({ success: true, ...result }, {
+    status: result.pendingChange === undefined ? status : 202,
+    headers: { etag: `"${result.version}"` }
+  })
 
 export interface IdempotentOptions {
   readonly status: 200 | 201
@@ -155,7 +159,9 @@ const keyed = <E, R>(
           )
         if (Exit.isSuccess(exit)) {
           const response = commandResponse(exit.value, status)
-          if (!(keptWithChange && exit.value.event !== null)) yield* settle(response, undefined)
+          // An answer with a verification code is never kept: a retry gets a new code.
+          if (exit.value.verificationCode !== undefined) yield* Effect.ignore(store.release(scope, reservation.lock))
+          else if (!(keptWithChange && exit.value.event !== null)) yield* settle(response, undefined)
           return response
         }
         // Rendered as the edge would, so what is kept is what the client gets.

@@ -24,7 +24,10 @@ export class Problem extends Schema.Class<Problem>("Problem")({
   code: Schema.String.annotations({ description: "Stable machine-readable code, e.g. invalid-phone-number." }),
   requestId: Schema.String,
   success: Schema.Literal(false),
-  hint: Schema.optional(Schema.String.annotations({ description: "How to fix the request, when there is a way." }))
+  hint: Schema.optional(Schema.String.annotations({ description: "How to fix the request, when there is a way." })),
+  attemptsLeft: Schema.optional(
+    Schema.Int.annotations({ description: "invalid-verification-code only: the attempts the code has left." })
+  )
 }) {
   /** Not in the body: set by toProblem on the server; every answer header in the client. */
   declare headers?: Readonly<Record<string, string>>
@@ -41,6 +44,9 @@ export const ERRORS = [
   Domain.UserAlreadyExists,
   Domain.UserErased,
   Domain.VerificationRejected,
+  Domain.NoPendingChange,
+  Domain.VerificationExpired,
+  Domain.InvalidVerificationCode,
   PhoneNumberNotAllowed,
   Ports.Unauthenticated,
   Ports.Forbidden,
@@ -49,6 +55,7 @@ export const ERRORS = [
   Ports.VersionConflict,
   Ports.PhoneNumberInUse,
   Ports.IdempotencyKeyInUse,
+  Ports.CodeDeliveryUnavailable,
   VerificationRateLimited,
   App.PreconditionFailed,
   App.OrganizationNotFound,
@@ -86,6 +93,7 @@ export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, req
   const row: Row<any> = problemSpecOfError(error) ?? PROBLEMS[error._tag]
   const code = row.code?.(error) ?? row.codes[0]
   const hint = row.hint?.(error)
+  const attemptsLeft = row.attemptsLeft?.(error)
   const problem = new Problem({
     type: `urn:users-api:problem:${code}`,
     title: row.title,
@@ -94,7 +102,8 @@ export const toProblem = <E extends { readonly _tag: ProblemTag }>(error: E, req
     code,
     requestId,
     success: false,
-    ...(hint === undefined ? {} : { hint })
+    ...(hint === undefined ? {} : { hint }),
+    ...(attemptsLeft === undefined ? {} : { attemptsLeft })
   }, { disableValidation: true })
   const headers = row.headers?.(error)
   if (headers !== undefined) problem.headers = headers

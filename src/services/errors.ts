@@ -124,3 +124,23 @@ export class IdempotencyKeyInUse extends Schema.TaggedError<IdempotencyKeyInUse>
     headers: () => ({ "retry-after": "1" })
   })
 ) {}
+
+/**
+ * The code could not be handed to the organization's code-delivery endpoint (none configured, or it failed). The
+ * change stays pending with a code nobody received: a new request sends a new one.
+ */
+export class CodeDeliveryUnavailable extends Schema.TaggedError<CodeDeliveryUnavailable>()(
+  "CodeDeliveryUnavailable",
+  { reason: Schema.Literal("not-configured", "failed") },
+  problem<{ readonly reason: "not-configured" | "failed" }>({
+    status: 503,
+    title: "Code delivery unavailable",
+    codes: ["code-delivery-unavailable"],
+    detail: (e) =>
+      e.reason === "not-configured"
+        ? "The organization has no code-delivery endpoint (PUT /organizations/{id}/code-delivery); nothing was sent."
+        : "The organization's code-delivery endpoint did not accept the code; the change stays pending. " +
+          "Request the change again to send a new code.",
+    headers: (e): Record<string, string> => e.reason === "failed" ? { "retry-after": "5" } : {}
+  })
+) {}

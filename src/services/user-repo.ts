@@ -1,4 +1,5 @@
 import { Context, type Effect } from "effect"
+import type { PendingWrite } from "../domain/phone-change.js"
 import type { PhoneFingerprints, User, UserEvent } from "../domain/user.js"
 import type { IdempotencyKeyInUse, PhoneNumberInUse, StoreUnavailable, VersionConflict } from "./errors.js"
 
@@ -12,6 +13,10 @@ export interface Change {
   readonly event: UserEvent
   readonly previousHash: string
   readonly fingerprints?: PhoneFingerprints
+  /** The user's pending phone number change, written in the same unit. */
+  readonly pending?: PendingWrite
+  /** Another user's number released in the same unit, written first (so the number is free). */
+  readonly released?: Omit<Change, "released" | "pending">
 }
 
 export class UserRepo extends Context.Tag("users-api/UserRepo")<

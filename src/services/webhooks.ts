@@ -6,7 +6,9 @@ export const WEBHOOK_EVENT_TYPES = [
   "UserCreated",
   "UserPhoneNumberUpdated",
   "UserPhoneNumberVerified",
-  "UserPersonalDataErased"
+  "UserPersonalDataErased",
+  "UserPhoneNumberChangeRequested",
+  "UserPhoneNumberReleased"
 ] as const satisfies ReadonlyArray<UserEvent["type"]>
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 

@@ -9,10 +9,18 @@ import { createUser } from "../../src/app/create-user.js"
 import { erasePersonalData } from "../../src/app/personal-data.js"
 import { updatePhoneNumber } from "../../src/app/update-phone-number.js"
 import { commitmentOf, MaskerLast4, maskerWithFingerprint } from "../../src/layers/masker.js"
+import { makeCodeSenderDouble, testVerificationSettings } from "../../src/layers/memory/code-sender.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
 import { EventLog } from "../../src/services/event-log.js"
+import { PhonePolicies } from "../../src/services/phone-policy.js"
 import { UserRepo } from "../../src/services/user-repo.js"
-import { makeMemoryStore, memoryEventLog, memoryIdempotency, memoryRepo } from "../support/memory.js"
+import {
+  makeMemoryStore,
+  memoryEventLog,
+  memoryIdempotency,
+  memoryPhonePolicies,
+  memoryRepo
+} from "../support/memory.js"
 
 const service: Principal = {
   organizationId: "org_a",
@@ -38,7 +46,10 @@ describe("ErasePersonalData (program, with doubles)", () => {
         Layer.succeed(UserRepo, memoryRepo(store)),
         Layer.succeed(EventLog, memoryEventLog(store)),
         Layer.succeed(CurrentPrincipal, service),
-        MaskerLast4
+        MaskerLast4,
+        makeCodeSenderDouble().layer,
+        testVerificationSettings(() => ""),
+        Layer.sync(PhonePolicies, memoryPhonePolicies)
       )
       for (const userId of ["u1", "u2"]) {
         yield* createUser({ userId, phoneNumber: null }).pipe(Effect.provide(layer))
@@ -65,7 +76,10 @@ describe("ErasePersonalData (program, with doubles)", () => {
         Layer.succeed(UserRepo, memoryRepo(store)),
         Layer.succeed(EventLog, memoryEventLog(store)),
         Layer.succeed(CurrentPrincipal, service),
-        maskerWithFingerprint("erase-personal-data-fingerprint-key-0123")
+        maskerWithFingerprint("erase-personal-data-fingerprint-key-0123"),
+        makeCodeSenderDouble().layer,
+        testVerificationSettings(() => ""),
+        Layer.sync(PhonePolicies, memoryPhonePolicies)
       )
       yield* createUser({ userId: "u1", phoneNumber: "+14155552671" }).pipe(Effect.provide(layer))
       yield* updatePhoneNumber({ userId: "u1", phoneNumber: "+442079460958", ifMatch: undefined }).pipe(

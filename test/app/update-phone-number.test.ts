@@ -8,11 +8,19 @@ import { createUser } from "../../src/app/create-user.js"
 import { MAX_CONFLICT_RETRIES } from "../../src/app/run-command.js"
 import { updatePhoneNumber } from "../../src/app/update-phone-number.js"
 import { MaskerLast4 } from "../../src/layers/masker.js"
+import { makeCodeSenderDouble, testVerificationSettings } from "../../src/layers/memory/code-sender.js"
 import { CurrentPrincipal, type Principal } from "../../src/services/auth.js"
 import { VersionConflict } from "../../src/services/errors.js"
 import { EventLog } from "../../src/services/event-log.js"
+import { PhonePolicies } from "../../src/services/phone-policy.js"
 import { UserRepo } from "../../src/services/user-repo.js"
-import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "../support/memory.js"
+import {
+  makeMemoryStore,
+  memoryEventLog,
+  memoryPhonePolicies,
+  memoryRepo,
+  type MemoryStore
+} from "../support/memory.js"
 
 const service: Principal = {
   organizationId: "org_a",
@@ -27,7 +35,10 @@ const layer = (store: MemoryStore, principal: Principal, repo = memoryRepo(store
     Layer.succeed(UserRepo, repo),
     Layer.succeed(EventLog, memoryEventLog(store)),
     Layer.succeed(CurrentPrincipal, principal),
-    MaskerLast4
+    MaskerLast4,
+    makeCodeSenderDouble().layer,
+    testVerificationSettings(() => ""),
+    Layer.sync(PhonePolicies, memoryPhonePolicies)
   )
 
 const seeded = async () => {

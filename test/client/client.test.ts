@@ -122,10 +122,12 @@ describe("the contract, as the client decodes it", () => {
       "users.getUser",
       "users.listEvents",
       "audit.auditHead",
-      "health.health"
+      "health.health",
+      "verification.confirmPhoneNumberChange",
+      "verification.setCodeDelivery"
     ]))
     const update = endpoints.find((e) => e.name === "updatePhoneNumber")!
-    expect([...update.errors].sort()).toEqual([400, 401, 403, 404, 409, 410, 412, 413, 415, 422, 503])
+    expect([...update.errors].sort()).toEqual([400, 401, 403, 404, 409, 410, 412, 413, 415, 422, 429, 503])
   })
 
   it("decodes every error status of every endpoint into a Problem, with the answer's headers", async () => {

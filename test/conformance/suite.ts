@@ -26,6 +26,7 @@ import { expectProblem } from "../support/client.js"
 import { eventually } from "../support/eventually.js"
 import { startReceiver } from "../support/webhook-receiver.js"
 import { phonePolicyConformance } from "./phone-policy.js"
+import { phoneVerificationCases } from "./phone-verification.js"
 import { routingSuite } from "./routing.js"
 import type { Target } from "./runtimes.js"
 
@@ -1484,6 +1485,7 @@ export const conformanceSuite = (target: () => Target, observations: Observation
     })
   })
 
+  phoneVerificationCases({ target: t, send, newUser, nextNumber: numbers.next })
   phonePolicyConformance(t, observations)
 
   describe("personal data never leaks", () => {
@@ -1496,8 +1498,8 @@ export const conformanceSuite = (target: () => Target, observations: Observation
         expect(trail.status, userId).toBe(200)
         for (const number of digits) expect(trail.text).not.toContain(number)
         for (const event of trail.body.events) {
-          for (const value of Object.values(event.data)) {
-            if (typeof value === "string" && event.type !== "UserPersonalDataErased") {
+          for (const [key, value] of Object.entries(event.data)) {
+            if (typeof value === "string" && /phone/i.test(key)) {
               expect(value).toMatch(/^\*{4}\d{4}$/)
             }
           }

@@ -408,7 +408,7 @@ describe("GET /healthz and /openapi.json", () => {
     })
     expect(operation.security).toEqual([{ apiKey: [], bearer: [] }])
     expect(Object.keys(operation.responses).sort()).toEqual(
-      ["200", "400", "401", "403", "404", "409", "410", "412", "413", "415", "422", "503"]
+      ["200", "202", "400", "401", "403", "404", "409", "410", "412", "413", "415", "422", "429", "503"]
     )
     expect(Object.keys(operation.responses["422"].content)).toEqual(["application/problem+json"])
   })

@@ -69,6 +69,7 @@ describe("npm run dev:credentials", () => {
       "users:pii:read",
       "audit:read",
       "webhooks:write",
+      "phone:code:return",
       "policy:write",
       "users:lookup"
     ])

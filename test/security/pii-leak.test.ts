@@ -18,6 +18,7 @@ import { DEV_AUDIENCE, DEV_ISSUER, jwksOf } from "../../src/dev/signing.js"
 import { type FetchHandler, type Job, makeFetchHandler } from "../../src/fetch-handler.js"
 import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
 import { FetchWebhookTransport } from "../../src/layers/webhooks/transport.js"
+import { WEBHOOK_EVENT_TYPES } from "../../src/services/webhooks.js"
 import { type Answer, call, type Fetch } from "../support/client.js"
 import { eventually } from "../support/eventually.js"
 import { keepLogs } from "../support/logs.js"
@@ -84,6 +85,7 @@ const forbiddenForms = (): Map<string, string> => {
 const TEMPLATES = new Set([
   "/users",
   "/users/:id/UpdatePhoneNumber",
+  "/users/:id/ConfirmPhoneNumberChange",
   "/users/:id/events",
   "/users/:id",
   "/organizations/:organizationId/webhooks",
@@ -99,6 +101,8 @@ let consoleTenant: Tenant
 const spies: Array<MockInstance> = []
 const consoleOutput: Array<{ readonly method: string; readonly args: Array<unknown>; readonly text: string }> = []
 const answers: Array<{ readonly step: string; readonly answer: Answer }> = []
+/** Every verification code issued: none may appear anywhere but the return-code answer that carried it. */
+const codes: Array<string> = []
 /** Every credential the session used: none may reach a log line. */
 const credentials: Array<string> = []
 
@@ -122,7 +126,18 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
   const aliceToken = await f.userToken(alice, tenant.organizationId)
   const mallory = await f.userToken(`${prefix}_mallory`, tenant.organizationId)
   const webhooks = await f.serviceToken("webhooks:write audit:read", tenant.organizationId)
-  credentials.push(service, readOnly, otherOrg, aliceToken, mallory, webhooks, tenant.apiKey, f.other.apiKey)
+  const codeReturner = await f.serviceToken("users:read users:write phone:code:return", tenant.organizationId)
+  credentials.push(
+    service,
+    readOnly,
+    otherOrg,
+    aliceToken,
+    mallory,
+    webhooks,
+    codeReturner,
+    tenant.apiKey,
+    f.other.apiKey
+  )
   let requests = 0
 
   const step = async (
@@ -152,7 +167,7 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
       token: webhooks,
       body: {
         url: receiver.url,
-        eventTypes: ["UserCreated", "UserPhoneNumberUpdated", "UserPhoneNumberVerified", "UserPersonalDataErased"]
+        eventTypes: [...WEBHOOK_EVENT_TYPES]
       }
     }
   )
@@ -277,6 +292,28 @@ const runSession = async (fetch: Fetch, tenant: Tenant, prefix: string): Promise
       headers: { "if-match": '"1"' }
     }
   )
+  // A verified change to carol's (unverified) number: a wrong code, the right one, carol's number released.
+  await update(
+    { step: "send-code without a code-delivery endpoint", status: 503, code: "code-delivery-unavailable" },
+    alice,
+    { phoneNumber: "+49 1512 3456789", verification: "send-code" }
+  )
+  const requested = await update(
+    { step: "alice's change to carol's number, code returned", status: 202 },
+    alice,
+    { phoneNumber: "+49 1512 3456789", verification: "return-code" },
+    { token: codeReturner }
+  )
+  const code: string = requested.body.verificationCode
+  codes.push(code)
+  const confirm = (expected: Expected, body: unknown) =>
+    step(expected, "POST", `/users/${alice}/ConfirmPhoneNumberChange`, { body, token: aliceToken })
+  await confirm({ step: "a wrong code", status: 422, code: "invalid-verification-code" }, {
+    code: code === "000000" ? "000001" : "000000"
+  })
+  await confirm({ step: "a code holding the number", status: 400, code: "invalid-body" }, { code: "+4915123456789" })
+  await step({ step: "alice read while her change is pending", status: 200 }, "GET", `/users/${alice}`)
+  await confirm({ step: "the right code: carol's number released to alice", status: 200 }, { code })
   for (const id of [alice, bob, carol]) {
     await step({ step: `read ${id}'s audit trail`, status: 200 }, "GET", `/users/${id}/events`)
   }
@@ -409,6 +446,18 @@ describe("no phone number leaks, in any form", () => {
       }
     }
     expect(leaks).toEqual([])
+    // The codes: only in the return-code answer that carried each.
+    expect(codes.length).toBe(2)
+    const stored = ["pending_phone_changes", "idempotency_keys"].flatMap((table) =>
+      f.query(`SELECT * FROM ${table}`).map((row, i) => [`${table} row ${i}`, JSON.stringify(row)] as const)
+    )
+    for (const code of codes) {
+      const standalone = new RegExp(`\\b${code}\\b`)
+      const found = [...haystacks, ...stored].filter(([where, text]) =>
+        standalone.test(text) && !where.includes("code returned")
+      )
+      expect(found.map(([where]) => where), code).toEqual([])
+    }
   })
 
   it("masks every number in the events: ****dddd or null, or a salted commitment, nothing else", () => {

@@ -18,7 +18,12 @@ import {
   signServiceToken,
   signUserToken
 } from "../../src/dev/signing.js"
-import { type FetchHandler, makeFetchHandler, type WebhookOptions } from "../../src/fetch-handler.js"
+import {
+  type FetchHandler,
+  makeFetchHandler,
+  type VerificationOptions,
+  type WebhookOptions
+} from "../../src/fetch-handler.js"
 import type { LogLine } from "../../src/http/edge.js"
 import type { JwtConfig } from "../../src/layers/auth/jwt.js"
 import { SqliteNodeServices } from "../../src/layers/sqlite/node.js"
@@ -67,6 +72,8 @@ export interface FixtureOptions {
   readonly jwt?: Partial<JwtConfig>
   /** Default: TEST_WEBHOOK_SECRET_KEY, loopback URLs accepted (the tests' receivers are on 127.0.0.1). */
   readonly webhooks?: WebhookOptions
+  /** Default: codes go to the organization's code-delivery endpoint. */
+  readonly verification?: VerificationOptions
   /** An SQLite file to serve instead of a fresh one (a server restarted on the same file). */
   readonly filename?: string
 }
@@ -82,7 +89,8 @@ export const makeSqliteFixture = async (options: FixtureOptions = {}): Promise<S
     log: (line) => logs.push(line),
     phoneFingerprintKey: options.phoneFingerprintKey,
     idempotencyHashKey,
-    webhooks: options.webhooks ?? { secretKey: TEST_WEBHOOK_SECRET_KEY, allowLoopback: true }
+    webhooks: options.webhooks ?? { secretKey: TEST_WEBHOOK_SECRET_KEY, allowLoopback: true },
+    ...(options.verification === undefined ? {} : { verification: options.verification })
   })
   const client = SqliteClient.layer({ filename })
   const run = <A, E>(effect: Effect.Effect<A, E, any>) =>

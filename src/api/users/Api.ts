@@ -4,9 +4,11 @@ import * as Schema from "effect/Schema"
 import * as App from "../../app/errors.js"
 import * as Domain from "../../domain/errors.js"
 import { UserEvent } from "../../domain/events.js"
+import { PhoneNumberNotAllowed } from "../../domain/phone-policy-schema.js"
 import * as Http from "../../http/errors.js"
 import { JsonBody, STRICT_BODY } from "../../http/json-body.js"
 import { withProblems } from "../../http/problems.js"
+import { VerificationRateLimited } from "../../services/code-limits.js"
 import * as Ports from "../../services/errors.js"
 import { Authentication, QueryInteger, UserId } from "../common.js"
 import { CreateUserGate, MarkPhoneNumberVerifiedGate, UpdatePhoneNumberGate } from "./Gates.js"
@@ -25,10 +27,14 @@ export const MarkPhoneNumberVerifiedBody = Schema.Struct({
   })
 }).annotations({ identifier: "MarkPhoneNumberVerifiedRequest", parseOptions: STRICT_BODY })
 
-export const UpdatePhoneNumberBody = Schema.Struct({ phoneNumber: PhoneNumberInput }).annotations({
-  identifier: "UpdatePhoneNumberRequest",
-  parseOptions: STRICT_BODY
-})
+export const UpdatePhoneNumberBody = Schema.Struct({
+  phoneNumber: PhoneNumberInput,
+  verification: Schema.optional(Schema.Literal("none", "send-code", "return-code")).annotations({
+    description: "none (the default): the number changes at once, unverified. send-code: the number changes only " +
+      "once a code is confirmed (ConfirmPhoneNumberChange); the code goes to the organization's code-delivery " +
+      "endpoint. return-code: the same, with the code in the answer (scope phone:code:return)."
+  })
+}).annotations({ identifier: "UpdatePhoneNumberRequest", parseOptions: STRICT_BODY })
 
 export const CreateUserBody = Schema.Struct({
   id: Schema.optional(UserId.annotations({ examples: ["user_42"] })),
@@ -44,7 +50,11 @@ export const UserResponse = Schema.Struct({
   }),
   phoneNumberForm: Schema.Literal("raw", "masked"),
   phoneNumberVerified: Schema.Boolean,
-  erased: Schema.Boolean
+  erased: Schema.Boolean,
+  pendingPhoneNumberChange: Schema.optional(Schema.Struct({
+    maskedPhoneNumber: Schema.String,
+    expiresAt: Schema.String.annotations({ description: "ISO-8601" })
+  })).annotations({ description: "A verified change waiting for its code; the current number stays until then." })
 }).annotations({ identifier: "User" })
 
 export const CommandResponse = Schema.Struct({
@@ -79,6 +89,21 @@ const answerExample = (version: number, type: UserEvent["type"], data: object) =
       })
     ]
   })
+
+export const PendingChangeResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  aggregateId: Schema.String,
+  version: Schema.Int,
+  event: UserEvent.annotations({ description: "UserPhoneNumberChangeRequested, masked" }),
+  pendingChange: Schema.Struct({
+    id: Schema.String,
+    maskedPhoneNumber: Schema.String,
+    expiresAt: Schema.String.annotations({ description: "ISO-8601: ten minutes after the request" })
+  }),
+  verificationCode: Schema.optional(Schema.String.annotations({
+    description: "return-code only: the six digits to send to the new number. Never stored, never shown again."
+  }))
+}).annotations({ identifier: "PendingChangeResponse" })
 
 export const EventPageResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -163,6 +188,9 @@ const COMMAND_PROBLEMS = [
   Ports.StoreUnavailable
 ]
 
+/** A requested verified change can meet the organization's phone policy and its code delivery too. */
+const VERIFICATION_PROBLEMS = [PhoneNumberNotAllowed, VerificationRateLimited, Ports.CodeDeliveryUnavailable]
+
 const READ_PROBLEMS = [Http.InvalidRequest, Domain.UserNotFound, Ports.Forbidden, Ports.StoreUnavailable]
 
 const IdPath = HttpApiSchema.param("id", UserId)
@@ -200,7 +228,8 @@ export class UsersGroup extends HttpApiGroup.make("users")
           phoneNumberVerified: false
         })
       )
-      .pipe(withProblems(...COMMAND_PROBLEMS))
+      .addSuccess(PendingChangeResponse.annotations(HttpApiSchema.annotations({ status: 202 })))
+      .pipe(withProblems(...COMMAND_PROBLEMS, ...VERIFICATION_PROBLEMS))
       .middleware(JsonBody)
       .middleware(UpdatePhoneNumberGate)
       .annotate(OpenApi.Summary, "Set or remove a user's phone number")

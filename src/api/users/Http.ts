@@ -111,7 +111,7 @@ const Handlers = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
           request,
           idempotencyKey,
           () =>
-            update({ phoneNumber: payload.phoneNumber, ifMatch }),
+            update({ phoneNumber: payload.phoneNumber, verification: payload.verification, ifMatch }),
           { status: 200, userId: path.id }
         ))))
     .handle("markPhoneNumberVerified", ({ path, payload, request }) =>

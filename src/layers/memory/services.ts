@@ -4,13 +4,14 @@ import { Auth } from "../../services/auth.js"
 import { EventLog } from "../../services/event-log.js"
 import { Idempotency } from "../../services/idempotency.js"
 import { PhonePolicies } from "../../services/phone-policy.js"
+import { PhoneVerificationStore } from "../../services/phone-verification.js"
 import { UserLookup } from "../../services/user-lookup.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { MaskerLast4 } from "../masker.js"
 import { memoryAuth } from "./auth.js"
 import { memoryIdempotency } from "./idempotency.js"
 import { memoryPhonePolicies } from "./phone-policy.js"
-import { makeMemoryStore, memoryEventLog, memoryRepo, type MemoryStore } from "./store.js"
+import { makeMemoryStore, memoryEventLog, memoryPhoneVerification, memoryRepo, type MemoryStore } from "./store.js"
 import { memoryUserLookup } from "./user-lookup.js"
 
 export { memoryAuth, putCredentials } from "./auth.js"
@@ -25,6 +26,7 @@ export const MemoryServices = (store: MemoryStore = makeMemoryStore()) =>
     Layer.succeed(UserRepo, memoryRepo(store)),
     Layer.succeed(EventLog, memoryEventLog(store)),
     Layer.succeed(Idempotency, memoryIdempotency(store)),
+    Layer.succeed(PhoneVerificationStore, memoryPhoneVerification(store)),
     Layer.sync(PhonePolicies, memoryPhonePolicies),
     Layer.sync(UserLookup, () => memoryUserLookup(store)),
     MaskerLast4

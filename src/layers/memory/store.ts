@@ -1,11 +1,13 @@
 // Doubles for the program's logic (version guard, chain, atomic commit); storage is tested on real SQLite and D1.
 import { Effect } from "effect"
 import { GENESIS_HASH, nextLink } from "../../audit/chain.js"
+import type { PendingPhoneNumberChange } from "../../domain/phone-change.js"
 import type { PhoneFingerprints, User, UserEvent } from "../../domain/user.js"
 import type { Principal } from "../../services/auth.js"
 import { PhoneNumberInUse, StoreUnavailable, VersionConflict } from "../../services/errors.js"
 import type { EventLog } from "../../services/event-log.js"
 import type { StoredResponse } from "../../services/idempotency.js"
+import type { PhoneVerificationStore } from "../../services/phone-verification.js"
 import type { UserRepo } from "../../services/user-repo.js"
 
 export interface MemoryStore {
@@ -17,6 +19,9 @@ export interface MemoryStore {
   readonly fingerprints: Map<string, PhoneFingerprints>
   readonly tokens: Map<string, Principal>
   readonly apiKeys: Map<string, string>
+  /** Pending phone number changes by organization and user; code-delivery URLs by organization. */
+  readonly pending: Map<string, PendingPhoneNumberChange>
+  readonly codeDelivery: Map<string, string>
   /** The next commit fails before writing anything. */
   failNextCommit: boolean
 }
@@ -38,10 +43,12 @@ export const makeMemoryStore = (): MemoryStore => ({
   fingerprints: new Map(),
   tokens: new Map(),
   apiKeys: new Map(),
+  pending: new Map(),
+  codeDelivery: new Map(),
   failNextCommit: false
 })
 
-const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
+export const key = (organizationId: string, userId: string) => `${organizationId}\u0000${userId}`
 
 /** Without an event: a user to start from. */
 export const putUser = (store: MemoryStore, user: User): void =>
@@ -55,7 +62,7 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
         ? null
         : { user, headHash: store.heads.get(key(organizationId, userId)) ?? GENESIS_HASH }
     }),
-  commit: ({ event, fingerprints, previousHash, state }) =>
+  commit: ({ event, fingerprints, pending, previousHash, released, state }) =>
     Effect.suspend((): Effect.Effect<void, VersionConflict | PhoneNumberInUse | StoreUnavailable> => {
       if (store.failNextCommit) {
         store.failNextCommit = false
@@ -63,9 +70,16 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
       }
       const current = store.users.get(key(state.organizationId, state.id))
       if ((current?.version ?? 0) !== state.version - 1) return Effect.fail(new VersionConflict({ userId: state.id }))
+      const holder = released === undefined
+        ? undefined
+        : store.users.get(key(released.state.organizationId, released.state.id))
+      if (released !== undefined && (holder?.version ?? 0) !== released.state.version - 1) {
+        return Effect.fail(new VersionConflict({ userId: released.state.id }))
+      }
       const taken = state.phoneNumber !== null &&
         [...store.users.values()].some((u) =>
-          u.organizationId === state.organizationId && u.id !== state.id && u.phoneNumber === state.phoneNumber
+          u.organizationId === state.organizationId && u.id !== state.id && u.id !== released?.state.id &&
+          u.phoneNumber === state.phoneNumber
         )
       if (taken) return Effect.fail(new PhoneNumberInUse())
       const id = key(state.organizationId, state.id)
@@ -77,6 +91,22 @@ export const memoryRepo = (store: MemoryStore): UserRepo["Type"] => ({
       return Effect.yieldNow().pipe(
         Effect.flatMap(() => {
           if (store.users.get(id) !== current) return Effect.fail(new VersionConflict({ userId: state.id }))
+          if (released !== undefined) {
+            const holderId = key(released.state.organizationId, released.state.id)
+            if (store.users.get(holderId) !== holder) return Effect.fail(new VersionConflict({ userId: state.id }))
+            store.users.set(holderId, released.state)
+            store.events.push(released.event)
+            store.heads.set(holderId, nextLink(released.previousHash, released.event).hash)
+          }
+          if (pending !== undefined) {
+            for (const [other, change] of store.pending) {
+              if (other.startsWith(`${state.organizationId}\u0000`) && change.expiresAt <= event.occurredAt) {
+                store.pending.delete(other)
+              }
+            }
+          }
+          if (pending?._tag === "Put") store.pending.set(id, pending.change)
+          if (pending?._tag === "Clear" || event.type === "UserPersonalDataErased") store.pending.delete(id)
           store.users.set(id, state)
           store.events.push(event)
           store.heads.set(id, nextLink(previousHash, event).hash)
@@ -116,4 +146,28 @@ export const memoryEventLog = (store: MemoryStore): EventLog["Type"] => ({
   checkpoints: () => Effect.succeed([]),
   checkpoint: () => Effect.succeed(undefined),
   unsealedOrganizations: () => Effect.succeed([])
+})
+
+export const memoryPhoneVerification = (store: MemoryStore): PhoneVerificationStore["Type"] => ({
+  pending: (organizationId, userId) => Effect.sync(() => store.pending.get(key(organizationId, userId)) ?? null),
+  countAttempt: (organizationId, userId, id) =>
+    Effect.sync(() => {
+      const found = store.pending.get(key(organizationId, userId))
+      if (found?.id === id) store.pending.set(key(organizationId, userId), { ...found, attempts: found.attempts + 1 })
+    }),
+  discard: (organizationId, userId, id) =>
+    Effect.sync(() => {
+      if (store.pending.get(key(organizationId, userId))?.id === id) store.pending.delete(key(organizationId, userId))
+    }),
+  holderOf: (organizationId, phoneNumber) =>
+    Effect.sync(() => {
+      const user = [...store.users.values()].find((u) =>
+        u.organizationId === organizationId && u.phoneNumber === phoneNumber
+      )
+      return user === undefined
+        ? null
+        : { user, headHash: store.heads.get(key(organizationId, user.id)) ?? GENESIS_HASH }
+    }),
+  codeDeliveryUrl: (organizationId) => Effect.sync(() => store.codeDelivery.get(organizationId) ?? null),
+  setCodeDeliveryUrl: (organizationId, url) => Effect.sync(() => void store.codeDelivery.set(organizationId, url))
 })

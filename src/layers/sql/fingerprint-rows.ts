@@ -8,7 +8,9 @@ const WHERE_USER = "organization_id = ? AND aggregate_id = ?"
 const HAS_FINGERPRINT = "(json_type(data, '$.phoneNumberFingerprint') IS NOT NULL " +
   "OR json_type(data, '$.previousPhoneNumberFingerprint') IS NOT NULL)"
 
-export const fingerprintStatements = ({ event, fingerprints }: Change): ReadonlyArray<Statement> =>
+export const fingerprintStatements = (
+  { event, fingerprints }: Pick<Change, "event" | "fingerprints">
+): ReadonlyArray<Statement> =>
   fingerprints === undefined ? [] : [{
     sql: "INSERT INTO phone_fingerprints (organization_id, aggregate_id, version, fingerprints) VALUES (?, ?, ?, ?)",
     params: [event.metadata.organizationId, event.aggregateId, event.version, JSON.stringify(fingerprints)]

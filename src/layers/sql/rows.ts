@@ -14,6 +14,7 @@ import {
   type OpeningRow,
   toOpening
 } from "./fingerprint-rows.js"
+import { clearPending, pendingStatements } from "./phone-verification-rows.js"
 
 export interface Statement {
   readonly sql: string
@@ -181,19 +182,28 @@ const keyOf = (phoneNumber: E164 | null, numberKey: NumberKeying["keyOf"] | unde
 export const changeStatements = (
   change: Change,
   link: EventLink,
-  numberKey?: NumberKeying["keyOf"]
+  numberKey?: NumberKeying["keyOf"],
+  releasedLink?: EventLink
 ): ReadonlyArray<Statement> =>
   change.event.type === "UserPersonalDataErased"
     ? [
       ...rowAndEvent(change, link, numberKey),
       { sql: DELETE_USER_IDEMPOTENCY_RECORDS, params: [change.state.organizationId, change.state.id] },
-      ...forgetStatements(change.state.organizationId, change.state.id)
+      ...forgetStatements(change.state.organizationId, change.state.id),
+      clearPending(change.state)
     ]
-    : [...rowAndEvent(change, link, numberKey), ...fingerprintStatements(change)]
+    : [
+      ...(change.released !== undefined && releasedLink !== undefined
+        ? [...rowAndEvent(change.released, releasedLink, numberKey), ...fingerprintStatements(change.released)]
+        : []),
+      ...rowAndEvent(change, link, numberKey),
+      ...fingerprintStatements(change),
+      ...pendingStatements(change)
+    ]
 
 // The lookup key is written with the number and cleared with it (migrations/0010).
 const rowAndEvent = (
-  { event, state }: Change,
+  { event, state }: Pick<Change, "event" | "state">,
   link: EventLink,
   numberKey: NumberKeying["keyOf"] | undefined
 ): ReadonlyArray<Statement> => [

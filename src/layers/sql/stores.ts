@@ -10,6 +10,7 @@ import { PhoneNumberKeys } from "../../services/phone-number-keys.js"
 import { UserRepo } from "../../services/user-repo.js"
 import { messageOf, unavailable } from "./driver.js"
 import { keepAnswer } from "./idempotency-store.js"
+import { SqlPhoneVerificationStore } from "./phone-verification-store.js"
 import {
   changeStatements,
   checkpointParams,
@@ -46,7 +47,13 @@ export const SqlUserRepo = Layer.effect(
       commit: (change) =>
         Effect.flatMap(shards.of(change.state.organizationId), ({ driver }) => {
           return Effect.flatMap(Effect.zip(FiberRef.get(currentKeyedWrite), PhoneNumberKeys), ([keyed, keys]) => {
-            const statements = changeStatements(change, nextLink(change.previousHash, change.event), keys.keying?.keyOf)
+            const released = change.released
+            const statements = changeStatements(
+              change,
+              nextLink(change.previousHash, change.event),
+              keys.keying?.keyOf,
+              released === undefined ? undefined : nextLink(released.previousHash, released.event)
+            )
             if (keyed === undefined) return driver.write(statements, change.state.id)
             const written = { aggregateId: change.state.id, version: change.state.version, event: change.event }
             return Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -146,4 +153,4 @@ export const SqlEventLog = Layer.effect(
   })
 )
 
-export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog, SqlWebhookStore)
+export const SqlStores = Layer.mergeAll(SqlUserRepo, SqlEventLog, SqlWebhookStore, SqlPhoneVerificationStore)

@@ -78,7 +78,7 @@ export type UserPhoneNumberVerified = typeof UserPhoneNumberVerified.Type
 
 export const UserPhoneNumberChangeRequested = event("UserPhoneNumberChangeRequested", {
   pendingChangeId: Schema.String.annotations({ description: "The pending change's id (UUID v7)." }),
-  maskedPhoneNumber: MaskedPhoneNumber,
+  maskedPhoneNumber: MaskedPhoneNumber.annotations({ description: "The new number: four * and its last four digits." }),
   delivery: Schema.Literal("send-code", "return-code").annotations({
     description: "send-code: the code went to the organization's code-delivery endpoint; return-code: to the caller."
   }),
@@ -87,7 +87,7 @@ export const UserPhoneNumberChangeRequested = event("UserPhoneNumberChangeReques
 export type UserPhoneNumberChangeRequested = typeof UserPhoneNumberChangeRequested.Type
 
 export const UserPhoneNumberReleased = event("UserPhoneNumberReleased", {
-  maskedPhoneNumber: MaskedPhoneNumber,
+  maskedPhoneNumber: MaskedPhoneNumber.annotations({ description: "The released number: four * and its last four." }),
   reason: Schema.Literal("verified-by-another-user").annotations({
     description: "Another user of the organization proved possession of the number (a recycled number)."
   })

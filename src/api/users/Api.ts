@@ -93,7 +93,7 @@ const answerExample = (version: number, type: UserEvent["type"], data: object) =
 export const PendingChangeResponse = Schema.Struct({
   success: Schema.Literal(true),
   aggregateId: Schema.String,
-  version: Schema.Int,
+  version: Schema.Int.annotations({ description: "The user's version after the request (its ETag)." }),
   event: UserEvent.annotations({ description: "UserPhoneNumberChangeRequested, masked" }),
   pendingChange: Schema.Struct({
     id: Schema.String,

@@ -545,12 +545,13 @@ describe("log lines", () => {
     })
   })
 
-  it("console: one JSON line per request through console.log, nothing on console.error or console.warn", () => {
-    const logged = consoleOutput.filter((entry) => entry.method === "log")
+  it("console: one JSON line per request, on console.log, or console.error for a 5xx; nothing else", () => {
+    const logged = consoleOutput.filter((entry) => entry.method === "log" || entry.method === "error")
     const sessionAnswers = answers.slice(requestsToSink)
     expect(logged.length).toBe(requestsToConsole)
-    expect(consoleOutput.filter((entry) => entry.method === "error" || entry.method === "warn")).toEqual([])
+    expect(consoleOutput.filter((entry) => entry.method === "warn")).toEqual([])
     logged.forEach((entry, i) => {
+      expect(entry.method, `console line ${i}`).toBe(sessionAnswers[i]!.answer.status >= 500 ? "error" : "log")
       expect(entry.args.length).toBe(1)
       expect(typeof entry.args[0]).toBe("string")
       expect(entry.text.includes("\n")).toBe(false)

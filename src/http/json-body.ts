@@ -11,7 +11,6 @@ import { answered, problemsFor } from "./problems.js"
 export const STRICT_BODY = { onExcessProperty: "error", errors: "all" } as const
 
 export class JsonBody extends HttpApiMiddleware.Tag<JsonBody>()("JsonBody", {
-  provides: HttpServerRequest.HttpServerRequest,
   failure: Schema.Union(...problemsFor([InvalidRequest, PayloadTooLarge, UnsupportedMediaType]))
 }) {}
 
@@ -25,18 +24,16 @@ const bytesRead = new WeakMap<HttpServerRequest.HttpServerRequest, Uint8Array>()
 /** The bytes JsonBody read for this request (the Idempotency-Key's fingerprint); none without a body. */
 export const bodyBytes = (request: HttpServerRequest.HttpServerRequest): Uint8Array => bytesRead.get(request) ?? EMPTY
 
-// The request the builder decodes from, the original but for `json`, the parsed body, and a JSON media type: the
-// builder picks its parser by Content-Type and would take application/merge-patch+json for bytes.
-const withJson = (request: HttpServerRequest.HttpServerRequest, bytes: Uint8Array, json: unknown) => {
+// The builder decodes from this request's `json`, set here to the parsed body, and picks its parser by Content-Type
+// (application/merge-patch+json would be read as bytes). Set on the request itself: providing another request costs
+// every body request a comparison of the whole context.
+const withJson = (request: HttpServerRequest.HttpServerRequest, bytes: Uint8Array, json: unknown): void => {
   const contentType = request.headers["content-type"]!.toLowerCase()
-  const read: HttpServerRequest.HttpServerRequest = Object.create(request, {
-    json: { value: Effect.as(FiberRef.set(BodyTaken, { json }), json) },
-    ...(contentType.includes("application/json")
-      ? {}
-      : { headers: { value: { ...request.headers, "content-type": "application/json" } } })
-  })
-  bytesRead.set(read, bytes)
-  return read
+  Object.defineProperty(request, "json", { value: Effect.as(FiberRef.set(BodyTaken, { json }), json) })
+  if (!contentType.includes("application/json")) {
+    Object.defineProperty(request, "headers", { value: { ...request.headers, "content-type": "application/json" } })
+  }
+  bytesRead.set(request, bytes)
 }
 
 export const JsonBodyLive = Layer.succeed(

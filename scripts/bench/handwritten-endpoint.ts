@@ -19,6 +19,14 @@ import { ASYMMETRIC_ALGORITHMS, type JwtConfig } from "../../src/layers/auth/jwt
 import { changeStatements, type Statement, toUser, type UserRow } from "../../src/layers/sql/rows.js"
 import { hexOf, sha256Hex } from "../../src/sha256.js"
 
+// The number's lookup key beside it, as the service writes it, where the schema has one (migration 0010 on). A path
+// in a variable: the Worker's bundle leaves it out, so the hand-written Worker writes no key.
+const KEYS_MODULE = "../../src/layers/phone-number-keys.js"
+const keying = await import(KEYS_MODULE).then(
+  (keys) => keys.numberKeying(undefined, "the hand-written endpoint's own key"),
+  () => undefined
+)
+
 const MAX_BODY_BYTES = 16 * 1024
 const ROUTE = /^\/users\/([^/]+)\/UpdatePhoneNumber$/
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/
@@ -178,7 +186,7 @@ const decide = (
     metadata: { organizationId, actor, requestId }
   }
   const previousHash = row.head_hash ?? GENESIS_HASH
-  const statements = changeStatements({ state, event, previousHash }, nextLink(previousHash, event))
+  const statements = changeStatements({ state, event, previousHash }, nextLink(previousHash, event), keying?.keyOf)
   return { result: { aggregateId: userId, version: state.version, event }, statements }
 }
 

@@ -4,7 +4,7 @@
  */
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, TestClock } from "effect"
+import { Context, Effect, Exit, Layer, TestClock } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -13,7 +13,7 @@ import { problemSpecOfError } from "../../src/domain/problem.js"
 import { problemResponse, toProblem } from "../../src/http/problems.js"
 import { memoryPhonePolicies } from "../../src/layers/memory/phone-policy.js"
 import { numberKeying } from "../../src/layers/phone-number-keys.js"
-import { SqlPhonePolicies } from "../../src/layers/sql/phone-policy-store.js"
+import { POLICY_TTL_MS, SqlPhonePolicies } from "../../src/layers/sql/phone-policy-store.js"
 import { SingleShard } from "../../src/layers/sql/shards.js"
 import { prepareNodeSqliteFile, SqliteNodeDriver } from "../../src/layers/sqlite/node.js"
 import { PhoneNumberKeys } from "../../src/services/phone-number-keys.js"
@@ -161,4 +161,29 @@ describe("codeAllowanceKey", () => {
       expect(keyed).toBe(keying.keyOf(phone))
       expect(keyed).not.toContain("4155550123")
     }))
+})
+
+describe("PhonePolicies (sqlite) kept 5 s", () => {
+  it.scoped("another writer's policy shows within 5 s; this process's own put at once", () => {
+    const filename = join(mkdtempSync(join(tmpdir(), "users-api-policy-")), "test.sqlite")
+    prepareNodeSqliteFile(filename)
+    const open = () =>
+      SqlPhonePolicies.pipe(
+        Layer.provide(SingleShard),
+        Layer.provide(Layer.merge(SqliteNodeDriver(filename), SqliteClient.layer({ filename })))
+      )
+    const verify = PhonePolicy.make({ selfService: "verify" })
+    const reject = PhonePolicy.make({ onVerifiedConflict: "release" })
+    return Effect.gen(function*() {
+      const reader = Context.get(yield* Layer.build(open()), PhonePolicies)
+      const writer = Context.get(yield* Layer.build(open()), PhonePolicies)
+      expect((yield* reader.get("org_a")).selfService).toBe("direct")
+      yield* writer.put("org_a", verify)
+      expect((yield* reader.get("org_a")).selfService).toBe("direct")
+      yield* TestClock.adjust(POLICY_TTL_MS)
+      expect((yield* reader.get("org_a")).selfService).toBe("verify")
+      yield* reader.put("org_a", reject)
+      expect((yield* reader.get("org_a")).onVerifiedConflict).toBe("release")
+    })
+  })
 })

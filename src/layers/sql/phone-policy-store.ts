@@ -13,6 +13,7 @@ import {
   windowOf
 } from "../../services/phone-policy.js"
 import { sha256Hex } from "../../sha256.js"
+import { makeExpiringCache } from "../expiring-cache.js"
 import { messageOf } from "./driver.js"
 import type { Statement } from "./rows.js"
 import { Shards } from "./shards.js"
@@ -31,10 +32,15 @@ const OVER_QUOTA = /CHECK constraint failed: verification_code_quota/
 const encodePolicy = Schema.encodeSync(Schema.parseJson(PhonePolicy))
 const decodePolicy = Schema.decodeUnknown(Schema.parseJson(PhonePolicy))
 
+/** Every user's change of number reads its organization's policy: kept 5 s, dropped by this process's own PUT. */
+export const POLICY_TTL_MS = 5_000
+
 export const SqlPhonePolicies = Layer.effect(
   PhonePolicies,
   Effect.map(Shards, (shards): PhonePolicies["Type"] => {
-    const get = (organizationId: string) =>
+    const cache = makeExpiringCache<PhonePolicy>({ capacity: 10_000, keepUntil: (_, at) => at + POLICY_TTL_MS })
+    const get = (organizationId: string) => cache.get(organizationId, () => read(organizationId))
+    const read = (organizationId: string) =>
       Effect.flatMap(shards.of(organizationId), ({ driver }) =>
         Effect.flatMap(
           driver.get<{ policy: string }>(SELECT_POLICY, [organizationId]),
@@ -103,6 +109,7 @@ export const SqlPhonePolicies = Layer.effect(
             .pipe(Effect.mapError((error) =>
               error instanceof StoreUnavailable ? error : new StoreUnavailable({ cause: error })
             ))
+          cache.invalidate(organizationId)
           return policy
         }),
       takeCodeAllowance: ({ numberKey, organizationId, userId }) => take(organizationId, userId, numberKey, 1)

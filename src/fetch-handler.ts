@@ -1,6 +1,6 @@
 // Builds the one fetch handler, `(Request) => Promise<Response>`, that every entry and every test goes through.
 import { type HttpApi, HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
-import { Effect, Fiber, Layer, Logger, ManagedRuntime } from "effect"
+import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
 import { AuditHandlers } from "./api/audit/Http.js"
 import { HealthHandlers } from "./api/health/Http.js"
 import { PhonesHandlers } from "./api/phones/Http.js"
@@ -15,11 +15,11 @@ import { UsersApi } from "./http/api.js"
 import { AuthenticationLive } from "./http/authentication.js"
 import { prefetchBody } from "./http/body.js"
 import { canonicalRequest } from "./http/canonical-request.js"
-import { edgeMiddleware, type LogLine } from "./http/edge.js"
+import { consoleRequestSink, edgeMiddleware, type LogLine } from "./http/edge.js"
 import { requestHasher } from "./http/request-hash.js"
 import { OPENAPI_PATH } from "./http/routes.js"
 import { StrictRouting } from "./http/routing.js"
-import { JsonLogger, JsonLoggerLive, logRecord } from "./layers/logger.js"
+import { JsonLoggerLive } from "./layers/logger.js"
 import { maskerWithFingerprint } from "./layers/masker.js"
 import { phoneNumberKeysLayer } from "./layers/phone-number-keys.js"
 import { FetchWebhookTransport } from "./layers/webhooks/transport.js"
@@ -98,6 +98,8 @@ export interface WebhookOptions {
   readonly onSubscribe?: ((organizationId: string) => void) | undefined
 }
 
+const requestLinesTo = (sink: (line: LogLine) => void) => (line: LogLine) => Effect.sync(() => sink(line))
+
 const webhookLayer = (options: WebhookOptions | undefined) =>
   Layer.merge(
     Layer.succeed(WebhookSettings, {
@@ -109,17 +111,6 @@ const webhookLayer = (options: WebhookOptions | undefined) =>
     options?.onWrite === undefined
       ? Layer.empty
       : Layer.succeed(RelaySignal, { wake: options.onWrite, subscribed: options.onSubscribe })
-  )
-
-// The request lines to `sink`, every other line as JsonLogger writes it.
-const requestLinesTo = (sink: (line: LogLine) => void) =>
-  Logger.replace(
-    Logger.defaultLogger,
-    Logger.make((options) => {
-      const line = logRecord(options)
-      if (line.msg === "request") sink(line as unknown as LogLine)
-      else JsonLogger.log(options)
-    })
   )
 
 const verificationLayer = (options: HandlerOptions) => {
@@ -147,7 +138,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
     withFingerprints(services, options.phoneFingerprintKey),
     webhookLayer(options.webhooks),
     phoneNumberKeysLayer(options.phoneFingerprintKey, options.idempotencyHashKey),
-    options.log === undefined ? JsonLoggerLive : requestLinesTo(options.log)
+    JsonLoggerLive
   )
   const store = Layer.provideMerge(verificationLayer(options), base)
   // One memo map: the services layer is built once for the handler and its jobs.
@@ -169,7 +160,7 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
   const app = Layer.mergeAll(
     HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }),
     options.docs ?? Layer.empty,
-    edgeMiddleware,
+    edgeMiddleware(options.log === undefined ? consoleRequestSink : requestLinesTo(options.log)),
     StrictRouting,
     HttpServer.layerContext,
     options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)

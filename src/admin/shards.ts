@@ -1,5 +1,6 @@
 // Moving an organization up to a higher D1 shard (docs/PRODUCTION.md, "Tenants across databases"). Numbers are
-// copied unchanged: checkpoints sealed before migration 0007 hash the row id. SQL text to run with wrangler.
+// copied unchanged: checkpoints sealed before migration 0007 hash the row id. SQL text to run with wrangler; over
+// 250 lines because every table an organization owns is copied and forgotten here, side by side.
 import { Effect } from "effect"
 import { sqlString } from "../layers/sql/literal.js"
 

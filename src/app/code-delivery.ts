@@ -91,7 +91,7 @@ export const WebhookCodeSender = Layer.effect(
   })
 )
 
-/** Local dev mode: an organization without a code-delivery endpoint gets its codes on the server's console. */
+/** Local dev mode: an organization without a code-delivery endpoint gets its codes in the server's log. */
 export const withDevFallback = <E, R>(
   primary: Layer.Layer<CodeSender, E, R>,
   fallback: Layer.Layer<CodeSender>

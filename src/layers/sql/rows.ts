@@ -1,4 +1,4 @@
-// The statements and rows every SQL store shares.
+// The statements and rows every SQL store shares; over 250 lines as one place holds every column of users and events.
 import type { EventLink } from "../../audit/chain.js"
 import type { Checkpoint } from "../../audit/checkpoint.js"
 import type { StoredEvent } from "../../audit/verify.js"

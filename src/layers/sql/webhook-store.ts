@@ -1,5 +1,5 @@
 // Each statement on its organization's store; all-or-nothing units through the StoreDriver's `write`
-// (docs/DECISIONS.md, "Webhook delivery").
+// (docs/DECISIONS.md, "Webhook delivery"). Its SQL is in webhook-sql.ts.
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { StoreUnavailable } from "../../services/errors.js"

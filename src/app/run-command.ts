@@ -48,29 +48,6 @@ const isConflict = (error: unknown): error is VersionConflict => error instanceo
 export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict, R>) =>
   Effect.retry(attempt, { schedule: lostRaceBackoff, while: isConflict, times: MAX_CONFLICT_RETRIES })
 
-/** Without If-Match a lost race runs again; with it, losing the race means its precondition no longer holds (412). */
-export const settleLostRace = <A, E, R>(
-  attempt: Effect.Effect<A, E | VersionConflict, R>,
-  ifMatch: IfMatch | undefined,
-  organizationId: string,
-  userId: string
-): Effect.Effect<A, E | VersionConflict | PreconditionFailed | StoreUnavailable, R | UserRepo> =>
-  ifMatch === undefined ?
-    retryOnConflict(attempt) :
-    Effect.catchIf(
-      attempt,
-      isConflict,
-      () =>
-        Effect.flatMap(UserRepo, (repo) =>
-          Effect.flatMap(repo.find(organizationId, userId), (now) =>
-            Effect.fail(
-              new PreconditionFailed({
-                expected: ifMatch._tag === "Version" ? String(ifMatch.version) : "*",
-                current: now?.user.version ?? 0
-              })
-            )))
-    )
-
 export const runCommand = (
   principal: Principal,
   command: UserCommand,
@@ -110,5 +87,14 @@ export const runCommand = (
           })
         }
       )
-      return settleLostRace(attempt, ifMatch, principal.organizationId, userId)
+      if (ifMatch === undefined) return retryOnConflict(attempt)
+      // The caller pinned a version: losing the race means its precondition no longer holds.
+      return Effect.catchTag(attempt, "VersionConflict", () =>
+        Effect.flatMap(repo.find(principal.organizationId, userId), (now) =>
+          Effect.fail(
+            new PreconditionFailed({
+              expected: ifMatch._tag === "Version" ? String(ifMatch.version) : "*",
+              current: now?.user.version ?? 0
+            })
+          )))
     }))

@@ -45,8 +45,10 @@ const lostRaceBackoff = Schedule.exponential("1 millis", 1.5).pipe(
 
 const isConflict = (error: unknown): error is VersionConflict => error instanceof VersionConflict
 
+// The first attempt runs bare: Effect.retry sets the context for every attempt, most requests never conflict.
 export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict, R>) =>
-  Effect.retry(attempt, { schedule: lostRaceBackoff, while: isConflict, times: MAX_CONFLICT_RETRIES })
+  Effect.catchIf(attempt, isConflict, () =>
+    Effect.retry(attempt, { schedule: lostRaceBackoff, while: isConflict, times: MAX_CONFLICT_RETRIES - 1 }))
 
 export const runCommand = (
   principal: Principal,

@@ -25,8 +25,9 @@ export const isLocked = (error: unknown): boolean => {
   return false
 }
 
+// Retried only once locked: Effect.retry would set the fiber's context around every statement.
 export const retryWhileLocked = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(effect, { schedule: LOCK_RETRY, while: isLocked })
+  Effect.catchIf(effect, isLocked, () => Effect.retry(effect, { schedule: LOCK_RETRY, while: isLocked }))
 
 type Sql<A> = Effect.Effect<A, SqlError.SqlError>
 

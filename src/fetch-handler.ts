@@ -1,6 +1,6 @@
 // Builds the one fetch handler, `(Request) => Promise<Response>`, that every entry and every test goes through.
 import { type HttpApi, HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
-import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
+import { Effect, Fiber, FiberRef, Layer, ManagedRuntime } from "effect"
 import { AuditHandlers } from "./api/audit/Http.js"
 import { HealthHandlers } from "./api/health/Http.js"
 import { PhonesHandlers } from "./api/phones/Http.js"
@@ -130,6 +130,12 @@ const verificationLayer = (options: HandlerOptions) => {
   )
 }
 
+// Set while the layer builds, so the handler's runtime keeps it: Layer.locally would end with the build.
+const TracingOff = Layer.mergeAll(
+  Layer.setTracerEnabled(false),
+  Layer.effectDiscard(FiberRef.set(HttpMiddleware.currentTracerDisabledWhen, () => true))
+)
+
 const withFingerprints = <E>(services: Layer.Layer<Services, E>, key: string | undefined) =>
   key === undefined || key === "" ? services : Layer.merge(services, maskerWithFingerprint(key))
 
@@ -163,12 +169,9 @@ export const makeFetchHandler = <E>(services: Layer.Layer<Services, E>, options:
     edgeMiddleware(options.log === undefined ? consoleRequestSink : requestLinesTo(options.log)),
     StrictRouting,
     HttpServer.layerContext,
-    options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)
+    options.tracing === true ? Layer.empty : TracingOff
   ).pipe(Layer.provideMerge(api), Layer.provide(store))
-  const { dispose, handler } = HttpApiBuilder.toWebHandler(
-    options.tracing === true ? app : HttpMiddleware.withTracerDisabledWhen(app, () => true),
-    { memoMap }
-  )
+  const { dispose, handler } = HttpApiBuilder.toWebHandler(app, { memoMap })
   return {
     fetch: (request) => {
       const canonical = canonicalRequest(request)

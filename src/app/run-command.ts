@@ -47,8 +47,11 @@ const isConflict = (error: unknown): error is VersionConflict => error instanceo
 
 // The first attempt runs bare: Effect.retry sets the context for every attempt, most requests never conflict.
 export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionConflict, R>) =>
-  Effect.catchIf(attempt, isConflict, () =>
-    Effect.retry(attempt, { schedule: lostRaceBackoff, while: isConflict, times: MAX_CONFLICT_RETRIES - 1 }))
+  Effect.catchIf(
+    attempt,
+    isConflict,
+    () => Effect.retry(attempt, { schedule: lostRaceBackoff, while: isConflict, times: MAX_CONFLICT_RETRIES - 1 })
+  )
 
 export const runCommand = (
   principal: Principal,

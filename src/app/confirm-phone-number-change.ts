@@ -21,7 +21,7 @@ import { commandMetadata, uuidv7 } from "./context.js"
 import { PreconditionFailed } from "./errors.js"
 import { releasesVerifiedHolder } from "./phone-policy-seam.js"
 import { wakeRelay } from "./relay-signal.js"
-import { type CommandResult, type IfMatch, retryOnConflict } from "./run-command.js"
+import { type CommandResult, type IfMatch, settleLostRace } from "./run-command.js"
 import { equalInConstantTime } from "./verification-code.js"
 
 export interface ConfirmInput {
@@ -122,18 +122,7 @@ const apply = (principal: Principal, userId: string, pendingId: string, ifMatch:
       const result: CommandResult = { aggregateId: userId, version: decision.state.version, event: decision.event }
       return result
     })
-    const result = yield* ifMatch === undefined ? retryOnConflict(attempt) : Effect.catchTag(
-      attempt,
-      "VersionConflict",
-      () =>
-        Effect.flatMap(repo.find(organizationId, userId), (now) =>
-          Effect.fail(
-            new PreconditionFailed({
-              expected: ifMatch._tag === "Version" ? String(ifMatch.version) : "*",
-              current: now?.user.version ?? 0
-            })
-          ))
-    )
+    const result = yield* settleLostRace(attempt, ifMatch, organizationId, userId)
     yield* wakeRelay(organizationId)
     return result
   })

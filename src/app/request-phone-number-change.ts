@@ -16,7 +16,7 @@ import { commandMetadata, uuidv7 } from "./context.js"
 import { PreconditionFailed } from "./errors.js"
 import { checkBeforeCode } from "./phone-policy-seam.js"
 import { wakeRelay } from "./relay-signal.js"
-import { type CommandResult, type IfMatch, retryOnConflict } from "./run-command.js"
+import { type CommandResult, type IfMatch, settleLostRace } from "./run-command.js"
 import { generateCode } from "./verification-code.js"
 
 export const RETURN_CODE_SCOPE = Scopes.codeReturn
@@ -75,18 +75,7 @@ export const requestPhoneNumberChange = (
       )
       return decision
     })
-    const written = yield* ifMatch === undefined ? retryOnConflict(attempt) : Effect.catchTag(
-      attempt,
-      "VersionConflict",
-      () =>
-        Effect.flatMap(repo.find(organizationId, userId), (now) =>
-          Effect.fail(
-            new PreconditionFailed({
-              expected: ifMatch._tag === "Version" ? String(ifMatch.version) : "*",
-              current: now?.user.version ?? 0
-            })
-          ))
-    )
+    const written = yield* settleLostRace(attempt, ifMatch, organizationId, userId)
     yield* wakeRelay(organizationId)
     if (delivery === "send-code") {
       yield* Effect.flatMap(CodeSender, (sender) =>

@@ -53,6 +53,29 @@ export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E | VersionCo
     () => Effect.retry(attempt, { schedule: lostRaceBackoff, while: isConflict, times: MAX_CONFLICT_RETRIES - 1 })
   )
 
+/** Without If-Match a lost race runs again; with it, losing the race means its precondition no longer holds (412). */
+export const settleLostRace = <A, E, R>(
+  attempt: Effect.Effect<A, E | VersionConflict, R>,
+  ifMatch: IfMatch | undefined,
+  organizationId: string,
+  userId: string
+): Effect.Effect<A, E | VersionConflict | PreconditionFailed | StoreUnavailable, R | UserRepo> =>
+  ifMatch === undefined ?
+    retryOnConflict(attempt) :
+    Effect.catchIf(
+      attempt,
+      isConflict,
+      () =>
+        Effect.flatMap(UserRepo, (repo) =>
+          Effect.flatMap(repo.find(organizationId, userId), (now) =>
+            Effect.fail(
+              new PreconditionFailed({
+                expected: ifMatch._tag === "Version" ? String(ifMatch.version) : "*",
+                current: now?.user.version ?? 0
+              })
+            )))
+    )
+
 export const runCommand = (
   principal: Principal,
   command: UserCommand,
@@ -92,14 +115,5 @@ export const runCommand = (
           })
         }
       )
-      if (ifMatch === undefined) return retryOnConflict(attempt)
-      // The caller pinned a version: losing the race means its precondition no longer holds.
-      return Effect.catchTag(attempt, "VersionConflict", () =>
-        Effect.flatMap(repo.find(principal.organizationId, userId), (now) =>
-          Effect.fail(
-            new PreconditionFailed({
-              expected: ifMatch._tag === "Version" ? String(ifMatch.version) : "*",
-              current: now?.user.version ?? 0
-            })
-          )))
+      return settleLostRace(attempt, ifMatch, principal.organizationId, userId)
     }))

@@ -2,30 +2,22 @@
  * The phones feature's handlers. putPhonePolicy and lookupUsers are checked by their gates (./Gates.ts) before
  * JsonBody reads the body; a refused body names the field and its rule (./body-rules.ts), never the value sent.
  */
-import { HttpApiBuilder, HttpRouter } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import * as Schema from "effect/Schema"
 import { authorizeLookupUsers, readLookupRecords } from "../../app/lookup-users.js"
 import { authorizePutPhonePolicy, readPhonePolicy } from "../../app/phone-policy.js"
 import { UsersApi } from "../../http/api.js"
 import { afterAuthentication } from "../../http/authentication.js"
 import { decodeCursor, encodeCursor } from "../../http/cursor.js"
 import { JsonBodyLive } from "../../http/json-body.js"
-import { answered, invalidParameter } from "../../http/problems.js"
+import { answered } from "../../http/problems.js"
 import type { Masker } from "../../services/masker.js"
 import type { PhonePolicies } from "../../services/phone-policy.js"
 import type { UserLookup } from "../../services/user-lookup.js"
 import { OrganizationId } from "../common.js"
+import { pathParam } from "../gate.js"
 import { LOOKUPS_DEFAULT_LIMIT } from "./Api.js"
 import { LookupUsersGate, LookupUsersGated, PutPhonePolicyGate, PutPhonePolicyGated } from "./Gates.js"
-
-const decodeOrganizationId = Schema.decodeUnknown(OrganizationId)
-
-// The path's organization as HttpApiBuilder will decode it, then who may act, before the body is read.
-const pathOrganizationId = Effect.flatMap(
-  HttpRouter.RouteContext,
-  ({ params }) => Effect.mapError(decodeOrganizationId(params.organizationId), () => invalidParameter("organizationId"))
-)
 
 // The gates take their services when the handler is built: a middleware's own requirements cannot reach the request.
 const Gates = Layer.mergeAll(
@@ -33,7 +25,7 @@ const Gates = Layer.mergeAll(
     PutPhonePolicyGate,
     Effect.map(Effect.context<PhonePolicies>(), (services) =>
       afterAuthentication(answered(Effect.provide(
-        Effect.flatMap(pathOrganizationId, authorizePutPhonePolicy),
+        Effect.flatMap(pathParam("organizationId", OrganizationId), authorizePutPhonePolicy),
         services
       ))))
   ),

@@ -157,7 +157,7 @@ const IF_MATCH_RULES = 'Optional: write only if the user is still at this versio
 /**
  * The headers of a command on an existing user: its Idempotency-Key and its optional If-Match. Declared so that a
  * typed client (src/client.ts) can send If-Match at all, and as any string, like the key, so that the framework never
- * refuses it on its own: the handler parses it (`parseIfMatch`) in its place in the order of checks.
+ * refuses it on its own: its gate parses it (`parseIfMatch`, src/api/gate.ts) in its place in the order of checks.
  */
 export const CommandHeaders = Schema.Struct({
   ...IdempotencyKeyHeaders.fields,

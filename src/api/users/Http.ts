@@ -3,22 +3,20 @@
  * syntax), then JsonBody reads the body (src/http/json-body.ts) and HttpApiBuilder decodes the payload; the handler
  * runs the authorized program under its Idempotency-Key, if any (src/http/idempotency.ts).
  */
-import { HttpApiBuilder, HttpApp, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import * as Schema from "effect/Schema"
 import { authorizeCreateUser } from "../../app/create-user.js"
 import { authorizeErasePersonalData, authorizeMarkPhoneNumberVerified } from "../../app/personal-data.js"
 import { readEvents } from "../../app/read-events.js"
 import { readUser } from "../../app/read-user.js"
-import type { IfMatch } from "../../app/run-command.js"
 import { authorizeUpdatePhoneNumber } from "../../app/update-phone-number.js"
 import { UsersApi } from "../../http/api.js"
 import { afterAuthentication } from "../../http/authentication.js"
-import { InvalidRequest } from "../../http/errors.js"
-import { IDEMPOTENCY_KEY_HEADER, idempotent, parseIdempotencyKey } from "../../http/idempotency.js"
+import { idempotent } from "../../http/idempotency.js"
 import { JsonBodyLive } from "../../http/json-body.js"
-import { answered, invalidParameter } from "../../http/problems.js"
+import { answered } from "../../http/problems.js"
 import { UserId } from "../common.js"
+import { commandHeaders, pathParam, withHeaders, withKey } from "../gate.js"
 import {
   CreateUserGate,
   CreateUserGated,
@@ -30,63 +28,21 @@ import {
 
 const etag = (version: number) => `"${version}"`
 
-const invalidIfMatch = Effect.fail(
-  new InvalidRequest({ code: "invalid-if-match", detail: 'If-Match must be a version in quotes, e.g. "3".' })
-)
-
-/** `If-Match: "3"` (or W/"3", or 3) pins version 3; `*` accepts any; anything else is a 400. */
-export const parseIfMatch = (header: string | undefined): Effect.Effect<IfMatch | undefined, InvalidRequest> => {
-  if (header === undefined) return Effect.succeed(undefined)
-  const value = header.trim()
-  if (value === "*") return Effect.succeed({ _tag: "Any" })
-  const match = /^(?:W\/)?"?([1-9][0-9]{0,14})"?$/.exec(value)
-  return match === null ? invalidIfMatch : Effect.succeed({ _tag: "Version", version: Number(match[1]) })
-}
-
-const commandHeaders = (request: HttpServerRequest.HttpServerRequest) =>
-  Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
-    Effect.map(
-      parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]),
-      (idempotencyKey) => ({ ifMatch, idempotencyKey })
-    ))
-
-const decodeUserId = Schema.decodeUnknown(UserId)
-
-// The path id as HttpApiBuilder will decode it, so that a bad id is its 400 before who may act is asked.
-const pathUserId = Effect.flatMap(
-  HttpRouter.RouteContext,
-  ({ params }) => Effect.mapError(decodeUserId(params.id), () => invalidParameter("id"))
-)
-
-const withHeaders = <Run>(run: Run) =>
-  Effect.flatMap(
-    HttpServerRequest.HttpServerRequest,
-    (request) => Effect.map(commandHeaders(request), (headers) => ({ run, ...headers }))
-  )
-
-const withKey = <Run>(run: Run) =>
-  Effect.flatMap(
-    HttpServerRequest.HttpServerRequest,
-    (request) =>
-      Effect.map(parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]), (idempotencyKey) => ({
-        run,
-        idempotencyKey
-      }))
-  )
-
 /** Each body command's gate, then JsonBody: HttpApiBuilder runs both before it decodes the payload. */
 const Gates = Layer.mergeAll(
   Layer.succeed(CreateUserGate, afterAuthentication(answered(Effect.flatMap(authorizeCreateUser, withKey)))),
   Layer.succeed(
     UpdatePhoneNumberGate,
     afterAuthentication(
-      answered(Effect.flatMap(pathUserId, (id) => Effect.flatMap(authorizeUpdatePhoneNumber(id), withHeaders)))
+      answered(
+        Effect.flatMap(pathParam("id", UserId), (id) => Effect.flatMap(authorizeUpdatePhoneNumber(id), withHeaders))
+      )
     )
   ),
   Layer.succeed(
     MarkPhoneNumberVerifiedGate,
     afterAuthentication(
-      answered(Effect.zipRight(pathUserId, Effect.flatMap(authorizeMarkPhoneNumberVerified, withHeaders)))
+      answered(Effect.zipRight(pathParam("id", UserId), Effect.flatMap(authorizeMarkPhoneNumberVerified, withHeaders)))
     )
   ),
   JsonBodyLive

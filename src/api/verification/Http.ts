@@ -2,18 +2,17 @@
  * The verification feature's handlers: each command is checked by its gate (./Gates.ts: path id, who may act, header
  * syntax) before JsonBody reads the body and HttpApiBuilder decodes it, as the users commands are.
  */
-import { HttpApiBuilder, HttpApp, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import * as Schema from "effect/Schema"
 import { authorizeSetCodeDelivery } from "../../app/code-delivery.js"
 import { authorizeConfirmPhoneNumberChange } from "../../app/confirm-phone-number-change.js"
 import { UsersApi } from "../../http/api.js"
 import { afterAuthentication } from "../../http/authentication.js"
-import { IDEMPOTENCY_KEY_HEADER, idempotent, parseIdempotencyKey } from "../../http/idempotency.js"
+import { idempotent } from "../../http/idempotency.js"
 import { JsonBodyLive } from "../../http/json-body.js"
-import { answered, invalidParameter } from "../../http/problems.js"
+import { answered } from "../../http/problems.js"
 import { OrganizationId, UserId } from "../common.js"
-import { parseIfMatch } from "../users/Http.js"
+import { pathParam, withHeaders } from "../gate.js"
 import {
   ConfirmPhoneNumberChangeGate,
   ConfirmPhoneNumberChangeGated,
@@ -21,27 +20,9 @@ import {
   SetCodeDeliveryGated
 } from "./Gates.js"
 
-const pathParam = <A>(name: string, schema: Schema.Schema<A, string>) => {
-  const decode = Schema.decodeUnknown(schema)
-  return Effect.flatMap(
-    HttpRouter.RouteContext,
-    ({ params }) => Effect.mapError(decode(params[name]), () => invalidParameter(name))
-  )
-}
-
 const confirmGate = Effect.flatMap(
   pathParam("id", UserId),
-  (id) =>
-    Effect.flatMap(
-      authorizeConfirmPhoneNumberChange(id),
-      (run) =>
-        Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-          Effect.flatMap(parseIfMatch(request.headers["if-match"]), (ifMatch) =>
-            Effect.map(
-              parseIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]),
-              (idempotencyKey) => ({ run, ifMatch, idempotencyKey })
-            )))
-    )
+  (id) => Effect.flatMap(authorizeConfirmPhoneNumberChange(id), withHeaders)
 )
 
 const Gates = Layer.mergeAll(

@@ -2,9 +2,8 @@
  * The webhooks feature's handlers. createWebhook is checked by its gate (./Gates.ts) before JsonBody reads its body
  * (src/http/json-body.ts) and HttpApiBuilder decodes the payload, as the users commands are.
  */
-import { HttpApiBuilder, HttpApp, HttpRouter, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import * as Schema from "effect/Schema"
 import {
   authorizeCreateWebhook,
   deleteWebhook,
@@ -17,20 +16,15 @@ import { UsersApi } from "../../http/api.js"
 import { afterAuthentication } from "../../http/authentication.js"
 import { decodeCursor, encodeCursor } from "../../http/cursor.js"
 import { JsonBodyLive } from "../../http/json-body.js"
-import { answered, invalidParameter } from "../../http/problems.js"
-import { UserId } from "../common.js"
+import { answered } from "../../http/problems.js"
+import { OrganizationId } from "../common.js"
+import { pathParam } from "../gate.js"
 import { CreateWebhookGate, CreateWebhookGated } from "./Gates.js"
 
-const decodeOrganizationId = Schema.decodeUnknown(UserId)
-
-// The path's organization as HttpApiBuilder will decode it, then who may subscribe, before the body is read.
+// The path's organization, then who may subscribe, before the body is read.
 const Gate = Layer.succeed(
   CreateWebhookGate,
-  afterAuthentication(answered(Effect.flatMap(HttpRouter.RouteContext, ({ params }) =>
-    Effect.flatMap(
-      Effect.mapError(decodeOrganizationId(params.organizationId), () => invalidParameter("organizationId")),
-      authorizeCreateWebhook
-    ))))
+  afterAuthentication(answered(Effect.flatMap(pathParam("organizationId", OrganizationId), authorizeCreateWebhook)))
 )
 
 // A secret is in the answer: no cache may keep it.

@@ -1,10 +1,13 @@
-/** What the commands' gates share: a path parameter as HttpApiBuilder will decode it, and the headers' syntax. */
+/**
+ * What the commands' gates share: a path parameter as HttpApiBuilder will decode it, the headers' syntax, and a gated
+ * command run under its Idempotency-Key.
+ */
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
-import { Effect } from "effect"
+import { type Context, Effect } from "effect"
 import * as Schema from "effect/Schema"
-import type { IfMatch } from "../app/run-command.js"
+import type { CommandResult, IfMatch } from "../app/run-command.js"
 import { InvalidRequest } from "../http/errors.js"
-import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from "../http/idempotency.js"
+import { IDEMPOTENCY_KEY_HEADER, idempotent, parseIdempotencyKey } from "../http/idempotency.js"
 import { invalidParameter } from "../http/problems.js"
 
 const invalidIfMatch = Effect.fail(
@@ -52,4 +55,20 @@ export const withKey = <Run>(run: Run) =>
         run,
         idempotencyKey
       }))
+  )
+
+/** The program a gate authorized, run with the request's If-Match under its Idempotency-Key; the path names the user. */
+export const idempotentCommand = <I, Run, E, R>(
+  gated: Context.Tag<
+    I,
+    { readonly run: Run; readonly ifMatch: IfMatch | undefined; readonly idempotencyKey: string | undefined }
+  >,
+  request: HttpServerRequest.HttpServerRequest,
+  userId: string,
+  command: (run: Run, ifMatch: IfMatch | undefined) => Effect.Effect<CommandResult, E, R>
+) =>
+  Effect.flatMap(
+    gated,
+    ({ idempotencyKey, ifMatch, run }) =>
+      idempotent(request, idempotencyKey, () => command(run, ifMatch), { status: 200, userId })
   )

@@ -16,7 +16,7 @@ import { idempotent } from "../../http/idempotency.js"
 import { JsonBodyLive } from "../../http/json-body.js"
 import { answered } from "../../http/problems.js"
 import { UserId } from "../common.js"
-import { commandHeaders, pathParam, withHeaders, withKey } from "../gate.js"
+import { commandHeaders, idempotentCommand, pathParam, withHeaders, withKey } from "../gate.js"
 import {
   CreateUserGate,
   CreateUserGated,
@@ -62,23 +62,11 @@ const Handlers = HttpApiBuilder.group(UsersApi, "users", (handlers) =>
           })
         }, { status: 201 }))))
     .handle("updatePhoneNumber", ({ path, payload, request }) =>
-      answered(Effect.flatMap(UpdatePhoneNumberGated, ({ idempotencyKey, ifMatch, run: update }) =>
-        idempotent(
-          request,
-          idempotencyKey,
-          () =>
-            update({ phoneNumber: payload.phoneNumber, verification: payload.verification, ifMatch }),
-          { status: 200, userId: path.id }
-        ))))
+      answered(idempotentCommand(UpdatePhoneNumberGated, request, path.id, (update, ifMatch) =>
+        update({ phoneNumber: payload.phoneNumber, verification: payload.verification, ifMatch }))))
     .handle("markPhoneNumberVerified", ({ path, payload, request }) =>
-      answered(Effect.flatMap(MarkPhoneNumberVerifiedGated, ({ idempotencyKey, ifMatch, run: mark }) =>
-        idempotent(
-          request,
-          idempotencyKey,
-          () =>
-            mark({ userId: path.id, phoneNumber: payload.phoneNumber, ifMatch }),
-          { status: 200, userId: path.id }
-        ))))
+      answered(idempotentCommand(MarkPhoneNumberVerifiedGated, request, path.id, (mark, ifMatch) =>
+        mark({ userId: path.id, phoneNumber: payload.phoneNumber, ifMatch }))))
     .handle("erasePersonalData", ({ path, request }) =>
       answered(Effect.flatMap(authorizeErasePersonalData(path.id), (erase) =>
         Effect.flatMap(commandHeaders(request), ({ idempotencyKey, ifMatch }) =>

@@ -8,11 +8,10 @@ import { authorizeSetCodeDelivery } from "../../app/code-delivery.js"
 import { authorizeConfirmPhoneNumberChange } from "../../app/confirm-phone-number-change.js"
 import { UsersApi } from "../../http/api.js"
 import { afterAuthentication } from "../../http/authentication.js"
-import { idempotent } from "../../http/idempotency.js"
 import { JsonBodyLive } from "../../http/json-body.js"
 import { answered } from "../../http/problems.js"
 import { OrganizationId, UserId } from "../common.js"
-import { pathParam, withHeaders } from "../gate.js"
+import { idempotentCommand, pathParam, withHeaders } from "../gate.js"
 import {
   ConfirmPhoneNumberChangeGate,
   ConfirmPhoneNumberChangeGated,
@@ -42,14 +41,8 @@ const noStore = HttpApp.appendPreResponseHandler((_, response) =>
 const Handlers = HttpApiBuilder.group(UsersApi, "verification", (handlers) =>
   handlers
     .handle("confirmPhoneNumberChange", ({ path, payload, request }) =>
-      answered(Effect.flatMap(ConfirmPhoneNumberChangeGated, ({ idempotencyKey, ifMatch, run: confirm }) =>
-        idempotent(
-          request,
-          idempotencyKey,
-          () =>
-            confirm({ code: payload.code, ifMatch }),
-          { status: 200, userId: path.id }
-        ))))
+      answered(idempotentCommand(ConfirmPhoneNumberChangeGated, request, path.id, (confirm, ifMatch) =>
+        confirm({ code: payload.code, ifMatch }))))
     .handle("setCodeDelivery", ({ payload }) =>
       answered(Effect.map(
         Effect.zipLeft(
